@@ -1,0 +1,34 @@
+"""Exceptions the command line turns into one clear line and a documented exit code."""
+
+from __future__ import annotations
+
+# Exit codes (documented in the README).
+EXIT_OK = 0
+EXIT_GATE_FAILED = 1  # a threshold failed or a significant regression was found
+EXIT_USAGE = 2  # bad flag, bad scenario file, bad store
+EXIT_UNREACHABLE = 3  # the target refused or never answered every request
+EXIT_INTERRUPTED = 130  # Ctrl+C; the partial report is still written
+
+
+class UserError(Exception):
+    """An error caused by what the user gave us; printed as one line, no traceback."""
+
+    exit_code = EXIT_USAGE
+
+
+class ScenarioError(UserError):
+    """A scenario file (or a flag overriding it) is invalid.
+
+    The message already names the file, the key and what was expected, e.g.
+    ``mixed.toml: load.users: expected a positive integer, got "ten"``.
+    """
+
+
+class UsageError(UserError):
+    """A command-line usage error that argparse itself cannot detect."""
+
+
+class TargetUnreachable(UserError):
+    """The target could not be reached at all."""
+
+    exit_code = EXIT_UNREACHABLE
