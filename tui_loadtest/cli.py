@@ -1,0 +1,324 @@
+"""The ``tui-loadtest`` command line.
+
+Every error a user can cause ends as one line on stderr and a documented exit
+code (see :mod:`tui_loadtest.errors`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    UserError,
+)
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0    the run completed
+  1    a threshold failed or a significant regression was found
+  2    usage error, or an invalid scenario file or store
+  3    the target was unreachable for every request
+  130  interrupted (Ctrl+C); the partial report is still written
+"""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tui-loadtest",
+        description=(
+            "Load-test HTTP APIs from the terminal: a live dashboard, a headless mode for CI,\n"
+            "JSON reports, and baselines to compare runs against.\n\n"
+            "Start with:  tui-loadtest run        (the dashboard against a built-in demo API)"
+        ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="run a scenario (the dashboard by default, --no-ui for CI)",
+        description=(
+            "Run a load test. SCENARIO is a TOML file (see configs/); without it, the\n"
+            "built-in demo scenario runs against the embedded demo API. Flags override\n"
+            "the file."
+        ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=_Formatter,
+    )
+    run.add_argument("scenario", nargs="?", metavar="SCENARIO", help="scenario TOML file")
+    run.add_argument(
+        "--no-ui",
+        "--headless",
+        dest="no_ui",
+        action="store_true",
+        help="no dashboard: print progress lines and a summary (for CI)",
+    )
+    run.add_argument(
+        "-u", "--users", type=_positive_int, metavar="N", help="concurrent virtual users"
+    )
+    run.add_argument(
+        "-r", "--spawn-rate", type=_positive_float, metavar="R", help="users started per second"
+    )
+    run.add_argument("-t", "--run-time", metavar="T", help='how long to run: "90s", "5m", "1h30m"')
+    run.add_argument(
+        "-n", "--requests", type=_positive_int, metavar="N", help="stop after N requests in total"
+    )
+    run.add_argument(
+        "--rate",
+        type=_positive_float,
+        metavar="R",
+        help="arrival-rate mode: start R requests per second",
+    )
+    run.add_argument(
+        "--max-users",
+        type=_positive_int,
+        metavar="N",
+        help="arrival-rate mode: cap on requests in flight",
+    )
+    run.add_argument(
+        "--host",
+        metavar="URL",
+        help='target base URL, e.g. http://127.0.0.1:8080 ("demo" for the built-in API)',
+    )
+    run.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="worker processes generating load (default 1; one per core at most)",
+    )
+    run.add_argument("--out", metavar="FILE", help="write the JSON report to FILE")
+    run.add_argument(
+        "--interval",
+        type=_positive_float,
+        default=2.0,
+        metavar="S",
+        help="headless: seconds between progress lines (default 2)",
+    )
+    run.set_defaults(handler=cmd_run)
+
+    bench = sub.add_parser(
+        "bench",
+        help="send exactly N GET requests to one URL from C users (ab-style)",
+        description=(
+            "Send exactly TOTAL_REQUESTS GET requests to URL from CONCURRENT_USERS users,\n"
+            "headless; print the summary and write performance_report_YYYYMMDD_HHMMSS.json\n"
+            "in the current folder (or --out)."
+        ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=_Formatter,
+    )
+    bench.add_argument("url", metavar="URL")
+    bench.add_argument(
+        "total",
+        nargs="?",
+        type=_positive_int,
+        default=1000,
+        metavar="TOTAL_REQUESTS",
+        help="default 1000",
+    )
+    bench.add_argument(
+        "users",
+        nargs="?",
+        type=_positive_int,
+        default=100,
+        metavar="CONCURRENT_USERS",
+        help="default 100",
+    )
+    bench.add_argument(
+        "--out", metavar="FILE", help="report file (default performance_report_<time>.json)"
+    )
+    bench.add_argument(
+        "--workers", type=_positive_int, default=1, metavar="N", help="worker processes (default 1)"
+    )
+    bench.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=10.0,
+        metavar="S",
+        help="per-request timeout in seconds (default 10)",
+    )
+    bench.set_defaults(handler=cmd_bench)
+
+    demo = sub.add_parser(
+        "demo-server",
+        help="serve the demo API in the foreground",
+        description="Serve the built-in demo API (an imitation AI-agent service) until Ctrl+C.",
+        formatter_class=_Formatter,
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    demo.add_argument(
+        "--port", type=int, default=5000, help="port (default 5000; 0 picks a free one)"
+    )
+    demo.add_argument(
+        "--error-rate",
+        type=float,
+        default=0.01,
+        metavar="F",
+        help="fraction of queries that fail (default 0.01)",
+    )
+    demo.add_argument(
+        "--latency-scale",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="multiplies the query latency (default 1)",
+    )
+    demo.set_defaults(handler=cmd_demo_server)
+
+    for register in EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+# Other modules (baselines, ...) add their subcommands here.
+EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def _note(text: str) -> None:
+    print(f"tui-loadtest: {text}", file=sys.stderr, flush=True)
+
+
+def _load_scenario(args: argparse.Namespace):  # noqa: ANN202
+    from .scenario import apply_overrides, load_builtin_demo, load_scenario
+
+    sc = load_scenario(args.scenario) if args.scenario else load_builtin_demo()
+    return apply_overrides(
+        sc,
+        users=args.users,
+        spawn_rate=args.spawn_rate,
+        run_time=args.run_time,
+        requests=args.requests,
+        host=args.host,
+        rate=args.rate,
+        max_users=args.max_users,
+    )
+
+
+def execute(scenario, *, workers: int, out: str | None, no_ui: bool, interval: float) -> int:  # noqa: ANN001
+    """Run a scenario to its end and return the exit code (shared by ``run`` and ``bench``)."""
+    from .engine.coordinator import Run
+    from .headless import run_headless
+    from .launch import preflight, target_url
+    from .report.json_report import write_report
+    from .report.text import run_summary
+
+    if not no_ui:
+        _note("the live dashboard is not available yet; running headless")
+    with target_url(scenario, announce=_note) as url:
+        preflight(url, scenario.http.connect_timeout_s)
+        run = Run(scenario, url, workers=workers)
+        try:
+            run.start()
+        except RuntimeError as exc:
+            raise UserError(str(exc)) from None
+        try:
+            result = run_headless(run, interval_s=interval)
+        finally:
+            run.close()
+    print(run_summary(result), flush=True)
+    if out:
+        path = write_report(result, out)
+        _note(f"report written to {path}")
+    for line in run.worker_errors:
+        _note(line + (f" (details in {run.log_path})" if run.log_path else ""))
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    if result.unreachable:
+        first = result.errors[0].message if result.errors else "no response"
+        _note(f"the target {url} was unreachable for every request ({first})")
+        return EXIT_UNREACHABLE
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    scenario = _load_scenario(args)
+    if args.workers > 1 and scenario.load.users < args.workers and not scenario.load.is_open:
+        have = scenario.load.users
+        raise UserError(f"--workers: {args.workers} workers need at least as many users ({have})")
+    return execute(
+        scenario, workers=args.workers, out=args.out, no_ui=args.no_ui, interval=args.interval
+    )
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .report.json_report import default_report_name
+    from .scenario import HttpSpec, single_url_scenario
+
+    scenario = single_url_scenario(
+        args.url, args.users, args.total, http=HttpSpec(timeout_s=args.timeout)
+    )
+    out = args.out or str(Path.cwd() / default_report_name())
+    return execute(
+        scenario, workers=min(args.workers, args.users), out=out, no_ui=True, interval=2.0
+    )
+
+
+def cmd_demo_server(args: argparse.Namespace) -> int:
+    from .demo import serve_forever
+
+    serve_forever(
+        host=args.host, port=args.port, error_rate=args.error_rate, latency_scale=args.latency_scale
+    )
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_OK
+    try:
+        return int(args.handler(args) or 0)
+    except UserError as exc:
+        print(f"tui-loadtest: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("tui-loadtest: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_USAGE
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,1 @@
+"""The load engine: worker processes running virtual users, and the coordinator that merges them."""

@@ -1,0 +1,334 @@
+"""The hot path: a virtual user driving one keep-alive HTTP/1.1 connection.
+
+A user is a small state machine driven by callbacks, not a coroutine: when a
+response completes, the parser callback records it and writes the next request
+straight away (or arms a think-time timer). Nothing is allocated per request
+beyond what httptools and the transport need, no future and no timer are
+created per request (a watchdog in the engine enforces deadlines), and the
+latency histogram index is computed inline. See DESIGN.md, "Hot-path habits".
+
+Latency counts from the moment the user starts a request, including opening a
+connection when it needs one, until the response is complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from random import random
+from time import perf_counter_ns
+from typing import TYPE_CHECKING
+
+from httptools import HttpParserError, HttpResponseParser
+
+from ..stats.histogram import NBUCKETS
+from .failures import classify
+
+if TYPE_CHECKING:
+    from .plan import CompiledRequest
+    from .worker_engine import WorkerEngine
+
+LAST_BUCKET = NBUCKETS - 1
+MAX_SHIFT = 24  # keep in step with stats.histogram.MAX_SHIFT
+BACKOFF_FIRST = 0.05
+BACKOFF_MAX = 1.0
+
+
+class Conn(asyncio.Protocol):
+    """One TCP (or TLS) connection of a user. Its own object, so that callbacks from
+    a connection the user has already given up on can be told apart and ignored."""
+
+    __slots__ = ("user", "transport", "parser", "dead")
+
+    def __init__(self, user: VUser) -> None:
+        self.user = user
+        self.transport: asyncio.Transport | None = None
+        self.parser = HttpResponseParser(user)
+        self.dead = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        u = self.user
+        if self.dead:
+            return
+        if not u.nbytes:
+            u.head = data
+        u.nbytes += len(data)
+        try:
+            self.parser.feed_data(data)
+        except HttpParserError as exc:
+            if not self.dead:
+                u.on_protocol_error(self, exc)
+
+    def eof_received(self) -> bool:
+        return False  # let the transport close; connection_lost decides what it meant
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.dead:
+            self.dead = True
+            self.user.on_connection_lost(self, exc)
+
+
+class VUser:
+    """A closed-model virtual user: pick a request, send, record, think, repeat."""
+
+    __slots__ = (
+        "eng",
+        "table",
+        "tsize",
+        "think",
+        "conn",
+        "req",
+        "data",
+        "t0",
+        "deadline",
+        "nbytes",
+        "head",
+        "served",
+        "retried",
+        "timer",
+        "connecting",
+        "backoff",
+        "__weakref__",
+    )
+
+    def __init__(self, eng: WorkerEngine) -> None:
+        self.eng = eng
+        self.table = eng.req_table
+        self.tsize = len(eng.req_table)
+        self.think = eng.think  # (low, span) or None
+        self.conn: Conn | None = None
+        self.req: CompiledRequest | None = None
+        self.data = b""
+        self.t0 = 0
+        self.deadline = 0  # non-zero while a request is in flight
+        self.nbytes = 0
+        self.head = b""
+        self.served = 0  # responses on the current connection
+        self.retried = False
+        self.timer: asyncio.TimerHandle | None = None
+        self.connecting: asyncio.Task | None = None
+        self.backoff = 0.0
+
+    # -- the request cycle (hot) -------------------------------------------
+    def start_request(self) -> None:
+        self.timer = None
+        eng = self.eng
+        if eng.gate and not eng.admit(self):
+            return
+        r = self.table[int(random() * self.tsize)]
+        self.req = r
+        v = r.variants
+        self.data = data = v[0] if len(v) == 1 else r.pick()
+        self.nbytes = 0
+        self.retried = False
+        t0 = perf_counter_ns()
+        self.t0 = t0
+        self.deadline = t0 + eng.timeout_ns
+        conn = self.conn
+        if conn is None:
+            self.open_connection()
+        else:
+            conn.transport.write(data)  # type: ignore[union-attr]
+
+    def on_message_complete(self) -> None:
+        t1 = perf_counter_ns()
+        conn = self.conn
+        p = conn.parser  # type: ignore[union-attr]
+        status = p.get_status_code()
+        if status < 200 or not self.deadline:  # a 1xx (the real one follows), or unsolicited
+            return
+        self.complete(status, t1)
+        if not p.should_keep_alive():
+            self.drop_connection()
+        self.next()
+
+    def complete(self, status: int, t1: int) -> None:
+        """Record a response for the request in flight."""
+        r = self.req
+        i = r.index  # type: ignore[union-attr]
+        v = (t1 - self.t0) // 1000
+        if v < 256:
+            b = v
+        else:
+            s = v.bit_length() - 8
+            b = (s << 7) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
+        buf = self.eng.buf
+        buf.hist[i][b] += 1
+        buf.sums[i] += v
+        buf.nbytes[i] += self.nbytes
+        self.deadline = 0
+        self.served += 1
+        if not r.ok[status]:  # type: ignore[union-attr]
+            self.eng.http_failure(i, status)
+
+    def next(self) -> None:
+        """Think, then start the next request."""
+        th = self.think
+        if th is None:
+            self.start_request()
+        else:
+            self.timer = self.eng.loop.call_later(th[0] + random() * th[1], self.start_request)
+
+    # -- connections (cold) ---------------------------------------------------
+    def open_connection(self) -> None:
+        eng = self.eng
+        self.deadline = min(self.deadline, perf_counter_ns() + eng.connect_timeout_ns)
+        self.connecting = eng.loop.create_task(self._connect())
+
+    async def _connect(self) -> None:
+        eng = self.eng
+        conn = Conn(self)
+        try:
+            await eng.connect(conn)
+        except asyncio.CancelledError:
+            conn.dead = True
+            return
+        except Exception as exc:  # noqa: BLE001 - every failure is counted, none is fatal
+            self.connecting = None
+            conn.dead = True
+            kind, message = classify(exc)
+            self.fail(kind, message, backoff=True)
+            return
+        self.connecting = None
+        if self.deadline == 0 or eng.stopped:  # timed out or stopped meanwhile
+            conn.dead = True
+            conn.transport.close()  # type: ignore[union-attr]
+            return
+        eng.connects += 1
+        self.conn = conn
+        self.served = 0
+        self.backoff = 0.0
+        self.deadline = self.t0 + eng.timeout_ns
+        conn.transport.write(self.data)  # type: ignore[union-attr]
+
+    def drop_connection(self) -> None:
+        conn = self.conn
+        if conn is not None:
+            self.conn = None
+            conn.dead = True
+            if conn.transport is not None:
+                conn.transport.close()
+
+    def abort_connection(self) -> None:
+        conn = self.conn
+        if conn is not None:
+            self.conn = None
+            conn.dead = True
+            if conn.transport is not None:
+                conn.transport.abort()
+
+    def on_connection_lost(self, conn: Conn, exc: Exception | None) -> None:
+        if conn is not self.conn:
+            return
+        self.conn = None
+        if not self.deadline:
+            return  # idle keep-alive connection closed by the server: reopen on next request
+        if self.nbytes == 0 and self.served and not self.retried and not self.eng.stopped:
+            # A stale keep-alive connection: nothing came back, so the request
+            # cannot have been processed; send it once more on a new connection.
+            self.retried = True
+            self.open_connection()
+            return
+        if self.nbytes and exc is None:
+            status = close_delimited_status(self.head)
+            if status:
+                self.complete(status, perf_counter_ns())
+                self.next()
+                return
+            self.fail("protocol", "connection closed before the response was complete")
+            return
+        kind, message = classify(exc)
+        self.fail(kind, message)
+
+    def on_protocol_error(self, conn: Conn, exc: Exception) -> None:
+        self.abort_connection()
+        kind, message = classify(exc)
+        self.fail(kind, message)
+
+    def on_timeout(self) -> None:
+        """Called by the engine's watchdog once the deadline has passed."""
+        task = self.connecting
+        eng = self.eng
+        if task is not None:
+            self.connecting = None
+            task.cancel()
+            self.fail(
+                "timeout", f"connect timed out after {eng.connect_timeout_s:g}s", backoff=True
+            )
+        else:
+            self.abort_connection()
+            self.fail("timeout", f"no complete response within {eng.timeout_s:g}s")
+
+    def fail(self, kind: str, message: str, backoff: bool = False) -> None:
+        """Count a failed request and carry on (after a pause if we could not connect)."""
+        self.deadline = 0
+        self.eng.other_failure(self.req.index, kind, message)  # type: ignore[union-attr]
+        if backoff:
+            delay = self.backoff = min(BACKOFF_MAX, (self.backoff * 2) or BACKOFF_FIRST)
+            if self.think is not None:
+                delay = max(delay, self.think[0] + random() * self.think[1])
+            self.timer = self.eng.loop.call_later(delay, self.start_request)
+        else:
+            self.next()
+
+    def cancel(self) -> None:
+        """Stop now: no timer, no connection attempt, no connection."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.connecting is not None:
+            self.connecting.cancel()
+            self.connecting = None
+        self.drop_connection()
+
+
+class HeadAwareUser(VUser):
+    """A user for plans that send HEAD: a HEAD response ends with its headers.
+
+    httptools cannot be told to skip the body its headers announce, so the
+    response is completed here and the connection gets a fresh parser.
+    """
+
+    __slots__ = ()
+
+    def on_headers_complete(self) -> None:
+        r = self.req
+        if r is None or not r.is_head or not self.deadline:
+            return
+        t1 = perf_counter_ns()
+        conn = self.conn
+        p = conn.parser  # type: ignore[union-attr]
+        status = p.get_status_code()
+        if status < 200:
+            return
+        keep = p.should_keep_alive()
+        conn.parser = HttpResponseParser(self)  # type: ignore[union-attr]
+        self.complete(status, t1)
+        if not keep:
+            self.drop_connection()
+        self.eng.loop.call_soon(self.next)  # leave the old parser's callback first
+
+    def on_message_complete(self) -> None:
+        if self.req is not None and self.req.is_head and not self.deadline:
+            return  # already completed at the end of the headers
+        super().on_message_complete()
+
+
+def close_delimited_status(head: bytes) -> int:
+    """The status of a response whose body ends when the connection closes, or 0.
+
+    Called only when a connection closes mid-response: a response that announced
+    its length (Content-Length or chunked) and was cut short is an error instead.
+    """
+    end = head.find(b"\r\n\r\n")
+    if end < 0 or not head.startswith(b"HTTP/1."):
+        return 0
+    block = head[:end].lower()
+    if b"\r\ncontent-length:" in block or b"\r\ntransfer-encoding:" in block:
+        return 0
+    try:
+        return int(head[9:12])
+    except ValueError:
+        return 0

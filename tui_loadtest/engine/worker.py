@@ -1,0 +1,92 @@
+"""The worker process: runs a :class:`WorkerEngine` and talks to the coordinator over a pipe.
+
+Messages to the coordinator: ``("ready",)``, ``("delta", WorkerDelta)``,
+``("done", last_tick)``, ``("fatal", text)``.
+Messages from it: ``("go", start_monotonic)``, ``("users", n)``, ``("pause",)``,
+``("resume",)``, ``("stop",)``. A closed pipe means the coordinator is gone: stop.
+
+A worker never writes to the terminal (a dashboard may be drawn there) and
+ignores SIGINT: Ctrl+C reaches the whole process group, and the coordinator
+decides how the run ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import traceback
+from multiprocessing.connection import Connection
+
+from ..scenario import Scenario
+from ..stats.aggregate import WorkerDelta
+from .worker_engine import WorkerEngine, WorkerShare
+
+
+def silence_stdio() -> None:
+    """Point fds 1 and 2 at /dev/null so nothing (a warning, a library) corrupts the screen."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
+def worker_main(conn: Connection, scenario: Scenario, host: str, share: WorkerShare) -> None:
+    """Entry point of a worker process (started with the ``spawn`` method)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    silence_stdio()
+    try:
+        run = _run_uvloop if sys.platform != "win32" else asyncio.run
+        run(_serve(conn, scenario, host, share))
+    except BaseException:  # noqa: BLE001 - report, never print
+        with contextlib.suppress(OSError):
+            conn.send(("fatal", traceback.format_exc()))
+        os._exit(1)
+    conn.close()
+
+
+def _run_uvloop(coro) -> None:  # noqa: ANN001
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+        return
+    uvloop.run(coro)
+
+
+async def _serve(conn: Connection, scenario: Scenario, host: str, share: WorkerShare) -> None:
+    loop = asyncio.get_running_loop()
+
+    def send(delta: WorkerDelta) -> None:
+        conn.send(("delta", delta))
+
+    engine = WorkerEngine(scenario, host, share, send)
+    conn.send(("ready",))
+    msg = await loop.run_in_executor(None, conn.recv)
+    if msg[0] != "go":
+        return
+    start = float(msg[1])
+
+    def on_control() -> None:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            loop.remove_reader(conn.fileno())
+            engine.stop()
+            return
+        op = msg[0]
+        if op == "stop":
+            engine.stop()
+        elif op == "pause":
+            engine.pause()
+        elif op == "resume":
+            engine.resume()
+        elif op == "users":
+            engine.set_target(int(msg[1]))
+
+    loop.add_reader(conn.fileno(), on_control)
+    await engine.run(start)
+    loop.remove_reader(conn.fileno())
+    conn.send(("done", engine.tick - 1))

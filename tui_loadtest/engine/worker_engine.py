@@ -1,0 +1,338 @@
+"""One worker's share of a run: its users, its per-second buffers, its clock.
+
+The engine runs inside one event loop (a worker process in real runs, the test's
+loop in unit tests). Once a second it swaps its statistics buffers and hands a
+:class:`~tui_loadtest.stats.aggregate.WorkerDelta` to ``send``. It never prints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from time import perf_counter_ns
+
+from ..scenario import Scenario
+from ..stats.aggregate import EndpointDelta, WorkerDelta
+from ..stats.histogram import NBUCKETS
+from .plan import Plan, compile_plan
+from .vuser import HeadAwareUser, VUser
+
+WATCHDOG_S = 0.1
+SPAWN_STEP_S = 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerShare:
+    """What one worker is asked to do: its part of the users, spawn rate and budget."""
+
+    worker: int
+    workers: int
+    users: int
+    spawn_rate: float
+    requests: int | None = None  # this worker's part of the request budget
+
+
+def split_evenly(total: int, parts: int) -> list[int]:
+    """``total`` split into ``parts`` integers that differ by at most one."""
+    base, extra = divmod(total, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+def make_shares(scenario: Scenario, workers: int) -> list[WorkerShare]:
+    load = scenario.load
+    users = split_evenly(load.users, workers)
+    budgets = split_evenly(load.requests, workers) if load.requests is not None else None
+    rate = load.effective_spawn_rate
+    return [
+        WorkerShare(
+            worker=i,
+            workers=workers,
+            users=users[i],
+            spawn_rate=max(rate * users[i] / max(1, load.users), 1e-9),
+            requests=budgets[i] if budgets is not None else None,
+        )
+        for i in range(workers)
+    ]
+
+
+class Buffers:
+    """One second of statistics, per endpoint, indexed by the request's position."""
+
+    __slots__ = ("hist", "sums", "nbytes", "http_fail", "other_fail", "errors", "connects")
+
+    def __init__(self, n: int) -> None:
+        self.hist = [[0] * NBUCKETS for _ in range(n)]
+        self.sums = [0] * n
+        self.nbytes = [0] * n
+        self.http_fail = [0] * n
+        self.other_fail = [0] * n
+        # (kind, status, endpoint) -> [count, last message]
+        self.errors: dict[tuple[str, int | None, int], list] = {}
+
+
+class WorkerEngine:
+    """Runs a closed-model share of a scenario in the current event loop."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        host: str,
+        share: WorkerShare,
+        send: Callable[[WorkerDelta], None],
+    ) -> None:
+        self.scenario = scenario
+        self.share = share
+        self.send = send
+        self.plan: Plan = compile_plan(scenario, host)
+        self.req_table = [self.plan.requests[i] for i in self.plan.table]
+        self.n = len(self.plan.requests)
+        http = scenario.http
+        self.timeout_s = http.timeout_s
+        self.connect_timeout_s = http.connect_timeout_s
+        self.timeout_ns = int(http.timeout_s * 1e9)
+        self.connect_timeout_ns = int(http.connect_timeout_s * 1e9)
+        lo, hi = scenario.load.think_time
+        self.think: tuple[float, float] | None = (lo, hi - lo) if hi > 0 else None
+        self.user_class = HeadAwareUser if any(r.is_head for r in self.plan.requests) else VUser
+        self.ssl_context = make_ssl_context(http.verify_tls) if self.plan.target.tls else None
+        self.buf = Buffers(self.n)
+        self.connects = 0
+        self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
+        self.users: set[VUser] = set()
+        self.paused_users: list[VUser] = []
+        self.target = share.users
+        self.excess = 0
+        self.remaining = share.requests
+        self.paused = False
+        self.stopped = False  # no new requests; finishing the ones in flight
+        self.gate = self.remaining is not None
+        self.tick = 0
+        self.start_mono = 0.0
+        self._addr: tuple | None = None
+        self._idle = asyncio.Event()  # set when no user is left
+        self._target_changed = asyncio.Event()
+        self._ticker: asyncio.TimerHandle | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
+
+    # -- control ------------------------------------------------------------
+    def admit(self, user: VUser) -> bool:
+        """The slow path of ``start_request``: may this user send now?"""
+        if self.stopped:
+            self.retire(user)
+            return False
+        if self.paused:
+            self.paused_users.append(user)
+            return False
+        if self.excess > 0:
+            self.excess -= 1
+            self._update_gate()
+            self.retire(user)
+            return False
+        if self.remaining is not None:
+            if self.remaining <= 0:
+                self.retire(user)
+                return False
+            self.remaining -= 1
+        return True
+
+    def _update_gate(self) -> None:
+        self.gate = self.stopped or self.paused or self.excess > 0 or self.remaining is not None
+
+    def retire(self, user: VUser) -> None:
+        user.cancel()
+        self.users.discard(user)
+        if not self.users and (self.stopped or self.remaining == 0):
+            self._idle.set()
+
+    def set_target(self, users: int) -> None:
+        """Change this worker's user count; growth follows the spawn rate."""
+        self.target = max(0, users)
+        active = len(self.users)
+        self.excess = max(0, active - self.target)
+        self._update_gate()
+        self._target_changed.set()
+
+    def pause(self) -> None:
+        self.paused = True
+        self._update_gate()
+
+    def resume(self) -> None:
+        if not self.paused:
+            return
+        self.paused = False
+        self._update_gate()
+        waiting, self.paused_users = self.paused_users, []
+        for user in waiting:
+            if user in self.users:
+                user.start_request()
+
+    def stop(self) -> None:
+        """No new requests; requests in flight finish (or time out)."""
+        if self.stopped:
+            return
+        self.stopped = True
+        self._update_gate()
+        self._target_changed.set()
+        for user in list(self.users):
+            if not user.deadline:
+                self.retire(user)
+        if not self.users:
+            self._idle.set()
+
+    # -- statistics (called by users) -------------------------------------
+    def http_failure(self, index: int, status: int) -> None:
+        buf = self.buf
+        buf.http_fail[index] += 1
+        key = ("http", status, index)
+        row = buf.errors.get(key)
+        if row is None:
+            buf.errors[key] = [1, f"HTTP {status}"]
+        else:
+            row[0] += 1
+
+    def other_failure(self, index: int, kind: str, message: str) -> None:
+        buf = self.buf
+        buf.other_fail[index] += 1
+        key = (kind, None, index)
+        row = buf.errors.get(key)
+        if row is None:
+            buf.errors[key] = [1, message]
+        else:
+            row[0] += 1
+            row[1] = message
+
+    # -- connections ------------------------------------------------------
+    async def connect(self, conn: asyncio.Protocol) -> None:
+        target = self.plan.target
+        if self._addr is None:
+            infos = await self.loop.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
+            self._addr = infos[0][4]
+        kwargs: dict = {}
+        if self.ssl_context is not None:
+            kwargs = {"ssl": self.ssl_context, "server_hostname": target.host}
+        await self.loop.create_connection(lambda: conn, self._addr[0], self._addr[1], **kwargs)
+
+    # -- running ----------------------------------------------------------
+    async def run(self, start_mono: float | None = None) -> None:
+        """Run until stopped or the request budget is spent; send the last delta."""
+        self.loop = asyncio.get_running_loop()
+        self.start_mono = start_mono if start_mono is not None else time.monotonic()
+        delay = self.start_mono - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        self._schedule_tick()
+        self._watchdog = self.loop.call_later(WATCHDOG_S, self._check_deadlines)
+        spawner = self.loop.create_task(self._spawn())
+        try:
+            await self._idle.wait()
+        finally:
+            spawner.cancel()
+            for user in list(self.users):
+                user.cancel()
+            self.users.clear()
+            if self._ticker is not None:
+                self._ticker.cancel()
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+            self._emit(final=True)
+
+    def _budget_spent(self) -> bool:
+        return self.remaining is not None and self.remaining <= 0
+
+    async def _spawn(self) -> None:
+        """Start users at the spawn rate until the target is reached; wait for changes."""
+        rate = self.share.spawn_rate
+        started = 0
+        t_start = time.monotonic()
+        while not self.stopped:
+            if self._budget_spent():
+                if not self.users:
+                    self._idle.set()
+                return
+            missing = self.target - len(self.users)
+            if missing <= 0:
+                self._target_changed.clear()
+                await self._target_changed.wait()
+                started, t_start = 0, time.monotonic()
+                continue
+            due = int((time.monotonic() - t_start) * rate) + 1 - started
+            for _ in range(min(max(due, 0), missing)):
+                user = self.user_class(self)
+                self.users.add(user)
+                started += 1
+                user.start_request()
+                if self.stopped:
+                    return
+            next_at = t_start + started / rate
+            await asyncio.sleep(max(SPAWN_STEP_S, next_at - time.monotonic()))
+
+    def _check_deadlines(self) -> None:
+        now = perf_counter_ns()
+        for user in list(self.users):
+            d = user.deadline
+            if d and d < now:
+                user.on_timeout()
+        if self.stopped and not any(u.deadline for u in self.users):
+            for user in list(self.users):
+                self.retire(user)
+            self._idle.set()
+        self._watchdog = self.loop.call_later(WATCHDOG_S, self._check_deadlines)
+
+    def _schedule_tick(self) -> None:
+        at = self.start_mono + self.tick + 1
+        self._ticker = self.loop.call_later(max(0.0, at - time.monotonic()), self._on_tick)
+
+    def _on_tick(self) -> None:
+        self._emit()
+        self._schedule_tick()
+
+    def _emit(self, final: bool = False) -> None:
+        buf = self.buf
+        self.buf = Buffers(self.n)
+        span = 1.0
+        if final:
+            span = min(1.0, max(0.0, time.monotonic() - (self.start_mono + self.tick)))
+        endpoints = [
+            EndpointDelta(
+                buckets=[(j, c) for j, c in enumerate(buf.hist[i]) if c],
+                sum_us=buf.sums[i],
+                bytes_received=buf.nbytes[i],
+                http_failures=buf.http_fail[i],
+                other_failures=buf.other_fail[i],
+            )
+            for i in range(self.n)
+        ]
+        errors = [(k, s, i, row[0], row[1]) for (k, s, i), row in buf.errors.items()]
+        connects, self.connects = self.connects, 0
+        self.send(
+            WorkerDelta(
+                worker=self.share.worker,
+                tick=self.tick,
+                span_s=span,
+                users=len(self.users),
+                endpoints=endpoints,
+                errors=errors,
+                paused=self.paused,
+                connects=connects,
+            )
+        )
+        self.tick += 1
+
+
+def make_ssl_context(verify: bool) -> ssl.SSLContext:
+    """One context per worker, shared by every connection."""
+    ctx = ssl.create_default_context()
+    if not verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def spawn_duration(users: int, rate: float) -> float:
+    return math.ceil(users / rate) if rate > 0 else 0.0

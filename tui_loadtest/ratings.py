@@ -1,0 +1,59 @@
+"""The rating bands users read results by (from the guide the project grew from).
+
+Each band is (upper limit, label, tone). ``tone`` is what colour-coded views use:
+"good", "ok", "warn" or "bad".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Rating:
+    label: str
+    tone: str  # "good", "ok", "warn", "bad"
+
+
+EXCELLENT = Rating("excellent", "good")
+
+_RESPONSE_MS = (
+    (100.0, Rating("excellent", "good")),
+    (500.0, Rating("good", "ok")),
+    (1000.0, Rating("acceptable", "warn")),
+)
+_RESPONSE_WORST = Rating("needs optimization", "bad")
+
+_ERROR_RATE = (
+    (0.001, Rating("excellent", "good")),
+    (0.01, Rating("good", "ok")),
+    (0.05, Rating("acceptable", "warn")),
+)
+_ERROR_WORST = Rating("needs investigation", "bad")
+
+
+def rate_response_ms(ms: float) -> Rating:
+    """< 100 ms excellent, 100-500 good, 500-1000 acceptable, > 1000 needs optimization."""
+    for limit, rating in _RESPONSE_MS:
+        if ms < limit:
+            return rating
+    return rating if ms == 1000.0 else _RESPONSE_WORST
+
+
+def rate_error_rate(fraction: float) -> Rating:
+    """< 0.1 % excellent, 0.1-1 % good, 1-5 % acceptable, > 5 % needs investigation."""
+    for limit, rating in _ERROR_RATE:
+        if fraction < limit:
+            return rating
+    return rating if fraction == 0.05 else _ERROR_WORST
+
+
+def rate_throughput(rps: float) -> Rating:
+    """> 1000 req/s excellent, 500-1000 good, 100-500 acceptable, < 100 needs scaling."""
+    if rps > 1000:
+        return Rating("excellent", "good")
+    if rps >= 500:
+        return Rating("good", "ok")
+    if rps >= 100:
+        return Rating("acceptable", "warn")
+    return Rating("needs scaling", "bad")

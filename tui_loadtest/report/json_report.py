@@ -1,0 +1,64 @@
+"""Writing and reading JSON report files, without ever leaving a half-written one."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from ..stats.result import RunResult
+
+
+def default_report_name(now: datetime | None = None) -> str:
+    """performance_report_YYYYMMDD_HHMMSS.json, the name the guide's scripts used."""
+    now = now or datetime.now()
+    return f"performance_report_{now:%Y%m%d_%H%M%S}.json"
+
+
+def write_json_atomic(path: str | Path, data: Any) -> Path:
+    """Write to a temporary file beside ``path`` and rename it into place."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write report: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_report(result: RunResult, path: str | Path) -> Path:
+    return write_json_atomic(path, result.to_report())
+
+
+def read_report(path: str | Path) -> RunResult:
+    """Load a report file, with a one-line error for anything unreadable."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such report file") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read report: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not a JSON report: {exc.msg} at line {exc.lineno}") from None
+    if not isinstance(data, dict) or "summary" not in data:
+        raise UserError(f'{path}: not a tui-loadtest report (no "summary" section)')
+    try:
+        return RunResult.from_report(data)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise UserError(f"{path}: malformed report: {exc}") from None

@@ -1,0 +1,108 @@
+"""Text views of a run: the headless progress line and the end-of-run summary.
+
+The summary follows the layout of the guide's "Performance Baseline Report":
+a header, an overall summary, then a fixed-width endpoint table, so that people
+who already read those reports read ours the same way.
+"""
+
+from __future__ import annotations
+
+from ..stats.model import Snapshot
+from ..stats.result import RunResult
+from .formatting import endpoint_label, fmt_clock, fmt_int, fmt_ms, fmt_pct, fmt_rate
+
+RULE = "=" * 80
+THIN = "-" * 80
+
+
+def progress_line(snap: Snapshot, elapsed_s: float) -> str:
+    """One line of headless progress: where we are, load, throughput, latency, errors."""
+    if snap.duration_s:
+        clock = f"{fmt_clock(elapsed_s)}/{fmt_clock(snap.duration_s)}"
+    elif snap.requests_planned:
+        done = f"{fmt_int(snap.total.requests)}/{fmt_int(snap.requests_planned)}"
+        clock = f"{fmt_clock(elapsed_s)} {done} req"
+    else:
+        clock = fmt_clock(elapsed_s)
+    w = snap.window.latency
+    avg = snap.total.requests / elapsed_s if elapsed_s > 0 else 0.0
+    return (
+        f"[{clock:>9}] users {snap.users_active}/{snap.users_target}"
+        f" | {fmt_rate(snap.current_rps)} req/s (avg {fmt_rate(avg)})"
+        f" | last {snap.window_s}s p50 {fmt_ms(w.p50)} p95 {fmt_ms(w.p95)} p99 {fmt_ms(w.p99)} ms"
+        f" | errors {fmt_int(snap.total.failures)} ({fmt_pct(snap.total.error_rate)})"
+        + (" | PAUSED" if snap.state == "paused" else "")
+    )
+
+
+def endpoint_table(result: RunResult) -> list[str]:
+    """The endpoint table: method, endpoint, P50, P95, P99, RPS, errors."""
+    lines = [
+        f"{'Method':<8} {'Endpoint':<41} {'P50':<10} {'P95':<10} {'P99':<10} {'RPS':<10} Errors",
+        THIN,
+    ]
+    for e in result.endpoints:
+        s = e.stats
+        lat = s.latency
+        lines.append(
+            f"{e.method:<8} {endpoint_label(e.method, e.name):<41} {fmt_ms(lat.p50):<10} "
+            f"{fmt_ms(lat.p95):<10} {fmt_ms(lat.p99):<10} {fmt_rate(s.rps):<10} "
+            f"{fmt_pct(s.error_rate)}"
+        )
+    return lines
+
+
+def overall_lines(result: RunResult) -> list[str]:
+    s = result.summary
+    return [
+        f"Average Response Time: {fmt_ms(s.latency.mean)} ms",
+        f"P95 Response Time: {fmt_ms(s.latency.p95)} ms",
+        f"P99 Response Time: {fmt_ms(s.latency.p99)} ms",
+        f"Error Rate: {fmt_pct(s.error_rate)}",
+        f"Requests per Second: {s.rps:,.2f}",
+    ]
+
+
+def error_table(result: RunResult) -> list[str]:
+    if not result.errors:
+        return ["No errors."]
+    lines = [f"{'Kind':<12} {'Endpoint':<34} {'Count':>9}  Last message", THIN]
+    for err in result.errors:
+        label = f"HTTP {err.status}" if err.kind == "http" and err.status else err.kind
+        name = err.endpoint if len(err.endpoint) <= 34 else err.endpoint[:33] + "…"
+        message = err.message if len(err.message) <= 60 else err.message[:59] + "…"
+        lines.append(f"{label:<12} {name:<34} {fmt_int(err.count):>9}  {message}")
+    return lines
+
+
+def run_summary(result: RunResult) -> str:
+    """The end-of-run summary printed by headless runs."""
+    s = result.summary
+    users = result.load.get("users", 0)
+    lines = [
+        RULE,
+        f"Run Summary: {result.scenario_name}",
+        RULE,
+        f"Host: {result.host}",
+        f"Started: {result.started_at}",
+        f"Test Duration: {result.duration_s:.2f} seconds",
+        f"Total Requests: {fmt_int(s.requests)}",
+        f"Failed Requests: {fmt_int(s.failures)}",
+        f"Concurrent Users: {fmt_int(users)}",
+        "",
+        "Overall Summary",
+        THIN,
+        *overall_lines(result),
+        "",
+        "Endpoint Performance",
+        THIN,
+        *endpoint_table(result),
+        "",
+        "Errors",
+        THIN,
+        *error_table(result),
+    ]
+    reason = result.outcome.get("reason")
+    if reason:
+        lines += ["", f"Run ended: {reason}."]
+    return "\n".join(lines)

@@ -1,0 +1,302 @@
+"""Merging per-second worker deltas into run-wide statistics.
+
+Workers never send individual requests: once a second each sends a
+:class:`WorkerDelta` (counters plus the non-zero histogram buckets per endpoint).
+Deltas add exactly, so a merged second is the same whichever worker served which
+request. A second is *complete* once every worker still running has reported it;
+only complete seconds enter the timeline, the window and the cumulative totals.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from .histogram import Histogram
+from .model import (
+    EndpointSnapshot,
+    ErrorRow,
+    Event,
+    Latency,
+    Snapshot,
+    Stats,
+    TimelinePoint,
+)
+
+# Error kinds, in the order tables show them.
+ERROR_KINDS = ("http", "timeout", "refused", "reset", "tls", "dns", "protocol", "other")
+# Kinds that mean "we never got a connection": when every request fails like this,
+# the target is unreachable (exit code 3).
+UNREACHABLE_KINDS = frozenset({"refused", "dns", "connect-timeout", "tls"})
+
+
+@dataclass(slots=True)
+class EndpointDelta:
+    """One endpoint's second on one worker."""
+
+    buckets: list[tuple[int, int]]  # non-zero (bucket, count) pairs of response latencies
+    sum_us: int = 0
+    bytes_received: int = 0
+    http_failures: int = 0  # responses that were not a success
+    other_failures: int = 0  # no response: timeout, refused, reset...
+
+
+@dataclass(slots=True)
+class WorkerDelta:
+    """What a worker sends once a second."""
+
+    worker: int
+    tick: int  # the second this covers: [tick, tick + 1) after the run started
+    span_s: float  # how much of that second the worker was running (1.0 but for the last)
+    users: int
+    endpoints: list[EndpointDelta]
+    # (kind, status or None, endpoint index, count, last message)
+    errors: list[tuple[str, int | None, int, int, str]] = field(default_factory=list)
+    paused: bool = False
+    connects: int = 0  # connections opened this second
+
+
+class _Span:
+    """Counters and histograms for one endpoint over some span of time."""
+
+    __slots__ = ("hist", "requests", "failures", "bytes_received")
+
+    def __init__(self) -> None:
+        self.hist = Histogram()
+        self.requests = 0
+        self.failures = 0
+        self.bytes_received = 0
+
+    def add(self, d: EndpointDelta) -> None:
+        self.hist.add_sparse(d.buckets, d.sum_us)
+        self.requests += self_requests(d)
+        self.failures += d.http_failures + d.other_failures
+        self.bytes_received += d.bytes_received
+
+    def merge(self, other: _Span) -> None:
+        self.hist.merge(other.hist)
+        self.requests += other.requests
+        self.failures += other.failures
+        self.bytes_received += other.bytes_received
+
+    def stats(self, seconds: float) -> Stats:
+        return Stats(
+            requests=self.requests,
+            failures=self.failures,
+            rps=self.requests / seconds if seconds > 0 else 0.0,
+            bytes_received=self.bytes_received,
+            latency=Latency.from_histogram(self.hist),
+        )
+
+
+def self_requests(d: EndpointDelta) -> int:
+    """Requests that ended in this delta: every response plus every failure without one."""
+    return sum(c for _, c in d.buckets) + d.other_failures
+
+
+class _Second:
+    """One second being assembled from several workers' deltas."""
+
+    __slots__ = ("reported", "span_s", "users", "endpoints", "paused")
+
+    def __init__(self, n_endpoints: int) -> None:
+        self.reported: set[int] = set()
+        self.span_s = 0.0
+        self.users = 0
+        self.paused = False
+        self.endpoints = [_Span() for _ in range(n_endpoints)]
+
+
+class RunAggregate:
+    """The coordinator's merged view of a run, fed with worker deltas."""
+
+    def __init__(
+        self,
+        endpoints: list[tuple[str, str]],  # (method, name) in plan order
+        workers: int,
+        window_s: int = 5,
+    ) -> None:
+        self.endpoint_keys = endpoints
+        self.n = len(endpoints)
+        self.window_s = window_s
+        self._live = set(range(workers))
+        self._finished_at: dict[int, int] = {}  # worker -> last tick it reported
+        self._pending: dict[int, _Second] = {}
+        self.next_tick = 0  # the first second not yet complete
+        self.cumulative = [_Span() for _ in range(self.n)]
+        self.seconds: list[float] = []  # span of each complete second
+        self.timeline: list[TimelinePoint] = []
+        self.per_second_buckets: list[list[list[int]]] = []  # all endpoints, per second
+        self._window: deque[tuple[float, list[_Span]]] = deque(maxlen=window_s)
+        # (kind, status, endpoint index) -> [count, last message, first seen (s)]
+        self.errors: dict[tuple[str, int | None, int], list] = {}
+        self.events: list[Event] = []
+        self.users = 0
+        self.connects = 0  # connections ever opened, all workers
+
+    # -- feeding ------------------------------------------------------------
+    def add(self, delta: WorkerDelta) -> list[int]:
+        """Merge one delta; return the ticks that became complete."""
+        sec = self._pending.get(delta.tick)
+        if sec is None:
+            sec = self._pending[delta.tick] = _Second(self.n)
+        sec.reported.add(delta.worker)
+        sec.span_s = max(sec.span_s, delta.span_s)
+        sec.users += delta.users
+        sec.paused = sec.paused or delta.paused
+        self.connects += delta.connects
+        for span, d in zip(sec.endpoints, delta.endpoints, strict=True):
+            span.add(d)
+        for kind, status, ep, count, message in delta.errors:
+            key = (kind, status, ep)
+            row = self.errors.get(key)
+            if row is None:
+                self.errors[key] = [count, message, float(delta.tick)]
+                method, name = self.endpoint_keys[ep]
+                label = f"HTTP {status}" if kind == "http" else kind
+                self.events.append(
+                    Event(delta.tick, f"first {label} on {name}: {message}", "error")
+                )
+            else:
+                row[0] += count
+                row[1] = message
+        return self._complete_ready()
+
+    def worker_finished(self, worker: int, last_tick: int) -> list[int]:
+        """A worker stopped after reporting ``last_tick`` (-1 if it never reported)."""
+        self._live.discard(worker)
+        self._finished_at[worker] = last_tick
+        return self._complete_ready()
+
+    def finish(self) -> list[int]:
+        """Every worker is gone: complete whatever seconds were reported."""
+        self._live.clear()
+        done = []
+        for tick in sorted(self._pending):
+            if tick >= self.next_tick:
+                self.next_tick = tick
+                done.append(self._complete(tick))
+        self._pending.clear()
+        return done
+
+    def _complete_ready(self) -> list[int]:
+        done = []
+        while True:
+            tick = self.next_tick
+            sec = self._pending.get(tick)
+            if sec is None:
+                break
+            waiting = any(w not in sec.reported for w in self._live)
+            if waiting:
+                break
+            done.append(self._complete(tick))
+        return done
+
+    def _complete(self, tick: int) -> int:
+        sec = self._pending.pop(tick)
+        span = sec.span_s or 1.0
+        total = _Span()
+        for cum, s in zip(self.cumulative, sec.endpoints, strict=True):
+            cum.merge(s)
+            total.merge(s)
+        p50, p95, p99 = (v / 1000 for v in total.hist.percentiles((0.5, 0.95, 0.99)))
+        self.timeline.append(
+            TimelinePoint(
+                t=tick,
+                requests=total.requests,
+                failures=total.failures,
+                users=sec.users,
+                p50_ms=p50,
+                p95_ms=p95,
+                p99_ms=p99,
+                paused=sec.paused,
+            )
+        )
+        self.per_second_buckets.append(total.hist.to_sparse())
+        self.seconds.append(span)
+        self._window.append((span, sec.endpoints))
+        self.users = sec.users
+        self.next_tick = tick + 1
+        return tick
+
+    # -- reading ------------------------------------------------------------
+    @property
+    def duration_s(self) -> float:
+        return sum(self.seconds)
+
+    def total_span(self) -> _Span:
+        total = _Span()
+        for s in self.cumulative:
+            total.merge(s)
+        return total
+
+    def endpoint_stats(self) -> list[Stats]:
+        d = self.duration_s
+        return [s.stats(d) for s in self.cumulative]
+
+    def window_spans(self) -> tuple[float, list[_Span]]:
+        seconds = sum(span for span, _ in self._window)
+        spans = [_Span() for _ in range(self.n)]
+        for _, eps in self._window:
+            for acc, s in zip(spans, eps, strict=True):
+                acc.merge(s)
+        return seconds, spans
+
+    def error_rows(self) -> list[ErrorRow]:
+        rows = []
+        for (kind, status, ep), (count, message, first) in self.errors.items():
+            method, name = self.endpoint_keys[ep]
+            rows.append(ErrorRow(kind, status, name, method, count, message, first))
+        rows.sort(key=lambda r: -r.count)
+        return rows
+
+    def snapshot(
+        self,
+        *,
+        scenario_name: str,
+        host: str,
+        state: str,
+        elapsed_s: float,
+        duration_s: float | None,
+        requests_planned: int | None,
+        workers: int,
+        users_target: int,
+        extra_events: list[Event] | None = None,
+    ) -> Snapshot:
+        d = self.duration_s
+        w_seconds, w_spans = self.window_spans()
+        w_total = _Span()
+        for s in w_spans:
+            w_total.merge(s)
+        endpoints = tuple(
+            EndpointSnapshot(name=name, method=method, total=c.stats(d), window=w.stats(w_seconds))
+            for (method, name), c, w in zip(
+                self.endpoint_keys, self.cumulative, w_spans, strict=True
+            )
+        )
+        last = self.timeline[-1] if self.timeline else None
+        current = last.requests / (self.seconds[-1] or 1.0) if last else 0.0
+        events = (
+            self.events
+            if not extra_events
+            else sorted([*self.events, *extra_events], key=lambda e: e.t)
+        )
+        return Snapshot(
+            scenario_name=scenario_name,
+            host=host,
+            state=state,
+            elapsed_s=elapsed_s,
+            duration_s=duration_s,
+            requests_planned=requests_planned,
+            workers=workers,
+            users_active=self.users,
+            users_target=users_target,
+            total=self.total_span().stats(d),
+            window=w_total.stats(w_seconds),
+            current_rps=current,
+            window_s=self.window_s,
+            endpoints=endpoints,
+            errors=tuple(self.error_rows()),
+            timeline=tuple(self.timeline),
+            events=tuple(events),
+        )

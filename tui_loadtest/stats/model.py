@@ -1,0 +1,203 @@
+"""Immutable views of a run: what every consumer (dashboard, headless printer,
+report, store, comparison) reads. Built only from merged histograms and counters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .histogram import Histogram
+
+QUANTILES = (0.5, 0.9, 0.95, 0.99, 0.999)
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    """Latency figures in milliseconds."""
+
+    min: float = 0.0
+    mean: float = 0.0
+    p50: float = 0.0
+    p90: float = 0.0
+    p95: float = 0.0
+    p99: float = 0.0
+    p999: float = 0.0
+    max: float = 0.0
+
+    @classmethod
+    def from_histogram(cls, h: Histogram) -> Latency:
+        if h.total == 0:
+            return cls()
+        p50, p90, p95, p99, p999 = (v / 1000 for v in h.percentiles(QUANTILES))
+        return cls(
+            min=h.min() / 1000,
+            mean=h.mean() / 1000,
+            p50=p50,
+            p90=p90,
+            p95=p95,
+            p99=p99,
+            p999=p999,
+            max=h.max() / 1000,
+        )
+
+    def to_dict(self) -> dict[str, float]:
+        return {
+            "min": _r(self.min),
+            "mean": _r(self.mean),
+            "p50": _r(self.p50),
+            "p90": _r(self.p90),
+            "p95": _r(self.p95),
+            "p99": _r(self.p99),
+            "p999": _r(self.p999),
+            "max": _r(self.max),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Latency:
+        return cls(**{k: float(d.get(k, 0.0)) for k in cls.__slots__})
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Counts and latency over one span of time (the whole run, or a recent window).
+
+    ``requests`` counts every attempt that ended (response, timeout or connection
+    failure). Latency covers the requests that received a response.
+    """
+
+    requests: int = 0
+    failures: int = 0
+    rps: float = 0.0
+    bytes_received: int = 0
+    latency: Latency = field(default_factory=Latency)
+
+    @property
+    def error_rate(self) -> float:
+        return self.failures / self.requests if self.requests else 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "requests": self.requests,
+            "failures": self.failures,
+            "error_rate": round(self.error_rate, 6),
+            "rps": _r(self.rps),
+            "bytes_received": self.bytes_received,
+            "latency_ms": self.latency.to_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSnapshot:
+    """One request type (a row of every table): whole-run and recent-window stats."""
+
+    name: str
+    method: str
+    total: Stats
+    window: Stats
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorRow:
+    """One kind of failure on one endpoint: its count and the last message seen."""
+
+    kind: str  # "http", "timeout", "refused", "reset", "tls", "dns", "protocol", "other"
+    status: int | None
+    endpoint: str
+    method: str
+    count: int
+    message: str
+    first_seen_s: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return f"HTTP {self.status}" if self.kind == "http" and self.status else self.kind
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "status": self.status,
+            "endpoint": self.endpoint,
+            "method": self.method,
+            "count": self.count,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TimelinePoint:
+    """One second of the run, all endpoints and workers merged."""
+
+    t: int  # seconds since the run started (this point covers [t, t+1))
+    requests: int
+    failures: int
+    users: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    paused: bool = False
+
+    @property
+    def rps(self) -> float:
+        return float(self.requests)
+
+    def to_dict(self) -> dict:
+        return {
+            "t": self.t,
+            "rps": self.requests,
+            "users": self.users,
+            "p50_ms": _r(self.p50_ms),
+            "p95_ms": _r(self.p95_ms),
+            "p99_ms": _r(self.p99_ms),
+            "errors": self.failures,
+            "paused": self.paused,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something worth a line in the event log: spawn complete, first error of a kind, end."""
+
+    t: float
+    text: str
+    level: str = "info"  # "info", "warning", "error"
+
+
+# States a run goes through, in order ("paused" is shown while paused).
+STATES = ("starting", "ramping", "running", "paused", "stopping", "done")
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything a live view needs, at one instant. Immutable: safe to hand across threads."""
+
+    scenario_name: str
+    host: str
+    state: str
+    elapsed_s: float
+    duration_s: float | None  # planned run time, if time-bound
+    requests_planned: int | None  # planned request count, if count-bound
+    workers: int
+    users_active: int
+    users_target: int
+    total: Stats
+    window: Stats
+    current_rps: float
+    window_s: int
+    endpoints: tuple[EndpointSnapshot, ...] = ()
+    errors: tuple[ErrorRow, ...] = ()
+    timeline: tuple[TimelinePoint, ...] = ()
+    events: tuple[Event, ...] = ()
+
+    @property
+    def progress(self) -> float | None:
+        """Fraction done (0..1), against run time or the request count; None if unbounded."""
+        fractions = []
+        if self.duration_s:
+            fractions.append(min(1.0, self.elapsed_s / self.duration_s))
+        if self.requests_planned:
+            fractions.append(min(1.0, self.total.requests / self.requests_planned))
+        return max(fractions) if fractions else None
+
+
+def _r(x: float) -> float:
+    return round(x, 3)

@@ -1,0 +1,248 @@
+"""The result of a run: one model behind the JSON report, the store, the text
+report and comparisons. It keeps the merged histograms, so every figure can be
+recomputed exactly from what a report file holds.
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from .histogram import NBUCKETS, SUB_BITS, Histogram
+from .model import ErrorRow, Latency, Stats, TimelinePoint
+
+if TYPE_CHECKING:
+    from ..engine.coordinator import Run
+
+REPORT_FORMAT = 1
+HISTOGRAM_SCHEME = {
+    "unit": "us",
+    "kind": "log-linear",
+    "sub_bucket_bits": SUB_BITS,
+    "buckets": NBUCKETS,
+}
+
+
+@dataclass
+class EndpointResult:
+    method: str
+    name: str
+    stats: Stats
+    histogram: Histogram
+
+
+@dataclass
+class RunResult:
+    """Everything a finished (or interrupted) run produced."""
+
+    started_at: str  # ISO 8601, UTC
+    duration_s: float
+    host: str
+    scenario_name: str
+    load: dict[str, Any]
+    scenario: dict[str, Any]  # redacted
+    summary: Stats
+    histogram: Histogram
+    endpoints: list[EndpointResult]
+    errors: list[ErrorRow]
+    timeline: list[TimelinePoint]
+    per_second: list[list[list[int]]] = field(default_factory=list)  # sparse, all endpoints
+    outcome: dict[str, Any] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
+    tool: str = "tui-loadtest"
+    version: str = __version__
+
+    # -- derived --------------------------------------------------------------
+    @property
+    def interrupted(self) -> bool:
+        return bool(self.outcome.get("interrupted"))
+
+    @property
+    def unreachable(self) -> bool:
+        """No request ever got a connection: every one failed to connect."""
+        s = self.summary
+        if s.requests == 0 or self.histogram.total:
+            return False
+        return self.outcome.get("connections", 0) == 0
+
+    def endpoint(self, name: str) -> EndpointResult | None:
+        for e in self.endpoints:
+            if e.name == name:
+                return e
+        return None
+
+    # -- the JSON report ------------------------------------------------------
+    def to_report(self) -> dict[str, Any]:
+        return {
+            "tool": self.tool,
+            "version": self.version,
+            "format": REPORT_FORMAT,
+            "started_at": self.started_at,
+            "duration_s": round(self.duration_s, 3),
+            "host": self.host,
+            "scenario_name": self.scenario_name,
+            "load": self.load,
+            "environment": self.environment,
+            "outcome": self.outcome,
+            "scenario": self.scenario,
+            "summary": self.summary.to_dict(),
+            "endpoints": [
+                {"method": e.method, "name": e.name, **e.stats.to_dict()} for e in self.endpoints
+            ],
+            "errors": [e.to_dict() for e in self.errors],
+            "timeline": [p.to_dict() for p in self.timeline],
+            "histograms": {
+                **HISTOGRAM_SCHEME,
+                "total": _hist_dict(self.histogram),
+                "endpoints": [
+                    {"method": e.method, "name": e.name, **_hist_dict(e.histogram)}
+                    for e in self.endpoints
+                ],
+                "per_second": self.per_second,
+            },
+        }
+
+    @classmethod
+    def from_report(cls, data: dict[str, Any]) -> RunResult:
+        """Rebuild a result from a report; percentiles come from the stored histograms."""
+        hists = data.get("histograms") or {}
+        duration = float(data.get("duration_s", 0.0))
+        if hists and hists.get("buckets", NBUCKETS) != NBUCKETS:
+            raise ValueError("histograms use a different bucket layout")
+
+        def stats_of(d: dict, h: Histogram | None) -> Stats:
+            latency = (
+                Latency.from_histogram(h)
+                if h is not None and h.total
+                else Latency.from_dict(d.get("latency_ms", {}))
+            )
+            return Stats(
+                requests=int(d.get("requests", 0)),
+                failures=int(d.get("failures", 0)),
+                rps=float(d.get("rps", 0.0)),
+                bytes_received=int(d.get("bytes_received", 0)),
+                latency=latency,
+            )
+
+        total_h = _hist_from(hists.get("total"))
+        ep_hists = {(h.get("method"), h.get("name")): h for h in hists.get("endpoints", [])}
+        endpoints = []
+        for e in data.get("endpoints", []):
+            h = _hist_from(ep_hists.get((e.get("method"), e.get("name"))))
+            endpoints.append(
+                EndpointResult(
+                    e.get("method", ""), e.get("name", ""), stats_of(e, h), h or Histogram()
+                )
+            )
+        errors = [
+            ErrorRow(
+                kind=e.get("kind", "other"),
+                status=e.get("status"),
+                endpoint=e.get("endpoint", ""),
+                method=e.get("method", ""),
+                count=int(e.get("count", 0)),
+                message=e.get("message", ""),
+            )
+            for e in data.get("errors", [])
+        ]
+        timeline = [
+            TimelinePoint(
+                t=int(p.get("t", i)),
+                requests=int(p.get("rps", 0)),
+                failures=int(p.get("errors", 0)),
+                users=int(p.get("users", 0)),
+                p50_ms=float(p.get("p50_ms", 0.0)),
+                p95_ms=float(p.get("p95_ms", 0.0)),
+                p99_ms=float(p.get("p99_ms", 0.0)),
+                paused=bool(p.get("paused", False)),
+            )
+            for i, p in enumerate(data.get("timeline", []))
+        ]
+        return cls(
+            started_at=data.get("started_at", ""),
+            duration_s=duration,
+            host=data.get("host", ""),
+            scenario_name=data.get("scenario_name") or (data.get("scenario") or {}).get("name", ""),
+            load=dict(data.get("load", {})),
+            scenario=dict(data.get("scenario", {})),
+            summary=stats_of(data.get("summary", {}), total_h),
+            histogram=total_h or Histogram(),
+            endpoints=endpoints,
+            errors=errors,
+            timeline=timeline,
+            per_second=list(hists.get("per_second", [])),
+            outcome=dict(data.get("outcome", {})),
+            environment=dict(data.get("environment", {})),
+            tool=data.get("tool", "tui-loadtest"),
+            version=data.get("version", ""),
+        )
+
+
+def _hist_dict(h: Histogram) -> dict[str, Any]:
+    return {"count": h.total, "sum_us": h.sum_us, "buckets": h.to_sparse()}
+
+
+def _hist_from(d: dict | None) -> Histogram | None:
+    if not d:
+        return None
+    return Histogram.from_sparse(d.get("buckets", []), int(d.get("sum_us", 0)))
+
+
+def environment(workers: int) -> dict[str, Any]:
+    return {
+        "tool_version": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "workers": workers,
+    }
+
+
+def build_result(run: Run) -> RunResult:
+    """Assemble a RunResult from a run's merged aggregate (caller holds the run's lock)."""
+    agg = run.aggregate
+    duration = agg.duration_s
+    total = agg.total_span()
+    endpoints = [
+        EndpointResult(method, name, span.stats(duration), span.hist)
+        for (method, name), span in zip(agg.endpoint_keys, agg.cumulative, strict=True)
+    ]
+    load = run.scenario.load
+    started = run.started_at.isoformat(timespec="seconds") if run.started_at else ""
+    return RunResult(
+        started_at=started,
+        duration_s=duration,
+        host=run.host,
+        scenario_name=run.scenario.name,
+        load={
+            "model": "closed" if load.mode == "users" else "open",
+            "mode": load.mode,
+            "users": run.users_target,
+            "spawn_rate": load.effective_spawn_rate,
+            "workers": run.workers,
+            "run_time_s": load.run_time_s,
+            "requests": load.requests,
+            "think_time_s": list(load.think_time),
+        },
+        scenario=run.scenario.redacted,
+        summary=total.stats(duration),
+        histogram=total.hist,
+        endpoints=endpoints,
+        errors=agg.error_rows(),
+        timeline=list(agg.timeline),
+        per_second=agg.per_second_buckets,
+        outcome={
+            "reason": run.stop_reason,
+            "interrupted": run.stop_reason == "interrupted",
+            "connections": agg.connects,
+            "paused_s": round(run.paused_s, 3),
+            "worker_errors": list(run.worker_errors),
+        },
+        environment=environment(run.workers),
+    )
+
+
+def now_iso() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
