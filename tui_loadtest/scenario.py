@@ -122,7 +122,10 @@ class RequestSpec:
         if not self.vars:
             return self.path, self.body
         choice = (rng or random).choice
-        values = {name: choice(options) for name, options in self.vars}
+        return self.fill({name: choice(options) for name, options in self.vars})
+
+    def fill(self, values: Mapping[str, str]) -> tuple[str, bytes | None]:
+        """Return ``(path, body)`` with each ``{var}`` replaced by ``values[var]``."""
         path = _fill(self.path, values)
         if self.body is None:
             return path, None

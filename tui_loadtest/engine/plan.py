@@ -117,12 +117,6 @@ def build_request_bytes(
     return head + (body or b"")
 
 
-def _fill(text: str, values: dict[str, str]) -> str:
-    for name, value in values.items():
-        text = text.replace("{" + name + "}", value)
-    return text
-
-
 def merged_headers(spec: RequestSpec, scenario: Scenario) -> list[tuple[str, str]]:
     """Scenario-wide headers, overridden (case-insensitively) by the request's own."""
     own = {n.lower() for n, _ in spec.headers}
@@ -138,13 +132,6 @@ def compile_request(
 ) -> CompiledRequest:
     headers = merged_headers(spec, scenario)
     keepalive = scenario.http.keepalive
-    body_text = spec.body.decode("utf-8", "surrogateescape") if spec.body is not None else None
-
-    def fill(values: dict[str, str]) -> tuple[str, bytes | None]:
-        body = None
-        if body_text is not None:
-            body = _fill(body_text, values).encode("utf-8", "surrogateescape")
-        return _fill(spec.path, values), body
 
     def to_bytes(path: str, body: bytes | None) -> bytes:
         return build_request_bytes(spec.method, path, target, headers, body, keepalive)
@@ -156,12 +143,9 @@ def compile_request(
         combos *= len(values)
     random_parts = None
     if combos <= MAX_PREBUILT:
-        parts = [fill(dict(zip(names, c, strict=True))) for c in itertools.product(*lists)]
+        parts = [spec.fill(dict(zip(names, c, strict=True))) for c in itertools.product(*lists)]
     else:
-
-        def random_parts() -> tuple[str, bytes | None]:
-            return fill({n: random.choice(vs) for n, vs in spec.vars})
-
+        random_parts = spec.render
         parts = [random_parts()]
     return CompiledRequest(
         index=index,

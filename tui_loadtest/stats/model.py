@@ -70,13 +70,17 @@ class Stats:
     rps: float = 0.0
     bytes_received: int = 0
     latency: Latency = field(default_factory=Latency)
+    # Open model only: ``latency`` counts from each request's intended start
+    # (corrected for coordinated omission); ``service`` from when it was sent.
+    service: Latency | None = None
+    dropped: int = 0  # open model: arrivals dropped because the queue was full
 
     @property
     def error_rate(self) -> float:
         return self.failures / self.requests if self.requests else 0.0
 
     def to_dict(self) -> dict:
-        return {
+        d = {
             "requests": self.requests,
             "failures": self.failures,
             "error_rate": round(self.error_rate, 6),
@@ -84,6 +88,10 @@ class Stats:
             "bytes_received": self.bytes_received,
             "latency_ms": self.latency.to_dict(),
         }
+        if self.service is not None:
+            d["service_latency_ms"] = self.service.to_dict()
+            d["dropped"] = self.dropped
+        return d
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,13 +143,16 @@ class TimelinePoint:
     p95_ms: float
     p99_ms: float
     paused: bool = False
+    target: float | None = None  # the target load then: users, or req/s in arrival-rate mode
+    service_p99_ms: float | None = None  # open model: p99 of service time
+    dropped: int = 0  # open model: arrivals dropped this second
 
     @property
     def rps(self) -> float:
         return float(self.requests)
 
     def to_dict(self) -> dict:
-        return {
+        d = {
             "t": self.t,
             "rps": self.requests,
             "users": self.users,
@@ -151,6 +162,12 @@ class TimelinePoint:
             "errors": self.failures,
             "paused": self.paused,
         }
+        if self.target is not None:
+            d["target"] = _r(self.target)
+        if self.service_p99_ms is not None:
+            d["service_p99_ms"] = _r(self.service_p99_ms)
+            d["dropped"] = self.dropped
+        return d
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +204,11 @@ class Snapshot:
     errors: tuple[ErrorRow, ...] = ()
     timeline: tuple[TimelinePoint, ...] = ()
     events: tuple[Event, ...] = ()
+    # Open model (mode "arrival-rate"): the target rate now, and how late the
+    # generator sent requests against their schedule over the recent window.
+    mode: str = "users"
+    rate_target: float | None = None
+    lag: Latency | None = None
 
     @property
     def progress(self) -> float | None:
