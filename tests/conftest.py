@@ -1,0 +1,27 @@
+"""Shared fixtures: a real demo target on loopback, and the async backend for Pilot tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from tui_loadtest.demo import DemoServer
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def demo_server():
+    """One embedded demo API for the session, with no injected errors (exact counts)."""
+    server = DemoServer(error_rate=0.0, seed=1)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def demo_url(demo_server) -> str:
+    demo_server.reset()
+    return demo_server.url
