@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..stats.model import Snapshot
 from ..stats.result import RunResult
 from .formatting import endpoint_label, fmt_clock, fmt_int, fmt_ms, fmt_pct, fmt_rate
+from .recommendations import numbered, recommend
 
 RULE = "=" * 80
 THIN = "-" * 80
@@ -101,6 +102,10 @@ def run_summary(result: RunResult) -> str:
         "Errors",
         THIN,
         *error_table(result),
+        "",
+        "Recommendations",
+        THIN,
+        *numbered(recommend(result)),
     ]
     reason = result.outcome.get("reason")
     if reason:

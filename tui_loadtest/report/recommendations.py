@@ -1,0 +1,198 @@
+"""Recommendations read from a run's data, for the report's numbered list.
+
+Each rule looks at one aspect of the result (error rate, kinds of failure,
+slow endpoints, the tail against the median, throughput, drift over the run,
+sample size) and returns advice only when the data calls for it, naming the
+endpoint and the figure that triggered it. The bands are those of
+:mod:`tui_loadtest.ratings`, so the advice agrees with the colours users see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..ratings import rate_error_rate, rate_response_ms, rate_throughput
+from ..stats.histogram import Histogram
+from ..stats.result import RunResult
+from .formatting import fmt_int, fmt_ms, fmt_pct, fmt_rate
+
+ALL_CLEAR = "Performance metrics are within acceptable ranges."
+
+# A tail this many times the median, on an endpoint whose p99 is past the
+# "excellent" band, means some requests wait for something the others do not.
+SPREAD_RATIO = 5.0
+SPREAD_MIN_P99_MS = 100.0
+# Below this many responses, p99 rests on fewer than ten samples.
+MIN_RESPONSES = 1000
+# p95 of the last third of the run against the first third.
+DRIFT_RATIO = 2.0
+DRIFT_MIN_SECONDS = 9
+# An error kind is worth its own advice once it reaches this share of requests
+# (the edge of the "excellent" error-rate band).
+KIND_SHARE = 0.001
+
+_CONNECTION_KINDS = ("refused", "reset", "dns", "tls", "protocol")
+
+
+def recommend(result: RunResult) -> list[str]:
+    """Advice for ``result``, most urgent first; one all-clear line when nothing fires."""
+    found: list[str] = []
+    for rule in RULES:
+        found += rule(result)
+    return found or [ALL_CLEAR]
+
+
+def error_rate_rule(result: RunResult) -> list[str]:
+    s = result.summary
+    rating = rate_error_rate(s.error_rate)
+    if s.requests == 0 or rating.tone in ("good", "ok"):
+        return []
+    return [
+        f"Error rate {fmt_pct(s.error_rate)} ({fmt_int(s.failures)} of {fmt_int(s.requests)}"
+        f" requests) is {rating.label}: check the application logs and the failures below."
+    ]
+
+
+def error_kind_rule(result: RunResult) -> list[str]:
+    """One line per kind of failure that reaches a noticeable share of requests."""
+    total = result.summary.requests
+    if not total:
+        return []
+    groups: dict[str, list] = {"5xx": [], "429": [], "4xx": [], "timeout": [], "connection": []}
+    for err in result.errors:
+        if err.kind == "http" and err.status is not None:
+            if err.status >= 500:
+                groups["5xx"].append(err)
+            elif err.status == 429:
+                groups["429"].append(err)
+            else:
+                groups["4xx"].append(err)
+        elif err.kind == "timeout":
+            groups["timeout"].append(err)
+        elif err.kind in _CONNECTION_KINDS:
+            groups["connection"].append(err)
+    advice = {
+        "5xx": "server errors (HTTP 5xx) {where}: the target failed under load; check its"
+        " logs, database connections and resource use at that concurrency.",
+        "429": "rate-limited responses (HTTP 429) {where}: the target's rate limiting"
+        " throttled the test; raise the limit for the test or lower the load.",
+        "4xx": "client errors (HTTP 4xx) {where}: the requests themselves are rejected;"
+        " check paths, payloads and credentials in the scenario.",
+        "timeout": "timeouts {where}: responses took longer than the request timeout;"
+        " profile the slow path and check connection pools and external calls.",
+        "connection": "connection failures ({kinds}) {where}: check that the target"
+        " accepts this many connections (listen backlog, file descriptors, firewall).",
+    }
+    lines = []
+    for group, rows in groups.items():
+        count = sum(r.count for r in rows)
+        if not rows or count / total < KIND_SHARE:
+            continue
+        by_endpoint: dict[str, int] = {}
+        for r in rows:
+            by_endpoint[r.endpoint] = by_endpoint.get(r.endpoint, 0) + r.count
+        worst = sorted(by_endpoint.items(), key=lambda kv: -kv[1])[:2]
+        where = "on " + ", ".join(name for name, _ in worst)
+        kinds = ", ".join(sorted({r.label for r in rows}))
+        text = advice[group].format(where=where, kinds=kinds)
+        lines.append(f"{fmt_int(count)} {text}")
+    return lines
+
+
+def slow_endpoint_rule(result: RunResult) -> list[str]:
+    """Endpoints whose p95 falls outside the "excellent" and "good" response-time bands."""
+    lines = []
+    for e in sorted(result.endpoints, key=lambda e: -e.stats.latency.p95):
+        p95 = e.stats.latency.p95
+        if not e.histogram.total and not p95:
+            continue
+        rating = rate_response_ms(p95)
+        if rating.tone == "warn":
+            lines.append(
+                f"{e.name}: P95 {fmt_ms(p95)} ms is only {rating.label} (500-1000 ms);"
+                " profile it before load grows."
+            )
+        elif rating.tone == "bad":
+            lines.append(
+                f"{e.name}: P95 {fmt_ms(p95)} ms {rating.label} (over 1000 ms); profile the"
+                " endpoint and check database queries and external calls."
+            )
+    return lines
+
+
+def spread_rule(result: RunResult) -> list[str]:
+    """A long tail: p99 far above p50 on an endpoint whose p99 is no longer excellent."""
+    flagged = []
+    for e in result.endpoints:
+        lat = e.stats.latency
+        if lat.p50 > 0 and lat.p99 >= SPREAD_MIN_P99_MS and lat.p99 / lat.p50 >= SPREAD_RATIO:
+            flagged.append((lat.p99 / lat.p50, e))
+    flagged.sort(key=lambda pair: -pair[0])
+    return [
+        f"{e.name}: P99 {fmt_ms(e.stats.latency.p99)} ms is {ratio:.1f}x its P50"
+        f" ({fmt_ms(e.stats.latency.p50)} ms); some requests wait on something others do not"
+        " (queueing, lock contention, pauses, a slow dependency)."
+        for ratio, e in flagged[:3]
+    ]
+
+
+def throughput_rule(result: RunResult) -> list[str]:
+    s = result.summary
+    rating = rate_throughput(s.rps)
+    if s.requests == 0 or rating.tone != "bad":
+        return []
+    return [
+        f"Throughput {fmt_rate(s.rps)} req/s is in the '{rating.label}' band (under 100"
+        " req/s); if production traffic is higher, add capacity or raise the users to find"
+        " the limit."
+    ]
+
+
+def drift_rule(result: RunResult) -> list[str]:
+    """Latency that grows during the run: saturation, a leak, or a filling queue."""
+    seconds = result.per_second
+    if len(seconds) < DRIFT_MIN_SECONDS:
+        return []
+    third = len(seconds) // 3
+    first, last = Histogram(), Histogram()
+    for pairs in seconds[:third]:
+        first.add_sparse(pairs)
+    for pairs in seconds[-third:]:
+        last.add_sparse(pairs)
+    if not first.total or not last.total:
+        return []
+    before = first.percentile(0.95) / 1000
+    after = last.percentile(0.95) / 1000
+    if before <= 0 or after < SPREAD_MIN_P99_MS or after / before < DRIFT_RATIO:
+        return []
+    return [
+        f"P95 rose from {fmt_ms(before)} ms in the first third of the run to {fmt_ms(after)} ms"
+        " in the last: the target degrades under sustained load (saturation, a leak, a"
+        " growing queue); run longer to see where it settles."
+    ]
+
+
+def sample_size_rule(result: RunResult) -> list[str]:
+    responses = result.histogram.total
+    if responses == 0 or responses >= MIN_RESPONSES:
+        return []
+    return [
+        f"Only {fmt_int(responses)} responses were measured, so P99 rests on fewer than ten"
+        " of them; run longer for stable tail figures."
+    ]
+
+
+RULES: tuple[Callable[[RunResult], list[str]], ...] = (
+    error_rate_rule,
+    error_kind_rule,
+    slow_endpoint_rule,
+    spread_rule,
+    throughput_rule,
+    drift_rule,
+    sample_size_rule,
+)
+
+
+def numbered(lines: list[str]) -> list[str]:
+    """``1. ...``, ``2. ...``: the report's numbered list."""
+    return [f"{i}. {line}" for i, line in enumerate(lines, 1)]
