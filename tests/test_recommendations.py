@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .synthetic import HEALTH, QUERY, Ep, make_result
-
 from tui_loadtest.report import recommendations as rec
 from tui_loadtest.report.text import run_summary
 from tui_loadtest.stats.model import ErrorRow, Stats
+
+from .synthetic import HEALTH, QUERY, Ep, make_result
 
 
 def healthy():
