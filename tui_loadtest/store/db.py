@@ -1,0 +1,374 @@
+"""The baseline store: one SQLite file, written in short transactions.
+
+Why it is safe:
+
+- Every change runs inside ``BEGIN IMMEDIATE`` ... ``COMMIT`` with SQLite's
+  rollback journal, so a crash, a SIGKILL or Ctrl+C leaves either the old
+  store or the new baseline complete, never half of it. The next process to
+  open the file rolls an interrupted transaction back.
+- ``BEGIN IMMEDIATE`` takes the write lock up front and a busy timeout makes
+  a second writer wait for it, so two processes saving at once both succeed.
+- The file is identified by ``PRAGMA application_id`` and versioned by
+  ``PRAGMA user_version``; migrations run in order inside one transaction.
+  A file that is not a database, is damaged, belongs to another program or
+  was written by a newer schema raises a :class:`StoreError` naming the file,
+  and is never written to.
+
+Each baseline keeps its complete JSON report (zlib-compressed), so its
+histograms, timeline and errors come back exactly, plus indexed columns for
+the list.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+import sqlite3
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from ..stats.result import RunResult
+from .records import Baseline, BaselineInfo, redact_scenario
+
+APPLICATION_ID = 0x544C5442  # "TLTB": tui-loadtest baselines
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 30.0
+MAX_NAME = 100
+
+# MIGRATIONS[v] takes a store from schema v-1 to v. Append, never edit.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """
+        CREATE TABLE baselines (
+            id            INTEGER PRIMARY KEY,
+            name          TEXT NOT NULL UNIQUE,
+            created_at    TEXT NOT NULL,
+            scenario_name TEXT NOT NULL,
+            host          TEXT NOT NULL,
+            started_at    TEXT NOT NULL,
+            duration_s    REAL NOT NULL,
+            requests      INTEGER NOT NULL,
+            failures      INTEGER NOT NULL,
+            error_rate    REAL NOT NULL,
+            rps           REAL NOT NULL,
+            p50_ms        REAL NOT NULL,
+            p95_ms        REAL NOT NULL,
+            p99_ms        REAL NOT NULL,
+            users         INTEGER NOT NULL,
+            workers       INTEGER NOT NULL,
+            tool_version  TEXT NOT NULL,
+            python        TEXT NOT NULL,
+            metadata      TEXT NOT NULL,  -- JSON object
+            report        BLOB NOT NULL   -- zlib-compressed JSON report
+        )
+        """,
+        "CREATE INDEX baselines_created ON baselines (created_at)",
+    ),
+}
+
+_INFO_COLUMNS = (
+    "name",
+    "created_at",
+    "scenario_name",
+    "host",
+    "started_at",
+    "duration_s",
+    "requests",
+    "failures",
+    "error_rate",
+    "rps",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "users",
+    "workers",
+    "tool_version",
+    "python",
+)
+
+
+class StoreError(UserError):
+    """The store cannot be used (one line, exit code 2)."""
+
+
+class StoreCorrupt(StoreError):
+    """The file is not a usable store; it is left exactly as it is."""
+
+
+class StoreTooNew(StoreError):
+    """The file was written by a newer schema than this version understands."""
+
+
+class BaselineExists(StoreError):
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f'a baseline named "{name}" already exists (choose another name or overwrite it)'
+        )
+        self.name = name
+
+
+class BaselineNotFound(StoreError):
+    def __init__(self, name: str, path: Path, known: list[str]) -> None:
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f' (did you mean "{close[0]}"?)' if close else ""
+        if not known:
+            hint = " (the store is empty)"
+        super().__init__(f'no baseline named "{name}" in {path}{hint}')
+        self.name = name
+
+
+def check_name(name: str) -> str:
+    """A baseline name: 1-100 printable characters, no slashes, no surrounding spaces."""
+    if not isinstance(name, str) or not name.strip():
+        raise StoreError("a baseline name cannot be empty")
+    if name != name.strip():
+        raise StoreError(f'baseline name "{name}": no leading or trailing spaces, please')
+    if len(name) > MAX_NAME:
+        raise StoreError(f"baseline name is {len(name)} characters long (at most {MAX_NAME})")
+    if any(not ch.isprintable() or ch in "/\\" for ch in name):
+        raise StoreError(f"baseline name {name!r}: use printable characters other than / and \\")
+    return name
+
+
+class BaselineStore:
+    """Baselines in one SQLite file. Every call opens, uses and closes its own connection."""
+
+    # Test seam: called inside the save transaction, after the row is written
+    # and before COMMIT (the crash-safety test kills the process there).
+    _in_transaction_hook: Callable[[], None] | None = None
+
+    def __init__(self, path: str | Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
+        self.path = Path(path)
+        self.busy_timeout_s = busy_timeout_s
+
+    def __repr__(self) -> str:
+        return f"BaselineStore({str(self.path)!r})"
+
+    # -- reading ----------------------------------------------------------------
+    def list(self) -> list[BaselineInfo]:
+        """Every baseline's list entry, oldest first."""
+        with self._reading() as conn:
+            if conn is None:
+                return []
+            rows = conn.execute(
+                f"SELECT {', '.join(_INFO_COLUMNS)}, metadata FROM baselines"
+                " ORDER BY created_at, id"
+            ).fetchall()
+        return [self._info(row) for row in rows]
+
+    def names(self) -> list[str]:
+        with self._reading() as conn:
+            if conn is None:
+                return []
+            return [r[0] for r in conn.execute("SELECT name FROM baselines ORDER BY name")]
+
+    def exists(self, name: str) -> bool:
+        with self._reading() as conn:
+            if conn is None:
+                return False
+            return (
+                conn.execute("SELECT 1 FROM baselines WHERE name = ?", (name,)).fetchone()
+                is not None
+            )
+
+    def load(self, name: str) -> Baseline:
+        """The complete baseline; percentiles are recomputed from its stored histograms."""
+        with self._reading() as conn:
+            row = None
+            if conn is not None:
+                row = conn.execute(
+                    "SELECT name, created_at, metadata, report FROM baselines WHERE name = ?",
+                    (name,),
+                ).fetchone()
+                known = [] if row else [r[0] for r in conn.execute("SELECT name FROM baselines")]
+        if row is None:
+            raise BaselineNotFound(name, self.path, known if conn is not None else [])
+        try:
+            report = json.loads(zlib.decompress(row[3]))
+            result = RunResult.from_report(report)
+            metadata = json.loads(row[2])
+        except (zlib.error, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise StoreCorrupt(
+                f'{self.path}: baseline "{name}" cannot be read ({exc});'
+                " the file was left untouched"
+            ) from None
+        return Baseline(row[0], row[1], result, metadata)
+
+    # -- writing ----------------------------------------------------------------
+    def save(self, baseline: Baseline, *, overwrite: bool = False) -> None:
+        """Store ``baseline`` under its name; an existing name needs ``overwrite=True``."""
+        name = check_name(baseline.name)
+        info = BaselineInfo.of(baseline)
+        report = baseline.result.to_report()
+        report["scenario"] = redact_scenario(report.get("scenario") or {})
+        blob = zlib.compress(json.dumps(report, separators=(",", ":")).encode("utf-8"), 6)
+        values = [getattr(info, c) for c in _INFO_COLUMNS]
+        columns = ", ".join(_INFO_COLUMNS)
+        marks = ", ".join("?" for _ in range(len(_INFO_COLUMNS) + 2))
+        with self._writing() as conn:
+            exists = conn.execute("SELECT 1 FROM baselines WHERE name = ?", (name,)).fetchone()
+            if exists and not overwrite:
+                raise BaselineExists(name)
+            if exists:
+                conn.execute("DELETE FROM baselines WHERE name = ?", (name,))
+            conn.execute(
+                f"INSERT INTO baselines ({columns}, metadata, report) VALUES ({marks})",
+                (*values, json.dumps(baseline.metadata, sort_keys=True), blob),
+            )
+            if self._in_transaction_hook is not None:
+                self._in_transaction_hook()
+
+    def delete(self, name: str) -> None:
+        with self._writing() as conn:
+            if conn.execute("DELETE FROM baselines WHERE name = ?", (name,)).rowcount == 0:
+                known = [r[0] for r in conn.execute("SELECT name FROM baselines")]
+                raise BaselineNotFound(name, self.path, known)
+
+    def rename(self, old: str, new: str, *, overwrite: bool = False) -> None:
+        check_name(new)
+        with self._writing() as conn:
+            if not conn.execute("SELECT 1 FROM baselines WHERE name = ?", (old,)).fetchone():
+                known = [r[0] for r in conn.execute("SELECT name FROM baselines")]
+                raise BaselineNotFound(old, self.path, known)
+            if old == new:
+                return
+            if conn.execute("SELECT 1 FROM baselines WHERE name = ?", (new,)).fetchone():
+                if not overwrite:
+                    raise BaselineExists(new)
+                conn.execute("DELETE FROM baselines WHERE name = ?", (new,))
+            conn.execute("UPDATE baselines SET name = ? WHERE name = ?", (new, old))
+
+    # -- connections ------------------------------------------------------------
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection | None]:
+        """A connection for reading, or None when there is no store file yet."""
+        if not self.path.exists():
+            yield None
+            return
+        with self._errors():
+            conn = self._connect()
+            try:
+                fresh = self._prepare(conn)
+                yield None if fresh else conn
+            finally:
+                conn.close()
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """A connection inside ``BEGIN IMMEDIATE``: committed on success, rolled back otherwise."""
+        with self._errors():
+            if not self.path.exists():
+                try:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreError(
+                        f"{self.path}: cannot create the store folder: {exc.strerror or exc}"
+                    ) from None
+            conn = self._connect()
+            try:
+                self._prepare(conn, create=True)
+                # Damage that reads did not touch must still stop a write.
+                verdict = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+                if verdict != "ok":
+                    raise sqlite3.DatabaseError(f"damaged: {verdict}")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: is a folder, not a store file")
+        return sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
+
+    def _prepare(self, conn: sqlite3.Connection, *, create: bool = False) -> bool:
+        """Check the file is ours and current, then create or migrate it.
+
+        Returns True when the file has no schema yet (and ``create`` is false).
+        """
+        app_id, version, tables = _identify(conn)
+        self._check(app_id, version, tables)
+        if version == SCHEMA_VERSION:
+            return False
+        if version == 0 and not create:
+            return True  # an empty file: nothing stored yet, and reading must not create
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have created or migrated it while we waited.
+            app_id, version, tables = _identify(conn)
+            self._check(app_id, version, tables)
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[step]:
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return False
+
+    def _check(self, app_id: int, version: int, tables: int) -> None:
+        if app_id not in (0, APPLICATION_ID) or (app_id == 0 and (version or tables)):
+            raise StoreCorrupt(
+                f"{self.path}: an SQLite file of another program, not a tui-loadtest store;"
+                " the file was left untouched"
+            )
+        if version > SCHEMA_VERSION:
+            raise StoreTooNew(
+                f"{self.path}: store schema {version} was written by a newer tui-loadtest"
+                f" (this one reads up to {SCHEMA_VERSION}); upgrade, or use another --store"
+            )
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Turn SQLite's exceptions into one line that names the file."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            raise _store_error(self.path, exc) from None
+
+    @staticmethod
+    def _info(row: Any) -> BaselineInfo:
+        values = dict(zip(_INFO_COLUMNS, row[: len(_INFO_COLUMNS)], strict=True))
+        try:
+            metadata = json.loads(row[len(_INFO_COLUMNS)])
+        except ValueError:
+            metadata = {}
+        return BaselineInfo(**values, metadata=metadata)
+
+
+def _identify(conn: sqlite3.Connection) -> tuple[int, int, int]:
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    return app_id, version, tables
+
+
+def _store_error(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
+    text = str(exc)
+    lowered = text.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return StoreError(
+            f"{path}: the store stayed locked by another process for {BUSY_TIMEOUT_S:g}s; try again"
+        )
+    if "readonly" in lowered or "read-only" in lowered:
+        return StoreError(f"{path}: the store is read-only here ({text})")
+    if "unable to open" in lowered:
+        return StoreError(f"{path}: cannot open the store ({text})")
+    if isinstance(exc, sqlite3.OperationalError) and "disk i/o" in lowered:
+        return StoreError(f"{path}: cannot read or write the store ({text})")
+    return StoreCorrupt(
+        f"{path}: not a usable baseline store ({text}); the file was left untouched"
+    )

@@ -1,0 +1,145 @@
+"""What the store holds: a baseline (a run's full result under a name) and its list entry."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..ratings import Rating, rate_error_rate, rate_response_ms
+from ..stats.result import RunResult
+
+REDACTED = "<redacted>"
+
+
+@dataclass
+class Baseline:
+    """A named run: the complete result (histograms included) and free-form metadata.
+
+    ``metadata`` records where the baseline came from (``source``: "run",
+    "dashboard", "report", "import"), the machine that ran it when known, and
+    anything else a caller wants to keep beside it.
+    """
+
+    name: str
+    created_at: str  # ISO 8601 with offset
+    result: RunResult
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def info(self) -> BaselineInfo:
+        return BaselineInfo.of(self)
+
+
+@dataclass(frozen=True)
+class BaselineInfo:
+    """A row of the baseline list: the indexed figures, without loading the histograms."""
+
+    name: str
+    created_at: str
+    scenario_name: str
+    host: str
+    started_at: str
+    duration_s: float
+    requests: int
+    failures: int
+    error_rate: float
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    users: int
+    workers: int
+    tool_version: str
+    python: str
+    metadata: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def of(cls, baseline: Baseline) -> BaselineInfo:
+        r = baseline.result
+        s = r.summary
+        env = r.environment
+        return cls(
+            name=baseline.name,
+            created_at=baseline.created_at,
+            scenario_name=r.scenario_name,
+            host=r.host,
+            started_at=r.started_at,
+            duration_s=r.duration_s,
+            requests=s.requests,
+            failures=s.failures,
+            error_rate=s.error_rate,
+            rps=s.rps,
+            p50_ms=s.latency.p50,
+            p95_ms=s.latency.p95,
+            p99_ms=s.latency.p99,
+            users=int(r.load.get("users") or 0),
+            workers=int(env.get("workers") or r.load.get("workers") or 1),
+            tool_version=str(env.get("tool_version") or r.version or ""),
+            python=str(env.get("python") or ""),
+            metadata=dict(baseline.metadata),
+        )
+
+    @property
+    def rating(self) -> Rating:
+        return overall_rating(self.p95_ms, self.error_rate)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "created_at": self.created_at,
+            "scenario": self.scenario_name,
+            "host": self.host,
+            "started_at": self.started_at,
+            "duration_s": round(self.duration_s, 3),
+            "requests": self.requests,
+            "failures": self.failures,
+            "error_rate": round(self.error_rate, 6),
+            "rps": round(self.rps, 3),
+            "p50_ms": round(self.p50_ms, 3),
+            "p95_ms": round(self.p95_ms, 3),
+            "p99_ms": round(self.p99_ms, 3),
+            "users": self.users,
+            "workers": self.workers,
+            "tool_version": self.tool_version,
+            "python": self.python,
+            "rating": self.rating.label,
+            "metadata": self.metadata,
+        }
+
+
+_TONE_ORDER = ("good", "ok", "warn", "bad")
+
+
+def overall_rating(p95_ms: float, error_rate: float) -> Rating:
+    """A run's single rating: the worse of its P95 band and its error-rate band.
+
+    Throughput is left out on purpose: it measures the load a test offered as
+    much as the target's health (a closed model with think time is slow by
+    design), so it is rated on its own line instead.
+    """
+    a, b = rate_response_ms(p95_ms), rate_error_rate(error_rate)
+    return a if _TONE_ORDER.index(a.tone) >= _TONE_ORDER.index(b.tone) else b
+
+
+def redact_scenario(scenario: dict[str, Any]) -> dict[str, Any]:
+    """A copy with every sensitive header value replaced, whatever the report held.
+
+    Runs already redact their scenario; this second pass protects the store
+    from report files written by hand or by older versions.
+    """
+    from ..scenario import is_sensitive_header
+
+    out = copy.deepcopy(scenario)
+
+    def scrub(headers: Any) -> None:
+        if isinstance(headers, dict):
+            for key in headers:
+                if is_sensitive_header(str(key)):
+                    headers[key] = REDACTED
+
+    scrub((out.get("http") or {}).get("headers"))
+    for request in out.get("requests") or []:
+        if isinstance(request, dict):
+            scrub(request.get("headers"))
+    return out
