@@ -1,0 +1,264 @@
+"""The demo "AI Agent Connector" API: a plain ASGI app with no framework.
+
+It is the target a new user load-tests without setting up a server, so it must be
+realistic (a long-tailed latency, a few 5xx) yet cheap enough that the server never
+becomes the bottleneck: static bodies, header lists and ASGI messages are built once
+and reused for every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import random
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+AGENT_COUNT = 20
+
+# Query latency: lognormal with a 25 ms median and sigma 0.9, i.e. p99 ~ 200 ms.
+LATENCY_MEDIAN_S = 0.025
+LATENCY_SIGMA = 0.9
+LATENCY_CAP_S = 1.5
+
+_JSON = b"application/json"
+_ANSWERS = (
+    "Done. I summarised the 3 documents you shared.",
+    "The ticket was routed to the billing queue.",
+    "I found 12 matching records; the top 3 are attached.",
+    "Your meeting is booked for Tuesday at 10:00.",
+    "I could not find anything newer than last week's report.",
+)
+_NAMES = (
+    "Research Assistant",
+    "Support Triage",
+    "Code Reviewer",
+    "Calendar Planner",
+    "Data Analyst",
+    "Translator",
+    "Sales Copilot",
+    "Incident Responder",
+    "Doc Writer",
+    "Recruiting Screener",
+)
+_STATUSES = ("online", "online", "busy", "online", "offline")
+
+
+def _dumps(obj: object) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+class _Response:
+    """A pre-built response: its two ASGI messages are reused for every request.
+
+    Reuse is safe because uvicorn copies the header list it is given and never
+    mutates the messages.
+    """
+
+    __slots__ = ("start", "body")
+
+    def __init__(
+        self, status: int, payload: object, extra_headers: tuple[tuple[bytes, bytes], ...] = ()
+    ) -> None:
+        body = payload if isinstance(payload, bytes) else _dumps(payload)
+        headers = [
+            (b"content-type", _JSON),
+            (b"content-length", str(len(body)).encode()),
+            *extra_headers,
+        ]
+        self.start = {"type": "http.response.start", "status": status, "headers": headers}
+        self.body = {"type": "http.response.body", "body": body}
+
+    async def send(self, send: Send) -> None:
+        await send(self.start)
+        await send(self.body)
+
+
+def _agents() -> list[dict[str, str]]:
+    return [
+        {
+            "id": f"a{i}",
+            "name": f"{_NAMES[(i - 1) % len(_NAMES)]} {(i - 1) // len(_NAMES) + 1}",
+            "status": _STATUSES[(i - 1) % len(_STATUSES)],
+        }
+        for i in range(1, AGENT_COUNT + 1)
+    ]
+
+
+def _method_not_allowed(allow: bytes) -> _Response:
+    return _Response(405, {"error": "method not allowed"}, ((b"allow", allow),))
+
+
+# Responses that never change, shared by every app instance.
+_HEALTH = _Response(200, {"status": "ok"})
+_NOT_FOUND = _Response(404, {"error": "not found"})
+_UNKNOWN_AGENT = _Response(404, {"error": "unknown agent"})
+_RESET_DONE = _Response(200, {"status": "reset"})
+_ERRORS = (
+    _Response(503, {"error": "agent overloaded, retry later"}, ((b"retry-after", b"1"),)),
+    _Response(500, {"error": "internal error"}),
+)
+_ONLY_GET = _method_not_allowed(b"GET, HEAD")
+_ONLY_POST = _method_not_allowed(b"POST")
+_GET_METHODS = frozenset(("GET", "HEAD"))
+_AGENTS_PREFIX = "/api/agents/"
+_QUERY_SUFFIX = "/query"
+
+
+def sample_latency(rng: random.Random, scale: float = 1.0) -> float:
+    """One query latency in seconds: long-tailed like a real model call, capped.
+
+    The cap bounds the worst case so a test run's duration stays predictable.
+    """
+    if scale <= 0:
+        return 0.0
+    base = rng.lognormvariate(math.log(LATENCY_MEDIAN_S), LATENCY_SIGMA)
+    return min(base, LATENCY_CAP_S) * scale
+
+
+def validate_params(error_rate: float, latency_scale: float) -> None:
+    """Reject bad parameters in the caller's process, before any server starts."""
+    if not 0.0 <= error_rate <= 1.0:
+        raise ValueError(f"error_rate must be between 0 and 1, got {error_rate!r}")
+    if latency_scale < 0:
+        raise ValueError(f"latency_scale must be >= 0, got {latency_scale!r}")
+
+
+class DemoApp:
+    """The ASGI callable; also owns the per-route counters behind ``/__demo/stats``."""
+
+    def __init__(
+        self, error_rate: float = 0.01, latency_scale: float = 1.0, seed: int | None = None
+    ) -> None:
+        validate_params(error_rate, latency_scale)
+        self.error_rate = error_rate
+        self.latency_scale = latency_scale
+        self.rng = random.Random(seed)
+        self.total = 0
+        self.by_route: dict[str, int] = {}
+        agents = _agents()
+        self._agents_list = _Response(200, agents)
+        self._agent = {a["id"]: _Response(200, a) for a in agents}
+        self._answers = {
+            a["id"]: tuple(_Response(200, {"agent": a["id"], "answer": t}) for t in _ANSWERS)
+            for a in agents
+        }
+
+    # -- counters ---------------------------------------------------------------
+
+    def _count(self, key: str) -> None:
+        self.total += 1
+        self.by_route[key] = self.by_route.get(key, 0) + 1
+
+    def stats(self) -> dict[str, Any]:
+        """What the server answered so far, to check a load tester's own counts."""
+        return {"requests": self.total, "by_route": dict(sorted(self.by_route.items()))}
+
+    def reset(self) -> None:
+        self.total = 0
+        self.by_route = {}
+
+    # -- ASGI -------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return  # lifespan is off; websockets are not part of the demo API
+        method: str = scope["method"]
+        path: str = scope["path"]
+        if path == "/api/health" and method == "GET":  # the fast path
+            self._count("GET /api/health")
+            await _HEALTH.send(send)
+        elif path.startswith(_AGENTS_PREFIX):
+            await self._agent_route(method, path, receive, send)
+        elif path == "/api/agents":
+            await self._get_only(method, "/api/agents", self._agents_list, send)
+        elif path == "/api/health":
+            await self._get_only(method, "/api/health", _HEALTH, send)
+        elif path.startswith("/__demo/"):
+            await self._demo_route(method, path, send)
+        else:
+            self._count(f"{method} (unmatched)")
+            await _NOT_FOUND.send(send)
+
+    async def _get_only(self, method: str, route: str, response: _Response, send: Send) -> None:
+        self._count(f"{method} {route}")
+        await (response if method in _GET_METHODS else _ONLY_GET).send(send)
+
+    async def _agent_route(self, method: str, path: str, receive: Receive, send: Send) -> None:
+        rest = path[len(_AGENTS_PREFIX) :]
+        agent_id, sep, tail = rest.partition("/")
+        if not sep:
+            route, allowed = "/api/agents/{id}", _GET_METHODS
+        elif tail == _QUERY_SUFFIX[1:]:
+            route, allowed = "/api/agents/{id}/query", frozenset(("POST",))
+        else:
+            self._count(f"{method} (unmatched)")
+            await _NOT_FOUND.send(send)
+            return
+        if agent_id not in self._agent:
+            self._count(f"{method} {route}")
+            await _UNKNOWN_AGENT.send(send)
+        elif method not in allowed:
+            self._count(f"{method} {route}")
+            await (_ONLY_POST if sep else _ONLY_GET).send(send)
+        elif sep:
+            await self._query(agent_id, receive, send)
+        else:
+            self._count(f"{method} {route}")
+            await self._agent[agent_id].send(send)
+
+    async def _query(self, agent_id: str, receive: Receive, send: Send) -> None:
+        """Simulate a model call: drain the body, wait a long-tailed latency, maybe fail."""
+        if not await _drain(receive):
+            return  # the client went away; nothing was answered, nothing is counted
+        rng = self.rng
+        roll = rng.random()
+        delay = sample_latency(rng, self.latency_scale)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        self._count("POST /api/agents/{id}/query")
+        if roll < self.error_rate:
+            # Split the failures between 503 and 500 with the same draw.
+            await _ERRORS[roll >= self.error_rate / 2].send(send)
+        else:
+            answers = self._answers[agent_id]
+            await answers[rng.randrange(len(answers))].send(send)
+
+    async def _demo_route(self, method: str, path: str, send: Send) -> None:
+        """Introspection endpoints; deliberately left out of the counters."""
+        if path == "/__demo/stats":
+            if method in _GET_METHODS:
+                await _Response(200, self.stats()).send(send)
+            else:
+                await _ONLY_GET.send(send)
+        elif path == "/__demo/reset":
+            if method == "POST":
+                self.reset()
+                await _RESET_DONE.send(send)
+            else:
+                await _ONLY_POST.send(send)
+        else:
+            await _NOT_FOUND.send(send)
+
+
+async def _drain(receive: Receive) -> bool:
+    """Read the whole request body; False if the client disconnected first."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return False
+        if not message.get("more_body", False):
+            return True
+
+
+def create_app(
+    error_rate: float = 0.01, latency_scale: float = 1.0, seed: int | None = None
+) -> DemoApp:
+    """Build the demo ASGI app (``error_rate`` of queries fail; ``seed`` for reproducibility)."""
+    return DemoApp(error_rate=error_rate, latency_scale=latency_scale, seed=seed)
