@@ -78,6 +78,7 @@ class VUser:
         "table",
         "tsize",
         "think",
+        "keepalive",
         "conn",
         "req",
         "data",
@@ -98,6 +99,7 @@ class VUser:
         self.table = eng.req_table
         self.tsize = len(eng.req_table)
         self.think = eng.think  # (low, span) or None
+        self.keepalive = eng.scenario.http.keepalive
         self.conn: Conn | None = None
         self.req: CompiledRequest | None = None
         self.data = b""
@@ -140,7 +142,7 @@ class VUser:
         if status < 200 or not self.deadline:  # a 1xx (the real one follows), or unsolicited
             return
         self.complete(status, t1)
-        if not p.should_keep_alive():
+        if not (self.keepalive and p.should_keep_alive()):
             self.drop_connection()
         self.next()
 
@@ -303,7 +305,7 @@ class HeadAwareUser(VUser):
         status = p.get_status_code()
         if status < 200:
             return
-        keep = p.should_keep_alive()
+        keep = self.keepalive and p.should_keep_alive()
         conn.parser = HttpResponseParser(self)  # type: ignore[union-attr]
         self.complete(status, t1)
         if not keep:

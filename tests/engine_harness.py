@@ -1,0 +1,47 @@
+"""Run a WorkerEngine in the test's own event loop and merge what it reports.
+
+Used by the transport and engine tests: the engine is the real one, talking to
+real servers on loopback; only the worker process around it is left out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tui_loadtest.engine.worker_engine import WorkerEngine, make_shares
+from tui_loadtest.scenario import Scenario, parse_scenario
+from tui_loadtest.stats.aggregate import RunAggregate, WorkerDelta
+
+
+def scenario(requests: list[dict[str, Any]], **sections: Any) -> Scenario:
+    """A scenario from plain dicts, e.g. ``scenario([{"path": "/x"}], load={"users": 2})``."""
+    data: dict[str, Any] = {"name": "test", "host": "http://127.0.0.1:1", "requests": requests}
+    data.update(sections)
+    return parse_scenario(data, "test.toml")
+
+
+async def run_engine(
+    sc: Scenario, host: str, *, stop_after: float | None = None, timeout: float = 30.0
+) -> RunAggregate:
+    """Run one worker's engine to its end (budget spent, or ``stop_after`` seconds)."""
+    deltas: list[WorkerDelta] = []
+    engine = WorkerEngine(sc, host, make_shares(sc, 1)[0], deltas.append)
+    if stop_after is not None:
+        asyncio.get_running_loop().call_later(stop_after, engine.stop)
+    await asyncio.wait_for(engine.run(), timeout)
+    agg = RunAggregate([(r.method, r.name) for r in sc.requests], 1)
+    for d in deltas:
+        agg.add(d)
+    agg.worker_finished(0, deltas[-1].tick if deltas else -1)
+    agg.finish()
+    return agg
+
+
+def totals(agg: RunAggregate) -> tuple[int, int, dict[str, int]]:
+    """(requests, failures, {error kind or "HTTP nnn": count}) over the whole run."""
+    span = agg.total_span()
+    kinds: dict[str, int] = {}
+    for row in agg.error_rows():
+        kinds[row.label] = kinds.get(row.label, 0) + row.count
+    return span.requests, span.failures, kinds

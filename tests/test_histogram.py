@@ -1,0 +1,120 @@
+"""The log-linear histogram: accuracy against exact percentiles, exact merging,
+and agreement between the engine's inlined recording and the reference code."""
+
+from __future__ import annotations
+
+import random
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from tui_loadtest.engine.vuser import VUser
+from tui_loadtest.stats.histogram import (
+    LINEAR_LIMIT,
+    MAX_VALUE_US,
+    NBUCKETS,
+    Histogram,
+    bucket_bounds,
+    bucket_index,
+    bucket_value,
+)
+from tui_loadtest.stats.model import Latency
+
+QS = [0.5, 0.9, 0.95, 0.99, 0.999]
+
+
+def samples(kind: str, n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    if kind == "lognormal":
+        x = rng.lognormal(mean=np.log(20_000), sigma=1.0, size=n)  # median 20 ms
+    elif kind == "uniform":
+        x = rng.uniform(50, 2_000_000, size=n)
+    elif kind == "exponential":
+        x = rng.exponential(5_000, size=n)
+    elif kind == "bimodal":
+        x = np.concatenate([rng.normal(800, 50, n // 2), rng.normal(90_000, 9_000, n - n // 2)])
+    else:  # tiny values, all in the exact linear range
+        x = rng.integers(0, LINEAR_LIMIT, size=n)
+    return np.clip(np.rint(x), 0, None).astype(np.int64)
+
+
+@pytest.mark.parametrize("kind", ["lognormal", "uniform", "exponential", "bimodal", "tiny"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_percentiles_within_one_percent_of_exact(kind, seed):
+    values = samples(kind, 50_000, seed)
+    h = Histogram.from_values(values.tolist())
+    ours = h.percentiles(QS)
+    exact = np.percentile(values, [q * 100 for q in QS], method="inverted_cdf")
+    for q, got, want in zip(QS, ours, exact, strict=True):
+        if want < LINEAR_LIMIT:
+            assert got == want, (q, got, want)
+        else:
+            assert abs(got - want) / want <= 0.01, (q, got, want)
+    assert h.total == len(values)
+    assert h.mean() == pytest.approx(values.mean())
+    assert abs(h.max() - values.max()) <= values.max() * 0.01
+    assert abs(h.min() - values.min()) <= max(1, values.min() * 0.01)
+
+
+def test_merge_equals_histogram_of_concatenated_samples():
+    a = samples("lognormal", 20_000, 3).tolist()
+    b = samples("bimodal", 30_000, 4).tolist()
+    ha, hb = Histogram.from_values(a), Histogram.from_values(b)
+    merged = ha.copy()
+    merged.merge(hb)
+    whole = Histogram.from_values(a + b)
+    assert merged.counts == whole.counts
+    assert (merged.total, merged.sum_us) == (whole.total, whole.sum_us)
+    assert merged.percentiles(QS) == whole.percentiles(QS)
+
+
+def test_sparse_round_trip_is_exact():
+    h = Histogram.from_values(samples("exponential", 5_000, 5).tolist())
+    back = Histogram.from_sparse(h.to_sparse(), h.sum_us)
+    assert back.counts == h.counts and back.total == h.total and back.sum_us == h.sum_us
+
+
+def test_every_value_falls_inside_its_bucket():
+    rng = random.Random(7)
+    values = [0, 1, 255, 256, 257, 511, 512, 10**6, MAX_VALUE_US]
+    values += [rng.randrange(0, MAX_VALUE_US) for _ in range(5_000)]
+    for v in values:
+        i = bucket_index(v)
+        low, width = bucket_bounds(i)
+        assert 0 <= i < NBUCKETS
+        assert low <= v < low + width
+        assert abs(bucket_value(i) - v) <= max(0.5, v / 256)
+
+
+def test_values_beyond_the_range_are_clamped_into_the_last_bucket():
+    assert bucket_index(MAX_VALUE_US * 10) == NBUCKETS - 1
+
+
+def test_empty_histogram_reads_as_zero():
+    h = Histogram()
+    assert h.percentiles(QS) == [0.0] * len(QS)
+    assert Latency.from_histogram(h) == Latency()
+
+
+def test_engine_inline_recording_matches_bucket_index():
+    """VUser.complete computes the bucket inline for speed; it must agree with bucket_index."""
+    buf = SimpleNamespace(hist=[[0] * NBUCKETS], sums=[0], nbytes=[0])
+    eng = SimpleNamespace(
+        req_table=[None],
+        think=None,
+        scenario=SimpleNamespace(http=SimpleNamespace(keepalive=True)),
+        buf=buf,
+        http_failure=lambda i, s: None,
+    )
+    user = VUser(eng)  # type: ignore[arg-type]
+    user.req = SimpleNamespace(index=0, ok=b"\x01" * 1000)  # type: ignore[assignment]
+    rng = random.Random(11)
+    values = [0, 1, 255, 256, 1000, 99_999, MAX_VALUE_US, MAX_VALUE_US * 4]
+    values += [int(rng.lognormvariate(9, 2)) for _ in range(2_000)]
+    for v in values:
+        buf.hist[0] = [0] * NBUCKETS
+        user.t0 = 0
+        user.complete(200, v * 1000 + 999)  # t1 in ns: v µs plus a fraction
+        assert buf.hist[0].index(1) == bucket_index(v), v
+    assert buf.sums[0] == sum(values)
