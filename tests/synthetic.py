@@ -39,8 +39,13 @@ def make_result(
     host: str = "http://127.0.0.1:5000",
     started_at: str = "2024-01-01T12:00:00+00:00",
     slowdown: float = 1.0,
+    wobble: float = 0.0,
 ) -> RunResult:
-    """A run of ``seconds`` seconds; ``slowdown`` multiplies every latency."""
+    """A run of ``seconds`` seconds; ``slowdown`` multiplies every latency.
+
+    ``wobble`` makes seconds depend on each other, as on real targets: every
+    other stretch of five seconds is that much slower (0.5: 50 % slower).
+    """
     rng = random.Random(seed)
     ep_hists = [Histogram() for _ in endpoints]
     ep_requests = [0] * len(endpoints)
@@ -53,7 +58,8 @@ def make_result(
         sec_requests = sec_failures = 0
         for i, ep in enumerate(endpoints):
             n = _poisson(rng, ep.rps)
-            mu = math.log(ep.median_ms * 1000 * slowdown)
+            factor = slowdown * (1 + wobble if (t // 5) % 2 else 1)
+            mu = math.log(ep.median_ms * 1000 * factor)
             for _ in range(n):
                 failed = None
                 u = rng.random()
