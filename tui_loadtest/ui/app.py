@@ -1,0 +1,182 @@
+"""The Textual app that shows a run live, and the entry point the CLI calls.
+
+``create_app`` builds the app around any :class:`RunSource` (a real
+:class:`~tui_loadtest.engine.coordinator.Run`, or a seeded fake in tests).
+``run_dashboard`` runs it in the main thread for a started Run and returns the
+run's result, having stopped the run if the user quit while it was going.
+
+Extending: screens are installed by name in ``SCREENS`` and pushed with
+``push_screen("name")``; app-wide keys go in ``BINDINGS``, run controls on
+:class:`DashboardScreen`. Commands added to ``get_system_commands`` show in the
+command palette (Ctrl+P).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from ..stats.result import RunResult
+from .screens.confirm import ConfirmQuit
+from .screens.dashboard import LIVE_STATES, DashboardScreen
+from .screens.help import HelpScreen
+from .source import RunSource
+
+QUIT_INTERRUPTED = "interrupted"  # the app's return value when a running run was abandoned
+
+
+def default_user_step(users: int) -> int:
+    """About a tenth of the users, at least one: +/- then feel the same at 50 or 5,000."""
+    return max(1, round(users / 10))
+
+
+class LoadTestApp(App[str]):
+    """The live dashboard for one run."""
+
+    TITLE = "tui-loadtest"
+    SCREENS = {"help": HelpScreen}
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("question_mark", "help", "Help", key_display="?"),
+    ]
+
+    def __init__(
+        self,
+        source: RunSource,
+        *,
+        out: str | None = None,
+        user_step: int = 10,
+        refresh_s: float = 0.25,
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.out = out
+        self.user_step = user_step
+        self.refresh_s = refresh_s
+        self.quit_while_running = False
+
+    def on_mount(self) -> None:
+        # Pushed (not the default screen) so that Textual loads the screen's CSS_PATH.
+        self.install_screen(
+            DashboardScreen(
+                self.source, user_step=self.user_step, refresh_s=self.refresh_s, out=self.out
+            ),
+            name="dashboard",
+        )
+        self.push_screen("dashboard")
+
+    @property
+    def dashboard(self) -> DashboardScreen:
+        """The live screen."""
+        return self.get_screen("dashboard")  # type: ignore[return-value]
+
+    # -- quitting -------------------------------------------------------------
+    def run_is_live(self) -> bool:
+        """True while quitting would abandon requests the run is still sending."""
+        return not self.source.done and self.source.snapshot.state in LIVE_STATES
+
+    async def action_quit(self) -> None:
+        """q, Ctrl+C, Ctrl+Q and the palette's Quit: ask first while the run is going."""
+        if isinstance(self.screen, ConfirmQuit):
+            self.screen.dismiss(True)  # q or Ctrl+C pressed again: yes
+            return
+        if not self.run_is_live():
+            self.exit("done" if self.source.done else "stopping")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.quit_while_running = True
+                self.source.stop(QUIT_INTERRUPTED)
+                self.exit(QUIT_INTERRUPTED)
+
+        message = "Requests in flight finish, then the run ends as interrupted (exit code 130)."
+        if self.out:
+            message += f" The partial report is still written to {self.out}."
+        self.push_screen(ConfirmQuit(message), answered)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen("help")
+
+    # -- command palette --------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        if isinstance(screen, DashboardScreen):
+            yield SystemCommand(
+                "Pause / resume", "Pause or resume sending (space)", screen.action_toggle_pause
+            )
+            yield SystemCommand(
+                "More users", f"Add {screen.user_step} users (+)", screen.action_more_users
+            )
+            yield SystemCommand(
+                "Fewer users", f"Remove {screen.user_step} users (-)", screen.action_fewer_users
+            )
+            yield SystemCommand(
+                "Stop the run", "Stop gracefully; the summary stays (s)", screen.action_stop_run
+            )
+            yield SystemCommand(
+                "Sort endpoints",
+                "Sort the endpoint table by the next column (o)",
+                screen.action_cycle_sort,
+            )
+            yield SystemCommand(
+                "Endpoints: run / window",
+                "Whole-run or recent figures (w)",
+                screen.action_toggle_endpoint_view,
+            )
+            if screen.result is not None:
+                yield SystemCommand(
+                    "Summary / live panels", "Switch views (d)", screen.action_toggle_summary
+                )
+        yield SystemCommand("Help", "Keys and colour bands (?)", self.action_help)
+        for command in super().get_system_commands(screen):
+            if command.title != "Quit":
+                yield command
+        yield SystemCommand("Quit", "Quit (asks first while the run is going)", self.action_quit)
+
+
+def create_app(
+    source: RunSource,
+    *,
+    out: str | None = None,
+    user_step: int | None = None,
+    refresh_s: float = 0.25,
+) -> LoadTestApp:
+    """Build the dashboard app around ``source`` (used by the CLI and the tests)."""
+    step = user_step if user_step is not None else default_user_step(source.users_target)
+    return LoadTestApp(source, out=out, user_step=step, refresh_s=refresh_s)
+
+
+def run_dashboard(
+    run: RunSource, *, out: str | None = None, user_step: int | None = None
+) -> RunResult:
+    """Show a started run on the dashboard until the user quits; return its result.
+
+    Whatever ends the app (q, Ctrl+C, a crash, a signal) while the run is still
+    going stops the run as "interrupted", waits for requests in flight (a second
+    Ctrl+C stops waiting), and returns the partial result.
+    """
+    app = create_app(run, out=out, user_step=user_step)
+    try:
+        app.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if not run.done:
+            run.stop(QUIT_INTERRUPTED)
+            print(
+                "tui-loadtest: finishing requests in flight (Ctrl+C again to quit now)",
+                file=sys.stderr,
+                flush=True,
+            )
+            try:
+                run.wait()
+            except KeyboardInterrupt:
+                run.close()
+    return run.result()

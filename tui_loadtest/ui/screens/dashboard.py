@@ -1,0 +1,182 @@
+"""The live dashboard: one screen that polls the run's latest Snapshot.
+
+The poll timer belongs to this screen (an App-level timer raced with screen
+teardown), and reads one immutable Snapshot per tick: never a message per
+request. Panels redraw only when the Snapshot (or the clock) changed.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer
+
+from ...stats.model import Snapshot
+from ...stats.result import RunResult
+from ..source import RunSource
+from ..widgets.charts import LatencyChart, RpsChart
+from ..widgets.endpoints import EndpointTable
+from ..widgets.errors import ErrorTable
+from ..widgets.events import EventLog
+from ..widgets.header import RunHeader, RunProgress
+from ..widgets.kpi import KpiBar
+from ..widgets.percentiles import PercentilePanel
+from ..widgets.summary import SummaryView
+
+LIVE_STATES = ("starting", "ramping", "running", "paused")
+
+
+class DashboardScreen(Screen):
+    """Header, progress, KPI tiles, percentiles, charts, endpoints, errors, events."""
+
+    CSS_PATH = "dashboard.tcss"
+    AUTO_FOCUS = ""  # no panel highlighted until the user tabs to one
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+
+    BINDINGS = [
+        Binding("space", "toggle_pause", "Pause", key_display="space"),
+        Binding("plus,equals_sign", "more_users", "Users", key_display="+"),
+        Binding("minus,underscore", "fewer_users", "Users", key_display="-"),
+        Binding("s", "stop_run", "Stop"),
+        Binding("c", "toggle_latency_view", "Corrected/service"),
+        Binding("d", "toggle_summary", "Summary/live"),
+        Binding("o", "cycle_sort", "Sort endpoints", show=False),
+        Binding("w", "toggle_endpoint_view", "Run/window", show=False),
+    ]
+
+    def __init__(
+        self,
+        source: RunSource,
+        *,
+        user_step: int = 10,
+        refresh_s: float = 0.25,
+        out: str | None = None,
+    ) -> None:
+        super().__init__(id="dashboard")
+        self.source = source
+        self.user_step = max(1, int(user_step))
+        self.refresh_s = refresh_s
+        self.out = out
+        self.result: RunResult | None = None
+        self._snap: Snapshot | None = None
+        self._state = ""
+        self._has_service = False
+
+    # -- layout -------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield RunHeader(id="run-header")
+        yield RunProgress(id="run-progress")
+        yield KpiBar(id="kpis")
+        with ContentSwitcher(initial="live", id="body"):
+            with VerticalScroll(id="live", can_focus=False), Horizontal(id="main"):
+                with Vertical(id="left"):
+                    yield PercentilePanel(id="percentiles")
+                    yield EventLog(id="events")
+                with Vertical(id="right"):
+                    yield RpsChart(id="chart-rps")
+                    yield LatencyChart(id="chart-latency")
+                    yield EndpointTable(id="endpoints")
+                    yield ErrorTable(id="errors")
+            yield SummaryView(id="summary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self.refresh_view)
+        self.set_interval(self.refresh_s, self.refresh_view)
+
+    # -- the poll -------------------------------------------------------------
+    def state(self) -> str:
+        """The run's state now: the Snapshot's, with pause shown as soon as it is asked for."""
+        snap = self.source.snapshot
+        if self.source.done:
+            return "done"
+        if snap.state in ("ramping", "running") and self.source.paused:
+            return "paused"
+        if snap.state == "paused" and not self.source.paused:
+            return "ramping" if snap.users_active < snap.users_target else "running"
+        return snap.state
+
+    def refresh_view(self) -> None:
+        """Read the latest Snapshot; redraw what changed. Runs refresh_s apart."""
+        snap = self.source.snapshot
+        state = self.state()
+        elapsed = snap.elapsed_s if state == "done" else self.source.elapsed()
+        self.query_one(RunHeader).show(snap, state, elapsed)
+        self.query_one(RunProgress).show(snap, elapsed, self.source.paused_time(), state)
+        if snap is not self._snap or state != self._state:
+            self._snap = snap
+            self.query_one(KpiBar).show(snap, state)
+            self.query_one(PercentilePanel).show(snap)
+            self.query_one(RpsChart).show(snap.timeline)
+            self.query_one(LatencyChart).show(snap.timeline)
+            self.query_one(EndpointTable).show(snap)
+            self.query_one(ErrorTable).show(snap)
+            self.query_one(EventLog).show(snap)
+            has_service = snap.total.service is not None
+            if state != self._state or has_service != self._has_service:
+                self._state = state
+                self._has_service = has_service
+                self.refresh_bindings()
+        if state == "done" and self.result is None:
+            self.show_summary()
+
+    def show_summary(self) -> None:
+        """Fetch the final result once and show it in the seed's report layout."""
+        self.result = self.source.result()
+        self.query_one(SummaryView).show(self.result, self.out)
+        self.query_one("#body", ContentSwitcher).current = "summary"
+        self.query_one(SummaryView).focus()
+        self.refresh_bindings()
+
+    # -- keys -----------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide controls that mean nothing in the current state."""
+        live = self._state in LIVE_STATES
+        if action in ("toggle_pause", "more_users", "fewer_users", "stop_run"):
+            return live
+        if action == "toggle_latency_view":
+            return self._has_service
+        if action == "toggle_summary":
+            return self.result is not None
+        return True
+
+    def action_toggle_pause(self) -> None:
+        self.source.toggle_pause()
+        self.refresh_view()
+
+    def action_more_users(self) -> None:
+        self._set_users(self.source.users_target + self.user_step)
+
+    def action_fewer_users(self) -> None:
+        self._set_users(max(1, self.source.users_target - self.user_step))
+
+    def _set_users(self, users: int) -> None:
+        snap = self.source.snapshot
+        if snap.mode == "arrival-rate":
+            self.notify("The rate cannot be changed live yet.", severity="warning")
+            return
+        if users != self.source.users_target:
+            self.source.set_users(users)
+            self.notify(f"Target users: {users}", timeout=2)
+
+    def action_stop_run(self) -> None:
+        self.source.stop("stopped by user")
+        self.notify("Stopping: finishing requests in flight…", timeout=3)
+        self.refresh_view()
+
+    def action_toggle_latency_view(self) -> None:
+        panel = self.query_one(PercentilePanel)
+        if panel.toggle_view():
+            self.notify(f"Latency: {panel.view} view", timeout=2)
+
+    def action_toggle_summary(self) -> None:
+        switcher = self.query_one("#body", ContentSwitcher)
+        switcher.current = "live" if switcher.current == "summary" else "summary"
+
+    def action_cycle_sort(self) -> None:
+        self.query_one(EndpointTable).cycle_sort()
+
+    def action_toggle_endpoint_view(self) -> None:
+        self.query_one(EndpointTable).toggle_view()

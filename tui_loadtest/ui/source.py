@@ -1,0 +1,52 @@
+"""What the dashboard needs from a run, as a Protocol.
+
+:class:`tui_loadtest.engine.coordinator.Run` satisfies it; tests inject a fake
+with seeded Snapshots so every screen is deterministic. The dashboard polls
+``snapshot`` and ``elapsed()`` from a timer: nothing is ever pushed to it.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from ..stats.model import Snapshot
+from ..stats.result import RunResult
+
+
+@runtime_checkable
+class RunSource(Protocol):
+    """A run as the UI sees it: a latest Snapshot to read and a few controls."""
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The latest immutable Snapshot (republished every second and on state changes)."""
+        ...
+
+    @property
+    def done(self) -> bool: ...
+
+    @property
+    def paused(self) -> bool: ...
+
+    @property
+    def users_target(self) -> int: ...
+
+    def elapsed(self) -> float:
+        """Seconds since the run started, live (the clock between Snapshots)."""
+        ...
+
+    def paused_time(self) -> float:
+        """Seconds spent paused so far (they do not count against the run time)."""
+        ...
+
+    def toggle_pause(self) -> None: ...
+
+    def set_users(self, users: int) -> None: ...
+
+    def stop(self, reason: str = "stopped") -> None: ...
+
+    def result(self) -> RunResult: ...
+
+    def close(self) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...

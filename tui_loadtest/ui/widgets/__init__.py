@@ -1,0 +1,1 @@
+"""The dashboard's panels; each reads a Snapshot and redraws only what changed."""

@@ -1,0 +1,105 @@
+"""Latency percentiles for the recent window and the whole run, side by side.
+
+Each figure is coloured by the guide's response-time bands. On arrival-rate
+runs the panel shows either the corrected latency (from each request's intended
+start, the default) or the service time (from when it was sent); ``c`` toggles.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from ...report.formatting import fmt_int, fmt_ms
+from ...stats.model import Latency, Snapshot
+from ..style import TONE_COLOURS, ms_tone
+
+ROWS = (
+    ("p50", "p50"),
+    ("p90", "p90"),
+    ("p95", "p95"),
+    ("p99", "p99"),
+    ("p99.9", "p999"),
+    ("max", "max"),
+)
+VALUE_WIDTH = 11  # "12345.0 ms" plus a space: digits may grow without moving anything
+
+
+class PercentilePanel(Static):
+    """p50 … max for the last few seconds and for the whole run."""
+
+    DEFAULT_CSS = """
+    PercentilePanel {
+        height: auto;
+        border: round $panel-lighten-2;
+        border-title-color: $text;
+        border-title-style: bold;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, **kwargs) -> None:  # noqa: ANN003
+        super().__init__("", **kwargs)
+        self.view = "corrected"  # or "service" (open model only)
+        self._snap: Snapshot | None = None
+        self._last: tuple | None = None
+        self.border_title = "Latency"
+
+    @property
+    def has_service(self) -> bool:
+        return self._snap is not None and self._snap.total.service is not None
+
+    def toggle_view(self) -> bool:
+        """Switch corrected/service time; False when the run has no service figures."""
+        if not self.has_service:
+            return False
+        self.view = "service" if self.view == "corrected" else "corrected"
+        if self._snap is not None:
+            self.show(self._snap)
+        return True
+
+    def show(self, snap: Snapshot) -> None:
+        self._snap = snap
+        service = self.has_service and self.view == "service"
+        window = (snap.window.service if service else None) or snap.window.latency
+        total = (snap.total.service if service else None) or snap.total.latency
+        if snap.total.service is None:
+            title = "Latency"
+        elif service:
+            title = "Latency · service time (from send)"
+        else:
+            title = "Latency · corrected (from intended start)"
+        key = (title, window, total, snap.window_s, snap.window.requests, snap.total.requests)
+        if key == self._last:
+            return
+        self._last = key
+        self.border_title = title
+        self.border_subtitle = "c: corrected/service" if snap.total.service is not None else ""
+        self.update(_table(window, total, snap))
+
+
+def _table(window: Latency, total: Latency, snap: Snapshot) -> Table:
+    table = Table(box=None, expand=True, padding=(0, 0), show_edge=False, header_style="bold dim")
+    table.add_column("", no_wrap=True, min_width=6)
+    table.add_column(f"last {snap.window_s} s", justify="right", min_width=VALUE_WIDTH)
+    table.add_column("whole run", justify="right", min_width=VALUE_WIDTH)
+    w_has, t_has = window.max > 0, total.max > 0
+    for label, attr in ROWS:
+        table.add_row(
+            Text(label, style="bold"),
+            _value(getattr(window, attr), w_has),
+            _value(getattr(total, attr), t_has),
+        )
+    table.add_row(
+        Text("count", style="dim"),
+        Text(fmt_int(snap.window.requests), style="dim"),
+        Text(fmt_int(snap.total.requests), style="dim"),
+    )
+    return table
+
+
+def _value(ms: float, has_data: bool) -> Text:
+    if not has_data:
+        return Text("– ms", style=TONE_COLOURS["none"])
+    return Text(f"{fmt_ms(ms)} ms", style=TONE_COLOURS[ms_tone(ms)])

@@ -1,0 +1,163 @@
+"""The end-of-run summary, in the layout of the guide's baseline report:
+a header, the overall summary, the endpoint table, errors, then recommendations.
+
+Same sections and columns as :func:`tui_loadtest.report.text.run_summary`, with
+the figures coloured by the rating bands.
+"""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from ...ratings import rate_error_rate, rate_response_ms, rate_throughput
+from ...report.formatting import endpoint_label, fmt_int, fmt_ms, fmt_pct, fmt_rate
+from ...report.recommendations import recommend
+from ...stats.result import RunResult
+from ..style import TONE_COLOURS, error_tone, ms_tone
+
+
+class SummaryView(VerticalScroll):
+    """A scrollable panel holding the final summary once the run is done."""
+
+    DEFAULT_CSS = """
+    SummaryView {
+        border: round #b48ead;
+        border-title-color: $text;
+        border-title-style: bold;
+        padding: 0 2;
+        height: 1fr;
+    }
+    SummaryView:focus { border: round $accent; }
+    SummaryView > #summary-body { width: 100%; height: auto; }
+    """
+
+    def __init__(self, **kwargs) -> None:  # noqa: ANN003
+        super().__init__(Static("", id="summary-body"), **kwargs)
+        self.border_title = "Run summary"
+        self.result: RunResult | None = None
+
+    def show(self, result: RunResult, out: str | None = None) -> None:
+        self.result = result
+        self.border_title = f"Run Summary: {result.scenario_name}"
+        self.border_subtitle = "d: live panels  q: quit"
+        self.query_one("#summary-body", Static).update(summary_renderable(result, out))
+
+
+def summary_renderable(result: RunResult, out: str | None = None) -> RenderableType:
+    s = result.summary
+    users = result.load.get("users", 0)
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="dim", no_wrap=True)
+    head.add_column(no_wrap=True)
+    head.add_row("Host", result.host)
+    head.add_row("Started", result.started_at)
+    head.add_row("Test Duration", f"{result.duration_s:.2f} seconds")
+    head.add_row("Total Requests", fmt_int(s.requests))
+    head.add_row("Failed Requests", fmt_int(s.failures))
+    head.add_row("Concurrent Users", fmt_int(users))
+
+    overall = Table.grid(padding=(0, 2))
+    overall.add_column(no_wrap=True)
+    overall.add_column(justify="right", no_wrap=True, min_width=12)
+    overall.add_column(no_wrap=True)
+    lat = s.latency
+    has = lat.max > 0
+    overall.add_row("Average Response Time", *_rated_ms(lat.mean, has))
+    overall.add_row("P95 Response Time", *_rated_ms(lat.p95, has))
+    overall.add_row("P99 Response Time", *_rated_ms(lat.p99, has))
+    er = rate_error_rate(s.error_rate)
+    overall.add_row(
+        "Error Rate",
+        Text(fmt_pct(s.error_rate), style=TONE_COLOURS[er.tone]),
+        Text(er.label, style=f"dim {TONE_COLOURS[er.tone]}"),
+    )
+    tr = rate_throughput(s.rps)
+    overall.add_row("Requests per Second", Text(f"{s.rps:,.2f}"), Text(tr.label, style="dim"))
+
+    endpoints = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
+    endpoints.add_column("Method", no_wrap=True)
+    endpoints.add_column("Endpoint", no_wrap=True, overflow="ellipsis", max_width=48)
+    for label in ("P50", "P95", "P99"):
+        endpoints.add_column(label, justify="right", min_width=8)
+    endpoints.add_column("RPS", justify="right", min_width=8)
+    endpoints.add_column("Errors", justify="right", min_width=7)
+    for e in result.endpoints:
+        el = e.stats.latency
+        ehas = el.max > 0
+        endpoints.add_row(
+            e.method,
+            endpoint_label(e.method, e.name),
+            *(_ms(v, ehas) for v in (el.p50, el.p95, el.p99)),
+            fmt_rate(e.stats.rps),
+            Text(
+                fmt_pct(e.stats.error_rate),
+                style=TONE_COLOURS[error_tone(e.stats.error_rate, e.stats.requests > 0)],
+            ),
+        )
+
+    errors: RenderableType
+    if result.errors:
+        errors = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
+        errors.add_column("Kind", no_wrap=True)
+        errors.add_column("Endpoint", no_wrap=True, overflow="ellipsis", max_width=40)
+        errors.add_column("Count", justify="right")
+        errors.add_column("Last message", overflow="ellipsis", no_wrap=True)
+        for err in result.errors:
+            errors.add_row(
+                Text(err.label, style=TONE_COLOURS["bad"]),
+                err.endpoint,
+                fmt_int(err.count),
+                Text(err.message, style="dim"),
+            )
+    else:
+        errors = Text("No errors.", style=TONE_COLOURS["good"])
+
+    advice = Table.grid(padding=(0, 1))
+    advice.add_column(justify="right", style="bold", no_wrap=True)
+    advice.add_column(ratio=1)
+    for i, line in enumerate(recommend(result), start=1):
+        advice.add_row(f"{i}.", line)
+
+    footer = Text()
+    reason = result.outcome.get("reason")
+    if reason:
+        footer.append(f"Run ended: {reason}.", style="bold")
+    if out:
+        footer.append(f"  The JSON report goes to {out} when you quit.", style="dim")
+
+    return Group(
+        head,
+        _section("Overall Summary"),
+        overall,
+        _section("Endpoint Performance"),
+        endpoints,
+        _section("Errors"),
+        errors,
+        _section("Recommendations"),
+        advice,
+        Text(""),
+        footer,
+    )
+
+
+def _section(title: str) -> RenderableType:
+    return Group(Text(""), Rule(Text(title, style="bold"), align="left", style="dim"))
+
+
+def _ms(ms: float, has: bool) -> Text:
+    if not has:
+        return Text("–", style="dim")
+    return Text(fmt_ms(ms), style=TONE_COLOURS[ms_tone(ms)])
+
+
+def _rated_ms(ms: float, has: bool) -> tuple[Text, Text]:
+    if not has:
+        return Text("– ms", style="dim"), Text("no responses", style="dim")
+    rating = rate_response_ms(ms)
+    colour = TONE_COLOURS[rating.tone]
+    return Text(f"{fmt_ms(ms)} ms", style=colour), Text(rating.label, style=f"dim {colour}")
