@@ -130,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="headless: seconds between progress lines (default 2)",
     )
+    run.add_argument(
+        "--user-step",
+        type=_positive_int,
+        metavar="N",
+        help="dashboard: users added or removed by + and - (default: a tenth of --users)",
+    )
     run.set_defaults(handler=cmd_run)
 
     bench = sub.add_parser(
@@ -230,7 +236,15 @@ def _load_scenario(args: argparse.Namespace):  # noqa: ANN202
     )
 
 
-def execute(scenario, *, workers: int, out: str | None, no_ui: bool, interval: float) -> int:  # noqa: ANN001
+def execute(  # noqa: ANN001
+    scenario,
+    *,
+    workers: int,
+    out: str | None,
+    no_ui: bool,
+    interval: float,
+    user_step: int | None = None,
+) -> int:
     """Run a scenario to its end and return the exit code (shared by ``run`` and ``bench``)."""
     from .engine.coordinator import Run
     from .headless import run_headless
@@ -238,8 +252,9 @@ def execute(scenario, *, workers: int, out: str | None, no_ui: bool, interval: f
     from .report.json_report import write_report
     from .report.text import run_summary
 
-    if not no_ui:
-        _note("the live dashboard is not available yet; running headless")
+    if not no_ui and not (sys.stdout.isatty() and sys.stdin.isatty()):
+        _note("not a terminal: running headless (as with --no-ui)")
+        no_ui = True
     with target_url(scenario, announce=_note) as url:
         preflight(url, scenario.http.connect_timeout_s)
         run = Run(scenario, url, workers=workers)
@@ -248,7 +263,12 @@ def execute(scenario, *, workers: int, out: str | None, no_ui: bool, interval: f
         except RuntimeError as exc:
             raise UserError(str(exc)) from None
         try:
-            result = run_headless(run, interval_s=interval)
+            if no_ui:
+                result = run_headless(run, interval_s=interval)
+            else:
+                from .ui import run_dashboard
+
+                result = run_dashboard(run, out=out, user_step=user_step)
         finally:
             run.close()
     print(run_summary(result), flush=True)
@@ -272,7 +292,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         have = scenario.load.users
         raise UserError(f"--workers: {args.workers} workers need at least as many users ({have})")
     return execute(
-        scenario, workers=args.workers, out=args.out, no_ui=args.no_ui, interval=args.interval
+        scenario,
+        workers=args.workers,
+        out=args.out,
+        no_ui=args.no_ui,
+        interval=args.interval,
+        user_step=args.user_step,
     )
 
 
