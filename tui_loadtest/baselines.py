@@ -1,0 +1,94 @@
+"""Baselines in Python, mirroring the guide's generator API.
+
+    from tui_loadtest.baselines import BaselineGenerator
+
+    generator = BaselineGenerator()                      # the default store (or store=PATH)
+    results = generator.load_test_results("performance_report_20240101_120000.json")
+    baseline = generator.generate_baseline(results, "production_baseline_v1")
+    generator.save_report(baseline)   # writes performance_baseline_production_baseline_v1.txt
+
+``generate_baseline`` also saves the baseline in the store, so it shows in
+``tui-loadtest baselines`` at once (``save=False`` only builds it).
+"""
+
+from __future__ import annotations
+
+import platform
+import re
+from pathlib import Path
+from typing import Any
+
+from .report.json_report import read_report
+from .stats.result import RunResult, now_iso
+from .store import Baseline, BaselineStore, check_name, resolve_store_path
+
+__all__ = ["Baseline", "BaselineGenerator", "make_baseline", "open_store", "report_file_name"]
+
+
+def open_store(path: str | Path | None = None) -> BaselineStore:
+    """The store at ``path``, else ``TUI_LOADTEST_STORE``, else the per-user default."""
+    return BaselineStore(resolve_store_path(str(path) if path else None))
+
+
+def make_baseline(
+    result: RunResult,
+    name: str,
+    *,
+    source: str,
+    ran_here: bool = False,
+    metadata: dict[str, Any] | None = None,
+) -> Baseline:
+    """Name a result. ``ran_here``: the run happened in this process, so the machine is known."""
+    meta: dict[str, Any] = {"source": source}
+    if ran_here:
+        meta["machine"] = platform.node()
+    meta.update(metadata or {})
+    return Baseline(check_name(name), now_iso(), result, meta)
+
+
+def report_file_name(name: str) -> str:
+    """performance_baseline_<name>.txt, with anything unsafe in a file name replaced."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "baseline"
+    return f"performance_baseline_{safe}.txt"
+
+
+class BaselineGenerator:
+    """Make baselines from report files and write their text reports (the guide's API)."""
+
+    def __init__(self, store: BaselineStore | str | Path | None = None) -> None:
+        self.store = store if isinstance(store, BaselineStore) else open_store(store)
+
+    def load_test_results(self, path: str | Path) -> RunResult:
+        """Read a JSON report (``--out`` of a run, or ``bench``'s performance_report_*.json)."""
+        return read_report(path)
+
+    def generate_baseline(
+        self,
+        results: RunResult,
+        name: str,
+        *,
+        save: bool = True,
+        overwrite: bool = False,
+        metadata: dict[str, Any] | None = None,
+    ) -> Baseline:
+        """Name ``results`` and (by default) save them; an existing name needs ``overwrite``."""
+        baseline = make_baseline(results, name, source="python", metadata=metadata)
+        if save:
+            self.store.save(baseline, overwrite=overwrite)
+        return baseline
+
+    def load_baseline(self, name: str) -> Baseline:
+        return self.store.load(name)
+
+    def report(self, baseline: Baseline) -> str:
+        """The "Performance Baseline Report" text."""
+        from .report.baseline_text import baseline_report
+
+        return baseline_report(baseline)
+
+    def save_report(self, baseline: Baseline, path: str | Path | None = None) -> Path:
+        """Write the text report; by default ``performance_baseline_<name>.txt`` here."""
+        from .report.output_files import write_text_atomic
+
+        target = Path(path) if path else Path.cwd() / report_file_name(baseline.name)
+        return write_text_atomic(target, self.report(baseline) + "\n")

@@ -1,0 +1,57 @@
+"""The "Performance Baseline Report": the guide's layout, filled from a stored baseline.
+
+Header (baseline ID, generated, test duration, total requests, concurrent
+users), the overall summary with its rating, the endpoint table, and the
+numbered recommendations. The summary lines and the endpoint table are the
+ones the end-of-run summary prints, so both read the same.
+"""
+
+from __future__ import annotations
+
+from ..ratings import rate_error_rate, rate_response_ms, rate_throughput
+from ..stats.result import RunResult
+from ..store.records import Baseline
+from .formatting import fmt_int
+from .recommendations import numbered, recommend
+from .text import RULE, THIN, endpoint_table, overall_lines
+
+
+def rating_line(result: RunResult) -> str:
+    """The guide's three bands in one line: response time (P95), error rate, throughput."""
+    s = result.summary
+    return (
+        f"Rating: response time {rate_response_ms(s.latency.p95).label}"
+        f", error rate {rate_error_rate(s.error_rate).label}"
+        f", throughput {rate_throughput(s.rps).label}"
+    )
+
+
+def baseline_report(baseline: Baseline) -> str:
+    result = baseline.result
+    s = result.summary
+    users = result.load.get("users") or result.load.get("max_users") or 0
+    return "\n".join(
+        [
+            RULE,
+            "Performance Baseline Report",
+            RULE,
+            f"Baseline ID: {baseline.name}",
+            f"Generated: {baseline.created_at}",
+            f"Test Duration: {result.duration_s:.2f} seconds",
+            f"Total Requests: {fmt_int(s.requests)}",
+            f"Concurrent Users: {fmt_int(int(users))}",
+            "",
+            "Overall Summary",
+            THIN,
+            *overall_lines(result),
+            rating_line(result),
+            "",
+            "Endpoint Performance",
+            THIN,
+            *endpoint_table(result),
+            "",
+            "Recommendations",
+            THIN,
+            *numbered(recommend(result)),
+        ]
+    )

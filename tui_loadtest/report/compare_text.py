@@ -1,0 +1,58 @@
+"""Text for ``baselines compare`` and the end of a ``--compare-to`` run: the two runs
+side by side, each row with its absolute and relative change and its verdict."""
+
+from __future__ import annotations
+
+from ..compare import OVERALL, Comparison, Row, fmt_change, fmt_delta, fmt_value
+from .text import RULE, THIN
+
+_METRIC_TITLES = {
+    "p50_ms": "P50 (ms)",
+    "p95_ms": "P95 (ms)",
+    "p99_ms": "P99 (ms)",
+    "max_ms": "Max (ms)",
+    "rps": "Req/s",
+    "error_rate": "Error rate",
+}
+
+
+def verdict_text(row: Row) -> str:
+    if row.verdict is not None:
+        return row.verdict
+    if row.a is None:
+        return "only in current"
+    if row.b is None:
+        return "only in baseline"
+    return "not judged"
+
+
+def _row_line(row: Row) -> str:
+    return (
+        f"{_METRIC_TITLES[row.metric]:<12} {fmt_value(row.metric, row.a):>12} "
+        f"{fmt_value(row.metric, row.b):>12} {fmt_delta(row):>12} {fmt_change(row):>9}   "
+        f"{verdict_text(row)}"
+    )
+
+
+def comparison_text(c: Comparison, baseline_desc: str = "", current_desc: str = "") -> str:
+    header = (
+        f"{'Metric':<12} {'Baseline':>12} {'Current':>12} {'Delta':>12} {'Change':>9}   Verdict"
+    )
+    lines = [
+        RULE,
+        "Baseline Comparison",
+        RULE,
+        f"Baseline: {c.baseline_name}" + (f"  ({baseline_desc})" if baseline_desc else ""),
+        f"Current:  {c.current_name}" + (f"  ({current_desc})" if current_desc else ""),
+        f"Rule: a change counts when it is at least {c.threshold * 100:g}% and beyond the runs'"
+        f" noise ({c.confidence * 100:g}% confidence over the table)",
+    ]
+    for scope in c.scopes:
+        lines += ["", "Overall" if scope == OVERALL else scope, THIN, header, THIN]
+        lines += [_row_line(r) for r in c.scope_rows(scope)]
+    lines += ["", f"Verdict: {c.verdict}"]
+    for r in c.regressions:
+        lines.append(f"  regressed: {r.describe()}")
+    for r in c.improvements:
+        lines.append(f"  improved:  {r.describe()}")
+    return "\n".join(lines)
