@@ -1,0 +1,316 @@
+"""Shared plumbing for the benchmark: installing tools, CPU pinning, nginx, child processes.
+
+Every process the benchmark starts is tracked here by its own PID so that it can
+be stopped at the end (also on Ctrl+C) without touching anything else on the
+machine: other people's nginx or tmux servers stay alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+LOCUST_VENV = BENCH_DIR / ".venv-locust"
+
+_children: list[subprocess.Popen] = []
+
+
+def log(text: str) -> None:
+    print(f"[bench] {text}", file=sys.stderr, flush=True)
+
+
+# -- installing what is missing --------------------------------------------------
+def find_binary(name: str) -> str | None:
+    """``shutil.which`` plus the sbin folders, which a non-root PATH often lacks."""
+    found = shutil.which(name)
+    if found:
+        return found
+    for folder in ("/usr/sbin", "/sbin", "/usr/local/sbin"):
+        path = Path(folder) / name
+        if path.exists():
+            return str(path)
+    return None
+
+
+def ensure_debian(binaries: dict[str, str]) -> dict[str, str]:
+    """Paths of the given binaries, ``apt-get install``-ing the packages of missing ones."""
+    missing = {b: pkg for b, pkg in binaries.items() if find_binary(b) is None}
+    if missing:
+        pkgs = sorted(set(missing.values()))
+        log(f"installing {', '.join(pkgs)} from Debian (missing: {', '.join(missing)})")
+        sudo = [] if os.geteuid() == 0 else ["sudo"]
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", *pkgs], check=True, env=env)
+    paths = {}
+    for b in binaries:
+        path = find_binary(b)
+        if path is None:
+            raise SystemExit(f"bench: {b} is still missing after installing {binaries[b]}")
+        paths[b] = path
+    return paths
+
+
+def ensure_locust() -> Path:
+    """The ``locust`` command of Locust's own virtualenv, created on first use."""
+    exe = LOCUST_VENV / "bin" / "locust"
+    if exe.exists():
+        return exe
+    log(f"creating {LOCUST_VENV.relative_to(REPO_DIR)} and installing Locust into it")
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", str(LOCUST_VENV)], check=True)
+    pip = LOCUST_VENV / "bin" / "pip"
+    subprocess.run([str(pip), "install", "-q", "locust"], check=True)
+    return exe
+
+
+def ensure_tui_loadtest() -> list[str]:
+    """How to start tui-loadtest: this interpreter, installing the repo (editable) if needed."""
+    probe = subprocess.run([sys.executable, "-c", "import tui_loadtest"], capture_output=True)
+    if probe.returncode != 0:
+        log(f"tui_loadtest is not importable from {sys.executable}: pip install -e {REPO_DIR}")
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "-e", str(REPO_DIR)], check=True
+        )
+    return [sys.executable, "-m", "tui_loadtest"]
+
+
+def ensure_pyspy() -> str:
+    """py-spy beside this interpreter (pip-installed into its environment if missing)."""
+    exe = Path(sys.executable).parent / "py-spy"
+    if not exe.exists() and shutil.which("py-spy") is None:
+        log("installing py-spy into this environment")
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "py-spy"], check=True)
+    return str(exe) if exe.exists() else str(shutil.which("py-spy"))
+
+
+# -- CPUs and limits ---------------------------------------------------------------
+def pick_cores() -> tuple[set[int] | None, set[int] | None, str]:
+    """(server core, generator core, note): the first two CPUs this process may use."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None, None, f"only {len(cpus)} CPU available: nothing is pinned, ratios mean less"
+    return {cpus[0]}, {cpus[1]}, f"server on CPU {cpus[0]}, generators on CPU {cpus[1]}"
+
+
+def pinned(cores: set[int] | None) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that pins the child (and so its own children) to ``cores``."""
+    if cores is None:
+        return None
+    return lambda: os.sched_setaffinity(0, cores)
+
+
+def raise_nofile() -> tuple[int, int]:
+    """Raise the soft open-file limit to the hard one (children inherit it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = 1 << 20
+    if soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+# -- child processes -------------------------------------------------------------
+def spawn(
+    cmd: Sequence[str],
+    *,
+    cores: set[int] | None = None,
+    stdout=subprocess.DEVNULL,  # noqa: ANN001
+    stderr=subprocess.DEVNULL,  # noqa: ANN001
+    cwd: str | Path | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen:
+    """Start a tracked child in its own session, so Ctrl+C reaches only us and we
+    decide how each child stops."""
+    proc = subprocess.Popen(
+        list(cmd),
+        stdout=stdout,
+        stderr=stderr,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+        env=env,
+        preexec_fn=pinned(cores),  # noqa: PLW1509 - single-threaded parent
+        start_new_session=True,
+    )
+    _children.append(proc)
+    return proc
+
+
+def finish(proc: subprocess.Popen, timeout: float, sig: int = signal.SIGINT) -> int:
+    """Wait for a child; past ``timeout`` send ``sig``, then SIGKILL. Returns its exit code."""
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    for s, grace in ((sig, 10.0), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, s)  # its own session: the group holds only what it started
+        try:
+            return proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            continue
+    return proc.wait()
+
+
+def stop_all() -> None:
+    """Stop every child still running (their process groups only), newest first."""
+    for proc in reversed(_children):
+        if proc.poll() is None:
+            finish(proc, 0.0, signal.SIGTERM)
+    _children.clear()
+
+
+def children_of(pid: int) -> list[int]:
+    """PIDs whose parent is ``pid`` (from /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid:
+            out.append(int(entry))
+    return out
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def worker_pids(tool_pid: int, timeout: float = 20.0) -> list[int]:
+    """The worker processes (multiprocessing spawn children) of a tui-loadtest process."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [p for p in children_of(tool_pid) if "spawn_main" in cmdline(p)]
+        if found:
+            return sorted(found)
+        time.sleep(0.05)
+    return []
+
+
+def vm_rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:g}s")
+
+
+# -- nginx -----------------------------------------------------------------------
+NGINX_CONF = """\
+daemon off;
+master_process on;
+worker_processes 1;
+worker_rlimit_nofile {nofile};
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+
+events {{
+    worker_connections {conns};
+    multi_accept on;
+}}
+
+http {{
+    access_log off;
+    keepalive_requests 100000000;
+    keepalive_timeout 300s;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    default_type application/json;
+
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        location = /nginx_status {{ stub_status; }}
+        location = /api/health {{ return 200 '{{"status":"healthy"}}'; }}
+        location = /api/agents {{ return 200 '[{{"id":"a1"}},{{"id":"a2"}}]'; }}
+        location / {{ return 200 '{{"ok":true}}'; }}
+    }}
+}}
+"""
+
+
+class Nginx:
+    """A private nginx on a free loopback port: one worker, pinned, no access log,
+    keep-alive without limit, and ``stub_status`` to count what it served."""
+
+    def __init__(self, binary: str, cores: set[int] | None, conns: int = 30000) -> None:
+        self.binary = binary
+        self.cores = cores
+        self.conns = conns
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="tui-bench-nginx-"))
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.dir.chmod(0o755)  # the worker may run as "nobody"
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        nofile = self.conns + 100 if os.geteuid() == 0 else min(self.conns + 100, hard)
+        conf = self.dir / "nginx.conf"
+        conf.write_text(
+            NGINX_CONF.format(dir=self.dir, port=self.port, conns=self.conns, nofile=nofile)
+        )
+        err = open(self.dir / "stderr.log", "wb")  # noqa: SIM115 - closed with the process
+        self.proc = spawn(
+            [self.binary, "-p", str(self.dir), "-c", str(conf), "-e", str(self.dir / "error.log")],
+            cores=self.cores,
+            stderr=err,
+        )
+        err.close()
+        try:
+            wait_port(self.port)
+        except RuntimeError:
+            log((self.dir / "stderr.log").read_text(errors="replace"))
+            raise
+
+    def served(self) -> int:
+        """nginx's request counter (it counts this status request too)."""
+        with urllib.request.urlopen(f"{self.url}/nginx_status", timeout=5) as resp:
+            lines = resp.read().decode().splitlines()
+        return int(lines[2].split()[2])
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            finish(self.proc, 0.0, signal.SIGQUIT)  # graceful: the master stops its worker
+        self.proc = None
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,0 +1,856 @@
+"""The benchmark of GitHub issue 5: tui-loadtest against wrk and Locust, one core each.
+
+One command (``python bench/run.py``) installs what is missing (nginx, wrk and
+tmux from Debian, Locust in bench/.venv-locust), starts a private nginx on
+loopback pinned to one CPU, and runs every generator pinned to another CPU for
+the same duration, in alternating order, several rounds. It prints the median
+req/s and the ratios to wrk and to Locust, then memory per idle user, the
+dashboard's overhead, what a second worker brings, latency accuracy against a
+server with known delays, and the cost of recording one sample. The same
+figures go to bench/results/latest.json.
+
+Ratios measured side by side are what to quote: the machines are shared and
+noisy, absolute figures move from run to run. Every generator's own request
+count is checked against nginx's ``stub_status`` counter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import platform
+import re
+import resource
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (  # noqa: E402 - bench/ is not a package
+    BENCH_DIR,
+    REPO_DIR,
+    Nginx,
+    ensure_debian,
+    ensure_locust,
+    ensure_pyspy,
+    ensure_tui_loadtest,
+    finish,
+    free_port,
+    log,
+    pick_cores,
+    raise_nofile,
+    spawn,
+    stop_all,
+    vm_rss_kb,
+    wait_port,
+    worker_pids,
+)
+
+SCENARIOS = BENCH_DIR / "scenarios"
+RESULTS = BENCH_DIR / "results"
+USERS = 64
+
+# What each generator is, in the order of the table.
+GENERATORS: dict[str, str] = {
+    "wrk": "wrk -t1 -c64, one GET",
+    "locust": "Locust FastHttpUser, 64 users, constant(0), one GET",
+    "tui-mixed": "tui-loadtest --no-ui --workers 1, 64 users, mixed shape",
+    "tui-single": "tui-loadtest --no-ui --workers 1, 64 users, one GET",
+    "tui-mixed-ui": "tui-loadtest with the dashboard (tmux 160x48), mixed shape",
+    "tui-mixed-w2": "tui-loadtest --workers 2 on both CPUs (nginx keeps its own), mixed",
+    "tui-mixed-w2-1cpu": "tui-loadtest --workers 2 on the generator CPU only, mixed",
+}
+CORE = ["wrk", "locust", "tui-mixed", "tui-single"]
+GROUPS = {
+    "core": CORE,
+    "ui": ["tui-mixed-ui"],
+    "scaling": ["tui-mixed-w2", "tui-mixed-w2-1cpu"],
+}
+UI_MISSING_NOTE = "dashboard is not available yet"
+
+
+@dataclass
+class Sample:
+    """One generator run: its own figures and what nginx counted meanwhile."""
+
+    rps: float
+    requests: int
+    nginx_requests: int
+    duration_s: float
+    ok: bool
+    note: str = ""
+    cpu_s: float | None = None  # CPU time of the generator's processes (None: not ours)
+    wall_s: float = 0.0  # from start to exit, start-up included
+
+    @property
+    def count_diff(self) -> int:
+        return self.requests - self.nginx_requests
+
+
+@dataclass
+class Ctx:
+    """Everything a generator run needs."""
+
+    args: argparse.Namespace
+    nginx: Nginx
+    tui: list[str]
+    server_cpu: set[int] | None
+    gen_cpu: set[int] | None
+    logs: Path
+    locust: Path | None = None
+    tmux: str | None = None
+    tmux_socket: str = field(default_factory=lambda: f"tui-bench-{os.getpid()}")
+    ui_seen: str | None = None  # what the dashboard pane showed mid-run
+
+
+# -- generators -------------------------------------------------------------------
+def run_wrk(ctx: Ctx, tag: str) -> Sample:
+    d = ctx.args.duration
+    cmd = ["wrk", "-t1", f"-c{USERS}", f"-d{d}s", f"{ctx.nginx.url}/api/health"]
+    out = ctx.logs / f"{tag}.txt"
+    with open(out, "wb") as fh:
+        proc = spawn(cmd, cores=ctx.gen_cpu, stdout=fh, stderr=subprocess.STDOUT)
+        finish(proc, d + 30)
+    text = out.read_text()
+    m_rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    m_n = re.search(r"(\d+) requests in ([\d.]+)(\w+)", text)
+    if not (m_rps and m_n):
+        return Sample(0, 0, 0, 0, False, f"wrk output not understood (see {out})")
+    scale = {"ms": 1e-3, "s": 1.0, "m": 60.0}.get(m_n.group(3), 1.0)
+    return Sample(float(m_rps.group(1)), int(m_n.group(1)), 0, float(m_n.group(2)) * scale, True)
+
+
+def run_locust(ctx: Ctx, tag: str) -> Sample:
+    d = ctx.args.duration
+    prefix = ctx.logs / tag
+    cmd = [
+        str(ctx.locust),
+        "-f",
+        str(BENCH_DIR / "locustfile.py"),
+        "--headless",
+        "-u",
+        str(USERS),
+        "-r",
+        str(USERS),
+        "-t",
+        f"{d}s",
+        "-H",
+        ctx.nginx.url,
+        "--json-file",
+        str(prefix),
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+    ]
+    with open(f"{prefix}.txt", "wb") as fh:
+        proc = spawn(cmd, cores=ctx.gen_cpu, stdout=fh, stderr=subprocess.STDOUT, cwd=BENCH_DIR)
+        finish(proc, d + 60)
+    try:
+        entries = json.loads(Path(f"{prefix}.json").read_text())
+        n = sum(e["num_requests"] for e in entries)
+        # Locust's own total req/s: requests over first start to last request.
+        span = max(e["last_request_timestamp"] for e in entries) - min(
+            e["start_time"] for e in entries
+        )
+        rps = n / span
+    except (OSError, KeyError, ValueError, ZeroDivisionError) as exc:
+        return Sample(0, 0, 0, 0, False, f"no Locust stats ({exc}; see {prefix}.txt)")
+    return Sample(rps, n, 0, span, True)
+
+
+def tui_command(ctx: Ctx, scenario: str, out: Path, *, workers: int = 1, ui: bool = False):  # noqa: ANN201
+    cmd = [*ctx.tui, "run", str(SCENARIOS / scenario), "--host", ctx.nginx.url]
+    cmd += ["-u", str(USERS), "-t", f"{ctx.args.duration}s", "--workers", str(workers)]
+    cmd += ["--out", str(out)]
+    if not ui:
+        cmd += ["--no-ui", "--interval", "3600"]
+    return cmd
+
+
+def read_report(out: Path, note: str) -> Sample:
+    try:
+        data = json.loads(out.read_text())
+        s = data["summary"]
+        return Sample(float(s["rps"]), int(s["requests"]), 0, float(data["duration_s"]), True)
+    except (OSError, KeyError, ValueError) as exc:
+        return Sample(0, 0, 0, 0, False, f"no report ({exc}); {note}")
+
+
+def run_tui(
+    ctx: Ctx, tag: str, scenario: str, workers: int = 1, cpus: set[int] | None = None
+) -> Sample:
+    out = ctx.logs / f"{tag}.json"
+    log_path = ctx.logs / f"{tag}.txt"
+    cmd = tui_command(ctx, scenario, out, workers=workers)
+    with open(log_path, "wb") as fh:
+        proc = spawn(cmd, cores=cpus or ctx.gen_cpu, stdout=fh, stderr=subprocess.STDOUT)
+        rc = finish(proc, ctx.args.duration + 60)
+    sample = read_report(out, f"exit code {rc}, see {log_path}")
+    if rc != 0:
+        sample.ok = False
+        sample.note = f"exit code {rc}, see {log_path}"
+    return sample
+
+
+def tmux(ctx: Ctx, *args: str, check: bool = False) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [ctx.tmux or "tmux", "-L", ctx.tmux_socket, "-f", "/dev/null", *args],
+        capture_output=True,
+        text=True,
+        check=check,
+    )
+
+
+def run_tui_ui(ctx: Ctx, tag: str) -> Sample:
+    """The mixed run with the dashboard drawn in a 160x48 tmux pane, pinned like the others."""
+    d = ctx.args.duration
+    out = ctx.logs / f"{tag}.json"
+    rc_file = ctx.logs / f"{tag}.rc"
+    cmd = tui_command(ctx, "mixed_nginx.toml", out, ui=True)
+    taskset = shutil.which("taskset")
+    if ctx.gen_cpu is not None and taskset:
+        cmd = [taskset, "-c", ",".join(map(str, sorted(ctx.gen_cpu))), *cmd]
+    shell = f"cd {shlex.quote(str(REPO_DIR))} && {shlex.join(cmd)}; echo $? > {rc_file}"
+    tmux(ctx, "kill-session", "-t", tag)
+    tmux(ctx, "new-session", "-d", "-s", tag, "-x", "160", "-y", "48", shell, check=True)
+    start = time.monotonic()
+    seen = None
+    pressed: list[str] = []
+    while not rc_file.exists():
+        elapsed = time.monotonic() - start
+        if seen is None and elapsed > d / 2 + 1:
+            seen = tmux(ctx, "capture-pane", "-p", "-t", tag).stdout
+            (ctx.logs / f"{tag}.pane.txt").write_text(seen)
+        # A dashboard may stay open after the run to show the end: ask it to quit.
+        if elapsed > d + 15 and not pressed:
+            pressed.append("q")
+            tmux(ctx, "send-keys", "-t", tag, "q")
+        elif elapsed > d + 30 and len(pressed) == 1:
+            pressed.append("C-c")
+            tmux(ctx, "send-keys", "-t", tag, "C-c")
+        elif elapsed > d + 60:
+            tmux(ctx, "kill-session", "-t", tag)
+            break
+        time.sleep(0.2)
+    ctx.ui_seen = seen or ""
+    rc = rc_file.read_text().strip() if rc_file.exists() else "none (killed)"
+    sample = read_report(out, f"exit code {rc}")
+    if pressed:
+        sample.note = f"sent {'+'.join(pressed)} to end it"
+    if UI_MISSING_NOTE in (seen or ""):
+        sample.note = "no dashboard yet: ran headless"
+    return sample
+
+
+def run_generator(ctx: Ctx, name: str, tag: str) -> Sample:
+    both = (ctx.server_cpu or set()) | (ctx.gen_cpu or set()) or None
+    runners = {
+        "wrk": lambda: run_wrk(ctx, tag),
+        "locust": lambda: run_locust(ctx, tag),
+        "tui-mixed": lambda: run_tui(ctx, tag, "mixed_nginx.toml"),
+        "tui-single": lambda: run_tui(ctx, tag, "single_nginx.toml"),
+        "tui-mixed-ui": lambda: run_tui_ui(ctx, tag),
+        "tui-mixed-w2": lambda: run_tui(ctx, tag, "mixed_nginx.toml", 2, both),
+        "tui-mixed-w2-1cpu": lambda: run_tui(ctx, tag, "mixed_nginx.toml", 2),
+    }
+    before = ctx.nginx.served()
+    cpu0, t0 = children_cpu(), time.monotonic()
+    sample = runners[name]()
+    sample.wall_s = time.monotonic() - t0
+    # The dashboard run is a child of the tmux server, not ours: its CPU is not seen.
+    sample.cpu_s = None if name == "tui-mixed-ui" else children_cpu() - cpu0
+    sample.nginx_requests = ctx.nginx.served() - before - 1  # the second status request
+    if sample.ok and abs(sample.count_diff) > USERS:
+        sample.note = (
+            f"count disagrees with nginx: {sample.requests} vs {sample.nginx_requests} "
+            f"(more than the {USERS} requests that can be in flight)"
+        )
+    return sample
+
+
+def run_rounds(ctx: Ctx, names: list[str]) -> dict[str, list[Sample]]:
+    """Every generator once per round; odd rounds run in reverse order."""
+    samples: dict[str, list[Sample]] = {n: [] for n in names}
+    for r in range(ctx.args.repeat):
+        order = names if r % 2 == 0 else list(reversed(names))
+        for name in order:
+            log(f"round {r + 1}/{ctx.args.repeat}: {name} ({ctx.args.duration}s)")
+            s = run_generator(ctx, name, f"{name}-r{r + 1}")
+            samples[name].append(s)
+            extra = f"  [{s.note}]" if s.note else ""
+            log(
+                f"  {s.rps:,.0f} req/s, {s.requests:,} requests, nginx counted "
+                f"{s.nginx_requests:,}{extra}"
+            )
+            time.sleep(ctx.args.pause)
+    return samples
+
+
+def children_cpu() -> float:
+    """CPU seconds of every reaped descendant: tui-loadtest's workers count once it exits."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def median_rps(samples: list[Sample]) -> float:
+    good = [s.rps for s in samples if s.ok and s.rps > 0]
+    return statistics.median(good) if good else 0.0
+
+
+# -- memory -------------------------------------------------------------------------
+def measure_memory(ctx: Ctx, counts: list[int], nofile: tuple[int, int]) -> dict:
+    """RSS of the one worker process while it holds N idle users (think time 10 s)."""
+    rate = 2000
+    out: dict = {"users": {}, "rlimit_nofile": list(nofile)}
+    for users in counts:
+        need = users + 200
+        if nofile[0] < need:
+            line = (
+                f"memory: {users} users need {need} open files but RLIMIT_NOFILE is "
+                f"{nofile[0]} (hard limit {nofile[1]}); skipped - raise the hard limit "
+                "(ulimit -Hn, /etc/security/limits.conf)"
+            )
+            print(line, flush=True)
+            out.setdefault("skipped", []).append(line)
+            continue
+        spawn_s = users / rate
+        run_s = math.ceil(spawn_s) + 9
+        report = ctx.logs / f"memory-{users}.json"
+        cmd = [*ctx.tui, "run", str(SCENARIOS / "idle_nginx.toml"), "--no-ui", "--host"]
+        cmd += [ctx.nginx.url, "-u", str(users), "-r", str(rate), "-t", f"{run_s}s"]
+        cmd += ["--interval", "3600", "--out", str(report)]
+        log(f"memory: {users} idle users")
+        with open(ctx.logs / f"memory-{users}.txt", "wb") as fh:
+            proc = spawn(cmd, cores=ctx.gen_cpu, stdout=fh, stderr=subprocess.STDOUT)
+            workers = worker_pids(proc.pid)
+            if not workers:
+                finish(proc, 0.0)
+                out["users"][str(users)] = {"error": "no worker process found"}
+                continue
+            w = workers[0]
+            base = vm_rss_kb(w)
+            time.sleep(spawn_s + 4.0)  # startup, spawning, every first request answered
+            readings = []
+            for _ in range(5):
+                readings.append(vm_rss_kb(w))
+                time.sleep(0.4)
+            fds = len(os.listdir(f"/proc/{w}/fd"))
+            rc = finish(proc, run_s + 30)
+        rss = max(readings)
+        out["users"][str(users)] = {
+            "worker_rss_kb": rss,
+            "worker_rss_kb_before_users": base,
+            "open_fds": fds,
+            "kb_per_user_overall": round(rss / users, 2),
+            "exit_code": rc,
+        }
+        log(f"  worker RSS {rss / 1024:.1f} MB with {fds} open fds")
+    got = out["users"]
+    lo, hi = (str(c) for c in (min(counts), max(counts)))
+    if lo in got and hi in got and "worker_rss_kb" in got[lo] and "worker_rss_kb" in got[hi]:
+        delta = got[hi]["worker_rss_kb"] - got[lo]["worker_rss_kb"]
+        out["kb_per_user_marginal"] = round(delta / (int(hi) - int(lo)), 2)
+    return out
+
+
+# -- UI overhead and scaling ---------------------------------------------------------
+def ui_overhead(samples: dict[str, list[Sample]], ctx: Ctx) -> dict | None:
+    if "tui-mixed-ui" not in samples or "tui-mixed" not in samples:
+        return None
+    ui, head = median_rps(samples["tui-mixed-ui"]), median_rps(samples["tui-mixed"])
+    seen = ctx.ui_seen or ""
+    drawn = bool(seen.strip()) and UI_MISSING_NOTE not in seen
+    return {
+        "headless_rps": round(head),
+        "dashboard_rps": round(ui),
+        "overhead": round(1 - ui / head, 4) if head and ui else None,
+        "dashboard_drawn": drawn,
+        "note": (
+            "the dashboard was drawn in a 160x48 tmux pane on the generator CPU"
+            if drawn
+            else "tui-loadtest has no dashboard yet: without --no-ui it ran headless, so "
+            "this only measures the tmux/terminal path, not a dashboard"
+        ),
+    }
+
+
+def scaling(samples: dict[str, list[Sample]]) -> dict | None:
+    if "tui-mixed" not in samples:
+        return None
+    one = median_rps(samples["tui-mixed"])
+    out: dict = {"workers_1_rps": round(one)}
+    for name, key in (("tui-mixed-w2", "both_cpus"), ("tui-mixed-w2-1cpu", "generator_cpu")):
+        if name in samples:
+            two = median_rps(samples[name])
+            out[f"workers_2_{key}_rps"] = round(two)
+            out[f"workers_2_{key}_ratio"] = round(two / one, 3) if one else None
+    if "wrk" in samples:
+        out["wrk_rps"] = round(median_rps(samples["wrk"]))
+    return out
+
+
+# -- accuracy -----------------------------------------------------------------------
+def http_get(port: int, path: str) -> bytes:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as resp:
+        return resp.read()
+
+
+def measure_rtt(ctx: Ctx, port: int, n: int = 300) -> list[int]:
+    """What loopback adds to the server's hold time, seen from the generator's CPU: a
+    plain blocking client there, pausing between requests like a thinking user."""
+    cmd = [sys.executable, str(BENCH_DIR / "accuracy_server.py"), "--probe", str(port), str(n)]
+    http_get(port, "/__stats")  # reset
+    with tempfile.TemporaryFile() as fh:
+        finish(spawn(cmd, cores=ctx.gen_cpu, stdout=fh), 120)
+        fh.seek(0)
+        totals = json.loads(fh.read())
+    holds = json.loads(http_get(port, "/__stats")).get("/delay/0", [])
+    return [t - h for t, h in zip(totals, holds, strict=False)]
+
+
+def nearest_rank(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def measure_accuracy(ctx: Ctx) -> dict:
+    """Reported p50/p99 per endpoint against the server's own hold times plus the RTT."""
+    port = free_port()
+    srv = spawn(
+        [sys.executable, str(BENCH_DIR / "accuracy_server.py"), str(port)], cores=ctx.server_cpu
+    )
+    try:
+        wait_port(port)
+        rtts = measure_rtt(ctx, port)
+        rtt_us = statistics.median(rtts)
+        http_get(port, "/__stats")  # reset
+        report = ctx.logs / "accuracy.json"
+        cmd = [*ctx.tui, "run", str(SCENARIOS / "accuracy.toml"), "--no-ui"]
+        cmd += ["--host", f"http://127.0.0.1:{port}", "-t", f"{ctx.args.accuracy_time}s"]
+        cmd += ["--interval", "3600", "--out", str(report)]
+        log(f"accuracy: {ctx.args.accuracy_time}s against delays of 0, 20 and 80 ms")
+        with open(ctx.logs / "accuracy.txt", "wb") as fh:
+            proc = spawn(cmd, cores=ctx.gen_cpu, stdout=fh, stderr=subprocess.STDOUT)
+            rc = finish(proc, ctx.args.accuracy_time + 60)
+        holds = json.loads(http_get(port, "/__stats"))
+    finally:
+        finish(srv, 0.0, signal.SIGTERM)
+    data = json.loads(report.read_text())
+    rows = []
+    for ep in data["endpoints"]:
+        path = ep["name"].split(" ", 1)[1]
+        server = holds.get(path, [])
+        truth = [(h + rtt_us) / 1000 for h in server]
+        row = {
+            "endpoint": ep["name"],
+            "delay_ms": float(path.rsplit("/", 1)[1]),
+            "requests_reported": ep["requests"],
+            "requests_served": len(server),
+        }
+        for q, key in ((0.5, "p50"), (0.99, "p99")):
+            rep = float(ep["latency_ms"][key])
+            true = nearest_rank(truth, q) if truth else float("nan")
+            row[f"{key}_reported_ms"] = rep
+            row[f"{key}_truth_ms"] = round(true, 3)
+            row[f"{key}_error_ms"] = round(rep - true, 3)
+        row["within_1ms"] = abs(row["p50_error_ms"]) <= 1 and abs(row["p99_error_ms"]) <= 1
+        rows.append(row)
+    return {
+        "rtt_us_median": rtt_us,
+        "rtt_us_p99": nearest_rank(rtts, 0.99),
+        "exit_code": rc,
+        "endpoints": rows,
+        "truth": "server hold time of each request (kernel receive timestamp to response "
+        "sent) + the median loopback RTT seen by a plain client on the generator CPU",
+    }
+
+
+# -- micro-benchmark and profile -----------------------------------------------------
+def run_micro(ctx: Ctx) -> dict:
+    log("micro-benchmark: ns per recorded sample")
+    cmd = [sys.executable, str(BENCH_DIR / "micro_record.py"), "--json"]
+    with tempfile.TemporaryFile() as fh:
+        proc = spawn(cmd, cores=ctx.gen_cpu, stdout=fh)
+        finish(proc, 300)
+        fh.seek(0)
+        return json.loads(fh.read() or b"{}")
+
+
+def run_profile(ctx: Ctx) -> dict:
+    log("profile: py-spy on the worker of a mixed run")
+    pyspy = ensure_pyspy()
+    cmd = [sys.executable, str(BENCH_DIR / "profile_worker.py"), "--host", ctx.nginx.url]
+    cmd += ["--duration", str(ctx.args.duration), "--py-spy", pyspy, "--json"]
+    cmd += ["--out-dir", str(ctx.logs)]
+    if ctx.gen_cpu:
+        cmd += ["--cpu", str(min(ctx.gen_cpu))]
+    with tempfile.TemporaryFile() as fh:
+        proc = spawn(cmd, stdout=fh)
+        finish(proc, ctx.args.duration + 120)
+        fh.seek(0)
+        return json.loads(fh.read() or b"{}")
+
+
+# -- machine and output -------------------------------------------------------------
+def describe_machine() -> dict:
+    model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+
+    def version(cmd: list[str]) -> str:
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
+        except (OSError, subprocess.TimeoutExpired):
+            return "?"
+        return (r.stdout + r.stderr).strip().splitlines()[0] if (r.stdout + r.stderr) else "?"
+
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+    }
+
+
+def fmt_ratio(x: float | None, digits: int = 2) -> str:
+    return "-" if x is None else f"{x:.{digits}f}x"
+
+
+def print_report(res: dict) -> None:
+    p = print
+    m = res["machine"]
+    p()
+    p(f"Machine: {m['nproc']} CPUs, {m['cpu_model']}, Linux {m['kernel']}, Python {m['python']}")
+    p(f"Pinning: {res['pinning']}; {res['duration_s']} s per run, {res['repeat']} rounds")
+    rows = res["generators"]
+    if rows:
+        p()
+        hdr = (
+            f"{'generator':20} {'median req/s':>13} {'vs wrk':>8} {'vs Locust':>10} "
+            f"{'CPU':>5}  runs (req/s)"
+        )
+        p(hdr)
+        p("-" * len(hdr) + "-" * 24)
+        for name, row in rows.items():
+            runs = ", ".join(f"{r:,.0f}" for r in row["runs_rps"])
+            flag = "" if row["counts_agree"] else "  COUNT MISMATCH"
+            shares = [c for c in row["cpu_share"] if c is not None]
+            cpu = f"{statistics.median(shares) * 100:4.0f}%" if shares else "    -"
+            p(
+                f"{name:20} {row['median_rps']:>13,.0f} {fmt_ratio(row['vs_wrk']):>8} "
+                f"{fmt_ratio(row['vs_locust'], 1):>10} {cpu:>5}  {runs}{flag}"
+            )
+        p("Counts: every run's own request count was checked against nginx's stub_status;")
+        worst = max((abs(d) for r in rows.values() for d in r["count_diff_vs_nginx"]), default=0)
+        p(f"  largest difference {worst} (in flight at the end: at most {USERS}).")
+        p("CPU: the generator's processes' CPU time over the run's wall time, start-up")
+        p("  included (100% = one CPU; below it, the generator waited for nginx or others).")
+    if res.get("memory"):
+        mem = res["memory"]
+        p()
+        p("Memory (one worker, idle users, think time 10 s):")
+        for users, row in mem["users"].items():
+            if "worker_rss_kb" in row:
+                p(
+                    f"  {int(users):>6,} users: RSS {row['worker_rss_kb'] / 1024:6.1f} MB, "
+                    f"{row['kb_per_user_overall']:.1f} KB/user overall, {row['open_fds']} fds"
+                )
+            else:
+                p(f"  {int(users):>6,} users: {row.get('error')}")
+        for line in mem.get("skipped", []):
+            p(f"  {line}")
+        if "kb_per_user_marginal" in mem:
+            p(f"  marginal cost: {mem['kb_per_user_marginal']:.2f} KB per user (10k - 1k) / 9k")
+    if res.get("ui"):
+        ui = res["ui"]
+        p()
+        p("Dashboard overhead (mixed shape, same CPU, side by side):")
+        p(f"  --no-ui {ui['headless_rps']:,} req/s, dashboard {ui['dashboard_rps']:,} req/s")
+        if ui["overhead"] is not None:
+            p(f"  overhead {ui['overhead'] * 100:.1f} %  ({ui['note']})")
+    if res.get("scaling"):
+        sc = res["scaling"]
+        p()
+        p("Scaling (mixed shape; nginx stays pinned to its CPU):")
+        p(f"  --workers 1 on the generator CPU:       {sc['workers_1_rps']:>9,} req/s")
+        if "workers_2_both_cpus_rps" in sc:
+            p(
+                f"  --workers 2 on both CPUs (with nginx):  {sc['workers_2_both_cpus_rps']:>9,}"
+                f" req/s  ({fmt_ratio(sc['workers_2_both_cpus_ratio'])})"
+            )
+        if "workers_2_generator_cpu_rps" in sc:
+            p(
+                f"  --workers 2 on the generator CPU:       "
+                f"{sc['workers_2_generator_cpu_rps']:>9,} req/s  "
+                f"({fmt_ratio(sc['workers_2_generator_cpu_ratio'])})"
+            )
+        if "wrk_rps" in sc:
+            p(f"  (wrk, the most this nginx served here:  {sc['wrk_rps']:>9,} req/s)")
+    if res.get("accuracy"):
+        acc = res["accuracy"]
+        p()
+        p(
+            f"Accuracy (8 users with think time; truth = server hold time + loopback RTT "
+            f"{acc['rtt_us_median']:.0f} µs):"
+        )
+        p(f"  {'endpoint':16} {'p50 rep':>8} {'p50 true':>9} {'p99 rep':>8} {'p99 true':>9}  ok")
+        for r in acc["endpoints"]:
+            p(
+                f"  {r['endpoint']:16} {r['p50_reported_ms']:8.3f} {r['p50_truth_ms']:9.3f} "
+                f"{r['p99_reported_ms']:8.3f} {r['p99_truth_ms']:9.3f}  "
+                f"{'yes' if r['within_1ms'] else 'NO'}"
+            )
+    if res.get("micro"):
+        p()
+        p("Recording one sample (ns; net = minus the empty-call harness):")
+        for name, row in res["micro"].items():
+            p(f"  {name:44} {row['best_ns']:7.1f}  net {row['net_ns']:7.1f}")
+    prof = res.get("profile") or {}
+    if prof.get("categories"):
+        p()
+        p(
+            f"Profile of the worker's event loop (py-spy --native, {prof['samples']} samples, "
+            f"{prof.get('rps_while_profiled') or 0:,.0f} req/s while sampled):"
+        )
+        for row in prof["categories"]:
+            p(f"  {row['pct']:5.1f} %  {row['frame']}")
+        p("  hottest Python lines (self):")
+        lines = [r for r in prof["top_self"] if "tui_loadtest/" in r["frame"]]
+        for row in lines[:8]:
+            p(f"  {row['pct']:5.1f} %  {row['frame']}")
+    if res.get("targets"):
+        p()
+        p("Targets:")
+        for t in res["targets"]:
+            mark = {True: "met", False: "NOT met", None: "n/a"}[t["met"]]
+            p(f"  [{mark:7}] {t['target']}: {t['measured']}")
+    p()
+    p(f"Took {res['elapsed_s']:.0f} s. JSON: {res['json_path']}")
+
+
+def check_targets(res: dict) -> list[dict]:
+    out = []
+    g = res["generators"]
+    mixed = g.get("tui-mixed", {})
+    if mixed.get("vs_locust") is not None:
+        out.append(
+            {
+                "target": "mixed shape >= 15x Locust FastHttpUser",
+                "measured": f"{mixed['vs_locust']:.1f}x",
+                "met": mixed["vs_locust"] >= 15,
+            }
+        )
+    if mixed.get("vs_wrk") is not None:
+        out.append(
+            {
+                "target": "mixed shape >= 0.5x wrk (stretch 0.6x)",
+                "measured": f"{mixed['vs_wrk']:.2f}x",
+                "met": mixed["vs_wrk"] >= 0.5,
+            }
+        )
+    mem = res.get("memory") or {}
+    ten = mem.get("users", {}).get("10000", {})
+    if "kb_per_user_marginal" in mem and "worker_rss_kb" in ten:
+        out.append(
+            {
+                "target": "<= 10 KB per idle user, 10,000 users < 150 MB RSS",
+                "measured": f"{mem['kb_per_user_marginal']:.1f} KB/user, "
+                f"{ten['worker_rss_kb'] / 1024:.0f} MB",
+                "met": mem["kb_per_user_marginal"] <= 10 and ten["worker_rss_kb"] < 150 * 1024,
+            }
+        )
+    ui = res.get("ui")
+    if ui and ui["overhead"] is not None:
+        out.append(
+            {
+                "target": "dashboard overhead < 10 %",
+                "measured": f"{ui['overhead'] * 100:.1f} %"
+                + ("" if ui["dashboard_drawn"] else " (no dashboard yet)"),
+                "met": ui["overhead"] < 0.10 if ui["dashboard_drawn"] else None,
+            }
+        )
+    acc = res.get("accuracy")
+    if acc:
+        worst = max(max(abs(r["p50_error_ms"]), abs(r["p99_error_ms"])) for r in acc["endpoints"])
+        out.append(
+            {
+                "target": "p50/p99 within 1 ms of the truth at low load",
+                "measured": f"worst error {worst:.3f} ms",
+                "met": all(r["within_1ms"] for r in acc["endpoints"]),
+            }
+        )
+    micro = res.get("micro")
+    if micro:
+        eng = micro["inline record (engine statements)"]["net_ns"]
+        plain = micro["plain log-linear function"]["net_ns"]
+        out.append(
+            {
+                "target": "recording a sample <= a plain log-linear histogram (~150 ns)",
+                "measured": f"engine {eng:.0f} ns vs plain {plain:.0f} ns (net)",
+                "met": eng <= max(plain, 150.0),
+            }
+        )
+    return out
+
+
+# -- main -----------------------------------------------------------------------------
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python bench/run.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "generators (for --only): "
+            + "; ".join(f"{k}: {v}" for k, v in GENERATORS.items())
+            + ". Groups: core (the first four), ui, scaling."
+        ),
+    )
+    parser.add_argument("--duration", type=int, default=10, help="seconds per run (default 10)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds (default 3)")
+    parser.add_argument(
+        "--only",
+        default="core,ui,scaling",
+        help="comma-separated generators or groups to run (default: core,ui,scaling)",
+    )
+    parser.add_argument("--skip-memory", action="store_true", help="no idle-user memory runs")
+    parser.add_argument("--skip-accuracy", action="store_true", help="no latency accuracy run")
+    parser.add_argument("--skip-micro", action="store_true", help="no recording micro-benchmark")
+    parser.add_argument(
+        "--profile", action="store_true", help="also profile the worker with py-spy"
+    )
+    parser.add_argument(
+        "--memory-users",
+        default="1000,10000",
+        help="idle user counts for the memory runs (default 1000,10000)",
+    )
+    parser.add_argument(
+        "--accuracy-time", type=int, default=15, help="seconds of the accuracy run (default 15)"
+    )
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=1.0,
+        help="seconds between runs (default 1; lets TIME_WAIT sockets and CPU caches settle)",
+    )
+    parser.add_argument(
+        "--out", default=str(RESULTS / "latest.json"), help="JSON results (default %(default)s)"
+    )
+    args = parser.parse_args(argv)
+    names: list[str] = []
+    for part in filter(None, (p.strip() for p in args.only.split(","))):
+        for name in GROUPS.get(part, [part]):
+            if name not in GENERATORS:
+                parser.error(f"--only: unknown generator or group {part!r}")
+            if name not in names:
+                names.append(name)
+    args.names = names
+    return args
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl+C
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.monotonic()
+    signal.signal(signal.SIGTERM, _interrupt)
+    nofile = raise_nofile()
+    need = {"nginx": "nginx"}
+    if "wrk" in args.names:
+        need["wrk"] = "wrk"
+    if "tui-mixed-ui" in args.names:
+        need["tmux"] = "tmux"
+    bins = ensure_debian(need)
+    locust = ensure_locust() if "locust" in args.names else None
+    tui = ensure_tui_loadtest()
+    server_cpu, gen_cpu, pin_note = pick_cores()
+    log(pin_note)
+    log(f"open files: soft {nofile[0]}, hard {nofile[1]}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    logs = RESULTS / "logs"
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir()
+    nginx = Nginx(bins["nginx"], server_cpu)
+    ctx = Ctx(args, nginx, tui, server_cpu, gen_cpu, logs, locust, bins.get("tmux"))
+    res: dict = {
+        "issue": 5,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": describe_machine(),
+        "pinning": pin_note,
+        "duration_s": args.duration,
+        "repeat": args.repeat,
+        "generators": {},
+    }
+    try:
+        nginx.start()
+        log(f"nginx on {nginx.url}")
+        samples = run_rounds(ctx, args.names) if args.names else {}
+        wrk = median_rps(samples["wrk"]) if "wrk" in samples else None
+        loc = median_rps(samples["locust"]) if "locust" in samples else None
+        for name, runs in samples.items():
+            med = median_rps(runs)
+            res["generators"][name] = {
+                "what": GENERATORS[name],
+                "median_rps": round(med),
+                "vs_wrk": round(med / wrk, 3) if wrk else None,
+                "vs_locust": round(med / loc, 1) if loc else None,
+                "runs_rps": [round(s.rps) for s in runs],
+                "runs_requests": [s.requests for s in runs],
+                "nginx_requests": [s.nginx_requests for s in runs],
+                "count_diff_vs_nginx": [s.count_diff for s in runs],
+                "cpu_share": [
+                    round(s.cpu_s / s.wall_s, 2) if s.cpu_s is not None and s.wall_s else None
+                    for s in runs
+                ],
+                "counts_agree": all(abs(s.count_diff) <= USERS for s in runs if s.ok),
+                "notes": sorted({s.note for s in runs if s.note}),
+            }
+        res["ui"] = ui_overhead(samples, ctx)
+        res["scaling"] = scaling(samples) if len(samples) > 1 else None
+        if not args.skip_memory:
+            counts = sorted(int(x) for x in args.memory_users.split(","))
+            res["memory"] = measure_memory(ctx, counts, nofile)
+        if not args.skip_accuracy:
+            res["accuracy"] = measure_accuracy(ctx)
+        if not args.skip_micro:
+            res["micro"] = run_micro(ctx)
+        if args.profile:
+            res["profile"] = run_profile(ctx)
+    except KeyboardInterrupt:
+        log("interrupted: stopping everything this benchmark started")
+        return 130
+    finally:
+        if ctx.tmux:
+            tmux(ctx, "kill-server")
+        stop_all()
+        nginx.stop()
+    res["targets"] = check_targets(res)
+    res["elapsed_s"] = round(time.monotonic() - started, 1)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    res["json_path"] = str(out)
+    out.write_text(json.dumps(res, indent=2) + "\n")
+    print_report(res)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
