@@ -1,0 +1,154 @@
+"""Micro-benchmark: what recording one latency sample costs on the engine's hot path.
+
+Compares, in ns per sample (timeit, best of several repeats):
+
+- ``VUser.complete``: the engine's real method, called on a real ``VUser`` whose
+  engine is a stub holding real per-second ``Buffers``: bucket index inline,
+  ``hist[i][b] += 1``, sum, bytes, plus the deadline/served/status bookkeeping;
+- ``inline record``: only the recording statements of ``VUser.complete``;
+- ``Histogram.record``: the stats package's plain log-linear histogram;
+- ``plain log-linear``: a minimal function-style log-linear histogram, the
+  ~140-150 ns reference of DESIGN.md;
+- ``empty call``: the same loop calling a function that does nothing, i.e. the
+  harness' own cost, subtracted in the "net" column.
+
+Latencies are drawn from a log-normal around 0.8 ms (the range of a loaded
+loopback run), so both the exact (< 256 µs) and the log-linear buckets are hit.
+
+Usage: ``python bench/micro_record.py [--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import timeit
+from types import SimpleNamespace
+
+from tui_loadtest.engine.vuser import LAST_BUCKET, MAX_SHIFT, VUser
+from tui_loadtest.engine.worker_engine import Buffers
+from tui_loadtest.stats.histogram import NBUCKETS, Histogram, bucket_index
+
+N = 100_000
+REPEAT = 7
+
+
+def make_samples(n: int = N, seed: int = 1) -> list[int]:
+    """Completion times (ns, as from perf_counter_ns) for requests started at t0 = 0."""
+    rng = random.Random(seed)
+    return [int(rng.lognormvariate(6.7, 0.6) * 1000) for _ in range(n)]
+
+
+def make_user() -> VUser:
+    """A real VUser on a stub engine with real Buffers, mid-request.
+
+    ``__init__`` is skipped (it reads engine settings that change as the engine
+    grows); only what ``complete`` touches is set.
+    """
+    req = SimpleNamespace(index=1, ok=bytes([1]) * 600)
+    eng = SimpleNamespace(buf=Buffers(3), http_failure=lambda i, s: None)
+    user = VUser.__new__(VUser)
+    user.eng = eng  # type: ignore[assignment]
+    user.served = 0
+    user.req = req  # type: ignore[assignment]
+    user.t0 = 0
+    user.nbytes = 180
+    user.deadline = 1
+    return user
+
+
+def inline_record(self: VUser, t1: int) -> None:
+    """The recording statements of ``VUser.complete``, nothing else."""
+    i = self.req.index  # type: ignore[union-attr]
+    v = (t1 - self.t0) // 1000
+    if v < 256:
+        b = v
+    else:
+        s = v.bit_length() - 8
+        b = (s << 7) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
+    buf = self.eng.buf
+    buf.hist[i][b] += 1
+    buf.sums[i] += v
+    buf.nbytes[i] += self.nbytes
+
+
+def plain_loglinear(counts: list[int], t1: int) -> None:
+    """A minimal log-linear histogram record: microseconds, bucket, count."""
+    v = t1 // 1000
+    counts[bucket_index(v)] += 1
+
+
+def empty(_a: object, _t1: int) -> None:
+    pass
+
+
+def measure(repeat: int = REPEAT) -> dict[str, dict[str, float]]:
+    samples = make_samples()
+    user = make_user()
+    hist = Histogram()
+    counts = [0] * NBUCKETS
+    complete = user.complete
+    record = hist.record
+
+    def run_complete() -> None:
+        for t1 in samples:
+            complete(200, t1)
+
+    def run_inline() -> None:
+        for t1 in samples:
+            inline_record(user, t1)
+
+    def run_histogram() -> None:
+        for t1 in samples:
+            record(t1 // 1000)
+
+    def run_plain() -> None:
+        for t1 in samples:
+            plain_loglinear(counts, t1)
+
+    def run_empty() -> None:
+        for t1 in samples:
+            empty(user, t1)
+
+    cases = {
+        "VUser.complete (engine)": run_complete,
+        "inline record (engine statements)": run_inline,
+        "Histogram.record (stats)": run_histogram,
+        "plain log-linear function": run_plain,
+        "empty call (harness)": run_empty,
+    }
+    raw: dict[str, list[float]] = {name: [] for name in cases}
+    # Interleave the cases so that a noisy neighbour hurts them all alike.
+    for _ in range(repeat):
+        for name, fn in cases.items():
+            raw[name].append(timeit.timeit(fn, number=1) / len(samples) * 1e9)
+    base = min(raw["empty call (harness)"])
+    out = {}
+    for name, values in raw.items():
+        best = min(values)
+        out[name] = {
+            "best_ns": round(best, 1),
+            "median_ns": round(statistics.median(values), 1),
+            "net_ns": round(best - base, 1),
+        }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--repeat", type=int, default=REPEAT, help=f"default {REPEAT}")
+    args = parser.parse_args()
+    result = measure(args.repeat)
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(f"{'per sample':36} {'best ns':>8} {'median ns':>10} {'net ns':>8}")
+    for name, row in result.items():
+        print(f"{name:36} {row['best_ns']:8.1f} {row['median_ns']:10.1f} {row['net_ns']:8.1f}")
+
+
+if __name__ == "__main__":
+    main()
