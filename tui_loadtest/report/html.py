@@ -1,0 +1,324 @@
+"""``--html FILE``: one self-contained HTML page for a run or a baseline.
+
+Everything is inline (CSS, SVG charts); the page fetches nothing, so it can be
+attached to a CI build, mailed, or opened offline. Its sections follow the
+text report: header, overall summary with ratings, endpoint table, errors,
+charts of the per-second timeline, recommendations, and (for a run compared
+against a baseline) the comparison table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from html import escape
+
+from .. import __version__
+from ..compare import OVERALL, Comparison, fmt_change, fmt_delta, fmt_value
+from ..ratings import Rating, rate_error_rate, rate_response_ms, rate_throughput
+from ..stats.result import RunResult
+from .formatting import endpoint_label, fmt_bytes, fmt_int, fmt_ms, fmt_pct, fmt_rate
+from .output_files import write_text_atomic
+from .recommendations import recommend
+
+_CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;
+ background:#f6f7f9;color:#1d2330}
+main{max-width:1100px;margin:0 auto;padding:24px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 10px}
+.meta{color:#5b6475;margin:0 0 16px}
+table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #dde1e8}
+th,td{padding:6px 10px;border-bottom:1px solid #eceff4;text-align:right;white-space:nowrap}
+th{background:#f0f2f6;font-weight:600}
+td.l,th.l{text-align:left}
+.cards{display:flex;flex-wrap:wrap;gap:12px}
+.card{background:#fff;border:1px solid #dde1e8;border-radius:6px;padding:10px 14px;
+ min-width:150px}
+.card .v{font-size:20px;font-weight:600}.card .k{color:#5b6475;font-size:12px}
+.tone-good{color:#1a7f37}.tone-ok{color:#2f6fb0}.tone-warn{color:#9a6700}
+.tone-bad{color:#cf222e}
+.better{color:#1a7f37}.worse{color:#cf222e}.same{color:#5b6475}
+.verdict{font-weight:600}
+.chart{background:#fff;border:1px solid #dde1e8;border-radius:6px;margin:0 0 14px;
+ padding:6px}
+.chart text{font-size:11px;fill:#5b6475}
+ol li{margin:4px 0}
+footer{color:#8a93a3;font-size:12px;margin-top:30px}
+"""
+
+_COLOURS = {"rps": "#2f6fb0", "p50": "#1a7f37", "p95": "#9a6700", "p99": "#cf222e"}
+
+
+def write_html(
+    result: RunResult,
+    path: str,
+    *,
+    title: str | None = None,
+    comparison: Comparison | None = None,
+) -> str:
+    write_text_atomic(path, html_report(result, title=title, comparison=comparison))
+    return path
+
+
+def html_report(
+    result: RunResult, *, title: str | None = None, comparison: Comparison | None = None
+) -> str:
+    s = result.summary
+    heading = title or f"Load test: {result.scenario_name}"
+    users = result.load.get("users") or result.load.get("max_users") or 0
+    meta = " · ".join(
+        [
+            f"Host {result.host}",
+            f"started {result.started_at}",
+            f"{result.duration_s:.1f} s",
+            f"{fmt_int(int(users))} users",
+        ]
+    )
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(heading)}</title><style>{_CSS}</style></head><body><main>",
+        f"<h1>{escape(heading)}</h1>",
+        f'<p class="meta">{escape(meta)}</p>',
+        "<h2>Overall summary</h2>",
+        _cards(result),
+        "<h2>Endpoints</h2>",
+        _endpoint_table(result),
+        "<h2>Errors</h2>",
+        _error_table(result),
+        "<h2>Timeline</h2>",
+        _charts(result),
+    ]
+    if comparison is not None:
+        parts += [f"<h2>Compared with {escape(comparison.baseline_name)}</h2>"]
+        parts += [_comparison(comparison)]
+    parts += [
+        "<h2>Recommendations</h2>",
+        "<ol>" + "".join(f"<li>{escape(r)}</li>" for r in recommend(result)) + "</ol>",
+        f"<footer>tui-loadtest {escape(__version__)} · {fmt_int(s.requests)} requests,"
+        f" {fmt_bytes(s.bytes_received)} received</footer>",
+        "</main></body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+# ------------------------------------------------------------------------ sections
+
+
+def _card(label: str, value: str, rating: Rating | None = None) -> str:
+    tone = f' class="v tone-{rating.tone}"' if rating else ' class="v"'
+    note = f'<div class="k">{escape(rating.label)}</div>' if rating else ""
+    return (
+        f'<div class="card"><div class="k">{escape(label)}</div>'
+        f"<div{tone}>{escape(value)}</div>{note}</div>"
+    )
+
+
+def _cards(result: RunResult) -> str:
+    s = result.summary
+    lat = s.latency
+    cards = [
+        _card("Requests", fmt_int(s.requests)),
+        _card("Requests/s", f"{s.rps:,.2f}", rate_throughput(s.rps)),
+        _card("Average", f"{fmt_ms(lat.mean)} ms"),
+        _card("P50", f"{fmt_ms(lat.p50)} ms"),
+        _card("P95", f"{fmt_ms(lat.p95)} ms", rate_response_ms(lat.p95)),
+        _card("P99", f"{fmt_ms(lat.p99)} ms"),
+        _card("Max", f"{fmt_ms(lat.max)} ms"),
+        _card("Error rate", fmt_pct(s.error_rate), rate_error_rate(s.error_rate)),
+    ]
+    return '<div class="cards">' + "".join(cards) + "</div>"
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]], left: int = 0) -> str:
+    def cell(tag: str, i: int, text: str) -> str:
+        cls = ' class="l"' if i < left else ""
+        return f"<{tag}{cls}>{text}</{tag}>"
+
+    out = ["<table><tr>" + "".join(cell("th", i, escape(h)) for i, h in enumerate(head)) + "</tr>"]
+    for row in rows:
+        out.append("<tr>" + "".join(cell("td", i, c) for i, c in enumerate(row)) + "</tr>")
+    return "".join(out) + "</table>"
+
+
+def _endpoint_table(result: RunResult) -> str:
+    rows = []
+    for e in result.endpoints:
+        s, lat = e.stats, e.stats.latency
+        tone = rate_response_ms(lat.p95).tone
+        rows.append(
+            [
+                escape(e.method),
+                escape(endpoint_label(e.method, e.name)),
+                fmt_int(s.requests),
+                fmt_int(s.failures),
+                fmt_ms(lat.p50),
+                f'<span class="tone-{tone}">{fmt_ms(lat.p95)}</span>',
+                fmt_ms(lat.p99),
+                fmt_ms(lat.max),
+                fmt_rate(s.rps),
+                f'<span class="tone-{rate_error_rate(s.error_rate).tone}">'
+                f"{fmt_pct(s.error_rate)}</span>",
+            ]
+        )
+    head = ["Method", "Endpoint", "Requests", "Failures", "P50 ms", "P95 ms", "P99 ms",
+            "Max ms", "Req/s", "Errors"]  # fmt: skip
+    return _table(head, rows, left=2)
+
+
+def _error_table(result: RunResult) -> str:
+    if not result.errors:
+        return "<p>No errors.</p>"
+    rows = [
+        [escape(e.label), escape(e.endpoint), fmt_int(e.count), escape(e.message)]
+        for e in result.errors
+    ]
+    return _table(["Kind", "Endpoint", "Count", "Last message"], rows, left=2)
+
+
+def _charts(result: RunResult) -> str:
+    tl = result.timeline
+    if not tl:
+        return "<p>No timeline (the run lasted less than a second).</p>"
+    t = [p.t for p in tl]
+    rps = line_chart(
+        "Requests per second",
+        t,
+        [("req/s", [float(p.requests) for p in tl], _COLOURS["rps"])],
+        unit="req/s",
+    )
+    latency = line_chart(
+        "Response time percentiles",
+        t,
+        [
+            ("p50", [p.p50_ms for p in tl], _COLOURS["p50"]),
+            ("p95", [p.p95_ms for p in tl], _COLOURS["p95"]),
+            ("p99", [p.p99_ms for p in tl], _COLOURS["p99"]),
+        ],
+        unit="ms",
+    )
+    charts = [rps, latency]
+    if any(p.failures for p in tl):
+        charts.append(
+            line_chart(
+                "Errors per second",
+                t,
+                [("errors/s", [float(p.failures) for p in tl], _COLOURS["p99"])],
+                unit="errors/s",
+            )
+        )
+    return "".join(f'<div class="chart">{c}</div>' for c in charts)
+
+
+def _comparison(c: Comparison) -> str:
+    out = [
+        f'<p>Verdict: <span class="verdict {_verdict_class(c.verdict)}">'
+        f"{escape(c.verdict)}</span> (a change counts at {c.threshold * 100:g}% and beyond"
+        f" the runs' noise, {c.confidence * 100:g}% confidence over the table)</p>"
+    ]
+    head = ["Scope", "Metric", "Baseline", "Current", "Delta", "Change", "Verdict"]
+    rows = []
+    for r in c.rows:
+        scope = "Overall" if r.scope == OVERALL else r.scope
+        verdict = r.verdict or "not judged"
+        rows.append(
+            [
+                escape(scope),
+                escape(r.label),
+                fmt_value(r.metric, r.a),
+                fmt_value(r.metric, r.b),
+                f'<span class="{r.direction}">{escape(fmt_delta(r))}</span>',
+                f'<span class="{r.direction}">{escape(fmt_change(r))}</span>',
+                f'<span class="{_verdict_class(r.verdict)}">{escape(verdict)}</span>',
+            ]
+        )
+    out.append(_table(head, rows, left=2))
+    return "".join(out)
+
+
+def _verdict_class(verdict: str | None) -> str:
+    return {"regressed": "worse", "improved": "better"}.get(verdict or "", "same")
+
+
+# -------------------------------------------------------------------------- charts
+
+
+def line_chart(
+    title: str,
+    xs: Sequence[float],
+    series: Sequence[tuple[str, Sequence[float], str]],
+    *,
+    unit: str = "",
+    width: int = 1040,
+    height: int = 220,
+) -> str:
+    """An inline SVG line chart: axes with round ticks, one polyline per series, a legend."""
+    left, right, top, bottom = 64, 16, 28, 28
+    pw, ph = width - left - right, height - top - bottom
+    x0, x1 = (min(xs), max(xs)) if xs else (0, 1)
+    if x1 == x0:
+        x1 = x0 + 1
+    peak = max((v for _, values, _ in series for v in values if math.isfinite(v)), default=0.0)
+    ticks = _ticks(peak)
+    y1 = ticks[-1] or 1.0
+
+    def sx(x: float) -> float:
+        return left + (x - x0) / (x1 - x0) * pw
+
+    def sy(y: float) -> float:
+        return top + ph - (y / y1) * ph
+
+    out = [
+        f'<svg viewBox="0 0 {width} {height}" width="100%" role="img"'
+        f' aria-label="{escape(title)}">',
+        f'<text x="{left}" y="16" style="font-weight:600">{escape(title)}'
+        + (f" ({escape(unit)})" if unit else "")
+        + "</text>",
+    ]
+    for tick in ticks:
+        y = sy(tick)
+        out.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" stroke="#eceff4"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_tick_text(tick)}</text>'
+        )
+    for tick in _ticks(x1 - x0, count=8):
+        x = sx(x0 + tick)
+        label = _tick_text(x0 + tick)
+        out.append(f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle">{label}s</text>')
+    out.append(
+        f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#9aa3b2"/>'
+    )
+    legend_x = left + pw
+    for label, values, colour in reversed(series):
+        points = " ".join(
+            f"{sx(x):.1f},{sy(v):.1f}" for x, v in zip(xs, values, strict=False) if math.isfinite(v)
+        )
+        out.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" points="{points}">'
+            f"<title>{escape(label)}</title></polyline>"
+        )
+        legend_x -= 8 + 7 * len(label) + 14
+        out.append(
+            f'<rect x="{legend_x}" y="8" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{legend_x + 14}" y="17">{escape(label)}</text>'
+        )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _ticks(top: float, count: int = 5) -> list[float]:
+    """Round tick values from 0 to at least ``top``: 0, 20, 40, ... ."""
+    if top <= 0 or not math.isfinite(top):
+        return [0.0, 1.0]
+    raw = top / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    n = math.ceil(top / step - 1e-9)
+    return [i * step for i in range(n + 1)]
+
+
+def _tick_text(v: float) -> str:
+    if v == int(v):
+        return f"{int(v):,}"
+    return f"{v:,.2f}".rstrip("0").rstrip(".")
