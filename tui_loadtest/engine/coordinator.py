@@ -27,6 +27,7 @@ from .worker_engine import make_shares, split_evenly
 
 READY_TIMEOUT_S = 60.0
 POLL_S = 0.05
+LAG_WARN_MS = 10.0
 
 
 class Run:
@@ -43,7 +44,14 @@ class Run:
         self.host = host
         self.workers = workers
         self.load = scenario.load
-        self.users_target = scenario.load.users
+        self.open_model = scenario.load.is_open
+        # closed model: target users; open model: the cap on requests in flight
+        self.users_target = scenario.load.max_users if self.open_model else scenario.load.users
+        if scenario.load.stages and not self.open_model:
+            self.users_target = 0
+        self.rate_target: float | None = None
+        self._lag_warned = False
+        self._drop_warned = False
         self.aggregate = RunAggregate(
             [(r.method, r.name) for r in scenario.requests], workers, window_s
         )
@@ -88,14 +96,23 @@ class Run:
         self.started_at = datetime.now(UTC)
         for conn in self._conns:
             self._send(conn, ("go", self.start_mono))
-        self.state = "ramping"
-        rate = self.load.effective_spawn_rate
-        self._event(f"spawning {self.users_target} users at {rate:g}/s on {self.workers} worker(s)")
+        self.state = "running" if self.open_model else "ramping"
+        self._event(self._start_text())
         self._publish()
         self._thread = threading.Thread(
             target=self._loop, name="tui-loadtest-coordinator", daemon=True
         )
         self._thread.start()
+
+    def _start_text(self) -> str:
+        load, on = self.load, f"on {self.workers} worker(s)"
+        if self.open_model:
+            shape = "following stages" if load.stages else f"{load.rate:g} req/s"
+            return f"arrival-rate mode, {shape}, at most {load.max_users} in flight, {on}"
+        if load.stages:
+            return f"users follow {len(load.stages)} stage(s), peak {load.peak_level:g}, {on}"
+        rate = load.effective_spawn_rate
+        return f"spawning {self.users_target} users at {rate:g}/s {on}"
 
     def _wait_ready(self) -> None:
         pending = set(range(len(self._conns)))
@@ -164,10 +181,21 @@ class Run:
         self.paused = False
         self._paused_since = None
 
+    def set_rate(self, rate: float) -> None:
+        """Arrival-rate mode: switch to a constant rate (req/s) from now on."""
+        rate = max(0.0, float(rate))
+        if not self.open_model or self.state in ("stopping", "done"):
+            return
+        for conn in self._conns:
+            self._send(conn, ("rate", rate / self.workers))
+        self.rate_target = rate
+        self._event(f"target rate set to {rate:g} req/s")
+        self._publish()
+
     def set_users(self, users: int) -> None:
         """Change the target user count live; workers reach it at the spawn rate."""
         users = max(0, int(users))
-        if self.state in ("stopping", "done") or users == self.users_target:
+        if self.open_model or self.state in ("stopping", "done") or users == self.users_target:
             return
         self.users_target = users
         self._ramped = False
@@ -257,7 +285,15 @@ class Run:
 
     def _after_tick(self) -> None:
         with self._lock:
-            users = self.aggregate.users
+            agg = self.aggregate
+            if self.open_model:
+                self.rate_target = agg.target
+                self._watch_open_model()
+            elif self.load.stages and self.state not in ("stopping", "done"):
+                self.users_target = round(agg.target)
+            users = agg.users
+            if self.open_model:
+                users = self.users_target  # no spawning: nothing to ramp
             if self.state == "ramping" and users >= self.users_target and not self._ramped:
                 self._ramped = True
                 self.state = "running"
@@ -265,6 +301,30 @@ class Run:
             elif self.state == "running" and users < self.users_target:
                 self.state = "ramping"
         self._publish()
+
+    def _watch_open_model(self) -> None:
+        """Say once when the generator lags its schedule or arrivals start being dropped."""
+        lag = self.aggregate.window_lag()
+        if lag is not None and lag.p99 > LAG_WARN_MS and not self._lag_warned:
+            self._lag_warned = True
+            self._events.append(
+                Event(
+                    self.elapsed(),
+                    f"generator lag p99 {lag.p99:.0f} ms: the generator is saturated, not the "
+                    "target; add --workers or lower the rate",
+                    "warning",
+                )
+            )
+        if self.aggregate.dropped and not self._drop_warned:
+            self._drop_warned = True
+            self._events.append(
+                Event(
+                    self.elapsed(),
+                    f"arrivals dropped: all {self.load.max_users} connections busy and the "
+                    "wait queue full",
+                    "warning",
+                )
+            )
 
     def _worker_failed(self, i: int, text: str) -> None:
         if self.log_path is None:
@@ -299,6 +359,8 @@ class Run:
             workers=self.workers,
             users_target=self.users_target,
             extra_events=self._events,
+            mode=self.load.mode,
+            rate_target=self.rate_target,
         )
 
     def result(self) -> RunResult:

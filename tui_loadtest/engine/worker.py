@@ -3,7 +3,7 @@
 Messages to the coordinator: ``("ready",)``, ``("delta", WorkerDelta)``,
 ``("done", last_tick)``, ``("fatal", text)``.
 Messages from it: ``("go", start_monotonic)``, ``("users", n)``, ``("pause",)``,
-``("resume",)``, ``("stop",)``. A closed pipe means the coordinator is gone: stop.
+``("resume",)``, ``("rate", r)``, ``("stop",)``. A closed pipe means the coordinator is gone: stop.
 
 A worker never writes to the terminal (a dashboard may be drawn there) and
 ignores SIGINT: Ctrl+C reaches the whole process group, and the coordinator
@@ -85,6 +85,8 @@ async def _serve(conn: Connection, scenario: Scenario, host: str, share: WorkerS
             engine.resume()
         elif op == "users":
             engine.set_target(int(msg[1]))
+        elif op == "rate":
+            engine.set_rate(float(msg[1]))
 
     loop.add_reader(conn.fileno(), on_control)
     await engine.run(start)

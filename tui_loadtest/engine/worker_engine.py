@@ -8,7 +8,6 @@ loop in unit tests). Once a second it swaps its statistics buffers and hands a
 from __future__ import annotations
 
 import asyncio
-import math
 import socket
 import ssl
 import time
@@ -19,22 +18,31 @@ from time import perf_counter_ns
 from ..scenario import Scenario
 from ..stats.aggregate import EndpointDelta, WorkerDelta
 from ..stats.histogram import NBUCKETS
+from .open_model import OpenDriver
 from .plan import Plan, compile_plan
 from .vuser import HeadAwareUser, VUser
 
 WATCHDOG_S = 0.1
 SPAWN_STEP_S = 0.01
+STAGE_STEP_S = 0.1
 
 
 @dataclass(frozen=True, slots=True)
 class WorkerShare:
-    """What one worker is asked to do: its part of the users, spawn rate and budget."""
+    """What one worker is asked to do: its part of the users, spawn rate and budget.
+
+    In arrival-rate mode ``users`` is the worker's part of ``max_users`` and
+    ``fraction`` its part of the rate; ``offset`` staggers workers' arrivals so
+    the merged stream stays evenly spaced.
+    """
 
     worker: int
     workers: int
     users: int
     spawn_rate: float
     requests: int | None = None  # this worker's part of the request budget
+    fraction: float = 1.0  # this worker's part of stage targets and of the rate
+    offset: float = 0.0
 
 
 def split_evenly(total: int, parts: int) -> list[int]:
@@ -45,8 +53,22 @@ def split_evenly(total: int, parts: int) -> list[int]:
 
 def make_shares(scenario: Scenario, workers: int) -> list[WorkerShare]:
     load = scenario.load
-    users = split_evenly(load.users, workers)
     budgets = split_evenly(load.requests, workers) if load.requests is not None else None
+    if load.is_open:
+        slots = split_evenly(load.max_users, workers)
+        return [
+            WorkerShare(
+                worker=i,
+                workers=workers,
+                users=slots[i],
+                spawn_rate=0.0,
+                requests=budgets[i] if budgets is not None else None,
+                fraction=1 / workers,
+                offset=i / workers,
+            )
+            for i in range(workers)
+        ]
+    users = split_evenly(load.users, workers)
     rate = load.effective_spawn_rate
     return [
         WorkerShare(
@@ -55,6 +77,7 @@ def make_shares(scenario: Scenario, workers: int) -> list[WorkerShare]:
             users=users[i],
             spawn_rate=max(rate * users[i] / max(1, load.users), 1e-9),
             requests=budgets[i] if budgets is not None else None,
+            fraction=users[i] / max(1, load.users) if not load.stages else 1 / workers,
         )
         for i in range(workers)
     ]
@@ -63,9 +86,21 @@ def make_shares(scenario: Scenario, workers: int) -> list[WorkerShare]:
 class Buffers:
     """One second of statistics, per endpoint, indexed by the request's position."""
 
-    __slots__ = ("hist", "sums", "nbytes", "http_fail", "other_fail", "errors", "connects")
+    __slots__ = (
+        "hist",
+        "sums",
+        "nbytes",
+        "http_fail",
+        "other_fail",
+        "errors",
+        "svc_hist",
+        "svc_sums",
+        "lag",
+        "lag_sum",
+        "dropped",
+    )
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, open_model: bool = False) -> None:
         self.hist = [[0] * NBUCKETS for _ in range(n)]
         self.sums = [0] * n
         self.nbytes = [0] * n
@@ -73,10 +108,16 @@ class Buffers:
         self.other_fail = [0] * n
         # (kind, status, endpoint) -> [count, last message]
         self.errors: dict[tuple[str, int | None, int], list] = {}
+        # open model: service time beside the corrected latency, and scheduler lag
+        self.svc_hist = [[0] * NBUCKETS for _ in range(n)] if open_model else []
+        self.svc_sums = [0] * n
+        self.lag = [0] * NBUCKETS if open_model else []
+        self.lag_sum = 0
+        self.dropped = 0
 
 
 class WorkerEngine:
-    """Runs a closed-model share of a scenario in the current event loop."""
+    """Runs one worker's share of a scenario (closed or open model) in the current loop."""
 
     def __init__(
         self,
@@ -100,7 +141,9 @@ class WorkerEngine:
         self.think: tuple[float, float] | None = (lo, hi - lo) if hi > 0 else None
         self.user_class = HeadAwareUser if any(r.is_head for r in self.plan.requests) else VUser
         self.ssl_context = make_ssl_context(http.verify_tls) if self.plan.target.tls else None
-        self.buf = Buffers(self.n)
+        self.open_model = scenario.load.is_open
+        self.stages = scenario.load.stages
+        self.buf = Buffers(self.n, self.open_model)
         self.connects = 0
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
         self.users: set[VUser] = set()
@@ -118,6 +161,11 @@ class WorkerEngine:
         self._target_changed = asyncio.Event()
         self._ticker: asyncio.TimerHandle | None = None
         self._watchdog: asyncio.TimerHandle | None = None
+        self._stager: asyncio.TimerHandle | None = None
+        self.driver: OpenDriver | None = None
+        if self.open_model:
+            self.driver = OpenDriver(self, share.fraction, share.offset)
+            self.target = 0
 
     # -- control ------------------------------------------------------------
     def admit(self, user: VUser) -> bool:
@@ -157,29 +205,40 @@ class WorkerEngine:
         self._update_gate()
         self._target_changed.set()
 
+    def set_rate(self, rate: float) -> None:
+        """Arrival-rate mode: this worker's new constant rate (req/s)."""
+        if self.driver is not None:
+            self.driver.set_rate(max(0.0, rate))
+
     def pause(self) -> None:
         self.paused = True
         self._update_gate()
+        if self.driver is not None:
+            self.driver.pause()
 
     def resume(self) -> None:
         if not self.paused:
             return
         self.paused = False
         self._update_gate()
+        if self.driver is not None:
+            self.driver.resume()
         waiting, self.paused_users = self.paused_users, []
         for user in waiting:
             if user in self.users:
                 user.start_request()
 
-    def stop(self) -> None:
+    def stop(self, drain_queue: bool = False) -> None:
         """No new requests; requests in flight finish (or time out)."""
         if self.stopped:
             return
         self.stopped = True
         self._update_gate()
         self._target_changed.set()
+        if self.driver is not None:
+            self.driver.stop(drain_queue)
         for user in list(self.users):
-            if not user.deadline:
+            if not user.deadline and not user.connecting:
                 self.retire(user)
         if not self.users:
             self._idle.set()
@@ -227,11 +286,20 @@ class WorkerEngine:
             await asyncio.sleep(delay)
         self._schedule_tick()
         self._watchdog = self.loop.call_later(WATCHDOG_S, self._check_deadlines)
-        spawner = self.loop.create_task(self._spawn())
+        spawner = None
+        if self.driver is not None:
+            self.driver.start(perf_counter_ns() - int((time.monotonic() - self.start_mono) * 1e9))
+        else:
+            if self.stages:
+                self._follow_stages()
+            spawner = self.loop.create_task(self._spawn())
         try:
             await self._idle.wait()
         finally:
-            spawner.cancel()
+            if spawner is not None:
+                spawner.cancel()
+            if self._stager is not None:
+                self._stager.cancel()
             for user in list(self.users):
                 user.cancel()
             self.users.clear()
@@ -244,9 +312,24 @@ class WorkerEngine:
     def _budget_spent(self) -> bool:
         return self.remaining is not None and self.remaining <= 0
 
+    def _follow_stages(self) -> None:
+        """Closed model with stages: move the user target along the ramp every 100 ms."""
+        if self.stopped:
+            return
+        elapsed = time.monotonic() - self.start_mono
+        level = self.scenario.load.level_at(elapsed)
+        share = split_evenly(round(level), self.share.workers)[self.share.worker]
+        if share != self.target:
+            self.set_target(share)
+        self._stager = self.loop.call_later(STAGE_STEP_S, self._follow_stages)
+
     async def _spawn(self) -> None:
-        """Start users at the spawn rate until the target is reached; wait for changes."""
-        rate = self.share.spawn_rate
+        """Start users at the spawn rate until the target is reached; wait for changes.
+
+        With stages the ramp itself paces growth, so users start as soon as the
+        target allows.
+        """
+        rate = self.share.spawn_rate if not self.stages else 1e9
         started = 0
         t_start = time.monotonic()
         while not self.stopped:
@@ -277,7 +360,7 @@ class WorkerEngine:
             d = user.deadline
             if d and d < now:
                 user.on_timeout()
-        if self.stopped and not any(u.deadline for u in self.users):
+        if self.stopped and not any(u.deadline or u.connecting for u in self.users):
             for user in list(self.users):
                 self.retire(user)
             self._idle.set()
@@ -293,35 +376,46 @@ class WorkerEngine:
 
     def _emit(self, final: bool = False) -> None:
         buf = self.buf
-        self.buf = Buffers(self.n)
+        self.buf = Buffers(self.n, self.open_model)
         span = 1.0
         if final:
             span = min(1.0, max(0.0, time.monotonic() - (self.start_mono + self.tick)))
         endpoints = [
             EndpointDelta(
-                buckets=[(j, c) for j, c in enumerate(buf.hist[i]) if c],
+                buckets=_sparse(buf.hist[i]),
                 sum_us=buf.sums[i],
                 bytes_received=buf.nbytes[i],
                 http_failures=buf.http_fail[i],
                 other_failures=buf.other_fail[i],
+                service_buckets=_sparse(buf.svc_hist[i]) if self.open_model else None,
+                service_sum_us=buf.svc_sums[i],
             )
             for i in range(self.n)
         ]
         errors = [(k, s, i, row[0], row[1]) for (k, s, i), row in buf.errors.items()]
         connects, self.connects = self.connects, 0
+        driver = self.driver
         self.send(
             WorkerDelta(
                 worker=self.share.worker,
                 tick=self.tick,
                 span_s=span,
-                users=len(self.users),
+                users=driver.in_flight() if driver is not None else len(self.users),
                 endpoints=endpoints,
                 errors=errors,
                 paused=self.paused,
                 connects=connects,
+                target=driver.target_rate() if driver is not None else float(self.target),
+                dropped=buf.dropped,
+                lag_buckets=_sparse(buf.lag) if driver is not None else None,
+                lag_sum_us=buf.lag_sum,
             )
         )
         self.tick += 1
+
+
+def _sparse(counts: list[int]) -> list[tuple[int, int]]:
+    return [(j, c) for j, c in enumerate(counts) if c]
 
 
 def make_ssl_context(verify: bool) -> ssl.SSLContext:
@@ -332,7 +426,3 @@ def make_ssl_context(verify: bool) -> ssl.SSLContext:
         ctx.verify_mode = ssl.CERT_NONE
     ctx.set_alpn_protocols(["http/1.1"])
     return ctx
-
-
-def spawn_duration(users: int, rate: float) -> float:
-    return math.ceil(users / rate) if rate > 0 else 0.0

@@ -27,13 +27,66 @@ def progress_line(snap: Snapshot, elapsed_s: float) -> str:
         clock = fmt_clock(elapsed_s)
     w = snap.window.latency
     avg = snap.total.requests / elapsed_s if elapsed_s > 0 else 0.0
+    if snap.mode == "arrival-rate":
+        target = fmt_rate(snap.rate_target or 0.0)
+        load = (
+            f"rate {fmt_rate(snap.current_rps)}/{target} req/s"
+            f" | in flight {snap.users_active}/{snap.users_target}"
+        )
+        if snap.total.dropped:
+            load += f" | dropped {fmt_int(snap.total.dropped)}"
+        if snap.lag is not None:
+            load += f" | lag p99 {fmt_ms(snap.lag.p99)} ms"
+        view = "corrected "
+    else:
+        load = (
+            f"users {snap.users_active}/{snap.users_target}"
+            f" | {fmt_rate(snap.current_rps)} req/s (avg {fmt_rate(avg)})"
+        )
+        view = ""
     return (
-        f"[{clock:>9}] users {snap.users_active}/{snap.users_target}"
-        f" | {fmt_rate(snap.current_rps)} req/s (avg {fmt_rate(avg)})"
-        f" | last {snap.window_s}s p50 {fmt_ms(w.p50)} p95 {fmt_ms(w.p95)} p99 {fmt_ms(w.p99)} ms"
+        f"[{clock:>9}] {load}"
+        f" | last {snap.window_s}s {view}p50 {fmt_ms(w.p50)} p95 {fmt_ms(w.p95)}"
+        f" p99 {fmt_ms(w.p99)} ms"
         f" | errors {fmt_int(snap.total.failures)} ({fmt_pct(snap.total.error_rate)})"
         + (" | PAUSED" if snap.state == "paused" else "")
     )
+
+
+def latency_views(result: RunResult) -> list[str]:
+    """Open model: corrected and service latency side by side, lag and drops, and
+    one sentence on what a gap between the two views means."""
+    s = result.summary
+    if s.service is None:
+        return []
+
+    def row(label: str, lat) -> str:  # noqa: ANN001
+        return (
+            f"{label:<34} p50 {fmt_ms(lat.p50):>8}  p95 {fmt_ms(lat.p95):>8}  "
+            f"p99 {fmt_ms(lat.p99):>8}  max {fmt_ms(lat.max):>8} ms"
+        )
+
+    lines = [
+        row("Corrected (from intended start):", s.latency),
+        row("Service (from when it was sent):", s.service),
+    ]
+    lag = result.lag
+    if lag is not None:
+        lines.append(row("Generator lag (behind schedule):", lag))
+    lines.append(f"Dropped arrivals: {fmt_int(s.dropped)}")
+    if s.service.p99 > 0 and s.latency.p99 > 2 * s.service.p99:
+        if lag is not None and lag.p99 > s.latency.p99 / 2:
+            lines.append(
+                "The corrected figures are more than twice the service time mostly because "
+                "the generator itself ran late: add workers or lower the rate."
+            )
+        else:
+            lines.append(
+                "The corrected figures are more than twice the service time: requests waited "
+                "for a busy connection while the target was slow, a wait a closed-model "
+                "tool would not show."
+            )
+    return lines
 
 
 def endpoint_table(result: RunResult) -> list[str]:
@@ -79,7 +132,13 @@ def error_table(result: RunResult) -> list[str]:
 def run_summary(result: RunResult) -> str:
     """The end-of-run summary printed by headless runs."""
     s = result.summary
-    users = result.load.get("users", 0)
+    load = result.load
+    if load.get("mode") == "arrival-rate":
+        shape = f"{load['rate']:g} req/s" if load.get("rate") else "rate following stages"
+        users = f"up to {fmt_int(load.get('max_users') or 0)} in flight (arrival rate, {shape})"
+    else:
+        users = fmt_int(load.get("users") or 0)
+    views = latency_views(result)
     lines = [
         RULE,
         f"Run Summary: {result.scenario_name}",
@@ -89,12 +148,13 @@ def run_summary(result: RunResult) -> str:
         f"Test Duration: {result.duration_s:.2f} seconds",
         f"Total Requests: {fmt_int(s.requests)}",
         f"Failed Requests: {fmt_int(s.failures)}",
-        f"Concurrent Users: {fmt_int(users)}",
+        f"Concurrent Users: {users}",
         "",
         "Overall Summary",
         THIN,
         *overall_lines(result),
         "",
+        *(["Latency Views", THIN, *views, ""] if views else []),
         "Endpoint Performance",
         THIN,
         *endpoint_table(result),

@@ -25,9 +25,6 @@ from .model import (
 
 # Error kinds, in the order tables show them.
 ERROR_KINDS = ("http", "timeout", "refused", "reset", "tls", "dns", "protocol", "other")
-# Kinds that mean "we never got a connection": when every request fails like this,
-# the target is unreachable (exit code 3).
-UNREACHABLE_KINDS = frozenset({"refused", "dns", "connect-timeout", "tls"})
 
 
 @dataclass(slots=True)
@@ -39,6 +36,10 @@ class EndpointDelta:
     bytes_received: int = 0
     http_failures: int = 0  # responses that were not a success
     other_failures: int = 0  # no response: timeout, refused, reset...
+    # Open model: ``buckets`` hold corrected latency (from the intended start);
+    # these hold service time (from the moment the request was sent).
+    service_buckets: list[tuple[int, int]] | None = None
+    service_sum_us: int = 0
 
 
 @dataclass(slots=True)
@@ -54,38 +55,55 @@ class WorkerDelta:
     errors: list[tuple[str, int | None, int, int, str]] = field(default_factory=list)
     paused: bool = False
     connects: int = 0  # connections opened this second
+    target: float = 0.0  # this worker's target load: users, or req/s in arrival-rate mode
+    # Open model: arrivals dropped (queue full, or unsent at the end), and how
+    # late the scheduler handled arrivals against their intended time (µs).
+    dropped: int = 0
+    lag_buckets: list[tuple[int, int]] | None = None
+    lag_sum_us: int = 0
 
 
 class _Span:
     """Counters and histograms for one endpoint over some span of time."""
 
-    __slots__ = ("hist", "requests", "failures", "bytes_received")
+    __slots__ = ("hist", "service", "requests", "failures", "bytes_received")
 
     def __init__(self) -> None:
         self.hist = Histogram()
+        self.service: Histogram | None = None  # open model only
         self.requests = 0
         self.failures = 0
         self.bytes_received = 0
 
     def add(self, d: EndpointDelta) -> None:
         self.hist.add_sparse(d.buckets, d.sum_us)
+        if d.service_buckets is not None:
+            if self.service is None:
+                self.service = Histogram()
+            self.service.add_sparse(d.service_buckets, d.service_sum_us)
         self.requests += self_requests(d)
         self.failures += d.http_failures + d.other_failures
         self.bytes_received += d.bytes_received
 
     def merge(self, other: _Span) -> None:
         self.hist.merge(other.hist)
+        if other.service is not None:
+            if self.service is None:
+                self.service = Histogram()
+            self.service.merge(other.service)
         self.requests += other.requests
         self.failures += other.failures
         self.bytes_received += other.bytes_received
 
-    def stats(self, seconds: float) -> Stats:
+    def stats(self, seconds: float, dropped: int = 0) -> Stats:
         return Stats(
             requests=self.requests,
             failures=self.failures,
             rps=self.requests / seconds if seconds > 0 else 0.0,
             bytes_received=self.bytes_received,
             latency=Latency.from_histogram(self.hist),
+            service=Latency.from_histogram(self.service) if self.service is not None else None,
+            dropped=dropped,
         )
 
 
@@ -97,13 +115,16 @@ def self_requests(d: EndpointDelta) -> int:
 class _Second:
     """One second being assembled from several workers' deltas."""
 
-    __slots__ = ("reported", "span_s", "users", "endpoints", "paused")
+    __slots__ = ("reported", "span_s", "users", "endpoints", "paused", "target", "dropped", "lag")
 
     def __init__(self, n_endpoints: int) -> None:
         self.reported: set[int] = set()
         self.span_s = 0.0
         self.users = 0
         self.paused = False
+        self.target = 0.0
+        self.dropped = 0
+        self.lag: Histogram | None = None
         self.endpoints = [_Span() for _ in range(n_endpoints)]
 
 
@@ -119,6 +140,7 @@ class RunAggregate:
         self.endpoint_keys = endpoints
         self.n = len(endpoints)
         self.window_s = window_s
+        self.open_model = False
         self._live = set(range(workers))
         self._finished_at: dict[int, int] = {}  # worker -> last tick it reported
         self._pending: dict[int, _Second] = {}
@@ -127,11 +149,15 @@ class RunAggregate:
         self.seconds: list[float] = []  # span of each complete second
         self.timeline: list[TimelinePoint] = []
         self.per_second_buckets: list[list[list[int]]] = []  # all endpoints, per second
-        self._window: deque[tuple[float, list[_Span]]] = deque(maxlen=window_s)
+        self.per_second_service_buckets: list[list[list[int]]] = []  # open model
+        self._window: deque[_Second] = deque(maxlen=window_s)
+        self.dropped = 0
+        self.lag = Histogram()  # open model: scheduler lateness, whole run
         # (kind, status, endpoint index) -> [count, last message, first seen (s)]
         self.errors: dict[tuple[str, int | None, int], list] = {}
         self.events: list[Event] = []
         self.users = 0
+        self.target = 0.0
         self.connects = 0  # connections ever opened, all workers
 
     # -- feeding ------------------------------------------------------------
@@ -144,6 +170,13 @@ class RunAggregate:
         sec.span_s = max(sec.span_s, delta.span_s)
         sec.users += delta.users
         sec.paused = sec.paused or delta.paused
+        sec.target += delta.target
+        sec.dropped += delta.dropped
+        if delta.lag_buckets is not None:
+            self.open_model = True
+            if sec.lag is None:
+                sec.lag = Histogram()
+            sec.lag.add_sparse(delta.lag_buckets, delta.lag_sum_us)
         self.connects += delta.connects
         for span, d in zip(sec.endpoints, delta.endpoints, strict=True):
             span.add(d)
@@ -200,6 +233,7 @@ class RunAggregate:
             cum.merge(s)
             total.merge(s)
         p50, p95, p99 = (v / 1000 for v in total.hist.percentiles((0.5, 0.95, 0.99)))
+        service_p99 = total.service.percentile(0.99) / 1000 if total.service is not None else None
         self.timeline.append(
             TimelinePoint(
                 t=tick,
@@ -210,12 +244,21 @@ class RunAggregate:
                 p95_ms=p95,
                 p99_ms=p99,
                 paused=sec.paused,
+                target=sec.target,
+                service_p99_ms=service_p99,
+                dropped=sec.dropped,
             )
         )
         self.per_second_buckets.append(total.hist.to_sparse())
+        if total.service is not None:
+            self.per_second_service_buckets.append(total.service.to_sparse())
         self.seconds.append(span)
-        self._window.append((span, sec.endpoints))
+        self.dropped += sec.dropped
+        if sec.lag is not None:
+            self.lag.merge(sec.lag)
+        self._window.append(sec)
         self.users = sec.users
+        self.target = sec.target
         self.next_tick = tick + 1
         return tick
 
@@ -235,12 +278,22 @@ class RunAggregate:
         return [s.stats(d) for s in self.cumulative]
 
     def window_spans(self) -> tuple[float, list[_Span]]:
-        seconds = sum(span for span, _ in self._window)
+        seconds = sum(sec.span_s or 1.0 for sec in self._window)
         spans = [_Span() for _ in range(self.n)]
-        for _, eps in self._window:
-            for acc, s in zip(spans, eps, strict=True):
+        for sec in self._window:
+            for acc, s in zip(spans, sec.endpoints, strict=True):
                 acc.merge(s)
         return seconds, spans
+
+    def window_lag(self) -> Latency | None:
+        """Scheduler lateness over the recent window (open model only)."""
+        if not self.open_model:
+            return None
+        lag = Histogram()
+        for sec in self._window:
+            if sec.lag is not None:
+                lag.merge(sec.lag)
+        return Latency.from_histogram(lag)
 
     def error_rows(self) -> list[ErrorRow]:
         rows = []
@@ -262,6 +315,8 @@ class RunAggregate:
         workers: int,
         users_target: int,
         extra_events: list[Event] | None = None,
+        mode: str = "users",
+        rate_target: float | None = None,
     ) -> Snapshot:
         d = self.duration_s
         w_seconds, w_spans = self.window_spans()
@@ -291,12 +346,15 @@ class RunAggregate:
             workers=workers,
             users_active=self.users,
             users_target=users_target,
-            total=self.total_span().stats(d),
-            window=w_total.stats(w_seconds),
+            total=self.total_span().stats(d, self.dropped),
+            window=w_total.stats(w_seconds, sum(sec.dropped for sec in self._window)),
             current_rps=current,
             window_s=self.window_s,
             endpoints=endpoints,
             errors=tuple(self.error_rows()),
             timeline=tuple(self.timeline),
             events=tuple(events),
+            mode=mode,
+            rate_target=rate_target,
+            lag=self.window_lag(),
         )

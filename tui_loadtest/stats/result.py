@@ -31,7 +31,8 @@ class EndpointResult:
     method: str
     name: str
     stats: Stats
-    histogram: Histogram
+    histogram: Histogram  # corrected latency in the open model
+    service_histogram: Histogram | None = None  # open model only
 
 
 @dataclass
@@ -50,12 +51,25 @@ class RunResult:
     errors: list[ErrorRow]
     timeline: list[TimelinePoint]
     per_second: list[list[list[int]]] = field(default_factory=list)  # sparse, all endpoints
+    # Open model: service-time histograms beside the corrected ones, and the
+    # generator's lag against its schedule.
+    service_histogram: Histogram | None = None
+    per_second_service: list[list[list[int]]] = field(default_factory=list)
+    lag_histogram: Histogram | None = None
     outcome: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
     tool: str = "tui-loadtest"
     version: str = __version__
 
     # -- derived --------------------------------------------------------------
+    @property
+    def open_model(self) -> bool:
+        return self.service_histogram is not None
+
+    @property
+    def lag(self) -> Latency | None:
+        return Latency.from_histogram(self.lag_histogram) if self.lag_histogram else None
+
     @property
     def interrupted(self) -> bool:
         return bool(self.outcome.get("interrupted"))
@@ -76,6 +90,31 @@ class RunResult:
 
     # -- the JSON report ------------------------------------------------------
     def to_report(self) -> dict[str, Any]:
+        summary = self.summary.to_dict()
+        histograms: dict[str, Any] = {
+            **HISTOGRAM_SCHEME,
+            "total": _hist_dict(self.histogram),
+            "endpoints": [
+                {"method": e.method, "name": e.name, **_hist_dict(e.histogram)}
+                for e in self.endpoints
+            ],
+            "per_second": self.per_second,
+        }
+        if self.service_histogram is not None:
+            lag = self.lag
+            summary["lag_ms"] = lag.to_dict() if lag is not None else None
+            histograms["latency"] = "corrected: from each request's intended start"
+            histograms["service_total"] = _hist_dict(self.service_histogram)
+            histograms["service_endpoints"] = [
+                {
+                    "method": e.method,
+                    "name": e.name,
+                    **_hist_dict(e.service_histogram or Histogram()),
+                }
+                for e in self.endpoints
+            ]
+            histograms["per_second_service"] = self.per_second_service
+            histograms["lag"] = _hist_dict(self.lag_histogram or Histogram())
         return {
             "tool": self.tool,
             "version": self.version,
@@ -88,21 +127,13 @@ class RunResult:
             "environment": self.environment,
             "outcome": self.outcome,
             "scenario": self.scenario,
-            "summary": self.summary.to_dict(),
+            "summary": summary,
             "endpoints": [
                 {"method": e.method, "name": e.name, **e.stats.to_dict()} for e in self.endpoints
             ],
             "errors": [e.to_dict() for e in self.errors],
             "timeline": [p.to_dict() for p in self.timeline],
-            "histograms": {
-                **HISTOGRAM_SCHEME,
-                "total": _hist_dict(self.histogram),
-                "endpoints": [
-                    {"method": e.method, "name": e.name, **_hist_dict(e.histogram)}
-                    for e in self.endpoints
-                ],
-                "per_second": self.per_second,
-            },
+            "histograms": histograms,
         }
 
     @classmethod
@@ -113,28 +144,39 @@ class RunResult:
         if hists and hists.get("buckets", NBUCKETS) != NBUCKETS:
             raise ValueError("histograms use a different bucket layout")
 
-        def stats_of(d: dict, h: Histogram | None) -> Stats:
-            latency = (
-                Latency.from_histogram(h)
-                if h is not None and h.total
-                else Latency.from_dict(d.get("latency_ms", {}))
-            )
+        def latency_of(d: dict, key: str, h: Histogram | None) -> Latency:
+            if h is not None and h.total:
+                return Latency.from_histogram(h)
+            return Latency.from_dict(d.get(key) or {})
+
+        def stats_of(d: dict, h: Histogram | None, sh: Histogram | None = None) -> Stats:
+            service = None
+            if sh is not None or d.get("service_latency_ms") is not None:
+                service = latency_of(d, "service_latency_ms", sh)
             return Stats(
                 requests=int(d.get("requests", 0)),
                 failures=int(d.get("failures", 0)),
                 rps=float(d.get("rps", 0.0)),
                 bytes_received=int(d.get("bytes_received", 0)),
-                latency=latency,
+                latency=latency_of(d, "latency_ms", h),
+                service=service,
+                dropped=int(d.get("dropped", 0)),
             )
 
         total_h = _hist_from(hists.get("total"))
+        service_h = _hist_from(hists.get("service_total"))
         ep_hists = {(h.get("method"), h.get("name")): h for h in hists.get("endpoints", [])}
+        svc_hists = {
+            (h.get("method"), h.get("name")): h for h in hists.get("service_endpoints", [])
+        }
         endpoints = []
         for e in data.get("endpoints", []):
-            h = _hist_from(ep_hists.get((e.get("method"), e.get("name"))))
+            key = (e.get("method"), e.get("name"))
+            h = _hist_from(ep_hists.get(key))
+            sh = _hist_from(svc_hists.get(key))
             endpoints.append(
                 EndpointResult(
-                    e.get("method", ""), e.get("name", ""), stats_of(e, h), h or Histogram()
+                    e.get("method", ""), e.get("name", ""), stats_of(e, h, sh), h or Histogram(), sh
                 )
             )
         errors = [
@@ -158,6 +200,9 @@ class RunResult:
                 p95_ms=float(p.get("p95_ms", 0.0)),
                 p99_ms=float(p.get("p99_ms", 0.0)),
                 paused=bool(p.get("paused", False)),
+                target=p.get("target"),
+                service_p99_ms=p.get("service_p99_ms"),
+                dropped=int(p.get("dropped", 0)),
             )
             for i, p in enumerate(data.get("timeline", []))
         ]
@@ -168,12 +213,15 @@ class RunResult:
             scenario_name=data.get("scenario_name") or (data.get("scenario") or {}).get("name", ""),
             load=dict(data.get("load", {})),
             scenario=dict(data.get("scenario", {})),
-            summary=stats_of(data.get("summary", {}), total_h),
+            summary=stats_of(data.get("summary", {}), total_h, service_h),
             histogram=total_h or Histogram(),
             endpoints=endpoints,
             errors=errors,
             timeline=timeline,
             per_second=list(hists.get("per_second", [])),
+            service_histogram=service_h,
+            per_second_service=list(hists.get("per_second_service", [])),
+            lag_histogram=_hist_from(hists.get("lag")),
             outcome=dict(data.get("outcome", {})),
             environment=dict(data.get("environment", {})),
             tool=data.get("tool", "tui-loadtest"),
@@ -206,7 +254,7 @@ def build_result(run: Run) -> RunResult:
     duration = agg.duration_s
     total = agg.total_span()
     endpoints = [
-        EndpointResult(method, name, span.stats(duration), span.hist)
+        EndpointResult(method, name, span.stats(duration), span.hist, span.service)
         for (method, name), span in zip(agg.endpoint_keys, agg.cumulative, strict=True)
     ]
     load = run.scenario.load
@@ -219,16 +267,23 @@ def build_result(run: Run) -> RunResult:
         load={
             "model": "closed" if load.mode == "users" else "open",
             "mode": load.mode,
-            "users": run.users_target,
-            "spawn_rate": load.effective_spawn_rate,
+            "users": run.users_target,  # open model: the cap on requests in flight
+            "spawn_rate": load.effective_spawn_rate if not load.is_open else None,
+            "rate": load.rate,
+            "max_users": load.max_users if load.is_open else None,
+            "arrival": load.arrival if load.is_open else None,
+            "stages": [{"duration_s": st.duration_s, "target": st.target} for st in load.stages],
             "workers": run.workers,
             "run_time_s": load.run_time_s,
             "requests": load.requests,
             "think_time_s": list(load.think_time),
         },
         scenario=run.scenario.redacted,
-        summary=total.stats(duration),
+        summary=total.stats(duration, agg.dropped),
         histogram=total.hist,
+        service_histogram=total.service,
+        per_second_service=agg.per_second_service_buckets,
+        lag_histogram=agg.lag if agg.open_model else None,
         endpoints=endpoints,
         errors=agg.error_rows(),
         timeline=list(agg.timeline),

@@ -1,0 +1,206 @@
+"""The open (arrival-rate) model: requests start on a schedule, whatever the latency.
+
+Arrivals come from an :class:`ArrivalSchedule`. Each is handed to an idle
+connection slot (a :class:`OpenSlot`, at most ``max_users`` of them); when all
+slots are busy it waits in a bounded queue, and its waiting time counts in its
+latency. Past the bound an arrival is dropped and counted, never skipped
+silently. Each request records two latencies: *corrected*, from its intended
+start (what a user of the service would have seen), and *service*, from the
+moment it was sent (what the server took). The scheduler's own lateness, the
+generator lag, is recorded too, so a saturated generator shows as lag rather
+than as a slow server.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from random import random
+from time import perf_counter_ns
+from typing import TYPE_CHECKING
+
+from .schedule import ArrivalSchedule
+from .vuser import LAST_BUCKET, MAX_SHIFT, HeadAwareUser, VUser
+
+if TYPE_CHECKING:
+    from .worker_engine import WorkerEngine
+
+PUMP_MAX_S = 0.05  # look at the schedule at least this often
+MIN_QUEUE = 1000
+
+
+def bucket(v: int) -> int:
+    if v < 256:
+        return v if v > 0 else 0
+    s = v.bit_length() - 8
+    return (s << 7) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
+
+
+class OpenSlot(VUser):
+    """A connection slot: sends one scheduled request at a time, then returns to the pool."""
+
+    __slots__ = ("intended",)
+
+    def dispatch(self, intended_ns: int) -> None:
+        """Send a request whose arrival was due at ``intended_ns`` (perf_counter_ns)."""
+        self.intended = intended_ns
+        r = self.table[int(random() * self.tsize)]
+        self.req = r
+        v = r.variants
+        self.data = data = v[0] if len(v) == 1 else r.pick()
+        self.nbytes = 0
+        self.retried = False
+        t0 = perf_counter_ns()
+        self.t0 = t0
+        self.deadline = t0 + self.eng.timeout_ns
+        conn = self.conn
+        if conn is None:
+            self.open_connection()
+        else:
+            conn.transport.write(data)  # type: ignore[union-attr]
+
+    def complete(self, status: int, t1: int) -> None:
+        r = self.req
+        i = r.index  # type: ignore[union-attr]
+        buf = self.eng.buf
+        v = (t1 - self.intended) // 1000
+        buf.hist[i][bucket(v)] += 1
+        buf.sums[i] += v
+        v = (t1 - self.t0) // 1000
+        buf.svc_hist[i][bucket(v)] += 1
+        buf.svc_sums[i] += v
+        buf.nbytes[i] += self.nbytes
+        self.deadline = 0
+        self.served += 1
+        if not r.ok[status]:  # type: ignore[union-attr]
+            self.eng.http_failure(i, status)
+
+    def next(self) -> None:
+        self.eng.driver.slot_free(self)  # type: ignore[union-attr]
+
+    def start_request(self) -> None:
+        """After a back-off (failed connect), the slot is available again."""
+        self.timer = None
+        self.eng.driver.slot_free(self)  # type: ignore[union-attr]
+
+
+class HeadAwareSlot(OpenSlot, HeadAwareUser):
+    __slots__ = ()
+
+
+class OpenDriver:
+    """Feeds a worker's arrivals to its connection slots."""
+
+    def __init__(self, eng: WorkerEngine, fraction: float, offset: float) -> None:
+        self.eng = eng
+        load = eng.scenario.load
+        self.schedule = ArrivalSchedule(load, fraction, offset)
+        self.max_slots = max(1, eng.share.users)  # this worker's part of max_users
+        peak = load.peak_level * fraction
+        self.queue_max = max(MIN_QUEUE, math.ceil(peak * eng.timeout_s))
+        self.queue: deque[int] = deque()
+        self.idle: list[OpenSlot] = []
+        self.slot_class = HeadAwareSlot if eng.user_class is HeadAwareUser else OpenSlot
+        self.origin_ns = 0
+        self.paused_at: int | None = None
+        self._timer = None
+        self.done = False
+        self.draining = False  # after the budget is spent, queued arrivals still go out
+
+    # -- scheduling -----------------------------------------------------------
+    def start(self, origin_ns: int) -> None:
+        self.origin_ns = origin_ns
+        self._pump()
+
+    def _pump(self) -> None:
+        self._timer = None
+        eng = self.eng
+        if self.done or eng.stopped or self.paused_at is not None:
+            return
+        now = perf_counter_ns()
+        sched = self.schedule
+        t = (now - self.origin_ns) / 1e9
+        due = sched.next_time()
+        buf = eng.buf
+        lag = buf.lag
+        while due <= t:
+            intended = self.origin_ns + int(due * 1e9)
+            late = (now - intended) // 1000
+            lag[bucket(late)] += 1
+            buf.lag_sum += late
+            if eng.remaining is not None:
+                if eng.remaining <= 0:
+                    self._finish()
+                    return
+                eng.remaining -= 1
+            self.arrive(intended)
+            sched.advance()
+            due = sched.next_time()
+        wait = min(PUMP_MAX_S, due - t) if due != math.inf else PUMP_MAX_S
+        self._timer = eng.loop.call_later(max(0.0, wait), self._pump)
+
+    def arrive(self, intended_ns: int) -> None:
+        if self.idle:
+            self.idle.pop().dispatch(intended_ns)
+        elif len(self.eng.users) < self.max_slots:
+            slot = self.slot_class(self.eng)
+            self.eng.users.add(slot)
+            slot.dispatch(intended_ns)
+        elif len(self.queue) < self.queue_max:
+            self.queue.append(intended_ns)
+        else:
+            self.eng.buf.dropped += 1
+
+    def slot_free(self, slot: OpenSlot) -> None:
+        if self.queue and (self.draining or not self.eng.stopped):
+            slot.dispatch(self.queue.popleft())
+        elif self.eng.stopped:
+            self.eng.retire(slot)
+        else:
+            self.idle.append(slot)
+
+    def _finish(self) -> None:
+        """The request budget is spent: no more arrivals; the engine ends when slots are idle."""
+        self.done = True
+        self.eng.stop(drain_queue=True)
+
+    # -- control --------------------------------------------------------------
+    def in_flight(self) -> int:
+        return len(self.eng.users) - len(self.idle)
+
+    def target_rate(self) -> float:
+        return self.schedule.rate_at((perf_counter_ns() - self.origin_ns) / 1e9)
+
+    def pause(self) -> None:
+        if self.paused_at is None:
+            self.paused_at = perf_counter_ns()
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+    def resume(self) -> None:
+        if self.paused_at is not None:
+            # the schedule resumes where it stopped: a pause is not lateness
+            self.origin_ns += perf_counter_ns() - self.paused_at
+            self.paused_at = None
+            self._pump()
+
+    def set_rate(self, rate: float) -> None:
+        t = (perf_counter_ns() - self.origin_ns) / 1e9
+        self.schedule.set_rate(t, rate)
+
+    def stop(self, drain_queue: bool) -> None:
+        """Stop scheduling; arrivals still queued were never sent: count them as dropped."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.draining = drain_queue
+        if self.queue and not drain_queue:
+            self.eng.buf.dropped += len(self.queue)
+            self.queue.clear()
+        for slot in self.idle:
+            self.eng.retire(slot)
+        self.idle.clear()
+
+    def queued(self) -> int:
+        return len(self.queue)
