@@ -125,6 +125,8 @@ class QuirkyServer:
             w(b"SPLAT\r\n\r\n")
             await writer.drain()
             return False
+        elif path == "/redirect":
+            w(b"HTTP/1.1 302 Found\r\nLocation: /ok\r\nContent-Length: 0\r\n\r\n")
         elif path == "/500":
             w(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops")
         else:
@@ -300,3 +302,49 @@ async def test_tls_with_and_without_verification(tmp_path):
         assert "certificate" in agg.error_rows()[0].message
     finally:
         await server.stop()
+
+
+# -- the httpx transport: for HTTP/2, redirects and proxies ------------------
+
+
+async def test_httpx_transport_counts_like_the_fast_one(quirky):
+    server, url = quirky
+    sc = scenario(
+        [{"path": "/ok", "weight": 3}, {"path": "/500"}, {"path": "/chunked"}],
+        load={"users": 3, "requests": 60},
+        http={"transport": "httpx", "timeout": "2s"},
+    )
+    agg = await run_engine(sc, url)
+    requests, failures, kinds = totals(agg)
+    assert requests == 60 == server.requests
+    assert set(kinds) == {"HTTP 500"} and failures == kinds["HTTP 500"] > 0
+    assert agg.total_span().hist.total == 60
+
+
+async def test_httpx_transport_follows_redirects(quirky):
+    _, url = quirky
+    sc = scenario(
+        [{"path": "/redirect"}],
+        load={"users": 1, "requests": 5},
+        http={"transport": "httpx", "follow_redirects": True},
+    )
+    agg = await run_engine(sc, url)
+    assert totals(agg) == (5, 0, {})
+
+
+async def test_httpx_transport_refused_and_timeout(quirky):
+    _, url = quirky
+    sc = scenario(
+        [{"path": "/stall"}],
+        load={"users": 1, "requests": 1},
+        http={"transport": "httpx", "timeout": "0.3s"},
+    )
+    agg = await run_engine(sc, url)
+    assert totals(agg) == (1, 1, {"timeout": 1})
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sc = scenario([{"path": "/"}], load={"users": 1}, http={"transport": "httpx"})
+        agg = await run_engine(sc, f"http://127.0.0.1:{port}", stop_after=0.3)
+    requests, failures, kinds = totals(agg)
+    assert set(kinds) == {"refused"} and requests == failures > 0

@@ -676,6 +676,11 @@ def _parse_http(ctx: _Context, raw: Any) -> tuple[HttpSpec, dict[str, str]]:
             "http.http2",
             'needs http.transport = "httpx" (the "fast" transport speaks HTTP/1.1 only)',
         )
+    if values.get("follow_redirects") and transport != "httpx":
+        raise ctx.fail(
+            "http.follow_redirects",
+            'needs http.transport = "httpx" (the "fast" transport reports redirects as they come)',
+        )
     headers, report = _parse_headers(ctx, "http.headers", table.get("headers"))
     return HttpSpec(transport=transport, headers=headers, **values), report
 

@@ -88,6 +88,17 @@ class HeadAwareSlot(OpenSlot, HeadAwareUser):
     __slots__ = ()
 
 
+def slot_class_for(user_class: type) -> type:
+    """The open-model counterpart of the engine's closed-model user class."""
+    if user_class is HeadAwareUser:
+        return HeadAwareSlot
+    if user_class.__name__ == "HttpxUser":
+        from .httpx_user import HttpxSlot
+
+        return HttpxSlot
+    return OpenSlot
+
+
 class OpenDriver:
     """Feeds a worker's arrivals to its connection slots."""
 
@@ -100,7 +111,7 @@ class OpenDriver:
         self.queue_max = max(MIN_QUEUE, math.ceil(peak * eng.timeout_s))
         self.queue: deque[int] = deque()
         self.idle: list[OpenSlot] = []
-        self.slot_class = HeadAwareSlot if eng.user_class is HeadAwareUser else OpenSlot
+        self.slot_class = slot_class_for(eng.user_class)
         self.origin_ns = 0
         self.paused_at: int | None = None
         self._timer = None

@@ -18,8 +18,9 @@ from time import perf_counter_ns
 from ..scenario import Scenario
 from ..stats.aggregate import EndpointDelta, WorkerDelta
 from ..stats.histogram import NBUCKETS
+from .httpx_user import HttpxUser
 from .open_model import OpenDriver
-from .plan import Plan, compile_plan
+from .plan import USER_AGENT, Plan, compile_plan
 from .vuser import HeadAwareUser, VUser
 
 WATCHDOG_S = 0.1
@@ -139,7 +140,17 @@ class WorkerEngine:
         self.connect_timeout_ns = int(http.connect_timeout_s * 1e9)
         lo, hi = scenario.load.think_time
         self.think: tuple[float, float] | None = (lo, hi - lo) if hi > 0 else None
-        self.user_class = HeadAwareUser if any(r.is_head for r in self.plan.requests) else VUser
+        self.host = host
+        self.user_agent = USER_AGENT
+        self.uses_httpx = http.transport == "httpx"
+        self.user_class: type = (
+            HttpxUser
+            if self.uses_httpx
+            else HeadAwareUser
+            if any(r.is_head for r in self.plan.requests)
+            else VUser
+        )
+        self.closing: set[asyncio.Task] = set()  # httpx clients being closed
         self.ssl_context = make_ssl_context(http.verify_tls) if self.plan.target.tls else None
         self.open_model = scenario.load.is_open
         self.stages = scenario.load.stages
@@ -307,6 +318,8 @@ class WorkerEngine:
                 self._ticker.cancel()
             if self._watchdog is not None:
                 self._watchdog.cancel()
+            if self.closing:
+                await asyncio.wait(self.closing, timeout=2.0)
             self._emit(final=True)
 
     def _budget_spent(self) -> bool:

@@ -1,0 +1,229 @@
+"""The httpx transport: for what the fast client does not do (HTTP/2, redirects,
+proxies from the environment), at a fraction of its speed.
+
+Each user owns one ``httpx.AsyncClient`` (a shared client's pool bookkeeping
+grows with the number of connections, see DESIGN.md) and runs one task per
+request. Statistics are recorded exactly as the fast users record them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+from random import random
+from time import perf_counter_ns
+from typing import TYPE_CHECKING
+
+import httpx
+
+from .failures import classify
+from .open_model import bucket
+
+if TYPE_CHECKING:
+    from .plan import CompiledRequest
+    from .worker_engine import WorkerEngine
+
+
+def make_client(eng: WorkerEngine) -> httpx.AsyncClient:
+    http = eng.scenario.http
+    keep = 1 if http.keepalive else 0
+    return httpx.AsyncClient(
+        base_url=eng.host,
+        http2=http.http2,
+        verify=http.verify_tls,
+        follow_redirects=http.follow_redirects,
+        timeout=httpx.Timeout(http.timeout_s, connect=http.connect_timeout_s),
+        limits=httpx.Limits(max_connections=1, max_keepalive_connections=keep),
+        headers={"User-Agent": eng.user_agent},
+    )
+
+
+def classify_httpx(exc: BaseException) -> tuple[str, str]:
+    """Map httpx's exceptions onto the engine's failure kinds."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "timeout", "connect timed out"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout", "no complete response in time"
+    if isinstance(exc, httpx.ConnectError):
+        cause = _root_cause(exc)
+        if cause is not None:
+            return classify(cause)
+        text = str(exc)
+        if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
+            return "tls", text
+        if "refused" in text.lower():
+            return "refused", "connection refused"
+        if "name" in text.lower() and "resol" in text.lower():
+            return "dns", text
+        return "other", text or "connect error"
+    if isinstance(exc, httpx.ReadError | httpx.WriteError):
+        return "reset", str(exc) or "connection reset"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        if "disconnect" in str(exc).lower():
+            return "reset", str(exc)
+        return "protocol", str(exc)
+    if isinstance(exc, httpx.TooManyRedirects):
+        return "protocol", str(exc)
+    if isinstance(exc, httpx.HTTPError):
+        return "other", f"{type(exc).__name__}: {exc}"
+    return classify(exc)
+
+
+def _root_cause(exc: BaseException) -> BaseException | None:
+    """The innermost OSError (with an errno) or SSL error behind a wrapped connect error."""
+    found = None
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 10:
+        if isinstance(current, ssl.SSLError | socket.gaierror) or (
+            isinstance(current, OSError) and current.errno
+        ):
+            found = current
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return found
+
+
+class HttpxUser:
+    """A closed-model user on httpx: pick, send, record, think, repeat."""
+
+    __slots__ = (
+        "eng",
+        "client",
+        "table",
+        "tsize",
+        "think",
+        "req",
+        "t0",
+        "deadline",
+        "task",
+        "timer",
+        "connecting",
+        "backoff",
+        "intended",
+        "__weakref__",
+    )
+
+    def __init__(self, eng: WorkerEngine) -> None:
+        self.eng = eng
+        self.client = make_client(eng)
+        self.table = eng.req_table
+        self.tsize = len(eng.req_table)
+        self.think = eng.think
+        self.req: CompiledRequest | None = None
+        self.t0 = 0
+        self.deadline = 0
+        self.task: asyncio.Task | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.connecting = None  # the engine asks; httpx connects inside the request
+        self.backoff = 0.0
+        self.intended = 0
+
+    def start_request(self) -> None:
+        self.timer = None
+        eng = self.eng
+        if eng.gate and not eng.admit(self):
+            return
+        self._send(0)
+
+    def _send(self, intended: int) -> None:
+        eng = self.eng
+        r = self.table[int(random() * self.tsize)]
+        self.req = r
+        self.intended = intended
+        self.t0 = perf_counter_ns()
+        # a backstop only: httpx enforces its own connect and read timeouts
+        self.deadline = self.t0 + eng.timeout_ns + eng.connect_timeout_ns + 1_000_000_000
+        self.task = eng.loop.create_task(self._exchange(r))
+
+    async def _exchange(self, r: CompiledRequest) -> None:
+        path, body = r.pick_parts()
+        try:
+            async with self.client.stream(r.method, path, content=body, headers=r.headers) as resp:
+                nbytes = sum(len(k) + len(v) + 4 for k, v in resp.headers.raw) + 17
+                async for chunk in resp.aiter_raw():
+                    nbytes += len(chunk)
+                status = resp.status_code
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure is counted, none is fatal
+            self.task = None
+            kind, message = classify_httpx(exc)
+            self.fail(kind, message, backoff=kind in ("refused", "dns", "tls"))
+            return
+        self.task = None
+        self.complete(status, perf_counter_ns(), nbytes)
+        self.backoff = 0.0
+        self.next()
+
+    def complete(self, status: int, t1: int, nbytes: int) -> None:
+        r = self.req
+        i = r.index  # type: ignore[union-attr]
+        buf = self.eng.buf
+        if self.intended:
+            v = (t1 - self.intended) // 1000
+            buf.hist[i][bucket(v)] += 1
+            buf.sums[i] += v
+            v = (t1 - self.t0) // 1000
+            buf.svc_hist[i][bucket(v)] += 1
+            buf.svc_sums[i] += v
+        else:
+            v = (t1 - self.t0) // 1000
+            buf.hist[i][bucket(v)] += 1
+            buf.sums[i] += v
+        buf.nbytes[i] += nbytes
+        self.deadline = 0
+        if not r.ok[status]:  # type: ignore[union-attr]
+            self.eng.http_failure(i, status)
+
+    def next(self) -> None:
+        th = self.think
+        if th is None:
+            self.start_request()
+        else:
+            self.timer = self.eng.loop.call_later(th[0] + random() * th[1], self.start_request)
+
+    def fail(self, kind: str, message: str, backoff: bool = False) -> None:
+        self.deadline = 0
+        self.eng.other_failure(self.req.index, kind, message)  # type: ignore[union-attr]
+        if backoff:
+            delay = self.backoff = min(1.0, (self.backoff * 2) or 0.05)
+            self.timer = self.eng.loop.call_later(delay, self.start_request)
+        else:
+            self.next()
+
+    def on_timeout(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self.task = None
+        self.fail("timeout", f"no complete response within {self.eng.timeout_s:g}s")
+
+    def cancel(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.task is not None:
+            self.task.cancel()
+            self.task = None
+        client, self.client = self.client, None
+        if client is not None:
+            task = self.eng.loop.create_task(client.aclose())
+            self.eng.closing.add(task)
+            task.add_done_callback(self.eng.closing.discard)
+
+
+class HttpxSlot(HttpxUser):
+    """Open model on httpx: one scheduled request at a time, then back to the pool."""
+
+    __slots__ = ()
+
+    def dispatch(self, intended_ns: int) -> None:
+        self._send(intended_ns)
+
+    def next(self) -> None:
+        self.eng.driver.slot_free(self)  # type: ignore[union-attr]
+
+    def start_request(self) -> None:
+        self.timer = None
+        self.eng.driver.slot_free(self)  # type: ignore[union-attr]
