@@ -27,7 +27,11 @@ exit codes:
   2    usage error, or an invalid scenario file or store
   3    the target was unreachable for every request
   130  interrupted (Ctrl+C); the partial report is still written
+  70   internal error (a bug: please report it with the log file named)
 """
+
+
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in tui-loadtest itself
 
 
 def _positive_int(text: str) -> int:
@@ -252,11 +256,12 @@ def execute(  # noqa: ANN001
     from .report.json_report import write_report
     from .report.text import run_summary
 
-    if not no_ui and not (sys.stdout.isatty() and sys.stdin.isatty()):
-        _note("not a terminal: running headless (as with --no-ui)")
-        no_ui = True
+    not_a_terminal = not no_ui and not (sys.stdout.isatty() and sys.stdin.isatty())
+    no_ui = no_ui or not_a_terminal
     with target_url(scenario, announce=_note) as url:
         preflight(url, scenario.http.connect_timeout_s)
+        if not_a_terminal:
+            _note("not a terminal: running headless (as with --no-ui)")
         run = Run(scenario, url, workers=workers)
         try:
             run.start()
@@ -271,10 +276,10 @@ def execute(  # noqa: ANN001
                 result = run_dashboard(run, out=out, user_step=user_step)
         finally:
             run.close()
-    print(run_summary(result), flush=True)
-    if out:
+    if out:  # first, so that nothing after the run can lose it
         path = write_report(result, out)
         _note(f"report written to {path}")
+    print(run_summary(result), flush=True)
     for line in run.worker_errors:
         _note(line + (f" (details in {run.log_path})" if run.log_path else ""))
     if result.interrupted:
@@ -339,6 +344,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_USAGE
+    except Exception as exc:  # a bug of ours: one line for the user, the traceback in a file
+        log = _save_traceback()
+        print(
+            f"tui-loadtest: internal error: {type(exc).__name__}: {exc} (details in {log})",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def _save_traceback() -> str:
+    import tempfile
+    import traceback
+
+    fd, path = tempfile.mkstemp(prefix="tui-loadtest-crash-", suffix=".log")
+    with open(fd, "w", encoding="utf-8") as fh:
+        traceback.print_exc(file=fh)
+    return path
 
 
 def entry() -> None:
