@@ -10,8 +10,11 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
+from .cli_baselines import prepare_outputs
+from .cli_baselines import register as register_baselines
 from .errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -216,8 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Other modules (baselines, ...) add their subcommands here.
-EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+# Other modules add their subcommands here. ``baselines`` also adds its flags
+# (--save-baseline, --compare-to, --html, --csv, --store, ...) to run and bench.
+EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [register_baselines]
 
 
 def _note(text: str) -> None:
@@ -248,8 +252,13 @@ def execute(  # noqa: ANN001
     no_ui: bool,
     interval: float,
     user_step: int | None = None,
+    finish: Callable[[Any, int], int] | None = None,
 ) -> int:
-    """Run a scenario to its end and return the exit code (shared by ``run`` and ``bench``)."""
+    """Run a scenario to its end and return the exit code (shared by ``run`` and ``bench``).
+
+    ``finish(result, code)`` does what the flags ask once the result exists (reports,
+    comparison, gates, saving a baseline) and returns the final exit code.
+    """
     from .engine.coordinator import Run
     from .headless import run_headless
     from .launch import preflight, target_url
@@ -282,13 +291,14 @@ def execute(  # noqa: ANN001
     print(run_summary(result), flush=True)
     for line in run.worker_errors:
         _note(line + (f" (details in {run.log_path})" if run.log_path else ""))
+    code = EXIT_OK
     if result.interrupted:
-        return EXIT_INTERRUPTED
-    if result.unreachable:
+        code = EXIT_INTERRUPTED
+    elif result.unreachable:
         first = result.errors[0].message if result.errors else "no response"
         _note(f"the target {url} was unreachable for every request ({first})")
-        return EXIT_UNREACHABLE
-    return EXIT_OK
+        code = EXIT_UNREACHABLE
+    return finish(result, code) if finish else code
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -296,6 +306,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.workers > 1 and scenario.load.users < args.workers and not scenario.load.is_open:
         have = scenario.load.users
         raise UserError(f"--workers: {args.workers} workers need at least as many users ({have})")
+    outputs = prepare_outputs(args, scenario)  # fails fast on a missing --compare-to baseline
     return execute(
         scenario,
         workers=args.workers,
@@ -303,6 +314,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         no_ui=args.no_ui,
         interval=args.interval,
         user_step=args.user_step,
+        finish=outputs.finish,
     )
 
 
@@ -314,8 +326,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         args.url, args.users, args.total, http=HttpSpec(timeout_s=args.timeout)
     )
     out = args.out or str(Path.cwd() / default_report_name())
+    outputs = prepare_outputs(args, scenario)
     return execute(
-        scenario, workers=min(args.workers, args.users), out=out, no_ui=True, interval=2.0
+        scenario,
+        workers=min(args.workers, args.users),
+        out=out,
+        no_ui=True,
+        interval=2.0,
+        finish=outputs.finish,
     )
 
 

@@ -1,0 +1,581 @@
+"""The ``baselines`` command tree, and the flags ``run`` and ``bench`` get for baselines,
+gates and extra report formats (``--save-baseline``, ``--compare-to``,
+``--fail-on-regression``, ``--html``, ``--csv``, ``--store``).
+
+Registered through ``cli.EXTRA_COMMANDS``; heavy imports stay inside the
+handlers so ``tui-loadtest --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import EXIT_GATE_FAILED, EXIT_OK, EXIT_USAGE, UserError
+
+if TYPE_CHECKING:
+    from .compare import Comparison
+    from .scenario import Scenario, Threshold
+    from .stats.result import RunResult
+    from .store import Baseline, BaselineStore
+
+SORT_KEYS = ("date", "name", "scenario", "host", "rps", "p95", "errors", "rating")
+
+
+def _note(text: str) -> None:
+    print(f"tui-loadtest: {text}", file=sys.stderr, flush=True)
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a percentage like 10, got {text!r}") from None
+    if not 0 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"expected a percentage between 0 and 1000, got {text!r}")
+    return value
+
+
+def _confidence(text: str) -> float:
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a confidence like 95, got {text!r}") from None
+    value = value / 100 if value > 1 else value
+    if not 0.5 <= value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a confidence between 50 and 99.99, got {text!r}"
+        )
+    return value
+
+
+def _store_option(parser: argparse.ArgumentParser, *, suppress: bool = True) -> None:
+    parser.add_argument(
+        "--store",
+        metavar="PATH",
+        default=argparse.SUPPRESS if suppress else None,
+        help="baseline store file or folder (default: $TUI_LOADTEST_STORE, else per user)",
+    )
+
+
+# --------------------------------------------------------------------- registration
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``baselines ...`` and the run/bench flags (called by ``cli.build_parser``)."""
+    for name in ("run", "bench"):
+        parser = sub.choices.get(name)
+        if parser is not None:
+            _add_run_flags(parser, thresholds=name == "run")
+    _add_baselines(sub)
+
+
+def _add_run_flags(parser: argparse.ArgumentParser, *, thresholds: bool) -> None:
+    group = parser.add_argument_group("baselines, gates and reports")
+    group.add_argument(
+        "--save-baseline", metavar="NAME", help="save the finished run as baseline NAME"
+    )
+    group.add_argument(
+        "--overwrite-baseline",
+        action="store_true",
+        help="with --save-baseline: replace a baseline of that name",
+    )
+    group.add_argument(
+        "--compare-to",
+        metavar="NAME",
+        help="compare with baseline NAME (live in the dashboard, and at the end);"
+        " a significant regression exits 1",
+    )
+    group.add_argument(
+        "--fail-on-regression",
+        type=_percent,
+        default=10.0,
+        metavar="PCT",
+        help="with --compare-to: a change counts from PCT %% (default 10)",
+    )
+    group.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+    group.add_argument(
+        "--csv",
+        metavar="PREFIX",
+        help="write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv (Locust's)",
+    )
+    _store_option(parser, suppress=False)
+    if thresholds:
+        parser.epilog = (parser.epilog or "") + (
+            "\nthresholds from the scenario's [thresholds] table are checked at the end;"
+            "\na failed one exits 1 and is named on one line.\n"
+        )
+
+
+def _add_baselines(sub: argparse._SubParsersAction) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    _store_option(common)
+    top = sub.add_parser(
+        "baselines",
+        parents=[common],
+        help="saved runs: browse, compare, report (the app without a subcommand)",
+        description=(
+            "Baselines are saved runs kept in a local SQLite store. Without a subcommand,\n"
+            "the app opens on the baseline list."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    top.set_defaults(handler=cmd_browse)
+    bsub = top.add_subparsers(dest="baselines_command", metavar="SUBCOMMAND")
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help_: str):  # noqa: ANN202
+        p = bsub.add_parser(name, parents=[common], help=help_, description=help_)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = add("list", cmd_list, "list the stored baselines")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--sort", choices=SORT_KEYS, default="date", help="sort key (default date)")
+    p.add_argument("--reverse", action="store_true", help="reverse the order")
+    p.add_argument("--filter", metavar="TEXT", help="keep names, scenarios or hosts with TEXT")
+
+    p = add("show", cmd_show, "show one baseline: figures, endpoints, errors, environment")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--json", action="store_true", help="print the stored report as JSON")
+
+    p = add(
+        "compare", cmd_compare, "compare baseline A (before) with B (after); exit 1 if B regressed"
+    )
+    p.add_argument("a", metavar="A", help="baseline name (or a JSON report file)")
+    p.add_argument("b", metavar="B", help="baseline name (or a JSON report file)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--threshold",
+        type=_percent,
+        default=10.0,
+        metavar="PCT",
+        help="smallest change that counts, in %% (default 10)",
+    )
+    p.add_argument(
+        "--confidence",
+        type=_confidence,
+        default=0.95,
+        metavar="C",
+        help="confidence over the whole table (default 95)",
+    )
+
+    p = add("delete", cmd_delete, "delete a baseline")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+
+    p = add("export", cmd_export, "write a baseline as a JSON report (FILE, or - for stdout)")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("file", metavar="FILE", nargs="?", help="default NAME.json here")
+
+    p = add("import", cmd_import, "store a JSON report or an exported baseline")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--name", metavar="NAME", help="name to store it under")
+    p.add_argument("--overwrite", action="store_true", help="replace a baseline of that name")
+
+    p = add("rename", cmd_rename, "rename baseline A to B")
+    p.add_argument("old", metavar="A")
+    p.add_argument("new", metavar="B")
+    p.add_argument("--overwrite", action="store_true", help="replace a baseline named B")
+
+    p = add("report", cmd_report, 'print the "Performance Baseline Report"')
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--out", metavar="FILE", help="also write the text to FILE")
+    p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+    p.add_argument("--csv", metavar="PREFIX", help="write Locust-style CSV files")
+
+    p = add("create", cmd_create, "make a baseline from a JSON report file")
+    p.add_argument("--from", dest="source", metavar="FILE", required=True, help="report file")
+    p.add_argument("--name", metavar="NAME", required=True, help="baseline name")
+    p.add_argument("--overwrite", action="store_true", help="replace a baseline of that name")
+
+
+def _store(args: argparse.Namespace) -> BaselineStore:
+    from .baselines import open_store
+
+    return open_store(getattr(args, "store", None))
+
+
+# ------------------------------------------------------------------- the commands
+
+
+def cmd_browse(args: argparse.Namespace) -> int:
+    """``tui-loadtest baselines``: the app on the list screen, or the list when not a terminal."""
+    store = _store(args)
+    store.list()  # a damaged or newer store fails here, as one line, before the app starts
+    if not (sys.stdout.isatty() and sys.stdin.isatty()):
+        _note("not a terminal: printing the list (as with `baselines list`)")
+        return cmd_list(argparse.Namespace(store=str(store.path), json=False, sort="date",
+                                           reverse=False, filter=None))  # fmt: skip
+    from .ui.baselines_app import run_baselines_app
+
+    run_baselines_app(store)
+    return EXIT_OK
+
+
+def sort_infos(infos: list, key: str, reverse: bool = False) -> list:
+    """Baseline list entries sorted by one of SORT_KEYS (numbers: highest first for rps)."""
+    from .store.records import _TONE_ORDER
+
+    keys: dict[str, Callable[[Any], Any]] = {
+        "date": lambda i: i.created_at,
+        "name": lambda i: i.name.lower(),
+        "scenario": lambda i: i.scenario_name.lower(),
+        "host": lambda i: i.host,
+        "rps": lambda i: -i.rps,
+        "p95": lambda i: i.p95_ms,
+        "errors": lambda i: i.error_rate,
+        "rating": lambda i: _TONE_ORDER.index(i.rating.tone),
+    }
+    return sorted(infos, key=keys[key], reverse=reverse)
+
+
+def filter_infos(infos: list, text: str | None) -> list:
+    if not text:
+        return infos
+    needle = text.lower()
+    return [
+        i
+        for i in infos
+        if needle in i.name.lower() or needle in i.scenario_name.lower() or needle in i.host.lower()
+    ]
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .report.formatting import fmt_ms, fmt_pct, fmt_rate
+
+    store = _store(args)
+    infos = sort_infos(filter_infos(store.list(), args.filter), args.sort, args.reverse)
+    if args.json:
+        print(json.dumps({"store": str(store.path), "baselines": [i.to_dict() for i in infos]},
+                         indent=2))  # fmt: skip
+        return EXIT_OK
+    if not infos:
+        print(f"No baselines in {store.path}" + (" match." if args.filter else "."))
+        return EXIT_OK
+    head = (
+        f"{'Name':<24} {'Created':<19} {'Scenario':<20} {'Host':<24} "
+        f"{'Req/s':>9} {'P95 ms':>8} {'Errors':>7}  Rating"
+    )
+    print(head)
+    print("-" * len(head))
+    for i in infos:
+        print(
+            f"{_cut(i.name, 24):<24} {i.created_at[:19]:<19} {_cut(i.scenario_name, 20):<20} "
+            f"{_cut(i.host, 24):<24} {fmt_rate(i.rps):>9} {fmt_ms(i.p95_ms):>8} "
+            f"{fmt_pct(i.error_rate):>7}  {i.rating.label}"
+        )
+    print(f"\n{len(infos)} baseline(s) in {store.path}")
+    return EXIT_OK
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def describe(baseline: Baseline) -> list[str]:
+    """Who, when and where: the lines ``show`` prints above the figures."""
+    r = baseline.result
+    env = r.environment
+    meta = baseline.metadata
+    lines = [
+        f"Baseline: {baseline.name}",
+        f"Created: {baseline.created_at}",
+        f"Scenario: {r.scenario_name}",
+        f"Host: {r.host}",
+        f"Environment: tui-loadtest {env.get('tool_version') or r.version or '?'}, Python"
+        f" {env.get('python') or '?'}, {env.get('workers') or r.load.get('workers') or 1}"
+        f" worker(s)" + (f", on {meta['machine']}" if meta.get("machine") else ""),
+        f"Source: {meta.get('source', 'unknown')}"
+        + (f" ({meta['file']})" if meta.get("file") else ""),
+    ]
+    return lines
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from .report.text import run_summary
+
+    baseline = _store(args).load(args.name)
+    if args.json:
+        print(json.dumps(export_data(baseline), indent=2))
+        return EXIT_OK
+    print("\n".join(describe(baseline)))
+    print()
+    print(run_summary(baseline.result))
+    return EXIT_OK
+
+
+def _resolve(store: BaselineStore, ref: str) -> tuple[str, RunResult, str]:
+    """A baseline by name, else a report file by path: (label, result, description)."""
+    from .report.json_report import read_report
+    from .store import BaselineNotFound
+
+    try:
+        b = store.load(ref)
+        return b.name, b.result, f"{b.created_at}, {b.result.scenario_name}, {b.result.host}"
+    except BaselineNotFound:
+        path = Path(ref)
+        if path.suffix.lower() == ".json" and path.is_file():
+            r = read_report(path)
+            return path.name, r, f"{r.started_at}, {r.scenario_name}, {r.host}"
+        raise
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare
+    from .report.compare_text import comparison_text
+
+    store = _store(args)
+    name_a, a, desc_a = _resolve(store, args.a)
+    name_b, b, desc_b = _resolve(store, args.b)
+    c = compare(
+        a,
+        b,
+        threshold=args.threshold / 100,
+        confidence=args.confidence,
+        baseline_name=name_a,
+        current_name=name_b,
+    )
+    if args.json:
+        print(json.dumps(c.to_dict(), indent=2))
+    else:
+        print(comparison_text(c, desc_a, desc_b))
+    return EXIT_GATE_FAILED if c.regressions else EXIT_OK
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    store = _store(args)
+    if not store.exists(args.name):
+        store.load(args.name)  # raises the "no baseline named ..." error with suggestions
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UserError(f'delete "{args.name}": confirm with --yes when not at a terminal')
+        answer = input(f'Delete baseline "{args.name}" from {store.path}? [y/N] ')
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Not deleted.")
+            return EXIT_OK
+    store.delete(args.name)
+    print(f'Deleted baseline "{args.name}".')
+    return EXIT_OK
+
+
+def export_data(baseline: Baseline) -> dict[str, Any]:
+    """A JSON report with the baseline's name, date and metadata beside it."""
+    data = baseline.result.to_report()
+    data["baseline"] = {
+        "name": baseline.name,
+        "created_at": baseline.created_at,
+        "metadata": baseline.metadata,
+    }
+    return data
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .baselines import report_file_name
+    from .report.json_report import write_json_atomic
+
+    baseline = _store(args).load(args.name)
+    data = export_data(baseline)
+    if args.file == "-":
+        print(json.dumps(data, indent=2))
+        return EXIT_OK
+    target = (
+        args.file
+        or report_file_name(baseline.name)
+        .replace("performance_baseline_", "baseline_")
+        .removesuffix(".txt")
+        + ".json"
+    )
+    path = write_json_atomic(target, data)
+    _note(f'baseline "{baseline.name}" written to {path}')
+    return EXIT_OK
+
+
+def _read_baseline_file(path: str) -> tuple[RunResult, dict[str, Any]]:
+    """A report file, and the ``baseline`` block an export adds (empty for a plain report)."""
+    from .report.json_report import read_report
+
+    result = read_report(path)
+    try:
+        block = json.loads(Path(path).read_text(encoding="utf-8")).get("baseline") or {}
+    except (OSError, ValueError, AttributeError):
+        block = {}
+    return result, block if isinstance(block, dict) else {}
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .baselines import make_baseline
+
+    result, block = _read_baseline_file(args.file)
+    name = args.name or block.get("name")
+    if not name:
+        raise UserError(f"{args.file}: a plain report has no baseline name; pass --name NAME")
+    meta = dict(block.get("metadata") or {})
+    meta.setdefault("source", "import")
+    meta["file"] = str(args.file)
+    baseline = make_baseline(result, name, source=meta["source"], metadata=meta)
+    if block.get("created_at"):
+        baseline.created_at = str(block["created_at"])
+    store = _store(args)
+    _save_or_explain(store, baseline, args.overwrite)
+    _note(f'imported "{baseline.name}" into {store.path}')
+    return EXIT_OK
+
+
+def cmd_rename(args: argparse.Namespace) -> int:
+    _store(args).rename(args.old, args.new, overwrite=args.overwrite)
+    print(f'Renamed "{args.old}" to "{args.new}".')
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report.baseline_text import baseline_report
+    from .report.output_files import write_text_atomic
+
+    baseline = _store(args).load(args.name)
+    text = baseline_report(baseline)
+    print(text)
+    if args.out:
+        _note(f"report written to {write_text_atomic(args.out, text + chr(10))}")
+    _extra_formats(baseline.result, args.html, args.csv, title=f"Baseline: {baseline.name}")
+    return EXIT_OK
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    from .baselines import make_baseline
+
+    result, _ = _read_baseline_file(args.source)
+    baseline = make_baseline(result, args.name, source="report", metadata={"file": args.source})
+    store = _store(args)
+    _save_or_explain(store, baseline, args.overwrite)
+    _note(f'baseline "{baseline.name}" created in {store.path}')
+    return EXIT_OK
+
+
+def _save_or_explain(store: BaselineStore, baseline: Baseline, overwrite: bool) -> None:
+    from .store import BaselineExists
+
+    try:
+        store.save(baseline, overwrite=overwrite)
+    except BaselineExists:
+        raise UserError(
+            f'a baseline named "{baseline.name}" already exists (pass --overwrite to replace it)'
+        ) from None
+
+
+def _extra_formats(
+    result: RunResult,
+    html: str | None,
+    csv_prefix: str | None,
+    *,
+    title: str | None = None,
+    comparison: Comparison | None = None,
+) -> None:
+    if html:
+        from .report.html import write_html
+
+        write_html(result, html, title=title, comparison=comparison)
+        _note(f"HTML report written to {html}")
+    if csv_prefix:
+        from .report.csv_export import write_csv
+
+        paths = write_csv(result, csv_prefix)
+        _note("CSV written to " + ", ".join(str(p) for p in paths))
+
+
+# ------------------------------------------------------------- run and bench flags
+
+
+@dataclass
+class RunOutputs:
+    """What a ``run`` or ``bench`` does once its result exists, prepared (and checked)
+    before the run starts so that a typo costs one line, not a whole run."""
+
+    store: BaselineStore | None = None
+    save_name: str | None = None
+    overwrite: bool = False
+    compare_to: Baseline | None = None
+    fail_pct: float = 10.0
+    html: str | None = None
+    csv: str | None = None
+    thresholds: tuple[Threshold, ...] = ()
+    comparison: Comparison | None = field(default=None, init=False)
+
+    def finish(self, result: RunResult, code: int) -> int:
+        """Reports, comparison, gates, saving; returns the final exit code."""
+        from . import gates
+        from .compare import compare
+        from .report.compare_text import comparison_text
+
+        measured = not result.unreachable and result.summary.requests > 0
+        verdicts: list[gates.GateResult] = []
+        if self.compare_to is not None and measured:
+            self.comparison = compare(
+                self.compare_to.result,
+                result,
+                threshold=self.fail_pct / 100,
+                baseline_name=self.compare_to.name,
+                current_name="this run",
+            )
+            print()
+            print(comparison_text(self.comparison, self.compare_to.created_at), flush=True)
+            verdicts += gates.regression_gates(self.comparison)
+        if measured:
+            verdicts = gates.evaluate_thresholds(self.thresholds, result) + verdicts
+        _extra_formats(result, self.html, self.csv, comparison=self.comparison)
+        if verdicts:
+            print("\n".join(gates.gate_lines(verdicts)), flush=True)
+            for gate in verdicts:
+                if not gate.passed:
+                    _note(gate.failure)
+        code = gates.exit_code(code, verdicts)
+        if self.save_name and self.store is not None:
+            code = self._save(result, code)
+        return code
+
+    def _save(self, result: RunResult, code: int) -> int:
+        from .baselines import make_baseline
+
+        if result.interrupted or result.unreachable or not result.summary.requests:
+            _note(f'baseline "{self.save_name}" not saved: the run did not complete')
+            return code
+        try:
+            baseline = make_baseline(result, self.save_name, source="run", ran_here=True)
+            self.store.save(baseline, overwrite=self.overwrite)
+        except UserError as exc:
+            _note(f"error: {exc}")
+            return EXIT_USAGE
+        _note(f'baseline "{self.save_name}" saved in {self.store.path}')
+        return code
+
+
+def prepare_outputs(args: argparse.Namespace, scenario: Scenario) -> RunOutputs:
+    """Check the flags against the store before the run: a missing --compare-to baseline,
+    a taken --save-baseline name or an unusable store end here, with exit code 2."""
+    from .store import check_name
+
+    out = RunOutputs(
+        fail_pct=getattr(args, "fail_on_regression", 10.0),
+        html=getattr(args, "html", None),
+        csv=getattr(args, "csv", None),
+        thresholds=tuple(scenario.thresholds),
+        save_name=getattr(args, "save_baseline", None),
+        overwrite=bool(getattr(args, "overwrite_baseline", False)),
+    )
+    compare_to = getattr(args, "compare_to", None)
+    if out.save_name or compare_to:
+        out.store = _store(args)
+    if compare_to:
+        out.compare_to = out.store.load(compare_to)
+    if out.save_name:
+        check_name(out.save_name)
+        if not out.overwrite and out.store.exists(out.save_name):
+            raise UserError(
+                f'--save-baseline: a baseline named "{out.save_name}" already exists'
+                " (choose another name, or pass --overwrite-baseline)"
+            )
+    return out

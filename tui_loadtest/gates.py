@@ -1,0 +1,135 @@
+"""CI gates: the scenario's ``[thresholds]`` and the regression check against a baseline.
+
+Each gate ends as one line, ✓ or ✗ with what was measured, and every failure
+is also named on its own line so a CI log shows why a build failed. A failed
+gate makes the exit code 1, unless the run already ended with a code that
+says more (2 usage, 3 unreachable, 130 interrupted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .compare import Comparison
+from .errors import EXIT_GATE_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
+from .report.formatting import fmt_ms, fmt_pct, fmt_rate
+from .scenario import Threshold
+from .stats.model import Stats
+from .stats.result import RunResult
+
+PASS, FAIL = "✓", "✗"
+_LATENCY = {
+    "p50_ms": "p50",
+    "p90_ms": "p90",
+    "p95_ms": "p95",
+    "p99_ms": "p99",
+    "p999_ms": "p999",
+    "max_ms": "max",
+    "mean_ms": "mean",
+}
+_WINNING_CODES = (EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED)
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """One gate's outcome: ``name`` says what was required, ``measured`` what was seen."""
+
+    kind: str  # "threshold" or "regression"
+    name: str
+    passed: bool
+    measured: str
+
+    @property
+    def line(self) -> str:
+        return f"{PASS if self.passed else FAIL} {self.name}  ({self.measured})"
+
+    @property
+    def failure(self) -> str:
+        """The one-line reason a build failed, for stderr."""
+        what = "threshold failed" if self.kind == "threshold" else "regression"
+        return f"{what}: {self.name} ({self.measured})"
+
+
+def measure(threshold: Threshold, result: RunResult) -> float | None:
+    """The value ``threshold`` is checked against; None when there is nothing to measure."""
+    stats: Stats | None = result.summary
+    if threshold.endpoint is not None:
+        endpoint = result.endpoint(threshold.endpoint)
+        stats = endpoint.stats if endpoint else None
+    if stats is None or stats.requests == 0:
+        return None
+    if threshold.metric == "rps_min":
+        return stats.rps
+    if threshold.metric == "error_rate":
+        return stats.error_rate
+    if stats.requests == stats.failures:  # no response: no latency to judge
+        return None
+    return getattr(stats.latency, _LATENCY[threshold.metric])
+
+
+def _shown(metric: str, value: float) -> str:
+    if metric == "error_rate":
+        return f"{value:.4g} = {fmt_pct(value)}"
+    if metric == "rps_min":
+        return f"{fmt_rate(value)} req/s"
+    return f"{fmt_ms(value)} ms"
+
+
+def evaluate_thresholds(thresholds: Iterable[Threshold], result: RunResult) -> list[GateResult]:
+    """Every threshold, passed or failed. One that cannot be measured fails: a gate
+    that silently passes because an endpoint got no responses would hide the problem."""
+    out = []
+    for t in thresholds:
+        value = measure(t, result)
+        if value is None:
+            out.append(GateResult("threshold", t.label, False, "not measured: no responses"))
+        else:
+            out.append(
+                GateResult(
+                    "threshold", t.label, t.passes(value), f"measured {_shown(t.metric, value)}"
+                )
+            )
+    return out
+
+
+def regression_gates(comparison: Comparison) -> list[GateResult]:
+    """One failed gate per regressed row, or one passed gate saying there was none."""
+    threshold = f"{comparison.threshold * 100:g}%"
+    regressed = comparison.regressions
+    if not regressed:
+        seen = "improved" if comparison.improvements else "no significant change"
+        return [
+            GateResult(
+                "regression",
+                f"no regression against {comparison.baseline_name} beyond {threshold}",
+                True,
+                seen,
+            )
+        ]
+    return [
+        GateResult(
+            "regression",
+            f"{r.describe()} against {comparison.baseline_name}",
+            False,
+            f"beyond {threshold} and the runs' noise",
+        )
+        for r in regressed
+    ]
+
+
+def gate_lines(gates: Sequence[GateResult]) -> list[str]:
+    """The block printed after the summary."""
+    if not gates:
+        return []
+    passed = sum(g.passed for g in gates)
+    return ["", f"Gates ({passed}/{len(gates)} passed)", "-" * 80, *(g.line for g in gates)]
+
+
+def exit_code(code: int, gates: Sequence[GateResult]) -> int:
+    """1 when a gate failed, unless ``code`` already says more (2, 3 or 130 win)."""
+    if code in _WINNING_CODES:
+        return code
+    if any(not g.passed for g in gates):
+        return EXIT_GATE_FAILED
+    return code if code else EXIT_OK
