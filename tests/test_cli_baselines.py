@@ -1,0 +1,282 @@
+"""``tui-loadtest baselines ...`` and the run flags, in process and end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tui_loadtest.cli import main
+from tui_loadtest.report.baseline_text import baseline_report
+from tui_loadtest.report.json_report import write_report
+from tui_loadtest.store import Baseline, BaselineStore
+
+from .synthetic import HEALTH, QUERY, Ep, make_result
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> BaselineStore:
+    path = tmp_path / "team" / "baselines.sqlite3"
+    monkeypatch.setenv("TUI_LOADTEST_STORE", str(path))
+    s = BaselineStore(path)
+    fast = make_result([HEALTH, QUERY], seconds=30, seed=1, scenario_name="checkout")
+    slow = make_result([HEALTH, QUERY], seconds=30, seed=2, slowdown=1.4, host="http://staging")
+    s.save(Baseline("v1", "2024-01-01T10:00:00+00:00", fast, {"source": "run"}))
+    s.save(Baseline("v2", "2024-02-01T10:00:00+00:00", slow, {"source": "run"}))
+    return s
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:  # noqa: ANN001
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_list_text_json_sort_and_filter(store, capsys) -> None:  # noqa: ANN001
+    code, out, _ = run_cli(capsys, "baselines", "list")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["Name", "Created", "Scenario"]
+    assert [ln.split()[0] for ln in lines[2:4]] == ["v1", "v2"]
+    assert f"2 baseline(s) in {store.path}" in out
+
+    code, out, _ = run_cli(capsys, "baselines", "list", "--json", "--sort", "p95")
+    data = json.loads(out)
+    assert data["store"] == str(store.path)
+    assert [b["name"] for b in data["baselines"]] == ["v1", "v2"]
+    first = data["baselines"][0]
+    assert first["rps"] == pytest.approx(store.load("v1").result.summary.rps, rel=1e-6)
+    assert {"p95_ms", "error_rate", "rating", "scenario", "host", "created_at"} <= set(first)
+
+    _, out, _ = run_cli(capsys, "baselines", "list", "--json", "--sort", "p95", "--reverse")
+    assert [b["name"] for b in json.loads(out)["baselines"]] == ["v2", "v1"]
+    _, out, _ = run_cli(capsys, "baselines", "list", "--json", "--filter", "STAGING")
+    assert [b["name"] for b in json.loads(out)["baselines"]] == ["v2"]
+    _, out, _ = run_cli(capsys, "baselines", "list", "--filter", "nothing-like-this")
+    assert "match" in out
+
+
+def test_show_and_report(store, capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    code, out, _ = run_cli(capsys, "baselines", "show", "v1")
+    assert code == 0
+    assert out.startswith("Baseline: v1\nCreated: 2024-01-01T10:00:00+00:00\nScenario: checkout")
+    assert "Environment: tui-loadtest 0.1.0, Python 3.11.7, 1 worker(s)" in out
+    assert "Endpoint Performance" in out and "Recommendations" in out
+    code, out, _ = run_cli(capsys, "baselines", "show", "v1", "--json")
+    assert json.loads(out)["baseline"]["name"] == "v1"
+
+    html, prefix, txt = tmp_path / "r.html", tmp_path / "csv" / "v1", tmp_path / "r.txt"
+    code, out, err = run_cli(
+        capsys, "baselines", "report", "v1", "--html", str(html), "--csv", str(prefix),
+        "--out", str(txt),
+    )  # fmt: skip
+    assert code == 0
+    assert out == baseline_report(store.load("v1")) + "\n"
+    assert txt.read_text() == out
+    assert html.read_text().startswith("<!DOCTYPE html>")
+    assert (tmp_path / "csv" / "v1_stats.csv").exists()
+
+
+def test_compare_text_json_and_exit_codes(store, capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    code, out, _ = run_cli(capsys, "baselines", "compare", "v1", "v2")
+    assert code == 1  # v2 regressed
+    assert "Verdict: regressed" in out and "Baseline: v1" in out
+    code, out, _ = run_cli(capsys, "baselines", "compare", "v2", "v1", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["verdict"] == "improved"
+    assert data["baseline"] == "v2" and data["current"] == "v1"
+    row = next(r for r in data["rows"] if r["scope"] == "overall" and r["metric"] == "p95_ms")
+    assert row["verdict"] == "improved" and row["pct"] < -20
+    code, out, _ = run_cli(capsys, "baselines", "compare", "v1", "v2", "--threshold", "80")
+    assert code == 0 and "Verdict: no significant change" in out
+    # A report file works where a name is expected.
+    report = tmp_path / "current.json"
+    write_report(store.load("v1").result, report)
+    code, out, _ = run_cli(capsys, "baselines", "compare", "v1", str(report), "--json")
+    assert code == 0 and json.loads(out)["verdict"] == "no significant change"
+
+
+def test_rename_delete_export_import_create(store, capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    assert run_cli(capsys, "baselines", "rename", "v1", "v0")[0] == 0
+    assert store.names() == ["v0", "v2"]
+    code, _, err = run_cli(capsys, "baselines", "rename", "v0", "v2")
+    assert code == 2 and "already exists" in one_line(err)
+
+    exported = tmp_path / "v0.json"
+    assert run_cli(capsys, "baselines", "export", "v0", str(exported))[0] == 0
+    data = json.loads(exported.read_text())
+    assert data["baseline"]["name"] == "v0" and "histograms" in data
+    _, out, _ = run_cli(capsys, "baselines", "export", "v0", "-")
+    assert json.loads(out)["summary"] == data["summary"]
+
+    code, _, err = run_cli(capsys, "baselines", "delete", "v0")  # stdin is not a terminal
+    assert code == 2 and "--yes" in one_line(err)
+    assert run_cli(capsys, "baselines", "delete", "v0", "--yes")[0] == 0
+    assert store.names() == ["v2"]
+
+    assert run_cli(capsys, "baselines", "import", str(exported))[0] == 0
+    restored = store.load("v0")
+    assert restored.created_at == "2024-01-01T10:00:00+00:00"
+    assert restored.result.histogram.counts == store.load("v0").result.histogram.counts
+    code, _, err = run_cli(capsys, "baselines", "import", str(exported))
+    assert code == 2 and "--overwrite" in one_line(err)
+
+    plain = tmp_path / "performance_report_20240101_120000.json"
+    write_report(make_result([HEALTH], seconds=5, seed=8), plain)
+    code, _, err = run_cli(capsys, "baselines", "import", str(plain))
+    assert code == 2 and "--name" in one_line(err)
+    code, _, err = run_cli(capsys, "baselines", "create", "--from", str(plain), "--name", "file")
+    assert code == 0 and 'baseline "file" created' in err
+    assert store.load("file").metadata == {"source": "report", "file": str(plain)}
+
+
+def test_user_errors_are_one_line(store, capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    code, _, err = run_cli(capsys, "baselines", "show", "v22")
+    assert code == 2 and 'no baseline named "v22"' in one_line(err)
+    assert 'did you mean "v2"' in err
+    code, _, err = run_cli(capsys, "baselines", "create", "--from", str(tmp_path / "x.json"),
+                           "--name", "x")  # fmt: skip
+    assert code == 2 and "no such report file" in one_line(err)
+    code, _, err = run_cli(capsys, "baselines", "create", "--from", "x.json", "--name", "a/b")
+    assert code == 2
+
+
+@pytest.mark.parametrize("damage", ["random", "newer"])
+def test_a_damaged_store_is_one_line_and_left_untouched(
+    tmp_path: Path,
+    capsys,
+    damage: str,  # noqa: ANN001
+) -> None:
+    path = tmp_path / "store.sqlite3"
+    if damage == "random":
+        path.write_bytes(os.urandom(4096))
+    else:
+        BaselineStore(path).save(Baseline("x", "2024", make_result([HEALTH], seconds=2, seed=1)))
+        with sqlite3.connect(path) as conn:
+            conn.execute("PRAGMA user_version = 99")
+    report = tmp_path / "r.json"
+    write_report(make_result([HEALTH], seconds=2, seed=2), report)
+    before = path.read_bytes()
+    for args in (["list"], ["show", "x"], ["create", "--from", str(report), "--name", "y"],
+                 ["compare", "x", "x"]):  # fmt: skip
+        code, _, err = run_cli(capsys, "baselines", *args, "--store", str(path))
+        assert code == 2, args
+        assert str(path) in one_line(err)
+    assert path.read_bytes() == before
+
+
+# ------------------------------------------------------------------- end to end
+
+
+def cli(*args: str, env: dict | None = None, timeout: float = 90) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tui_loadtest", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+HEALTH_TOML = """
+name = "health gate"
+[load]
+users = 10
+[[requests]]
+method = "GET"
+path = "/api/health"
+"""
+
+
+def test_two_headless_runs_saved_then_listed_and_compared(demo_url, tmp_path: Path) -> None:  # noqa: ANN001
+    env = {"TUI_LOADTEST_STORE": str(tmp_path / "s.sqlite3")}
+    for name in ("monday", "tuesday"):
+        proc = cli("run", "--no-ui", "-t", "2s", "-u", "10", "--host", demo_url,
+                   "--save-baseline", name, env=env)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert f'baseline "{name}" saved' in proc.stderr
+    listed = json.loads(cli("baselines", "list", "--json", env=env).stdout)
+    assert [b["name"] for b in listed["baselines"]] == ["monday", "tuesday"]
+    assert all(b["requests"] > 0 and b["host"] == demo_url for b in listed["baselines"])
+    proc = cli("baselines", "compare", "monday", "tuesday", "--json", env=env)
+    assert json.loads(proc.stdout)["verdict"] in ("no significant change", "improved", "regressed")
+    report = cli("baselines", "report", "tuesday", env=env)
+    assert report.returncode == 0
+    assert report.stdout.splitlines()[1] == "Performance Baseline Report"
+    assert "Baseline ID: tuesday" in report.stdout
+
+
+def test_an_impossible_threshold_exits_1_and_names_it(demo_url, tmp_path: Path) -> None:  # noqa: ANN001
+    scenario = tmp_path / "gate.toml"
+    scenario.write_text(HEALTH_TOML + "[thresholds]\np99_ms = 0.001\nerror_rate = 0.5\n")
+    proc = cli("run", str(scenario), "--no-ui", "-t", "2s", "--host", demo_url)
+    assert proc.returncode == 1, proc.stderr
+    assert "✗ p99_ms <= 0.001" in proc.stdout and "✓ error_rate <= 0.5" in proc.stdout
+    failed = [ln for ln in proc.stderr.splitlines() if "threshold failed" in ln]
+    assert len(failed) == 1 and "p99_ms <= 0.001 (measured" in failed[0]
+
+
+def test_regression_gate_against_a_faster_baseline(demo_url, tmp_path: Path) -> None:  # noqa: ANN001
+    store = BaselineStore(tmp_path / "s.sqlite3")
+    fast = make_result([Ep("GET /api/health", median_ms=0.02, sigma=0.2, rps=3000)], seconds=10)
+    store.save(Baseline("fast", "2024-01-01T00:00:00+00:00", fast))
+    scenario = tmp_path / "health.toml"
+    scenario.write_text(HEALTH_TOML)
+    html = tmp_path / "run.html"
+    proc = cli("run", str(scenario), "--no-ui", "-t", "2s", "--host", demo_url,
+               "--store", str(store.path), "--compare-to", "fast", "--html", str(html))  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert "Verdict: regressed" in proc.stdout
+    assert any(
+        ln.startswith("tui-loadtest: regression: overall P50") for ln in proc.stderr.splitlines()
+    )
+    assert "Compared with fast" in html.read_text()
+    # The same run passes a gate set far above the slowdown.
+    loose = cli("run", str(scenario), "--no-ui", "-t", "1s", "--host", demo_url,
+                "--store", str(store.path), "--compare-to", "fast",
+                "--fail-on-regression", "100000")  # fmt: skip
+    assert loose.returncode == 0, loose.stderr
+
+
+def test_a_missing_compare_to_baseline_fails_before_the_run(tmp_path: Path) -> None:
+    proc = cli("run", "--no-ui", "-t", "30s", "--store", str(tmp_path / "s.sqlite3"),
+               "--compare-to", "nope", timeout=20)  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stdout == ""  # no run, no summary
+    assert proc.stderr.strip() == (
+        f'tui-loadtest: error: no baseline named "nope" in {tmp_path / "s.sqlite3"}'
+        " (the store is empty)"
+    )
+
+
+def test_bench_saves_a_baseline_too(demo_url, tmp_path: Path) -> None:  # noqa: ANN001
+    store = tmp_path / "s.sqlite3"
+    proc = cli("bench", f"{demo_url}/api/health", "200", "10", "--out", str(tmp_path / "r.json"),
+               "--store", str(store), "--save-baseline", "bench")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert BaselineStore(store).load("bench").result.summary.requests == 200
+
+
+def test_saving_is_skipped_for_a_run_that_did_not_complete(store, capsys) -> None:  # noqa: ANN001
+    from tui_loadtest.cli_baselines import RunOutputs
+
+    r = make_result([HEALTH], seconds=3, seed=4)
+    interrupted = replace(r, outcome={**r.outcome, "interrupted": True})
+    outputs = RunOutputs(store=store, save_name="partial")
+    assert outputs.finish(interrupted, 130) == 130
+    assert "not saved" in capsys.readouterr().err and not store.exists("partial")
+    assert RunOutputs(store=store, save_name="done").finish(r, 0) == 0
+    assert store.load("done").metadata["source"] == "run"
