@@ -330,3 +330,22 @@ def test_serve_forever_busy_port_is_a_user_error() -> None:
         busy.listen()
         with pytest.raises(UsageError, match="cannot listen on"):
             serve_forever(port=busy.getsockname()[1])
+
+
+def test_stall_freezes_every_endpoint_once_per_period() -> None:
+    """--stall: a pause every period, the target coordinated omission hides."""
+    with DemoServer(stall_s=0.3, stall_every_s=0.6) as srv, httpx.Client(base_url=srv.url) as c:
+        took = []
+        deadline = time.monotonic() + 1.3
+        while time.monotonic() < deadline:
+            t0 = time.monotonic()
+            assert c.get("/api/health").status_code == 200
+            took.append(time.monotonic() - t0)
+    assert min(took) < 0.05  # outside the stall: fast
+    assert max(took) >= 0.15  # a request that arrived in a stall waited for its end
+    assert max(took) <= 0.45
+
+
+def test_stall_must_be_shorter_than_its_period() -> None:
+    with pytest.raises(ValueError, match="stall"):
+        create_app(stall_s=2.0, stall_every_s=1.0)

@@ -206,6 +206,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="fraction of queries that fail (default 0.01)",
     )
     demo.add_argument(
+        "--stall",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="freeze every endpoint for S seconds once per --stall-every (default 0: never)",
+    )
+    demo.add_argument(
+        "--stall-every",
+        type=_positive_float,
+        default=5.0,
+        metavar="S",
+        help="period of the stalls in seconds (default 5)",
+    )
+    demo.add_argument(
         "--latency-scale",
         type=float,
         default=1.0,
@@ -340,8 +354,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_demo_server(args: argparse.Namespace) -> int:
     from .demo import serve_forever
 
+    if args.stall and args.stall >= args.stall_every:
+        raise UserError("--stall: expected fewer seconds than --stall-every")
     serve_forever(
-        host=args.host, port=args.port, error_rate=args.error_rate, latency_scale=args.latency_scale
+        host=args.host,
+        port=args.port,
+        error_rate=args.error_rate,
+        latency_scale=args.latency_scale,
+        stall_s=args.stall,
+        stall_every_s=args.stall_every,
     )
     return EXIT_OK
 

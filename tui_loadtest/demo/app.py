@@ -12,6 +12,7 @@ import asyncio
 import json
 import math
 import random
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -134,11 +135,23 @@ class DemoApp:
     """The ASGI callable; also owns the per-route counters behind ``/__demo/stats``."""
 
     def __init__(
-        self, error_rate: float = 0.01, latency_scale: float = 1.0, seed: int | None = None
+        self,
+        error_rate: float = 0.01,
+        latency_scale: float = 1.0,
+        seed: int | None = None,
+        stall_s: float = 0.0,
+        stall_every_s: float = 5.0,
     ) -> None:
         validate_params(error_rate, latency_scale)
+        if stall_s < 0 or (stall_s and not 0 < stall_s < stall_every_s):
+            raise ValueError("stall must be >= 0 and shorter than stall_every")
         self.error_rate = error_rate
         self.latency_scale = latency_scale
+        # Every stall_every_s seconds the whole API freezes for stall_s seconds,
+        # like a garbage-collection pause: the case coordinated omission hides.
+        self.stall_s = stall_s
+        self.stall_every_s = stall_every_s
+        self.t0 = time.monotonic()
         self.rng = random.Random(seed)
         self.total = 0
         self.by_route: dict[str, int] = {}
@@ -171,6 +184,8 @@ class DemoApp:
             return  # lifespan is off; websockets are not part of the demo API
         method: str = scope["method"]
         path: str = scope["path"]
+        if self.stall_s and not path.startswith("/__demo/"):
+            await self._stall()
         if path == "/api/health" and method == "GET":  # the fast path
             self._count("GET /api/health")
             await _HEALTH.send(send)
@@ -185,6 +200,13 @@ class DemoApp:
         else:
             self._count(f"{method} (unmatched)")
             await _NOT_FOUND.send(send)
+
+    async def _stall(self) -> None:
+        """Hold the request until the current stall window (if any) is over."""
+        phase = (time.monotonic() - self.t0) % self.stall_every_s
+        start = self.stall_every_s - self.stall_s  # each period ends with its stall
+        if phase >= start:
+            await asyncio.sleep(self.stall_every_s - phase)
 
     async def _get_only(self, method: str, route: str, response: _Response, send: Send) -> None:
         self._count(f"{method} {route}")
@@ -258,7 +280,18 @@ async def _drain(receive: Receive) -> bool:
 
 
 def create_app(
-    error_rate: float = 0.01, latency_scale: float = 1.0, seed: int | None = None
+    error_rate: float = 0.01,
+    latency_scale: float = 1.0,
+    seed: int | None = None,
+    stall_s: float = 0.0,
+    stall_every_s: float = 5.0,
 ) -> DemoApp:
-    """Build the demo ASGI app (``error_rate`` of queries fail; ``seed`` for reproducibility)."""
-    return DemoApp(error_rate=error_rate, latency_scale=latency_scale, seed=seed)
+    """Build the demo ASGI app (``error_rate`` of queries fail; ``seed`` for reproducibility;
+    ``stall_s`` > 0 freezes every endpoint for that long once every ``stall_every_s``)."""
+    return DemoApp(
+        error_rate=error_rate,
+        latency_scale=latency_scale,
+        seed=seed,
+        stall_s=stall_s,
+        stall_every_s=stall_every_s,
+    )

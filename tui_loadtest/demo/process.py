@@ -109,13 +109,24 @@ def serve_forever(
     error_rate: float = 0.01,
     latency_scale: float = 1.0,
     seed: int | None = None,
+    stall_s: float = 0.0,
+    stall_every_s: float = 5.0,
 ) -> None:
     """Serve the demo API until Ctrl+C, printing one line once it accepts connections.
 
     Raises UsageError (one clear line, no traceback) if the address cannot be bound.
     """
     try:
-        app = create_app(error_rate=error_rate, latency_scale=latency_scale, seed=seed)
+        try:
+            app = create_app(
+                error_rate=error_rate,
+                latency_scale=latency_scale,
+                seed=seed,
+                stall_s=stall_s,
+                stall_every_s=stall_every_s,
+            )
+        except ValueError as exc:
+            raise UsageError(f"demo server: {exc}") from None
         try:
             sock = _bind(host, port)
         except OSError as exc:
@@ -191,6 +202,8 @@ class DemoServer:
         error_rate: float = 0.01,
         latency_scale: float = 1.0,
         seed: int | None = None,
+        stall_s: float = 0.0,
+        stall_every_s: float = 5.0,
     ) -> None:
         validate_params(error_rate, latency_scale)
         self._host = host
@@ -199,6 +212,8 @@ class DemoServer:
             "error_rate": error_rate,
             "latency_scale": latency_scale,
             "seed": seed,
+            "stall_s": stall_s,
+            "stall_every_s": stall_every_s,
         }
         self._proc: multiprocessing.process.BaseProcess | None = None
         self._conn: Connection | None = None
