@@ -107,3 +107,19 @@ def test_snapshot_reports_current_rate_and_progress():
     assert [e.name for e in snap.endpoints] == ["a", "b"]
     assert snap.total.latency.p50 > 0
     assert bucket_index(int(snap.total.latency.p50 * 1000)) > 0
+
+
+def test_a_late_worker_cannot_freeze_the_view_and_totals_stay_exact():
+    rng = random.Random(7)
+    agg = RunAggregate(KEYS, workers=2)
+    late, _ = delta(1, 0, rng)
+    for tick in range(3):
+        agg.add(delta(0, tick, rng)[0])
+    assert agg.next_tick == 0  # worker 1 has not reported second 0
+    done, missing = agg.complete_overdue(1)
+    assert done == [0, 1] and missing == {1}
+    agg.add(late)  # arrives after its second was published: joins second 2
+    agg.add(delta(1, 2, rng)[0])
+    assert agg.next_tick == 3
+    assert agg.total_span().requests == 5 * 200  # nothing lost, nothing doubled
+    assert agg.timeline[2].requests == 3 * 200

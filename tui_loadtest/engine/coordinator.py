@@ -28,6 +28,7 @@ from .worker_engine import make_shares, split_evenly
 READY_TIMEOUT_S = 60.0
 POLL_S = 0.05
 LAG_WARN_MS = 10.0
+LATE_S = 3  # a second is published without a worker that is this many seconds late
 
 
 class Run:
@@ -51,6 +52,7 @@ class Run:
             self.users_target = 0
         self.rate_target: float | None = None
         self._lag_warned = False
+        self._late_warned: set[int] = set()
         self._drop_warned = False
         self.aggregate = RunAggregate(
             [(r.method, r.name) for r in scenario.requests], workers, window_s
@@ -259,6 +261,7 @@ class Run:
                     with self._lock:
                         self.aggregate.worker_finished(i, last_tick[i])
                     changed = True
+            changed |= self._complete_overdue()
             if changed:
                 self._after_tick()
         with self._lock:
@@ -271,6 +274,24 @@ class Run:
         self._publish()
         self._kill()
         self._done.set()
+
+    def _complete_overdue(self) -> bool:
+        """Do not let a worker that is seconds late (an overloaded machine) freeze the view."""
+        if self.start_mono is None or self.state == "done":
+            return False
+        through = int(self.elapsed()) - 1 - LATE_S
+        with self._lock:
+            if through < self.aggregate.next_tick:
+                return False
+            done, missing = self.aggregate.complete_overdue(through)
+        for w in sorted(missing - self._late_warned):
+            self._late_warned.add(w)
+            self._event(
+                f"worker {w} is more than {LATE_S} s late; its figures will join later "
+                "seconds (is the machine overloaded?)",
+                "warning",
+            )
+        return bool(done)
 
     def _check_clock(self) -> None:
         duration = self.load.duration_s

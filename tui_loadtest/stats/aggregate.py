@@ -162,13 +162,21 @@ class RunAggregate:
 
     # -- feeding ------------------------------------------------------------
     def add(self, delta: WorkerDelta) -> list[int]:
-        """Merge one delta; return the ticks that became complete."""
-        sec = self._pending.get(delta.tick)
+        """Merge one delta; return the ticks that became complete.
+
+        A delta for a second already completed without it (its worker was late,
+        see :meth:`complete_overdue`) goes into the earliest open second: the
+        totals stay exact, only its place on the timeline moves.
+        """
+        late = delta.tick < self.next_tick
+        tick = self.next_tick if late else delta.tick
+        sec = self._pending.get(tick)
         if sec is None:
-            sec = self._pending[delta.tick] = _Second(self.n)
-        sec.reported.add(delta.worker)
-        sec.span_s = max(sec.span_s, delta.span_s)
-        sec.users += delta.users
+            sec = self._pending[tick] = _Second(self.n)
+        if not late:
+            sec.reported.add(delta.worker)
+            sec.span_s = max(sec.span_s, delta.span_s)
+            sec.users += delta.users
         sec.paused = sec.paused or delta.paused
         sec.target += delta.target
         sec.dropped += delta.dropped
@@ -211,6 +219,23 @@ class RunAggregate:
                 done.append(self._complete(tick))
         self._pending.clear()
         return done
+
+    def complete_overdue(self, through_tick: int) -> tuple[list[int], set[int]]:
+        """Complete every second up to ``through_tick`` even if a worker has not
+        reported it, so one stuck worker cannot freeze the live view.
+
+        Returns the completed seconds and the workers that were missing.
+        """
+        done: list[int] = []
+        missing: set[int] = set()
+        while self.next_tick <= through_tick:
+            tick = self.next_tick
+            sec = self._pending.get(tick)
+            if sec is None:
+                sec = self._pending[tick] = _Second(self.n)
+            missing |= {w for w in self._live if w not in sec.reported}
+            done.append(self._complete(tick))
+        return done, missing
 
     def _complete_ready(self) -> list[int]:
         done = []
