@@ -15,14 +15,29 @@ from __future__ import annotations
 
 import platform
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .report.json_report import read_report
 from .stats.result import RunResult, now_iso
 from .store import Baseline, BaselineStore, check_name, resolve_store_path
+from .store.records import TONE_ORDER
 
-__all__ = ["Baseline", "BaselineGenerator", "make_baseline", "open_store", "report_file_name"]
+SORT_KEYS = ("date", "name", "scenario", "host", "rps", "p95", "errors", "rating")
+
+__all__ = [
+    "SORT_KEYS",
+    "Baseline",
+    "BaselineGenerator",
+    "export_data",
+    "export_file_name",
+    "filter_infos",
+    "make_baseline",
+    "open_store",
+    "report_file_name",
+    "sort_infos",
+]
 
 
 def open_store(path: str | Path | None = None) -> BaselineStore:
@@ -50,6 +65,49 @@ def report_file_name(name: str) -> str:
     """performance_baseline_<name>.txt, with anything unsafe in a file name replaced."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "baseline"
     return f"performance_baseline_{safe}.txt"
+
+
+def export_file_name(name: str) -> str:
+    """baseline_<name>.json: the default file of ``baselines export``."""
+    return "baseline_" + report_file_name(name).removeprefix("performance_baseline_")[:-4] + ".json"
+
+
+def export_data(baseline: Baseline) -> dict[str, Any]:
+    """A JSON report with the baseline's name, date and metadata beside it
+    (``baselines import`` reads it back; any tool reading reports ignores the extra key)."""
+    data = baseline.result.to_report()
+    data["baseline"] = {
+        "name": baseline.name,
+        "created_at": baseline.created_at,
+        "metadata": baseline.metadata,
+    }
+    return data
+
+
+def sort_infos(infos: list, key: str, reverse: bool = False) -> list:
+    """Baseline list entries sorted by one of SORT_KEYS (numbers: highest first for rps)."""
+    keys: dict[str, Callable[[Any], Any]] = {
+        "date": lambda i: i.created_at,
+        "name": lambda i: i.name.lower(),
+        "scenario": lambda i: i.scenario_name.lower(),
+        "host": lambda i: i.host,
+        "rps": lambda i: -i.rps,
+        "p95": lambda i: i.p95_ms,
+        "errors": lambda i: i.error_rate,
+        "rating": lambda i: TONE_ORDER.index(i.rating.tone),
+    }
+    return sorted(infos, key=keys[key], reverse=reverse)
+
+
+def filter_infos(infos: list, text: str | None) -> list:
+    if not text:
+        return infos
+    needle = text.lower()
+    return [
+        i
+        for i in infos
+        if needle in i.name.lower() or needle in i.scenario_name.lower() or needle in i.host.lower()
+    ]
 
 
 class BaselineGenerator:

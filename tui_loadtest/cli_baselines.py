@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from .stats.result import RunResult
     from .store import Baseline, BaselineStore
 
-SORT_KEYS = ("date", "name", "scenario", "host", "rps", "p95", "errors", "rating")
-
 
 def _note(text: str) -> None:
     print(f"tui-loadtest: {text}", file=sys.stderr, flush=True)
@@ -113,6 +111,8 @@ def _add_run_flags(parser: argparse.ArgumentParser, *, thresholds: bool) -> None
 
 
 def _add_baselines(sub: argparse._SubParsersAction) -> None:
+    from .baselines import SORT_KEYS
+
     common = argparse.ArgumentParser(add_help=False)
     _store_option(common)
     top = sub.add_parser(
@@ -217,35 +217,8 @@ def cmd_browse(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def sort_infos(infos: list, key: str, reverse: bool = False) -> list:
-    """Baseline list entries sorted by one of SORT_KEYS (numbers: highest first for rps)."""
-    from .store.records import _TONE_ORDER
-
-    keys: dict[str, Callable[[Any], Any]] = {
-        "date": lambda i: i.created_at,
-        "name": lambda i: i.name.lower(),
-        "scenario": lambda i: i.scenario_name.lower(),
-        "host": lambda i: i.host,
-        "rps": lambda i: -i.rps,
-        "p95": lambda i: i.p95_ms,
-        "errors": lambda i: i.error_rate,
-        "rating": lambda i: _TONE_ORDER.index(i.rating.tone),
-    }
-    return sorted(infos, key=keys[key], reverse=reverse)
-
-
-def filter_infos(infos: list, text: str | None) -> list:
-    if not text:
-        return infos
-    needle = text.lower()
-    return [
-        i
-        for i in infos
-        if needle in i.name.lower() or needle in i.scenario_name.lower() or needle in i.host.lower()
-    ]
-
-
 def cmd_list(args: argparse.Namespace) -> int:
+    from .baselines import filter_infos, sort_infos
     from .report.formatting import fmt_ms, fmt_pct, fmt_rate
 
     store = _store(args)
@@ -297,6 +270,7 @@ def describe(baseline: Baseline) -> list[str]:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from .baselines import export_data
     from .report.text import run_summary
 
     baseline = _store(args).load(args.name)
@@ -363,19 +337,8 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def export_data(baseline: Baseline) -> dict[str, Any]:
-    """A JSON report with the baseline's name, date and metadata beside it."""
-    data = baseline.result.to_report()
-    data["baseline"] = {
-        "name": baseline.name,
-        "created_at": baseline.created_at,
-        "metadata": baseline.metadata,
-    }
-    return data
-
-
 def cmd_export(args: argparse.Namespace) -> int:
-    from .baselines import report_file_name
+    from .baselines import export_data, export_file_name
     from .report.json_report import write_json_atomic
 
     baseline = _store(args).load(args.name)
@@ -383,13 +346,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.file == "-":
         print(json.dumps(data, indent=2))
         return EXIT_OK
-    target = (
-        args.file
-        or report_file_name(baseline.name)
-        .replace("performance_baseline_", "baseline_")
-        .removesuffix(".txt")
-        + ".json"
-    )
+    target = args.file or export_file_name(baseline.name)
     path = write_json_atomic(target, data)
     _note(f'baseline "{baseline.name}" written to {path}')
     return EXIT_OK

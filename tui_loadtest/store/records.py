@@ -108,7 +108,7 @@ class BaselineInfo:
         }
 
 
-_TONE_ORDER = ("good", "ok", "warn", "bad")
+TONE_ORDER = ("good", "ok", "warn", "bad")
 
 
 def overall_rating(p95_ms: float, error_rate: float) -> Rating:
@@ -119,7 +119,7 @@ def overall_rating(p95_ms: float, error_rate: float) -> Rating:
     design), so it is rated on its own line instead.
     """
     a, b = rate_response_ms(p95_ms), rate_error_rate(error_rate)
-    return a if _TONE_ORDER.index(a.tone) >= _TONE_ORDER.index(b.tone) else b
+    return a if TONE_ORDER.index(a.tone) >= TONE_ORDER.index(b.tone) else b
 
 
 def redact_scenario(scenario: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,165 @@
+"""Pilot tests of the baseline list, details and compare screens, and the dashboard hooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input
+
+from tests.synthetic import HEALTH, QUERY, make_result
+from tests.ui.helpers import text_of, wait_for
+from tui_loadtest.compare import REGRESSED
+from tui_loadtest.report.recommendations import recommend
+from tui_loadtest.store import Baseline, BaselineStore
+from tui_loadtest.ui.baselines_app import create_baselines_app
+from tui_loadtest.ui.screens.baseline_dialogs import ConfirmAction, NamePrompt
+from tui_loadtest.ui.screens.baselines import BaselineDetailScreen, BaselineListScreen
+from tui_loadtest.ui.screens.compare import CompareScreen
+from tui_loadtest.ui.style import TONE_COLOURS
+
+pytestmark = pytest.mark.anyio
+SIZE = (160, 48)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> BaselineStore:
+    s = BaselineStore(tmp_path / "baselines.sqlite3")
+    fast = make_result([HEALTH, QUERY], seconds=30, seed=1, scenario_name="checkout")
+    slow = make_result([HEALTH, QUERY], seconds=30, seed=2, slowdown=1.4, host="http://staging")
+    other = make_result([HEALTH], seconds=10, seed=3, scenario_name="health only")
+    s.save(Baseline("fast", "2024-01-01T10:00:00+00:00", fast, {"source": "run"}))
+    s.save(Baseline("slow", "2024-02-01T10:00:00+00:00", slow, {"source": "run"}))
+    s.save(Baseline("health", "2024-03-01T10:00:00+00:00", other, {"source": "report"}))
+    return s
+
+
+async def list_screen(app, pilot) -> BaselineListScreen:  # noqa: ANN001
+    await wait_for(pilot, lambda: isinstance(app.screen, BaselineListScreen))
+    await pilot.pause()
+    return app.screen
+
+
+def names(screen: BaselineListScreen) -> list[str]:
+    table = screen.query_one(DataTable)
+    return [table.get_row_at(i)[1].plain for i in range(table.row_count)]
+
+
+async def test_list_shows_every_baseline_and_filters_and_sorts(store) -> None:  # noqa: ANN001
+    app = create_baselines_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await list_screen(app, pilot)
+        assert names(screen) == ["fast", "slow", "health"]  # by creation date
+        table = screen.query_one(DataTable)
+        row = [str(c) for c in table.get_row_at(0)]
+        info = store.list()[0]
+        assert row[3] == "checkout" and row[6] == f"{info.p95_ms:.1f}"
+        assert row[8] == info.rating.label
+        assert "3 of 3" in text_of(screen.query_one("#baselines-title"))
+
+        await pilot.press("slash", *"staging")
+        assert names(screen) == ["slow"]
+        assert "1 of 3" in text_of(screen.query_one("#baselines-title"))
+        await pilot.press("ctrl+a", "ctrl+k", "escape")  # clear the filter, back to the table
+        assert names(screen) == ["fast", "slow", "health"]
+        assert screen.query_one(DataTable).has_focus
+
+        await pilot.press("o")  # by name
+        assert screen.sort_key == "name" and names(screen) == ["fast", "health", "slow"]
+        await pilot.press("v")
+        assert names(screen) == ["slow", "health", "fast"]
+
+
+async def test_details_show_figures_tables_charts_and_recommendations(store) -> None:  # noqa: ANN001
+    app = create_baselines_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await list_screen(app, pilot)
+        await pilot.press("down", "enter")  # "slow"
+        await wait_for(pilot, lambda: isinstance(app.screen, BaselineDetailScreen))
+        await pilot.pause()
+        detail = app.screen
+        assert "slow" in text_of(detail.query_one("#detail-title"))
+        assert "Python 3.11.7" in text_of(detail.query_one("#detail-title"))
+        result = store.load("slow").result
+        shown = " ".join(text_of(detail.query_one("#detail-summary")).split())
+        for text in ("Overall Summary", "/api/health", "/api/agents/{id}/query", "Recommendations"):
+            assert text in shown
+        assert f"{result.summary.requests:,}" in shown
+        assert " ".join(recommend(result)[0].split())[:40] in shown
+        charts = [detail.query_one("#detail-rps"), detail.query_one("#detail-latency")]
+        assert all(chart.size.height >= 10 for chart in charts)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, BaselineListScreen))
+
+
+async def test_delete_needs_confirmation(store) -> None:  # noqa: ANN001
+    app = create_baselines_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await list_screen(app, pilot)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmAction))
+        assert '"fast"' in text_of(app.screen.query_one("#confirm-title"))
+        await pilot.press("enter")  # Enter means no
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert store.exists("fast")
+        await pilot.press("d", "y")
+        await wait_for(pilot, lambda: not store.exists("fast"))
+        await pilot.pause()
+        assert names(screen) == ["slow", "health"]
+
+
+async def test_rename_and_export(store, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.chdir(tmp_path)
+    app = create_baselines_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await list_screen(app, pilot)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, NamePrompt))
+        assert app.screen.query_one(Input).value == "fast"
+        await pilot.press("ctrl+a", "ctrl+k", *"quick", "enter")
+        await wait_for(pilot, lambda: store.exists("quick"))
+        await pilot.pause()
+        assert not store.exists("fast") and "quick" in names(screen)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: (tmp_path / "baseline_quick.json").exists())
+
+
+async def test_compare_two_marked_baselines(store) -> None:  # noqa: ANN001
+    app = create_baselines_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await list_screen(app, pilot)
+        await pilot.press("c")  # nothing marked: a hint, no screen
+        await pilot.pause()
+        assert app.screen is screen
+        await pilot.press("down", "space", "up", "space")  # slow, then fast
+        assert screen.marked == ["slow", "fast"]
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), timeout=10)
+        await pilot.pause()
+        cmp_screen = app.screen
+        c = cmp_screen.comparison
+        assert (c.baseline_name, c.current_name) == ("fast", "slow")  # the older is the baseline
+        assert c.verdict == REGRESSED
+        assert "Verdict: regressed" in text_of(cmp_screen.query_one("#compare-title"))
+        table = cmp_screen.query_one(DataTable)
+        assert table.row_count == len(c.rows)
+        labels = [str(col.label) for col in table.columns.values()]
+        assert labels[2:4] == ["fast", "slow"]
+        p95 = next(i for i, r in enumerate(c.rows) if r.scope == "overall" and r.metric == "p95_ms")
+        cells = table.get_row_at(p95)
+        assert str(cells[6]) == REGRESSED and TONE_COLOURS["bad"] in str(cells[6].style)
+        assert str(cells[5]).startswith("+") and TONE_COLOURS["bad"] in str(cells[5].style)
+        await pilot.press("f")  # changes only
+        assert table.row_count == len(c.regressions) + len(c.improvements)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen)
+        await pilot.press("escape")  # the root list: Esc leaves the app
+        await wait_for(pilot, lambda: not app.is_running)
+
+
+async def test_an_empty_store_says_how_to_make_baselines(tmp_path: Path) -> None:
+    app = create_baselines_app(BaselineStore(tmp_path / "none.sqlite3"))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await list_screen(app, pilot)
+        assert "--save-baseline" in text_of(screen.query_one("#baselines-empty"))
+        assert not (tmp_path / "none.sqlite3").exists()
