@@ -13,8 +13,9 @@ what gets recorded.
 
 Usage: ``python bench/accuracy_server.py PORT`` (prints ``ready`` once listening);
 ``python bench/accuracy_server.py --probe PORT N``: N keep-alive GETs of
-``/delay/0`` with pauses like a thinking user, printing the client-side round
-trips (µs) as JSON, to measure what loopback adds on the generator's CPU.
+``/probe`` (no delay) with pauses like a thinking user, printing the client-side
+round trips (µs) as JSON: what loopback and the machine add, seen from the
+generator's CPU.
 """
 
 from __future__ import annotations
@@ -95,8 +96,8 @@ class Server(socketserver.ThreadingTCPServer):
 
 
 def probe(port: int, n: int) -> list[int]:
-    """Client-side round trips (µs) to ``/delay/0``, pausing 20-60 ms between them."""
-    req = b"GET /delay/0 HTTP/1.1\r\nHost: x\r\n\r\n"
+    """Client-side round trips (µs) to ``/probe``, pausing 20-60 ms between them."""
+    req = b"GET /probe HTTP/1.1\r\nHost: x\r\n\r\n"
     out = []
     with socket.create_connection(("127.0.0.1", port)) as s:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

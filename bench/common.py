@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -190,6 +191,33 @@ def children_of(pid: int) -> list[int]:
     return out
 
 
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children_of(p))
+    return out
+
+
+def tree_cpu(pid: int) -> tuple[float, float]:
+    """CPU seconds of a process tree, and of its root alone. The tree's figure adds each
+    live process' own time and that of the children it has already reaped (so a
+    worker that exited still counts once)."""
+    total = root = 0
+    for p in descendants(pid):
+        try:
+            f = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])
+        if p == pid:
+            root = int(f[11]) + int(f[12])
+    tick = os.sysconf("SC_CLK_TCK")
+    return total / tick, root / tick
+
+
 def cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -277,6 +305,8 @@ class Nginx:
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="tui-bench-nginx-"))
         self.proc: subprocess.Popen | None = None
+        self.reads = 0
+        self._lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -304,10 +334,13 @@ class Nginx:
             raise
 
     def served(self) -> int:
-        """nginx's request counter (it counts this status request too)."""
-        with urllib.request.urlopen(f"{self.url}/nginx_status", timeout=5) as resp:
-            lines = resp.read().decode().splitlines()
-        return int(lines[2].split()[2])
+        """Requests nginx has served, less our own status requests (the counter
+        includes the request that reads it)."""
+        with self._lock:
+            self.reads += 1
+            with urllib.request.urlopen(f"{self.url}/nginx_status", timeout=5) as resp:
+                lines = resp.read().decode().splitlines()
+            return int(lines[2].split()[2]) - self.reads
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

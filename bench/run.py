@@ -23,7 +23,6 @@ import math
 import os
 import platform
 import re
-import resource
 import shlex
 import shutil
 import signal
@@ -31,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -43,6 +43,7 @@ from common import (  # noqa: E402 - bench/ is not a package
     BENCH_DIR,
     REPO_DIR,
     Nginx,
+    cmdline,
     ensure_debian,
     ensure_locust,
     ensure_pyspy,
@@ -51,9 +52,11 @@ from common import (  # noqa: E402 - bench/ is not a package
     free_port,
     log,
     pick_cores,
+    pinned,
     raise_nofile,
     spawn,
     stop_all,
+    tree_cpu,
     vm_rss_kb,
     wait_port,
     worker_pids,
@@ -92,12 +95,22 @@ class Sample:
     duration_s: float
     ok: bool
     note: str = ""
-    cpu_s: float | None = None  # CPU time of the generator's processes (None: not ours)
-    wall_s: float = 0.0  # from start to exit, start-up included
+    # Measured from outside in a steady window mid-run (start-up and end left out):
+    window_rps: float | None = None  # what nginx served per second
+    cpu_share: float | None = None  # CPU of the generator's process tree, 1.0 = one CPU
+    root_cpu_share: float | None = None  # of its first process (tui-loadtest: the coordinator)
+    terminal_cpu_share: float | None = None  # the tmux server drawing the dashboard
 
     @property
     def count_diff(self) -> int:
         return self.requests - self.nginx_requests
+
+    @property
+    def per_cpu_s(self) -> float | None:
+        """Requests per CPU-second of the generator: speed per core, whatever nginx could take."""
+        if self.window_rps is None or not self.cpu_share:
+            return None
+        return self.window_rps / self.cpu_share
 
 
 @dataclass
@@ -114,6 +127,8 @@ class Ctx:
     tmux: str | None = None
     tmux_socket: str = field(default_factory=lambda: f"tui-bench-{os.getpid()}")
     ui_seen: str | None = None  # what the dashboard pane showed mid-run
+    root: int | None = None  # PID of the generator running now (for the CPU window)
+    terminal: int | None = None  # PID of our tmux server while the dashboard runs
 
 
 # -- generators -------------------------------------------------------------------
@@ -123,6 +138,7 @@ def run_wrk(ctx: Ctx, tag: str) -> Sample:
     out = ctx.logs / f"{tag}.txt"
     with open(out, "wb") as fh:
         proc = spawn(cmd, cores=ctx.gen_cpu, stdout=fh, stderr=subprocess.STDOUT)
+        ctx.root = proc.pid
         finish(proc, d + 30)
     text = out.read_text()
     m_rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
@@ -157,6 +173,7 @@ def run_locust(ctx: Ctx, tag: str) -> Sample:
     ]
     with open(f"{prefix}.txt", "wb") as fh:
         proc = spawn(cmd, cores=ctx.gen_cpu, stdout=fh, stderr=subprocess.STDOUT, cwd=BENCH_DIR)
+        ctx.root = proc.pid
         finish(proc, d + 60)
     try:
         entries = json.loads(Path(f"{prefix}.json").read_text())
@@ -197,6 +214,7 @@ def run_tui(
     cmd = tui_command(ctx, scenario, out, workers=workers)
     with open(log_path, "wb") as fh:
         proc = spawn(cmd, cores=cpus or ctx.gen_cpu, stdout=fh, stderr=subprocess.STDOUT)
+        ctx.root = proc.pid
         rc = finish(proc, ctx.args.duration + 60)
     sample = read_report(out, f"exit code {rc}, see {log_path}")
     if rc != 0:
@@ -206,11 +224,15 @@ def run_tui(
 
 
 def tmux(ctx: Ctx, *args: str, check: bool = False) -> subprocess.CompletedProcess:
+    """Our own tmux server (its own socket). The first call starts the server, which
+    inherits this call's CPU pinning: the terminal's work stays on the generator CPU
+    and is charged to the dashboard, instead of taking nginx's CPU."""
     return subprocess.run(
         [ctx.tmux or "tmux", "-L", ctx.tmux_socket, "-f", "/dev/null", *args],
         capture_output=True,
         text=True,
         check=check,
+        preexec_fn=pinned(ctx.gen_cpu),  # noqa: PLW1509 - single-threaded here
     )
 
 
@@ -226,33 +248,84 @@ def run_tui_ui(ctx: Ctx, tag: str) -> Sample:
     shell = f"cd {shlex.quote(str(REPO_DIR))} && {shlex.join(cmd)}; echo $? > {rc_file}"
     tmux(ctx, "kill-session", "-t", tag)
     tmux(ctx, "new-session", "-d", "-s", tag, "-x", "160", "-y", "48", shell, check=True)
+    server = tmux(ctx, "display-message", "-p", "#{pid}").stdout.strip()
+    ctx.terminal = int(server) if server.isdigit() else None
     start = time.monotonic()
     seen = None
     pressed: list[str] = []
     while not rc_file.exists():
         elapsed = time.monotonic() - start
+        if ctx.root is None:
+            ctx.root = find_process(str(out))
         if seen is None and elapsed > d / 2 + 1:
             seen = tmux(ctx, "capture-pane", "-p", "-t", tag).stdout
             (ctx.logs / f"{tag}.pane.txt").write_text(seen)
-        # A dashboard may stay open after the run to show the end: ask it to quit.
-        if elapsed > d + 15 and not pressed:
+        # The dashboard stays open after the run to show the end: ask it to quit.
+        if elapsed > d + 6 and not pressed:
             pressed.append("q")
             tmux(ctx, "send-keys", "-t", tag, "q")
-        elif elapsed > d + 30 and len(pressed) == 1:
+        elif elapsed > d + 20 and len(pressed) == 1:
             pressed.append("C-c")
             tmux(ctx, "send-keys", "-t", tag, "C-c")
-        elif elapsed > d + 60:
+        elif elapsed > d + 40:
             tmux(ctx, "kill-session", "-t", tag)
             break
         time.sleep(0.2)
     ctx.ui_seen = seen or ""
     rc = rc_file.read_text().strip() if rc_file.exists() else "none (killed)"
     sample = read_report(out, f"exit code {rc}")
-    if pressed:
-        sample.note = f"sent {'+'.join(pressed)} to end it"
+    if len(pressed) > 1:
+        sample.note = f"did not quit on q: sent {'+'.join(pressed)}"
+    elif sample.ok and sample.duration_s < d - 0.5:
+        sample.note = f"q ended the run early ({sample.duration_s:.1f}s)"
     if UI_MISSING_NOTE in (seen or ""):
         sample.note = "no dashboard yet: ran headless"
     return sample
+
+
+def find_process(marker: str) -> int | None:
+    """The Python process whose arguments include ``marker`` (not a shell around it)."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            argv = cmdline(int(entry)).split(" ")
+            if "python" in Path(argv[0]).name and marker in argv:
+                return int(entry)
+    return None
+
+
+class Window(threading.Thread):
+    """Measures, from outside and mid-run, what nginx served per second and how much
+    CPU the generator's process tree used: start-up and shutdown are left out, and a
+    generator held back by nginx shows it as CPU below one core."""
+
+    def __init__(self, ctx: Ctx) -> None:
+        super().__init__(daemon=True)
+        self.ctx = ctx
+        d = ctx.args.duration
+        self.begin = 3.0 if d >= 6 else d / 2
+        self.end = d - 0.3
+        self.rps: float | None = None
+        self.cpu: float | None = None
+        self.root_cpu: float | None = None
+        self.terminal_cpu: float | None = None
+
+    def run(self) -> None:
+        ctx, t0 = self.ctx, time.monotonic()
+        time.sleep(self.begin)
+        root = ctx.root
+        if root is None or self.end <= self.begin:
+            return
+        term = ctx.terminal
+        term_a = tree_cpu(term)[1] if term else 0.0
+        (c_a, r_a), n_a, t_a = tree_cpu(root), ctx.nginx.served(), time.monotonic()
+        time.sleep(max(0.0, t0 + self.end - t_a))
+        (c_b, r_b), n_b, t_b = tree_cpu(root), ctx.nginx.served(), time.monotonic()
+        term_b = tree_cpu(term)[1] if term else 0.0
+        if c_b >= c_a and t_b > t_a:
+            self.rps = (n_b - n_a) / (t_b - t_a)
+            self.cpu = (c_b - c_a) / (t_b - t_a)
+            self.root_cpu = (r_b - r_a) / (t_b - t_a)
+            self.terminal_cpu = (term_b - term_a) / (t_b - t_a) if term else None
 
 
 def run_generator(ctx: Ctx, name: str, tag: str) -> Sample:
@@ -266,13 +339,16 @@ def run_generator(ctx: Ctx, name: str, tag: str) -> Sample:
         "tui-mixed-w2": lambda: run_tui(ctx, tag, "mixed_nginx.toml", 2, both),
         "tui-mixed-w2-1cpu": lambda: run_tui(ctx, tag, "mixed_nginx.toml", 2),
     }
+    ctx.root = ctx.terminal = None
+    window = Window(ctx)
+    window.start()
     before = ctx.nginx.served()
-    cpu0, t0 = children_cpu(), time.monotonic()
     sample = runners[name]()
-    sample.wall_s = time.monotonic() - t0
-    # The dashboard run is a child of the tmux server, not ours: its CPU is not seen.
-    sample.cpu_s = None if name == "tui-mixed-ui" else children_cpu() - cpu0
-    sample.nginx_requests = ctx.nginx.served() - before - 1  # the second status request
+    sample.nginx_requests = ctx.nginx.served() - before
+    window.join()
+    sample.window_rps, sample.cpu_share = window.rps, window.cpu
+    sample.root_cpu_share = window.root_cpu
+    sample.terminal_cpu_share = window.terminal_cpu
     if sample.ok and abs(sample.count_diff) > USERS:
         sample.note = (
             f"count disagrees with nginx: {sample.requests} vs {sample.nginx_requests} "
@@ -299,10 +375,13 @@ def run_rounds(ctx: Ctx, names: list[str]) -> dict[str, list[Sample]]:
     return samples
 
 
-def children_cpu() -> float:
-    """CPU seconds of every reaped descendant: tui-loadtest's workers count once it exits."""
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ru.ru_utime + ru.ru_stime
+def median_of(values: list[float | None]) -> float | None:
+    got = [v for v in values if v is not None]
+    return statistics.median(got) if got else None
+
+
+def rnd(x: float | None, digits: int = 0) -> float | None:
+    return None if x is None else round(x, digits) if digits else round(x)
 
 
 def median_rps(samples: list[Sample]) -> float:
@@ -371,12 +450,23 @@ def ui_overhead(samples: dict[str, list[Sample]], ctx: Ctx) -> dict | None:
     if "tui-mixed-ui" not in samples or "tui-mixed" not in samples:
         return None
     ui, head = median_rps(samples["tui-mixed-ui"]), median_rps(samples["tui-mixed"])
+    ui_cpu = median_of([s.per_cpu_s for s in samples["tui-mixed-ui"]])
+    ui_coord = median_of([s.root_cpu_share for s in samples["tui-mixed-ui"]])
+    head_coord = median_of([s.root_cpu_share for s in samples["tui-mixed"]])
+    term = median_of([s.terminal_cpu_share for s in samples["tui-mixed-ui"]])
+    head_cpu = median_of([s.per_cpu_s for s in samples["tui-mixed"]])
     seen = ctx.ui_seen or ""
     drawn = bool(seen.strip()) and UI_MISSING_NOTE not in seen
     return {
         "headless_rps": round(head),
         "dashboard_rps": round(ui),
         "overhead": round(1 - ui / head, 4) if head and ui else None,
+        "headless_req_per_cpu_s": rnd(head_cpu),
+        "dashboard_req_per_cpu_s": rnd(ui_cpu),
+        "cpu_overhead": round(1 - ui_cpu / head_cpu, 4) if ui_cpu and head_cpu else None,
+        "coordinator_cpu_share_headless": rnd(head_coord, 3),
+        "coordinator_cpu_share_dashboard": rnd(ui_coord, 3),
+        "terminal_cpu_share": rnd(term, 3),
         "dashboard_drawn": drawn,
         "note": (
             "the dashboard was drawn in a 160x48 tmux pane on the generator CPU"
@@ -408,17 +498,20 @@ def http_get(port: int, path: str) -> bytes:
         return resp.read()
 
 
-def measure_rtt(ctx: Ctx, port: int, n: int = 300) -> list[int]:
-    """What loopback adds to the server's hold time, seen from the generator's CPU: a
-    plain blocking client there, pausing between requests like a thinking user."""
+def start_probe(
+    ctx: Ctx, port: int, n: int
+) -> tuple[subprocess.Popen, tempfile._TemporaryFileWrapper]:
+    """A plain blocking client on the generator's CPU, running beside the tool and
+    pausing between requests like its users: what the machine adds to a round trip."""
     cmd = [sys.executable, str(BENCH_DIR / "accuracy_server.py"), "--probe", str(port), str(n)]
-    http_get(port, "/__stats")  # reset
-    with tempfile.TemporaryFile() as fh:
-        finish(spawn(cmd, cores=ctx.gen_cpu, stdout=fh), 120)
-        fh.seek(0)
-        totals = json.loads(fh.read())
-    holds = json.loads(http_get(port, "/__stats")).get("/delay/0", [])
-    return [t - h for t, h in zip(totals, holds, strict=False)]
+    fh = tempfile.TemporaryFile()  # noqa: SIM115 - read and closed by the caller
+    return spawn(cmd, cores=ctx.gen_cpu, stdout=fh), fh
+
+
+def convolved_quantile(holds: list[int], rtts: list[int], q: float) -> float:
+    """Quantile (nearest rank) of hold + round trip over every pairing of the two."""
+    sums = sorted(h + r for h in holds for r in rtts)
+    return sums[max(0, math.ceil(q * len(sums)) - 1)]
 
 
 def nearest_rank(values: list[float], q: float) -> float:
@@ -432,28 +525,35 @@ def measure_accuracy(ctx: Ctx) -> dict:
     srv = spawn(
         [sys.executable, str(BENCH_DIR / "accuracy_server.py"), str(port)], cores=ctx.server_cpu
     )
+    run_s = ctx.args.accuracy_time
     try:
         wait_port(port)
-        rtts = measure_rtt(ctx, port)
-        rtt_us = statistics.median(rtts)
         http_get(port, "/__stats")  # reset
         report = ctx.logs / "accuracy.json"
         cmd = [*ctx.tui, "run", str(SCENARIOS / "accuracy.toml"), "--no-ui"]
-        cmd += ["--host", f"http://127.0.0.1:{port}", "-t", f"{ctx.args.accuracy_time}s"]
+        cmd += ["--host", f"http://127.0.0.1:{port}", "-t", f"{run_s}s"]
         cmd += ["--interval", "3600", "--out", str(report)]
-        log(f"accuracy: {ctx.args.accuracy_time}s against delays of 0, 20 and 80 ms")
+        log(f"accuracy: {run_s}s against delays of 0, 20 and 80 ms")
+        probe, probe_out = start_probe(ctx, port, int((run_s + 1) / 0.042))
         with open(ctx.logs / "accuracy.txt", "wb") as fh:
             proc = spawn(cmd, cores=ctx.gen_cpu, stdout=fh, stderr=subprocess.STDOUT)
-            rc = finish(proc, ctx.args.accuracy_time + 60)
+            rc = finish(proc, run_s + 60)
+        finish(probe, 60)
+        probe_out.seek(0)
+        totals = json.loads(probe_out.read() or b"[]")
+        probe_out.close()
         holds = json.loads(http_get(port, "/__stats"))
     finally:
         finish(srv, 0.0, signal.SIGTERM)
+    rtts = [t - h for t, h in zip(totals, holds.get("/probe", []), strict=False)]
+    if not rtts:
+        return {"error": "the round-trip probe got no answers", "exit_code": rc}
+    rtt_us = statistics.median(rtts)
     data = json.loads(report.read_text())
     rows = []
     for ep in data["endpoints"]:
         path = ep["name"].split(" ", 1)[1]
         server = holds.get(path, [])
-        truth = [(h + rtt_us) / 1000 for h in server]
         row = {
             "endpoint": ep["name"],
             "delay_ms": float(path.rsplit("/", 1)[1]),
@@ -462,7 +562,7 @@ def measure_accuracy(ctx: Ctx) -> dict:
         }
         for q, key in ((0.5, "p50"), (0.99, "p99")):
             rep = float(ep["latency_ms"][key])
-            true = nearest_rank(truth, q) if truth else float("nan")
+            true = convolved_quantile(server, rtts, q) / 1000 if server else float("nan")
             row[f"{key}_reported_ms"] = rep
             row[f"{key}_truth_ms"] = round(true, 3)
             row[f"{key}_error_ms"] = round(rep - true, 3)
@@ -471,10 +571,12 @@ def measure_accuracy(ctx: Ctx) -> dict:
     return {
         "rtt_us_median": rtt_us,
         "rtt_us_p99": nearest_rank(rtts, 0.99),
+        "probe_requests": len(rtts),
         "exit_code": rc,
         "endpoints": rows,
         "truth": "server hold time of each request (kernel receive timestamp to response "
-        "sent) + the median loopback RTT seen by a plain client on the generator CPU",
+        "sent) plus the round trip a plain blocking client measured on the generator CPU "
+        "at the same time (distribution of hold + round trip over all pairings)",
     }
 
 
@@ -543,25 +645,32 @@ def print_report(res: dict) -> None:
     if rows:
         p()
         hdr = (
-            f"{'generator':20} {'median req/s':>13} {'vs wrk':>8} {'vs Locust':>10} "
-            f"{'CPU':>5}  runs (req/s)"
+            f"{'generator':18} {'req/s':>8} {'vs wrk':>7} {'vs Locust':>9} "
+            f"{'CPU':>5} {'req/CPU-s':>10} {'vs Locust':>9}  runs (req/s)"
         )
         p(hdr)
-        p("-" * len(hdr) + "-" * 24)
+        p("-" * (len(hdr) + 12))
         for name, row in rows.items():
             runs = ", ".join(f"{r:,.0f}" for r in row["runs_rps"])
             flag = "" if row["counts_agree"] else "  COUNT MISMATCH"
-            shares = [c for c in row["cpu_share"] if c is not None]
-            cpu = f"{statistics.median(shares) * 100:4.0f}%" if shares else "    -"
+            share = row["median_cpu_share"]
+            cpu = f"{share * 100:4.0f}%" if share is not None else "-"
+            per = row["median_req_per_cpu_s"]
             p(
-                f"{name:20} {row['median_rps']:>13,.0f} {fmt_ratio(row['vs_wrk']):>8} "
-                f"{fmt_ratio(row['vs_locust'], 1):>10} {cpu:>5}  {runs}{flag}"
+                f"{name:18} {row['median_rps']:>8,.0f} {fmt_ratio(row['vs_wrk']):>7} "
+                f"{fmt_ratio(row['vs_locust'], 1):>9} {cpu:>5} "
+                f"{per if per is None else format(per, ',.0f'):>10} "
+                f"{fmt_ratio(row['per_cpu_vs_locust'], 1):>9}  {runs}{flag}"
             )
-        p("Counts: every run's own request count was checked against nginx's stub_status;")
+        p("req/s: each generator's own figure, median of the rounds; ratios of the medians.")
         worst = max((abs(d) for r in rows.values() for d in r["count_diff_vs_nginx"]), default=0)
-        p(f"  largest difference {worst} (in flight at the end: at most {USERS}).")
-        p("CPU: the generator's processes' CPU time over the run's wall time, start-up")
-        p("  included (100% = one CPU; below it, the generator waited for nginx or others).")
+        p(
+            f"Counts: every run's own count was checked against nginx's stub_status: largest "
+            f"difference {worst} (at most {USERS} can be in flight at the end)."
+        )
+        p("CPU, req/CPU-s: measured from outside in a window mid-run (start-up left out):")
+        p("  CPU used by the generator's processes (100% = one CPU; below, it waited for")
+        p("  nginx or lost the CPU to others) and what nginx served per second of it.")
     if res.get("memory"):
         mem = res["memory"]
         p()
@@ -584,7 +693,21 @@ def print_report(res: dict) -> None:
         p("Dashboard overhead (mixed shape, same CPU, side by side):")
         p(f"  --no-ui {ui['headless_rps']:,} req/s, dashboard {ui['dashboard_rps']:,} req/s")
         if ui["overhead"] is not None:
-            p(f"  overhead {ui['overhead'] * 100:.1f} %  ({ui['note']})")
+            p(f"  overhead {ui['overhead'] * 100:.1f} % in req/s  ({ui['note']})")
+        if ui["cpu_overhead"] is not None:
+            p(
+                f"  per CPU-second: --no-ui {ui['headless_req_per_cpu_s']:,.0f}, dashboard "
+                f"{ui['dashboard_req_per_cpu_s']:,.0f}: "
+                f"{ui['cpu_overhead'] * 100:.1f} % fewer requests per CPU-second"
+            )
+        hc, uc = ui["coordinator_cpu_share_headless"], ui["coordinator_cpu_share_dashboard"]
+        if hc is not None and uc is not None:
+            p(
+                f"  the coordinator process (where the dashboard draws) used {uc * 100:.0f} % "
+                f"of the CPU, against {hc * 100:.0f} % headless"
+            )
+        if ui.get("terminal_cpu_share") is not None:
+            p(f"  the terminal (tmux, same CPU) used {ui['terminal_cpu_share'] * 100:.0f} %")
     if res.get("scaling"):
         sc = res["scaling"]
         p()
@@ -607,11 +730,15 @@ def print_report(res: dict) -> None:
         acc = res["accuracy"]
         p()
         p(
-            f"Accuracy (8 users with think time; truth = server hold time + loopback RTT "
-            f"{acc['rtt_us_median']:.0f} µs):"
+            "Accuracy (8 users, think time 20-60 ms; truth = the server's hold time of each "
+            "request plus"
         )
+        med, p99 = acc.get("rtt_us_median", 0), acc.get("rtt_us_p99", 0)
+        p(f"  the round trip a plain client saw beside it: median {med:.0f} µs, p99 {p99:.0f} µs):")
+        if "error" in acc:
+            p(f"  {acc['error']}")
         p(f"  {'endpoint':16} {'p50 rep':>8} {'p50 true':>9} {'p99 rep':>8} {'p99 true':>9}  ok")
-        for r in acc["endpoints"]:
+        for r in acc.get("endpoints", []):
             p(
                 f"  {r['endpoint']:16} {r['p50_reported_ms']:8.3f} {r['p50_truth_ms']:9.3f} "
                 f"{r['p99_reported_ms']:8.3f} {r['p99_truth_ms']:9.3f}  "
@@ -687,7 +814,7 @@ def check_targets(res: dict) -> list[dict]:
             }
         )
     acc = res.get("accuracy")
-    if acc:
+    if acc and acc.get("endpoints"):
         worst = max(max(abs(r["p50_error_ms"]), abs(r["p99_error_ms"])) for r in acc["endpoints"])
         out.append(
             {
@@ -805,8 +932,10 @@ def main(argv: list[str] | None = None) -> int:
         samples = run_rounds(ctx, args.names) if args.names else {}
         wrk = median_rps(samples["wrk"]) if "wrk" in samples else None
         loc = median_rps(samples["locust"]) if "locust" in samples else None
+        loc_cpu = median_of([s.per_cpu_s for s in samples.get("locust", [])])
         for name, runs in samples.items():
             med = median_rps(runs)
+            per_cpu = median_of([s.per_cpu_s for s in runs])
             res["generators"][name] = {
                 "what": GENERATORS[name],
                 "median_rps": round(med),
@@ -816,10 +945,14 @@ def main(argv: list[str] | None = None) -> int:
                 "runs_requests": [s.requests for s in runs],
                 "nginx_requests": [s.nginx_requests for s in runs],
                 "count_diff_vs_nginx": [s.count_diff for s in runs],
-                "cpu_share": [
-                    round(s.cpu_s / s.wall_s, 2) if s.cpu_s is not None and s.wall_s else None
-                    for s in runs
-                ],
+                "runs_window_rps": [rnd(s.window_rps) for s in runs],
+                "runs_cpu_share": [rnd(s.cpu_share, 3) for s in runs],
+                "median_cpu_share": rnd(median_of([s.cpu_share for s in runs]), 3),
+                "median_first_process_cpu_share": rnd(
+                    median_of([s.root_cpu_share for s in runs]), 3
+                ),
+                "median_req_per_cpu_s": rnd(per_cpu),
+                "per_cpu_vs_locust": round(per_cpu / loc_cpu, 1) if per_cpu and loc_cpu else None,
                 "counts_agree": all(abs(s.count_diff) <= USERS for s in runs if s.ok),
                 "notes": sorted({s.note for s in runs if s.note}),
             }
