@@ -10,10 +10,9 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from . import __version__
-from .cli_baselines import prepare_outputs
+from .cli_baselines import RunOutputs, prepare_outputs
 from .cli_baselines import register as register_baselines
 from .errors import (
     EXIT_INTERRUPTED,
@@ -266,12 +265,13 @@ def execute(  # noqa: ANN001
     no_ui: bool,
     interval: float,
     user_step: int | None = None,
-    finish: Callable[[Any, int], int] | None = None,
+    outputs: RunOutputs | None = None,
 ) -> int:
     """Run a scenario to its end and return the exit code (shared by ``run`` and ``bench``).
 
-    ``finish(result, code)`` does what the flags ask once the result exists (reports,
-    comparison, gates, saving a baseline) and returns the final exit code.
+    ``outputs`` (see :mod:`tui_loadtest.cli_baselines`) gives the dashboard its baseline
+    store and ``--compare-to`` baseline, and once the result exists does what the flags
+    ask (reports, comparison, gates, saving a baseline) and decides the final exit code.
     """
     from .engine.coordinator import Run
     from .headless import run_headless
@@ -296,7 +296,8 @@ def execute(  # noqa: ANN001
             else:
                 from .ui import run_dashboard
 
-                result = run_dashboard(run, out=out, user_step=user_step)
+                baselines = outputs.dashboard_context() if outputs else None
+                result = run_dashboard(run, out=out, user_step=user_step, baselines=baselines)
         finally:
             run.close()
     if out:  # first, so that nothing after the run can lose it
@@ -312,7 +313,7 @@ def execute(  # noqa: ANN001
         first = result.errors[0].message if result.errors else "no response"
         _note(f"the target {url} was unreachable for every request ({first})")
         code = EXIT_UNREACHABLE
-    return finish(result, code) if finish else code
+    return outputs.finish(result, code) if outputs else code
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -328,7 +329,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         no_ui=args.no_ui,
         interval=args.interval,
         user_step=args.user_step,
-        finish=outputs.finish,
+        outputs=outputs,
     )
 
 
@@ -347,7 +348,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         out=out,
         no_ui=True,
         interval=2.0,
-        finish=outputs.finish,
+        outputs=outputs,
     )
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .scenario import Scenario, Threshold
     from .stats.result import RunResult
     from .store import Baseline, BaselineStore
+    from .ui.baseline_hooks import BaselineContext
 
 
 def _note(text: str) -> None:
@@ -453,6 +454,7 @@ class RunOutputs:
     before the run starts so that a typo costs one line, not a whole run."""
 
     store: BaselineStore | None = None
+    store_path: str | None = None  # --store, for the dashboard's b and l
     save_name: str | None = None
     overwrite: bool = False
     compare_to: Baseline | None = None
@@ -461,6 +463,14 @@ class RunOutputs:
     csv: str | None = None
     thresholds: tuple[Threshold, ...] = ()
     comparison: Comparison | None = field(default=None, init=False)
+
+    def dashboard_context(self) -> BaselineContext:
+        """What the dashboard's b, l and live deltas use."""
+        from .baselines import open_store
+        from .ui.baseline_hooks import BaselineContext
+
+        store = self.store or open_store(self.store_path)
+        return BaselineContext(store, self.compare_to, self.fail_pct / 100)
 
     def finish(self, result: RunResult, code: int) -> int:
         """Reports, comparison, gates, saving; returns the final exit code."""
@@ -522,6 +532,7 @@ def prepare_outputs(args: argparse.Namespace, scenario: Scenario) -> RunOutputs:
         thresholds=tuple(scenario.thresholds),
         save_name=getattr(args, "save_baseline", None),
         overwrite=bool(getattr(args, "overwrite_baseline", False)),
+        store_path=getattr(args, "store", None),
     )
     compare_to = getattr(args, "compare_to", None)
     if out.save_name or compare_to:

@@ -163,3 +163,90 @@ async def test_an_empty_store_says_how_to_make_baselines(tmp_path: Path) -> None
         screen = await list_screen(app, pilot)
         assert "--save-baseline" in text_of(screen.query_one("#baselines-empty"))
         assert not (tmp_path / "none.sqlite3").exists()
+
+
+# ------------------------------------------------------------------ dashboard hooks
+
+
+async def on_dashboard(app, pilot):  # noqa: ANN001, ANN201
+    from tui_loadtest.ui.screens.dashboard import DashboardScreen
+
+    await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+    await wait_for(pilot, lambda: app.screen._snap is not None)
+    return app.screen
+
+
+async def test_b_saves_the_run_and_replaces_only_after_a_yes(tmp_path: Path) -> None:
+    from tests.ui.fakes import demo_source
+    from tui_loadtest.ui import create_app
+    from tui_loadtest.ui.baseline_hooks import BaselineContext
+
+    store = BaselineStore(tmp_path / "s.sqlite3")
+    src = demo_source()
+    app = create_app(src, baselines=BaselineContext(store))
+    async with app.run_test(size=SIZE) as pilot:
+        dashboard = await on_dashboard(app, pilot)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, NamePrompt))
+        assert "so far" in text_of(app.screen.query_one(".dialog-title"))
+        await pilot.press("ctrl+a", "ctrl+k", *"nightly", "enter")
+        await wait_for(pilot, lambda: store.exists("nightly"))
+        saved = store.load("nightly")
+        assert saved.metadata["source"] == "dashboard" and saved.metadata["partial"] is True
+        assert saved.result.summary.requests == src.result().summary.requests
+        await wait_for(pilot, lambda: app.screen is dashboard)
+
+        # The same name again: asked to confirm; "n" goes back to the prompt, saying why.
+        await pilot.press("b", "ctrl+a", "ctrl+k", *"nightly", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmAction))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, NamePrompt))
+        assert "already exists" in text_of(app.screen.query_one("#name-error"))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is dashboard)
+        assert store.load("nightly").created_at == saved.created_at
+        # ... and "y" replaces it.
+        await pilot.press("b", "ctrl+a", "ctrl+k", *"nightly", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmAction))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.screen is dashboard)
+        assert store.names() == ["nightly"]
+
+
+async def test_l_opens_the_list_and_c_compares_a_baseline_with_the_live_run(store) -> None:  # noqa: ANN001
+    from tests.ui.fakes import demo_source
+    from tui_loadtest.ui import create_app
+    from tui_loadtest.ui.baseline_hooks import BaselineContext
+
+    app = create_app(demo_source(), baselines=BaselineContext(store))
+    async with app.run_test(size=SIZE) as pilot:
+        dashboard = await on_dashboard(app, pilot)
+        await pilot.press("l")
+        screen = await list_screen(app, pilot)
+        assert names(screen) == ["fast", "slow", "health"]
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), timeout=10)
+        c = app.screen.comparison
+        assert (c.baseline_name, c.current_name) == ("fast", "this run")
+        assert c.verdict == REGRESSED  # the demo's query endpoint is far slower than "fast"
+        await pilot.press("escape", "escape")
+        await wait_for(pilot, lambda: app.screen is dashboard)
+
+
+async def test_compare_to_puts_the_baseline_beside_the_live_figures(store) -> None:  # noqa: ANN001
+    from tests.ui.fakes import demo_source
+    from tui_loadtest.ui import create_app
+    from tui_loadtest.ui.baseline_hooks import BaselineContext, BaselineDeltas
+
+    base = store.load("fast")
+    src = demo_source()
+    app = create_app(src, baselines=BaselineContext(store, compare_to=base))
+    async with app.run_test(size=SIZE) as pilot:
+        dashboard = await on_dashboard(app, pilot)
+        panel = dashboard.query_one(BaselineDeltas)
+        await wait_for(pilot, lambda: "P95" in text_of(panel))
+        shown = text_of(panel)
+        assert panel.border_title == "vs baseline fast"
+        live, then = src.snapshot.total.latency.p95, base.result.summary.latency.p95
+        line = next(ln for ln in shown.splitlines() if "P95" in ln)
+        assert f"{(live - then) / then * 100:+.1f}%" in line

@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from ..stats.result import RunResult
+from .baseline_hooks import BaselineContext, default_context, open_baselines, save_baseline
 from .screens.confirm import ConfirmQuit
 from .screens.dashboard import LIVE_STATES, DashboardScreen
 from .screens.help import HelpScreen
@@ -44,6 +45,9 @@ class LoadTestApp(App[str]):
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("question_mark", "help", "Help", key_display="?"),
+        # Listed in help (?) and the palette; not in the footer, which stays the run's.
+        Binding("b", "save_baseline", "Save baseline", show=False),
+        Binding("l", "baselines", "Baselines", show=False),
     ]
 
     def __init__(
@@ -53,9 +57,11 @@ class LoadTestApp(App[str]):
         out: str | None = None,
         user_step: int = 10,
         refresh_s: float = 0.25,
+        baselines: BaselineContext | None = None,
     ) -> None:
         super().__init__()
         self.source = source
+        self.baselines = baselines  # store, and --compare-to; the default store when None
         self.out = out
         self.user_step = user_step
         self.refresh_s = refresh_s
@@ -65,7 +71,11 @@ class LoadTestApp(App[str]):
         # Pushed (not the default screen) so that Textual loads the screen's CSS_PATH.
         self.install_screen(
             DashboardScreen(
-                self.source, user_step=self.user_step, refresh_s=self.refresh_s, out=self.out
+                self.source,
+                user_step=self.user_step,
+                refresh_s=self.refresh_s,
+                out=self.out,
+                baselines=self.baselines,
             ),
             name="dashboard",
         )
@@ -105,6 +115,22 @@ class LoadTestApp(App[str]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen("help")
 
+    # -- baselines (tui_loadtest.ui.baseline_hooks) ---------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("save_baseline", "baselines"):
+            return isinstance(self.screen, DashboardScreen)
+        return True
+
+    def action_save_baseline(self) -> None:
+        """b: save the run (so far) as a baseline."""
+        self.baselines = self.baselines or default_context()
+        save_baseline(self, self.baselines, self.source)
+
+    def action_baselines(self) -> None:
+        """l: the baseline list, where c compares a baseline with this run."""
+        self.baselines = self.baselines or default_context()
+        open_baselines(self, self.baselines, self.source)
+
     # -- command palette --------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         if isinstance(screen, DashboardScreen):
@@ -134,6 +160,13 @@ class LoadTestApp(App[str]):
                 yield SystemCommand(
                     "Summary / live panels", "Switch views (d)", screen.action_toggle_summary
                 )
+        if isinstance(screen, DashboardScreen):
+            yield SystemCommand(
+                "Save baseline", "Save this run as a baseline (b)", self.action_save_baseline
+            )
+            yield SystemCommand(
+                "Baselines", "Browse and compare baselines (l)", self.action_baselines
+            )
         yield SystemCommand("Help", "Keys and colour bands (?)", self.action_help)
         for command in super().get_system_commands(screen):
             if command.title != "Quit":
@@ -147,14 +180,19 @@ def create_app(
     out: str | None = None,
     user_step: int | None = None,
     refresh_s: float = 0.25,
+    baselines: BaselineContext | None = None,
 ) -> LoadTestApp:
     """Build the dashboard app around ``source`` (used by the CLI and the tests)."""
     step = user_step if user_step is not None else default_user_step(source.users_target)
-    return LoadTestApp(source, out=out, user_step=step, refresh_s=refresh_s)
+    return LoadTestApp(source, out=out, user_step=step, refresh_s=refresh_s, baselines=baselines)
 
 
 def run_dashboard(
-    run: RunSource, *, out: str | None = None, user_step: int | None = None
+    run: RunSource,
+    *,
+    out: str | None = None,
+    user_step: int | None = None,
+    baselines: BaselineContext | None = None,
 ) -> RunResult:
     """Show a started run on the dashboard until the user quits; return its result.
 
@@ -162,7 +200,7 @@ def run_dashboard(
     going stops the run as "interrupted", waits for requests in flight (a second
     Ctrl+C stops waiting), and returns the partial result.
     """
-    app = create_app(run, out=out, user_step=user_step)
+    app = create_app(run, out=out, user_step=user_step, baselines=baselines)
     try:
         app.run()
     except KeyboardInterrupt:

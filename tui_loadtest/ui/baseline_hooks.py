@@ -165,3 +165,10 @@ def _delta(now: float, then: float, higher_better: bool, threshold: float) -> Te
     if abs(change) >= threshold:
         style = TONE_COLOURS["good"] if better else TONE_COLOURS["bad"]
     return Text(f"{change * 100:+.1f}%", style=style)
+
+
+def default_context() -> BaselineContext:
+    """The store from ``TUI_LOADTEST_STORE`` or the per-user default, nothing to compare."""
+    from ..baselines import open_store
+
+    return BaselineContext(open_store())

@@ -15,6 +15,7 @@ from textual.widgets import ContentSwitcher, Footer
 
 from ...stats.model import Snapshot
 from ...stats.result import RunResult
+from ..baseline_hooks import BaselineContext, BaselineDeltas
 from ..source import RunSource
 from ..widgets.charts import LatencyChart, RpsChart
 from ..widgets.endpoints import EndpointTable
@@ -53,8 +54,10 @@ class DashboardScreen(Screen):
         user_step: int = 10,
         refresh_s: float = 0.25,
         out: str | None = None,
+        baselines: BaselineContext | None = None,
     ) -> None:
         super().__init__(id="dashboard")
+        self.baselines = baselines
         self.source = source
         self.user_step = max(1, int(user_step))
         self.refresh_s = refresh_s
@@ -73,6 +76,10 @@ class DashboardScreen(Screen):
             with VerticalScroll(id="live", can_focus=False), Horizontal(id="main"):
                 with Vertical(id="left"):
                     yield PercentilePanel(id="percentiles")
+                    if self.baselines is not None and self.baselines.compare_to is not None:
+                        yield BaselineDeltas(
+                            self.baselines.compare_to, self.baselines.threshold, id="vs-baseline"
+                        )
                     yield EventLog(id="events")
                 with Vertical(id="right"):
                     yield RpsChart(id="chart-rps")
@@ -114,6 +121,8 @@ class DashboardScreen(Screen):
             self.query_one(EndpointTable).show(snap)
             self.query_one(ErrorTable).show(snap)
             self.query_one(EventLog).show(snap)
+            for panel in self.query(BaselineDeltas):  # with --compare-to
+                panel.show(snap)
             has_service = snap.total.service is not None
             if state != self._state or has_service != self._has_service:
                 self._state = state

@@ -21,6 +21,8 @@ KEYS = (
     ("o", "endpoints: sort by the next column (or click a column header)"),
     ("w", "endpoints: whole run / last few seconds"),
     ("d", "after the run: summary / live panels"),
+    ("b", "save the run (so far) as a baseline; an existing name asks before replacing"),
+    ("l", "baselines: browse, details, compare (c there compares one with this run)"),
     ("Tab", "move focus between panels (arrows and PgUp/PgDn scroll them)"),
     ("Ctrl+P", "command palette"),
     ("?", "this help"),
