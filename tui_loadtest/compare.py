@@ -31,20 +31,21 @@ histogram for the whole run but not per second. A run without per-second
 data (an old report) uses a design effect of 1.
 
 The random generator is seeded, so the same two runs always give the same
-verdicts. Everything is plain Python: ~0.1-0.2 s for two 10-minute runs.
+verdicts. Everything is plain Python: about 0.3 s for two 10-minute runs at 1,200 req/s.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from dataclasses import dataclass, field, replace
+from itertools import accumulate
 from operator import mul
 from statistics import NormalDist
 from typing import Any
 
-from .stats.histogram import Histogram, bucket_value
+from .stats.histogram import NBUCKETS, Histogram, bucket_value
 from .stats.model import Stats
 from .stats.result import EndpointResult, RunResult
 
@@ -429,27 +430,25 @@ class RunNoise:
             return
         n = len(seconds)
         self.block_len = block_len = max(1, min(round(n ** (1 / 3)), n // MIN_BLOCKS))
-        blocks: list[tuple[list[int], list[int]]] = []  # sorted bucket indices, prefix counts
+        blocks: list[list[int]] = []  # per block: cumulative count at each bucket index
+        counts: list[list[int]] = []
         reqs: list[int] = []
         fails: list[int] = []
         spans: list[int] = []
         for start in range(0, n, block_len):
-            merged: dict[int, int] = {}
+            dense = [0] * NBUCKETS
             for pairs in seconds[start : start + block_len]:
                 for index, count in pairs:
-                    merged[index] = merged.get(index, 0) + count
-            indices = sorted(merged)
-            prefix = [0]
-            for index in indices:
-                prefix.append(prefix[-1] + merged[index])
-            blocks.append((indices, prefix))
+                    dense[index] += count
+            counts.append(dense)
+            blocks.append(list(accumulate(dense)))
             points = timeline[start : start + block_len]
             reqs.append(sum(p.requests for p in points))
             fails.append(sum(p.failures for p in points))
             spans.append(len(points))
         self._blocks = blocks
-        self._totals = [prefix[-1] for _, prefix in blocks]
-        self._union = sorted({i for indices, _ in blocks for i in indices})
+        self._totals = [cum[-1] for cum in blocks]
+        self._union = [i for i, column in enumerate(zip(*counts, strict=True)) if any(column)]
         self._columns: dict[int, list[int]] = {}
         nb = len(blocks)
         picks = range(nb)
@@ -506,7 +505,7 @@ class RunNoise:
         column = self._columns.get(pos)
         if column is None:
             bucket = self._union[pos]
-            column = [prefix[bisect_right(idx, bucket)] for idx, prefix in self._blocks]
+            column = [cum[bucket] for cum in self._blocks]
             self._columns[pos] = column
         return sum(map(mul, w, column))
 
