@@ -218,6 +218,21 @@ def tree_cpu(pid: int) -> tuple[float, float]:
     return total / tick, root / tick
 
 
+def cpu_busy(cpus: set[int] | None) -> tuple[float, float]:
+    """Seconds the given CPUs spent running processes (user, nice, system) plus
+    stolen by the hypervisor, and in interrupts (irq, softirq: loopback TCP work
+    partly lands there), from /proc/stat."""
+    procs = irq = 0
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *fields = line.split()
+        if cpus and name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
+            v = [int(x) for x in fields[:8]]
+            procs += v[0] + v[1] + v[2] + v[7]
+            irq += v[5] + v[6]
+    tick = os.sysconf("SC_CLK_TCK")
+    return procs / tick, irq / tick
+
+
 def cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()

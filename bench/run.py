@@ -44,6 +44,7 @@ from common import (  # noqa: E402 - bench/ is not a package
     REPO_DIR,
     Nginx,
     cmdline,
+    cpu_busy,
     ensure_debian,
     ensure_locust,
     ensure_pyspy,
@@ -100,6 +101,12 @@ class Sample:
     cpu_share: float | None = None  # CPU of the generator's process tree, 1.0 = one CPU
     root_cpu_share: float | None = None  # of its first process (tui-loadtest: the coordinator)
     terminal_cpu_share: float | None = None  # the tmux server drawing the dashboard
+    # Share of each CPU that ran other processes (or was stolen by the hypervisor) than
+    # the generator (on its CPU) or nginx (on its own): high values mean a noisy run.
+    other_gen_cpu: float | None = None
+    other_server_cpu: float | None = None
+    irq_gen_cpu: float | None = None  # share of each CPU in interrupts (part of the TCP work)
+    irq_server_cpu: float | None = None
 
     @property
     def count_diff(self) -> int:
@@ -308,6 +315,10 @@ class Window(threading.Thread):
         self.cpu: float | None = None
         self.root_cpu: float | None = None
         self.terminal_cpu: float | None = None
+        self.other_gen: float | None = None
+        self.other_server: float | None = None
+        self.irq_gen: float | None = None
+        self.irq_server: float | None = None
 
     def run(self) -> None:
         ctx, t0 = self.ctx, time.monotonic()
@@ -316,16 +327,34 @@ class Window(threading.Thread):
         if root is None or self.end <= self.begin:
             return
         term = ctx.terminal
-        term_a = tree_cpu(term)[1] if term else 0.0
+        ngx = ctx.nginx.proc.pid if ctx.nginx.proc else None
+
+        def probe() -> tuple:
+            return (
+                tree_cpu(term)[1] if term else 0.0,
+                tree_cpu(ngx)[0] if ngx else 0.0,
+                cpu_busy(ctx.gen_cpu),
+                cpu_busy(ctx.server_cpu),
+            )
+
+        term_a, ngx_a, gen_a, srv_a = probe()
         (c_a, r_a), n_a, t_a = tree_cpu(root), ctx.nginx.served(), time.monotonic()
         time.sleep(max(0.0, t0 + self.end - t_a))
         (c_b, r_b), n_b, t_b = tree_cpu(root), ctx.nginx.served(), time.monotonic()
-        term_b = tree_cpu(term)[1] if term else 0.0
+        term_b, ngx_b, gen_b, srv_b = probe()
         if c_b >= c_a and t_b > t_a:
             self.rps = (n_b - n_a) / (t_b - t_a)
             self.cpu = (c_b - c_a) / (t_b - t_a)
             self.root_cpu = (r_b - r_a) / (t_b - t_a)
             self.terminal_cpu = (term_b - term_a) / (t_b - t_a) if term else None
+            if ctx.gen_cpu and ctx.server_cpu:
+                span = t_b - t_a
+                # A generator on both CPUs (--workers 2) blurs this split; it stays indicative.
+                ours = (c_b - c_a) + (term_b - term_a)
+                self.other_gen = max(0.0, (gen_b[0] - gen_a[0] - ours) / span)
+                self.other_server = max(0.0, (srv_b[0] - srv_a[0] - (ngx_b - ngx_a)) / span)
+                self.irq_gen = (gen_b[1] - gen_a[1]) / span
+                self.irq_server = (srv_b[1] - srv_a[1]) / span
 
 
 def run_generator(ctx: Ctx, name: str, tag: str) -> Sample:
@@ -349,6 +378,8 @@ def run_generator(ctx: Ctx, name: str, tag: str) -> Sample:
     sample.window_rps, sample.cpu_share = window.rps, window.cpu
     sample.root_cpu_share = window.root_cpu
     sample.terminal_cpu_share = window.terminal_cpu
+    sample.other_gen_cpu, sample.other_server_cpu = window.other_gen, window.other_server
+    sample.irq_gen_cpu, sample.irq_server_cpu = window.irq_gen, window.irq_server
     if sample.ok and abs(sample.count_diff) > USERS:
         sample.note = (
             f"count disagrees with nginx: {sample.requests} vs {sample.nginx_requests} "
@@ -367,6 +398,11 @@ def run_rounds(ctx: Ctx, names: list[str]) -> dict[str, list[Sample]]:
             s = run_generator(ctx, name, f"{name}-r{r + 1}")
             samples[name].append(s)
             extra = f"  [{s.note}]" if s.note else ""
+            if s.other_gen_cpu is not None and s.other_server_cpu is not None:
+                extra += (
+                    f"  (other load: {s.other_gen_cpu:.0%} of the generator CPU, "
+                    f"{s.other_server_cpu:.0%} of nginx's)"
+                )
             log(
                 f"  {s.rps:,.0f} req/s, {s.requests:,} requests, nginx counted "
                 f"{s.nginx_requests:,}{extra}"
@@ -668,6 +704,15 @@ def print_report(res: dict) -> None:
             f"Counts: every run's own count was checked against nginx's stub_status: largest "
             f"difference {worst} (at most {USERS} can be in flight at the end)."
         )
+        gen_other = [x for r in rows.values() for x in r["runs_other_load_generator_cpu"] if x]
+        srv_other = [x for r in rows.values() for x in r["runs_other_load_server_cpu"] if x]
+        if gen_other and srv_other:
+            p(
+                f"Other processes during the runs, median: "
+                f"{statistics.median(gen_other):.0%} of the generator CPU, "
+                f"{statistics.median(srv_other):.0%} of nginx's CPU (max "
+                f"{max(gen_other):.0%} / {max(srv_other):.0%})."
+            )
         p("CPU, req/CPU-s: measured from outside in a window mid-run (start-up left out):")
         p("  CPU used by the generator's processes (100% = one CPU; below, it waited for")
         p("  nginx or lost the CPU to others) and what nginx served per second of it.")
@@ -726,6 +771,10 @@ def print_report(res: dict) -> None:
             )
         if "wrk_rps" in sc:
             p(f"  (wrk, the most this nginx served here:  {sc['wrk_rps']:>9,} req/s)")
+        p("  With nginx pinned to one of two CPUs there is no free core for a second worker:")
+        p("  on both CPUs it takes CPU from nginx; on the generator CPU it only adds a process.")
+        p("  Either way the ceiling is what nginx can serve (about wrk's figure), so any gain")
+        p("  shows how far one worker was from that ceiling, not how workers scale.")
     if res.get("accuracy"):
         acc = res["accuracy"]
         p()
@@ -952,6 +1001,10 @@ def main(argv: list[str] | None = None) -> int:
                     median_of([s.root_cpu_share for s in runs]), 3
                 ),
                 "median_req_per_cpu_s": rnd(per_cpu),
+                "runs_other_load_generator_cpu": [rnd(s.other_gen_cpu, 3) for s in runs],
+                "runs_other_load_server_cpu": [rnd(s.other_server_cpu, 3) for s in runs],
+                "runs_irq_generator_cpu": [rnd(s.irq_gen_cpu, 3) for s in runs],
+                "runs_irq_server_cpu": [rnd(s.irq_server_cpu, 3) for s in runs],
                 "per_cpu_vs_locust": round(per_cpu / loc_cpu, 1) if per_cpu and loc_cpu else None,
                 "counts_agree": all(abs(s.count_diff) <= USERS for s in runs if s.ok),
                 "notes": sorted({s.note for s in runs if s.note}),
