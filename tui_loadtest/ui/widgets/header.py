@@ -1,10 +1,14 @@
-"""The top two lines: what runs where and in which state, and how far it has got."""
+"""The top two lines: what runs where and in which state, and how far it has got.
+
+Both are plain one-line Texts laid out by hand for the widget's width: they
+redraw every second, and a rich Table per redraw cost more than everything
+else on the line.
+"""
 
 from __future__ import annotations
 
-from rich.progress_bar import ProgressBar
-from rich.table import Table
 from rich.text import Text
+from textual import events
 from textual.widgets import Static
 
 from ...report.formatting import fmt_clock, fmt_int
@@ -12,7 +16,44 @@ from ...stats.model import Snapshot
 from ..style import STATE_COLOURS, fmt_clock_colon
 
 
-class RunHeader(Static):
+class _Line(Static):
+    """A one-line Static redrawn only when its words change (or it is resized)."""
+
+    def __init__(self, **kwargs) -> None:  # noqa: ANN003
+        super().__init__("", **kwargs)
+        self._key: tuple | None = None
+        self._args: tuple | None = None
+
+    def _redraw(self, key: tuple, args: tuple) -> bool:
+        key = (*key, self.size.width)
+        self._args = args
+        if key == self._key:
+            return False
+        self._key = key
+        return True
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._args is not None:
+            self.show(*self._args)
+
+    def show(self, *args: object) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+def _spread(left: Text, right: Text, width: int) -> Text:
+    """``left`` then ``right`` flush with the end of the line; ``left`` gives way first."""
+    room = max(0, width - right.cell_len - 1)
+    if left.cell_len > room:
+        left.truncate(max(0, room - 1))
+        left.append("…", style="dim")
+    line = left.copy()
+    line.append(" " * max(1, width - left.cell_len - right.cell_len))
+    line.append_text(right)
+    line.no_wrap = True
+    return line
+
+
+class RunHeader(_Line):
     """Scenario, host, state badge, elapsed time and workers, on one line."""
 
     DEFAULT_CSS = """
@@ -23,23 +64,16 @@ class RunHeader(Static):
     }
     """
 
-    def __init__(self, **kwargs) -> None:  # noqa: ANN003
-        super().__init__("", **kwargs)
-        self._last: tuple | None = None
-
-    def show(self, snap: Snapshot, state: str, elapsed: float) -> None:
+    def show(self, snap: Snapshot, state: str, elapsed: float) -> None:  # type: ignore[override]
         key = (snap.scenario_name, snap.host, state, int(elapsed), snap.workers, snap.duration_s)
-        if key == self._last:
+        if not self._redraw(key, (snap, state, elapsed)):
             return
-        self._last = key
         left = Text.assemble(
             (" tui-loadtest ", "bold"),
             ("│ ", "dim"),
             (snap.scenario_name, "bold"),
             ("  →  ", "dim"),
-            (snap.host, ""),
-            no_wrap=True,
-            overflow="ellipsis",
+            snap.host,
         )
         colour = STATE_COLOURS.get(state, "white")
         clock = fmt_clock_colon(elapsed)
@@ -52,16 +86,11 @@ class RunHeader(Static):
             (f"{clock:>13}", "bold"),
             ("  │  ", "dim"),
             (f"{workers:>9} ", ""),
-            no_wrap=True,
         )
-        grid = Table.grid(expand=True)
-        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        grid.add_column(justify="right", no_wrap=True)
-        grid.add_row(left, right)
-        self.update(grid)
+        self.update(_spread(left, right, self.size.width), layout=False)
 
 
-class RunProgress(Static):
+class RunProgress(_Line):
     """A bar against the run time (or the request count) and what is left."""
 
     DEFAULT_CSS = """
@@ -71,31 +100,34 @@ class RunProgress(Static):
     }
     """
 
-    def __init__(self, **kwargs) -> None:  # noqa: ANN003
-        super().__init__("", **kwargs)
-        self._last: tuple | None = None
-
-    def show(self, snap: Snapshot, elapsed: float, paused_s: float, state: str) -> None:
+    def show(  # type: ignore[override]
+        self, snap: Snapshot, elapsed: float, paused_s: float, state: str
+    ) -> None:
         fraction, detail = _progress(snap, elapsed, paused_s, state)
-        key = (None if fraction is None else round(fraction, 3), detail, state)
-        if key == self._last:
+        percent = None if fraction is None else int(fraction * 100)
+        if not self._redraw((percent, detail, state), (snap, elapsed, paused_s, state)):
             return
-        self._last = key
-        grid = Table.grid(expand=True, padding=(0, 1))
-        grid.add_column(ratio=1)
-        grid.add_column(justify="right", no_wrap=True, width=5)
-        grid.add_column(justify="right", no_wrap=True, min_width=30)
+        width = self.content_region.width or self.size.width
+        right = Text(f"  {detail}", style="dim" if state == "done" else "")
         if fraction is None:
-            bar: ProgressBar | Text = Text("no end set: runs until you press s", style="dim")
-            pct = Text("")
+            line = _spread(Text("no end set: runs until you press s", style="dim"), right, width)
         else:
             colour = "#4ec97b" if state == "done" else "#56b6f7"
             if state == "paused":
                 colour = "#f5c542"
-            bar = ProgressBar(total=1.0, completed=fraction, complete_style=colour)
-            pct = Text(f"{fraction * 100:3.0f}%", style="bold")
-        grid.add_row(bar, pct, Text(detail, style="dim" if state == "done" else ""))
-        self.update(grid)
+            right = Text.assemble((f" {percent:3d}%", "bold"), right)
+            bar = _bar(fraction, max(10, width - right.cell_len - 1), colour)
+            line = _spread(bar, right, width)
+        self.update(line, layout=False)
+
+
+def _bar(fraction: float, width: int, colour: str) -> Text:
+    done = int(fraction * width)
+    bar = Text()  # styled by spans: a base style would leak into what follows the bar
+    bar.append("━" * done, style=colour)
+    if done < width:
+        bar.append("╺" + "━" * (width - done - 1), style="#3a3d45")
+    return bar
 
 
 def _progress(

@@ -46,7 +46,7 @@ class KpiTile(Static):
         text.append(value, style=f"bold {TONE_COLOURS.get(tone, '')}".strip())
         text.append("\n")
         text.append(sub, style=TONE_COLOURS.get(sub_tone, "") or "dim")
-        self.update(text)
+        self.update(text, layout=False)  # fixed height: repaint only
         for t in ("bad", "warn"):
             self.set_class(tone == t, f"-{t}")
 

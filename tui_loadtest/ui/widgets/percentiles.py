@@ -7,7 +7,6 @@ start, the default) or the service time (from when it was sent); ``c`` toggles.
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
@@ -24,6 +23,7 @@ ROWS = (
     ("max", "max"),
 )
 VALUE_WIDTH = 11  # "12345.0 ms" plus a space: digits may grow without moving anything
+LABEL_WIDTH = 6
 
 
 class PercentilePanel(Static):
@@ -44,7 +44,12 @@ class PercentilePanel(Static):
         self.view = "corrected"  # or "service" (open model only)
         self._snap: Snapshot | None = None
         self._last: tuple | None = None
+        self._laid_out = False
         self.border_title = "Latency"
+
+    def on_resize(self) -> None:
+        if self._snap is not None:
+            self.show(self._snap)
 
     @property
     def has_service(self) -> bool:
@@ -70,36 +75,37 @@ class PercentilePanel(Static):
             title = "Latency · service time (from send)"
         else:
             title = "Latency · corrected (from intended start)"
-        key = (title, window, total, snap.window_s, snap.window.requests, snap.total.requests)
+        col = max(VALUE_WIDTH, (self.content_region.width - LABEL_WIDTH) // 2)
+        key = (title, window, total, snap.window_s, snap.window.requests, snap.total.requests, col)
         if key == self._last:
             return
         self._last = key
         self.border_title = title
         self.border_subtitle = "c: corrected/service" if snap.total.service is not None else ""
-        self.update(_table(window, total, snap))
+        # Always the same rows: repaint only, no layout pass over the whole screen.
+        self.update(_table(window, total, snap, col), layout=not self._laid_out)
+        self._laid_out = True
 
 
-def _table(window: Latency, total: Latency, snap: Snapshot) -> Table:
-    table = Table(box=None, expand=True, padding=(0, 0), show_edge=False, header_style="bold dim")
-    table.add_column("", no_wrap=True, min_width=6)
-    table.add_column(f"last {snap.window_s} s", justify="right", min_width=VALUE_WIDTH)
-    table.add_column("whole run", justify="right", min_width=VALUE_WIDTH)
+def _table(window: Latency, total: Latency, snap: Snapshot, w: int) -> Text:
+    """Fixed-width columns laid out by hand (cheaper than a rich Table every second)."""
+    text = Text(no_wrap=True)
+    text.append(
+        f"{'':<{LABEL_WIDTH}}{f'last {snap.window_s} s':>{w}}{'whole run':>{w}}", "bold dim"
+    )
     w_has, t_has = window.max > 0, total.max > 0
     for label, attr in ROWS:
-        table.add_row(
-            Text(label, style="bold"),
-            _value(getattr(window, attr), w_has),
-            _value(getattr(total, attr), t_has),
-        )
-    table.add_row(
-        Text("count", style="dim"),
-        Text(fmt_int(snap.window.requests), style="dim"),
-        Text(fmt_int(snap.total.requests), style="dim"),
-    )
-    return table
+        text.append("\n")
+        text.append(f"{label:<{LABEL_WIDTH}}", "bold")
+        text.append_text(_value(getattr(window, attr), w_has, w))
+        text.append_text(_value(getattr(total, attr), t_has, w))
+    text.append("\n")
+    counts = f"{fmt_int(snap.window.requests):>{w}}{fmt_int(snap.total.requests):>{w}}"
+    text.append(f"{'count':<{LABEL_WIDTH}}{counts}", "dim")
+    return text
 
 
-def _value(ms: float, has_data: bool) -> Text:
+def _value(ms: float, has_data: bool, width: int) -> Text:
     if not has_data:
-        return Text("– ms", style=TONE_COLOURS["none"])
-    return Text(f"{fmt_ms(ms)} ms", style=TONE_COLOURS[ms_tone(ms)])
+        return Text(f"{'– ms':>{width}}", style=TONE_COLOURS["none"])
+    return Text(f"{fmt_ms(ms) + ' ms':>{width}}", style=TONE_COLOURS[ms_tone(ms)])
