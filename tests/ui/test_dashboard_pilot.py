@@ -292,7 +292,7 @@ async def test_arrival_rate_runs_show_rate_drops_and_lag_and_c_toggles_service_t
     async with app.run_test(size=WIDE) as pilot:
         screen = await started(app, pilot)
         snap = src.snapshot
-        assert screen.query_one("#kpi-rps").border_title == "Rate: achieved / target"
+        assert screen.query_one("#kpi-rps").border_title == "Rate / target"
         assert "/ 400 /s" in text_of(screen.query_one("#kpi-rps"))
         assert "37" in text_of(screen.query_one("#kpi-dropped"))
         assert "12.0 ms" in text_of(screen.query_one("#kpi-lag"))
@@ -306,6 +306,7 @@ async def test_arrival_rate_runs_show_rate_drops_and_lag_and_c_toggles_service_t
 
         await pilot.press("plus")  # the rate cannot change live yet: nothing is sent
         assert not [c for c in src.calls if c[0] == "users"]
+        assert screen.check_action("more_users", ()) is False  # so not in the footer
 
 
 async def test_c_does_nothing_on_closed_model_runs():

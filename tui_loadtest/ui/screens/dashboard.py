@@ -143,7 +143,10 @@ class DashboardScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide controls that mean nothing in the current state."""
         live = self._state in LIVE_STATES
-        if action in ("toggle_pause", "more_users", "fewer_users", "stop_run"):
+        if action in ("more_users", "fewer_users"):
+            # The open model has a rate, not users: it cannot be changed live yet.
+            return live and (self._snap is None or self._snap.mode != "arrival-rate")
+        if action in ("toggle_pause", "stop_run"):
             return live
         if action == "toggle_latency_view":
             return self._has_service

@@ -81,7 +81,7 @@ class KpiBar(Grid):
         dropped = KpiTile("Dropped", id="kpi-dropped")
         dropped.add_class("-open-only")
         yield dropped
-        lag = KpiTile("Generator lag", id="kpi-lag")
+        lag = KpiTile("Lag p99", id="kpi-lag")
         lag.add_class("-open-only")
         yield lag
 
@@ -94,7 +94,7 @@ class KpiBar(Grid):
 
         rps = tile("#kpi-rps", KpiTile)
         if is_open and snap.rate_target is not None:
-            rps.border_title = "Rate: achieved / target"
+            rps.border_title = "Rate / target"
             short = snap.current_rps < snap.rate_target * 0.95 and state == "running"
             rps.show(
                 f"{fmt_rate(snap.current_rps)} / {fmt_rate(snap.rate_target)} /s",
@@ -158,5 +158,5 @@ class KpiBar(Grid):
             )
             lag_ms = snap.lag.p99 if snap.lag is not None else 0.0
             tile("#kpi-lag", KpiTile).show(
-                f"{fmt_ms(lag_ms)} ms", "p99 behind schedule", tone=ms_tone(lag_ms)
+                f"{fmt_ms(lag_ms)} ms", "behind schedule", tone=ms_tone(lag_ms)
             )

@@ -72,16 +72,19 @@ class PercentilePanel(Static):
         if snap.total.service is None:
             title = "Latency"
         elif service:
-            title = "Latency · service time (from send)"
+            title = "Latency · service time"  # from when each request was sent
         else:
-            title = "Latency · corrected (from intended start)"
+            title = "Latency · corrected"  # from each request's intended start
         col = max(VALUE_WIDTH, (self.content_region.width - LABEL_WIDTH) // 2)
         key = (title, window, total, snap.window_s, snap.window.requests, snap.total.requests, col)
         if key == self._last:
             return
         self._last = key
         self.border_title = title
-        self.border_subtitle = "c: corrected/service" if snap.total.service is not None else ""
+        if snap.total.service is None:
+            self.border_subtitle = ""
+        else:
+            self.border_subtitle = "c: corrected" if service else "c: service time"
         # Always the same rows: repaint only, no layout pass over the whole screen.
         self.update(_table(window, total, snap, col), layout=not self._laid_out)
         self._laid_out = True
