@@ -25,6 +25,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 LOCUST_VENV = BENCH_DIR / ".venv-locust"
+TUI_VENV = BENCH_DIR / ".venv-tui"
 
 _children: list[subprocess.Popen] = []
 
@@ -79,23 +80,33 @@ def ensure_locust() -> Path:
 
 
 def ensure_tui_loadtest() -> list[str]:
-    """How to start tui-loadtest: this interpreter, installing the repo (editable) if needed."""
-    probe = subprocess.run([sys.executable, "-c", "import tui_loadtest"], capture_output=True)
-    if probe.returncode != 0:
-        log(f"tui_loadtest is not importable from {sys.executable}: pip install -e {REPO_DIR}")
-        subprocess.run(
-            [sys.executable, "-m", "pip", "install", "-q", "-e", str(REPO_DIR)], check=True
-        )
-    return [sys.executable, "-m", "tui_loadtest"]
+    """How to start tui-loadtest: with this interpreter when it can import the package
+    (the usual case: run from the project's virtualenv), else from bench/.venv-tui,
+    created on first use with the repository installed in editable mode."""
+    # Installed, not merely importable from the current folder, with its dependencies.
+    check = "import importlib.metadata as m; m.version('tui-loadtest'); import tui_loadtest.cli"
+    probe = subprocess.run([sys.executable, "-c", check], capture_output=True, cwd="/")
+    if probe.returncode == 0:
+        return [sys.executable, "-m", "tui_loadtest"]
+    python = TUI_VENV / "bin" / "python"
+    if not python.exists():
+        log(f"tui_loadtest is not importable here: installing it into {TUI_VENV.name}")
+        base = getattr(sys, "_base_executable", sys.executable)
+        subprocess.run([base, "-m", "venv", str(TUI_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "-e", str(REPO_DIR)], check=True)
+    return [str(python), "-m", "tui_loadtest"]
 
 
-def ensure_pyspy() -> str:
-    """py-spy beside this interpreter (pip-installed into its environment if missing)."""
-    exe = Path(sys.executable).parent / "py-spy"
-    if not exe.exists() and shutil.which("py-spy") is None:
-        log("installing py-spy into this environment")
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "py-spy"], check=True)
-    return str(exe) if exe.exists() else str(shutil.which("py-spy"))
+def ensure_pyspy(python: str = sys.executable) -> str:
+    """py-spy beside ``python`` (pip-installed into its environment if missing)."""
+    exe = Path(python).parent / "py-spy"
+    if exe.exists():
+        return str(exe)
+    if shutil.which("py-spy"):
+        return str(shutil.which("py-spy"))
+    log("installing py-spy")
+    subprocess.run([python, "-m", "pip", "install", "-q", "py-spy"], check=True)
+    return str(exe)
 
 
 # -- CPUs and limits ---------------------------------------------------------------

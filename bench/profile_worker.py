@@ -157,7 +157,7 @@ def main() -> None:
     args = parser.parse_args()
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    pyspy = args.pyspy or ensure_pyspy()
+    pyspy = args.pyspy or ensure_pyspy(ensure_tui_loadtest()[0])
     nginx = None
     cpu = args.cpu
     try:

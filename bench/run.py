@@ -637,7 +637,7 @@ def measure_accuracy(ctx: Ctx) -> dict:
 # -- micro-benchmark and profile -----------------------------------------------------
 def run_micro(ctx: Ctx) -> dict:
     log("micro-benchmark: ns per recorded sample")
-    cmd = [sys.executable, str(BENCH_DIR / "micro_record.py"), "--json"]
+    cmd = [ctx.tui[0], str(BENCH_DIR / "micro_record.py"), "--json"]
     with tempfile.TemporaryFile() as fh:
         proc = spawn(cmd, cores=ctx.gen_cpu, stdout=fh)
         finish(proc, 300)
@@ -647,8 +647,8 @@ def run_micro(ctx: Ctx) -> dict:
 
 def run_profile(ctx: Ctx) -> dict:
     log("profile: py-spy on the worker of a mixed run")
-    pyspy = ensure_pyspy()
-    cmd = [sys.executable, str(BENCH_DIR / "profile_worker.py"), "--host", ctx.nginx.url]
+    pyspy = ensure_pyspy(ctx.tui[0])
+    cmd = [ctx.tui[0], str(BENCH_DIR / "profile_worker.py"), "--host", ctx.nginx.url]
     cmd += ["--duration", str(ctx.args.duration), "--py-spy", pyspy, "--json"]
     cmd += ["--out-dir", str(ctx.logs)]
     if ctx.gen_cpu:
@@ -713,7 +713,7 @@ def print_report(res: dict) -> None:
                 f"{name:18} {row['median_rps']:>8,.0f} {fmt_ratio(row['vs_wrk']):>6} "
                 f"{fmt_ratio(row['vs_locust'], 1):>8} {row['best_rps']:>8,.0f} "
                 f"{fmt_ratio(row['best_vs_wrk']):>6} {fmt_ratio(row['best_vs_locust'], 1):>8} "
-                f"{cpu:>5} {per if per is None else format(per, ',.0f'):>9} "
+                f"{cpu:>5} {'-' if per is None else format(per, ',.0f'):>9} "
                 f"{fmt_ratio(row['per_cpu_vs_locust'], 1):>8}"
                 + ("" if row["counts_agree"] else "  COUNT MISMATCH")
             )
@@ -731,8 +731,12 @@ def print_report(res: dict) -> None:
             f"Counts: every run's own count was checked against nginx's stub_status: largest "
             f"difference {worst} (at most {USERS} can be in flight at the end)."
         )
-        gen_other = [x for r in rows.values() for x in r["runs_other_load_generator_cpu"] if x]
-        srv_other = [x for r in rows.values() for x in r["runs_other_load_server_cpu"] if x]
+        gen_other = [
+            x for r in rows.values() for x in r["runs_other_load_generator_cpu"] if x is not None
+        ]
+        srv_other = [
+            x for r in rows.values() for x in r["runs_other_load_server_cpu"] if x is not None
+        ]
         if gen_other and srv_other:
             p(
                 f"Other processes during the runs, median: "
