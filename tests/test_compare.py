@@ -198,3 +198,38 @@ def test_formatting_helpers() -> None:
     data = c.to_dict()
     assert data["verdict"] == cmp.REGRESSED and data["threshold_pct"] == 10.0
     assert {r["metric"] for r in data["rows"]} == set(cmp.METRICS)
+
+
+def as_open(corrected, service):
+    """An arrival-rate result: ``corrected`` figures, with ``service``'s as service time."""
+    endpoints = [
+        replace(c, service_histogram=s.histogram, stats=replace(c.stats, service=s.stats.latency))
+        for c, s in zip(corrected.endpoints, service.endpoints, strict=True)
+    ]
+    return replace(
+        corrected,
+        endpoints=endpoints,
+        service_histogram=service.histogram,
+        per_second_service=service.per_second,
+        summary=replace(corrected.summary, service=service.summary.latency),
+    )
+
+
+def test_an_arrival_rate_run_meets_a_closed_one_on_service_time() -> None:
+    closed = make_result([HEALTH, QUERY], seed=1)
+    stalled = make_result([HEALTH, QUERY], seed=2, slowdown=3.0)  # corrected: waits included
+    served = make_result([HEALTH, QUERY], seed=3)  # service time: as fast as the closed run
+    c = cmp.compare(closed, as_open(stalled, served))
+    assert "service time" in c.method["latency"]
+    assert c.verdict == cmp.NO_CHANGE
+
+
+def test_two_arrival_rate_runs_compare_corrected_latency() -> None:
+    a = as_open(make_result([HEALTH, QUERY], seed=1), make_result([HEALTH, QUERY], seed=2))
+    b = as_open(
+        make_result([HEALTH, QUERY], seed=3, slowdown=1.5), make_result([HEALTH, QUERY], seed=4)
+    )
+    c = cmp.compare(a, b)
+    assert "corrected" in c.method["latency"]
+    assert c.verdict == cmp.REGRESSED
+    assert row(c, cmp.OVERALL, "p95_ms").verdict == cmp.REGRESSED

@@ -47,7 +47,7 @@ from typing import Any
 
 from .stats.histogram import NBUCKETS, Histogram, bucket_value
 from .stats.model import Stats
-from .stats.result import EndpointResult, RunResult
+from .stats.result import EndpointResult, RunResult, service_view
 
 REGRESSED = "regressed"
 IMPROVED = "improved"
@@ -181,7 +181,13 @@ def compare(
     baseline_name: str = "baseline",
     current_name: str = "current",
 ) -> Comparison:
-    """Compare ``current`` against ``baseline``; ``threshold`` is a fraction (0.10 = 10 %)."""
+    """Compare ``current`` against ``baseline``; ``threshold`` is a fraction (0.10 = 10 %).
+
+    Latency is compared like with like: two arrival-rate runs by their corrected
+    latency; an arrival-rate run against a closed-model one by its service time,
+    the only latency a closed-model run has.
+    """
+    baseline, current, view = _like_with_like(baseline, current)
     if threshold < 0:
         raise ValueError("threshold must not be negative")
     if not 0 < confidence < 1:
@@ -229,8 +235,23 @@ def compare(
         "rows_tested": tested,
         "z": round(z, 4),
         "seed": seed,
+        "latency": view,
     }
     return Comparison(baseline_name, current_name, threshold, confidence, rows, verdict, method)
+
+
+def _like_with_like(a: RunResult, b: RunResult) -> tuple[RunResult, RunResult, str]:
+    """The two runs, each seen through the latency the other one also has."""
+    if a.open_model and b.open_model:
+        return a, b, "corrected (both runs arrival-rate: from each request's intended start)"
+    if a.open_model or b.open_model:
+        return (
+            service_view(a),
+            service_view(b),
+            "service time (one run is arrival-rate, the other closed-model: its corrected "
+            "latency has no counterpart, so both are compared from when requests were sent)",
+        )
+    return a, b, "closed model (from when each request started)"
 
 
 # --------------------------------------------------------------------------- rows

@@ -47,6 +47,8 @@ def comparison_text(c: Comparison, baseline_desc: str = "", current_desc: str = 
         f"Rule: a change counts when it is at least {c.threshold * 100:g}% and beyond the runs'"
         f" noise ({c.confidence * 100:g}% confidence over the table)",
     ]
+    if c.method.get("latency"):
+        lines.append(f"Latency compared: {c.method['latency']}")
     for scope in c.scopes:
         lines += ["", "Overall" if scope == OVERALL else scope, THIN, header, THIN]
         lines += [_row_line(r) for r in c.scope_rows(scope)]

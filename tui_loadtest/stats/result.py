@@ -6,7 +6,7 @@ recomputed exactly from what a report file holds.
 from __future__ import annotations
 
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -227,6 +227,29 @@ class RunResult:
             tool=data.get("tool", "tui-loadtest"),
             version=data.get("version", ""),
         )
+
+
+def service_view(result: RunResult) -> RunResult:
+    """An open-model result seen through its service time (from the moment each
+    request was sent), which is what a closed-model run measures; closed-model
+    results are returned as they are."""
+    if result.service_histogram is None:
+        return result
+    endpoints = [
+        replace(
+            e,
+            stats=replace(e.stats, latency=e.stats.service or e.stats.latency),
+            histogram=e.service_histogram or e.histogram,
+        )
+        for e in result.endpoints
+    ]
+    return replace(
+        result,
+        summary=replace(result.summary, latency=result.summary.service or result.summary.latency),
+        histogram=result.service_histogram,
+        endpoints=endpoints,
+        per_second=result.per_second_service or result.per_second,
+    )
 
 
 def _hist_dict(h: Histogram) -> dict[str, Any]:

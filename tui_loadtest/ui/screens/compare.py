@@ -70,7 +70,8 @@ class CompareScreen(Screen):
         yield Static(
             f"A change counts when it is at least {c.threshold * 100:g}% and beyond both runs'"
             f" noise ({c.confidence * 100:g}% confidence over the table). Green: better for"
-            " users; red: worse; bold: a verdict; Max and thin tails are shown, not judged.",
+            " users; red: worse; bold: a verdict; Max and thin tails are shown, not judged."
+            + (f"\nLatency compared: {c.method['latency']}." if c.method.get("latency") else ""),
             id="compare-legend",
         )
         yield Footer()
