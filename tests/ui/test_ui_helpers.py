@@ -7,7 +7,15 @@ from dataclasses import replace
 from tests.ui.fakes import demo_source
 from tui_loadtest.ui.app import default_user_step
 from tui_loadtest.ui.style import Cell, fmt_clock_colon, svg_for_rsvg
-from tui_loadtest.ui.widgets.charts import ClockFormatter, _nice_ceiling, _spans
+from tui_loadtest.ui.widgets.charts import (
+    _clock_label,
+    _nice_ceiling,
+    _segment,
+    _spans,
+    _time_ticks,
+    _value_ticks,
+    render_chart,
+)
 from tui_loadtest.ui.widgets.header import _progress
 
 
@@ -22,11 +30,35 @@ def test_chart_tops_are_round_numbers_at_or_above_the_data():
 
 
 def test_time_ticks_are_whole_and_labelled_as_a_clock():
-    fmt = ClockFormatter()
-    ticks = fmt.get_ticks(0, 30)
-    assert ticks == [0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0]
-    assert fmt.get_labels_for_ticks([0, 90, 120]) == ["0s", "1m30s", "2m"]
-    assert len(fmt.get_ticks(0, 3600)) <= 7
+    assert _time_ticks(0, 30, 6) == [0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0]
+    assert [_clock_label(t) for t in (0, 90, 120)] == ["0s", "1m30s", "2m"]
+    assert len(_time_ticks(0, 3600, 6)) <= 7
+
+
+def test_value_ticks_are_round_and_reach_the_top():
+    assert _value_ticks(500, 6, 13) == [0.0, 100.0, 200.0, 300.0, 400.0, 500.0]
+    assert _value_ticks(200, 4, 8) == [0.0, 50.0, 100.0, 150.0, 200.0]
+    assert _value_ticks(250, 3, 7) == [0.0, 250.0]
+
+
+def test_lines_join_their_points():
+    assert _segment(None, (3, 4)) == [(3, 4)]
+    line = _segment((0, 0), (4, 2))
+    assert line[0] == (0, 0) and line[-1] == (4, 2) and len(line) == 5
+
+
+def test_a_chart_has_axes_ticks_and_the_data():
+    src = demo_source()
+    points = list(src.snapshot.timeline)
+    text = render_chart(
+        points, [(p.rps,) for p in points], [False] * len(points), ["blue"], 80, 10
+    ).plain
+    lines = text.split("\n")
+    assert len(lines) == 10 and all(len(line) <= 80 for line in lines)
+    assert lines[0].lstrip().startswith("500┤")  # ~220 req/s: a round top above it
+    assert lines[-2].lstrip().startswith("└┬")  # the time axis, ticked at 0s
+    assert lines[-1].split() == ["0s", "5s", "10s", "15s", "20s", "25s", "30s"]
+    assert any(ch != "⠀" and "⠀" <= ch <= "⣿" for ch in text)  # braille dots were drawn
 
 
 def test_the_user_step_is_a_tenth_of_the_users_and_at_least_one():

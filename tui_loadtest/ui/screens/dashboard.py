@@ -7,6 +7,8 @@ request. Panels redraw only when the Snapshot (or the clock) changed.
 
 from __future__ import annotations
 
+import time
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -27,6 +29,7 @@ from ..widgets.percentiles import PercentilePanel
 from ..widgets.summary import SummaryView
 
 LIVE_STATES = ("starting", "ramping", "running", "paused")
+CLOCK_FALLBACK_S = 1.25  # redraw the clock on its own when no Snapshot came for this long
 
 
 class DashboardScreen(Screen):
@@ -66,6 +69,7 @@ class DashboardScreen(Screen):
         self._snap: Snapshot | None = None
         self._state = ""
         self._has_service = False
+        self._clock_drawn = 0.0
 
     # -- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -90,6 +94,18 @@ class DashboardScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        # Looked up once: the poll runs several times a second.
+        self._header = self.query_one(RunHeader)
+        self._progress = self.query_one(RunProgress)
+        self._kpis = self.query_one(KpiBar)
+        self._rps_chart = self.query_one(RpsChart)
+        self._latency_chart = self.query_one(LatencyChart)
+        self._panels = (
+            self.query_one(PercentilePanel),
+            self.query_one(EndpointTable),
+            self.query_one(ErrorTable),
+            self.query_one(EventLog),
+        )
         self.call_after_refresh(self.refresh_view)
         self.set_interval(self.refresh_s, self.refresh_view)
 
@@ -106,23 +122,30 @@ class DashboardScreen(Screen):
         return snap.state
 
     def refresh_view(self) -> None:
-        """Read the latest Snapshot; redraw what changed. Runs refresh_s apart."""
+        """Read the latest Snapshot; redraw what changed. Runs refresh_s apart.
+
+        The clock is redrawn with each new Snapshot (they arrive just after each
+        second) and on its own only when Snapshots stall, so a second costs one
+        frame rather than two.
+        """
         snap = self.source.snapshot
         state = self.state()
-        elapsed = snap.elapsed_s if state == "done" else self.source.elapsed()
-        self.query_one(RunHeader).show(snap, state, elapsed)
-        self.query_one(RunProgress).show(snap, elapsed, self.source.paused_time(), state)
-        if snap is not self._snap or state != self._state:
+        changed = snap is not self._snap or state != self._state
+        now = time.monotonic()
+        if changed or now - self._clock_drawn >= CLOCK_FALLBACK_S:
+            self._clock_drawn = now
+            elapsed = snap.elapsed_s if state == "done" else self.source.elapsed()
+            self._header.show(snap, state, elapsed)
+            self._progress.show(snap, elapsed, self.source.paused_time(), state)
+        if changed:
             self._snap = snap
-            self.query_one(KpiBar).show(snap, state)
-            self.query_one(PercentilePanel).show(snap)
-            self.query_one(RpsChart).show(snap.timeline)
-            self.query_one(LatencyChart).show(snap.timeline)
-            self.query_one(EndpointTable).show(snap)
-            self.query_one(ErrorTable).show(snap)
-            self.query_one(EventLog).show(snap)
-            for panel in self.query(BaselineDeltas):  # with --compare-to
+            for panel in self._panels:
                 panel.show(snap)
+            self._kpis.show(snap, state)
+            self._rps_chart.show(snap.timeline)
+            self._latency_chart.show(snap.timeline)
+            for delta_panel in self.query(BaselineDeltas):  # with --compare-to
+                delta_panel.show(snap)
             has_service = snap.total.service is not None
             if state != self._state or has_service != self._has_service:
                 self._state = state

@@ -1,7 +1,13 @@
 """Charts over time: throughput and latency percentiles, one point per second.
 
-Built on textual-plot. Paused seconds are shaded. On long runs the charts show
-the last ``SPAN_S`` seconds. They redraw only when a new second arrives.
+Drawn with braille dots (2×4 per cell) straight into a Text: a y axis with
+round ticks, a time axis labelled 30s, 1m, 1m30s, and paused seconds shaded.
+A plotting library redrew its canvases in about half of the dashboard's CPU
+time; this costs a millisecond or two per chart per second, which matters
+because the dashboard shares the machine with the load generator.
+
+On long runs the charts show the last ``span_s`` seconds (5 minutes by default).
+They redraw only when a new second arrives or the widget is resized.
 """
 
 from __future__ import annotations
@@ -9,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from math import ceil, floor, log10
 
-from textual_plot import HiResMode, PlotWidget
-from textual_plot.axis_formatter import AxisFormatter, NumericAxisFormatter
+from rich.text import Text
+from textual.widget import Widget
 
 from ...report.formatting import fmt_clock
 from ...stats.model import TimelinePoint
@@ -18,86 +24,48 @@ from ..style import CHART_COLOURS
 
 SPAN_S = 300  # the last 5 minutes on long runs
 MIN_SPAN_S = 30  # short runs start on a 30 s axis that then grows
-_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
+_TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
+PAUSED_BG = "#3b3418"
+AXIS = "#5c6370"
+# Braille dot bits by (column, row) inside a cell.
+_DOTS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))
 
 
-class ClockFormatter(AxisFormatter):
-    """Ticks at whole seconds or minutes, labelled 30s, 1m, 1m30s."""
-
-    def get_ticks(self, min_: float, max_: float, max_ticks: int = 8) -> list[float]:
-        span = max(1.0, max_ - min_)
-        step = next((s for s in _STEPS if span / s <= min(max_ticks, 6)), _STEPS[-1])
-        first = ceil(min_ / step) * step
-        return [float(t) for t in range(int(first), int(max_) + 1, step)]
-
-    def get_labels_for_ticks(self, ticks: Sequence[float]) -> list[str]:
-        return [_clock_label(t) for t in ticks]
-
-
-class CompactFormatter(NumericAxisFormatter):
-    """Numeric ticks that fit a narrow margin: 1500 → 1.5k, 20000 → 20k."""
-
-    def get_labels_for_ticks(self, ticks: Sequence[float]) -> list[str]:
-        labels = super().get_labels_for_ticks(ticks)
-        if ticks and max(abs(t) for t in ticks) >= 10_000:
-            return [f"{t / 1000:g}k" for t in ticks]
-        return labels
-
-
-def _clock_label(t: float) -> str:
-    s = int(t)
-    if s and s % 60 == 0:
-        return f"{s // 60}m"
-    return fmt_clock(s)
-
-
-class TimeChart(PlotWidget, can_focus=False):
-    """A per-second chart of some series taken from the timeline."""
+class TimeChart(Widget, can_focus=False):
+    """A per-second line chart of a few series taken from the timeline."""
 
     DEFAULT_CSS = """
     TimeChart {
         height: 1fr;
-        min-height: 9;
+        min-height: 7;
         border: round $panel-lighten-2;
         border-title-color: $text;
         border-title-style: bold;
-        padding: 0;
-        & > .plot--axis { color: $panel-lighten-3; }
-        & > .plot--tick { color: $text-muted; text-style: none; }
-        & > .plot--label { color: $text-muted; text-style: italic; }
+        padding: 0 1 0 0;
     }
     """
 
-    SERIES: tuple[tuple[str, str], ...] = ()  # (label, colour key)
+    SERIES: tuple[tuple[str, str], ...] = ()  # (label, colour key), drawn in this order
     TITLE = ""
-    Y_LABEL = ""
+    UNIT = ""
 
-    def __init__(self, **kwargs) -> None:  # noqa: ANN003
-        super().__init__(allow_pan_and_zoom=False, **kwargs)
+    def __init__(self, *, span_s: int | None = SPAN_S, **kwargs) -> None:  # noqa: ANN003
+        super().__init__(**kwargs)
+        self.span_s = span_s
+        self._points: list[TimelinePoint] = []
         self._key: tuple | None = None
         self.border_title = self._title()
 
-    def on_mount(self) -> None:
-        self.margin_top = 1
-        self.margin_left = 7
-        self.margin_bottom = 3
-        self.set_x_formatter(ClockFormatter())
-        self.set_y_formatter(CompactFormatter())
-        self.set_xlabel("elapsed")
-        self.set_ylabel(self.Y_LABEL)
-
     def _title(self) -> str:
         legend = "  ".join(f"[{CHART_COLOURS[c]}]━━[/] {label}" for label, c in self.SERIES)
-        return f"{self.TITLE}  {legend}  [{CHART_COLOURS['paused']}]▀▀[/] paused"
+        return f"{self.TITLE} ({self.UNIT})  {legend}  [on {PAUSED_BG}]  [/] paused"
 
     def values(self, point: TimelinePoint) -> tuple[float, ...]:
         raise NotImplementedError
 
-    def segments(
-        self, points: list[TimelinePoint], xs: list[int], ys: Sequence[float]
-    ) -> list[tuple[list[int], list[float]]]:
-        """The line pieces to draw; one unbroken line unless a subclass splits it."""
-        return [(xs, list(ys))]
+    def breaks(self, point: TimelinePoint) -> bool:
+        """True where a line should stop (a subclass decides what "no data" means)."""
+        return False
 
     def show(self, timeline: Sequence[TimelinePoint]) -> None:
         last = timeline[-1] if timeline else None
@@ -106,37 +74,28 @@ class TimeChart(PlotWidget, can_focus=False):
             return
         self._key = key
         points = list(timeline)
-        if points and points[-1].t - points[0].t > SPAN_S:
-            cutoff = points[-1].t - SPAN_S
+        if self.span_s is not None and points and points[-1].t - points[0].t > self.span_s:
+            cutoff = points[-1].t - self.span_s
             points = [p for p in points if p.t >= cutoff]
-        x0 = points[0].t if points else 0
-        x1 = max(x0 + MIN_SPAN_S, points[-1].t if points else 0)
-        xs = [p.t for p in points]
-        columns = list(zip(*(self.values(p) for p in points), strict=True)) if points else []
-        y_max = max((max(c) for c in columns), default=0.0)
-        y_max = _nice_ceiling(y_max * 1.1) if y_max > 0 else 1.0
-        self.clear()
-        self.set_xlimits(x0, x1)
-        self.set_ylimits(0.0, y_max)
-        for (_, colour), ys in zip(self.SERIES, columns, strict=False):
-            for seg_x, seg_y in self.segments(points, xs, ys):
-                self.plot(
-                    seg_x, seg_y, line_style=CHART_COLOURS[colour], hires_mode=HiResMode.BRAILLE
-                )
-        # Paused spans: a strip along the top, clear of the data lines.
-        for start, end in _spans([p.t for p in points if p.paused]):
-            self.plot(
-                [start, end + 1],
-                [y_max, y_max],
-                line_style=CHART_COLOURS["paused"],
-                hires_mode=HiResMode.HALFBLOCK,
-            )
+        self._points = points
+        self.refresh()
+
+    def render(self) -> Text:
+        size = self.content_size
+        return render_chart(
+            self._points,
+            [self.values(p) for p in self._points],
+            [self.breaks(p) for p in self._points],
+            [CHART_COLOURS[c] for _, c in self.SERIES],
+            size.width,
+            size.height,
+        )
 
 
 class RpsChart(TimeChart):
     SERIES = (("requests/s", "rps"), ("errors/s", "errors"))
     TITLE = "Throughput"
-    Y_LABEL = "req/s"
+    UNIT = "req/s"
 
     def values(self, point: TimelinePoint) -> tuple[float, ...]:
         return (point.rps, float(point.failures))
@@ -145,27 +104,126 @@ class RpsChart(TimeChart):
 class LatencyChart(TimeChart):
     SERIES = (("p50", "p50"), ("p95", "p95"), ("p99", "p99"))
     TITLE = "Latency"
-    Y_LABEL = "ms"
+    UNIT = "ms"
 
     def values(self, point: TimelinePoint) -> tuple[float, ...]:
         return (point.p50_ms, point.p95_ms, point.p99_ms)
 
-    def segments(
-        self, points: list[TimelinePoint], xs: list[int], ys: Sequence[float]
-    ) -> list[tuple[list[int], list[float]]]:
-        """Break the lines over seconds without a response: no latency is not zero latency."""
-        pieces: list[tuple[list[int], list[float]]] = []
-        current: tuple[list[int], list[float]] | None = None
-        for point, x, y in zip(points, xs, ys, strict=True):
-            if point.p99_ms <= 0:  # no response in this second
-                current = None
+    def breaks(self, point: TimelinePoint) -> bool:
+        return point.p99_ms <= 0  # no response that second: no latency is not zero latency
+
+
+# --------------------------------------------------------------------------- drawing
+def render_chart(
+    points: Sequence[TimelinePoint],
+    values: Sequence[tuple[float, ...]],
+    breaks: Sequence[bool],
+    colours: Sequence[str],
+    width: int,
+    height: int,
+) -> Text:
+    """The whole chart as ``height`` lines of ``width`` cells."""
+    if width < 12 or height < 4:
+        return Text("")
+    x0 = points[0].t if points else 0
+    x1 = max(x0 + MIN_SPAN_S, points[-1].t if points else 0)
+    y_top = max((max(v) for v in values), default=0.0)
+    y_top = _nice_ceiling(y_top * 1.1) if y_top > 0 else 1.0
+    y_ticks = _value_ticks(y_top, max(1, (height - 2) // 2), height - 2)
+    labels = [_fmt_value(v) for v in y_ticks]
+    margin = max(len(s) for s in labels) + 1
+    pw, ph = width - margin - 1, height - 2  # plot cells
+    if pw < 4 or ph < 2:
+        return Text("")
+    px_w, px_h = pw * 2, ph * 4
+
+    def px(t: float) -> int:
+        return round((t - x0) / (x1 - x0) * (px_w - 1))
+
+    def py(v: float) -> int:
+        return min(px_h - 1, max(0, round(v / y_top * (px_h - 1))))
+
+    # Dots per cell and series; the later series wins a shared cell's colour.
+    masks = [[0] * pw for _ in range(ph)]
+    owner = [[-1] * pw for _ in range(ph)]
+    for s in range(len(colours)):
+        prev: tuple[int, int] | None = None
+        for point, vals, brk in zip(points, values, breaks, strict=True):
+            if brk:
+                prev = None
                 continue
-            if current is None:
-                current = ([], [])
-                pieces.append(current)
-            current[0].append(x)
-            current[1].append(y)
-        return pieces
+            here = (px(point.t), py(vals[s]))
+            for x, y in _segment(prev, here):
+                row, col = ph - 1 - y // 4, x // 2
+                masks[row][col] |= _DOTS[x % 2][3 - y % 4]
+                owner[row][col] = s
+            prev = here
+
+    paused = [False] * pw
+    for point in points:
+        if point.paused:
+            for col in range(px(point.t) // 2, min(pw, px(point.t + 1) // 2 + 1)):
+                paused[col] = True
+
+    tick_rows = {ph - 1 - py(v) // 4: label for v, label in zip(y_ticks, labels, strict=True)}
+    text = Text(no_wrap=True, overflow="crop")
+    for row in range(ph):
+        label = tick_rows.get(row)
+        text.append(f"{label:>{margin - 1}}┤" if label else " " * (margin - 1) + "│", AXIS)
+        _append_cells(text, masks[row], owner[row], paused, colours)
+        text.append("\n")
+
+    t_ticks = _time_ticks(x0, x1, max(2, pw // 10))
+    axis = ["─"] * pw
+    under = [" "] * (pw + margin + 8)
+    for t in t_ticks:
+        col = px(t) // 2
+        axis[col] = "┬"
+        label = _clock_label(t)
+        start = min(max(0, margin + col - len(label) // 2), margin + pw - len(label))
+        if all(c == " " for c in under[max(0, start - 1) : start + len(label) + 1]):
+            under[start : start + len(label)] = label
+    text.append(" " * (margin - 1) + "└" + "".join(axis), AXIS)
+    text.append("\n")
+    text.append("".join(under[:width]).rstrip(), "dim")
+    return text
+
+
+def _append_cells(
+    text: Text, masks: list[int], owner: list[int], paused: list[bool], colours: Sequence[str]
+) -> None:
+    """One plot row, appended in runs of equal style so the Text keeps few spans."""
+    run, run_style = [], None
+    for mask, who, shaded in zip(masks, owner, paused, strict=True):
+        style = (colours[who] if mask else "") + (f" on {PAUSED_BG}" if shaded else "")
+        if style != run_style and run:
+            text.append("".join(run), run_style or "")
+            run = []
+        run_style = style
+        run.append(chr(0x2800 + mask) if mask else " ")
+    if run:
+        text.append("".join(run), run_style or "")
+
+
+def _segment(a: tuple[int, int] | None, b: tuple[int, int]) -> list[tuple[int, int]]:
+    """Pixels from a to b (Bresenham), or just b when there is no previous point."""
+    if a is None:
+        return [b]
+    (x0, y0), (x1, y1) = a, b
+    dx, dy = abs(x1 - x0), -abs(y1 - y0)
+    sx, sy = (1 if x0 < x1 else -1), (1 if y0 < y1 else -1)
+    err, out = dx + dy, []
+    while True:
+        out.append((x0, y0))
+        if x0 == x1 and y0 == y1:
+            return out
+        e2 = 2 * err
+        if e2 >= dy:
+            err += dy
+            x0 += sx
+        if e2 <= dx:
+            err += dx
+            y0 += sy
 
 
 def _spans(ticks: list[int]) -> list[tuple[int, int]]:
@@ -183,3 +241,39 @@ def _nice_ceiling(x: float) -> float:
     """The next 1, 2, 2.5 or 5 × 10^n at or above x, so the top tick is round."""
     power = 10.0 ** floor(log10(x))
     return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= x)
+
+
+def _value_ticks(top: float, most: int, rows: int = 0) -> list[float]:
+    """0, step, 2·step … ``top``: round steps (1, 2, 2.5, 5 × 10^n), at most ``most`` of
+    them, preferring a count that spaces the ticks evenly over a ``rows``-row plot."""
+
+    def round_step(n: int) -> bool:
+        step = top / n
+        return round(step / 10 ** floor(log10(step)), 6) in (1.0, 2.0, 2.5, 5.0)
+
+    counts = [n for n in (10, 5, 4, 2, 1) if n <= max(1, most) and round_step(n)] or [1]
+    even = [n for n in counts if n >= 3 and rows > 1 and (rows - 1) % n == 0]
+    n = (even or counts)[0]
+    return [top * i / n for i in range(n + 1)]
+
+
+def _time_ticks(x0: float, x1: float, most: int) -> list[float]:
+    """Whole seconds or minutes, at most ``most`` of them."""
+    span = max(1.0, x1 - x0)
+    step = next((s for s in _TIME_STEPS if span / s <= most), _TIME_STEPS[-1])
+    return [float(t) for t in range(int(ceil(x0 / step) * step), int(x1) + 1, step)]
+
+
+def _fmt_value(v: float) -> str:
+    if v >= 10_000:
+        return f"{v / 1000:g}k"
+    if v >= 10 or v == 0:
+        return f"{v:g}"
+    return f"{v:.2g}" if v < 1 else f"{v:g}"
+
+
+def _clock_label(t: float) -> str:
+    s = int(t)
+    if s and s % 60 == 0:
+        return f"{s // 60}m"
+    return fmt_clock(s)
