@@ -467,7 +467,6 @@ def measure_memory(ctx: Ctx, counts: list[int], nofile: tuple[int, int]) -> dict
                 out["users"][str(users)] = {"error": "no worker process found"}
                 continue
             w = workers[0]
-            base = vm_rss_kb(w)
             time.sleep(spawn_s + 4.0)  # startup, spawning, every first request answered
             readings = []
             for _ in range(5):
@@ -478,7 +477,6 @@ def measure_memory(ctx: Ctx, counts: list[int], nofile: tuple[int, int]) -> dict
         rss = max(readings)
         out["users"][str(users)] = {
             "worker_rss_kb": rss,
-            "worker_rss_kb_before_users": base,
             "open_fds": fds,
             "kb_per_user_overall": round(rss / users, 2),
             "exit_code": rc,
@@ -497,6 +495,7 @@ def ui_overhead(samples: dict[str, list[Sample]], ctx: Ctx) -> dict | None:
     if "tui-mixed-ui" not in samples or "tui-mixed" not in samples:
         return None
     ui, head = median_rps(samples["tui-mixed-ui"]), median_rps(samples["tui-mixed"])
+    ui_best, head_best = best_rps(samples["tui-mixed-ui"]), best_rps(samples["tui-mixed"])
     ui_cpu = median_of([s.per_cpu_s for s in samples["tui-mixed-ui"]])
     ui_coord = median_of([s.root_cpu_share for s in samples["tui-mixed-ui"]])
     head_coord = median_of([s.root_cpu_share for s in samples["tui-mixed"]])
@@ -508,6 +507,9 @@ def ui_overhead(samples: dict[str, list[Sample]], ctx: Ctx) -> dict | None:
         "headless_rps": round(head),
         "dashboard_rps": round(ui),
         "overhead": round(1 - ui / head, 4) if head and ui else None,
+        "headless_best_rps": round(head_best),
+        "dashboard_best_rps": round(ui_best),
+        "overhead_best": round(1 - ui_best / head_best, 4) if head_best and ui_best else None,
         "headless_req_per_cpu_s": rnd(head_cpu),
         "dashboard_req_per_cpu_s": rnd(ui_cpu),
         "cpu_overhead": round(1 - ui_cpu / head_cpu, 4) if ui_cpu and head_cpu else None,
@@ -770,6 +772,11 @@ def print_report(res: dict) -> None:
         p(f"  --no-ui {ui['headless_rps']:,} req/s, dashboard {ui['dashboard_rps']:,} req/s")
         if ui["overhead"] is not None:
             p(f"  overhead {ui['overhead'] * 100:.1f} % in req/s  ({ui['note']})")
+        if ui.get("overhead_best") is not None:
+            p(
+                f"  best rounds: --no-ui {ui['headless_best_rps']:,} req/s, dashboard "
+                f"{ui['dashboard_best_rps']:,} req/s: {ui['overhead_best'] * 100:.1f} % overhead"
+            )
         if ui["cpu_overhead"] is not None:
             p(
                 f"  per CPU-second: --no-ui {ui['headless_req_per_cpu_s']:,.0f}, dashboard "
@@ -892,21 +899,25 @@ def check_targets(res: dict) -> list[dict]:
         )
     ui = res.get("ui")
     if ui and ui["overhead"] is not None:
-        taken = ui.get("cpu_taken")
+        taken, per_cpu = ui.get("cpu_taken"), ui.get("cpu_overhead")
+        parts = []
+        if taken is not None:
+            parts.append(f"the dashboard process takes {taken * 100:.1f} % of the generator CPU")
+        if per_cpu is not None:
+            parts.append(f"{per_cpu * 100:.1f} % fewer requests per CPU-second")
+        parts.append(f"req/s {ui['overhead'] * 100:.1f} % lower (median; noise-prone)")
+        if ui.get("overhead_best") is not None:
+            parts.append(f"best rounds {ui['overhead_best'] * 100:.1f} %")
+        if not ui["dashboard_drawn"]:
+            met = None
+        elif taken is None:
+            met = ui["overhead"] < 0.10
+        elif taken < 0.10 and (per_cpu is None or per_cpu < 0.10):
+            met = True
+        else:
+            met = "by CPU taken only" if taken < 0.10 else False
         out.append(
-            {
-                "target": "dashboard overhead < 10 %",
-                "measured": (
-                    f"CPU taken from the generator {taken * 100:.1f} %" if taken is not None else ""
-                )
-                + f"; req/s {ui['overhead'] * 100:.1f} % lower (noise-prone)"
-                + ("" if ui["dashboard_drawn"] else " (no dashboard yet)"),
-                "met": (
-                    None
-                    if not ui["dashboard_drawn"]
-                    else (taken if taken is not None else ui["overhead"]) < 0.10
-                ),
-            }
+            {"target": "dashboard overhead < 10 %", "measured": "; ".join(parts), "met": met}
         )
     acc = res.get("accuracy")
     if acc and acc.get("endpoints"):
