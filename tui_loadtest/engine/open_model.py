@@ -19,6 +19,7 @@ from random import random
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
+from ..stats.histogram import BUCKET_LUT, LUT_SIZE
 from .schedule import ArrivalSchedule
 from .vuser import LAST_BUCKET, MAX_SHIFT, HeadAwareUser, VUser
 
@@ -30,8 +31,8 @@ MIN_QUEUE = 1000
 
 
 def bucket(v: int) -> int:
-    if v < 256:
-        return v if v > 0 else 0
+    if v < LUT_SIZE:
+        return BUCKET_LUT[v] if v > 0 else 0
     s = v.bit_length() - 8
     return (s << 7) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
 
@@ -44,10 +45,9 @@ class OpenSlot(VUser):
     def dispatch(self, intended_ns: int) -> None:
         """Send a request whose arrival was due at ``intended_ns`` (perf_counter_ns)."""
         self.intended = intended_ns
-        r = self.table[int(random() * self.tsize)]
+        r = self.only or self.table[int(random() * self.tsize)]
         self.req = r
-        v = r.variants
-        self.data = data = v[0] if len(v) == 1 else r.pick()
+        self.data = data = r.single or r.pick()
         self.nbytes = 0
         self.retried = False
         t0 = perf_counter_ns()
@@ -58,6 +58,17 @@ class OpenSlot(VUser):
             self.open_connection()
         else:
             conn.transport.write(data)  # type: ignore[union-attr]
+
+    def on_message_complete(self) -> None:
+        t1 = perf_counter_ns()
+        p = self.conn.parser  # type: ignore[union-attr]
+        status = p.get_status_code()
+        if status < 200 or not self.deadline:  # a 1xx, or already completed (HEAD)
+            return
+        self.complete(status, t1)
+        if not (self.keepalive and p.should_keep_alive()):
+            self.drop_connection()
+        self.next()
 
     def complete(self, status: int, t1: int) -> None:
         r = self.req

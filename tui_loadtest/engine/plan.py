@@ -64,6 +64,11 @@ class CompiledRequest:
     is_head: bool
     random_parts: Callable[[], tuple[str, bytes | None]] | None = None  # huge templates
     to_bytes: Callable[[str, bytes | None], bytes] | None = None
+    single: bytes | None = None  # the request bytes when there is only one variant
+
+    def __post_init__(self) -> None:
+        if len(self.variants) == 1 and self.random_parts is None:
+            self.single = self.variants[0]
 
     def pick(self) -> bytes:
         """Request bytes with template values drawn at random."""

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from httptools import HttpParserError, HttpResponseParser
 
-from ..stats.histogram import NBUCKETS
+from ..stats.histogram import BUCKET_LUT, LUT_SIZE, NBUCKETS
 from .failures import classify
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ class VUser:
         "eng",
         "table",
         "tsize",
+        "only",
         "think",
         "keepalive",
         "conn",
@@ -98,6 +99,7 @@ class VUser:
         self.eng = eng
         self.table = eng.req_table
         self.tsize = len(eng.req_table)
+        self.only = eng.req_table[0] if len(set(map(id, eng.req_table))) == 1 else None
         self.think = eng.think  # (low, span) or None
         self.keepalive = eng.scenario.http.keepalive
         self.conn: Conn | None = None
@@ -119,10 +121,9 @@ class VUser:
         eng = self.eng
         if eng.gate and not eng.admit(self):
             return
-        r = self.table[int(random() * self.tsize)]
+        r = self.only or self.table[int(random() * self.tsize)]
         self.req = r
-        v = r.variants
-        self.data = data = v[0] if len(v) == 1 else r.pick()
+        self.data = data = r.single or r.pick()
         self.nbytes = 0
         self.retried = False
         t0 = perf_counter_ns()
@@ -135,24 +136,43 @@ class VUser:
             conn.transport.write(data)  # type: ignore[union-attr]
 
     def on_message_complete(self) -> None:
+        """The hottest function: ``complete`` and ``next`` written out inline."""
         t1 = perf_counter_ns()
-        conn = self.conn
-        p = conn.parser  # type: ignore[union-attr]
+        p = self.conn.parser  # type: ignore[union-attr]
         status = p.get_status_code()
         if status < 200 or not self.deadline:  # a 1xx (the real one follows), or unsolicited
             return
-        self.complete(status, t1)
-        if not (self.keepalive and p.should_keep_alive()):
-            self.drop_connection()
-        self.next()
-
-    def complete(self, status: int, t1: int) -> None:
-        """Record a response for the request in flight."""
         r = self.req
         i = r.index  # type: ignore[union-attr]
         v = (t1 - self.t0) // 1000
-        if v < 256:
-            b = v
+        if v < LUT_SIZE:
+            b = BUCKET_LUT[v]
+        else:
+            s = v.bit_length() - 8
+            b = (s << 7) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
+        buf = self.eng.buf
+        buf.hist[i][b] += 1
+        buf.sums[i] += v
+        buf.nbytes[i] += self.nbytes
+        self.deadline = 0
+        self.served += 1
+        if not r.ok[status]:  # type: ignore[union-attr]
+            self.eng.http_failure(i, status)
+        if not (self.keepalive and p.should_keep_alive()):
+            self.drop_connection()
+        th = self.think
+        if th is None:
+            self.start_request()
+        else:
+            self.timer = self.eng.loop.call_later(th[0] + random() * th[1], self.start_request)
+
+    def complete(self, status: int, t1: int) -> None:
+        """Record a response for the request in flight (the cold paths' version)."""
+        r = self.req
+        i = r.index  # type: ignore[union-attr]
+        v = (t1 - self.t0) // 1000
+        if v < LUT_SIZE:
+            b = BUCKET_LUT[v]
         else:
             s = v.bit_length() - 8
             b = (s << 7) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET

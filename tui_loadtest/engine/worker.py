@@ -64,7 +64,7 @@ async def _serve(conn: Connection, scenario: Scenario, host: str, share: WorkerS
 
     engine = WorkerEngine(scenario, host, share, send)
     conn.send(("ready",))
-    msg = await loop.run_in_executor(None, conn.recv)
+    msg = conn.recv()  # nothing runs on this loop yet: blocking here costs nothing
     if msg[0] != "go":
         return
     start = float(msg[1])

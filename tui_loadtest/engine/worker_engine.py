@@ -13,6 +13,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import compress
 from time import perf_counter_ns
 
 from ..scenario import Scenario
@@ -428,7 +429,7 @@ class WorkerEngine:
 
 
 def _sparse(counts: list[int]) -> list[tuple[int, int]]:
-    return [(j, c) for j, c in enumerate(counts) if c]
+    return [(j, counts[j]) for j in compress(range(len(counts)), counts)]
 
 
 def make_ssl_context(verify: bool) -> ssl.SSLContext:
