@@ -2,16 +2,17 @@
 
 Compares, in ns per sample (timeit, best of several repeats):
 
-- ``VUser.complete``: the engine's real method, called on a real ``VUser`` whose
+- ``VUser.complete``: the engine's recording method (the cold paths call it; the hot
+  ``on_message_complete`` runs the same statements inline), on a real ``VUser`` whose
   engine is a stub holding real per-second ``Buffers``: bucket index inline,
   ``hist[i][b] += 1``, sum, bytes, plus the deadline/served/status bookkeeping;
 - ``inline record``: only the recording statements of ``VUser.complete``;
 - ``Histogram.record``: the stats package's plain log-linear histogram;
 - ``plain log-linear``: a minimal function-style log-linear histogram, the
   ~140-150 ns reference of DESIGN.md;
-- ``proposal: table lookup``: the engine's statements with the bucket of values
-  below 16,384 µs read from a precomputed list (128 KiB, shared int objects)
-  instead of ``bit_length`` and shifts: a measured suggestion for the engine;
+- ``same, bucket computed``: those statements with every bucket computed with
+  ``bit_length`` and shifts instead of read from the engine's table (how the
+  engine recorded before; kept to show what the table saves);
 - ``empty call``: the same loop calling a function that does nothing, i.e. the
   harness' own cost, subtracted in the "net" column.
 
@@ -32,7 +33,7 @@ from types import SimpleNamespace
 
 from tui_loadtest.engine.vuser import LAST_BUCKET, MAX_SHIFT, VUser
 from tui_loadtest.engine.worker_engine import Buffers
-from tui_loadtest.stats.histogram import NBUCKETS, Histogram, bucket_index
+from tui_loadtest.stats.histogram import BUCKET_LUT, LUT_SIZE, NBUCKETS, Histogram, bucket_index
 
 N = 100_000
 REPEAT = 7
@@ -63,11 +64,12 @@ def make_user() -> VUser:
 
 
 def inline_record(self: VUser, t1: int) -> None:
-    """The recording statements of ``VUser.complete``, nothing else."""
+    """The recording statements of ``VUser.on_message_complete``, nothing else:
+    the bucket read from the engine's table below 65 ms, computed above."""
     i = self.req.index  # type: ignore[union-attr]
     v = (t1 - self.t0) // 1000
-    if v < 256:
-        b = v
+    if v < LUT_SIZE:
+        b = BUCKET_LUT[v]
     else:
         s = v.bit_length() - 8
         b = (s << 7) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
@@ -77,17 +79,13 @@ def inline_record(self: VUser, t1: int) -> None:
     buf.nbytes[i] += self.nbytes
 
 
-TABLE_LIMIT = 1 << 14
-_IDX = list(range(NBUCKETS))
-TABLE = [_IDX[bucket_index(v)] for v in range(TABLE_LIMIT)]
-
-
-def table_record(self: VUser, t1: int) -> None:
-    """``inline_record`` with the bucket index looked up below 16,384 µs."""
+def computed_record(self: VUser, t1: int) -> None:
+    """``inline_record`` computing every bucket with bit_length and shifts (the
+    engine's code before the table), for reference."""
     i = self.req.index  # type: ignore[union-attr]
     v = (t1 - self.t0) // 1000
-    if v < TABLE_LIMIT:
-        b = TABLE[v]
+    if v < 256:
+        b = v
     else:
         s = v.bit_length() - 8
         b = (s << 7) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
@@ -123,9 +121,9 @@ def measure(repeat: int = REPEAT) -> dict[str, dict[str, float]]:
         for t1 in samples:
             inline_record(user, t1)
 
-    def run_table() -> None:
+    def run_computed() -> None:
         for t1 in samples:
-            table_record(user, t1)
+            computed_record(user, t1)
 
     def run_histogram() -> None:
         for t1 in samples:
@@ -142,7 +140,7 @@ def measure(repeat: int = REPEAT) -> dict[str, dict[str, float]]:
     cases = {
         "VUser.complete (engine)": run_complete,
         "inline record (engine statements)": run_inline,
-        "proposal: table lookup (engine statements)": run_table,
+        "same, bucket computed (before the table)": run_computed,
         "Histogram.record (stats)": run_histogram,
         "plain log-linear function": run_plain,
         "empty call (harness)": run_empty,
