@@ -209,3 +209,45 @@ async def test_a_saturated_generator_reports_lag():
     assert total.service.percentile(0.9) / 1000 < 20
     assert total.hist.percentile(0.99) / 1000 >= 200
     assert abs(total.requests + agg.dropped - 300) <= 3  # the schedule caught up
+
+
+@pytest.mark.anyio
+async def test_rate_changed_live_takes_effect_from_then_on():
+    server = StallingServer(delay=0.0)
+    url = await server.start()
+    deltas = []
+    from tui_loadtest.engine.worker_engine import WorkerEngine, make_shares
+
+    sc = open_scenario(rate=100, max_users=20)
+    engine = WorkerEngine(sc, url, make_shares(sc, 1)[0], deltas.append)
+    loop = asyncio.get_running_loop()
+    loop.call_later(1.0, engine.set_rate, 300.0)
+    loop.call_later(3.0, engine.stop)
+    try:
+        await asyncio.wait_for(engine.run(), 10)
+    finally:
+        await server.stop()
+    per_second = [sum(sum(c for _, c in e.buckets) for e in d.endpoints) for d in deltas]
+    assert abs(per_second[0] - 100) <= 5
+    assert abs(per_second[1] - 300) <= 15 and abs(per_second[2] - 300) <= 15
+    assert deltas[1].target == pytest.approx(300)
+
+
+@pytest.mark.anyio
+async def test_a_manual_user_count_takes_over_from_the_stages():
+    server = StallingServer(delay=0.0)
+    url = await server.start()
+    deltas = []
+    from tui_loadtest.engine.worker_engine import WorkerEngine, make_shares
+
+    stages = [{"duration": "5s", "target": 50}]
+    sc = scenario([{"path": "/"}], load={"stages": stages, "think_time": "0.02s"})
+    engine = WorkerEngine(sc, url, make_shares(sc, 1)[0], deltas.append)
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.5, engine.set_target, 3, True)
+    loop.call_later(2.0, engine.stop)
+    try:
+        await asyncio.wait_for(engine.run(), 10)
+    finally:
+        await server.stop()
+    assert deltas[0].users == 3  # the ramp alone would be at 10 users after 1 s

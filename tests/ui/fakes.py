@@ -203,6 +203,10 @@ class FakeSource:
         self.calls.append(("users", users))
         self.publish()
 
+    def set_rate(self, rate: float) -> None:
+        self.calls.append(("rate", rate))
+        self.publish(replace(self._snapshot, rate_target=rate))
+
     def stop(self, reason: str = "stopped") -> None:
         self.calls.append(("stop", reason))
         if self.done or self.state in ("stopping", "done"):

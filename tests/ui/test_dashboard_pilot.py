@@ -304,9 +304,13 @@ async def test_arrival_rate_runs_show_rate_drops_and_lag_and_c_toggles_service_t
         assert "service time" in panel.border_title
         assert f"{fmt_ms(snap.total.service.p99)} ms" in text_of(panel)
 
-        await pilot.press("plus")  # the rate cannot change live yet: nothing is sent
+        rate = src.snapshot.rate_target
+        await pilot.press("plus")  # an arrival-rate run: + moves the rate, not users
         assert not [c for c in src.calls if c[0] == "users"]
-        assert screen.check_action("more_users", ()) is False  # so not in the footer
+        assert ("rate", rate + round(rate / 10)) in src.calls
+        raised = rate + round(rate / 10)
+        await pilot.press("minus")  # a tenth of the new rate
+        assert src.calls[-1] == ("rate", raised - round(raised / 10))
 
 
 async def test_c_does_nothing_on_closed_model_runs():

@@ -84,7 +84,7 @@ async def _serve(conn: Connection, scenario: Scenario, host: str, share: WorkerS
         elif op == "resume":
             engine.resume()
         elif op == "users":
-            engine.set_target(int(msg[1]))
+            engine.set_target(int(msg[1]), manual=True)
         elif op == "rate":
             engine.set_rate(float(msg[1]))
 

@@ -209,8 +209,15 @@ class WorkerEngine:
         if not self.users and (self.stopped or self.remaining == 0):
             self._idle.set()
 
-    def set_target(self, users: int) -> None:
-        """Change this worker's user count; growth follows the spawn rate."""
+    def set_target(self, users: int, manual: bool = False) -> None:
+        """Change this worker's user count; growth follows the spawn rate.
+
+        A manual change (from the dashboard) takes over from the stages, if any.
+        """
+        if manual and self._stager is not None:
+            self._stager.cancel()
+            self._stager = None
+            self.stages = ()
         self.target = max(0, users)
         active = len(self.users)
         self.excess = max(0, active - self.target)
@@ -328,7 +335,7 @@ class WorkerEngine:
 
     def _follow_stages(self) -> None:
         """Closed model with stages: move the user target along the ramp every 100 ms."""
-        if self.stopped:
+        if self.stopped or not self.stages:
             return
         elapsed = time.monotonic() - self.start_mono
         level = self.scenario.load.level_at(elapsed)

@@ -167,8 +167,7 @@ class DashboardScreen(Screen):
         """Hide controls that mean nothing in the current state."""
         live = self._state in LIVE_STATES
         if action in ("more_users", "fewer_users"):
-            # The open model has a rate, not users: it cannot be changed live yet.
-            return live and (self._snap is None or self._snap.mode != "arrival-rate")
+            return live
         if action in ("toggle_pause", "stop_run"):
             return live
         if action == "toggle_latency_view":
@@ -182,16 +181,26 @@ class DashboardScreen(Screen):
         self.refresh_view()
 
     def action_more_users(self) -> None:
-        self._set_users(self.source.users_target + self.user_step)
+        if not self._change_rate(+1):
+            self._set_users(self.source.users_target + self.user_step)
 
     def action_fewer_users(self) -> None:
-        self._set_users(max(1, self.source.users_target - self.user_step))
+        if not self._change_rate(-1):
+            self._set_users(max(1, self.source.users_target - self.user_step))
+
+    def _change_rate(self, direction: int) -> bool:
+        """Arrival-rate runs: +/- move the rate by a tenth (at least 1 req/s). False otherwise."""
+        snap = self.source.snapshot
+        if snap.mode != "arrival-rate":
+            return False
+        rate = snap.rate_target or 0.0
+        step = max(1.0, round(rate / 10))
+        new = max(1.0, rate + direction * step)
+        self.source.set_rate(new)
+        self.notify(f"Target rate: {new:g} req/s", timeout=2)
+        return True
 
     def _set_users(self, users: int) -> None:
-        snap = self.source.snapshot
-        if snap.mode == "arrival-rate":
-            self.notify("The rate cannot be changed live yet.", severity="warning")
-            return
         if users != self.source.users_target:
             self.source.set_users(users)
             self.notify(f"Target users: {users}", timeout=2)

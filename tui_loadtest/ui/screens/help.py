@@ -14,7 +14,11 @@ from ..style import TONE_COLOURS
 
 KEYS = (
     ("space", "pause / resume sending (users stay connected; paused seconds are shaded)"),
-    ("+ / -", "add / remove users (the step is --user-step); they start at the spawn rate"),
+    (
+        "+ / -",
+        "add / remove users (step: --user-step; they start at the spawn rate);"
+        " arrival-rate runs: raise / lower the rate by a tenth",
+    ),
     ("s", "stop the run gracefully; the final summary stays on screen"),
     ("q, Ctrl+C", "quit (asks first while the run is going; --out is still written)"),
     ("c", "latency: corrected / service time (arrival-rate runs)"),
