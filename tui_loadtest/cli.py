@@ -290,7 +290,7 @@ def execute(  # noqa: ANN001
             from .ui import run_dashboard
         run = Run(scenario, url, workers=workers)
         try:
-            run.start()
+            run.start(go=no_ui)  # the dashboard says go once it is drawn
         except RuntimeError as exc:
             raise UserError(str(exc)) from None
         try:

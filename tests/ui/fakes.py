@@ -194,6 +194,9 @@ class FakeSource:
         return self.run.result(reason)
 
     # -- controls -------------------------------------------------------------
+    def go(self) -> None:
+        self.calls.append(("go",))
+
     def toggle_pause(self) -> None:
         self.paused = not self.paused
         self.calls.append(("pause", self.paused))

@@ -78,8 +78,13 @@ class Run:
         self.paused_s = 0.0
 
     # -- lifecycle ----------------------------------------------------------
-    def start(self) -> None:
-        """Start the workers; returns once they are ready and the clock has started."""
+    def start(self, go: bool = True) -> None:
+        """Start the workers and, with ``go``, the load; returns once they are ready.
+
+        With ``go=False`` the workers wait, connected to nothing, until :meth:`go`:
+        the dashboard starts the load once it is drawn, so that its own start-up
+        does not fall inside the measured run.
+        """
         ctx = mp.get_context("spawn")
         for share in make_shares(self.scenario, self.workers):
             parent, child = ctx.Pipe()
@@ -94,6 +99,13 @@ class Run:
             self._procs.append(proc)
             self._conns.append(parent)
         self._wait_ready()
+        if go:
+            self.go()
+
+    def go(self) -> None:
+        """Start the clock and the load (once; after ``start(go=False)``)."""
+        if self.start_mono is not None or self.state != "starting":
+            return
         self.start_mono = time.monotonic() + 0.02
         self.started_at = datetime.now(UTC)
         for conn in self._conns:
@@ -143,6 +155,16 @@ class Run:
             if self.state in ("stopping", "done"):
                 return
             self.stop_reason = self.stop_reason or reason
+            if self.start_mono is None:  # never started: nothing to finish
+                self.state = "done"
+        if self.state == "done":
+            for conn in self._conns:
+                self._send(conn, ("stop",))
+            self._kill()
+            self._publish()
+            self._done.set()
+            return
+        with self._lock:
             self.state = "stopping"
             self._end_pause()
         self._event(f"stopping: {reason}")

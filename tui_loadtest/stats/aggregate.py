@@ -196,7 +196,7 @@ class RunAggregate:
                 method, name = self.endpoint_keys[ep]
                 label = f"HTTP {status}" if kind == "http" else kind
                 self.events.append(
-                    Event(delta.tick, f"first {label} on {name}: {message}", "error")
+                    Event(delta.tick + delta.span_s, f"first {label} on {name}: {message}", "error")
                 )
             else:
                 row[0] += count

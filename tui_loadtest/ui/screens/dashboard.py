@@ -107,6 +107,7 @@ class DashboardScreen(Screen):
             self.query_one(EventLog),
         )
         self.call_after_refresh(self.refresh_view)
+        self.call_after_refresh(self.source.go)  # the load starts once the screen is drawn
         self.set_interval(self.refresh_s, self.refresh_view)
 
     # -- the poll -------------------------------------------------------------
