@@ -213,7 +213,7 @@ class Run:
         for conn in self._conns:
             self._send(conn, ("rate", rate / self.workers))
         self.rate_target = rate
-        self._event(f"target rate set to {rate:g} req/s")
+        self._event(f"target rate set to {rate:,.1f} req/s")
         self._publish()
 
     def set_users(self, users: int) -> None:
