@@ -10,9 +10,9 @@ Compares, in ns per sample (timeit, best of several repeats):
 - ``Histogram.record``: the stats package's plain log-linear histogram;
 - ``plain log-linear``: a minimal function-style log-linear histogram, the
   ~140-150 ns reference of DESIGN.md;
-- ``same, bucket computed``: those statements with every bucket computed with
-  ``bit_length`` and shifts instead of read from the engine's table (how the
-  engine recorded before; kept to show what the table saves);
+- ``earlier engine``: how the engine recorded before: every bucket computed
+  with ``bit_length`` and shifts, and counts, sums and bytes in three lists
+  (kept to show what the table and the one-list layout save);
 - ``empty call``: the same loop calling a function that does nothing, i.e. the
   harness' own cost, subtracted in the "net" column.
 
@@ -31,9 +31,9 @@ import statistics
 import timeit
 from types import SimpleNamespace
 
-from tui_loadtest.engine.vuser import LAST_BUCKET, MAX_SHIFT, VUser
+from tui_loadtest.engine.vuser import BYTES_SLOT, LAST_BUCKET, MAX_SHIFT, SUM_SLOT, VUser
 from tui_loadtest.engine.worker_engine import Buffers
-from tui_loadtest.stats.histogram import BUCKET_LUT, LUT_SIZE, NBUCKETS, Histogram, bucket_index
+from tui_loadtest.stats.histogram import BUCKET_LUT, NBUCKETS, Histogram, bucket_index
 
 N = 100_000
 REPEAT = 7
@@ -51,8 +51,9 @@ def make_user() -> VUser:
     ``__init__`` is skipped (it reads engine settings that change as the engine
     grows); only what ``complete`` touches is set.
     """
-    req = SimpleNamespace(index=1, ok=bytes([1]) * 600)
-    eng = SimpleNamespace(buf=Buffers(3), http_failure=lambda i, s: None)
+    buf = Buffers(3)
+    req = SimpleNamespace(index=1, ok=bytes([1]) * 600, hist=buf.hist[1])
+    eng = SimpleNamespace(buf=buf, http_failure=lambda i, s: None)
     user = VUser.__new__(VUser)
     user.eng = eng  # type: ignore[assignment]
     user.served = 0
@@ -65,23 +66,24 @@ def make_user() -> VUser:
 
 def inline_record(self: VUser, t1: int) -> None:
     """The recording statements of ``VUser.on_message_complete``, nothing else:
-    the bucket read from the engine's table below 65 ms, computed above."""
-    i = self.req.index  # type: ignore[union-attr]
+    the bucket read from the engine's table below 65 ms (computed above), then
+    three increments of the request's list for this second."""
+    r = self.req
     v = (t1 - self.t0) // 1000
-    if v < LUT_SIZE:
-        b = BUCKET_LUT[v]
-    else:
+    try:
+        b = BUCKET_LUT[v]  # under 65 ms; a try costs nothing until it fails
+    except IndexError:
         s = v.bit_length() - 8
         b = (s << 7) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
-    buf = self.eng.buf
-    buf.hist[i][b] += 1
-    buf.sums[i] += v
-    buf.nbytes[i] += self.nbytes
+    h = r.hist  # type: ignore[union-attr]
+    h[b] += 1
+    h[SUM_SLOT] += v
+    h[BYTES_SLOT] += self.nbytes
 
 
-def computed_record(self: VUser, t1: int) -> None:
-    """``inline_record`` computing every bucket with bit_length and shifts (the
-    engine's code before the table), for reference."""
+def earlier_record(self: VUser, t1: int) -> None:
+    """How the engine recorded before: every bucket computed with bit_length and
+    shifts, and separate per-endpoint lists for counts, sums and bytes."""
     i = self.req.index  # type: ignore[union-attr]
     v = (t1 - self.t0) // 1000
     if v < 256:
@@ -89,7 +91,7 @@ def computed_record(self: VUser, t1: int) -> None:
     else:
         s = v.bit_length() - 8
         b = (s << 7) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
-    buf = self.eng.buf
+    buf = self.eng.old
     buf.hist[i][b] += 1
     buf.sums[i] += v
     buf.nbytes[i] += self.nbytes
@@ -121,9 +123,13 @@ def measure(repeat: int = REPEAT) -> dict[str, dict[str, float]]:
         for t1 in samples:
             inline_record(user, t1)
 
+    user.eng.old = SimpleNamespace(
+        hist=[[0] * NBUCKETS for _ in range(3)], sums=[0] * 3, nbytes=[0] * 3
+    )
+
     def run_computed() -> None:
         for t1 in samples:
-            computed_record(user, t1)
+            earlier_record(user, t1)
 
     def run_histogram() -> None:
         for t1 in samples:
@@ -140,7 +146,7 @@ def measure(repeat: int = REPEAT) -> dict[str, dict[str, float]]:
     cases = {
         "VUser.complete (engine)": run_complete,
         "inline record (engine statements)": run_inline,
-        "same, bucket computed (before the table)": run_computed,
+        "earlier engine (computed bucket, 3 lists)": run_computed,
         "Histogram.record (stats)": run_histogram,
         "plain log-linear function": run_plain,
         "empty call (harness)": run_empty,

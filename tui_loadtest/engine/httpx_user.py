@@ -19,6 +19,7 @@ import httpx
 
 from .failures import classify
 from .open_model import bucket
+from .vuser import BYTES_SLOT, SUM_SLOT
 
 if TYPE_CHECKING:
     from .plan import CompiledRequest
@@ -159,23 +160,19 @@ class HttpxUser:
 
     def complete(self, status: int, t1: int, nbytes: int) -> None:
         r = self.req
-        i = r.index  # type: ignore[union-attr]
-        buf = self.eng.buf
+        h = r.hist  # type: ignore[union-attr]
+        v = (t1 - (self.intended or self.t0)) // 1000
+        h[bucket(v)] += 1
+        h[SUM_SLOT] += v
+        h[BYTES_SLOT] += nbytes
         if self.intended:
-            v = (t1 - self.intended) // 1000
-            buf.hist[i][bucket(v)] += 1
-            buf.sums[i] += v
             v = (t1 - self.t0) // 1000
-            buf.svc_hist[i][bucket(v)] += 1
-            buf.svc_sums[i] += v
-        else:
-            v = (t1 - self.t0) // 1000
-            buf.hist[i][bucket(v)] += 1
-            buf.sums[i] += v
-        buf.nbytes[i] += nbytes
+            s = r.svc  # type: ignore[union-attr]
+            s[bucket(v)] += 1
+            s[SUM_SLOT] += v
         self.deadline = 0
         if not r.ok[status]:  # type: ignore[union-attr]
-            self.eng.http_failure(i, status)
+            self.eng.http_failure(r.index, status)  # type: ignore[union-attr]
 
     def next(self) -> None:
         th = self.think

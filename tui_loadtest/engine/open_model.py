@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from ..stats.histogram import BUCKET_LUT, LUT_SIZE
 from .schedule import ArrivalSchedule
-from .vuser import LAST_BUCKET, MAX_SHIFT, HeadAwareUser, VUser
+from .vuser import BYTES_SLOT, LAST_BUCKET, MAX_SHIFT, SUM_SLOT, HeadAwareUser, VUser
 
 if TYPE_CHECKING:
     from .worker_engine import WorkerEngine
@@ -72,19 +72,19 @@ class OpenSlot(VUser):
 
     def complete(self, status: int, t1: int) -> None:
         r = self.req
-        i = r.index  # type: ignore[union-attr]
-        buf = self.eng.buf
         v = (t1 - self.intended) // 1000
-        buf.hist[i][bucket(v)] += 1
-        buf.sums[i] += v
+        h = r.hist  # type: ignore[union-attr]
+        h[bucket(v)] += 1
+        h[SUM_SLOT] += v
+        h[BYTES_SLOT] += self.nbytes
         v = (t1 - self.t0) // 1000
-        buf.svc_hist[i][bucket(v)] += 1
-        buf.svc_sums[i] += v
-        buf.nbytes[i] += self.nbytes
+        h = r.svc  # type: ignore[union-attr]
+        h[bucket(v)] += 1
+        h[SUM_SLOT] += v
         self.deadline = 0
         self.served += 1
         if not r.ok[status]:  # type: ignore[union-attr]
-            self.eng.http_failure(i, status)
+            self.eng.http_failure(r.index, status)  # type: ignore[union-attr]
 
     def next(self) -> None:
         self.eng.driver.slot_free(self)  # type: ignore[union-attr]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from math import gcd
 from urllib.parse import urlsplit
 
@@ -65,6 +65,12 @@ class CompiledRequest:
     random_parts: Callable[[], tuple[str, bytes | None]] | None = None  # huge templates
     to_bytes: Callable[[str, bytes | None], bytes] | None = None
     single: bytes | None = None  # the request bytes when there is only one variant
+    # This second's statistics for this request (see worker_engine.Buffers):
+    # bucket counts, then the latency sum and the bytes received in two extra
+    # slots. The engine points these at fresh lists every second, so recording
+    # is three index operations on one list.
+    hist: list[int] = field(default_factory=list)
+    svc: list[int] = field(default_factory=list)  # open model: service time
 
     def __post_init__(self) -> None:
         if len(self.variants) == 1 and self.random_parts is None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from httptools import HttpParserError, HttpResponseParser
 
-from ..stats.histogram import BUCKET_LUT, LUT_SIZE, NBUCKETS
+from ..stats.histogram import BUCKET_LUT, NBUCKETS
 from .failures import classify
 
 if TYPE_CHECKING:
@@ -28,6 +28,11 @@ if TYPE_CHECKING:
     from .worker_engine import WorkerEngine
 
 LAST_BUCKET = NBUCKETS - 1
+# Layout of a request's per-second list (CompiledRequest.hist): the buckets,
+# then the sum of latencies (µs) and the bytes received.
+SUM_SLOT = NBUCKETS
+BYTES_SLOT = NBUCKETS + 1
+SLOTS = NBUCKETS + 2
 MAX_SHIFT = 24  # keep in step with stats.histogram.MAX_SHIFT
 BACKOFF_FIRST = 0.05
 BACKOFF_MAX = 1.0
@@ -143,21 +148,20 @@ class VUser:
         if status < 200 or not self.deadline:  # a 1xx (the real one follows), or unsolicited
             return
         r = self.req
-        i = r.index  # type: ignore[union-attr]
         v = (t1 - self.t0) // 1000
-        if v < LUT_SIZE:
-            b = BUCKET_LUT[v]
-        else:
+        try:
+            b = BUCKET_LUT[v]  # under 65 ms; a try costs nothing until it fails
+        except IndexError:
             s = v.bit_length() - 8
             b = (s << 7) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
-        buf = self.eng.buf
-        buf.hist[i][b] += 1
-        buf.sums[i] += v
-        buf.nbytes[i] += self.nbytes
+        h = r.hist  # type: ignore[union-attr]
+        h[b] += 1
+        h[SUM_SLOT] += v
+        h[BYTES_SLOT] += self.nbytes
         self.deadline = 0
         self.served += 1
         if not r.ok[status]:  # type: ignore[union-attr]
-            self.eng.http_failure(i, status)
+            self.eng.http_failure(r.index, status)  # type: ignore[union-attr]
         if not (self.keepalive and p.should_keep_alive()):
             self.drop_connection()
         th = self.think
@@ -169,21 +173,20 @@ class VUser:
     def complete(self, status: int, t1: int) -> None:
         """Record a response for the request in flight (the cold paths' version)."""
         r = self.req
-        i = r.index  # type: ignore[union-attr]
         v = (t1 - self.t0) // 1000
-        if v < LUT_SIZE:
-            b = BUCKET_LUT[v]
-        else:
+        try:
+            b = BUCKET_LUT[v]  # under 65 ms; a try costs nothing until it fails
+        except IndexError:
             s = v.bit_length() - 8
             b = (s << 7) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
-        buf = self.eng.buf
-        buf.hist[i][b] += 1
-        buf.sums[i] += v
-        buf.nbytes[i] += self.nbytes
+        h = r.hist  # type: ignore[union-attr]
+        h[b] += 1
+        h[SUM_SLOT] += v
+        h[BYTES_SLOT] += self.nbytes
         self.deadline = 0
         self.served += 1
         if not r.ok[status]:  # type: ignore[union-attr]
-            self.eng.http_failure(i, status)
+            self.eng.http_failure(r.index, status)  # type: ignore[union-attr]
 
     def next(self) -> None:
         """Think, then start the next request."""

@@ -22,7 +22,7 @@ from ..stats.histogram import NBUCKETS
 from .httpx_user import HttpxUser
 from .open_model import OpenDriver
 from .plan import USER_AGENT, Plan, compile_plan
-from .vuser import HeadAwareUser, VUser
+from .vuser import BYTES_SLOT, SLOTS, SUM_SLOT, HeadAwareUser, VUser
 
 WATCHDOG_S = 0.1
 SPAWN_STEP_S = 0.01
@@ -90,29 +90,24 @@ class Buffers:
 
     __slots__ = (
         "hist",
-        "sums",
-        "nbytes",
         "http_fail",
         "other_fail",
         "errors",
         "svc_hist",
-        "svc_sums",
         "lag",
         "lag_sum",
         "dropped",
     )
 
     def __init__(self, n: int, open_model: bool = False) -> None:
-        self.hist = [[0] * NBUCKETS for _ in range(n)]
-        self.sums = [0] * n
-        self.nbytes = [0] * n
+        # per endpoint: bucket counts, then the latency sum (µs) and the bytes received
+        self.hist = [[0] * SLOTS for _ in range(n)]
         self.http_fail = [0] * n
         self.other_fail = [0] * n
         # (kind, status, endpoint) -> [count, last message]
         self.errors: dict[tuple[str, int | None, int], list] = {}
         # open model: service time beside the corrected latency, and scheduler lag
-        self.svc_hist = [[0] * NBUCKETS for _ in range(n)] if open_model else []
-        self.svc_sums = [0] * n
+        self.svc_hist = [[0] * SLOTS for _ in range(n)] if open_model else []
         self.lag = [0] * NBUCKETS if open_model else []
         self.lag_sum = 0
         self.dropped = 0
@@ -156,6 +151,7 @@ class WorkerEngine:
         self.open_model = scenario.load.is_open
         self.stages = scenario.load.stages
         self.buf = Buffers(self.n, self.open_model)
+        self._point_requests()
         self.connects = 0
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
         self.users: set[VUser] = set()
@@ -395,21 +391,30 @@ class WorkerEngine:
         self._emit()
         self._schedule_tick()
 
+    def _point_requests(self) -> None:
+        """Give every request this second's lists (the hot path records into them)."""
+        buf = self.buf
+        for r in self.plan.requests:
+            r.hist = buf.hist[r.index]
+            if self.open_model:
+                r.svc = buf.svc_hist[r.index]
+
     def _emit(self, final: bool = False) -> None:
         buf = self.buf
         self.buf = Buffers(self.n, self.open_model)
+        self._point_requests()
         span = 1.0
         if final:
             span = min(1.0, max(0.0, time.monotonic() - (self.start_mono + self.tick)))
         endpoints = [
             EndpointDelta(
-                buckets=_sparse(buf.hist[i]),
-                sum_us=buf.sums[i],
-                bytes_received=buf.nbytes[i],
+                buckets=_sparse(buf.hist[i], NBUCKETS),
+                sum_us=buf.hist[i][SUM_SLOT],
+                bytes_received=buf.hist[i][BYTES_SLOT],
                 http_failures=buf.http_fail[i],
                 other_failures=buf.other_fail[i],
-                service_buckets=_sparse(buf.svc_hist[i]) if self.open_model else None,
-                service_sum_us=buf.svc_sums[i],
+                service_buckets=_sparse(buf.svc_hist[i], NBUCKETS) if self.open_model else None,
+                service_sum_us=buf.svc_hist[i][SUM_SLOT] if self.open_model else 0,
             )
             for i in range(self.n)
         ]
@@ -428,15 +433,16 @@ class WorkerEngine:
                 connects=connects,
                 target=driver.target_rate() if driver is not None else float(self.target),
                 dropped=buf.dropped,
-                lag_buckets=_sparse(buf.lag) if driver is not None else None,
+                lag_buckets=_sparse(buf.lag, NBUCKETS) if driver is not None else None,
                 lag_sum_us=buf.lag_sum,
             )
         )
         self.tick += 1
 
 
-def _sparse(counts: list[int]) -> list[tuple[int, int]]:
-    return [(j, counts[j]) for j in compress(range(len(counts)), counts)]
+def _sparse(counts: list[int], n: int) -> list[tuple[int, int]]:
+    """The non-zero (bucket, count) pairs among the first ``n`` entries."""
+    return [(j, counts[j]) for j in compress(range(n), counts)]
 
 
 def make_ssl_context(verify: bool) -> ssl.SSLContext:
