@@ -26,14 +26,19 @@ def run_headless(run: Run, interval_s: float = 2.0, out: TextIO | None = None) -
                 print(progress_line(run.snapshot, run.elapsed()), file=out, flush=True)
                 next_line += interval_s
     except KeyboardInterrupt:
-        run.stop("interrupted")
-        print(
-            "interrupted: finishing requests in flight (Ctrl+C again to quit now)",
-            file=sys.stderr,
-            flush=True,
-        )
-        try:
-            run.wait()
-        except KeyboardInterrupt:
-            run.close()
+        finish_interrupted(run)
     return run.result()
+
+
+def finish_interrupted(run: Run, reason: str = "interrupted") -> None:
+    """Stop a run the user broke off: requests in flight finish, unless Ctrl+C again."""
+    run.stop(reason)
+    print(
+        "tui-loadtest: interrupted: finishing requests in flight (Ctrl+C again to quit now)",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        run.wait()
+    except KeyboardInterrupt:
+        run.close()

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
 from ..stats.result import RunResult
+from .output_files import write_text_atomic
 
 
 def default_report_name(now: datetime | None = None) -> str:
@@ -21,24 +19,8 @@ def default_report_name(now: datetime | None = None) -> str:
 
 
 def write_json_atomic(path: str | Path, data: Any) -> Path:
-    """Write to a temporary file beside ``path`` and rename it into place."""
-    path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-    except OSError as exc:
-        raise UserError(f"{path}: cannot write report: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
+    """Write JSON beside ``path`` and rename it into place: never half a report."""
+    return write_text_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def write_report(result: RunResult, path: str | Path) -> Path:

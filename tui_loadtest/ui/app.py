@@ -13,13 +13,13 @@ command palette (Ctrl+P).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from ..headless import finish_interrupted
 from ..stats.result import RunResult
 from .baseline_hooks import BaselineContext, default_context, open_baselines, save_baseline
 from .screens.confirm import ConfirmQuit
@@ -207,14 +207,5 @@ def run_dashboard(
         pass
     finally:
         if not run.done:
-            run.stop(QUIT_INTERRUPTED)
-            print(
-                "tui-loadtest: finishing requests in flight (Ctrl+C again to quit now)",
-                file=sys.stderr,
-                flush=True,
-            )
-            try:
-                run.wait()
-            except KeyboardInterrupt:
-                run.close()
+            finish_interrupted(run, QUIT_INTERRUPTED)  # type: ignore[arg-type]
     return run.result()
