@@ -19,7 +19,7 @@ import httpx
 
 from .failures import classify
 from .open_model import bucket
-from .vuser import BYTES_SLOT, SUM_SLOT
+from .vuser import BYTES_SLOT, SUM_SLOT, UserCycle
 
 if TYPE_CHECKING:
     from .plan import CompiledRequest
@@ -86,7 +86,7 @@ def _root_cause(exc: BaseException) -> BaseException | None:
     return found
 
 
-class HttpxUser:
+class HttpxUser(UserCycle):
     """A closed-model user on httpx: pick, send, record, think, repeat."""
 
     __slots__ = (
@@ -173,22 +173,6 @@ class HttpxUser:
         self.deadline = 0
         if not r.ok[status]:  # type: ignore[union-attr]
             self.eng.http_failure(r.index, status)  # type: ignore[union-attr]
-
-    def next(self) -> None:
-        th = self.think
-        if th is None:
-            self.start_request()
-        else:
-            self.timer = self.eng.loop.call_later(th[0] + random() * th[1], self.start_request)
-
-    def fail(self, kind: str, message: str, backoff: bool = False) -> None:
-        self.deadline = 0
-        self.eng.other_failure(self.req.index, kind, message)  # type: ignore[union-attr]
-        if backoff:
-            delay = self.backoff = min(1.0, (self.backoff * 2) or 0.05)
-            self.timer = self.eng.loop.call_later(delay, self.start_request)
-        else:
-            self.next()
 
     def on_timeout(self) -> None:
         if self.task is not None:

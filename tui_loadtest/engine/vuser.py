@@ -75,7 +75,36 @@ class Conn(asyncio.Protocol):
             self.user.on_connection_lost(self, exc)
 
 
-class VUser:
+class UserCycle:
+    """What every kind of user does between requests: think, or count a failure and
+    carry on (after a pause when it could not connect). Subclasses provide
+    ``eng``, ``think``, ``req``, ``timer``, ``backoff``, ``deadline`` and
+    ``start_request``."""
+
+    __slots__ = ()
+
+    def next(self) -> None:
+        """Think, then start the next request."""
+        th = self.think
+        if th is None:
+            self.start_request()
+        else:
+            self.timer = self.eng.loop.call_later(th[0] + random() * th[1], self.start_request)
+
+    def fail(self, kind: str, message: str, backoff: bool = False) -> None:
+        """Count a failed request and carry on (after a pause if we could not connect)."""
+        self.deadline = 0
+        self.eng.other_failure(self.req.index, kind, message)  # type: ignore[union-attr]
+        if backoff:
+            delay = self.backoff = min(BACKOFF_MAX, (self.backoff * 2) or BACKOFF_FIRST)
+            if self.think is not None:
+                delay = max(delay, self.think[0] + random() * self.think[1])
+            self.timer = self.eng.loop.call_later(delay, self.start_request)
+        else:
+            self.next()
+
+
+class VUser(UserCycle):
     """A closed-model virtual user: pick a request, send, record, think, repeat."""
 
     __slots__ = (
@@ -188,14 +217,6 @@ class VUser:
         if not r.ok[status]:  # type: ignore[union-attr]
             self.eng.http_failure(r.index, status)  # type: ignore[union-attr]
 
-    def next(self) -> None:
-        """Think, then start the next request."""
-        th = self.think
-        if th is None:
-            self.start_request()
-        else:
-            self.timer = self.eng.loop.call_later(th[0] + random() * th[1], self.start_request)
-
     # -- connections (cold) ---------------------------------------------------
     def open_connection(self) -> None:
         eng = self.eng
@@ -285,18 +306,6 @@ class VUser:
         else:
             self.abort_connection()
             self.fail("timeout", f"no complete response within {eng.timeout_s:g}s")
-
-    def fail(self, kind: str, message: str, backoff: bool = False) -> None:
-        """Count a failed request and carry on (after a pause if we could not connect)."""
-        self.deadline = 0
-        self.eng.other_failure(self.req.index, kind, message)  # type: ignore[union-attr]
-        if backoff:
-            delay = self.backoff = min(BACKOFF_MAX, (self.backoff * 2) or BACKOFF_FIRST)
-            if self.think is not None:
-                delay = max(delay, self.think[0] + random() * self.think[1])
-            self.timer = self.eng.loop.call_later(delay, self.start_request)
-        else:
-            self.next()
 
     def cancel(self) -> None:
         """Stop now: no timer, no connection attempt, no connection."""
