@@ -349,3 +349,8 @@ def test_stall_freezes_every_endpoint_once_per_period() -> None:
 def test_stall_must_be_shorter_than_its_period() -> None:
     with pytest.raises(ValueError, match="stall"):
         create_app(stall_s=2.0, stall_every_s=1.0)
+
+
+def test_background_server_rejects_a_bad_stall_before_spawning() -> None:
+    with pytest.raises(ValueError, match="stall"):
+        DemoServer(stall_s=6.0, stall_every_s=5.0)

@@ -123,12 +123,16 @@ def sample_latency(rng: random.Random, scale: float = 1.0) -> float:
     return min(base, LATENCY_CAP_S) * scale
 
 
-def validate_params(error_rate: float, latency_scale: float) -> None:
+def validate_params(
+    error_rate: float, latency_scale: float, stall_s: float = 0.0, stall_every_s: float = 5.0
+) -> None:
     """Reject bad parameters in the caller's process, before any server starts."""
     if not 0.0 <= error_rate <= 1.0:
         raise ValueError(f"error_rate must be between 0 and 1, got {error_rate!r}")
     if latency_scale < 0:
         raise ValueError(f"latency_scale must be >= 0, got {latency_scale!r}")
+    if stall_s < 0 or (stall_s and not 0 < stall_s < stall_every_s):
+        raise ValueError("stall must be >= 0 and shorter than stall_every")
 
 
 class DemoApp:
@@ -142,9 +146,7 @@ class DemoApp:
         stall_s: float = 0.0,
         stall_every_s: float = 5.0,
     ) -> None:
-        validate_params(error_rate, latency_scale)
-        if stall_s < 0 or (stall_s and not 0 < stall_s < stall_every_s):
-            raise ValueError("stall must be >= 0 and shorter than stall_every")
+        validate_params(error_rate, latency_scale, stall_s, stall_every_s)
         self.error_rate = error_rate
         self.latency_scale = latency_scale
         # Every stall_every_s seconds the whole API freezes for stall_s seconds,

@@ -205,7 +205,7 @@ class DemoServer:
         stall_s: float = 0.0,
         stall_every_s: float = 5.0,
     ) -> None:
-        validate_params(error_rate, latency_scale)
+        validate_params(error_rate, latency_scale, stall_s, stall_every_s)
         self._host = host
         self._port = port
         self._params: dict[str, Any] = {
