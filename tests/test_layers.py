@@ -1,0 +1,121 @@
+"""The layers hold: the import-linter contracts in pyproject.toml pass, and each one can fail.
+
+The contracts are the written form of docs/architecture.md's "Layers" section. A contract
+that could never break would prove nothing, so each is also run against a copy of the
+package with one forbidden import added, and must then report itself broken.
+"""
+
+from __future__ import annotations
+
+import pkgutil
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import tui_loadtest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(tui_loadtest.__file__).resolve().parent
+
+
+def lint_imports(cwd: Path, *contracts: str) -> subprocess.CompletedProcess[str]:
+    """Run `lint-imports` on the package found from `cwd` (it puts `cwd` first on sys.path)."""
+    args = [f"--contract={c}" for c in contracts]
+    code = "from importlinter.cli import lint_imports_command; lint_imports_command()"
+    config = str(ROOT / "pyproject.toml")
+    return subprocess.run(
+        [sys.executable, "-c", code, "--no-logo", "--no-cache", *args, config],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def contract_ids() -> list[str]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return [c["id"] for c in config["tool"]["importlinter"]["contracts"]]
+
+
+def test_every_contract_is_kept():
+    proc = lint_imports(ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 broken" in proc.stdout
+
+
+# One import each contract forbids: (module to edit, line to add).
+VIOLATIONS = {
+    "layers": ("stats/histogram.py", "from tui_loadtest.engine import coordinator"),
+    "textual": ("report/text.py", "import textual"),
+    "demo": ("demo/app.py", "from tui_loadtest.stats import histogram"),
+    "httpx": ("engine/vuser.py", "import httpx"),
+    "argparse": ("stats/model.py", "import argparse"),
+}
+
+
+def test_every_contract_has_a_violation_to_prove_it():
+    assert sorted(VIOLATIONS) == sorted(contract_ids())
+
+
+@pytest.mark.parametrize("contract", sorted(VIOLATIONS))
+def test_the_contract_breaks_on_a_forbidden_import(contract, tmp_path):
+    copy = tmp_path / "tui_loadtest"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.svg", "*.png"))
+    module, line = VIOLATIONS[contract]
+    target = copy / module
+    target.write_text(target.read_text() + f"\n{line}  # added by test_layers\n")
+    proc = lint_imports(tmp_path, contract)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    importer = "tui_loadtest." + module.removesuffix(".py").replace("/", ".")
+    assert "BROKEN" in proc.stdout and f"{importer} -> " in proc.stdout, proc.stdout
+
+
+# Importing is not the same as depending: the contracts read the code, this checks what a
+# process loads. Headless runs must not pay for Textual's import (~0.3 s of CPU).
+
+
+def core_modules() -> list[str]:
+    """Every module of the package except the UI (and ``__main__``, which would run)."""
+    return sorted(
+        info.name
+        for info in pkgutil.walk_packages(tui_loadtest.__path__, "tui_loadtest.")
+        if not info.name.startswith("tui_loadtest.ui") and not info.name.endswith("__main__")
+    )
+
+
+def imports_textual(modules: list[str]) -> subprocess.CompletedProcess[str]:
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "leaked = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+        "print(leaked[:5])\n"
+        "sys.exit(1 if leaked else 0)\n"
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+
+def test_importing_the_core_does_not_load_textual():
+    modules = core_modules()
+    for name in (
+        "tui_loadtest.scenario",
+        "tui_loadtest.engine.coordinator",
+        "tui_loadtest.stats.model",
+        "tui_loadtest.report.text",
+        "tui_loadtest.cli",
+        "tui_loadtest.headless",
+        "tui_loadtest.launch",
+    ):
+        assert name in modules
+    proc = imports_textual(modules)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_load_check_notices_textual_when_it_is_imported():
+    proc = imports_textual(["tui_loadtest.ui"])
+    assert proc.returncode == 1
+    assert "textual" in proc.stdout
