@@ -7,6 +7,7 @@ show them, so nothing jumps around as digits change.
 
 from __future__ import annotations
 
+from rich.console import JustifyMethod
 from rich.text import Text
 
 from ..ratings import rate_error_rate, rate_response_ms
@@ -49,20 +50,20 @@ def error_tone(fraction: float, has_data: bool = True) -> str:
     return rate_error_rate(fraction).tone if has_data else "none"
 
 
-def toned(text: str, tone: str, *, bold: bool = False, justify: str = "right") -> Text:
+def toned(text: str, tone: str, *, bold: bool = False, justify: JustifyMethod = "right") -> Text:
     style = TONE_COLOURS.get(tone, "")
     if bold:
         style = f"bold {style}"
-    return Text(text, style=style, justify=justify)  # type: ignore[arg-type]
+    return Text(text, style=style, justify=justify)
 
 
 class Cell(Text):
     """A right-aligned table cell that remembers the number it shows, for sorting."""
 
     def __init__(
-        self, text: str, value: float | str, style: str = "", justify: str = "right"
+        self, text: str, value: float | str, style: str = "", justify: JustifyMethod = "right"
     ) -> None:
-        super().__init__(text, style=style, justify=justify, no_wrap=True, overflow="ellipsis")  # type: ignore[arg-type]
+        super().__init__(text, style=style, justify=justify, no_wrap=True, overflow="ellipsis")
         self.value = value
 
     def __eq__(self, other: object) -> bool:

@@ -62,11 +62,10 @@ BaselineDetailScreen #detail-summary { height: auto; padding: 0 1; }
 """
 
 
-class _BaselineActions:
+class _BaselineActions(Screen):
     """Delete, rename and export, shared by the list and the details screens."""
 
     store: BaselineStore
-    app: object
 
     def _selected(self) -> str | None:
         raise NotImplementedError
@@ -83,7 +82,7 @@ class _BaselineActions:
             if yes:
                 self._try(lambda: self.store.delete(name), f'Deleted "{name}".')
 
-        self.app.push_screen(  # type: ignore[attr-defined]
+        self.app.push_screen(
             ConfirmAction(f'Delete baseline "{name}"?', f"It is removed from {self.store.path}."),
             answered,
         )
@@ -97,7 +96,7 @@ class _BaselineActions:
             if new and new != name:
                 self._try(lambda: self.store.rename(name, new), f'Renamed "{name}" to "{new}".')
 
-        self.app.push_screen(NamePrompt(f'Rename "{name}" to:', name), answered)  # type: ignore[attr-defined]
+        self.app.push_screen(NamePrompt(f'Rename "{name}" to:', name), answered)
 
     def action_export(self) -> None:
         name = self._selected()
@@ -114,14 +113,14 @@ class _BaselineActions:
         try:
             action()
         except UserError as exc:
-            self.app.notify(str(exc), severity="error", timeout=6)  # type: ignore[attr-defined]
+            self.app.notify(str(exc), severity="error", timeout=6)
             return
-        self.app.notify(done, timeout=4)  # type: ignore[attr-defined]
+        self.app.notify(done, timeout=4)
         if changed:
             self._changed()
 
 
-class BaselineListScreen(_BaselineActions, Screen):
+class BaselineListScreen(_BaselineActions):
     """Every stored baseline. Space marks up to two for ``c`` (compare)."""
 
     DEFAULT_CSS = _CSS
@@ -280,8 +279,8 @@ class BaselineListScreen(_BaselineActions, Screen):
             by_date = {i.name: i.created_at for i in self.infos}
             a, b = sorted(self.marked, key=lambda n: by_date.get(n, ""))
             self.compare_two(a, b)
-        elif self.current is not None and self._selected() is not None:
-            self.compare_live(self._selected())
+        elif self.current is not None and (name := self._selected()) is not None:
+            self.compare_live(name, self.current)
         else:
             self.app.notify("Mark two baselines with space, then press c.", timeout=4)
 
@@ -297,13 +296,13 @@ class BaselineListScreen(_BaselineActions, Screen):
         self.app.call_from_thread(self.app.push_screen, screen)
 
     @work(exclusive=True, thread=True, group="compare")
-    def compare_live(self, name: str) -> None:
+    def compare_live(self, name: str, current: CurrentRun) -> None:
         try:
             base = self.store.load(name)
         except UserError as exc:
             self.app.call_from_thread(self.app.notify, str(exc), severity="error")
             return
-        live = self.current()  # type: ignore[misc]
+        live = current()
         c = compare(base.result, live, baseline_name=name, current_name="this run")
         screen = CompareScreen(c, _describe(base), "the live run, so far")
         self.app.call_from_thread(self.app.push_screen, screen)
@@ -313,7 +312,7 @@ def _describe(b: Baseline) -> str:
     return f"{b.created_at[:19].replace('T', ' ')} · {b.result.scenario_name} · {b.result.host}"
 
 
-class BaselineDetailScreen(_BaselineActions, Screen):
+class BaselineDetailScreen(_BaselineActions):
     """One baseline: who/when/where, the figures and tables, charts, recommendations."""
 
     DEFAULT_CSS = _CSS

@@ -193,7 +193,8 @@ def _append_cells(
     text: Text, masks: list[int], owner: list[int], paused: list[bool], colours: Sequence[str]
 ) -> None:
     """One plot row, appended in runs of equal style so the Text keeps few spans."""
-    run, run_style = [], None
+    run: list[str] = []
+    run_style: str | None = None
     for mask, who, shaded in zip(masks, owner, paused, strict=True):
         style = (colours[who] if mask else "") + (f" on {PAUSED_BG}" if shaded else "")
         if style != run_style and run:

@@ -151,8 +151,8 @@ def _progress(
             # Count-bound only: estimate the time left from the average rate so far.
             active = max(0.0, snap.elapsed_s - paused_s)
             rate = done / active if active > 0 else 0.0
-            left = (snap.requests_planned - done) / rate if rate > 0 else None
-            words = f"~{fmt_clock(left)} left" if left is not None else "estimating…"
+            eta = (snap.requests_planned - done) / rate if rate > 0 else None
+            words = f"~{fmt_clock(eta)} left" if eta is not None else "estimating…"
         words = f"{count} · {words}"
     if state == "paused" and words:
         words = "paused · " + words
