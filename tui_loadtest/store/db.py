@@ -21,6 +21,7 @@ the list.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import difflib
 import json
@@ -160,7 +161,7 @@ class BaselineStore:
             ).fetchall()
         return [self._info(row) for row in rows]
 
-    def names(self) -> list[str]:
+    def names(self) -> builtins.list[str]:  # `list` here is the method above
         with self._reading() as conn:
             if conn is None:
                 return []
