@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..ratings import Rating, rate_error_rate, rate_response_ms
+from ..scenario.redact import redact_scenario
 from ..stats.result import RunResult
 
-REDACTED = "<redacted>"
+__all__ = ["TONE_ORDER", "Baseline", "BaselineInfo", "overall_rating", "redact_scenario"]
 
 
 @dataclass
@@ -120,26 +120,3 @@ def overall_rating(p95_ms: float, error_rate: float) -> Rating:
     """
     a, b = rate_response_ms(p95_ms), rate_error_rate(error_rate)
     return a if TONE_ORDER.index(a.tone) >= TONE_ORDER.index(b.tone) else b
-
-
-def redact_scenario(scenario: dict[str, Any]) -> dict[str, Any]:
-    """A copy with every sensitive header value replaced, whatever the report held.
-
-    Runs already redact their scenario; this second pass protects the store
-    from report files written by hand or by older versions.
-    """
-    from ..scenario import is_sensitive_header
-
-    out = copy.deepcopy(scenario)
-
-    def scrub(headers: Any) -> None:
-        if isinstance(headers, dict):
-            for key in headers:
-                if is_sensitive_header(str(key)):
-                    headers[key] = REDACTED
-
-    scrub((out.get("http") or {}).get("headers"))
-    for request in out.get("requests") or []:
-        if isinstance(request, dict):
-            scrub(request.get("headers"))
-    return out

@@ -1,0 +1,59 @@
+"""Scenario files: the TOML format, its data model and a strict loader.
+
+Everything a run needs (target, load shape, HTTP options, weighted requests,
+CI thresholds) lives in one TOML file whose key names follow Locust where
+Locust has one (``users``, ``spawn_rate``, ``run_time``).
+
+- ``model``: the frozen dataclasses and constants the rest of the tool reads;
+- ``loader``: TOML to a validated Scenario (with ``request_table``,
+  ``thresholds``, ``headers``, ``env``, ``checks`` and ``messages``), every
+  problem one line naming the file, the key and what was expected;
+- ``urls``: the target URL rules;
+- ``overrides``: command-line flags over a scenario, and ``bench``'s one-URL scenario;
+- ``redact``: what may leave the process (reports, the store), secrets removed.
+
+This is a core package: it must not import textual.
+"""
+
+from __future__ import annotations
+
+from .loader import load_builtin_demo, load_scenario, parse_scenario
+from .model import (
+    ARRIVALS,
+    DEFAULT_MAX_USERS,
+    MODES,
+    THRESHOLD_METRICS,
+    TRANSPORTS,
+    HttpSpec,
+    LoadSpec,
+    RequestSpec,
+    Scenario,
+    Stage,
+    Threshold,
+)
+from .overrides import apply_overrides, single_url_scenario
+from .redact import REDACTED, is_sensitive_header, redact_scenario
+from .urls import normalize_host
+
+__all__ = [
+    "ARRIVALS",
+    "DEFAULT_MAX_USERS",
+    "MODES",
+    "REDACTED",
+    "THRESHOLD_METRICS",
+    "TRANSPORTS",
+    "HttpSpec",
+    "LoadSpec",
+    "RequestSpec",
+    "Scenario",
+    "Stage",
+    "Threshold",
+    "apply_overrides",
+    "is_sensitive_header",
+    "load_builtin_demo",
+    "load_scenario",
+    "normalize_host",
+    "parse_scenario",
+    "redact_scenario",
+    "single_url_scenario",
+]

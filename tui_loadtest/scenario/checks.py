@@ -1,0 +1,110 @@
+"""The parse context and the typed value checks every scenario table uses.
+
+A check takes the context, the dotted key and the raw TOML value, and returns
+the value in its model type or raises the one-line ScenarioError that names the
+file, the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ..durations import parse_duration
+from ..errors import ScenarioError
+from .messages import did_you_mean, join, show
+
+__all__ = [
+    "Check",
+    "Context",
+    "boolean",
+    "choice",
+    "duration",
+    "is_number",
+    "positive_int",
+    "positive_number",
+    "text",
+]
+
+
+class Context:
+    """Carries the file name and environment through the parse; builds the messages."""
+
+    def __init__(self, source: str, env: Mapping[str, str]) -> None:
+        self.source = source
+        self.env = env
+
+    def fail(self, key: str, message: str) -> ScenarioError:
+        where = f"{self.source}: {key}" if key else self.source
+        return ScenarioError(f"{where}: {message}")
+
+    def expected(self, key: str, what: str, value: Any) -> ScenarioError:
+        return self.fail(key, f"expected {what}, got {show(value)}")
+
+    def check_keys(self, key: str, table: Mapping[str, Any], allowed: Iterable[str]) -> None:
+        allowed = list(allowed)
+        for name in table:
+            if name in allowed:
+                continue
+            guess = did_you_mean(name, allowed)
+            hint = f'did you mean "{guess}"?' if guess else "known keys: " + ", ".join(allowed)
+            raise self.fail(join(key, name), f"unknown key ({hint})")
+
+    def table(self, key: str, value: Any, what: str) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.expected(key, what, value)
+        return value
+
+
+# A check: (context, dotted key, raw value) -> the value in its model type.
+Check = Callable[[Context, str, Any], Any]
+
+
+def is_number(value: Any) -> bool:
+    """A finite int or float (TOML booleans are not numbers)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def positive_int(ctx: Context, key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ctx.expected(key, "a positive integer", value)
+    return value
+
+
+def positive_number(ctx: Context, key: str, value: Any, what: str = "a positive number") -> float:
+    if not is_number(value) or value <= 0:
+        raise ctx.expected(key, what, value)
+    return float(value)
+
+
+def boolean(ctx: Context, key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ctx.expected(key, "true or false", value)
+    return value
+
+
+def choice(ctx: Context, key: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        options = " or ".join(f'"{option}"' for option in choices)
+        raise ctx.expected(key, options, value)
+    return value
+
+
+def duration(ctx: Context, key: str, value: Any) -> float:
+    """A strictly positive duration: a zero timeout or run time is always a mistake."""
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise ctx.expected(key, str(exc).removeprefix("expected "), value) from None
+    if seconds <= 0:
+        raise ctx.expected(key, "a duration greater than 0", value)
+    return seconds
+
+
+def text(ctx: Context, key: str, value: Any, what: str = "a non-empty string") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ctx.expected(key, what, value)
+    return value

@@ -1,0 +1,252 @@
+"""The strict loader: TOML text to a validated :class:`Scenario`.
+
+Unknown keys, wrong types and impossible combinations are reported as one line
+naming the file, the dotted key and what was expected, because a silently
+ignored typo in a load test wastes a whole run. The ``[[requests]]`` and
+``[thresholds]`` tables have their own modules; this one holds the entry
+points, the top level, ``[load]`` and ``[http]``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import replace
+from functools import partial
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from ..durations import parse_think_time
+from ..errors import ScenarioError
+from .checks import (
+    Check,
+    Context,
+    boolean,
+    choice,
+    duration,
+    is_number,
+    positive_int,
+    positive_number,
+    text,
+)
+from .headers import parse_headers
+from .messages import join
+from .model import ARRIVALS, MODES, TRANSPORTS, HttpSpec, LoadSpec, Scenario, Stage
+from .redact import report_dict
+from .request_table import parse_requests
+from .thresholds import parse_thresholds
+from .urls import normalize_host
+
+__all__ = ["load_builtin_demo", "load_scenario", "parse_scenario"]
+
+_DEMO_RESOURCE = ("demo", "scenarios", "demo.toml")
+_TOP_KEYS = ("name", "host", "load", "http", "requests", "thresholds")
+
+
+# -------------------------------------------------------------------- entry points
+
+
+def parse_scenario(
+    data: dict[str, Any], source: str, env: Mapping[str, str] | None = None
+) -> Scenario:
+    """Validate already-decoded TOML ``data``; ``source`` names the file in messages."""
+    ctx = Context(source, os.environ if env is None else env)
+    if not isinstance(data, dict):
+        raise ctx.expected("", "a TOML document", data)
+    ctx.check_keys("", data, _TOP_KEYS)
+    name = text(ctx, "name", data.get("name", Path(source).stem or "scenario"))
+    raw_host = data.get("host")
+    if raw_host is not None and not isinstance(raw_host, str):
+        raise ctx.expected("host", '"demo" or a URL like "http://127.0.0.1:5000"', raw_host)
+    try:
+        host = normalize_host(raw_host)
+    except ValueError as exc:
+        raise ctx.expected("host", str(exc).removeprefix("expected "), raw_host) from None
+    load = _parse_load(ctx, data.get("load"))
+    http, http_report = _parse_http(ctx, data.get("http"))
+    requests, request_reports = parse_requests(ctx, data.get("requests"), http.headers)
+    thresholds = parse_thresholds(ctx, data.get("thresholds"), [r.name for r in requests])
+    scenario = Scenario(
+        name=name,
+        host=host,
+        load=load,
+        http=http,
+        requests=requests,
+        thresholds=thresholds,
+        source=source,
+    )
+    redacted = report_dict(scenario, http_report, request_reports)
+    return replace(scenario, redacted=redacted)
+
+
+def load_scenario(path: str | Path, env: Mapping[str, str] | None = None) -> Scenario:
+    """Read and validate a scenario file; every problem is a one-line ScenarioError."""
+    source = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ScenarioError(f"{source}: cannot read scenario file: {exc.strerror or exc}") from None
+    return _parse_bytes(raw, source, env)
+
+
+def load_builtin_demo(env: Mapping[str, str] | None = None) -> Scenario:
+    """The scenario ``tui-loadtest run`` uses when no file is given."""
+    resource = files("tui_loadtest").joinpath(*_DEMO_RESOURCE)
+    scenario = _parse_bytes(resource.read_bytes(), "demo.toml", env)
+    redacted = {**scenario.redacted, "source": str(resource)}
+    return replace(scenario, source=str(resource), redacted=redacted)
+
+
+def _parse_bytes(raw: bytes, source: str, env: Mapping[str, str] | None) -> Scenario:
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{source}: invalid TOML: the file is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: invalid TOML: {exc}") from None
+    return parse_scenario(data, source, env)
+
+
+# --------------------------------------------------------------------------- load
+
+
+def _think_time(ctx: Context, key: str, value: Any) -> tuple[float, float]:
+    try:
+        return parse_think_time(value)
+    except ValueError as exc:
+        raise ctx.expected(key, str(exc).removeprefix("expected "), value) from None
+
+
+# [load] values: (key, LoadSpec field, check), checked in this order. Which keys
+# a mode allows is decided before these run, so each check judges only its value.
+_LOAD_VALUES: tuple[tuple[str, str, Check], ...] = (
+    ("users", "users", positive_int),
+    ("spawn_rate", "spawn_rate", positive_number),
+    ("run_time", "run_time_s", duration),
+    ("requests", "requests", positive_int),
+    ("think_time", "think_time", _think_time),
+    ("rate", "rate", partial(positive_number, what="a positive number of requests per second")),
+    ("max_users", "max_users", positive_int),
+    ("arrival", "arrival", partial(choice, choices=ARRIVALS)),
+)
+_LOAD_KEYS = ("mode", *(key for key, _, _ in _LOAD_VALUES), "stages")
+_CLOSED_ONLY = ("users", "spawn_rate", "think_time")
+_OPEN_ONLY = ("rate", "max_users", "arrival")
+
+
+def _parse_load(ctx: Context, raw: Any) -> LoadSpec:
+    table = ctx.table("load", raw, "a table ([load])")
+    ctx.check_keys("load", table, _LOAD_KEYS)
+    mode = choice(ctx, "load.mode", table.get("mode", "users"), MODES)
+    is_open = mode == "arrival-rate"
+    _check_mode_keys(ctx, table, is_open)
+    stages = _parse_stages(ctx, table.get("stages"), is_open)
+    if stages:
+        for name in ("rate",) if is_open else ("users", "spawn_rate"):
+            if name in table:
+                what = "rate" if is_open else "users"
+                raise ctx.fail(
+                    f"load.{name}",
+                    f"not used with [[load.stages]] (each stage's target sets the {what})",
+                )
+    elif is_open and "rate" not in table:
+        raise ctx.fail("load.rate", 'required when mode = "arrival-rate" (or give [[load.stages]])')
+    values = {
+        attr: check(ctx, f"load.{name}", table[name])
+        for name, attr, check in _LOAD_VALUES
+        if name in table
+    }
+    return LoadSpec(mode=mode, stages=stages, **values)
+
+
+def _check_mode_keys(ctx: Context, table: Mapping[str, Any], is_open: bool) -> None:
+    """Reject keys of the other load model: they would silently do nothing."""
+    if is_open:
+        for name in _CLOSED_ONLY:
+            if name in table:
+                raise ctx.fail(
+                    f"load.{name}",
+                    'only used with mode = "users" (in "arrival-rate" mode '
+                    "rate, max_users and arrival set the load)",
+                )
+    else:
+        for name in _OPEN_ONLY:
+            if name in table:
+                raise ctx.fail(
+                    f"load.{name}",
+                    'needs mode = "arrival-rate" (in "users" mode '
+                    "users, spawn_rate and think_time set the load)",
+                )
+
+
+def _parse_stages(ctx: Context, raw: Any, is_open: bool) -> tuple[Stage, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not raw or not all(isinstance(s, dict) for s in raw):
+        raise ctx.expected("load.stages", "one or more [[load.stages]] tables", raw)
+    stages = []
+    for index, item in enumerate(raw, start=1):
+        key = join("load.stages", index)
+        ctx.check_keys(key, item, ("duration", "target"))
+        for name in ("duration", "target"):
+            if name not in item:
+                raise ctx.fail(key, f'missing key "{name}"')
+        seconds = duration(ctx, f"{key}.duration", item["duration"])
+        target = item["target"]
+        if is_open:
+            if not is_number(target) or target < 0:
+                raise ctx.expected(f"{key}.target", "a number of requests per second >= 0", target)
+        elif isinstance(target, bool) or not isinstance(target, int) or target < 0:
+            raise ctx.expected(f"{key}.target", "a whole number of users >= 0", target)
+        stages.append(Stage(duration_s=seconds, target=float(target)))
+    return tuple(stages)
+
+
+# --------------------------------------------------------------------------- http
+
+# [http] keys: (key, HttpSpec field, check); transport and headers are parsed apart.
+_HTTP_VALUES: tuple[tuple[str, str, Check], ...] = (
+    ("timeout", "timeout_s", duration),
+    ("connect_timeout", "connect_timeout_s", duration),
+    ("keepalive", "keepalive", boolean),
+    ("verify_tls", "verify_tls", boolean),
+    ("follow_redirects", "follow_redirects", boolean),
+    ("http2", "http2", boolean),
+)
+_HTTP_KEYS = (
+    "timeout",
+    "connect_timeout",
+    "keepalive",
+    "verify_tls",
+    "follow_redirects",
+    "transport",
+    "http2",
+    "headers",
+)
+# Options the "fast" transport cannot honour: (key, why).
+_HTTPX_ONLY = (
+    ("http2", 'needs http.transport = "httpx" (the "fast" transport speaks HTTP/1.1 only)'),
+    (
+        "follow_redirects",
+        'needs http.transport = "httpx" (the "fast" transport reports redirects as they come)',
+    ),
+)
+
+
+def _parse_http(ctx: Context, raw: Any) -> tuple[HttpSpec, dict[str, str]]:
+    table = ctx.table("http", raw, "a table ([http])")
+    ctx.check_keys("http", table, _HTTP_KEYS)
+    values = {
+        attr: check(ctx, f"http.{name}", table[name])
+        for name, attr, check in _HTTP_VALUES
+        if name in table
+    }
+    transport = choice(ctx, "http.transport", table.get("transport", "fast"), TRANSPORTS)
+    if transport != "httpx":
+        for name, why in _HTTPX_ONLY:
+            if values.get(name):
+                raise ctx.fail(f"http.{name}", why)
+    headers, report = parse_headers(ctx, "http.headers", table.get("headers"))
+    return HttpSpec(transport=transport, headers=headers, **values), report

@@ -1,0 +1,237 @@
+"""The scenario data model: what a validated scenario holds, and its constants.
+
+Plain frozen dataclasses the engine, the gates and the reports read. Building
+them from TOML (with every check) is ``loader``'s job; a model built here by
+hand is trusted as is.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .messages import number_text
+
+MODES = ("users", "arrival-rate")
+ARRIVALS = ("even", "poisson")
+TRANSPORTS = ("fast", "httpx")
+# Arrival-rate mode opens a new request on schedule whether or not earlier ones
+# finished; against a stalled server that would grow without bound. 1000 in
+# flight is far above what a healthy target at a few thousand req/s needs and
+# still well below typical file-descriptor limits.
+DEFAULT_MAX_USERS = 1000
+THRESHOLD_METRICS = (
+    "p50_ms",
+    "p90_ms",
+    "p95_ms",
+    "p99_ms",
+    "p999_ms",
+    "max_ms",
+    "mean_ms",
+    "error_rate",
+    "rps_min",
+)
+
+# ``{name}`` in a path or body: filled per request from the request's vars.
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """One weighted request of the mix; ``name`` labels its row in every table."""
+
+    name: str
+    method: str
+    path: str
+    weight: float = 1.0
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes | None = None
+    content_type: str | None = None
+    vars: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    expect_status: frozenset[int] | None = None
+    json_body: bool = False  # body came from ``json``: filled values get JSON-escaped
+
+    def is_success(self, status: int) -> bool:
+        """True if ``status`` counts as a success (default: any status below 400)."""
+        if self.expect_status is not None:
+            return status in self.expect_status
+        return 100 <= status < 400
+
+    def render(self, rng: random.Random | None = None) -> tuple[str, bytes | None]:
+        """Return ``(path, body)`` with every ``{var}`` filled with a random choice.
+
+        One value is drawn per var and used everywhere it appears, so a path
+        and a body that both mention ``{id}`` agree. Requests without vars
+        return their fixed path and body without any work.
+        """
+        if not self.vars:
+            return self.path, self.body
+        choice = (rng or random).choice
+        return self.fill({name: choice(options) for name, options in self.vars})
+
+    def fill(self, values: Mapping[str, str]) -> tuple[str, bytes | None]:
+        """Return ``(path, body)`` with each ``{var}`` replaced by ``values[var]``."""
+        path = fill_placeholders(self.path, values)
+        if self.body is None:
+            return path, None
+        if self.json_body:
+            values = {name: json.dumps(value)[1:-1] for name, value in values.items()}
+        return path, fill_placeholders(self.body.decode(), values).encode()
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Ramp linearly from the previous stage's target (0 at the start) to ``target``."""
+
+    duration_s: float
+    target: float
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """The load shape.
+
+    ``users`` mode (closed model): ``users`` virtual users loop request, think,
+    request; throughput follows the server's latency. ``arrival-rate`` mode
+    (open model): ``rate`` requests/s start on schedule regardless of latency,
+    at most ``max_users`` in flight. With ``stages`` the level starts at 0,
+    ramps linearly through each target and holds the last one if ``run_time``
+    is longer than the stages; ``users``/``spawn_rate``/``rate`` are unused then.
+    The run ends at ``run_time`` or after ``requests`` requests, whichever
+    comes first; with neither (and no stages) it runs until interrupted.
+    """
+
+    mode: str = "users"
+    users: int = 10
+    spawn_rate: float | None = None
+    run_time_s: float | None = None
+    requests: int | None = None
+    think_time: tuple[float, float] = (0.0, 0.0)
+    rate: float | None = None
+    max_users: int = DEFAULT_MAX_USERS
+    arrival: str = "even"
+    stages: tuple[Stage, ...] = ()
+
+    @property
+    def effective_spawn_rate(self) -> float:
+        """Users started per second; unset means all users within about a second."""
+        return float(self.spawn_rate) if self.spawn_rate is not None else float(self.users)
+
+    @property
+    def is_open(self) -> bool:
+        """True for the open (arrival-rate) model."""
+        return self.mode == "arrival-rate"
+
+    @property
+    def total_stage_time(self) -> float:
+        """Seconds covered by all stages (0 without stages)."""
+        return sum(stage.duration_s for stage in self.stages)
+
+    @property
+    def duration_s(self) -> float | None:
+        """Planned run length: ``run_time``, else the stages' total, else None (no limit)."""
+        if self.run_time_s is not None:
+            return self.run_time_s
+        if self.stages:
+            return self.total_stage_time
+        return None
+
+    def level_at(self, elapsed_s: float) -> float:
+        """Target users (closed) or req/s (open) at ``elapsed_s`` seconds into the run.
+
+        Spawning towards the target at ``spawn_rate`` is left to the engine.
+        """
+        if not self.stages:
+            return float(self.rate or 0.0) if self.is_open else float(self.users)
+        start_level, start_time = 0.0, 0.0
+        for stage in self.stages:
+            end_time = start_time + stage.duration_s
+            if elapsed_s < end_time:
+                fraction = max(0.0, elapsed_s - start_time) / stage.duration_s
+                return start_level + (stage.target - start_level) * fraction
+            start_level, start_time = stage.target, end_time
+        return start_level
+
+    @property
+    def peak_level(self) -> float:
+        """Highest target users (closed) or req/s (open) the run will reach."""
+        if self.stages:
+            return max(stage.target for stage in self.stages)
+        return self.level_at(0.0)
+
+
+@dataclass(frozen=True)
+class HttpSpec:
+    """Client options; ``headers`` are sent with every request (after ${VAR} substitution)."""
+
+    timeout_s: float = 10.0
+    connect_timeout_s: float = 3.0
+    keepalive: bool = True
+    verify_tls: bool = True
+    follow_redirects: bool = False
+    headers: tuple[tuple[str, str], ...] = ()
+    transport: str = "fast"
+    http2: bool = False
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A CI gate: a metric must stay at or below ``limit`` (``rps_min``: at or above)."""
+
+    metric: str
+    limit: float
+    endpoint: str | None = None
+
+    @property
+    def is_lower_bound(self) -> bool:
+        """True when the measured value must reach the limit (throughput floors)."""
+        return self.metric == "rps_min"
+
+    @property
+    def key(self) -> str:
+        """The threshold as written in the file, e.g. ``endpoints.GET /x.p99_ms``."""
+        prefix = f"endpoints.{self.endpoint}." if self.endpoint is not None else ""
+        return prefix + self.metric
+
+    @property
+    def label(self) -> str:
+        """Human-readable gate, e.g. ``p95_ms <= 500`` or ``rps_min >= 100``."""
+        operator = ">=" if self.is_lower_bound else "<="
+        return f"{self.key} {operator} {number_text(self.limit)}"
+
+    def passes(self, value: float) -> bool:
+        """True if the measured ``value`` satisfies the gate (limits are inclusive)."""
+        return value >= self.limit if self.is_lower_bound else value <= self.limit
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A complete, validated scenario. ``host`` None means the embedded demo target.
+
+    ``redacted`` is a JSON-able copy for reports: header values keep their
+    ``${VAR}`` text (never the environment's value) and sensitive headers are
+    replaced by ``<redacted>``.
+    """
+
+    name: str
+    host: str | None
+    load: LoadSpec
+    http: HttpSpec
+    requests: tuple[RequestSpec, ...]
+    thresholds: tuple[Threshold, ...] = ()
+    source: str | None = None
+    redacted: dict[str, Any] = field(compare=False, default_factory=dict, repr=False)
+
+    @property
+    def is_demo(self) -> bool:
+        """True when the run targets the embedded demo server."""
+        return self.host is None
+
+
+def fill_placeholders(template: str, values: Mapping[str, str]) -> str:
+    """Replace each ``{name}`` found in ``values``; unknown names stay as written."""
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)

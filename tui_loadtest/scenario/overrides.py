@@ -1,0 +1,199 @@
+"""Command-line flags over a scenario, and the one-URL scenario of ``tui-loadtest bench``.
+
+Flag errors name the flag (``--users: expected a positive integer, got "x"``)
+rather than a file key, since the flag is what the user typed.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from typing import Any
+
+from ..durations import parse_duration
+from ..errors import ScenarioError
+from .checks import is_number
+from .messages import flag_error, show
+from .model import HttpSpec, LoadSpec, RequestSpec, Scenario
+from .redact import REDACTED, is_sensitive_header, load_dict, report_dict
+from .urls import normalize_host, split_url
+
+__all__ = ["apply_overrides", "single_url_scenario"]
+
+
+def _flag_int(flag: str, value: Any) -> int:
+    number: Any = value
+    if isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    if isinstance(number, bool) or not isinstance(number, int) or number <= 0:
+        raise flag_error(flag, "a positive integer", value)
+    return number
+
+
+def _flag_number(flag: str, value: Any, what: str = "a positive number") -> float:
+    number: Any = value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            raise flag_error(flag, what, value) from None
+    if not is_number(number) or number <= 0:
+        raise flag_error(flag, what, value)
+    return float(number)
+
+
+def _flag_duration(flag: str, value: Any) -> float:
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise flag_error(flag, str(exc).removeprefix("expected "), value) from None
+    if seconds <= 0:
+        raise flag_error(flag, "a duration greater than 0", value)
+    return seconds
+
+
+def apply_overrides(
+    sc: Scenario,
+    *,
+    users: int | str | None = None,
+    spawn_rate: float | str | None = None,
+    run_time: str | float | None = None,
+    requests: int | str | None = None,
+    host: str | None = None,
+    rate: float | str | None = None,
+    max_users: int | str | None = None,
+) -> Scenario:
+    """Return ``sc`` with command-line flags applied (None means "keep the file's value").
+
+    - ``rate`` switches to arrival-rate mode with that constant rate.
+    - ``users`` (or ``rate``) replaces the file's stages with a constant load;
+      if the file had no run_time, the stages' total becomes the run time so
+      the run still ends when the file said it would.
+    - ``requests`` and ``run_time`` combine: the run stops at whichever comes
+      first, so ``-n`` on a file with a run_time keeps that run_time.
+    - Flags that do nothing in the resulting mode are errors (``--users`` with
+      arrival-rate, ``--max-users`` with users mode), naming the flag.
+    """
+    new_users = _flag_int("--users", users) if users is not None else None
+    new_spawn = _flag_number("--spawn-rate", spawn_rate) if spawn_rate is not None else None
+    new_run_time = _flag_duration("--run-time", run_time) if run_time is not None else None
+    new_requests = _flag_int("--requests", requests) if requests is not None else None
+    new_rate = (
+        _flag_number("--rate", rate, "a positive number of requests per second")
+        if rate is not None
+        else None
+    )
+    new_max = _flag_int("--max-users", max_users) if max_users is not None else None
+    new_host = sc.host
+    if host is not None:
+        try:
+            new_host = normalize_host(host)
+        except ValueError as exc:
+            raise flag_error("--host", str(exc).removeprefix("expected "), host) from None
+
+    load = sc.load
+    if new_rate is not None:
+        for flag, given in (("--users", new_users), ("--spawn-rate", new_spawn)):
+            if given is not None:
+                raise ScenarioError(
+                    f"{flag}: not used with --rate (arrival-rate mode; cap connections "
+                    "with --max-users)"
+                )
+        load = replace(
+            _without_stages(load),
+            mode="arrival-rate",
+            rate=new_rate,
+            spawn_rate=None,
+            think_time=(0.0, 0.0),
+        )
+    if new_users is not None:
+        if load.is_open:
+            raise ScenarioError(
+                '--users: only used in "users" mode; this scenario has mode = "arrival-rate" '
+                "(use --rate and --max-users)"
+            )
+        load = replace(_without_stages(load), users=new_users)
+    if new_spawn is not None:
+        if load.is_open:
+            raise ScenarioError(
+                '--spawn-rate: only used in "users" mode; this scenario has mode = "arrival-rate"'
+            )
+        if load.stages:
+            raise ScenarioError(
+                "--spawn-rate: not used with the scenario's [[load.stages]] "
+                "(add --users to replace them with a constant load)"
+            )
+        load = replace(load, spawn_rate=new_spawn)
+    if new_max is not None:
+        if not load.is_open:
+            raise ScenarioError(
+                '--max-users: needs mode = "arrival-rate" (set load.mode or pass --rate); '
+                "use --users in users mode"
+            )
+        load = replace(load, max_users=new_max)
+    if new_run_time is not None:
+        load = replace(load, run_time_s=new_run_time)
+    if new_requests is not None:
+        load = replace(load, requests=new_requests)
+
+    result = replace(sc, load=load, host=new_host)
+    redacted = copy.deepcopy(sc.redacted)
+    redacted["load"] = load_dict(load)
+    redacted["host"] = new_host
+    flags = {
+        "users": new_users,
+        "spawn_rate": new_spawn,
+        "run_time_s": new_run_time,
+        "requests": new_requests,
+        "host": None if host is None else (new_host or "demo"),
+        "rate": new_rate,
+        "max_users": new_max,
+    }
+    applied = {k: v for k, v in flags.items() if v is not None}
+    if applied:
+        redacted["overrides"] = {**redacted.get("overrides", {}), **applied}
+    return replace(result, redacted=redacted)
+
+
+def _without_stages(load: LoadSpec) -> LoadSpec:
+    if not load.stages:
+        return load
+    run_time = load.run_time_s if load.run_time_s is not None else load.total_stage_time
+    return replace(load, stages=(), run_time_s=run_time)
+
+
+def single_url_scenario(
+    url: str,
+    users: int,
+    requests: int,
+    *,
+    method: str = "GET",
+    http: HttpSpec | None = None,
+    name: str | None = None,
+) -> Scenario:
+    """A one-request scenario for ``tui-loadtest bench URL N C`` (ab-style).
+
+    ``users`` connections share ``requests`` requests, all started at once.
+    Messages name the command's arguments: URL, N (requests), C (users).
+    """
+    try:
+        if not isinstance(url, str):
+            raise ValueError('expected a URL like "http://127.0.0.1:5000/api/health"')
+        host, path = split_url(url.strip(), allow_path=True)
+    except ValueError as exc:
+        raise ScenarioError(f"URL: {exc}, got {show(url)}") from None
+    count = _flag_int("N", requests)
+    concurrency = _flag_int("C", users)
+    verb = method.upper()
+    request = RequestSpec(name=f"{verb} {path}", method=verb, path=path)
+    load = LoadSpec(users=concurrency, spawn_rate=float(concurrency), requests=count)
+    scenario = Scenario(
+        name=name or f"bench {url}",
+        host=host,
+        load=load,
+        http=http or HttpSpec(),
+        requests=(request,),
+        source=None,
+    )
+    http_report = {k: REDACTED if is_sensitive_header(k) else v for k, v in scenario.http.headers}
+    return replace(scenario, redacted=report_dict(scenario, http_report, [{}]))

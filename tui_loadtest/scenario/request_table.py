@@ -1,0 +1,187 @@
+"""The request mix: ``[[requests]]`` tables with their paths, bodies, vars and checks."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from typing import Any
+
+from .checks import Context, is_number, positive_number, text
+from .headers import TOKEN, parse_headers
+from .messages import join, number_text, show
+from .model import PLACEHOLDER, THRESHOLD_METRICS, RequestSpec
+from .urls import SPACE_OR_CONTROL
+
+_REQUEST_KEYS = (
+    "name",
+    "method",
+    "path",
+    "weight",
+    "json",
+    "body",
+    "headers",
+    "vars",
+    "expect_status",
+)
+
+
+def parse_requests(
+    ctx: Context, raw: Any, global_headers: tuple[tuple[str, str], ...]
+) -> tuple[tuple[RequestSpec, ...], list[dict[str, str]]]:
+    if raw is None or raw == []:
+        raise ctx.fail("requests", "expected at least one [[requests]] table")
+    if not isinstance(raw, list):
+        raise ctx.expected("requests", "one or more [[requests]] tables", raw)
+    requests: list[RequestSpec] = []
+    reports: list[dict[str, str]] = []
+    names: set[str] = set()
+    has_global_type = any(name.lower() == "content-type" for name, _ in global_headers)
+    for index, item in enumerate(raw, start=1):
+        key = join("requests", index)
+        if not isinstance(item, dict):
+            raise ctx.expected(key, "a [[requests]] table", item)
+        spec, report = _parse_request(ctx, key, item, has_global_type)
+        if spec.name in names:
+            raise ctx.fail(
+                f"{key}.name",
+                f"duplicate name {show(spec.name)} (names label the tables and must be unique)",
+            )
+        names.add(spec.name)
+        requests.append(spec)
+        reports.append(report)
+    return tuple(requests), reports
+
+
+def _parse_request(
+    ctx: Context, key: str, item: dict[str, Any], has_global_type: bool
+) -> tuple[RequestSpec, dict[str, str]]:
+    for name in item:
+        if name in THRESHOLD_METRICS or name.startswith("endpoints."):
+            # A threshold written below [[requests]] without a [thresholds] header.
+            raise ctx.fail(
+                join(key, name), "unknown key (thresholds belong under a [thresholds] header)"
+            )
+    ctx.check_keys(key, item, _REQUEST_KEYS)
+    if "path" not in item:
+        raise ctx.fail(key, 'missing key "path" (like path = "/api/health")')
+    path = _parse_path(ctx, f"{key}.path", item["path"])
+    method = item.get("method", "GET")
+    if not isinstance(method, str) or not TOKEN.fullmatch(method):
+        raise ctx.expected(f"{key}.method", 'an HTTP method like "GET" or "POST"', method)
+    method = method.upper()
+    name = text(ctx, f"{key}.name", item.get("name", f"{method} {path}"))
+    weight = positive_number(ctx, f"{key}.weight", item.get("weight", 1))
+    headers, report = parse_headers(ctx, f"{key}.headers", item.get("headers"))
+    body, json_body = _parse_body(ctx, key, item)
+    content_type = None
+    has_type = has_global_type or any(n.lower() == "content-type" for n, _ in headers)
+    if json_body and not has_type:
+        content_type = "application/json"
+    variables = _parse_vars(ctx, key, item.get("vars"), path, body)
+    expect = _parse_expect_status(ctx, f"{key}.expect_status", item.get("expect_status"))
+    spec = RequestSpec(
+        name=name,
+        method=method,
+        path=path,
+        weight=weight,
+        headers=headers,
+        body=body,
+        content_type=content_type,
+        vars=variables,
+        expect_status=expect,
+        json_body=json_body,
+    )
+    return spec, report
+
+
+def _parse_path(ctx: Context, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise ctx.expected(key, 'a string starting with "/"', value)
+    if SPACE_OR_CONTROL.search(value):
+        raise ctx.expected(
+            key, "a path without spaces or control characters (percent-encode them)", value
+        )
+    if re.search(r"[{}]", PLACEHOLDER.sub("", value)):
+        raise ctx.expected(key, "placeholders like {id} (letters, digits and _)", value)
+    return value
+
+
+def _parse_body(ctx: Context, key: str, item: Mapping[str, Any]) -> tuple[bytes | None, bool]:
+    if "json" in item and "body" in item:
+        raise ctx.fail(f"{key}.body", "cannot be combined with json (use one of them)")
+    if "body" in item:
+        body = item["body"]
+        if not isinstance(body, str):
+            raise ctx.expected(f"{key}.body", "a string (use json = ... for structured data)", body)
+        return body.encode(), False
+    if "json" in item:
+        try:
+            encoded = json.dumps(
+                item["json"], separators=(",", ":"), allow_nan=False, default=_json_default
+            )
+        except ValueError:
+            raise ctx.expected(
+                f"{key}.json", "JSON-compatible values (no nan or inf)", item["json"]
+            ) from None
+        return encoded.encode(), True
+    return None, False
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {value!r}")
+
+
+def _parse_vars(
+    ctx: Context, key: str, raw: Any, path: str, body: bytes | None
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    table = ctx.table(f"{key}.vars", raw, 'a table of lists, like { id = ["a1", "a2"] }')
+    body_names = set(PLACEHOLDER.findall(body.decode())) if body is not None else set()
+    path_names = PLACEHOLDER.findall(path)
+    for name in path_names:
+        if name not in table:
+            raise ctx.fail(
+                f"{key}.path",
+                f'placeholder {{{name}}} has no values (add vars = {{ {name} = ["..."] }})',
+            )
+    result = []
+    for name, values in table.items():
+        var_key = join(f"{key}.vars", name)
+        if name not in path_names and name not in body_names:
+            raise ctx.fail(var_key, f"not used as {{{name}}} in path or body")
+        what = 'a non-empty list of strings, like ["a1", "a2"]'
+        if not isinstance(values, list) or not values:
+            raise ctx.expected(var_key, what, values)
+        options = []
+        for index, value in enumerate(values, start=1):
+            options.append(_var_value(ctx, join(var_key, index), value, name in path_names))
+        result.append((name, tuple(options)))
+    return tuple(result)
+
+
+def _var_value(ctx: Context, key: str, value: Any, in_path: bool) -> str:
+    if is_number(value):
+        return number_text(value) if isinstance(value, int) else repr(value)
+    if not isinstance(value, str) or not value:
+        raise ctx.expected(key, "a non-empty string or a number", value)
+    if in_path and SPACE_OR_CONTROL.search(value):
+        raise ctx.expected(
+            key, "a value without spaces (it goes into the path; percent-encode them)", value
+        )
+    return value
+
+
+def _parse_expect_status(ctx: Context, key: str, raw: Any) -> frozenset[int] | None:
+    if raw is None:
+        return None
+    values = [raw] if isinstance(raw, int) and not isinstance(raw, bool) else raw
+    what = "a list of HTTP status codes (integers 100-599)"
+    if not isinstance(values, list) or not values:
+        raise ctx.expected(key, what, raw)
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 599:
+            raise ctx.expected(key, what, raw)
+    return frozenset(values)

@@ -1,0 +1,72 @@
+"""CI gates: the ``[thresholds]`` table, run-wide and per endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .checks import Context, is_number, positive_number
+from .messages import did_you_mean, join, show
+from .model import THRESHOLD_METRICS, Threshold
+
+
+def parse_thresholds(ctx: Context, raw: Any, request_names: list[str]) -> tuple[Threshold, ...]:
+    table = ctx.table("thresholds", raw, "a table ([thresholds])")
+    found: list[Threshold] = []
+    for name, value in table.items():
+        key = join("thresholds", name)
+        if name in THRESHOLD_METRICS:
+            found.append(_threshold(ctx, key, name, value, None))
+        elif name == "endpoints":
+            endpoints = ctx.table(key, value, 'a table of request names, like { "GET /" = {...} }')
+            for endpoint, metrics in endpoints.items():
+                found += _endpoint_thresholds(
+                    ctx, join(key, endpoint), endpoint, metrics, request_names
+                )
+        elif name.startswith("endpoints."):
+            endpoint = name.removeprefix("endpoints.")
+            found += _endpoint_thresholds(ctx, key, endpoint, value, request_names)
+        else:
+            choices = [*THRESHOLD_METRICS, *(f"endpoints.{n}" for n in request_names)]
+            guess = did_you_mean(name, choices)
+            hint = (
+                f'did you mean "{guess}"?'
+                if guess
+                else "known keys: " + ", ".join(THRESHOLD_METRICS) + ', "endpoints.<name>"'
+            )
+            raise ctx.fail(key, f"unknown key ({hint})")
+    seen: set[str] = set()
+    for threshold in found:
+        if threshold.key in seen:
+            raise ctx.fail(join("thresholds", threshold.key), "set twice")
+        seen.add(threshold.key)
+    return tuple(found)
+
+
+def _endpoint_thresholds(
+    ctx: Context, key: str, endpoint: str, raw: Any, request_names: list[str]
+) -> list[Threshold]:
+    if endpoint not in request_names:
+        guess = did_you_mean(endpoint, request_names)
+        hint = (
+            f"did you mean {show(guess)}?"
+            if guess
+            else "request names: " + ", ".join(show(n) for n in request_names)
+        )
+        raise ctx.fail(key, f"no request named {show(endpoint)} ({hint})")
+    metrics = ctx.table(key, raw, "a table of metrics, like { p99_ms = 800 }")
+    ctx.check_keys(key, metrics, THRESHOLD_METRICS)
+    return [
+        _threshold(ctx, join(key, metric), metric, value, endpoint)
+        for metric, value in metrics.items()
+    ]
+
+
+def _threshold(ctx: Context, key: str, metric: str, value: Any, endpoint: str | None) -> Threshold:
+    if metric == "error_rate":
+        if not is_number(value) or not 0 <= value <= 1:
+            raise ctx.expected(key, "a fraction between 0 and 1 (0.01 means 1%)", value)
+    elif metric == "rps_min":
+        positive_number(ctx, key, value, "a positive number of requests per second")
+    else:
+        positive_number(ctx, key, value, "a positive number of milliseconds")
+    return Threshold(metric=metric, limit=float(value), endpoint=endpoint)
