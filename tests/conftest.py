@@ -6,6 +6,9 @@ import pytest
 
 from tui_loadtest.demo import DemoServer
 
+# A real Locust for the interop tests (issue 15): one headless --csv run per session.
+from .locust_support import locust_csv_run  # noqa: F401
+
 
 @pytest.fixture
 def anyio_backend() -> str:

@@ -71,6 +71,7 @@ def test_failures_and_first_error_event():
     agg.add(d2)
     rows = agg.error_rows()
     assert [(r.kind, r.endpoint, r.count) for r in rows] == [("timeout", "b", 5)]
+    assert (rows[0].first_seen_s, rows[0].last_seen_s) == (0.0, 1.0)  # the seconds it was seen in
     assert sum(1 for e in agg.events if "first timeout on b" in e.text) == 1
     stats = agg.endpoint_stats()
     assert stats[1].failures == 5 and stats[1].requests == 205  # responses + timeouts

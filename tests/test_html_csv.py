@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import replace
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -28,7 +29,8 @@ LOCUST_HISTORY = (
     "Total Average Response Time,Total Min Response Time,Total Max Response Time,"
     "Total Average Content Size"
 )
-LOCUST_FAILURES = "Method,Name,Error,Occurrences"
+LOCUST_FAILURES = "Method,Name,Error,Occurrences,First Seen,Last Seen"
+LOCUST_EXCEPTIONS = "Count,Message,Traceback,Nodes"
 
 
 def run():
@@ -104,9 +106,17 @@ def _read(path: Path) -> tuple[str, list[dict[str, str]]]:
 def test_csv_files_use_locust_columns(tmp_path: Path) -> None:
     result = run()
     paths = csv_export.write_csv(result, tmp_path / "out" / "run")
-    assert [p.name for p in paths] == ["run_stats.csv", "run_stats_history.csv", "run_failures.csv"]
+    assert [p.name for p in paths] == [
+        "run_stats.csv",
+        "run_stats_history.csv",
+        "run_failures.csv",
+        "run_exceptions.csv",
+    ]
     heads = [_read(p)[0] for p in paths]
-    assert heads == [LOCUST_STATS, LOCUST_HISTORY, LOCUST_FAILURES]
+    assert heads == [LOCUST_STATS, LOCUST_HISTORY, LOCUST_FAILURES, LOCUST_EXCEPTIONS]
+    for p in paths:  # Locust's line ending on every record
+        data = p.read_bytes()
+        assert data.endswith(b"\r\n") and data.count(b"\n") == data.count(b"\r\n")
 
 
 def test_stats_csv_rows(tmp_path: Path) -> None:
@@ -137,15 +147,24 @@ def test_history_csv_rows(tmp_path: Path) -> None:
     stamps = [int(r["Timestamp"]) for r in rows]
     assert stamps == list(range(stamps[0], stamps[0] + len(rows)))
     assert all(r["Name"] == "Aggregated" and r["Type"] == "" for r in rows)
-    assert [float(r["Requests/s"]) for r in rows] == [p.requests for p in result.timeline]
+    # Requests/s, Failures/s: Locust's "current" rates, the mean of the last 10 seconds.
+    for i in (0, 4, 14, len(rows) - 1):
+        recent = result.timeline[max(0, i - 9) : i + 1]
+        expect = sum(p.requests for p in recent) / len(recent)
+        assert float(rows[i]["Requests/s"]) == round(expect, 6)
+        assert rows[i]["Requests/s"] == f"{expect:.6f}"
+        assert float(rows[i]["Failures/s"]) == round(
+            sum(p.failures for p in recent) / len(recent), 6
+        )
     assert int(rows[-1]["Total Request Count"]) == result.summary.requests
     assert int(rows[-1]["Total Failure Count"]) == result.summary.failures
     assert float(rows[-1]["Total Max Response Time"]) == round(result.histogram.max() / 1000, 3)
-    # Percentile columns: the last ten seconds, merged.
-    window = Histogram()
-    for pairs in result.per_second[14 - 9 : 15]:
-        window.add_sparse(pairs)
-    assert float(rows[14]["99%"]) == round(window.percentile(0.99) / 1000, 3)
+    # Percentile columns: the run so far, as in Locust's Aggregated history rows.
+    so_far = Histogram()
+    for pairs in result.per_second[:15]:
+        so_far.add_sparse(pairs)
+    assert float(rows[14]["99%"]) == round(so_far.percentile(0.99) / 1000, 3)
+    assert float(rows[-1]["99%"]) == round(result.histogram.percentile(0.99) / 1000, 3)
     mean = float(rows[-1]["Total Average Response Time"])
     assert abs(mean - result.summary.latency.mean) / result.summary.latency.mean < 0.004
 
@@ -156,6 +175,8 @@ def test_failures_csv_and_empty_rows(tmp_path: Path) -> None:
     _, rows = _read(tmp_path / "run_failures.csv")
     assert {r["Error"].split(":")[0] for r in rows} == {"HTTP 503", "timeout"}
     assert sum(int(r["Occurrences"]) for r in rows) == result.summary.failures
+    # Seen times are unknown for errors that did not record them: empty, as in Locust.
+    assert {r["First Seen"] for r in rows} == {""} == {r["Last Seen"] for r in rows}
     # An endpoint without a single response writes N/A percentiles, as Locust does.
     empty = replace(result, endpoints=[replace(result.endpoints[0], histogram=Histogram())])
     _, rows = _read_text(csv_export.stats_csv(empty))
@@ -164,3 +185,36 @@ def test_failures_csv_and_empty_rows(tmp_path: Path) -> None:
 
 def _read_text(text: str) -> tuple[str, list[dict[str, str]]]:
     return text.splitlines()[0], list(csv.DictReader(text.splitlines()))
+
+
+def test_failures_seen_times_and_exceptions(tmp_path: Path) -> None:
+    result = run()
+    start = int(datetime.fromisoformat(result.started_at).timestamp())
+    errors = [
+        replace(e, first_seen_s=3.0 + i, last_seen_s=20.0) for i, e in enumerate(result.errors)
+    ]
+    failed = [
+        "worker 1 failed: MemoryError: out of memory",
+        "worker 3 failed: MemoryError: out of memory",
+    ]
+    result = replace(result, errors=errors, outcome={**result.outcome, "worker_errors": failed})
+    csv_export.write_csv(result, tmp_path / "run")
+    _, rows = _read(tmp_path / "run_failures.csv")
+    by_error = {r["Error"]: r for r in rows}
+    for i, e in enumerate(errors):
+        text = e.label if not e.message or e.message == e.label else f"{e.label}: {e.message}"
+        row = by_error[text]
+        first = datetime.fromtimestamp(start + 3 + i, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert row["First Seen"] == first
+        assert row["Last Seen"] == datetime.fromtimestamp(start + 20, UTC).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+    _, rows = _read(tmp_path / "run_exceptions.csv")
+    assert rows == [
+        {
+            "Count": "2",
+            "Message": "MemoryError: out of memory",
+            "Traceback": "",
+            "Nodes": "worker 1, worker 3",
+        }
+    ]

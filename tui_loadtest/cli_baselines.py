@@ -101,7 +101,8 @@ def _add_run_flags(parser: argparse.ArgumentParser, *, thresholds: bool) -> None
     group.add_argument(
         "--csv",
         metavar="PREFIX",
-        help="write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv (Locust's)",
+        help="write Locust's four CSV files: PREFIX_stats.csv, PREFIX_stats_history.csv,"
+        " PREFIX_failures.csv, PREFIX_exceptions.csv",
     )
     _store_option(parser, suppress=False)
     if thresholds:

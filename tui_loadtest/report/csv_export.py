@@ -1,8 +1,13 @@
-"""``--csv PREFIX``: the three CSV files Locust writes, with the same columns and meanings.
+"""``--csv PREFIX``: the four CSV files Locust writes, with its headers, meanings and
+line endings (``\r\n``, as Python's csv module writes by default).
 
 - ``PREFIX_stats.csv``: one row per endpoint, then the ``Aggregated`` row.
 - ``PREFIX_stats_history.csv``: one ``Aggregated`` row per second of the run.
-- ``PREFIX_failures.csv``: one row per (method, endpoint, error).
+- ``PREFIX_failures.csv``: one row per (method, endpoint, error), with the UTC
+  seconds it was first and last seen.
+- ``PREFIX_exceptions.csv``: errors of the load generator itself (Locust: an
+  exception raised in a task; here: a worker process that failed), never
+  request failures.
 
 Differences worth knowing, all from measuring rather than guessing:
 
@@ -11,10 +16,16 @@ Differences worth knowing, all from measuring rather than guessing:
 - response times cover requests that got a response (Locust also times
   failed connections);
 - content size counts bytes on the wire, headers included;
-- the history's percentile columns cover the last 10 seconds (Locust's
-  "current" window) and its ``Requests/s`` and ``Failures/s`` that second;
-  its ``Total Average Content Size`` is the whole run's average, since
-  bytes are not kept per second;
+- the history's ``Requests/s`` and ``Failures/s`` are the mean of the last
+  10 seconds (Locust's "current" rates), its percentile and ``Total`` columns
+  cover the run so far (as Locust's Aggregated history rows do), and its
+  ``Total Average Content Size`` is the whole run's average, since bytes are
+  not kept per second;
+- ``First Seen``/``Last Seen`` are the start of the second the error was
+  first/last counted in; reports written before they were kept leave them
+  empty, as Locust does for an unknown time;
+- the exceptions' ``Traceback`` is empty: a failed worker's traceback is in
+  the log file named by the run;
 - per-endpoint history rows (Locust's ``--csv-full-history``) are not
   written: reports keep per-second histograms for the whole run only.
 """
@@ -23,8 +34,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..stats.histogram import Histogram, bucket_value
@@ -67,18 +77,25 @@ HISTORY_COLUMNS = [
     "Total Max Response Time",
     "Total Average Content Size",
 ]
-FAILURES_COLUMNS = ["Method", "Name", "Error", "Occurrences"]
+FAILURES_COLUMNS = ["Method", "Name", "Error", "Occurrences", "First Seen", "Last Seen"]
+EXCEPTIONS_COLUMNS = ["Count", "Message", "Traceback", "Nodes"]
 AGGREGATED = "Aggregated"
 WINDOW_S = 10
+LINE_END = "\r\n"  # Locust's: csv.writer's default, written through a text file on POSIX
 
 
 def write_csv(result: RunResult, prefix: str | Path) -> list[Path]:
-    """Write the three files; returns their paths."""
+    """Write the four files; returns their paths."""
     prefix = str(prefix)
+    files = (
+        ("stats", stats_csv),
+        ("stats_history", history_csv),
+        ("failures", failures_csv),
+        ("exceptions", exceptions_csv),
+    )
     return [
-        write_text_atomic(f"{prefix}_stats.csv", stats_csv(result), newline=""),
-        write_text_atomic(f"{prefix}_stats_history.csv", history_csv(result), newline=""),
-        write_text_atomic(f"{prefix}_failures.csv", failures_csv(result), newline=""),
+        write_text_atomic(f"{prefix}_{suffix}.csv", render(result), newline="")
+        for suffix, render in files
     ]
 
 
@@ -140,23 +157,20 @@ def history_csv(result: RunResult) -> str:
     seconds = result.per_second if len(result.per_second) == len(result.timeline) else []
     cumulative = Histogram()
     total_requests = total_failures = 0
-    recent: list[list[list[int]]] = []
     for i, point in enumerate(result.timeline):
-        pairs = seconds[i] if seconds else []
-        cumulative.add_sparse(pairs)
+        cumulative.add_sparse(seconds[i] if seconds else [])
         total_requests += point.requests
         total_failures += point.failures
-        recent = [*recent[-(WINDOW_S - 1) :], pairs]
-        window = _merge(recent)
+        recent = result.timeline[max(0, i + 1 - WINDOW_S) : i + 1]
         rows.append(
             [
                 start + point.t + 1,
                 point.users,
                 "",
                 AGGREGATED,
-                _num(point.requests),
-                _num(point.failures),
-                *_percentile_fields(window),
+                f"{sum(p.requests for p in recent) / len(recent):.6f}",
+                f"{sum(p.failures for p in recent) / len(recent):.6f}",
+                *_percentile_fields(cumulative),
                 total_requests,
                 total_failures,
                 _ms(cumulative.percentile(0.5)) if cumulative.total else 0,
@@ -170,6 +184,7 @@ def history_csv(result: RunResult) -> str:
 
 
 def failures_csv(result: RunResult) -> str:
+    start = _epoch(result.started_at)
     rows = []
     for err in sorted(result.errors, key=lambda e: (e.endpoint, e.label, -e.count)):
         text = (
@@ -177,8 +192,32 @@ def failures_csv(result: RunResult) -> str:
             if not err.message or err.message == err.label
             else (f"{err.label}: {err.message}")
         )
-        rows.append([err.method, endpoint_label(err.method, err.endpoint), text, err.count])
+        rows.append(
+            [
+                err.method,
+                endpoint_label(err.method, err.endpoint),
+                text,
+                err.count,
+                _utc(start, err.first_seen_s),
+                _utc(start, err.last_seen_s),
+            ]
+        )
     return _render(FAILURES_COLUMNS, rows)
+
+
+def exceptions_csv(result: RunResult) -> str:
+    """One row per distinct failure of a worker process (``worker N failed: message``)."""
+    grouped: dict[str, list[str]] = {}
+    for line in result.outcome.get("worker_errors") or []:
+        node, sep, message = str(line).partition(" failed: ")
+        if not sep:
+            node, message = "", str(line)
+        grouped.setdefault(message, []).append(node)
+    rows = [
+        [len(nodes), message, "", ", ".join(n for n in nodes if n)]
+        for message, nodes in grouped.items()
+    ]
+    return _render(EXCEPTIONS_COLUMNS, rows)
 
 
 # ----------------------------------------------------------------------- helpers
@@ -188,13 +227,6 @@ def _percentile_fields(h: Histogram) -> list[object]:
     if not h.total:
         return ["N/A"] * len(PERCENTILES)
     return [_ms(v) for v in h.percentiles(PERCENTILES)]
-
-
-def _merge(seconds: Sequence[Sequence[Sequence[int]]]) -> Histogram:
-    h = Histogram()
-    for pairs in seconds:
-        h.add_sparse(pairs)
-    return h
 
 
 def _midpoint_mean(h: Histogram) -> float:
@@ -210,6 +242,13 @@ def _epoch(started_at: str) -> int:
         return 0
 
 
+def _utc(start: int, offset_s: float | None) -> str:
+    """Locust's timestamp format (``2024-01-01T12:00:05Z``); empty when unknown."""
+    if offset_s is None or not start:
+        return ""
+    return datetime.fromtimestamp(int(start + offset_s), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _ms(us: float) -> float:
     return round(us / 1000, 3)
 
@@ -220,7 +259,7 @@ def _num(x: float) -> float:
 
 def _render(columns: list[str], rows: list[list[object]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator=LINE_END)
     writer.writerow(columns)
     writer.writerows(rows)
     return out.getvalue()

@@ -153,7 +153,7 @@ class RunAggregate:
         self._window: deque[_Second] = deque(maxlen=window_s)
         self.dropped = 0
         self.lag = Histogram()  # open model: scheduler lateness, whole run
-        # (kind, status, endpoint index) -> [count, last message, first seen (s)]
+        # (kind, status, endpoint index) -> [count, last message, first seen (s), last seen (s)]
         self.errors: dict[tuple[str, int | None, int], list] = {}
         self.events: list[Event] = []
         self.users = 0
@@ -192,7 +192,7 @@ class RunAggregate:
             key = (kind, status, ep)
             row = self.errors.get(key)
             if row is None:
-                self.errors[key] = [count, message, float(delta.tick)]
+                self.errors[key] = [count, message, float(delta.tick), float(delta.tick)]
                 method, name = self.endpoint_keys[ep]
                 label = f"HTTP {status}" if kind == "http" else kind
                 self.events.append(
@@ -201,6 +201,8 @@ class RunAggregate:
             else:
                 row[0] += count
                 row[1] = message
+                row[2] = min(row[2], float(delta.tick))
+                row[3] = max(row[3], float(delta.tick))
         return self._complete_ready()
 
     def worker_finished(self, worker: int, last_tick: int) -> list[int]:
@@ -322,9 +324,9 @@ class RunAggregate:
 
     def error_rows(self) -> list[ErrorRow]:
         rows = []
-        for (kind, status, ep), (count, message, first) in self.errors.items():
+        for (kind, status, ep), (count, message, first, last) in self.errors.items():
             method, name = self.endpoint_keys[ep]
-            rows.append(ErrorRow(kind, status, name, method, count, message, first))
+            rows.append(ErrorRow(kind, status, name, method, count, message, first, last))
         rows.sort(key=lambda r: -r.count)
         return rows
 

@@ -114,14 +114,17 @@ class ErrorRow:
     method: str
     count: int
     message: str
-    first_seen_s: float = 0.0
+    # Seconds since the run started of the first and the last second it was seen in
+    # (None: not recorded, e.g. a report written before they were kept).
+    first_seen_s: float | None = None
+    last_seen_s: float | None = None
 
     @property
     def label(self) -> str:
         return f"HTTP {self.status}" if self.kind == "http" and self.status else self.kind
 
     def to_dict(self) -> dict:
-        return {
+        d = {
             "kind": self.kind,
             "status": self.status,
             "endpoint": self.endpoint,
@@ -129,6 +132,11 @@ class ErrorRow:
             "count": self.count,
             "message": self.message,
         }
+        if self.first_seen_s is not None:
+            d["first_seen_s"] = _r(self.first_seen_s)
+        if self.last_seen_s is not None:
+            d["last_seen_s"] = _r(self.last_seen_s)
+        return d
 
 
 @dataclass(frozen=True, slots=True)

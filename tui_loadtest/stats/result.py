@@ -187,6 +187,8 @@ class RunResult:
                 method=e.get("method", ""),
                 count=int(e.get("count", 0)),
                 message=e.get("message", ""),
+                first_seen_s=_opt_float(e.get("first_seen_s")),
+                last_seen_s=_opt_float(e.get("last_seen_s")),
             )
             for e in data.get("errors", [])
         ]
@@ -250,6 +252,10 @@ def service_view(result: RunResult) -> RunResult:
         endpoints=endpoints,
         per_second=result.per_second_service or result.per_second,
     )
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _hist_dict(h: Histogram) -> dict[str, Any]:
