@@ -124,7 +124,7 @@ class ErrorRow:
         return f"HTTP {self.status}" if self.kind == "http" and self.status else self.kind
 
     def to_dict(self) -> dict:
-        d = {
+        d: dict[str, object] = {
             "kind": self.kind,
             "status": self.status,
             "endpoint": self.endpoint,
