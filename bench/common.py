@@ -8,6 +8,7 @@ machine: other people's nginx or tmux servers stay alone.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import resource
 import shutil
@@ -15,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -95,6 +97,39 @@ def ensure_tui_loadtest() -> list[str]:
         subprocess.run([base, "-m", "venv", str(TUI_VENV)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", "-e", str(REPO_DIR)], check=True)
     return [str(python), "-m", "tui_loadtest"]
+
+
+def ensure_ref(rev: str) -> tuple[str, list[str]]:
+    """(commit, command) of revision ``rev`` of this repository, built once into its own
+    virtualenv, bench/.venv-ref-<commit>, from ``git archive`` (a plain install, so the
+    build stays what the revision was while the working tree moves on)."""
+    found = subprocess.run(
+        ["git", "-C", str(REPO_DIR), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+        capture_output=True,
+        text=True,
+    )
+    if found.returncode != 0:
+        raise SystemExit(f"bench: --ref {rev}: not a revision of this repository")
+    commit = found.stdout.strip()
+    venv = BENCH_DIR / f".venv-ref-{commit[:12]}"
+    exe = venv / "bin" / "tui-loadtest"  # a script: it never imports the tree it runs in
+    if exe.exists():
+        return commit, [str(exe)]
+    log(f"--ref {rev}: building {commit[:12]} into {venv.relative_to(REPO_DIR)}")
+    shutil.rmtree(venv, ignore_errors=True)  # a build that stopped half-way
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", str(venv)], check=True)
+    src = venv / "src"
+    archive = subprocess.run(
+        ["git", "-C", str(REPO_DIR), "archive", "--format=tar", commit],
+        capture_output=True,
+        check=True,
+    )
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(src, filter="data")
+    python = venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", str(src)], check=True)
+    return commit, [str(exe)]
 
 
 def ensure_pyspy(python: str = sys.executable) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 
-from samples import GENERATORS, UI_MISSING_NOTE, USERS, Ctx, Sample
+from samples import REF_BASES, UI_MISSING_NOTE, USERS, Ctx, Sample, describe
 
 
 def median_of(values: list[float | None]) -> float | None:
@@ -42,7 +42,7 @@ def generator_rows(samples: dict[str, list[Sample]]) -> dict[str, dict]:
         best = best_rps(runs)
         per_cpu = median_of([s.per_cpu_s for s in runs])
         rows[name] = {
-            "what": GENERATORS[name],
+            "what": describe(name),
             "median_rps": round(med),
             "vs_wrk": round(med / wrk, 3) if wrk else None,
             "vs_locust": round(med / loc, 1) if loc else None,
@@ -128,6 +128,55 @@ def scaling(samples: dict[str, list[Sample]]) -> dict | None:
     return out
 
 
+def ref_pairs(samples: dict[str, list[Sample]], rev: str) -> dict[str, dict]:
+    """This tree against revision ``rev``, generator by generator: the ratios of the
+    medians, of the best rounds and of requests per CPU-second, and each round's pair (run
+    one after the other, so the spread of those ratios is the noise to read the rest by)."""
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return round(a / b, 3) if a and b else None
+
+    out = {}
+    for base in REF_BASES:
+        now, then = samples.get(base), samples.get(f"{base}@{rev}")
+        if not now or not then:
+            continue
+        pairs = [(a, b) for a, b in zip(now, then, strict=True) if a.ok and b.ok]
+        cpu_now = median_of([s.per_cpu_s for s in now])
+        cpu_then = median_of([s.per_cpu_s for s in then])
+        out[base] = {
+            "median_rps": [round(median_rps(now)), round(median_rps(then))],
+            "median_ratio": ratio(median_rps(now), median_rps(then)),
+            "best_ratio": ratio(best_rps(now), best_rps(then)),
+            "req_per_cpu_s": [rnd(cpu_now), rnd(cpu_then)],
+            "per_cpu_ratio": ratio(cpu_now, cpu_then),
+            "rounds_ratio": [ratio(a.rps, b.rps) for a, b in pairs],
+            "rounds_per_cpu_ratio": [ratio(a.per_cpu_s, b.per_cpu_s) for a, b in pairs],
+        }
+    return out
+
+
+def print_ref(ref: dict) -> None:
+    p = print
+    p()
+    p(f"Before and after: this tree against {ref['rev']} ({ref['commit'][:12]}), same rounds:")
+    for base, row in ref.get("pairs", {}).items():
+        (rps_now, rps_then), (cpu_now, cpu_then) = row["median_rps"], row["req_per_cpu_s"]
+        cpu = (
+            "-"
+            if cpu_now is None or cpu_then is None
+            else f"{cpu_now:,.0f} vs {cpu_then:,.0f} ({fmt_ratio(row['per_cpu_ratio'])})"
+        )
+        p(
+            f"  {base:10} req/s {rps_now:,} vs {rps_then:,} ({fmt_ratio(row['median_ratio'])}, "
+            f"best rounds {fmt_ratio(row['best_ratio'])}); req/CPU-s {cpu}"
+        )
+        rounds = " ".join(fmt_ratio(x) for x in row["rounds_ratio"])
+        per_cpu = " ".join(fmt_ratio(x) for x in row["rounds_per_cpu_ratio"])
+        p(f"  {'':10} round by round: req/s {rounds or '-'}; req/CPU-s {per_cpu or '-'}")
+    p("  Medians of this tree over the revision's; the round-by-round ratios show the noise.")
+
+
 def fmt_ratio(x: float | None, digits: int = 2) -> str:
     return "-" if x is None else f"{x:.{digits}f}x"
 
@@ -139,13 +188,14 @@ def print_report(res: dict) -> None:
     p(f"Machine: {m['nproc']} CPUs, {m['cpu_model']}, Linux {m['kernel']}, Python {m['python']}")
     p(f"Pinning: {res['pinning']}; {res['duration_s']} s per run, {res['repeat']} rounds")
     rows = res["generators"]
+    w = max([18, *(len(name) for name in rows)])  # NAME@REV may be longer
     if rows:
         p()
         hdr = (
-            f"{'generator':18} {'median':>8} {'x wrk':>6} {'x Locust':>8} {'best':>8} "
+            f"{'generator':{w}} {'median':>8} {'x wrk':>6} {'x Locust':>8} {'best':>8} "
             f"{'x wrk':>6} {'x Locust':>8} {'CPU':>5} {'req/CPU-s':>9} {'x Locust':>8}"
         )
-        p(f"{'':18} {'--- req/s, median of rounds ---':>24} {'--- best round ---':>24}")
+        p(f"{'':{w}} {'--- req/s, median of rounds ---':>24} {'--- best round ---':>24}")
         p(hdr)
         p("-" * len(hdr))
         for name, row in rows.items():
@@ -153,7 +203,7 @@ def print_report(res: dict) -> None:
             cpu = f"{share * 100:4.0f}%" if share is not None else "-"
             per = row["median_req_per_cpu_s"]
             p(
-                f"{name:18} {row['median_rps']:>8,.0f} {fmt_ratio(row['vs_wrk']):>6} "
+                f"{name:{w}} {row['median_rps']:>8,.0f} {fmt_ratio(row['vs_wrk']):>6} "
                 f"{fmt_ratio(row['vs_locust'], 1):>8} {row['best_rps']:>8,.0f} "
                 f"{fmt_ratio(row['best_vs_wrk']):>6} {fmt_ratio(row['best_vs_locust'], 1):>8} "
                 f"{cpu:>5} {'-' if per is None else format(per, ',.0f'):>9} "
@@ -167,7 +217,7 @@ def print_report(res: dict) -> None:
                 f"{r:,.0f}{'*' if noisy else ''}"
                 for r, noisy in zip(row["runs_rps"], row["runs_noisy"], strict=True)
             )
-            p(f"  {name:18} {runs}")
+            p(f"  {name:{w}} {runs}")
         p("req/s: each generator's own figure; ratios of the medians and of the best rounds.")
         worst = max((abs(d) for r in rows.values() for d in r["count_diff_vs_nginx"]), default=0)
         p(
@@ -190,6 +240,8 @@ def print_report(res: dict) -> None:
         p("CPU, req/CPU-s: measured from outside in a window mid-run (start-up left out):")
         p("  CPU used by the generator's processes (100% = one CPU; below, it waited for")
         p("  nginx or lost the CPU to others) and what nginx served per second of it.")
+    if res.get("ref"):
+        print_ref(res["ref"])
     if res.get("memory"):
         mem = res["memory"]
         p()

@@ -11,7 +11,13 @@ figures go to bench/results/latest.json.
 
 Ratios measured side by side are what to quote: the machines are shared and
 noisy, absolute figures move from run to run. Every generator's own request
-count is checked against nginx's ``stub_status`` counter.
+count is checked against nginx's ``stub_status`` counter. ``--ref REV`` adds
+tui-mixed@REV and tui-single@REV, built from an earlier revision, to the same
+rounds: a change's before and after, measured side by side.
+
+Modules: samples (what runs, what a run yields), runners (one per generator),
+measurement (CPU window, nginx counter, rounds, memory, accuracy, micro, profile),
+report (figures, tables, targets), common (installing, pinning, nginx, processes).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from common import (  # noqa: E402 - bench/ is not a package
     Nginx,
     ensure_debian,
     ensure_locust,
+    ensure_ref,
     ensure_tui_loadtest,
     log,
     pick_cores,
@@ -49,11 +56,12 @@ from report import (  # noqa: E402
     check_targets,
     generator_rows,
     print_report,
+    ref_pairs,
     scaling,
     ui_overhead,
 )
 from runners import tmux  # noqa: E402
-from samples import GENERATORS, GROUPS, RESULTS, Ctx  # noqa: E402
+from samples import GENERATORS, GROUPS, REF_BASES, RESULTS, Ctx  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -97,6 +105,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--out", default=str(RESULTS / "latest.json"), help="JSON results (default %(default)s)"
     )
+    parser.add_argument(
+        "--ref",
+        metavar="REV",
+        help="also run tui-mixed and tui-single as built from git revision REV (into "
+        "bench/.venv-ref-<commit>, once), in the same rounds, alternating with this tree: "
+        "before and after, side by side",
+    )
     args = parser.parse_args(argv)
     names: list[str] = []
     for part in filter(None, (p.strip() for p in args.only.split(","))):
@@ -105,6 +120,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                 parser.error(f"--only: unknown generator or group {part!r}")
             if name not in names:
                 names.append(name)
+    if args.ref:
+        with_ref = [n for n in names if n in REF_BASES]
+        if not with_ref:
+            parser.error(f"--ref: needs one of {', '.join(REF_BASES)} among the generators")
+        for base in with_ref:
+            names.insert(names.index(base) + 1, f"{base}@{args.ref}")
     args.names = names
     return args
 
@@ -126,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     bins = ensure_debian(need)
     locust = ensure_locust() if "locust" in args.names else None
     tui = ensure_tui_loadtest()
+    ref = ensure_ref(args.ref) if args.ref else None
     server_cpu, gen_cpu, pin_note = pick_cores()
     log(pin_note)
     log(f"open files: soft {nofile[0]}, hard {nofile[1]}")
@@ -144,11 +166,16 @@ def main(argv: list[str] | None = None) -> int:
         "repeat": args.repeat,
         "generators": {},
     }
+    if ref is not None:
+        ctx.refs[args.ref] = ref[1]
+        res["ref"] = {"rev": args.ref, "commit": ref[0]}
     try:
         nginx.start()
         log(f"nginx on {nginx.url}")
         samples = run_rounds(ctx, args.names) if args.names else {}
         res["generators"] = generator_rows(samples)
+        if ref is not None:
+            res["ref"]["pairs"] = ref_pairs(samples, args.ref)
         res["ui"] = ui_overhead(samples, ctx)
         res["scaling"] = scaling(samples) if len(samples) > 1 else None
         if not args.skip_memory:

@@ -76,8 +76,16 @@ def run_locust(ctx: Ctx, tag: str) -> Sample:
     return Sample(rps, n, 0, span, True)
 
 
-def tui_command(ctx: Ctx, scenario: str, out: Path, *, workers: int = 1, ui: bool = False):  # noqa: ANN201
-    cmd = [*ctx.tui, "run", str(SCENARIOS / scenario), "--host", ctx.nginx.url]
+def tui_command(
+    ctx: Ctx,
+    scenario: str,
+    out: Path,
+    *,
+    workers: int = 1,
+    ui: bool = False,
+    tool: list[str] | None = None,
+) -> list[str]:
+    cmd = [*(tool or ctx.tui), "run", str(SCENARIOS / scenario), "--host", ctx.nginx.url]
     cmd += ["-u", str(USERS), "-t", f"{ctx.args.duration}s", "--workers", str(workers)]
     cmd += ["--out", str(out)]
     if not ui:
@@ -95,11 +103,16 @@ def read_report(out: Path, note: str) -> Sample:
 
 
 def run_tui(
-    ctx: Ctx, tag: str, scenario: str, workers: int = 1, cpus: set[int] | None = None
+    ctx: Ctx,
+    tag: str,
+    scenario: str,
+    workers: int = 1,
+    cpus: set[int] | None = None,
+    tool: list[str] | None = None,
 ) -> Sample:
     out = ctx.logs / f"{tag}.json"
     log_path = ctx.logs / f"{tag}.txt"
-    cmd = tui_command(ctx, scenario, out, workers=workers)
+    cmd = tui_command(ctx, scenario, out, workers=workers, tool=tool)
     with open(log_path, "wb") as fh:
         proc = spawn(cmd, cores=cpus or ctx.gen_cpu, stdout=fh, stderr=subprocess.STDOUT)
         ctx.root = proc.pid
@@ -182,7 +195,11 @@ def find_process(marker: str) -> int | None:
 
 
 def runner(ctx: Ctx, name: str, tag: str) -> Callable[[], Sample]:
-    """The run of generator ``name``, ready to start."""
+    """The run of generator ``name``, ready to start (``NAME@REV``: revision REV's build)."""
+    base, _, rev = name.partition("@")
+    if rev:
+        scenario = {"tui-mixed": "mixed_nginx.toml", "tui-single": "single_nginx.toml"}[base]
+        return lambda: run_tui(ctx, tag, scenario, tool=ctx.refs[rev])
     both = (ctx.server_cpu or set()) | (ctx.gen_cpu or set()) or None
     runners = {
         "wrk": lambda: run_wrk(ctx, tag),

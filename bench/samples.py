@@ -31,6 +31,15 @@ GROUPS = {
     "scaling": ["tui-mixed-w2", "tui-mixed-w2-1cpu"],
 }
 UI_MISSING_NOTE = "dashboard is not available yet"
+# Generators that --ref REV runs a second time as NAME@REV, from a build of revision REV,
+# in the same rounds: "before and after" measured side by side in one run.
+REF_BASES = ("tui-mixed", "tui-single")
+
+
+def describe(name: str) -> str:
+    """What a generator is, ``NAME@REV`` included."""
+    base, _, rev = name.partition("@")
+    return GENERATORS[base] + (f"; tui-loadtest at {rev}" if rev else "")
 
 
 @dataclass
@@ -87,3 +96,4 @@ class Ctx:
     ui_seen: str | None = None  # what the dashboard pane showed mid-run
     root: int | None = None  # PID of the generator running now (for the CPU window)
     terminal: int | None = None  # PID of our tmux server while the dashboard runs
+    refs: dict[str, list[str]] = field(default_factory=dict)  # --ref REV: how to start it
