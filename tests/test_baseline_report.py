@@ -99,6 +99,7 @@ def test_generator_api_mirrors_the_guide(tmp_path: Path, monkeypatch: pytest.Mon
     path = generator.save_report(baseline)
     assert path == tmp_path / "performance_baseline_production_baseline_v1.txt"
     assert path.read_text(encoding="utf-8") == baseline_report(baseline) + "\n"
+    (tmp_path / "out").mkdir()
     other = generator.save_report(baseline, tmp_path / "out" / "r.txt")
     assert other.read_text(encoding="utf-8").startswith(RULE)
     assert report_file_name("prod v1/../x") == "performance_baseline_prod_v1_.._x.txt"

@@ -79,6 +79,7 @@ def test_show_and_report(store, capsys, tmp_path: Path) -> None:  # noqa: ANN001
     assert json.loads(out)["baseline"]["name"] == "v1"
 
     html, prefix, txt = tmp_path / "r.html", tmp_path / "csv" / "v1", tmp_path / "r.txt"
+    (tmp_path / "csv").mkdir()
     code, out, err = run_cli(
         capsys, "baselines", "report", "v1", "--html", str(html), "--csv", str(prefix),
         "--out", str(txt),

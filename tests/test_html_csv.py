@@ -105,6 +105,7 @@ def _read(path: Path) -> tuple[str, list[dict[str, str]]]:
 
 def test_csv_files_use_locust_columns(tmp_path: Path) -> None:
     result = run()
+    (tmp_path / "out").mkdir()  # folders are the user's to make: none is created
     paths = csv_export.write_csv(result, tmp_path / "out" / "run")
     assert [p.name for p in paths] == [
         "run_stats.csv",

@@ -146,7 +146,7 @@ class BaselineGenerator:
 
     def save_report(self, baseline: Baseline, path: str | Path | None = None) -> Path:
         """Write the text report; by default ``performance_baseline_<name>.txt`` here."""
-        from .report.output_files import write_text_atomic
+        from .report.output_files import write_output
 
-        target = Path(path) if path else Path.cwd() / report_file_name(baseline.name)
-        return write_text_atomic(target, self.report(baseline) + "\n")
+        target = path if path is not None else Path.cwd() / report_file_name(baseline.name)
+        return write_output(target, self.report(baseline) + "\n")

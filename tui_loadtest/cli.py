@@ -7,6 +7,7 @@ code (see :mod:`tui_loadtest.errors`), never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,12 +22,14 @@ from .errors import (
     EXIT_USAGE,
     UserError,
 )
+from .report.output_files import STDOUT
 
 EXIT_CODES_HELP = """\
 exit codes:
   0    the run completed
   1    a threshold failed or a significant regression was found
-  2    usage error, or an invalid scenario file or store
+  2    usage error, an invalid scenario file or store, or an output file that
+       could not be written (its content went to a fallback file named on stderr)
   3    the target was unreachable for every request
   130  interrupted (Ctrl+C); the partial report is still written
   70   internal error (a bug: please report it with the log file named)
@@ -128,7 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="worker processes generating load (default 1; one per core at most)",
     )
-    run.add_argument("--out", metavar="FILE", help="write the JSON report to FILE")
+    run.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the JSON report to FILE (- for stdout; the summary then goes to stderr)",
+    )
     run.add_argument(
         "--interval",
         type=_positive_float,
@@ -173,7 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="default 100",
     )
     bench.add_argument(
-        "--out", metavar="FILE", help="report file (default performance_report_<time>.json)"
+        "--out",
+        metavar="FILE",
+        help="report file (default performance_report_<time>.json; - for stdout,"
+        " the summary then goes to stderr)",
     )
     bench.add_argument(
         "--workers", type=_positive_int, default=1, metavar="N", help="worker processes (default 1)"
@@ -272,15 +282,17 @@ def execute(  # noqa: ANN001
     ``outputs`` (see :mod:`tui_loadtest.cli_baselines`) gives the dashboard its baseline
     store and ``--compare-to`` baseline, and once the result exists does what the flags
     ask (reports, comparison, gates, saving a baseline) and decides the final exit code.
+    With ``--out -`` the JSON report is standard output's only content: progress lines,
+    the summary and everything else go to stderr.
     """
     from .engine.coordinator import Run
     from .headless import run_headless
     from .launch import preflight, target_url
-    from .report.json_report import write_report
-    from .report.text import run_summary
 
     not_a_terminal = not no_ui and not (sys.stdout.isatty() and sys.stdin.isatty())
     no_ui = no_ui or not_a_terminal
+    report_stdout = sys.stdout
+    human = sys.stderr if out == STDOUT else sys.stdout
     with target_url(scenario, announce=_note) as url:
         preflight(url, scenario.http.connect_timeout_s)
         if not_a_terminal:
@@ -295,15 +307,34 @@ def execute(  # noqa: ANN001
             raise UserError(str(exc)) from None
         try:
             if no_ui:
-                result = run_headless(run, interval_s=interval)
+                result = run_headless(run, interval_s=interval, out=human)
             else:
                 baselines = outputs.dashboard_context() if outputs else None
                 result = run_dashboard(run, out=out, user_step=user_step, baselines=baselines)
         finally:
             run.close()
-    if out:  # first, so that nothing after the run can lose it
-        path = write_report(result, out)
-        _note(f"report written to {path}")
+    with contextlib.redirect_stdout(human):
+        return _after_run(run, result, url, out, report_stdout, outputs)
+
+
+def _after_run(  # noqa: ANN001
+    run, result, url: str, out: str | None, report_stdout, outputs: RunOutputs | None
+) -> int:
+    from .cli_baselines import output_failed
+    from .report.json_report import json_text
+    from .report.output_files import OutputError, save_output
+    from .report.text import run_summary
+
+    written = True
+    if out is not None:  # first, so that nothing after the run can lose it
+        try:
+            path = save_output(out, json_text(result.to_report()), what="the report",
+                               flag="--out", allow_stdout=True, stdout=report_stdout)  # fmt: skip
+            if out != STDOUT:
+                _note(f"report written to {path}")
+        except OutputError as exc:
+            _note(f"error: {exc}")
+            written = False
     print(run_summary(result), flush=True)
     for line in run.worker_errors:
         _note(line + (f" (details in {run.log_path})" if run.log_path else ""))
@@ -314,7 +345,8 @@ def execute(  # noqa: ANN001
         first = result.errors[0].message if result.errors else "no response"
         _note(f"the target {url} was unreachable for every request ({first})")
         code = EXIT_UNREACHABLE
-    return outputs.finish(result, code) if outputs else code
+    code = outputs.finish(result, code) if outputs else code
+    return code if written else output_failed(code)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -341,12 +373,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     scenario = single_url_scenario(
         args.url, args.users, args.total, http=HttpSpec(timeout_s=args.timeout)
     )
-    out = args.out or str(Path.cwd() / default_report_name())
-    outputs = prepare_outputs(args, scenario)
+    if args.out is None:
+        args.out = str(Path.cwd() / default_report_name())
+    outputs = prepare_outputs(args, scenario)  # checks --out (or the default name) too
     return execute(
         scenario,
         workers=min(args.workers, args.users),
-        out=out,
+        out=args.out,
         no_ui=True,
         interval=2.0,
         outputs=outputs,

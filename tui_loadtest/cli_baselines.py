@@ -199,6 +199,7 @@ def _add_baselines(sub: argparse._SubParsersAction) -> None:
 def _store(args: argparse.Namespace) -> BaselineStore:
     from .baselines import open_store
 
+    _not_empty(getattr(args, "store", None), "--store", "a store file or folder")
     return open_store(getattr(args, "store", None))
 
 
@@ -341,15 +342,17 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from .baselines import export_data, export_file_name
-    from .report.json_report import write_json_atomic
+    from .report.json_report import json_text
+    from .report.output_files import STDOUT, check_output, write_output
 
+    target = args.file
+    check_output(target, "FILE", allow_stdout=True)
     baseline = _store(args).load(args.name)
     data = export_data(baseline)
-    if args.file == "-":
-        print(json.dumps(data, indent=2))
+    if target == STDOUT:
+        write_output(target, json_text(data), allow_stdout=True)
         return EXIT_OK
-    target = args.file or export_file_name(baseline.name)
-    path = write_json_atomic(target, data)
+    path = write_output(target or export_file_name(baseline.name), json_text(data), flag="FILE")
     _note(f'baseline "{baseline.name}" written to {path}')
     return EXIT_OK
 
@@ -393,13 +396,14 @@ def cmd_rename(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .report.baseline_text import baseline_report
-    from .report.output_files import write_text_atomic
+    from .report.output_files import write_output
 
+    check_files(out=args.out, html=args.html, csv_prefix=args.csv)
     baseline = _store(args).load(args.name)
     text = baseline_report(baseline)
     print(text)
-    if args.out:
-        _note(f"report written to {write_text_atomic(args.out, text + chr(10))}")
+    if args.out is not None:
+        _note(f"report written to {write_output(args.out, text + chr(10), flag='--out')}")
     _extra_formats(baseline.result, args.html, args.csv, title=f"Baseline: {baseline.name}")
     return EXIT_OK
 
@@ -433,17 +437,77 @@ def _extra_formats(
     *,
     title: str | None = None,
     comparison: Comparison | None = None,
+    keep: bool = False,
+) -> bool:
+    """Write --html and --csv. With ``keep`` (after a run) a file that cannot be written
+    is saved to a fallback file, named on one line, and the others are still written;
+    returns False if any of them failed."""
+    from .report.output_files import OutputError, save_output, write_output
+
+    files: list[tuple[str, str, str, str | None, str]] = []  # flag, path, text, newline, what
+    if html is not None:
+        from .report.html import html_report
+
+        text = html_report(result, title=title, comparison=comparison)
+        files.append(("--html", html, text, None, "the HTML report"))
+    if csv_prefix is not None:
+        from .report.csv_export import csv_files
+
+        for name, text in csv_files(result, csv_prefix):
+            files.append(("--csv", name, text, "", f"the CSV file {Path(name).name}"))
+    ok = True
+    written: list[str] = []
+    for flag, path, text, newline, what in files:
+        if not keep:
+            write_output(path, text, newline=newline, flag=flag)
+        else:
+            try:
+                save_output(path, text, what=what, newline=newline, flag=flag)
+            except OutputError as exc:
+                _note(f"error: {exc}")
+                ok = False
+                continue
+        if flag == "--html":
+            _note(f"HTML report written to {path}")
+        else:
+            written.append(path)
+    if written:
+        _note("CSV written to " + ", ".join(written))
+    return ok
+
+
+def check_files(
+    *,
+    out: str | None = None,
+    html: str | None = None,
+    csv_prefix: str | None = None,
+    out_allows_stdout: bool = False,
+    scenario_file: str | None = None,
 ) -> None:
-    if html:
-        from .report.html import write_html
+    """Before any work: each output name is writable by the output-file rules, and no two
+    outputs (nor an output and the scenario file) name the same file. One line if not."""
+    from .report.csv_export import csv_file_names
+    from .report.output_files import check_output, same_file
 
-        write_html(result, html, title=title, comparison=comparison)
-        _note(f"HTML report written to {html}")
-    if csv_prefix:
-        from .report.csv_export import write_csv
-
-        paths = write_csv(result, csv_prefix)
-        _note("CSV written to " + ", ".join(str(p) for p in paths))
+    if csv_prefix is not None and not csv_prefix.strip():
+        raise UserError("--csv: expected a file name prefix, got an empty one")
+    named: list[tuple[str, str]] = []
+    if out is not None:
+        check_output(out, "--out", allow_stdout=out_allows_stdout)
+        named.append(("--out", out))
+    if html is not None:
+        check_output(html, "--html")
+        named.append(("--html", html))
+    if csv_prefix is not None:
+        for name in csv_file_names(csv_prefix):
+            check_output(name, "--csv")
+            named.append(("--csv", name))
+    for i, (flag, path) in enumerate(named):
+        if scenario_file is not None and same_file(path, scenario_file):
+            raise UserError(f"{flag}: {path} is the scenario file; give another name")
+        for other_flag, other in named[i + 1 :]:
+            if same_file(path, other):
+                raise UserError(f"{flag} and {other_flag} both name {path}; give two names")
 
 
 # ------------------------------------------------------------- run and bench flags
@@ -494,16 +558,16 @@ class RunOutputs:
             verdicts += gates.regression_gates(self.comparison)
         if measured:
             verdicts = gates.evaluate_thresholds(self.thresholds, result) + verdicts
-        _extra_formats(result, self.html, self.csv, comparison=self.comparison)
+        written = _extra_formats(result, self.html, self.csv, comparison=self.comparison, keep=True)
         if verdicts:
             print("\n".join(gates.gate_lines(verdicts)), flush=True)
             for gate in verdicts:
                 if not gate.passed:
                     _note(gate.failure)
         code = gates.exit_code(code, verdicts)
-        if self.save_name and self.store is not None:
+        if self.save_name is not None and self.store is not None:
             code = self._save(result, code)
-        return code
+        return code if written else output_failed(code)
 
     def _save(self, result: RunResult, code: int) -> int:
         from .baselines import make_baseline
@@ -521,11 +585,33 @@ class RunOutputs:
         return code
 
 
+def output_failed(code: int) -> int:
+    """The exit code once an output could not be written where asked (its content went to
+    a fallback file): 2, unless the run was interrupted or never reached the target."""
+    return EXIT_USAGE if code in (EXIT_OK, EXIT_GATE_FAILED) else code
+
+
+def _not_empty(value: str | None, flag: str, what: str) -> None:
+    if value is not None and not value.strip():
+        raise UserError(f"{flag}: expected {what}, got an empty one")
+
+
 def prepare_outputs(args: argparse.Namespace, scenario: Scenario) -> RunOutputs:
-    """Check the flags against the store before the run: a missing --compare-to baseline,
-    a taken --save-baseline name or an unusable store end here, with exit code 2."""
+    """Check the flags before the run: an empty or unwritable output name, a missing
+    --compare-to baseline, a taken --save-baseline name or an unusable store end here,
+    with exit code 2."""
     from .store import check_name
 
+    _not_empty(getattr(args, "save_baseline", None), "--save-baseline", "a baseline name")
+    _not_empty(getattr(args, "compare_to", None), "--compare-to", "a baseline name")
+    _not_empty(getattr(args, "store", None), "--store", "a store file or folder")
+    check_files(
+        out=getattr(args, "out", None),
+        html=getattr(args, "html", None),
+        csv_prefix=getattr(args, "csv", None),
+        out_allows_stdout=True,
+        scenario_file=getattr(args, "scenario", None),
+    )
     out = RunOutputs(
         fail_pct=getattr(args, "fail_on_regression", 10.0),
         html=getattr(args, "html", None),
@@ -536,11 +622,11 @@ def prepare_outputs(args: argparse.Namespace, scenario: Scenario) -> RunOutputs:
         store_path=getattr(args, "store", None),
     )
     compare_to = getattr(args, "compare_to", None)
-    if out.save_name or compare_to:
+    if out.save_name is not None or compare_to is not None:
         out.store = _store(args)
-    if compare_to:
+    if compare_to is not None:
         out.compare_to = out.store.load(compare_to)
-    if out.save_name:
+    if out.save_name is not None:
         check_name(out.save_name)
         if not out.overwrite and out.store.exists(out.save_name):
             raise UserError(

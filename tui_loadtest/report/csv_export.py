@@ -40,7 +40,7 @@ from pathlib import Path
 from ..stats.histogram import Histogram, bucket_value
 from ..stats.result import RunResult
 from .formatting import endpoint_label
-from .output_files import write_text_atomic
+from .output_files import write_output
 
 PERCENTILES = (0.5, 0.66, 0.75, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0)
 PERCENTILE_COLUMNS = [
@@ -84,19 +84,21 @@ WINDOW_S = 10
 LINE_END = "\r\n"  # Locust's: csv.writer's default, written through a text file on POSIX
 
 
+def csv_file_names(prefix: str | Path) -> list[str]:
+    """The four files ``--csv PREFIX`` writes."""
+    suffixes = ("stats", "stats_history", "failures", "exceptions")
+    return [f"{prefix}_{suffix}.csv" for suffix in suffixes]
+
+
+def csv_files(result: RunResult, prefix: str | Path) -> list[tuple[str, str]]:
+    """(file name, CSV text) for each of the four files."""
+    texts = (stats_csv(result), history_csv(result), failures_csv(result), exceptions_csv(result))
+    return list(zip(csv_file_names(prefix), texts, strict=True))
+
+
 def write_csv(result: RunResult, prefix: str | Path) -> list[Path]:
-    """Write the four files; returns their paths."""
-    prefix = str(prefix)
-    files = (
-        ("stats", stats_csv),
-        ("stats_history", history_csv),
-        ("failures", failures_csv),
-        ("exceptions", exceptions_csv),
-    )
-    return [
-        write_text_atomic(f"{prefix}_{suffix}.csv", render(result), newline="")
-        for suffix, render in files
-    ]
+    """Write the four files (by the output-file rules); returns their paths."""
+    return [write_output(name, text, newline="") for name, text in csv_files(result, prefix)]
 
 
 def stats_csv(result: RunResult) -> str:

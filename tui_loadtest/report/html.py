@@ -18,7 +18,7 @@ from ..compare import OVERALL, Comparison, fmt_change, fmt_delta, fmt_value
 from ..ratings import Rating, rate_error_rate, rate_response_ms, rate_throughput
 from ..stats.result import RunResult
 from .formatting import endpoint_label, fmt_bytes, fmt_int, fmt_ms, fmt_pct, fmt_rate
-from .output_files import write_text_atomic
+from .output_files import write_output
 from .recommendations import recommend
 
 _CSS = """
@@ -56,7 +56,7 @@ def write_html(
     title: str | None = None,
     comparison: Comparison | None = None,
 ) -> str:
-    write_text_atomic(path, html_report(result, title=title, comparison=comparison))
+    write_output(path, html_report(result, title=title, comparison=comparison), flag="--html")
     return path
 
 

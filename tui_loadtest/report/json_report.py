@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import UserError
 from ..stats.result import RunResult
-from .output_files import write_text_atomic
+from .output_files import write_output
 
 
 def default_report_name(now: datetime | None = None) -> str:
@@ -18,9 +18,14 @@ def default_report_name(now: datetime | None = None) -> str:
     return f"performance_report_{now:%Y%m%d_%H%M%S}.json"
 
 
+def json_text(data: Any) -> str:
+    """The JSON of every file we write: indented, one trailing newline."""
+    return json.dumps(data, indent=2) + "\n"
+
+
 def write_json_atomic(path: str | Path, data: Any) -> Path:
-    """Write JSON beside ``path`` and rename it into place: never half a report."""
-    return write_text_atomic(path, json.dumps(data, indent=2) + "\n")
+    """Write JSON by the output-file rules: never half a report, never over a device."""
+    return write_output(path, json_text(data))
 
 
 def write_report(result: RunResult, path: str | Path) -> Path:

@@ -22,7 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..engine.coordinator import Run
+from ..errors import UserError
 from ..launch import target_url
+from ..report.output_files import check_output, write_output
 from ..scenario import load_builtin_demo
 from .app import create_app
 from .screens.dashboard import DashboardScreen
@@ -88,9 +90,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=16, help="how long to run (default 16)")
     args = parser.parse_args(argv)
 
+    try:
+        check_output(args.out, "--out")
+        check_output(args.svg, "--svg")
+        return _make(args)
+    except UserError as exc:
+        print(f"screenshot: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def _make(args: argparse.Namespace) -> int:
     scenario = load_builtin_demo()
     with tempfile.TemporaryDirectory() as tmp:
-        svg = args.svg or Path(tmp) / "dashboard.svg"
+        svg = Path(tmp) / "dashboard.svg"
         with target_url(scenario) as url:
             run = Run(scenario, url)
             run.start()
@@ -99,13 +111,12 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 run.close()
         if args.svg:
-            print(f"SVG: {svg}", flush=True)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        if _to_png(svg, args.out, Path(tmp)):
-            print(f"PNG: {args.out}")
+            print(f"SVG: {write_output(args.svg, svg.read_bytes(), flag='--svg')}", flush=True)
+        png = Path(tmp) / "dashboard.png"
+        if _to_png(svg, png, Path(tmp)):
+            print(f"PNG: {write_output(args.out, png.read_bytes(), flag='--out')}")
         else:
-            kept = args.out.with_suffix(".svg")
-            shutil.copy(svg, kept)
+            kept = write_output(args.out.with_suffix(".svg"), svg.read_bytes(), flag="--out")
             print(f"no SVG-to-PNG converter found; the SVG is at {kept}", file=sys.stderr)
     return 0
 
