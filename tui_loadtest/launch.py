@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 from .errors import TargetUnreachable
@@ -14,7 +14,7 @@ from .scenario import Scenario
 
 
 @contextlib.contextmanager
-def target_url(scenario: Scenario, announce=None) -> Iterator[str]:  # noqa: ANN001
+def target_url(scenario: Scenario, announce: Callable[[str], None] | None = None) -> Iterator[str]:
     """Yield the base URL to load-test; start (and finally stop) the demo target if needed."""
     if scenario.host is not None:
         yield scenario.host

@@ -7,7 +7,7 @@ who already read those reports read ours the same way.
 
 from __future__ import annotations
 
-from ..stats.model import Snapshot
+from ..stats.model import Latency, Snapshot
 from ..stats.result import RunResult
 from .formatting import endpoint_label, fmt_clock, fmt_int, fmt_ms, fmt_pct, fmt_rate
 from .recommendations import numbered, recommend
@@ -60,7 +60,7 @@ def latency_views(result: RunResult) -> list[str]:
     if s.service is None:
         return []
 
-    def row(label: str, lat) -> str:  # noqa: ANN001
+    def row(label: str, lat: Latency) -> str:
         return (
             f"{label:<34} p50 {fmt_ms(lat.p50):>8}  p95 {fmt_ms(lat.p95):>8}  "
             f"p99 {fmt_ms(lat.p99):>8}  max {fmt_ms(lat.max):>8} ms"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from rich.table import Table
 from rich.text import Text
@@ -125,7 +126,7 @@ class BaselineDeltas(Static):
     }
     """
 
-    def __init__(self, baseline: Baseline, threshold: float = 0.10, **kwargs) -> None:  # noqa: ANN003
+    def __init__(self, baseline: Baseline, threshold: float = 0.10, **kwargs: Any) -> None:
         super().__init__("", **kwargs)
         self.baseline = baseline
         self.threshold = threshold

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import ceil, floor, log10
+from typing import Any
 
 from rich.text import Text
 from textual.widget import Widget
@@ -49,7 +50,7 @@ class TimeChart(Widget, can_focus=False):
     TITLE = ""
     UNIT = ""
 
-    def __init__(self, *, span_s: int | None = SPAN_S, **kwargs) -> None:  # noqa: ANN003
+    def __init__(self, *, span_s: int | None = SPAN_S, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.span_s = span_s
         self._points: list[TimelinePoint] = []

@@ -6,6 +6,8 @@ between the whole run and the recent window. Req/s is always the recent rate.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.widgets import DataTable
 
@@ -42,7 +44,7 @@ class EndpointTable(DataTable):
     EndpointTable:focus { border: round $accent; }
     """
 
-    def __init__(self, **kwargs) -> None:  # noqa: ANN003
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="none", zebra_stripes=True, **kwargs)
         self.view = "run"  # or "window"
         self.sort_column: str | None = None

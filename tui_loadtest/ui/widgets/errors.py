@@ -7,6 +7,8 @@ is in the worst band (a target that died, say).
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.widgets import DataTable
 
@@ -38,7 +40,7 @@ class ErrorTable(DataTable):
     ErrorTable.-bad { border: heavy #ff5f5f; border-title-color: #ff5f5f; }
     """
 
-    def __init__(self, **kwargs) -> None:  # noqa: ANN003
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="none", zebra_stripes=True, **kwargs)
         self._cells: dict[str, list[Cell]] = {}
         self._last: tuple | None = None

@@ -8,6 +8,8 @@ re-wrap whenever the terminal is resized.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -37,7 +39,7 @@ class EventLog(VerticalScroll):
     EventLog > #event-lines { width: 100%; height: auto; }
     """
 
-    def __init__(self, **kwargs) -> None:  # noqa: ANN003
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(Static("", id="event-lines"), **kwargs)
         self.border_title = "Events"
         self.lines: list[Event] = []

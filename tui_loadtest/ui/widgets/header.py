@@ -7,6 +7,8 @@ else on the line.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual import events
 from textual.widgets import Static
@@ -19,7 +21,7 @@ from ..style import STATE_COLOURS, fmt_clock_colon
 class _Line(Static):
     """A one-line Static redrawn only when its words change (or it is resized)."""
 
-    def __init__(self, **kwargs) -> None:  # noqa: ANN003
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__("", **kwargs)
         self._key: tuple | None = None
         self._args: tuple | None = None

@@ -7,6 +7,8 @@ start, the default) or the service time (from when it was sent); ``c`` toggles.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -39,7 +41,7 @@ class PercentilePanel(Static):
     }
     """
 
-    def __init__(self, **kwargs) -> None:  # noqa: ANN003
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__("", **kwargs)
         self.view = "corrected"  # or "service" (open model only)
         self._snap: Snapshot | None = None

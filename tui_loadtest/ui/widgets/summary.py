@@ -7,6 +7,8 @@ the figures coloured by the rating bands.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Group, RenderableType
 from rich.rule import Rule
 from rich.table import Table
@@ -36,7 +38,7 @@ class SummaryView(VerticalScroll):
     SummaryView > #summary-body { width: 100%; height: auto; }
     """
 
-    def __init__(self, **kwargs) -> None:  # noqa: ANN003
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(Static("", id="summary-body"), **kwargs)
         self.border_title = "Run summary"
         self.result: RunResult | None = None
