@@ -23,6 +23,7 @@ from .errors import (
     UserError,
 )
 from .report.output_files import STDOUT
+from .serve.command import register as register_serve
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -244,7 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Other modules add their subcommands here. ``baselines`` also adds its flags
 # (--save-baseline, --compare-to, --html, --csv, --store, ...) to run and bench.
-EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [register_baselines]
+EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    register_baselines,
+    register_serve,
+]
 
 
 def _note(text: str) -> None:

@@ -57,3 +57,25 @@ def rate_throughput(rps: float) -> Rating:
     if rps >= 100:
         return Rating("acceptable", "warn")
     return Rating("needs scaling", "bad")
+
+
+def bands() -> dict[str, list[dict[str, object]]]:
+    """The three scales as data (``serve``'s /info): each band's label, tone and upper
+    limit (response time in ms, error rate as a fraction); throughput bands are lower
+    limits in req/s."""
+    return {
+        "response_time_ms": [
+            *({"below": limit, "label": r.label, "tone": r.tone} for limit, r in _RESPONSE_MS),
+            {"below": None, "label": _RESPONSE_WORST.label, "tone": _RESPONSE_WORST.tone},
+        ],
+        "error_rate": [
+            *({"below": limit, "label": r.label, "tone": r.tone} for limit, r in _ERROR_RATE),
+            {"below": None, "label": _ERROR_WORST.label, "tone": _ERROR_WORST.tone},
+        ],
+        "throughput_rps": [
+            {"from": 1000, "label": "excellent", "tone": "good"},
+            {"from": 500, "label": "good", "tone": "ok"},
+            {"from": 100, "label": "acceptable", "tone": "warn"},
+            {"from": 0, "label": "needs scaling", "tone": "bad"},
+        ],
+    }

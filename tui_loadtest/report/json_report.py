@@ -43,9 +43,15 @@ def read_report(path: str | Path) -> RunResult:
         raise UserError(f"{path}: cannot read report: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: not a JSON report: {exc.msg} at line {exc.lineno}") from None
+    return parse_report(data, str(path))
+
+
+def parse_report(data: Any, where: str) -> RunResult:
+    """A report already decoded from JSON (a file's content, or a body sent to ``serve``);
+    ``where`` names it in the one-line error."""
     if not isinstance(data, dict) or "summary" not in data:
-        raise UserError(f'{path}: not a tui-loadtest report (no "summary" section)')
+        raise UserError(f'{where}: not a tui-loadtest report (no "summary" section)')
     try:
         return RunResult.from_report(data)
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise UserError(f"{path}: malformed report: {exc}") from None
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+        raise UserError(f"{where}: malformed report: {exc}") from None

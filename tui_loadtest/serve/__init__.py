@@ -1,0 +1,18 @@
+"""``tui-loadtest serve``: the guide's baseline API over HTTP, on the same store as the CLI.
+
+Starlette under uvicorn (the ``serve`` extra). Only :mod:`.command` (the argparse
+part) is imported when the CLI starts; everything that needs Starlette is
+imported by the command's handler, so ``tui-loadtest --help`` stays fast and
+works without the extra.
+
+- :mod:`.config`: what a server serves (store, results folder, token) and the
+  bind rule (loopback, or a token).
+- :mod:`.paths`: results files confined to the results folder.
+- :mod:`.limits`: the request body cap, enforced while the body is read.
+- :mod:`.app`: the endpoints; :mod:`.openapi`: their description.
+- :mod:`.server`: uvicorn in the foreground, or in a thread (tests, Python API).
+"""
+
+from .config import MAX_BODY_BYTES, ServeConfig, check_bind, is_loopback
+
+__all__ = ["MAX_BODY_BYTES", "ServeConfig", "check_bind", "is_loopback"]

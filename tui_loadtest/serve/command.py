@@ -1,0 +1,106 @@
+"""``tui-loadtest serve``: the argparse part, imported when the CLI starts (no Starlette)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..errors import EXIT_OK, UsageError, UserError
+
+TOKEN_ENV = "TUI_LOADTEST_SERVE_TOKEN"
+EXTRA_HINT = "tui-loadtest serve needs the serve extra: pip install 'tui-loadtest[serve]'"
+
+HELP = """\
+Serve the baseline API of the load-testing guide over HTTP, on the same store as
+the CLI and the app:
+
+  POST   /api/load-test/baseline        {"test_results_file": "...", "baseline_name": "..."}
+                                         or {"test_results": {...}, "baseline_name": "..."}
+  GET    /api/load-test/baselines       the list
+  GET    /api/load-test/baselines/ID    JSON; ?format=text (the Performance Baseline
+                                         Report) or ?format=html
+  DELETE /api/load-test/baselines/ID    needs the token
+  GET    /api/load-test/info            version, store, counts, endpoints, rating bands
+  GET    /api/load-test/compare?baseline=A&run=B   the verdict table
+  GET    /openapi.json                  all of the above, described
+
+It listens on loopback unless given --host; any other address needs --token
+(clients send "Authorization: Bearer TOKEN"). test_results_file names a file
+inside --results-dir and nowhere else. Bodies are limited to 10 MB.
+"""
+
+EPILOG = """\
+exit codes:
+  0    stopped with Ctrl+C or SIGTERM
+  2    usage error: a non-loopback --host without --token, a short token, a
+       missing results folder, an unusable store, or the port is taken
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="serve the baseline API (the guide's /api/load-test/...) over HTTP",
+        description=HELP,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=5000, help="port (default 5000; 0 picks a free one)")
+    p.add_argument(
+        "--store",
+        metavar="PATH",
+        help="baseline store file or folder (default: $TUI_LOADTEST_STORE, else per user)",
+    )
+    p.add_argument(
+        "--results-dir",
+        metavar="DIR",
+        default=".",
+        help="folder test_results_file is read from (default: the current folder)",
+    )
+    p.add_argument(
+        "--token",
+        metavar="TOKEN",
+        help=f"Bearer token every API call must carry (default: ${TOKEN_ENV});"
+        " required beyond loopback",
+    )
+    p.set_defaults(handler=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ..baselines import open_store
+    from .config import ServeConfig, check_bind
+
+    token = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
+    check_bind(args.host, token)
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port: expected 0 to 65535, got {args.port}")
+    results = Path(args.results_dir).expanduser()
+    if not results.is_dir():
+        raise UsageError(f"--results-dir {results}: no such folder")
+    store = open_store(args.store)
+    store.list()  # a damaged or newer store fails here, as one line, before listening
+    try:
+        from .server import bind, serve_forever, url_of
+    except ImportError as exc:
+        if exc.name and exc.name.split(".")[0] in ("starlette", "uvicorn"):
+            raise UserError(EXTRA_HINT) from None
+        raise
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        reason = exc.strerror or exc
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {reason}") from None
+    config = ServeConfig(
+        store_path=store.path.resolve(), results_dir=results.resolve(), token=token
+    )
+    print(
+        f"tui-loadtest serve: {url_of(sock)} (store {store.path}, results {config.results_dir},"
+        f" {'token required' if token else 'no token: loopback only'}); Ctrl+C stops",
+        file=sys.stderr,
+        flush=True,
+    )
+    serve_forever(config, sock)
+    return EXIT_OK
