@@ -23,6 +23,7 @@ from .synthetic import HEALTH, QUERY, Ep, make_result
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> BaselineStore:
     path = tmp_path / "team" / "baselines.sqlite3"
+    path.parent.mkdir()
     monkeypatch.setenv("TUI_LOADTEST_STORE", str(path))
     s = BaselineStore(path)
     fast = make_result([HEALTH, QUERY], seconds=30, seed=1, scenario_name="checkout")

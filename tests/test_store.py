@@ -42,7 +42,7 @@ def baseline(name: str, seed: int = 1, seconds: int = 10, **kw) -> Baseline:
 
 @pytest.fixture
 def store(tmp_path: Path) -> BaselineStore:
-    return BaselineStore(tmp_path / "sub" / "baselines.sqlite3")
+    return BaselineStore(tmp_path / "sub" / "baselines.sqlite3", create_folder=True)
 
 
 def test_round_trip_recomputes_percentiles_exactly(store: BaselineStore) -> None:
@@ -273,6 +273,7 @@ def test_a_save_killed_inside_its_transaction_leaves_the_store_as_before(
 
 
 def test_two_processes_saving_at_once_both_succeed(tmp_path: Path, store: BaselineStore) -> None:
+    store.path.parent.mkdir()  # the children name the store: they create no folder
     children = [_child(tmp_path, store, p, 8, 0.01) for p in ("left", "right")]
     for child in children:
         child.communicate(timeout=60)

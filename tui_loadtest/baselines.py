@@ -21,7 +21,7 @@ from typing import Any
 
 from .report.json_report import read_report
 from .stats.result import RunResult, now_iso
-from .store import Baseline, BaselineStore, check_name, resolve_store_path
+from .store import Baseline, BaselineStore, check_name, default_store_path, resolve_store_path
 from .store.records import TONE_ORDER
 
 SORT_KEYS = ("date", "name", "scenario", "host", "rps", "p95", "errors", "rating")
@@ -41,8 +41,13 @@ __all__ = [
 
 
 def open_store(path: str | Path | None = None) -> BaselineStore:
-    """The store at ``path``, else ``TUI_LOADTEST_STORE``, else the per-user default."""
-    return BaselineStore(resolve_store_path(str(path) if path else None))
+    """The store at ``path``, else ``TUI_LOADTEST_STORE``, else the per-user default.
+
+    Only the per-user default may create its folder; a store the user named must be
+    in a folder that exists.
+    """
+    resolved = resolve_store_path(str(path) if path else None)
+    return BaselineStore(resolved, create_folder=resolved == default_store_path())
 
 
 def make_baseline(

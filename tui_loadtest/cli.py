@@ -415,7 +415,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except UserError as exc:
-        print(f"tui-loadtest: error: {exc}", file=sys.stderr)
+        one_line = " ".join(str(exc).split())  # whatever a library put in the message
+        print(f"tui-loadtest: error: {one_line}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("tui-loadtest: interrupted", file=sys.stderr)

@@ -223,11 +223,16 @@ def cmd_browse(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     from .baselines import filter_infos, sort_infos
     from .report.formatting import fmt_ms, fmt_pct, fmt_rate
+    from .store import describe_skipped
 
     store = _store(args)
-    infos = sort_infos(filter_infos(store.list(), args.filter), args.sort, args.reverse)
+    found, skipped = store.scan()
+    if skipped:
+        _note("warning: " + describe_skipped(skipped))
+    infos = sort_infos(filter_infos(found, args.filter), args.sort, args.reverse)
     if args.json:
-        print(json.dumps({"store": str(store.path), "baselines": [i.to_dict() for i in infos]},
+        print(json.dumps({"store": str(store.path), "baselines": [i.to_dict() for i in infos],
+                          "skipped": [{"name": r.name, "reason": r.reason} for r in skipped]},
                          indent=2))  # fmt: skip
         return EXIT_OK
     if not infos:
@@ -575,14 +580,26 @@ class RunOutputs:
         if result.interrupted or result.unreachable or not result.summary.requests:
             _note(f'baseline "{self.save_name}" not saved: the run did not complete')
             return code
+        baseline = make_baseline(result, self.save_name, source="run", ran_here=True)
         try:
-            baseline = make_baseline(result, self.save_name, source="run", ran_here=True)
             self.store.save(baseline, overwrite=self.overwrite)
         except UserError as exc:
-            _note(f"error: {exc}")
+            _note(f"error: {exc}{_kept_for_import(baseline)}")
             return EXIT_USAGE
         _note(f'baseline "{self.save_name}" saved in {self.store.path}')
         return code
+
+
+def _kept_for_import(baseline: Baseline) -> str:
+    """The unsaved baseline, exported to a fallback file: how to import it later."""
+    from .baselines import export_data
+    from .report.json_report import json_text
+    from .report.output_files import fallback_file
+
+    path, why = fallback_file(json_text(export_data(baseline)), suffix=".json")
+    if path is None:
+        return f"; the run could not be kept elsewhere either ({why})"
+    return f"; the run was kept in {path} (tui-loadtest baselines import {path})"
 
 
 def output_failed(code: int) -> int:
@@ -628,6 +645,7 @@ def prepare_outputs(args: argparse.Namespace, scenario: Scenario) -> RunOutputs:
         out.compare_to = out.store.load(compare_to)
     if out.save_name is not None:
         check_name(out.save_name)
+        out.store.check_writable()  # read-only, damaged, newer: found now, not after the run
         if not out.overwrite and out.store.exists(out.save_name):
             raise UserError(
                 f'--save-baseline: a baseline named "{out.save_name}" already exists'

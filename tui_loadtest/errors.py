@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+
 # Exit codes (documented in the README).
 EXIT_OK = 0
 EXIT_GATE_FAILED = 1  # a threshold failed or a significant regression was found
@@ -32,3 +35,23 @@ class TargetUnreachable(UserError):
     """The target could not be reached at all."""
 
     exit_code = EXIT_UNREACHABLE
+
+
+def os_reason(exc: OSError) -> str:
+    """A few words for a failed file operation, the same everywhere ("disk full", not ENOSPC)."""
+    if exc.errno == errno.ENOSPC:
+        return "disk full"
+    if exc.errno == errno.EDQUOT:
+        return "disk quota exceeded"
+    if exc.errno == errno.EROFS:
+        return "read-only file system"
+    return exc.strerror or str(exc)
+
+
+def no_space_left(folder: str | os.PathLike[str]) -> bool:
+    """True when the file system holding ``folder`` has no block left for us."""
+    try:
+        fs = os.statvfs(folder)
+    except OSError:
+        return False
+    return (fs.f_bfree if os.geteuid() == 0 else fs.f_bavail) == 0

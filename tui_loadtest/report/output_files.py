@@ -26,7 +26,6 @@ folder and the error names it, so nothing measured is lost.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import stat
 import sys
@@ -35,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from ..errors import UserError
+from ..errors import UserError, no_space_left, os_reason
 
 STDOUT = "-"
 STDOUT_LABEL = "standard output"
@@ -57,14 +56,6 @@ class _Target:
     st: os.stat_result | None
 
 
-def _reason(exc: OSError) -> str:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return "disk full" if exc.errno == errno.ENOSPC else "disk quota exceeded"
-    if exc.errno == errno.EROFS:
-        return "read-only file system"
-    return exc.strerror or str(exc)
-
-
 def _label(flag: str | None, path: object) -> str:
     return f"{flag}: {path}" if flag else str(path)
 
@@ -80,7 +71,7 @@ def _inspect(path: str | os.PathLike[str], flag: str | None) -> _Target:
     except FileNotFoundError:
         st = None
     except OSError as exc:
-        raise UserError(f"{where}: cannot write: {_reason(exc)}") from None
+        raise UserError(f"{where}: cannot write: {os_reason(exc)}") from None
     linked = named.is_symlink()
     real = Path(os.path.realpath(named)) if linked else named
     if linked and _through_proc(named):
@@ -151,10 +142,13 @@ def check_output(
         fd, probe = tempfile.mkstemp(prefix=f".{target.real.name}.", suffix=".tmp",
                                      dir=target.real.parent)  # fmt: skip
     except OSError as exc:
-        raise UserError(f"{where}: cannot write in {target.real.parent}: {_reason(exc)}") from None
+        folder = target.real.parent
+        raise UserError(f"{where}: cannot write in {folder}: {os_reason(exc)}") from None
     os.close(fd)
     with contextlib.suppress(OSError):
         os.unlink(probe)
+    if no_space_left(target.real.parent):
+        raise UserError(f"{where}: cannot write: disk full")
 
 
 def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
@@ -197,7 +191,7 @@ def write_output(
         else:
             _write_replacing(target, data, newline)
     except OSError as exc:
-        raise UserError(f"{where}: cannot write: {_reason(exc)}") from None
+        raise UserError(f"{where}: cannot write: {os_reason(exc)}") from None
     return target.named
 
 
@@ -305,13 +299,13 @@ def fallback_file(
         try:
             fd, name = tempfile.mkstemp(prefix="tui-loadtest-", suffix=suffix, dir=folder)
         except OSError as exc:
-            why = _reason(exc)
+            why = os_reason(exc)
             continue
         try:
             _write_all(fd, _encode(data, newline))
             os.fsync(fd)
         except OSError as exc:
-            why = _reason(exc)
+            why = os_reason(exc)
             os.close(fd)
             with contextlib.suppress(OSError):
                 os.unlink(name)

@@ -9,6 +9,7 @@ from .db import (
     StoreError,
     StoreTooNew,
     check_name,
+    describe_skipped,
 )
 from .location import ENV_VAR, default_store_path, resolve_store_path
 from .records import Baseline, BaselineInfo, overall_rating, redact_scenario
@@ -26,6 +27,7 @@ __all__ = [
     "StoreTooNew",
     "check_name",
     "default_store_path",
+    "describe_skipped",
     "overall_rating",
     "redact_scenario",
     "resolve_store_path",

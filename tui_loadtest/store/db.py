@@ -23,15 +23,20 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import dataclasses
 import difflib
 import json
+import math
+import os
 import sqlite3
+import stat
+import tempfile
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
+from ..errors import UserError, no_space_left, os_reason
 from ..stats.result import RunResult
 from .records import Baseline, BaselineInfo, redact_scenario
 
@@ -135,31 +140,72 @@ def check_name(name: str) -> str:
     return name
 
 
+@dataclasses.dataclass(frozen=True)
+class SkippedRow:
+    """A list row whose indexed figures cannot be read (the baseline itself may still load)."""
+
+    name: str
+    reason: str
+
+
+def describe_skipped(skipped: list[SkippedRow]) -> str:
+    """One line for the list rows that :meth:`BaselineStore.scan` left out."""
+    shown = ", ".join(f'"{r.name}" ({r.reason})' for r in skipped[:3])
+    more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+    return (
+        f"{len(skipped)} baseline(s) left out of the list, a figure in the store's index"
+        f" is damaged: {shown}{more}"
+    )
+
+
 class BaselineStore:
-    """Baselines in one SQLite file. Every call opens, uses and closes its own connection."""
+    """Baselines in one SQLite file. Every call opens, uses and closes its own connection.
+
+    ``create_folder``: the first save may create the file's folder (the per-user
+    default store); a store the user named must be in a folder that exists.
+    """
 
     # Test seam: called inside the save transaction, after the row is written
     # and before COMMIT (the crash-safety test kills the process there).
     _in_transaction_hook: Callable[[], None] | None = None
 
-    def __init__(self, path: str | Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        busy_timeout_s: float = BUSY_TIMEOUT_S,
+        create_folder: bool = False,
+    ) -> None:
         self.path = Path(path)
         self.busy_timeout_s = busy_timeout_s
+        self.create_folder = create_folder
 
     def __repr__(self) -> str:
         return f"BaselineStore({str(self.path)!r})"
 
     # -- reading ----------------------------------------------------------------
     def list(self) -> list[BaselineInfo]:
-        """Every baseline's list entry, oldest first."""
+        """Every readable baseline's list entry, oldest first (see :meth:`scan`)."""
+        return self.scan()[0]
+
+    def scan(self) -> tuple[builtins.list[BaselineInfo], builtins.list[SkippedRow]]:
+        """The list entries, oldest first, and the rows left out because a figure in them
+        is not what its column holds (``p95_ms = 'abc'``): one bad row never hides the rest."""
         with self._reading() as conn:
             if conn is None:
-                return []
+                return [], []
             rows = conn.execute(
                 f"SELECT {', '.join(_INFO_COLUMNS)}, metadata FROM baselines"
                 " ORDER BY created_at, id"
             ).fetchall()
-        return [self._info(row) for row in rows]
+        infos: builtins.list[BaselineInfo] = []
+        skipped: builtins.list[SkippedRow] = []
+        for row in rows:
+            try:
+                infos.append(self._info(row))
+            except ValueError as exc:
+                skipped.append(SkippedRow(str(row[0]), str(exc)))
+        return infos, skipped
 
     def names(self) -> builtins.list[str]:  # `list` here is the method above
         with self._reading() as conn:
@@ -263,19 +309,14 @@ class BaselineStore:
         """A connection inside ``BEGIN IMMEDIATE``: committed on success, rolled back otherwise."""
         with self._errors():
             if not self.path.exists():
-                try:
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise StoreError(
-                        f"{self.path}: cannot create the store folder: {exc.strerror or exc}"
-                    ) from None
+                self._make_folder()
             conn = self._connect()
             try:
                 self._prepare(conn, create=True)
                 # Damage that reads did not touch must still stop a write.
                 verdict = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
                 if verdict != "ok":
-                    raise sqlite3.DatabaseError(f"damaged: {verdict}")
+                    raise sqlite3.DatabaseError(_damage(verdict))
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield conn
@@ -287,10 +328,71 @@ class BaselineStore:
             finally:
                 conn.close()
 
+    def _make_folder(self) -> None:
+        folder = self.path.parent
+        if folder.is_dir():
+            return
+        if not self.create_folder:
+            what = "is not a folder" if folder.exists() else "does not exist (create it first)"
+            raise StoreError(f"{self.path}: the folder {folder} {what}")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"{self.path}: cannot create the store folder: {os_reason(exc)}"
+            ) from None
+
     def _connect(self) -> sqlite3.Connection:
-        if self.path.is_dir():
+        try:
+            mode = self.path.stat().st_mode
+        except FileNotFoundError:
+            mode = stat.S_IFREG
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot open the store: {os_reason(exc)}") from None
+        if stat.S_ISDIR(mode):
             raise StoreError(f"{self.path}: is a folder, not a store file")
+        if not stat.S_ISREG(mode):
+            raise StoreError(f"{self.path}: is a device, FIFO or socket, not a store file")
         return sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
+
+    # -- checking ---------------------------------------------------------------
+    def check_writable(self) -> None:
+        """Fail now, with one line, where a save would fail later: a newer, damaged or
+        foreign file, a read-only file or folder, a missing folder. Changes nothing, and
+        creates nothing: ``--save-baseline`` calls it before the run starts."""
+        with self._errors():
+            if not self.path.exists():
+                folder = self.path.parent
+                if not folder.is_dir():
+                    if not self.create_folder:
+                        self._make_folder()  # raises the one-line "does not exist"
+                    while not folder.is_dir() and folder != folder.parent:
+                        folder = folder.parent  # where the default store's folder will go
+                self._probe(folder)
+                return
+            conn = self._connect()
+            try:
+                app_id, version, tables = _identify(conn)
+                self._check(app_id, version, tables)
+                verdict = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+                if verdict != "ok":
+                    raise sqlite3.DatabaseError(_damage(verdict))
+            finally:
+                conn.close()
+            if not os.access(self.path, os.W_OK):
+                raise StoreError(f"{self.path}: the store is read-only here")
+            self._probe(self.path.parent)  # SQLite writes its journal beside the file
+
+    def _probe(self, folder: Path) -> None:
+        try:
+            fd, name = tempfile.mkstemp(prefix=".tui-loadtest-probe-", dir=folder)
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot write in {folder}: {os_reason(exc)}") from None
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        if no_space_left(folder):
+            raise StoreError(f"{self.path}: disk full; a baseline cannot be saved there")
 
     def _prepare(self, conn: sqlite3.Connection, *, create: bool = False) -> bool:
         """Check the file is ours and current, then create or migrate it.
@@ -342,12 +444,33 @@ class BaselineStore:
 
     @staticmethod
     def _info(row: Any) -> BaselineInfo:
+        """A list entry; ValueError names the first column whose value is not its type."""
         values = dict(zip(_INFO_COLUMNS, row[: len(_INFO_COLUMNS)], strict=True))
+        for column, value in values.items():
+            values[column] = _typed(column, value)
         try:
             metadata = json.loads(row[len(_INFO_COLUMNS)])
-        except ValueError:
+        except (ValueError, TypeError):
             metadata = {}
-        return BaselineInfo(**values, metadata=metadata)
+        return BaselineInfo(**values, metadata=metadata if isinstance(metadata, dict) else {})
+
+
+_COLUMN_TYPES = {
+    f.name: f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    for f in dataclasses.fields(BaselineInfo)
+}
+
+
+def _typed(column: str, value: Any) -> Any:
+    kind = _COLUMN_TYPES[column]
+    if kind == "str" and isinstance(value, str):
+        return value
+    if kind == "int" and isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if kind == "float" and isinstance(value, int | float) and math.isfinite(value) and value >= 0:
+        return float(value)
+    expected = {"str": "text", "int": "a whole number", "float": "a number"}[kind]
+    raise ValueError(f"{column} is {value!r}, not {expected}")
 
 
 def _identify(conn: sqlite3.Connection) -> tuple[int, int, int]:
@@ -357,9 +480,25 @@ def _identify(conn: sqlite3.Connection) -> tuple[int, int, int]:
     return app_id, version, tables
 
 
+def _damage(verdict: str) -> str:
+    """quick_check's first finding, without its banner."""
+    return "damaged: " + verdict.replace("*** in database main ***", "").strip()
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    """SQLite's messages can quote a damaged schema, newlines and all."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _store_error(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
-    text = str(exc)
+    text = _one_line(str(exc))
     lowered = text.lower()
+    if lowered.startswith("malformed database schema"):
+        text = "its schema is damaged"  # SQLite quotes the damaged bytes: noise
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name == "SQLITE_FULL" or "database or disk is full" in lowered:
+        return StoreError(f"{path}: disk full; nothing was changed in the store")
     if "locked" in lowered or "busy" in lowered:
         return StoreError(
             f"{path}: the store stayed locked by another process for {BUSY_TIMEOUT_S:g}s; try again"

@@ -25,7 +25,7 @@ from ...ratings import rate_throughput
 from ...report.formatting import fmt_ms, fmt_pct, fmt_rate
 from ...report.json_report import write_json_atomic
 from ...stats.result import RunResult
-from ...store import Baseline, BaselineInfo, BaselineStore
+from ...store import Baseline, BaselineInfo, BaselineStore, describe_skipped
 from ..style import TONE_COLOURS
 from ..widgets.charts import LatencyChart, RpsChart
 from ..widgets.summary import summary_renderable
@@ -170,7 +170,9 @@ class BaselineListScreen(_BaselineActions):
     # -- data ---------------------------------------------------------------------
     def reload(self) -> None:
         try:
-            self.infos = self.store.list()
+            self.infos, skipped = self.store.scan()
+            if skipped:
+                self.app.notify(describe_skipped(skipped), severity="warning", timeout=10)
         except UserError as exc:
             self.infos = []
             self.app.notify(str(exc), severity="error", timeout=10)
