@@ -48,3 +48,16 @@ def test_target_down_at_160x48(snap_compare):
     src.run.advance(6, refused=1.0)
     src.publish()
     assert snap_compare(create_app(src), terminal_size=(160, 48), run_before=settled)
+
+
+def test_endpoints_at_80x24_after_one_key(snap_compare):
+    """The stacked panels scrolled with ↓ (shown in the footer) to the endpoint table:
+    p50, p95 and p99 fit beside the method, the name, the errors and req/s."""
+
+    async def scrolled(pilot: Pilot) -> None:
+        await settled(pilot)
+        for _ in range(3):  # latency and events → throughput → latency chart → endpoints
+            await pilot.press("down")
+        await pilot.pause()
+
+    assert snap_compare(create_app(demo_source()), terminal_size=(80, 24), run_before=scrolled)

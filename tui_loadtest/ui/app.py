@@ -13,7 +13,11 @@ command palette (Ctrl+P).
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -28,6 +32,22 @@ from .screens.help import HelpScreen
 from .source import RunSource
 
 QUIT_INTERRUPTED = "interrupted"  # the app's return value when a running run was abandoned
+SCREENSHOTS_ENV = "TUI_LOADTEST_SCREENSHOTS"  # the folder the palette's Screenshot saves in
+
+
+def save_svg(svg: str, folder: Path, filename: str | None = None) -> Path:
+    """Write ``svg`` as a new file in ``folder``: a name with the time, ``-2``… if taken."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = Path(filename).stem if filename else f"tui-loadtest-{datetime.now():%Y%m%d-%H%M%S}"
+    for n in range(1, 1000):
+        path = folder / (f"{stem}.svg" if n == 1 else f"{stem}-{n}.svg")
+        try:
+            with path.open("x", encoding="utf-8") as fh:  # never replaces a file
+                fh.write(svg)
+        except FileExistsError:
+            continue
+        return path.resolve()
+    raise FileExistsError(errno.EEXIST, "too many screenshots with this name", str(folder))
 
 
 def default_user_step(users: int) -> int:
@@ -45,9 +65,8 @@ class LoadTestApp(App[str]):
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("question_mark", "help", "Help", key_display="?"),
-        # Listed in help (?) and the palette; not in the footer, which stays the run's.
-        Binding("b", "save_baseline", "Save baseline", show=False),
-        Binding("l", "baselines", "Baselines", show=False),
+        Binding("b", "save_baseline", "Save"),
+        Binding("l", "baselines", "Baselines"),
     ]
 
     def __init__(
@@ -58,9 +77,11 @@ class LoadTestApp(App[str]):
         user_step: int = 10,
         refresh_s: float = 0.25,
         baselines: BaselineContext | None = None,
+        screenshots: str | None = None,
     ) -> None:
         super().__init__()
         self.source = source
+        self.screenshots = screenshots  # folder for screenshots; None: the env or here
         self.baselines = baselines  # store, and --compare-to; the default store when None
         self.out = out
         self.user_step = user_step
@@ -133,19 +154,39 @@ class LoadTestApp(App[str]):
 
     # -- command palette --------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        if isinstance(screen, DashboardScreen):
+        """The palette offers what the keys do now: live controls only while the run is live."""
+        if isinstance(screen, DashboardScreen) and screen.is_live():
             yield SystemCommand(
                 "Pause / resume", "Pause or resume sending (space)", screen.action_toggle_pause
             )
-            yield SystemCommand(
-                "More users", f"Add {screen.user_step} users (+)", screen.action_more_users
-            )
-            yield SystemCommand(
-                "Fewer users", f"Remove {screen.user_step} users (-)", screen.action_fewer_users
-            )
+            if screen.source.snapshot.mode == "arrival-rate":
+                yield SystemCommand(
+                    "Raise the rate", "A tenth more requests per second (+)",
+                    screen.action_more_users,
+                )  # fmt: skip
+                yield SystemCommand(
+                    "Lower the rate", "A tenth fewer requests per second (-)",
+                    screen.action_fewer_users,
+                )  # fmt: skip
+            else:
+                yield SystemCommand(
+                    "More users", f"Add {screen.user_step} users (+)", screen.action_more_users
+                )
+                yield SystemCommand(
+                    "Fewer users",
+                    f"Remove {screen.user_step} users (-)",
+                    screen.action_fewer_users,
+                )
             yield SystemCommand(
                 "Stop the run", "Stop gracefully; the summary stays (s)", screen.action_stop_run
             )
+        if isinstance(screen, DashboardScreen):
+            if screen.check_action("toggle_latency_view", ()):
+                yield SystemCommand(
+                    "Latency: corrected / service time",
+                    "Switch the latency figures (c)",
+                    screen.action_toggle_latency_view,
+                )
             yield SystemCommand(
                 "Sort endpoints",
                 "Sort the endpoint table by the next column (o)",
@@ -169,9 +210,35 @@ class LoadTestApp(App[str]):
             )
         yield SystemCommand("Help", "Keys and colour bands (?)", self.action_help)
         for command in super().get_system_commands(screen):
-            if command.title != "Quit":
+            if command.title not in ("Quit", "Screenshot"):
                 yield command
+        yield SystemCommand(
+            "Screenshot",
+            f"Save an SVG of the screen in {self.screenshot_dir()}",
+            lambda: self.set_timer(0.1, self.action_screenshot),  # after the palette closes
+        )
         yield SystemCommand("Quit", "Quit (asks first while the run is going)", self.action_quit)
+
+    # -- screenshots ---------------------------------------------------------------
+    def screenshot_dir(self) -> Path:
+        """Where screenshots go: ``screenshots``, else ``$TUI_LOADTEST_SCREENSHOTS``, else here."""
+        configured = self.screenshots or os.environ.get(SCREENSHOTS_ENV)
+        return Path(configured).expanduser() if configured else Path.cwd()
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save an SVG of the screen (never over an existing file) and say where."""
+        folder = Path(path) if path else self.screenshot_dir()
+        try:
+            saved = save_svg(self.export_screenshot(), folder, filename)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            self.notify(
+                f"Could not save the screenshot in {folder}: {reason}. "
+                f"Set {SCREENSHOTS_ENV} to a folder you can write to.",
+                title="Screenshot", severity="error", timeout=8,
+            )  # fmt: skip
+            return
+        self.notify(f"Saved {saved}", title="Screenshot", timeout=6)
 
 
 def create_app(
@@ -181,10 +248,18 @@ def create_app(
     user_step: int | None = None,
     refresh_s: float = 0.25,
     baselines: BaselineContext | None = None,
+    screenshots: str | None = None,
 ) -> LoadTestApp:
     """Build the dashboard app around ``source`` (used by the CLI and the tests)."""
     step = user_step if user_step is not None else default_user_step(source.users_target)
-    return LoadTestApp(source, out=out, user_step=step, refresh_s=refresh_s, baselines=baselines)
+    return LoadTestApp(
+        source,
+        out=out,
+        user_step=step,
+        refresh_s=refresh_s,
+        baselines=baselines,
+        screenshots=screenshots,
+    )
 
 
 def run_dashboard(

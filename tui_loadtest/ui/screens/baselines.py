@@ -361,8 +361,8 @@ class BaselineDetailScreen(_BaselineActions):
             + (f", on {meta['machine']}" if meta.get("machine") else "")
             + f"; source: {meta.get('source', 'unknown')}[/dim]"
         )
-        self.query_one(RpsChart).show(r.timeline)
-        self.query_one(LatencyChart).show(r.timeline)
+        self.query_one(RpsChart).show(r.timeline, done=True)
+        self.query_one(LatencyChart).show(r.timeline, done=True)
         self.query_one("#detail-summary", Static).update(summary_renderable(r))
         self.query_one("#detail-body").focus()
 

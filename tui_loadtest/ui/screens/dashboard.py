@@ -29,6 +29,8 @@ from ..widgets.percentiles import PercentilePanel
 from ..widgets.summary import SummaryView
 
 LIVE_STATES = ("starting", "ramping", "running", "paused")
+LIVE_ONLY = ("toggle_pause", "more_users", "fewer_users", "stop_run")  # mean nothing once over
+STACKED_PANELS = ("left", "chart-rps", "chart-latency", "endpoints", "errors")  # narrow order
 CLOCK_FALLBACK_S = 1.25  # redraw the clock on its own when no Snapshot came for this long
 
 
@@ -41,13 +43,19 @@ class DashboardScreen(Screen):
 
     BINDINGS = [
         Binding("space", "toggle_pause", "Pause", key_display="space"),
-        Binding("plus,equals_sign", "more_users", "Users", key_display="+"),
-        Binding("minus,underscore", "fewer_users", "Users", key_display="-"),
+        Binding("plus,equals_sign", "more_users", "Users", key_display="+/-"),
+        Binding("minus,underscore", "fewer_users", "Fewer users", show=False),
         Binding("s", "stop_run", "Stop"),
-        Binding("c", "toggle_latency_view", "Corrected/service"),
+        Binding("c", "toggle_latency_view", "Latency"),  # corrected / service time
+        Binding("c", "no_latency_view", show=False),  # closed-model runs: say why not
         Binding("d", "toggle_summary", "Summary/live"),
         Binding("o", "cycle_sort", "Sort endpoints", show=False),
         Binding("w", "toggle_endpoint_view", "Run/window", show=False),
+        # Narrow terminals: the stacked panels scroll; one key reaches what is below.
+        Binding("down,j", "scroll_body(1)", "Scroll", key_display="↓"),
+        Binding("up,k", "scroll_body(-1)", "Scroll up", show=False),
+        Binding("pagedown", "scroll_body(10)", "Page down", show=False),
+        Binding("pageup", "scroll_body(-10)", "Page up", show=False),
     ]
 
     def __init__(
@@ -91,7 +99,7 @@ class DashboardScreen(Screen):
                     yield EndpointTable(id="endpoints")
                     yield ErrorTable(id="errors")
             yield SummaryView(id="summary")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         # Looked up once: the poll runs several times a second.
@@ -109,6 +117,11 @@ class DashboardScreen(Screen):
         self.call_after_refresh(self.refresh_view)
         self.call_after_refresh(self.source.go)  # the load starts once the screen is drawn
         self.set_interval(self.refresh_s, self.refresh_view)
+
+    def on_resize(self) -> None:
+        # The scroll key shows only in the narrow layout, where Ctrl+P gives way to it.
+        self.query_one(Footer).show_command_palette = not self.has_class("-narrow")
+        self.refresh_bindings()
 
     # -- the poll -------------------------------------------------------------
     def state(self) -> str:
@@ -143,8 +156,9 @@ class DashboardScreen(Screen):
             for panel in self._panels:
                 panel.show(snap)
             self._kpis.show(snap, state)
-            self._rps_chart.show(snap.timeline)
-            self._latency_chart.show(snap.timeline)
+            done = state == "done"
+            self._rps_chart.show(snap.timeline, snap.duration_s, done)
+            self._latency_chart.show(snap.timeline, snap.duration_s, done)
             for delta_panel in self.query(BaselineDeltas):  # with --compare-to
                 delta_panel.show(snap)
             has_service = snap.total.service is not None
@@ -164,28 +178,47 @@ class DashboardScreen(Screen):
         self.refresh_bindings()
 
     # -- keys -----------------------------------------------------------------
+    def is_live(self) -> bool:
+        """True while the run still sends requests (so pause, +/- and stop mean something)."""
+        return self.state() in LIVE_STATES
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide controls that mean nothing in the current state."""
-        live = self._state in LIVE_STATES
-        if action in ("more_users", "fewer_users"):
-            return live
-        if action in ("toggle_pause", "stop_run"):
-            return live
+        if action in LIVE_ONLY:
+            return self._state in LIVE_STATES
         if action == "toggle_latency_view":
             return self._has_service
+        if action == "no_latency_view":
+            return not self._has_service
         if action == "toggle_summary":
             return self.result is not None
+        if action == "scroll_body":  # only the narrow, stacked layout scrolls
+            body = self.query_one("#body", ContentSwitcher)
+            return self.has_class("-narrow") and body.current == "live"
+        return True
+
+    def _over(self) -> bool:
+        """For actions reached another way (the palette): say the run is over, or False."""
+        if self.is_live():
+            return False
+        self.notify("The run is over: that only works while it is running.", timeout=3)
         return True
 
     def action_toggle_pause(self) -> None:
+        if self._over():
+            return
         self.source.toggle_pause()
         self.refresh_view()
 
     def action_more_users(self) -> None:
+        if self._over():
+            return
         if not self._change_rate(+1):
             self._set_users(self.source.users_target + self.user_step)
 
     def action_fewer_users(self) -> None:
+        if self._over():
+            return
         if not self._change_rate(-1):
             self._set_users(max(1, self.source.users_target - self.user_step))
 
@@ -207,6 +240,8 @@ class DashboardScreen(Screen):
             self.notify(f"Target users: {users}", timeout=2)
 
     def action_stop_run(self) -> None:
+        if self._over():
+            return
         self.source.stop("stopped by user")
         self.notify("Stopping: finishing requests in flight…", timeout=3)
         self.refresh_view()
@@ -216,9 +251,37 @@ class DashboardScreen(Screen):
         if panel.toggle_view():
             self.notify(f"Latency: {panel.view} view", timeout=2)
 
+    def action_no_latency_view(self) -> None:
+        """c on a closed-model run: there is no queueing delay to correct, so say so."""
+        self.notify(
+            "c switches corrected / service-time latency on arrival-rate runs (--rate). "
+            "This run has a fixed number of users, which wait for each response: "
+            "the two are the same here.",
+            title="Nothing to switch",
+            timeout=6,
+        )
+
+    def action_scroll_body(self, step: int) -> None:
+        """↓ ↑ (j k): the next / previous panel to the top; PgDn PgUp: a page. No focus needed."""
+        live = self.query_one("#live", VerticalScroll)
+        if abs(step) > 1:
+            (live.scroll_page_down if step > 0 else live.scroll_page_up)(animate=False)
+            return
+        top = live.region.y
+        panels = [self.query_one(f"#{name}") for name in STACKED_PANELS]
+        if step > 0:
+            target = next((p for p in panels if p.region.y > top), None)
+        else:
+            target = next((p for p in reversed(panels) if p.region.y < top), None)
+        if target is None:
+            (live.scroll_end if step > 0 else live.scroll_home)(animate=False)
+        else:
+            live.scroll_to_widget(target, animate=False, top=True)
+
     def action_toggle_summary(self) -> None:
         switcher = self.query_one("#body", ContentSwitcher)
         switcher.current = "live" if switcher.current == "summary" else "summary"
+        self.refresh_bindings()
 
     def action_cycle_sort(self) -> None:
         self.query_one(EndpointTable).cycle_sort()

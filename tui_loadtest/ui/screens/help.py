@@ -21,14 +21,15 @@ KEYS = (
     ),
     ("s", "stop the run gracefully; the final summary stays on screen"),
     ("q, Ctrl+C", "quit (asks first while the run is going; --out is still written)"),
-    ("c", "latency: corrected / service time (arrival-rate runs)"),
+    ("c", "latency: corrected / service time (arrival-rate runs; closed runs have one kind)"),
     ("o", "endpoints: sort by the next column (or click a column header)"),
     ("w", "endpoints: whole run / last few seconds"),
     ("d", "after the run: summary / live panels"),
     ("b", "save the run (so far) as a baseline; an existing name asks before replacing"),
     ("l", "baselines: browse, details, compare (c there compares one with this run)"),
-    ("Tab", "move focus between panels (arrows and PgUp/PgDn scroll them)"),
-    ("Ctrl+P", "command palette"),
+    ("↓ ↑, j k", "narrow terminals: the next / previous panel (PgDn / PgUp: a page)"),
+    ("Tab", "move focus between panels (arrows and PgUp/PgDn then scroll the panel)"),
+    ("Ctrl+P", "command palette (Screenshot saves an SVG here, or in $TUI_LOADTEST_SCREENSHOTS)"),
     ("?", "this help"),
 )
 

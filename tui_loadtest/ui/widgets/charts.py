@@ -6,8 +6,11 @@ A plotting library redrew its canvases in about half of the dashboard's CPU
 time; this costs a millisecond or two per chart per second, which matters
 because the dashboard shares the machine with the load generator.
 
-On long runs the charts show the last ``span_s`` seconds (5 minutes by default).
-They redraw only when a new second arrives or the widget is resized.
+The time axis fits the run: a run with a set length is drawn on that length
+(a 20 s run on 20 s), a count-bound run on at least 30 s that grows, and a
+finished run on exactly the seconds it took. On long runs the charts show the
+last ``span_s`` seconds (5 minutes by default). They redraw only when a new
+second arrives or the widget is resized.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from ...stats.model import TimelinePoint
 from ..style import CHART_COLOURS
 
 SPAN_S = 300  # the last 5 minutes on long runs
-MIN_SPAN_S = 30  # short runs start on a 30 s axis that then grows
+MIN_SPAN_S = 30  # runs of unknown length start on a 30 s axis that then grows
 _TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
 PAUSED_BG = "#3b3418"
 AXIS = "#5c6370"
@@ -54,6 +57,7 @@ class TimeChart(Widget, can_focus=False):
         super().__init__(**kwargs)
         self.span_s = span_s
         self._points: list[TimelinePoint] = []
+        self._axis_s: float = MIN_SPAN_S
         self._key: tuple | None = None
         self.border_title = self._title()
 
@@ -68,9 +72,15 @@ class TimeChart(Widget, can_focus=False):
         """True where a line should stop (a subclass decides what "no data" means)."""
         return False
 
-    def show(self, timeline: Sequence[TimelinePoint]) -> None:
+    def show(
+        self,
+        timeline: Sequence[TimelinePoint],
+        planned_s: float | None = None,
+        done: bool = False,
+    ) -> None:
+        """Draw ``timeline``; ``planned_s`` is the run's set length, ``done`` once it ended."""
         last = timeline[-1] if timeline else None
-        key = (len(timeline), last)
+        key = (len(timeline), last, planned_s, done)
         if key == self._key:
             return
         self._key = key
@@ -79,6 +89,7 @@ class TimeChart(Widget, can_focus=False):
             cutoff = points[-1].t - self.span_s
             points = [p for p in points if p.t >= cutoff]
         self._points = points
+        self._axis_s = axis_seconds(points, planned_s, done, self.span_s)
         self.refresh()
 
     def render(self) -> Text:
@@ -90,6 +101,7 @@ class TimeChart(Widget, can_focus=False):
             [CHART_COLOURS[c] for _, c in self.SERIES],
             size.width,
             size.height,
+            self._axis_s,
         )
 
 
@@ -114,6 +126,21 @@ class LatencyChart(TimeChart):
         return point.p99_ms <= 0  # no response that second: no latency is not zero latency
 
 
+def axis_seconds(
+    points: Sequence[TimelinePoint], planned_s: float | None, done: bool, span_s: int | None
+) -> float:
+    """How many seconds the time axis spans (it still grows to the last point).
+
+    A finished run: exactly its seconds. A run with a set length: that length
+    (the window on long runs). Otherwise 30 s to start with.
+    """
+    if done and points:
+        return float(points[-1].t + 1 - points[0].t)  # the last point covers [t, t + 1)
+    if planned_s:
+        return max(1.0, min(float(planned_s), float(span_s or planned_s)))
+    return float(MIN_SPAN_S)
+
+
 # --------------------------------------------------------------------------- drawing
 def render_chart(
     points: Sequence[TimelinePoint],
@@ -122,12 +149,13 @@ def render_chart(
     colours: Sequence[str],
     width: int,
     height: int,
+    axis_s: float = MIN_SPAN_S,
 ) -> Text:
-    """The whole chart as ``height`` lines of ``width`` cells."""
+    """The whole chart as ``height`` lines of ``width`` cells, ``axis_s`` seconds wide."""
     if width < 12 or height < 4:
         return Text("")
     x0 = points[0].t if points else 0
-    x1 = max(x0 + MIN_SPAN_S, points[-1].t if points else 0)
+    x1 = max(x0 + axis_s, points[-1].t if points else 0)
     y_top = max((max(v) for v in values), default=0.0)
     y_top = _nice_ceiling(y_top * 1.1) if y_top > 0 else 1.0
     y_ticks = _value_ticks(y_top, max(1, (height - 2) // 2), height - 2)

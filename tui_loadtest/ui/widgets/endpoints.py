@@ -2,32 +2,70 @@
 
 Click a column header (or press ``o``) to sort; ``w`` switches the figures
 between the whole run and the recent window. Req/s is always the recent rate.
+
+On a narrow terminal the columns that matter least go first (max, then
+requests), so method, endpoint, req/s, errors, p50, p95 and p99 fit in 80
+columns; a long endpoint name is shortened rather than pushing figures off
+screen.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.widgets import DataTable
 
 from ...report.formatting import endpoint_label
 from ...stats.model import EndpointSnapshot, Snapshot
 from ..style import TONE_COLOURS, Cell, error_tone, int_cell, ms_cell, rate_cell
 
-# (key, label, width, numeric)
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    width: int | None  # None: as wide as the longest endpoint name (or what is left)
+    numeric: bool
+    drop: int = 0  # narrow terminals drop columns from 1 upwards; 0 always stays
+
+
 COLUMNS = (
-    ("method", "Method", 6, False),
-    ("name", "Endpoint", None, False),
-    ("requests", "Requests", 10, True),
-    ("failures", "Failures", 9, True),
-    ("rps", "Req/s", 8, True),
-    ("p50", "p50 ms", 8, True),
-    ("p95", "p95 ms", 8, True),
-    ("p99", "p99 ms", 8, True),
-    ("max", "max ms", 8, True),
+    Column("method", "Method", 6, False),
+    Column("name", "Endpoint", None, False),
+    Column("requests", "Requests", 9, True, drop=2),
+    Column("failures", "Errors", 7, True),
+    Column("rps", "Req/s", 7, True),
+    Column("p50", "p50 ms", 7, True),
+    Column("p95", "p95 ms", 7, True),
+    Column("p99", "p99 ms", 7, True),
+    Column("max", "max ms", 7, True, drop=1),
 )
-SORTABLE = [key for key, *_ in COLUMNS]
+SORTABLE = [c.key for c in COLUMNS]
+MIN_NAME_WIDTH = 12  # the endpoint's name never gets narrower than this
+
+
+def fit_columns(width: int, longest_name: int, padding: int = 1) -> tuple[list[Column], int]:
+    """The columns that fit in ``width`` cells, and the endpoint column's width.
+
+    Columns go in the order of their ``drop`` rank until the rest fit beside the
+    whole endpoint name; the name then takes what is left (at least
+    ``MIN_NAME_WIDTH``, shortened with an ellipsis).
+    """
+    name_width = max(len("Endpoint"), longest_name)
+    shown = list(COLUMNS)
+    for rank in sorted({c.drop for c in COLUMNS if c.drop}):
+        if _fixed(shown, padding) + name_width + 2 * padding <= width:
+            break
+        shown = [c for c in shown if c.drop != rank]
+    room = width - _fixed(shown, padding) - 2 * padding
+    return shown, max(MIN_NAME_WIDTH, min(name_width, room))
+
+
+def _fixed(columns: list[Column], padding: int) -> int:
+    return sum((c.width or 0) + 2 * padding for c in columns if c.width is not None)
 
 
 class EndpointTable(DataTable):
@@ -49,34 +87,72 @@ class EndpointTable(DataTable):
         self.view = "run"  # or "window"
         self.sort_column: str | None = None
         self.sort_reverse = False
-        self._cells: dict[str, list[Cell]] = {}
+        self.shown: list[Column] = []  # the columns on screen now, in order
+        self._layout: tuple = ()
+        self._cells: dict[str, list[Cell]] = {}  # every column, shown or not, in plan order
         self._snap: Snapshot | None = None
 
     def on_mount(self) -> None:
-        for key, label, width, numeric in COLUMNS:
-            self.add_column(
-                Text(label, justify="right" if numeric else "left"), width=width, key=key
-            )
+        self._fit()
         self._retitle()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit()
+
+    # -- columns that fit -------------------------------------------------------
+    def _fit(self) -> None:
+        """Choose the columns for the current width; rebuild the table if they changed."""
+        width = self.size.width or 10_000  # inside the border; everything before layout
+        if self.show_vertical_scrollbar:
+            width -= self.styles.scrollbar_size_vertical
+        longest = max((c[1].cell_len for c in self._cells.values()), default=0)
+        shown, name_width = fit_columns(width, longest, self.cell_padding)
+        layout = (tuple(c.key for c in shown), name_width)
+        if layout == self._layout:
+            return
+        self._layout = layout
+        self.shown = shown
+        self.clear(columns=True)
+        for c in shown:
+            self.add_column(
+                Text(c.label, justify="right" if c.numeric else "left"),
+                width=name_width if c.width is None else c.width,
+                key=c.key,
+            )
+        for key, cells in self._cells.items():
+            self.add_row(*self._visible(cells), key=key)
+        if self.sort_column is not None and self.sort_column not in layout[0]:
+            self.sort_column = None  # its column is gone: back to plan order
+            self._retitle()
+        self._apply_sort()
+
+    def _visible(self, cells: list[Cell]) -> list[Cell]:
+        keys = {c.key for c in self.shown}
+        return [cell for c, cell in zip(COLUMNS, cells, strict=True) if c.key in keys]
 
     # -- data ---------------------------------------------------------------
     def show(self, snap: Snapshot) -> None:
         self._snap = snap
         changed = False
+        added = False
+        keys = {c.key for c in self.shown}
         for ep in snap.endpoints:
             key = f"{ep.method} {ep.name}"
             cells = self._row(ep, snap)
             old = self._cells.get(key)
-            if old is None:
-                self.add_row(*cells, key=key)
-                changed = True
-            else:
-                for (col, *_), new, prev in zip(COLUMNS, cells, old, strict=True):
-                    if new != prev:
-                        self.update_cell(key, col, new)
-                        changed = True
             self._cells[key] = cells
-        if changed:
+            if old is None:
+                added = True
+                continue
+            for c, new, prev in zip(COLUMNS, cells, old, strict=True):
+                if new != prev and c.key in keys:
+                    self.update_cell(key, c.key, new)
+                    changed = True
+        if added:  # new names may be longer, and rows may bring a scrollbar: refit
+            self._layout = ()
+            self._fit()
+            self.call_after_refresh(self._fit)
+        elif changed:
             self._apply_sort()
 
     def _row(self, ep: EndpointSnapshot, snap: Snapshot) -> list[Cell]:
@@ -105,7 +181,7 @@ class EndpointTable(DataTable):
 
     def sort_by(self, column: str) -> None:
         """Sort by ``column``; the same column again reverses the order."""
-        numeric = dict((k, n) for k, _, _, n in COLUMNS)[column]
+        numeric = next(c.numeric for c in COLUMNS if c.key == column)
         if self.sort_column == column:
             self.sort_reverse = not self.sort_reverse
         else:
@@ -115,31 +191,37 @@ class EndpointTable(DataTable):
         self._apply_sort()
 
     def cycle_sort(self) -> None:
-        """Next sort column (plan order → requests → … → max → plan order)."""
-        if self.sort_column is None:
-            self.sort_by("requests")
+        """Next sort column on screen (plan order → requests → … → max → plan order)."""
+        sortable = [key for key in SORTABLE if key in {c.key for c in self.shown}]
+        order = sortable[sortable.index("method") + 2 :]  # the figures, then plan order
+        if self.sort_column not in order:
+            self.sort_by(order[0])
             return
-        i = SORTABLE.index(self.sort_column) + 1
-        if i >= len(SORTABLE):
+        i = order.index(self.sort_column) + 1
+        if i >= len(order):
             self.sort_column = None
             self.sort_reverse = False
             self._retitle()
-            self._restore_plan_order()
+            self._apply_sort()
             return
-        self.sort_by(SORTABLE[i])
+        self.sort_by(order[i])
 
     def _apply_sort(self) -> None:
-        if self.sort_column is None:
+        """Order the rows by the sort column (plan order without one), read from the cells."""
+        if not self.row_count:
             return
-        self.sort(self.sort_column, key=_sort_key, reverse=self.sort_reverse)
-
-    def _restore_plan_order(self) -> None:
-        order = (
-            {f"{ep.method} {ep.name}": i for i, ep in enumerate(self._snap.endpoints)}
-            if self._snap
-            else {}
+        if self.sort_column is None:
+            plan = {key: i for i, key in enumerate(self._cells)}
+            self.sort("method", "name", key=lambda m_n: plan.get(_row_key(m_n), 0))
+            return
+        i = SORTABLE.index(self.sort_column)
+        cells = self._cells
+        self.sort(
+            "method",
+            "name",
+            key=lambda m_n: _sort_key(cells[_row_key(m_n)][i]),
+            reverse=self.sort_reverse,
         )
-        self.sort("method", "name", key=lambda m_n: order.get(f"{m_n[0].value} {m_n[1].value}", 0))
 
     def _retitle(self) -> None:
         span = "whole run" if self.view == "run" else "last few seconds"
@@ -147,7 +229,7 @@ class EndpointTable(DataTable):
             span = f"last {self._snap.window_s} s"
         title = f"Endpoints · {span}"
         if self.sort_column is not None:
-            label = dict((k, lab) for k, lab, *_ in COLUMNS)[self.sort_column]
+            label = next(c.label for c in COLUMNS if c.key == self.sort_column)
             title += f" · by {label} {'↓' if self.sort_reverse else '↑'}"
         self.border_title = title
         self.border_subtitle = "o: sort  w: run/window"
@@ -155,6 +237,11 @@ class EndpointTable(DataTable):
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         event.stop()
         self.sort_by(str(event.column_key.value))
+
+
+def _row_key(method_and_name: tuple) -> str:
+    method, name = method_and_name
+    return f"{method.value} {name.value}"
 
 
 def _sort_key(value: object) -> object:

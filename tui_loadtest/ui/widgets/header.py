@@ -8,6 +8,7 @@ else on the line.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from rich.text import Text
 from textual import events
@@ -56,7 +57,12 @@ def _spread(left: Text, right: Text, width: int) -> Text:
 
 
 class RunHeader(_Line):
-    """Scenario, host, state badge, elapsed time and workers, on one line."""
+    """Scenario, host, state badge, elapsed time and workers, on one line.
+
+    On a narrow terminal the line sheds words before figures: the program's
+    name goes, the host loses its scheme, the scenario's name is shortened, and
+    the host always stays.
+    """
 
     DEFAULT_CSS = """
     RunHeader {
@@ -70,6 +76,16 @@ class RunHeader(_Line):
         key = (snap.scenario_name, snap.host, state, int(elapsed), snap.workers, snap.duration_s)
         if not self._redraw(key, (snap, state, elapsed)):
             return
+        width = self.size.width
+        colour = STATE_COLOURS.get(state, "white")
+        clock = fmt_clock_colon(elapsed)
+        if snap.duration_s:
+            clock += f" / {fmt_clock_colon(snap.duration_s)}"
+        workers = f"{snap.workers} worker" + ("s" if snap.workers != 1 else "")
+        badge = (f" {state.upper():^8} ", f"bold #1d1f23 on {colour}")
+        right = Text.assemble(
+            badge, "  ", (f"{clock:>13}", "bold"), ("  │  ", "dim"), (f"{workers:>9} ", "")
+        )
         left = Text.assemble(
             (" tui-loadtest ", "bold"),
             ("│ ", "dim"),
@@ -77,19 +93,27 @@ class RunHeader(_Line):
             ("  →  ", "dim"),
             snap.host,
         )
-        colour = STATE_COLOURS.get(state, "white")
-        clock = fmt_clock_colon(elapsed)
-        if snap.duration_s:
-            clock += f" / {fmt_clock_colon(snap.duration_s)}"
-        workers = f"{snap.workers} worker" + ("s" if snap.workers != 1 else "")
-        right = Text.assemble(
-            (f" {state.upper():^8} ", f"bold #1d1f23 on {colour}"),
-            "  ",
-            (f"{clock:>13}", "bold"),
-            ("  │  ", "dim"),
-            (f"{workers:>9} ", ""),
-        )
-        self.update(_spread(left, right, self.size.width), layout=False)
+        if left.cell_len + right.cell_len + 1 > width:
+            right = Text.assemble(badge, " ", (clock, "bold"), " ")
+            if snap.workers != 1:
+                right.append_text(Text.assemble(("│ ", "dim"), f"{snap.workers}w "))
+            host = short_host(snap.host)
+            room = max(0, width - right.cell_len - 1 - len(host) - 4)
+            name = Text(snap.scenario_name, style="bold")
+            if name.cell_len > room:
+                name.truncate(max(0, room - 1))
+                name.append("…", style="dim")
+            left = Text.assemble(" ", name, (" → ", "dim"), host)
+        self.update(_spread(left, right, width), layout=False)
+
+
+def short_host(url: str) -> str:
+    """``http://127.0.0.1:5000/`` → ``127.0.0.1:5000``; https keeps its scheme (it matters)."""
+    parts = urlsplit(url)
+    if not parts.netloc:
+        return url
+    host = parts.netloc + parts.path.rstrip("/")
+    return host if parts.scheme == "http" else f"{parts.scheme}://{host}"
 
 
 class RunProgress(_Line):
