@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK  (shell completion: see tui_loadtest.cli_completion)
 """The ``tui-loadtest`` command line.
 
 Every error a user can cause ends as one line on stderr and a documented exit
@@ -15,6 +16,9 @@ from pathlib import Path
 from . import __version__
 from .cli_baselines import RunOutputs, prepare_outputs
 from .cli_baselines import register as register_baselines
+from .cli_completion import asked as completion_asked
+from .cli_completion import complete
+from .cli_completion import register as register_completion
 from .errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -248,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
 EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     register_baselines,
     register_serve,
+    register_completion,
 ]
 
 
@@ -408,6 +413,8 @@ def cmd_demo_server(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    if argv is None and completion_asked():  # a shell's Tab, not a run
+        complete(parser)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
