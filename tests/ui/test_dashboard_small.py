@@ -292,3 +292,21 @@ def test_save_svg_never_replaces_a_file(tmp_path):
     mine.write_text("mine")
     path = save_svg("<svg/>", tmp_path, "shot.svg")
     assert path.name == "shot-2.svg" and mine.read_text() == "mine"
+
+
+async def test_long_error_messages_are_cut_rather_than_scrolled_sideways():
+    from tui_loadtest.ui.widgets.errors import ErrorTable
+
+    src = demo_source()
+    src.run.advance(2, refused=0.5)
+    src.publish()
+    app = create_app(src)
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await started(app, pilot)
+        table = screen.query_one(ErrorTable)
+        await wait_for(pilot, lambda: table.row_count >= 2)
+        await pilot.pause()
+        assert table.virtual_size.width <= table.size.width
+        assert "HTTP 500 Internal" in text_of(table)  # the start of the message is kept
+        await pilot.resize_terminal(*WIDE)
+        await wait_for(pilot, lambda: "HTTP 500 Internal Server Error" in text_of(table))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.widgets import DataTable
 
 from ...report.formatting import endpoint_label, fmt_int
@@ -20,8 +21,9 @@ COLUMNS = (
     ("kind", "Kind", 10, False),
     ("endpoint", "Endpoint", 28, False),
     ("count", "Count", 9, True),
-    ("message", "Last message", None, False),
+    ("message", "Last message", None, False),  # what is left of the width, cut with …
 )
+MIN_MESSAGE_WIDTH = 12
 
 
 class ErrorTable(DataTable):
@@ -44,13 +46,36 @@ class ErrorTable(DataTable):
         super().__init__(cursor_type="none", zebra_stripes=True, **kwargs)
         self._cells: dict[str, list[Cell]] = {}
         self._last: tuple | None = None
+        self._message_width: int | None = None
         self.border_title = "Errors · none"
 
     def on_mount(self) -> None:
-        for key, label, width, numeric in COLUMNS:
+        self._fit()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """Give the last message what is left of the width, so nothing scrolls sideways."""
+        width = self.size.width
+        if self.show_vertical_scrollbar:
+            width -= self.styles.scrollbar_size_vertical
+        fixed = sum((w or 0) + 2 * self.cell_padding for _, _, w, _ in COLUMNS)
+        message = max(MIN_MESSAGE_WIDTH, width - fixed) if width else None
+        if message == self._message_width and self.columns:
+            return
+        self._message_width = message
+        self.clear(columns=True)
+        for key, label, w, numeric in COLUMNS:
             self.add_column(
-                Text(label, justify="right" if numeric else "left"), width=width, key=key
+                Text(label, justify="right" if numeric else "left"),
+                width=message if key == "message" else w,
+                key=key,
             )
+        for row_key, cells in self._cells.items():
+            self.add_row(*cells, key=row_key)
+        if self._cells:
+            self.sort("count", key=lambda c: c.value, reverse=True)
 
     def show(self, snap: Snapshot) -> None:
         key = (snap.errors, snap.window.failures, snap.window.requests)
