@@ -2,11 +2,13 @@
 
 Compares, in ns per sample (timeit, best of several repeats):
 
-- ``VUser.complete``: the engine's recording method (the cold paths call it; the hot
-  ``on_message_complete`` runs the same statements inline), on a real ``VUser`` whose
-  engine is a stub holding real per-second ``Buffers``: bucket index inline,
-  ``hist[i][b] += 1``, sum, bytes, plus the deadline/served/status bookkeeping;
-- ``inline record``: only the recording statements of ``VUser.complete``;
+- ``VUser.complete``: the engine's cold-path recording method (it calls
+  ``recording.record``), on a real ``VUser`` whose engine is a stub holding real
+  per-second ``Buffers``, plus the deadline/served/status bookkeeping;
+- ``recording.record``: the engine's recording function alone (what every path but
+  the closed model's ``on_message_complete`` calls);
+- ``inline record``: the recording statements as ``VUser.on_message_complete``
+  writes them out inline (the one inlined copy; a reference copy is kept here);
 - ``Histogram.record``: the stats package's plain log-linear histogram;
 - ``plain log-linear``: a minimal function-style log-linear histogram, the
   ~140-150 ns reference of DESIGN.md;
@@ -31,9 +33,19 @@ import statistics
 import timeit
 from types import SimpleNamespace
 
-from tui_loadtest.engine.vuser import BYTES_SLOT, LAST_BUCKET, MAX_SHIFT, SUM_SLOT, VUser
-from tui_loadtest.engine.worker_engine import Buffers
-from tui_loadtest.stats.histogram import BUCKET_LUT, NBUCKETS, Histogram, bucket_index
+from tui_loadtest.engine.recording import (
+    BUCKET_LUT,
+    BYTES_SLOT,
+    LAST_BUCKET,
+    MAX_SHIFT,
+    SUB_BITS,
+    SUM_SLOT,
+    TOP_SHIFT,
+    Buffers,
+    record,
+)
+from tui_loadtest.engine.vuser import VUser
+from tui_loadtest.stats.histogram import NBUCKETS, Histogram, bucket_index
 
 N = 100_000
 REPEAT = 7
@@ -53,7 +65,7 @@ def make_user() -> VUser:
     """
     buf = Buffers(3)
     req = SimpleNamespace(index=1, ok=bytes([1]) * 600, hist=buf.hist[1])
-    eng = SimpleNamespace(buf=buf, http_failure=lambda i, s: None)
+    eng = SimpleNamespace(buf=buf)
     user = VUser.__new__(VUser)
     user.eng = eng  # type: ignore[assignment]
     user.served = 0
@@ -65,20 +77,26 @@ def make_user() -> VUser:
 
 
 def inline_record(self: VUser, t1: int) -> None:
-    """The recording statements of ``VUser.on_message_complete``, nothing else:
-    the bucket read from the engine's table below 65 ms (computed above), then
-    three increments of the request's list for this second."""
+    """A reference copy of the recording statements of ``VUser.on_message_complete``
+    (the engine's one inlined copy of ``recording.record``), nothing else: the bucket
+    read from the table below 65 ms (computed above), then three increments of the
+    request's list for this second."""
     r = self.req
     v = (t1 - self.t0) // 1000
     try:
         b = BUCKET_LUT[v]  # under 65 ms; a try costs nothing until it fails
     except IndexError:
-        s = v.bit_length() - 8
-        b = (s << 7) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
-    h = r.hist  # type: ignore[union-attr]
+        s = v.bit_length() - TOP_SHIFT
+        b = (s << SUB_BITS) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
+    h = r.hist
     h[b] += 1
     h[SUM_SLOT] += v
     h[BYTES_SLOT] += self.nbytes
+
+
+def record_call(self: VUser, t1: int) -> None:
+    """The same, through ``recording.record`` (one call more per sample)."""
+    record(self.req.hist, (t1 - self.t0) // 1000, self.nbytes)
 
 
 def earlier_record(self: VUser, t1: int) -> None:
@@ -89,8 +107,8 @@ def earlier_record(self: VUser, t1: int) -> None:
     if v < 256:
         b = v
     else:
-        s = v.bit_length() - 8
-        b = (s << 7) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
+        s = v.bit_length() - TOP_SHIFT
+        b = (s << SUB_BITS) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
     buf = self.eng.old
     buf.hist[i][b] += 1
     buf.sums[i] += v
@@ -123,6 +141,10 @@ def measure(repeat: int = REPEAT) -> dict[str, dict[str, float]]:
         for t1 in samples:
             inline_record(user, t1)
 
+    def run_record() -> None:
+        for t1 in samples:
+            record_call(user, t1)
+
     user.eng.old = SimpleNamespace(
         hist=[[0] * NBUCKETS for _ in range(3)], sums=[0] * 3, nbytes=[0] * 3
     )
@@ -145,6 +167,7 @@ def measure(repeat: int = REPEAT) -> dict[str, dict[str, float]]:
 
     cases = {
         "VUser.complete (engine)": run_complete,
+        "recording.record (engine function)": run_record,
         "inline record (engine statements)": run_inline,
         "earlier engine (computed bucket, 3 lists)": run_computed,
         "Histogram.record (stats)": run_histogram,

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tui_loadtest.engine.worker_engine import WorkerEngine, make_shares
+from tui_loadtest.engine.shares import make_shares
+from tui_loadtest.engine.worker_engine import WorkerEngine
 from tui_loadtest.scenario import Scenario, parse_scenario
 from tui_loadtest.stats.aggregate import RunAggregate, WorkerDelta
 

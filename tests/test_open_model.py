@@ -216,7 +216,8 @@ async def test_rate_changed_live_takes_effect_from_then_on():
     server = StallingServer(delay=0.0)
     url = await server.start()
     deltas = []
-    from tui_loadtest.engine.worker_engine import WorkerEngine, make_shares
+    from tui_loadtest.engine.shares import make_shares
+    from tui_loadtest.engine.worker_engine import WorkerEngine
 
     sc = open_scenario(rate=100, max_users=20)
     engine = WorkerEngine(sc, url, make_shares(sc, 1)[0], deltas.append)
@@ -238,7 +239,8 @@ async def test_a_manual_user_count_takes_over_from_the_stages():
     server = StallingServer(delay=0.0)
     url = await server.start()
     deltas = []
-    from tui_loadtest.engine.worker_engine import WorkerEngine, make_shares
+    from tui_loadtest.engine.shares import make_shares
+    from tui_loadtest.engine.worker_engine import WorkerEngine
 
     stages = [{"duration": "5s", "target": 50}]
     sc = scenario([{"path": "/"}], load={"stages": stages, "think_time": "0.02s"})

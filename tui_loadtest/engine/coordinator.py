@@ -1,31 +1,30 @@
-"""The coordinator: starts worker processes, merges their deltas, publishes Snapshots.
+"""The coordinator: merges the engines' deltas, raises events, publishes Snapshots.
 
 It lives in the process that draws the UI (or prints headless progress) but does
-no load work itself. A background thread reads the workers' pipes, merges each
-delta into a :class:`RunAggregate` and, when a second is complete, publishes a
-new immutable :class:`Snapshot` by swapping one reference. Readers poll
-``run.snapshot`` from their own timer; nothing is pushed to them per request.
+no load work itself, and never touches a process or a pipe: a
+:class:`~tui_loadtest.engine.pool.WorkerPool` runs the engines (local processes by
+default). A background thread receives the pool's messages, merges each delta into
+a :class:`RunAggregate` and, when a second is complete, publishes a new immutable
+:class:`Snapshot` by swapping one reference. Readers poll ``run.snapshot`` from
+their own timer; nothing is pushed to them per request.
 """
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing as mp
 import os
 import tempfile
 import threading
 import time
 from datetime import UTC, datetime
-from multiprocessing.connection import Connection, wait
 
 from ..scenario import Scenario
-from ..stats.aggregate import RunAggregate, WorkerDelta
-from ..stats.model import Event, Snapshot
-from ..stats.result import RunResult, build_result
-from .worker import worker_main
-from .worker_engine import make_shares, split_evenly
+from ..stats.aggregate import RunAggregate
+from ..stats.model import Event, RunState, Snapshot
+from ..stats.result import EndpointResult, RunResult, environment
+from .pool import Delta, Ended, LocalProcessPool, WorkerInfo, WorkerPool, last_line
+from .shares import make_shares, split_evenly
 
-READY_TIMEOUT_S = 60.0
+GO_LEAD_S = 0.02  # the engines start this long after "go" is sent
 POLL_S = 0.05
 LAG_WARN_MS = 10.0
 LATE_S = 3  # a second is published without a worker that is this many seconds late
@@ -40,8 +39,10 @@ class Run:
         host: str,
         workers: int = 1,
         window_s: int = 5,
+        pool: WorkerPool | None = None,
     ) -> None:
         self.scenario = scenario
+        self.pool: WorkerPool = pool if pool is not None else LocalProcessPool()
         self.host = host
         self.workers = workers
         self.load = scenario.load
@@ -57,7 +58,7 @@ class Run:
         self.aggregate = RunAggregate(
             [(r.method, r.name) for r in scenario.requests], workers, window_s
         )
-        self.state = "starting"
+        self.state: RunState = "starting"
         self.paused = False
         self.stop_reason: str | None = None
         self.started_at: datetime | None = None
@@ -66,9 +67,6 @@ class Run:
         self.worker_errors: list[str] = []
         self.log_path: str | None = None
         self._events: list[Event] = []
-        self._procs: list[mp.process.BaseProcess] = []
-        self._conns: list[Connection] = []
-        self._send_lock = threading.Lock()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
@@ -79,26 +77,14 @@ class Run:
 
     # -- lifecycle ----------------------------------------------------------
     def start(self, go: bool = True) -> None:
-        """Start the workers and, with ``go``, the load; returns once they are ready.
+        """Start the engines and, with ``go``, the load; returns once they are ready.
 
-        With ``go=False`` the workers wait, connected to nothing, until :meth:`go`:
+        With ``go=False`` the engines wait, connected to nothing, until :meth:`go`:
         the dashboard starts the load once it is drawn, so that its own start-up
-        does not fall inside the measured run.
+        does not fall inside the measured run. Raises ``PoolError`` (a RuntimeError)
+        when the engines cannot start.
         """
-        ctx = mp.get_context("spawn")
-        for share in make_shares(self.scenario, self.workers):
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(
-                target=worker_main,
-                args=(child, self.scenario, self.host, share),
-                name=f"tui-loadtest-worker-{share.worker}",
-                daemon=True,
-            )
-            proc.start()
-            child.close()
-            self._procs.append(proc)
-            self._conns.append(parent)
-        self._wait_ready()
+        self.pool.start(self.scenario, self.host, make_shares(self.scenario, self.workers))
         if go:
             self.go()
 
@@ -106,10 +92,12 @@ class Run:
         """Start the clock and the load (once; after ``start(go=False)``)."""
         if self.start_mono is not None or self.state != "starting":
             return
-        self.start_mono = time.monotonic() + 0.02
+        # One instant, read on both clocks: monotonic for our own elapsed time,
+        # the wall clock for the engines (which may run on other hosts).
+        self.start_mono = time.monotonic() + GO_LEAD_S
+        start_at = time.time() + GO_LEAD_S
         self.started_at = datetime.now(UTC)
-        for conn in self._conns:
-            self._send(conn, ("go", self.start_mono))
+        self.pool.go(start_at)
         self.state = "running" if self.open_model else "ramping"
         self._event(self._start_text())
         self._publish()
@@ -128,27 +116,6 @@ class Run:
         rate = load.effective_spawn_rate
         return f"spawning {self.users_target} users at {rate:g}/s {on}"
 
-    def _wait_ready(self) -> None:
-        pending = set(range(len(self._conns)))
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while pending:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                self._kill()
-                raise RuntimeError("worker processes did not start within 60 s")
-            ready = wait([self._conns[i] for i in pending], timeout=left)
-            for conn in ready:
-                i = self._conns.index(conn)
-                try:
-                    msg = conn.recv()
-                except EOFError:
-                    self._kill()
-                    raise RuntimeError(f"worker {i} exited while starting") from None
-                if msg[0] == "fatal":
-                    self._kill()
-                    raise RuntimeError(f"worker {i} failed to start: {_last_line(msg[1])}")
-                pending.discard(i)
-
     def stop(self, reason: str = "stopped") -> None:
         """Graceful stop: no new requests, in-flight requests finish (up to the timeout)."""
         with self._lock:
@@ -158,9 +125,8 @@ class Run:
             if self.start_mono is None:  # never started: nothing to finish
                 self.state = "done"
         if self.state == "done":
-            for conn in self._conns:
-                self._send(conn, ("stop",))
-            self._kill()
+            self.pool.send(("stop",))
+            self.pool.kill(grace_s=2.0)
             self._publish()
             self._done.set()
             return
@@ -168,8 +134,7 @@ class Run:
             self.state = "stopping"
             self._end_pause()
         self._event(f"stopping: {reason}")
-        for conn in self._conns:
-            self._send(conn, ("stop",))
+        self.pool.send(("stop",))
         self._publish()
 
     def pause(self) -> None:
@@ -178,8 +143,7 @@ class Run:
                 return
             self.paused = True
             self._paused_since = time.monotonic()
-        for conn in self._conns:
-            self._send(conn, ("pause",))
+        self.pool.send(("pause",))
         self._event("paused")
         self._publish()
 
@@ -188,8 +152,7 @@ class Run:
             if not self.paused:
                 return
             self._end_pause()
-        for conn in self._conns:
-            self._send(conn, ("resume",))
+        self.pool.send(("resume",))
         self._event("resumed")
         self._publish()
 
@@ -210,8 +173,7 @@ class Run:
         rate = max(0.0, float(rate))
         if not self.open_model or self.state in ("stopping", "done"):
             return
-        for conn in self._conns:
-            self._send(conn, ("rate", rate / self.workers))
+        self.pool.send(("rate", rate / self.workers))
         self.rate_target = rate
         self._event(f"target rate set to {rate:,.1f} req/s")
         self._publish()
@@ -223,8 +185,8 @@ class Run:
             return
         self.users_target = users
         self._ramped = False
-        for conn, n in zip(self._conns, split_evenly(users, self.workers), strict=True):
-            self._send(conn, ("users", n))
+        for worker, n in enumerate(split_evenly(users, self.workers)):
+            self.pool.send(("users", n), worker)
         self._event(f"target users set to {users}")
         self._publish()
 
@@ -251,37 +213,24 @@ class Run:
         if not self._done.is_set():
             self.stop("closed")
             self._done.wait(2.0)
-        self._kill()
+        self.pool.kill(grace_s=2.0)
+
+    def worker_info(self) -> list[WorkerInfo]:
+        """Each engine: where it runs, its state, its clock offset."""
+        return self.pool.info()
 
     # -- the merge thread -----------------------------------------------------
     def _loop(self) -> None:
-        live = {conn: i for i, conn in enumerate(self._conns)}
-        last_tick = dict.fromkeys(range(len(self._conns)), -1)
-        while live:
+        pool = self.pool
+        while pool.running():
             self._check_clock()
-            ready = wait(list(live), timeout=POLL_S)
             changed = False
-            for conn in ready:
-                i = live[conn]
-                try:
-                    msg = conn.recv()
-                except (EOFError, OSError):
-                    msg = ("fatal", "the worker process exited unexpectedly")
-                kind = msg[0]
-                if kind == "delta":
-                    delta: WorkerDelta = msg[1]
-                    last_tick[i] = delta.tick
+            for msg in pool.receive(POLL_S):
+                if isinstance(msg, Delta):
                     with self._lock:
-                        changed |= bool(self.aggregate.add(delta))
-                elif kind == "done":
-                    del live[conn]
-                    with self._lock:
-                        changed |= bool(self.aggregate.worker_finished(i, int(msg[1])))
-                elif kind == "fatal":
-                    del live[conn]
-                    self._worker_failed(i, msg[1])
-                    with self._lock:
-                        self.aggregate.worker_finished(i, last_tick[i])
+                        changed |= bool(self.aggregate.add(msg.delta))
+                else:
+                    self._worker_ended(msg)
                     changed = True
             changed |= self._complete_overdue()
             if changed:
@@ -294,8 +243,14 @@ class Run:
                 self.stop_reason = "request budget spent" if self.load.requests else "finished"
         self._event(f"run finished ({self.stop_reason})")
         self._publish()
-        self._kill()
+        pool.kill(grace_s=2.0)
         self._done.set()
+
+    def _worker_ended(self, msg: Ended) -> None:
+        if msg.reason in ("failed", "lost"):
+            self._worker_failed(msg.worker, msg.text)
+        with self._lock:
+            self.aggregate.worker_finished(msg.worker, msg.last_tick)
 
     def _complete_overdue(self) -> bool:
         """Do not let a worker that is seconds late (an overloaded machine) freeze the view."""
@@ -375,7 +330,7 @@ class Run:
             os.close(fd)
         with open(self.log_path, "a", encoding="utf-8") as fh:
             fh.write(f"--- worker {i}\n{text}\n")
-        line = f"worker {i} failed: {_last_line(text)}"
+        line = f"worker {i} failed: {last_line(text)}"
         self.worker_errors.append(line)
         self._events.append(Event(self.elapsed(), line, "error"))
         if not self.stop_reason:
@@ -409,25 +364,52 @@ class Run:
     def result(self) -> RunResult:
         """The final (or, before the end, partial) result of the run."""
         with self._lock:
-            return build_result(self)
-
-    # -- plumbing -------------------------------------------------------------
-    def _send(self, conn: Connection, msg: tuple) -> None:
-        # A worker that is gone raises here; the merge thread notices it.
-        with self._send_lock, contextlib.suppress(OSError, ValueError):
-            conn.send(msg)
-
-    def _kill(self) -> None:
-        for proc in self._procs:
-            proc.join(timeout=2.0)
-            if proc.is_alive():
-                proc.kill()
-                proc.join(timeout=1.0)
-        for conn in self._conns:
-            with contextlib.suppress(OSError):
-                conn.close()
-
-
-def _last_line(text: str) -> str:
-    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
-    return lines[-1].strip() if lines else "unknown error"
+            agg = self.aggregate
+            duration = agg.duration_s
+            total = agg.total_span()
+            endpoints = [
+                EndpointResult(method, name, span.stats(duration), span.hist, span.service)
+                for (method, name), span in zip(agg.endpoint_keys, agg.cumulative, strict=True)
+            ]
+            load = self.load
+            started = self.started_at.isoformat(timespec="seconds") if self.started_at else ""
+            return RunResult(
+                started_at=started,
+                duration_s=duration,
+                host=self.host,
+                scenario_name=self.scenario.name,
+                load={
+                    "model": "closed" if load.mode == "users" else "open",
+                    "mode": load.mode,
+                    "users": self.users_target,  # open model: the cap on requests in flight
+                    "spawn_rate": load.effective_spawn_rate if not load.is_open else None,
+                    "rate": load.rate,
+                    "max_users": load.max_users if load.is_open else None,
+                    "arrival": load.arrival if load.is_open else None,
+                    "stages": [
+                        {"duration_s": st.duration_s, "target": st.target} for st in load.stages
+                    ],
+                    "workers": self.workers,
+                    "run_time_s": load.run_time_s,
+                    "requests": load.requests,
+                    "think_time_s": list(load.think_time),
+                },
+                scenario=self.scenario.redacted,
+                summary=total.stats(duration, agg.dropped),
+                histogram=total.hist,
+                service_histogram=total.service,
+                per_second_service=agg.per_second_service_buckets,
+                lag_histogram=agg.lag if agg.open_model else None,
+                endpoints=endpoints,
+                errors=agg.error_rows(),
+                timeline=list(agg.timeline),
+                per_second=agg.per_second_buckets,
+                outcome={
+                    "reason": self.stop_reason,
+                    "interrupted": self.stop_reason == "interrupted",
+                    "connections": agg.connects,
+                    "paused_s": round(self.paused_s, 3),
+                    "worker_errors": list(self.worker_errors),
+                },
+                environment=environment(self.workers),
+            )

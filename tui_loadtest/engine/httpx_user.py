@@ -2,8 +2,8 @@
 proxies from the environment), at a fraction of its speed.
 
 Each user owns one ``httpx.AsyncClient`` (a shared client's pool bookkeeping
-grows with the number of connections, see DESIGN.md) and runs one task per
-request. Statistics are recorded exactly as the fast users record them.
+grows with the number of connections, see docs/architecture.md) and runs one task
+per request. Statistics are recorded exactly as the fast users record them.
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING
 import httpx
 
 from .failures import classify
-from .open_model import bucket
-from .vuser import BYTES_SLOT, SUM_SLOT, UserCycle
+from .recording import record
+from .vuser import UserCycle
 
 if TYPE_CHECKING:
+    from .host import SlotPool, UserHost
     from .plan import CompiledRequest
-    from .worker_engine import WorkerEngine
 
 
-def make_client(eng: WorkerEngine) -> httpx.AsyncClient:
+def make_client(eng: UserHost) -> httpx.AsyncClient:
     http = eng.scenario.http
     keep = 1 if http.keepalive else 0
     return httpx.AsyncClient(
@@ -106,13 +106,13 @@ class HttpxUser(UserCycle):
         "__weakref__",
     )
 
-    def __init__(self, eng: WorkerEngine) -> None:
+    def __init__(self, eng: UserHost) -> None:
         self.eng = eng
-        self.client = make_client(eng)
+        self.client: httpx.AsyncClient | None = make_client(eng)
         self.table = eng.req_table
         self.tsize = len(eng.req_table)
         self.think = eng.think
-        self.req: CompiledRequest | None = None
+        self.req = eng.req_table[0]  # replaced by each request's own
         self.t0 = 0
         self.deadline = 0
         self.task: asyncio.Task | None = None
@@ -140,8 +140,11 @@ class HttpxUser(UserCycle):
 
     async def _exchange(self, r: CompiledRequest) -> None:
         path, body = r.pick_parts()
+        client = self.client
+        if client is None:  # cancelled before the task ran
+            return
         try:
-            async with self.client.stream(r.method, path, content=body, headers=r.headers) as resp:
+            async with client.stream(r.method, path, content=body, headers=r.headers) as resp:
                 nbytes = sum(len(k) + len(v) + 4 for k, v in resp.headers.raw) + 17
                 async for chunk in resp.aiter_raw():
                     nbytes += len(chunk)
@@ -160,19 +163,12 @@ class HttpxUser(UserCycle):
 
     def complete(self, status: int, t1: int, nbytes: int) -> None:
         r = self.req
-        h = r.hist  # type: ignore[union-attr]
-        v = (t1 - (self.intended or self.t0)) // 1000
-        h[bucket(v)] += 1
-        h[SUM_SLOT] += v
-        h[BYTES_SLOT] += nbytes
-        if self.intended:
-            v = (t1 - self.t0) // 1000
-            s = r.svc  # type: ignore[union-attr]
-            s[bucket(v)] += 1
-            s[SUM_SLOT] += v
+        record(r.hist, (t1 - (self.intended or self.t0)) // 1000, nbytes)
+        if self.intended:  # open model: the service time too
+            record(r.svc, (t1 - self.t0) // 1000, 0)
         self.deadline = 0
-        if not r.ok[status]:  # type: ignore[union-attr]
-            self.eng.http_failure(r.index, status)  # type: ignore[union-attr]
+        if not r.ok[status]:
+            self.eng.buf.http_failure(r.index, status)
 
     def on_timeout(self) -> None:
         if self.task is not None:
@@ -197,14 +193,18 @@ class HttpxUser(UserCycle):
 class HttpxSlot(HttpxUser):
     """Open model on httpx: one scheduled request at a time, then back to the pool."""
 
-    __slots__ = ()
+    __slots__ = ("pool",)
+
+    def __init__(self, eng: UserHost, pool: SlotPool) -> None:
+        super().__init__(eng)
+        self.pool = pool
 
     def dispatch(self, intended_ns: int) -> None:
         self._send(intended_ns)
 
     def next(self) -> None:
-        self.eng.driver.slot_free(self)  # type: ignore[union-attr]
+        self.pool.slot_free(self)
 
     def start_request(self) -> None:
         self.timer = None
-        self.eng.driver.slot_free(self)  # type: ignore[union-attr]
+        self.pool.slot_free(self)

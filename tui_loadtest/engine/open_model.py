@@ -13,34 +13,33 @@ than as a slow server.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import deque
 from random import random
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
-from ..stats.histogram import BUCKET_LUT, LUT_SIZE
+from .recording import bucket, record
 from .schedule import ArrivalSchedule
-from .vuser import BYTES_SLOT, LAST_BUCKET, MAX_SHIFT, SUM_SLOT, HeadAwareUser, VUser
+from .vuser import HeadAwareUser, VUser
 
 if TYPE_CHECKING:
-    from .worker_engine import WorkerEngine
+    from .host import DriverHost, Slot, SlotFactory, SlotPool, UserHost
 
 PUMP_MAX_S = 0.05  # look at the schedule at least this often
 MIN_QUEUE = 1000
 
 
-def bucket(v: int) -> int:
-    if v < LUT_SIZE:
-        return BUCKET_LUT[v] if v > 0 else 0
-    s = v.bit_length() - 8
-    return (s << 7) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
-
-
 class OpenSlot(VUser):
     """A connection slot: sends one scheduled request at a time, then returns to the pool."""
 
-    __slots__ = ("intended",)
+    __slots__ = ("intended", "pool")
+
+    def __init__(self, eng: UserHost, pool: SlotPool) -> None:
+        super().__init__(eng)
+        self.pool = pool
+        self.intended = 0
 
     def dispatch(self, intended_ns: int) -> None:
         """Send a request whose arrival was due at ``intended_ns`` (perf_counter_ns)."""
@@ -57,11 +56,11 @@ class OpenSlot(VUser):
         if conn is None:
             self.open_connection()
         else:
-            conn.transport.write(data)  # type: ignore[union-attr]
+            conn.transport.write(data)
 
     def on_message_complete(self) -> None:
         t1 = perf_counter_ns()
-        p = self.conn.parser  # type: ignore[union-attr]
+        p = self.conn.parser  # type: ignore[union-attr]  # the parser calling us is conn's
         status = p.get_status_code()
         if status < 200 or not self.deadline:  # a 1xx, or already completed (HEAD)
             return
@@ -72,60 +71,49 @@ class OpenSlot(VUser):
 
     def complete(self, status: int, t1: int) -> None:
         r = self.req
-        v = (t1 - self.intended) // 1000
-        h = r.hist  # type: ignore[union-attr]
-        h[bucket(v)] += 1
-        h[SUM_SLOT] += v
-        h[BYTES_SLOT] += self.nbytes
-        v = (t1 - self.t0) // 1000
-        h = r.svc  # type: ignore[union-attr]
-        h[bucket(v)] += 1
-        h[SUM_SLOT] += v
+        record(r.hist, (t1 - self.intended) // 1000, self.nbytes)  # corrected latency
+        record(r.svc, (t1 - self.t0) // 1000, 0)  # service time
         self.deadline = 0
         self.served += 1
-        if not r.ok[status]:  # type: ignore[union-attr]
-            self.eng.http_failure(r.index, status)  # type: ignore[union-attr]
+        if not r.ok[status]:
+            self.eng.buf.http_failure(r.index, status)
 
     def next(self) -> None:
-        self.eng.driver.slot_free(self)  # type: ignore[union-attr]
+        self.pool.slot_free(self)
 
     def start_request(self) -> None:
         """After a back-off (failed connect), the slot is available again."""
         self.timer = None
-        self.eng.driver.slot_free(self)  # type: ignore[union-attr]
+        self.pool.slot_free(self)
 
 
 class HeadAwareSlot(OpenSlot, HeadAwareUser):
     __slots__ = ()
 
 
-def slot_class_for(user_class: type) -> type:
-    """The open-model counterpart of the engine's closed-model user class."""
-    if user_class is HeadAwareUser:
-        return HeadAwareSlot
-    if user_class.__name__ == "HttpxUser":
-        from .httpx_user import HttpxSlot
-
-        return HttpxSlot
-    return OpenSlot
-
-
 class OpenDriver:
     """Feeds a worker's arrivals to its connection slots."""
 
-    def __init__(self, eng: WorkerEngine, fraction: float, offset: float) -> None:
+    def __init__(
+        self,
+        eng: DriverHost,
+        slot_class: SlotFactory,
+        max_slots: int,
+        fraction: float,
+        offset: float,
+    ) -> None:
         self.eng = eng
         load = eng.scenario.load
         self.schedule = ArrivalSchedule(load, fraction, offset)
-        self.max_slots = max(1, eng.share.users)  # this worker's part of max_users
+        self.max_slots = max(1, max_slots)  # this worker's part of max_users
         peak = load.peak_level * fraction
         self.queue_max = max(MIN_QUEUE, math.ceil(peak * eng.timeout_s))
         self.queue: deque[int] = deque()
-        self.idle: list[OpenSlot] = []
-        self.slot_class = slot_class_for(eng.user_class)
+        self.idle: list[Slot] = []
+        self.slot_class = slot_class
         self.origin_ns = 0
         self.paused_at: int | None = None
-        self._timer = None
+        self._timer: asyncio.TimerHandle | None = None
         self.done = False
         self.draining = False  # after the budget is spent, queued arrivals still go out
 
@@ -165,7 +153,7 @@ class OpenDriver:
         if self.idle:
             self.idle.pop().dispatch(intended_ns)
         elif len(self.eng.users) < self.max_slots:
-            slot = self.slot_class(self.eng)
+            slot = self.slot_class(self.eng, self)
             self.eng.users.add(slot)
             slot.dispatch(intended_ns)
         elif len(self.queue) < self.queue_max:
@@ -173,7 +161,7 @@ class OpenDriver:
         else:
             self.eng.buf.dropped += 1
 
-    def slot_free(self, slot: OpenSlot) -> None:
+    def slot_free(self, slot: Slot) -> None:
         if self.queue and (self.draining or not self.eng.stopped):
             slot.dispatch(self.queue.popleft())
         elif self.eng.stopped:

@@ -78,8 +78,8 @@ class CompiledRequest:
 
     def pick(self) -> bytes:
         """Request bytes with template values drawn at random."""
-        if self.random_parts is not None:
-            return self.to_bytes(*self.random_parts())  # type: ignore[misc]
+        if self.random_parts is not None and self.to_bytes is not None:
+            return self.to_bytes(*self.random_parts())
         v = self.variants
         return v[0] if len(v) == 1 else v[int(random.random() * len(v))]
 

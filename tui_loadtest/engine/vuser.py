@@ -5,7 +5,9 @@ response completes, the parser callback records it and writes the next request
 straight away (or arms a think-time timer). Nothing is allocated per request
 beyond what httptools and the transport need, no future and no timer are
 created per request (a watchdog in the engine enforces deadlines), and the
-latency histogram index is computed inline. See DESIGN.md, "Hot-path habits".
+latency histogram index is computed inline (the one inlined copy of
+:func:`~tui_loadtest.engine.recording.bucket`). See docs/architecture.md,
+"Hot-path habits".
 
 Latency counts from the moment the user starts a request, including opening a
 connection when it needs one, until the response is complete.
@@ -16,24 +18,26 @@ from __future__ import annotations
 import asyncio
 from random import random
 from time import perf_counter_ns
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, cast
 
 from httptools import HttpParserError, HttpResponseParser
 
-from ..stats.histogram import BUCKET_LUT, NBUCKETS
 from .failures import classify
+from .recording import (
+    BUCKET_LUT,
+    BYTES_SLOT,
+    LAST_BUCKET,
+    MAX_SHIFT,
+    SUB_BITS,
+    SUM_SLOT,
+    TOP_SHIFT,
+    record,
+)
 
 if TYPE_CHECKING:
+    from .host import UserHost
     from .plan import CompiledRequest
-    from .worker_engine import WorkerEngine
 
-LAST_BUCKET = NBUCKETS - 1
-# Layout of a request's per-second list (CompiledRequest.hist): the buckets,
-# then the sum of latencies (µs) and the bytes received.
-SUM_SLOT = NBUCKETS
-BYTES_SLOT = NBUCKETS + 1
-SLOTS = NBUCKETS + 2
-MAX_SHIFT = 24  # keep in step with stats.histogram.MAX_SHIFT
 BACKOFF_FIRST = 0.05
 BACKOFF_MAX = 1.0
 
@@ -44,14 +48,15 @@ class Conn(asyncio.Protocol):
 
     __slots__ = ("user", "transport", "parser", "dead")
 
+    transport: asyncio.Transport  # set once connected (a user holds only connected ones)
+
     def __init__(self, user: VUser) -> None:
         self.user = user
-        self.transport: asyncio.Transport | None = None
         self.parser = HttpResponseParser(user)
         self.dead = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         u = self.user
@@ -75,33 +80,52 @@ class Conn(asyncio.Protocol):
             self.user.on_connection_lost(self, exc)
 
 
+class CycleUser(Protocol):
+    """What :class:`UserCycle` needs of the class it is mixed into."""
+
+    eng: UserHost
+    think: tuple[float, float] | None
+    req: CompiledRequest  # the request in flight (or the last one)
+    timer: asyncio.TimerHandle | None
+    backoff: float
+    deadline: int
+
+    def start_request(self) -> None: ...
+
+    def next(self) -> None: ...
+
+
 class UserCycle:
     """What every kind of user does between requests: think, or count a failure and
-    carry on (after a pause when it could not connect). Subclasses provide
-    ``eng``, ``think``, ``req``, ``timer``, ``backoff``, ``deadline`` and
-    ``start_request``."""
+    carry on (after a pause when it could not connect). A mixin: subclasses hold
+    what :class:`CycleUser` lists, in their own ``__slots__``."""
 
     __slots__ = ()
 
+    # ``u`` is ``self``, typed by what the mixin needs (mypy would otherwise take
+    # these assignments as the mixin's own attribute definitions).
+
     def next(self) -> None:
         """Think, then start the next request."""
-        th = self.think
+        u: CycleUser = cast("CycleUser", self)
+        th = u.think
         if th is None:
-            self.start_request()
+            u.start_request()
         else:
-            self.timer = self.eng.loop.call_later(th[0] + random() * th[1], self.start_request)
+            u.timer = u.eng.loop.call_later(th[0] + random() * th[1], u.start_request)
 
     def fail(self, kind: str, message: str, backoff: bool = False) -> None:
         """Count a failed request and carry on (after a pause if we could not connect)."""
-        self.deadline = 0
-        self.eng.other_failure(self.req.index, kind, message)  # type: ignore[union-attr]
+        u: CycleUser = cast("CycleUser", self)
+        u.deadline = 0
+        u.eng.buf.other_failure(u.req.index, kind, message)
         if backoff:
-            delay = self.backoff = min(BACKOFF_MAX, (self.backoff * 2) or BACKOFF_FIRST)
-            if self.think is not None:
-                delay = max(delay, self.think[0] + random() * self.think[1])
-            self.timer = self.eng.loop.call_later(delay, self.start_request)
+            delay = u.backoff = min(BACKOFF_MAX, (u.backoff * 2) or BACKOFF_FIRST)
+            if u.think is not None:
+                delay = max(delay, u.think[0] + random() * u.think[1])
+            u.timer = u.eng.loop.call_later(delay, u.start_request)
         else:
-            self.next()
+            u.next()
 
 
 class VUser(UserCycle):
@@ -129,15 +153,15 @@ class VUser(UserCycle):
         "__weakref__",
     )
 
-    def __init__(self, eng: WorkerEngine) -> None:
+    def __init__(self, eng: UserHost) -> None:
         self.eng = eng
         self.table = eng.req_table
         self.tsize = len(eng.req_table)
         self.only = eng.req_table[0] if len(set(map(id, eng.req_table))) == 1 else None
         self.think = eng.think  # (low, span) or None
-        self.keepalive = eng.scenario.http.keepalive
+        self.keepalive = eng.keepalive
         self.conn: Conn | None = None
-        self.req: CompiledRequest | None = None
+        self.req = eng.req_table[0]  # replaced by each request's own
         self.data = b""
         self.t0 = 0
         self.deadline = 0  # non-zero while a request is in flight
@@ -167,30 +191,39 @@ class VUser(UserCycle):
         if conn is None:
             self.open_connection()
         else:
-            conn.transport.write(data)  # type: ignore[union-attr]
+            conn.transport.write(data)
 
     def on_message_complete(self) -> None:
-        """The hottest function: ``complete`` and ``next`` written out inline."""
+        """The hottest function: ``complete`` and ``next`` written out inline.
+
+        INLINE COPY of ``recording.record`` (and of ``recording.bucket``): the one
+        place the recording statements are written out, because a call per response
+        was measured to cost (bench/micro_record.py). Keep it in step with
+        ``recording.py``; ``tests/test_recording.py`` drives this method over a wide
+        range of latencies and checks it against ``stats.histogram.bucket_index``.
+        """
         t1 = perf_counter_ns()
-        p = self.conn.parser  # type: ignore[union-attr]
+        p = self.conn.parser  # type: ignore[union-attr]  # the parser calling us is conn's
         status = p.get_status_code()
         if status < 200 or not self.deadline:  # a 1xx (the real one follows), or unsolicited
             return
         r = self.req
+        # -- inline record(r.hist, v, self.nbytes) --
         v = (t1 - self.t0) // 1000
         try:
             b = BUCKET_LUT[v]  # under 65 ms; a try costs nothing until it fails
         except IndexError:
-            s = v.bit_length() - 8
-            b = (s << 7) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
-        h = r.hist  # type: ignore[union-attr]
+            s = v.bit_length() - TOP_SHIFT
+            b = (s << SUB_BITS) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
+        h = r.hist
         h[b] += 1
         h[SUM_SLOT] += v
         h[BYTES_SLOT] += self.nbytes
+        # -- end of the inline copy --
         self.deadline = 0
         self.served += 1
-        if not r.ok[status]:  # type: ignore[union-attr]
-            self.eng.http_failure(r.index, status)  # type: ignore[union-attr]
+        if not r.ok[status]:
+            self.eng.buf.http_failure(r.index, status)
         if not (self.keepalive and p.should_keep_alive()):
             self.drop_connection()
         th = self.think
@@ -202,20 +235,11 @@ class VUser(UserCycle):
     def complete(self, status: int, t1: int) -> None:
         """Record a response for the request in flight (the cold paths' version)."""
         r = self.req
-        v = (t1 - self.t0) // 1000
-        try:
-            b = BUCKET_LUT[v]  # under 65 ms; a try costs nothing until it fails
-        except IndexError:
-            s = v.bit_length() - 8
-            b = (s << 7) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
-        h = r.hist  # type: ignore[union-attr]
-        h[b] += 1
-        h[SUM_SLOT] += v
-        h[BYTES_SLOT] += self.nbytes
+        record(r.hist, (t1 - self.t0) // 1000, self.nbytes)
         self.deadline = 0
         self.served += 1
-        if not r.ok[status]:  # type: ignore[union-attr]
-            self.eng.http_failure(r.index, status)  # type: ignore[union-attr]
+        if not r.ok[status]:
+            self.eng.buf.http_failure(r.index, status)
 
     # -- connections (cold) ---------------------------------------------------
     def open_connection(self) -> None:
@@ -240,30 +264,28 @@ class VUser(UserCycle):
         self.connecting = None
         if self.deadline == 0 or eng.stopped:  # timed out or stopped meanwhile
             conn.dead = True
-            conn.transport.close()  # type: ignore[union-attr]
+            conn.transport.close()
             return
         eng.connects += 1
         self.conn = conn
         self.served = 0
         self.backoff = 0.0
         self.deadline = self.t0 + eng.timeout_ns
-        conn.transport.write(self.data)  # type: ignore[union-attr]
+        conn.transport.write(self.data)
 
     def drop_connection(self) -> None:
         conn = self.conn
         if conn is not None:
             self.conn = None
             conn.dead = True
-            if conn.transport is not None:
-                conn.transport.close()
+            conn.transport.close()
 
     def abort_connection(self) -> None:
         conn = self.conn
         if conn is not None:
             self.conn = None
             conn.dead = True
-            if conn.transport is not None:
-                conn.transport.abort()
+            conn.transport.abort()
 
     def on_connection_lost(self, conn: Conn, exc: Exception | None) -> None:
         if conn is not self.conn:
@@ -329,23 +351,23 @@ class HeadAwareUser(VUser):
 
     def on_headers_complete(self) -> None:
         r = self.req
-        if r is None or not r.is_head or not self.deadline:
+        conn = self.conn
+        if not r.is_head or not self.deadline or conn is None:
             return
         t1 = perf_counter_ns()
-        conn = self.conn
-        p = conn.parser  # type: ignore[union-attr]
+        p = conn.parser
         status = p.get_status_code()
         if status < 200:
             return
         keep = self.keepalive and p.should_keep_alive()
-        conn.parser = HttpResponseParser(self)  # type: ignore[union-attr]
+        conn.parser = HttpResponseParser(self)
         self.complete(status, t1)
         if not keep:
             self.drop_connection()
         self.eng.loop.call_soon(self.next)  # leave the old parser's callback first
 
     def on_message_complete(self) -> None:
-        if self.req is not None and self.req.is_head and not self.deadline:
+        if self.req.is_head and not self.deadline:
             return  # already completed at the end of the headers
         super().on_message_complete()
 

@@ -1,9 +1,11 @@
-"""The worker process: runs a :class:`WorkerEngine` and talks to the coordinator over a pipe.
+"""The worker process: runs a :class:`WorkerEngine` and talks to its pool over a pipe.
 
-Messages to the coordinator: ``("ready",)``, ``("delta", WorkerDelta)``,
+Messages to the pool: ``("ready", {"pid": ..., "host": ...})``, ``("delta", WorkerDelta)``,
 ``("done", last_tick)``, ``("fatal", text)``.
-Messages from it: ``("go", start_monotonic)``, ``("users", n)``, ``("pause",)``,
-``("resume",)``, ``("rate", r)``, ``("stop",)``. A closed pipe means the coordinator is gone: stop.
+Messages from it: ``("go", start_at)``, ``("users", n)``, ``("pause",)``,
+``("resume",)``, ``("rate", r)``, ``("stop",)``. ``start_at`` is an instant of this
+host's wall clock (``time.time()``; the pool has applied this worker's clock offset);
+the engine starts when it comes. A closed pipe means the coordinator is gone: stop.
 
 A worker never writes to the terminal (a dashboard may be drawn there) and
 ignores SIGINT: Ctrl+C reaches the whole process group, and the coordinator
@@ -16,13 +18,16 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
+import time
 import traceback
 from multiprocessing.connection import Connection
 
 from ..scenario import Scenario
 from ..stats.aggregate import WorkerDelta
-from .worker_engine import WorkerEngine, WorkerShare
+from .shares import WorkerShare
+from .worker_engine import WorkerEngine
 
 
 def silence_stdio() -> None:
@@ -63,11 +68,11 @@ async def _serve(conn: Connection, scenario: Scenario, host: str, share: WorkerS
         conn.send(("delta", delta))
 
     engine = WorkerEngine(scenario, host, share, send)
-    conn.send(("ready",))
+    conn.send(("ready", {"pid": os.getpid(), "host": socket.gethostname()}))
     msg = conn.recv()  # nothing runs on this loop yet: blocking here costs nothing
     if msg[0] != "go":
         return
-    start = float(msg[1])
+    delay = float(msg[1]) - time.time()
 
     def on_control() -> None:
         try:
@@ -89,6 +94,6 @@ async def _serve(conn: Connection, scenario: Scenario, host: str, share: WorkerS
             engine.set_rate(float(msg[1]))
 
     loop.add_reader(conn.fileno(), on_control)
-    await engine.run(start)
+    await engine.run(delay)
     loop.remove_reader(conn.fileno())
     conn.send(("done", engine.tick - 1))

@@ -12,109 +12,43 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from itertools import compress
 from time import perf_counter_ns
 
 from ..scenario import Scenario
 from ..stats.aggregate import EndpointDelta, WorkerDelta
 from ..stats.histogram import NBUCKETS
-from .httpx_user import HttpxUser
-from .open_model import OpenDriver
+from .host import SlotFactory, User, UserFactory
+from .open_model import HeadAwareSlot, OpenDriver, OpenSlot
 from .plan import USER_AGENT, Plan, compile_plan
-from .vuser import BYTES_SLOT, SLOTS, SUM_SLOT, HeadAwareUser, VUser
+from .recording import BYTES_SLOT, SUM_SLOT, Buffers
+from .shares import WorkerShare, split_evenly
+from .vuser import HeadAwareUser, VUser
 
 WATCHDOG_S = 0.1
 SPAWN_STEP_S = 0.01
 STAGE_STEP_S = 0.1
 
 
-@dataclass(frozen=True, slots=True)
-class WorkerShare:
-    """What one worker is asked to do: its part of the users, spawn rate and budget.
+def user_classes(transport: str, sends_head: bool) -> tuple[UserFactory, SlotFactory]:
+    """The closed-model user class and the open-model slot class for a plan."""
+    if transport == "httpx":
+        from .httpx_user import HttpxSlot, HttpxUser  # httpx is imported only when used
 
-    In arrival-rate mode ``users`` is the worker's part of ``max_users`` and
-    ``fraction`` its part of the rate; ``offset`` staggers workers' arrivals so
-    the merged stream stays evenly spaced.
-    """
-
-    worker: int
-    workers: int
-    users: int
-    spawn_rate: float
-    requests: int | None = None  # this worker's part of the request budget
-    fraction: float = 1.0  # this worker's part of stage targets and of the rate
-    offset: float = 0.0
-
-
-def split_evenly(total: int, parts: int) -> list[int]:
-    """``total`` split into ``parts`` integers that differ by at most one."""
-    base, extra = divmod(total, parts)
-    return [base + (1 if i < extra else 0) for i in range(parts)]
-
-
-def make_shares(scenario: Scenario, workers: int) -> list[WorkerShare]:
-    load = scenario.load
-    budgets = split_evenly(load.requests, workers) if load.requests is not None else None
-    if load.is_open:
-        slots = split_evenly(load.max_users, workers)
-        return [
-            WorkerShare(
-                worker=i,
-                workers=workers,
-                users=slots[i],
-                spawn_rate=0.0,
-                requests=budgets[i] if budgets is not None else None,
-                fraction=1 / workers,
-                offset=i / workers,
-            )
-            for i in range(workers)
-        ]
-    users = split_evenly(load.users, workers)
-    rate = load.effective_spawn_rate
-    return [
-        WorkerShare(
-            worker=i,
-            workers=workers,
-            users=users[i],
-            spawn_rate=max(rate * users[i] / max(1, load.users), 1e-9),
-            requests=budgets[i] if budgets is not None else None,
-            fraction=users[i] / max(1, load.users) if not load.stages else 1 / workers,
-        )
-        for i in range(workers)
-    ]
-
-
-class Buffers:
-    """One second of statistics, per endpoint, indexed by the request's position."""
-
-    __slots__ = (
-        "hist",
-        "http_fail",
-        "other_fail",
-        "errors",
-        "svc_hist",
-        "lag",
-        "lag_sum",
-        "dropped",
-    )
-
-    def __init__(self, n: int, open_model: bool = False) -> None:
-        # per endpoint: bucket counts, then the latency sum (µs) and the bytes received
-        self.hist = [[0] * SLOTS for _ in range(n)]
-        self.http_fail = [0] * n
-        self.other_fail = [0] * n
-        # (kind, status, endpoint) -> [count, last message]
-        self.errors: dict[tuple[str, int | None, int], list] = {}
-        # open model: service time beside the corrected latency, and scheduler lag
-        self.svc_hist = [[0] * SLOTS for _ in range(n)] if open_model else []
-        self.lag = [0] * NBUCKETS if open_model else []
-        self.lag_sum = 0
-        self.dropped = 0
+        return HttpxUser, HttpxSlot
+    if sends_head:
+        return HeadAwareUser, HeadAwareSlot
+    return VUser, OpenSlot
 
 
 class WorkerEngine:
-    """Runs one worker's share of a scenario (closed or open model) in the current loop."""
+    """Runs one worker's share of a scenario (closed or open model) in the current loop.
+
+    It is the :class:`~tui_loadtest.engine.host.DriverHost` (and so the ``UserHost``)
+    of its users and of the open model's driver.
+    """
+
+    loop: asyncio.AbstractEventLoop  # set by run()
 
     def __init__(
         self,
@@ -138,13 +72,10 @@ class WorkerEngine:
         self.think: tuple[float, float] | None = (lo, hi - lo) if hi > 0 else None
         self.host = host
         self.user_agent = USER_AGENT
+        self.keepalive = http.keepalive
         self.uses_httpx = http.transport == "httpx"
-        self.user_class: type = (
-            HttpxUser
-            if self.uses_httpx
-            else HeadAwareUser
-            if any(r.is_head for r in self.plan.requests)
-            else VUser
+        self.user_class, self.slot_class = user_classes(
+            http.transport, any(r.is_head for r in self.plan.requests)
         )
         self.closing: set[asyncio.Task] = set()  # httpx clients being closed
         self.ssl_context = make_ssl_context(http.verify_tls) if self.plan.target.tls else None
@@ -153,9 +84,8 @@ class WorkerEngine:
         self.buf = Buffers(self.n, self.open_model)
         self._point_requests()
         self.connects = 0
-        self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
-        self.users: set[VUser] = set()
-        self.paused_users: list[VUser] = []
+        self.users: set[User] = set()
+        self.paused_users: list[User] = []
         self.target = share.users
         self.excess = 0
         self.remaining = share.requests
@@ -172,11 +102,13 @@ class WorkerEngine:
         self._stager: asyncio.TimerHandle | None = None
         self.driver: OpenDriver | None = None
         if self.open_model:
-            self.driver = OpenDriver(self, share.fraction, share.offset)
+            self.driver = OpenDriver(
+                self, self.slot_class, share.users, share.fraction, share.offset
+            )
             self.target = 0
 
     # -- control ------------------------------------------------------------
-    def admit(self, user: VUser) -> bool:
+    def admit(self, user: User) -> bool:
         """The slow path of ``start_request``: may this user send now?"""
         if self.stopped:
             self.retire(user)
@@ -199,7 +131,7 @@ class WorkerEngine:
     def _update_gate(self) -> None:
         self.gate = self.stopped or self.paused or self.excess > 0 or self.remaining is not None
 
-    def retire(self, user: VUser) -> None:
+    def retire(self, user: User) -> None:
         user.cancel()
         self.users.discard(user)
         if not self.users and (self.stopped or self.remaining == 0):
@@ -258,28 +190,6 @@ class WorkerEngine:
         if not self.users:
             self._idle.set()
 
-    # -- statistics (called by users) -------------------------------------
-    def http_failure(self, index: int, status: int) -> None:
-        buf = self.buf
-        buf.http_fail[index] += 1
-        key = ("http", status, index)
-        row = buf.errors.get(key)
-        if row is None:
-            buf.errors[key] = [1, f"HTTP {status}"]
-        else:
-            row[0] += 1
-
-    def other_failure(self, index: int, kind: str, message: str) -> None:
-        buf = self.buf
-        buf.other_fail[index] += 1
-        key = (kind, None, index)
-        row = buf.errors.get(key)
-        if row is None:
-            buf.errors[key] = [1, message]
-        else:
-            row[0] += 1
-            row[1] = message
-
     # -- connections ------------------------------------------------------
     async def connect(self, conn: asyncio.Protocol) -> None:
         target = self.plan.target
@@ -292,10 +202,11 @@ class WorkerEngine:
         await self.loop.create_connection(lambda: conn, self._addr[0], self._addr[1], **kwargs)
 
     # -- running ----------------------------------------------------------
-    async def run(self, start_mono: float | None = None) -> None:
-        """Run until stopped or the request budget is spent; send the last delta."""
+    async def run(self, delay_s: float = 0.0) -> None:
+        """Start in ``delay_s`` seconds (this host's clock) and run until stopped or the
+        request budget is spent; send the last delta."""
         self.loop = asyncio.get_running_loop()
-        self.start_mono = start_mono if start_mono is not None else time.monotonic()
+        self.start_mono = time.monotonic() + max(0.0, delay_s)
         delay = self.start_mono - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)

@@ -5,6 +5,7 @@ report, store, comparison) reads. Built only from merged histograms and counters
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 from .histogram import Histogram
 
@@ -188,7 +189,8 @@ class Event:
 
 
 # States a run goes through, in order ("paused" is shown while paused).
-STATES = ("starting", "ramping", "running", "paused", "stopping", "done")
+RunState = Literal["starting", "ramping", "running", "paused", "stopping", "done"]
+STATES: tuple[RunState, ...] = get_args(RunState)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +199,7 @@ class Snapshot:
 
     scenario_name: str
     host: str
-    state: str
+    state: RunState
     elapsed_s: float
     duration_s: float | None  # planned run time, if time-bound
     requests_planned: int | None  # planned request count, if count-bound

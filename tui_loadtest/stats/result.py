@@ -1,6 +1,8 @@
 """The result of a run: one model behind the JSON report, the store, the text
 report and comparisons. It keeps the merged histograms, so every figure can be
 recomputed exactly from what a report file holds.
+
+The engine builds it (``Run.result()``); nothing here knows the engine.
 """
 
 from __future__ import annotations
@@ -8,14 +10,11 @@ from __future__ import annotations
 import platform
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import __version__
 from .histogram import NBUCKETS, SUB_BITS, Histogram
 from .model import ErrorRow, Latency, Stats, TimelinePoint
-
-if TYPE_CHECKING:
-    from ..engine.coordinator import Run
 
 REPORT_FORMAT = 1
 HISTOGRAM_SCHEME = {
@@ -275,57 +274,6 @@ def environment(workers: int) -> dict[str, Any]:
         "platform": platform.platform(terse=True),
         "workers": workers,
     }
-
-
-def build_result(run: Run) -> RunResult:
-    """Assemble a RunResult from a run's merged aggregate (caller holds the run's lock)."""
-    agg = run.aggregate
-    duration = agg.duration_s
-    total = agg.total_span()
-    endpoints = [
-        EndpointResult(method, name, span.stats(duration), span.hist, span.service)
-        for (method, name), span in zip(agg.endpoint_keys, agg.cumulative, strict=True)
-    ]
-    load = run.scenario.load
-    started = run.started_at.isoformat(timespec="seconds") if run.started_at else ""
-    return RunResult(
-        started_at=started,
-        duration_s=duration,
-        host=run.host,
-        scenario_name=run.scenario.name,
-        load={
-            "model": "closed" if load.mode == "users" else "open",
-            "mode": load.mode,
-            "users": run.users_target,  # open model: the cap on requests in flight
-            "spawn_rate": load.effective_spawn_rate if not load.is_open else None,
-            "rate": load.rate,
-            "max_users": load.max_users if load.is_open else None,
-            "arrival": load.arrival if load.is_open else None,
-            "stages": [{"duration_s": st.duration_s, "target": st.target} for st in load.stages],
-            "workers": run.workers,
-            "run_time_s": load.run_time_s,
-            "requests": load.requests,
-            "think_time_s": list(load.think_time),
-        },
-        scenario=run.scenario.redacted,
-        summary=total.stats(duration, agg.dropped),
-        histogram=total.hist,
-        service_histogram=total.service,
-        per_second_service=agg.per_second_service_buckets,
-        lag_histogram=agg.lag if agg.open_model else None,
-        endpoints=endpoints,
-        errors=agg.error_rows(),
-        timeline=list(agg.timeline),
-        per_second=agg.per_second_buckets,
-        outcome={
-            "reason": run.stop_reason,
-            "interrupted": run.stop_reason == "interrupted",
-            "connections": agg.connects,
-            "paused_s": round(run.paused_s, 3),
-            "worker_errors": list(run.worker_errors),
-        },
-        environment=environment(run.workers),
-    )
 
 
 def now_iso() -> str:

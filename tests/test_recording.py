@@ -1,0 +1,132 @@
+"""The engine's recording agrees with the stats package's histogram.
+
+``recording.bucket`` and the one inlined copy of it (``VUser.on_message_complete``)
+are checked against ``stats.histogram.bucket_index`` over every value below the
+table's end and around every power of two of the tracked range and beyond it.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from tui_loadtest.engine import vuser
+from tui_loadtest.engine.open_model import OpenSlot
+from tui_loadtest.engine.recording import (
+    BYTES_SLOT,
+    LAST_BUCKET,
+    SLOTS,
+    SUM_SLOT,
+    Buffers,
+    bucket,
+    record,
+)
+from tui_loadtest.engine.vuser import VUser
+from tui_loadtest.stats.histogram import LUT_SIZE, MAX_VALUE_US, NBUCKETS, bucket_index
+
+
+def wide_values() -> list[int]:
+    """Values where a bucket computation can go wrong: edges of every power of two
+    up to far past the tracked range, the table's end, and random ones between."""
+    values = {0, 1, LUT_SIZE - 1, LUT_SIZE, LUT_SIZE + 1, MAX_VALUE_US, MAX_VALUE_US * 4}
+    for p in range(1, 45):
+        for d in (-2, -1, 0, 1, 2):
+            values.add(max(0, (1 << p) + d))
+    rng = random.Random(11)
+    values.update(int(rng.lognormvariate(9, 3)) for _ in range(3_000))
+    return sorted(values)
+
+
+def test_bucket_equals_bucket_index_everywhere():
+    for v in range(LUT_SIZE + 4096):  # the whole table and past its end
+        assert bucket(v) == bucket_index(v), v
+    for v in wide_values():
+        assert bucket(v) == bucket_index(v), v
+    assert bucket(MAX_VALUE_US * 4) == LAST_BUCKET == NBUCKETS - 1
+
+
+def test_record_counts_the_bucket_the_sum_and_the_bytes():
+    h = [0] * SLOTS
+    for v in (0, 300, 70_000, MAX_VALUE_US * 2):
+        record(h, v, 10)
+    assert sum(h[:NBUCKETS]) == 4
+    assert h[bucket_index(70_000)] == 1 and h[LAST_BUCKET] == 1
+    assert h[SUM_SLOT] == 300 + 70_000 + MAX_VALUE_US * 2
+    assert h[BYTES_SLOT] == 40
+
+
+def fake_host(**extra):
+    buf = Buffers(1, open_model=True)
+    return SimpleNamespace(
+        req_table=[None],
+        think=(1000.0, 0.0),  # "think" after each response: nothing else runs
+        keepalive=True,
+        buf=buf,
+        loop=SimpleNamespace(call_later=lambda *a: None),
+        timeout_ns=10**12,
+        **extra,
+    )
+
+
+@pytest.mark.parametrize("path", ["on_message_complete", "complete"])
+def test_the_inline_copy_matches_bucket_index(path, monkeypatch):
+    """``VUser.on_message_complete`` holds the one inlined copy of ``record``; the real
+    method runs here, its clock set to each value in turn."""
+    user = VUser(fake_host())  # type: ignore[arg-type]
+    parser = SimpleNamespace(get_status_code=lambda: 200, should_keep_alive=lambda: True)
+    user.conn = SimpleNamespace(parser=parser)  # type: ignore[assignment]
+    req = SimpleNamespace(index=0, ok=b"\x01" * 1000, hist=[])
+    user.req = req  # type: ignore[assignment]
+    values = wide_values()
+    total = 0
+    for v in values:
+        req.hist = [0] * SLOTS
+        user.t0, user.deadline, user.nbytes = 0, 1, 7
+        t1 = v * 1000 + 999  # in ns: v µs plus a fraction
+        if path == "complete":
+            user.complete(200, t1)
+        else:
+            monkeypatch.setattr(vuser, "perf_counter_ns", lambda t1=t1: t1)
+            user.on_message_complete()
+        assert req.hist.index(1) == bucket_index(v), v
+        assert sum(req.hist[:NBUCKETS]) == 1
+        assert (req.hist[SUM_SLOT], req.hist[BYTES_SLOT]) == (v, 7)
+        assert user.deadline == 0  # the request is over
+        total += req.hist[SUM_SLOT]
+    assert total == sum(values)
+
+
+def test_open_slot_records_corrected_and_service_time():
+    host = fake_host()
+    slot = OpenSlot(host, pool=SimpleNamespace(slot_free=lambda s: None))  # type: ignore[arg-type]
+    req = SimpleNamespace(index=0, ok=b"\x01" * 1000, hist=[0] * SLOTS, svc=[0] * SLOTS)
+    slot.req = req  # type: ignore[assignment]
+    slot.intended, slot.t0, slot.nbytes, slot.deadline = 0, 2_000_000, 5, 1
+    slot.complete(200, 9_000_000)  # 9 ms after the intended start, 7 ms after sending
+    assert req.hist[bucket_index(9_000)] == 1 and req.hist[SUM_SLOT] == 9_000
+    assert req.svc[bucket_index(7_000)] == 1 and req.svc[SUM_SLOT] == 7_000
+    assert req.hist[BYTES_SLOT] == 5 and req.svc[BYTES_SLOT] == 0
+
+
+def test_the_coordinator_does_not_import_httpx():
+    """The process that draws the dashboard plans shares without the HTTP clients."""
+    code = (
+        "import sys\n"
+        "import tui_loadtest.engine.coordinator\n"
+        "leaked = sorted(m for m in sys.modules if m.split('.')[0] in ('httpx', 'httptools'))\n"
+        "print(leaked[:5])\n"
+        "sys.exit(1 if leaked else 0)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_import_check_sees_httpx_when_it_is_imported():
+    code = "import sys, tui_loadtest.engine.worker_engine, tui_loadtest.engine.httpx_user\n"
+    code += "sys.exit(0 if 'httpx' in sys.modules else 1)\n"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr

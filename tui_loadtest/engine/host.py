@@ -1,0 +1,102 @@
+"""What users may use of the engine that runs them, and what the engine uses of users.
+
+Users (``vuser``, ``open_model``, ``httpx_user``) are written against these
+Protocols, not against :class:`~tui_loadtest.engine.worker_engine.WorkerEngine`:
+the engine imports the user modules, never the other way round, and what a user
+may touch is written down in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ..scenario import Scenario
+    from .plan import CompiledRequest
+    from .recording import Buffers
+
+
+class User(Protocol):
+    """What the engine calls on a user (closed-model user or open-model slot)."""
+
+    # non-zero while a request is in flight: its perf_counter_ns deadline
+    deadline: int
+
+    @property
+    def connecting(self) -> object | None:
+        """The connection attempt in progress, if any (a request is still owed)."""
+        ...
+
+    def start_request(self) -> None: ...
+
+    def on_timeout(self) -> None: ...
+
+    def cancel(self) -> None: ...
+
+
+class UserFactory(Protocol):
+    """A closed-model user class: built with the engine that runs it."""
+
+    def __call__(self, eng: UserHost) -> User: ...
+
+
+class Slot(User, Protocol):
+    """An open-model connection slot (fast or httpx): one scheduled request at a time."""
+
+    def dispatch(self, intended_ns: int) -> None:
+        """Send a request whose arrival was due at ``intended_ns`` (perf_counter_ns)."""
+        ...
+
+
+class SlotPool(Protocol):
+    """Where an open-model slot goes back when its request is done."""
+
+    def slot_free(self, slot: Slot) -> None: ...
+
+
+class SlotFactory(Protocol):
+    """An open-model slot class: built with its engine and the pool it returns to."""
+
+    def __call__(self, eng: UserHost, pool: SlotPool) -> Slot: ...
+
+
+class UserHost(Protocol):
+    """What a user may use of its engine: settings, the clock's loop, this second's
+    buffers, admission, and connecting."""
+
+    loop: asyncio.AbstractEventLoop
+    scenario: Scenario
+    host: str  # base URL
+    user_agent: str
+    req_table: list[CompiledRequest]  # indexed by random(): the weighted mix
+    think: tuple[float, float] | None  # (low, span) in seconds
+    keepalive: bool
+    timeout_s: float
+    connect_timeout_s: float
+    timeout_ns: int
+    connect_timeout_ns: int
+    gate: bool  # when set, a user asks admit() before each request
+    stopped: bool
+    connects: int  # connections opened this second
+    buf: Buffers  # this second's statistics (swapped every second)
+    closing: set[asyncio.Task]  # httpx clients being closed
+
+    def admit(self, user: User) -> bool:
+        """May ``user`` send now? (the slow path when ``gate`` is set)"""
+        ...
+
+    async def connect(self, conn: asyncio.Protocol) -> None:
+        """Open a connection to the target for ``conn`` (TLS when the target is https)."""
+        ...
+
+
+class DriverHost(UserHost, Protocol):
+    """What the open model's driver uses besides: the slots, the budget and the stop."""
+
+    users: set[User]
+    remaining: int | None  # requests left in the budget, if there is one
+
+    def retire(self, user: User) -> None: ...
+
+    def stop(self, drain_queue: bool = False) -> None: ...

@@ -1,0 +1,310 @@
+"""Where the engines run: the :class:`WorkerPool` interface and its local-process backend.
+
+The coordinator (:class:`~tui_loadtest.engine.coordinator.Run`) merges deltas,
+raises events and publishes Snapshots; a pool starts the engines, relays control
+messages to them and their messages back, and ends them. The coordinator never
+touches a process or a pipe, so another backend (engines on a Dask cluster, say)
+is a second implementation of :class:`WorkerPool` and nothing else changes.
+
+The clock: :meth:`WorkerPool.go` takes an instant of the coordinator's wall clock
+(``time.time()``); each engine starts when its own clock, corrected by that
+worker's measured offset, reaches it. Deltas are numbered by seconds since that
+instant, so they line up across hosts. Local processes share the coordinator's
+clock: their offset is zero.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection, wait
+from typing import Any, Literal, Protocol, cast
+
+from ..scenario import Scenario
+from ..stats.aggregate import WorkerDelta
+from .shares import WorkerShare
+
+READY_TIMEOUT_S = 60.0
+
+# Control messages, coordinator to engines (see engine/worker.py).
+Control = (
+    tuple[Literal["stop"]]
+    | tuple[Literal["pause"]]
+    | tuple[Literal["resume"]]
+    | tuple[Literal["users"], int]  # this worker's new user count
+    | tuple[Literal["rate"], float]  # this worker's new arrival rate (req/s)
+)
+
+WorkerState = Literal["starting", "ready", "running", "done", "failed", "lost", "stopped"]
+# How an engine ended: "done" (it finished and said so), "failed" (it raised; ``text``
+# holds the traceback), "lost" (it went away without a word: killed from outside,
+# crashed, or, remotely, stopped answering), "stopped" (the pool ended it on request).
+EndReason = Literal["done", "failed", "lost", "stopped"]
+
+
+class PoolError(RuntimeError):
+    """The engines could not be started (one line, for the user)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerInfo:
+    """One engine as reports and a workers view show it."""
+
+    worker: int
+    host: str  # host name of the machine running the engine
+    pid: int | None
+    state: WorkerState = "starting"
+    # worker clock minus coordinator clock, and the round trip it was measured over
+    clock_offset_s: float = 0.0
+    rtt_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """A worker's second (see :class:`~tui_loadtest.stats.aggregate.WorkerDelta`)."""
+
+    worker: int
+    delta: WorkerDelta
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """A worker's engine is gone; ``last_tick`` is the last second it reported (-1: none)."""
+
+    worker: int
+    reason: EndReason
+    last_tick: int
+    text: str = ""
+
+
+PoolMessage = Delta | Ended
+
+
+class WorkerPool(Protocol):
+    """Runs one engine per share and relays messages between them and the coordinator.
+
+    Every method but :meth:`receive` may be called from any thread; :meth:`receive`
+    is called by the coordinator's merge thread only.
+    """
+
+    def start(self, scenario: Scenario, host: str, shares: Sequence[WorkerShare]) -> None:
+        """Start one engine per share; return once every one is ready to go.
+
+        Raises :class:`PoolError` (and leaves nothing running) if one cannot start.
+        """
+        ...
+
+    def go(self, at: float) -> None:
+        """Start every engine's clock and load at ``at`` (the coordinator's ``time.time()``)."""
+        ...
+
+    def send(self, msg: Control, worker: int | None = None) -> None:
+        """A control message to every engine, or to one. A gone engine is skipped."""
+        ...
+
+    def receive(self, timeout: float) -> list[PoolMessage]:
+        """What the engines sent, waiting up to ``timeout`` s for something.
+
+        Each engine ends with exactly one :class:`Ended`, after its last :class:`Delta`.
+        """
+        ...
+
+    def running(self) -> bool:
+        """Whether some engine has not ended yet (its :class:`Ended` not yet received)."""
+        ...
+
+    def kill(self, grace_s: float = 0.0) -> None:
+        """End every engine: wait up to ``grace_s`` for them to exit, then force them.
+
+        Engines ended this way are reported as ``"stopped"``, never as failed or lost.
+        Idempotent.
+        """
+        ...
+
+    def info(self) -> list[WorkerInfo]:
+        """One entry per engine, in worker order."""
+        ...
+
+
+class LocalProcessPool:
+    """Engines in worker processes on this machine (``spawn``), one pipe each."""
+
+    def __init__(self) -> None:
+        self._procs: list[mp.process.BaseProcess] = []
+        self._conns: list[Connection] = []
+        self._live: dict[Connection, int] = {}  # engines not yet ended
+        self._last_tick: list[int] = []
+        self._info: list[WorkerInfo] = []
+        self._pending: list[PoolMessage] = []  # gathered by kill(), handed out by receive()
+        self._send_lock = threading.Lock()
+        self._recv_lock = threading.RLock()
+        self._killing = False
+
+    # -- starting -------------------------------------------------------------
+    def start(self, scenario: Scenario, host: str, shares: Sequence[WorkerShare]) -> None:
+        from .worker import worker_main  # the engine's modules load in the workers only
+
+        ctx = mp.get_context("spawn")
+        for share in shares:
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(
+                target=worker_main,
+                args=(child, scenario, host, share),
+                name=f"tui-loadtest-worker-{share.worker}",
+                daemon=True,
+            )
+            proc.start()
+            child.close()
+            self._procs.append(proc)
+            self._conns.append(parent)
+            self._info.append(WorkerInfo(share.worker, socket.gethostname(), proc.pid))
+        self._last_tick = [-1] * len(shares)
+        self._live = {conn: i for i, conn in enumerate(self._conns)}
+        try:
+            self._wait_ready()
+        except PoolError:
+            self.kill()
+            raise
+
+    def _wait_ready(self) -> None:
+        pending = set(range(len(self._conns)))
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while pending:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise PoolError(f"worker processes did not start within {READY_TIMEOUT_S:g} s")
+            ready = wait([self._conns[i] for i in pending], timeout=left)
+            for conn in cast(list[Connection], ready):
+                i = self._live[conn]
+                try:
+                    msg = conn.recv()
+                except (EOFError, OSError):
+                    raise PoolError(f"worker {i} exited while starting") from None
+                if msg[0] == "fatal":
+                    raise PoolError(f"worker {i} failed to start: {last_line(msg[1])}")
+                details: dict[str, Any] = msg[1] if len(msg) > 1 else {}
+                self._info[i] = replace(
+                    self._info[i],
+                    state="ready",
+                    host=details.get("host", self._info[i].host),
+                    pid=details.get("pid", self._info[i].pid),
+                )
+                pending.discard(i)
+
+    # -- running --------------------------------------------------------------
+    def go(self, at: float) -> None:
+        # Local processes read the same wall clock as the coordinator: no offset.
+        for i, conn in enumerate(self._conns):
+            self._send_to(conn, ("go", at + self._info[i].clock_offset_s))
+            self._info[i] = replace(self._info[i], state="running")
+
+    def send(self, msg: Control, worker: int | None = None) -> None:
+        conns = self._conns if worker is None else [self._conns[worker]]
+        for conn in conns:
+            self._send_to(conn, msg)
+
+    def _send_to(self, conn: Connection, msg: tuple) -> None:
+        # An engine that is gone raises here; receive() reports it.
+        with self._send_lock, contextlib.suppress(OSError, ValueError):
+            conn.send(msg)
+
+    def running(self) -> bool:
+        return bool(self._live or self._pending)
+
+    def receive(self, timeout: float) -> list[PoolMessage]:
+        with self._recv_lock:
+            out, self._pending = self._pending, []
+            if self._live and not out:
+                for conn in cast(list[Connection], wait(list(self._live), timeout=timeout)):
+                    self._read(conn, out)
+        return out
+
+    def _read(self, conn: Connection, out: list[PoolMessage]) -> None:
+        """One message from ``conn`` (the caller holds the receive lock)."""
+        i = self._live[conn]
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            msg = ("gone",)
+        kind = msg[0]
+        if kind == "delta":
+            delta: WorkerDelta = msg[1]
+            self._last_tick[i] = delta.tick
+            out.append(Delta(i, delta))
+            return
+        del self._live[conn]
+        with contextlib.suppress(OSError):
+            conn.close()
+        if kind == "done":
+            ended = Ended(i, "done", int(msg[1]))
+        elif self._killing:
+            ended = Ended(i, "stopped", self._last_tick[i])
+        elif kind == "fatal":
+            ended = Ended(i, "failed", self._last_tick[i], msg[1])
+        else:
+            ended = Ended(i, "lost", self._last_tick[i], self._exit_text(i))
+        self._info[i] = replace(self._info[i], state=ended.reason)
+        out.append(ended)
+
+    def _exit_text(self, i: int) -> str:
+        proc = self._procs[i]
+        proc.join(timeout=0.5)
+        code = proc.exitcode
+        if code is not None and code < 0:
+            return f"the worker process was killed (signal {-code})"
+        if code is not None:
+            return f"the worker process exited unexpectedly (exit code {code})"
+        return "the worker process stopped answering"
+
+    # -- ending ---------------------------------------------------------------
+    def kill(self, grace_s: float = 0.0) -> None:
+        self._killing = True
+        deadline = time.monotonic() + grace_s
+        for proc in self._procs:
+            proc.join(timeout=max(0.0, deadline - time.monotonic()))
+        for proc in self._procs:
+            if proc.is_alive():
+                proc.kill()
+        for proc in self._procs:
+            proc.join(timeout=1.0)
+        with self._recv_lock:
+            # What the engines sent before they ended is kept, then each ends once.
+            for conn in list(self._live):
+                while conn in self._live:
+                    if not conn.poll(0):
+                        conn.close()  # the process is gone: poll() again sees EOF
+                        self._read_closed(conn)
+                        break
+                    self._read(conn, self._pending)
+
+    def _read_closed(self, conn: Connection) -> None:
+        i = self._live.pop(conn)
+        ended = Ended(i, "stopped", self._last_tick[i])
+        self._info[i] = replace(self._info[i], state="stopped")
+        self._pending.append(ended)
+
+    def info(self) -> list[WorkerInfo]:
+        return list(self._info)
+
+
+def last_line(text: str) -> str:
+    """The last non-empty line of a traceback: what went wrong, in one line."""
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1].strip() if lines else "unknown error"
+
+
+__all__ = [
+    "Control",
+    "Delta",
+    "Ended",
+    "LocalProcessPool",
+    "PoolError",
+    "PoolMessage",
+    "WorkerInfo",
+    "WorkerPool",
+]

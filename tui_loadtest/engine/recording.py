@@ -1,0 +1,113 @@
+"""Where a worker records what its requests did, for one second at a time.
+
+Every request type owns one plain list per second (``CompiledRequest.hist``): the
+histogram's bucket counts, then the latency sum (µs) and the bytes received in two
+extra slots, so recording a response is three index operations on one list. The
+engine swaps in fresh :class:`Buffers` (and repoints the requests' lists) once a
+second, and ships the old ones as a delta.
+
+The bucket layout is :mod:`tui_loadtest.stats.histogram`'s, which merges and reads
+what is recorded here; every constant below is derived from it.
+
+Exactly one copy of :func:`bucket`'s arithmetic is written out inline elsewhere:
+``VUser.on_message_complete`` (the closed model's per-response callback), where a
+function call per response was measured to matter. ``tests/test_recording.py``
+drives that method and checks it against ``stats.histogram.bucket_index``. Every
+other path calls :func:`record` or :func:`bucket`.
+"""
+
+from __future__ import annotations
+
+from ..stats.histogram import BUCKET_LUT, LUT_SIZE, MAX_SHIFT, NBUCKETS, SUB_BITS
+
+__all__ = [
+    "BUCKET_LUT",
+    "BYTES_SLOT",
+    "LAST_BUCKET",
+    "MAX_SHIFT",
+    "SLOTS",
+    "SUB_BITS",
+    "SUM_SLOT",
+    "TOP_SHIFT",
+    "Buffers",
+    "bucket",
+    "record",
+]
+
+LAST_BUCKET = NBUCKETS - 1
+# A value's shift is its bit length less this: the top SUB_BITS + 1 bits pick the bucket.
+TOP_SHIFT = SUB_BITS + 1
+# Layout of a request's per-second list: the buckets, then these two slots.
+SUM_SLOT = NBUCKETS  # sum of latencies, µs
+BYTES_SLOT = NBUCKETS + 1  # bytes received
+SLOTS = NBUCKETS + 2
+
+ErrorKey = tuple[str, int | None, int]  # (kind, HTTP status or None, request index)
+
+
+def bucket(v: int) -> int:
+    """The histogram bucket of a latency of ``v`` µs: ``bucket_index(v)``, cheaper.
+
+    Values under 65 ms are read from a table; longer ones are computed; values past
+    the tracked range (71 minutes) land in the last bucket, as ``bucket_index`` clamps.
+    """
+    if v < LUT_SIZE:
+        return BUCKET_LUT[v] if v > 0 else 0
+    s = v.bit_length() - TOP_SHIFT
+    return (s << SUB_BITS) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
+
+
+def record(h: list[int], v: int, nbytes: int) -> None:
+    """Count one response of ``v`` µs and ``nbytes`` bytes in a per-second list."""
+    h[bucket(v)] += 1
+    h[SUM_SLOT] += v
+    h[BYTES_SLOT] += nbytes
+
+
+class Buffers:
+    """One second of statistics, per request type, indexed by the request's position."""
+
+    __slots__ = (
+        "hist",
+        "http_fail",
+        "other_fail",
+        "errors",
+        "svc_hist",
+        "lag",
+        "lag_sum",
+        "dropped",
+    )
+
+    def __init__(self, n: int, open_model: bool = False) -> None:
+        # per request type: bucket counts, then the latency sum (µs) and the bytes received
+        self.hist: list[list[int]] = [[0] * SLOTS for _ in range(n)]
+        self.http_fail = [0] * n
+        self.other_fail = [0] * n
+        # (kind, status, request index) -> [count, last message]
+        self.errors: dict[ErrorKey, list] = {}
+        # open model: service time beside the corrected latency, and scheduler lag
+        self.svc_hist: list[list[int]] = [[0] * SLOTS for _ in range(n)] if open_model else []
+        self.lag: list[int] = [0] * NBUCKETS if open_model else []
+        self.lag_sum = 0
+        self.dropped = 0
+
+    def http_failure(self, index: int, status: int) -> None:
+        """A response whose status does not count as a success (its latency is recorded too)."""
+        self.http_fail[index] += 1
+        key = ("http", status, index)
+        row = self.errors.get(key)
+        if row is None:
+            self.errors[key] = [1, f"HTTP {status}"]
+        else:
+            row[0] += 1
+
+    def other_failure(self, index: int, kind: str, message: str) -> None:
+        """A request that got no response: timeout, refused, reset, protocol error..."""
+        self.other_fail[index] += 1
+        key = (kind, None, index)
+        row = self.errors.get(key)
+        if row is None:
+            self.errors[key] = [1, message]
+        else:
+            row[0] += 1
+            row[1] = message
