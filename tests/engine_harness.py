@@ -7,6 +7,7 @@ real servers on loopback; only the worker process around it is left out.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from tui_loadtest.engine.shares import make_shares
@@ -23,13 +24,30 @@ def scenario(requests: list[dict[str, Any]], **sections: Any) -> Scenario:
 
 
 async def run_engine(
-    sc: Scenario, host: str, *, stop_after: float | None = None, timeout: float = 30.0
+    sc: Scenario,
+    host: str,
+    *,
+    stop_after: float | None = None,
+    timeout: float = 30.0,
+    seen: dict[str, Any] | None = None,
 ) -> RunAggregate:
-    """Run one worker's engine to its end (budget spent, or ``stop_after`` seconds)."""
+    """Run one worker's engine to its end (budget spent, or ``stop_after`` seconds).
+
+    ``seen`` receives ``stopped_at``: when the stop really ran, in seconds of the
+    engine's own clock (the arrival schedule's, in the open model). On a busy
+    machine it comes later than asked, so tests compare against it, not against
+    ``stop_after``.
+    """
     deltas: list[WorkerDelta] = []
     engine = WorkerEngine(sc, host, make_shares(sc, 1)[0], deltas.append)
+
+    def stop() -> None:
+        if seen is not None:
+            seen["stopped_at"] = engine_clock(engine)
+        engine.stop()
+
     if stop_after is not None:
-        asyncio.get_running_loop().call_later(stop_after, engine.stop)
+        asyncio.get_running_loop().call_later(stop_after, stop)
     await asyncio.wait_for(engine.run(), timeout)
     agg = RunAggregate([(r.method, r.name) for r in sc.requests], 1)
     for d in deltas:
@@ -37,6 +55,13 @@ async def run_engine(
     agg.worker_finished(0, deltas[-1].tick if deltas else -1)
     agg.finish()
     return agg
+
+
+def engine_clock(engine: WorkerEngine) -> float:
+    """Seconds since the engine started (the schedule's time in the open model)."""
+    if engine.driver is not None:
+        return (time.perf_counter_ns() - engine.driver.origin_ns) / 1e9
+    return time.monotonic() - engine.start_mono
 
 
 def totals(agg: RunAggregate) -> tuple[int, int, dict[str, int]]:

@@ -109,8 +109,10 @@ def test_poisson_arrivals_have_the_right_mean_rate():
 async def test_a_stall_shows_in_corrected_latency_not_in_service_time():
     server = StallingServer(delay=0.001, stall=1.0, period=5.0, first=2.0)
     url = await server.start()
+    seen: dict = {}
     try:
-        agg = await run_engine(open_scenario(rate=200, max_users=4), url, stop_after=10.0)
+        sc = open_scenario(rate=200, max_users=4)
+        agg = await run_engine(sc, url, stop_after=10.0, seen=seen)
     finally:
         await server.stop()
     total = agg.total_span()
@@ -119,7 +121,7 @@ async def test_a_stall_shows_in_corrected_latency_not_in_service_time():
     assert corrected >= 300, corrected  # the stall, as every user waiting felt it
     assert service < 50, service  # the server's own time, stall excluded for most
     # every scheduled arrival is accounted for: sent, or dropped and counted
-    scheduled = 200 * 10
+    scheduled = 200 * seen["stopped_at"]
     assert abs(total.requests + agg.dropped - scheduled) <= 3
     assert total.failures == 0
 
@@ -132,18 +134,19 @@ async def test_a_full_queue_drops_and_counts(monkeypatch):
     monkeypatch.setattr(open_model, "MIN_QUEUE", 50)
     server = StallingServer(delay=0.001, stall=1.5, period=100.0, first=0.2)
     url = await server.start()
+    seen: dict = {}
     try:
         sc = scenario(
             [{"path": "/"}],
             load={"mode": "arrival-rate", "rate": 400, "max_users": 2},
             http={"timeout": "0.1s"},
         )
-        agg = await run_engine(sc, url, stop_after=1.2)
+        agg = await run_engine(sc, url, stop_after=1.2, seen=seen)
     finally:
         await server.stop()
     assert agg.dropped > 100
     total = agg.total_span()
-    assert abs(total.requests + agg.dropped - 400 * 1.2) <= 5
+    assert abs(total.requests + agg.dropped - 400 * seen["stopped_at"]) <= 5
 
 
 @pytest.mark.anyio
@@ -160,14 +163,20 @@ async def test_arrival_rate_follows_the_stages():
             [{"path": "/"}],
             load={"mode": "arrival-rate", "max_users": 50, "stages": stages, "run_time": "6s"},
         )
-        agg = await run_engine(sc, url, stop_after=6.0)
+        seen: dict = {}
+        agg = await run_engine(sc, url, stop_after=6.0, seen=seen)
     finally:
         await server.stop()
-    per_second = [p.requests for p in agg.timeline]
-    achieved = [sum(per_second[0:2]), sum(per_second[2:4]), sum(per_second[4:6])]
-    expected = [200, 400, 600]  # the integral of each stage's rate
-    for got, want in zip(achieved, expected, strict=True):
-        assert abs(got - want) <= 0.05 * want, (achieved, expected)
+    # The integral of the stages' rates up to the stop (200, 400, 600 per 2 s stage,
+    # then 400/s): a constant rate or a wrong ramp would miss it by a hundred or more.
+    t = seen["stopped_at"]
+    expected = 200 + 400 + 600 + 400 * (t - 6) if t >= 6 else ArrivalSchedule(sc.load).cumulative(t)
+    total = agg.total_span()
+    assert total.requests == server.requests
+    assert abs(total.requests + agg.dropped - expected) <= 3, (total.requests, expected, t)
+    # and the target the timeline shows climbs the ramp: 100 at 1 s ... 400 at 6 s
+    targets = [p.target for p in agg.timeline]
+    assert targets == sorted(targets) and targets[-1] == pytest.approx(400)
 
 
 @pytest.mark.anyio
@@ -198,8 +207,10 @@ async def test_a_saturated_generator_reports_lag():
     loop = asyncio.get_running_loop()
     # freeze the generator's event loop for 300 ms, as an overloaded worker would be
     loop.call_later(0.5, time.sleep, 0.3)
+    seen: dict = {}
     try:
-        agg = await run_engine(open_scenario(rate=200, max_users=10), url, stop_after=1.5)
+        sc = open_scenario(rate=200, max_users=10)
+        agg = await run_engine(sc, url, stop_after=1.5, seen=seen)
     finally:
         await server.stop()
     lag_p99 = agg.lag.percentile(0.99) / 1000
@@ -208,7 +219,8 @@ async def test_a_saturated_generator_reports_lag():
     # the late requests are reported as late, not as a slow server
     assert total.service.percentile(0.9) / 1000 < 20
     assert total.hist.percentile(0.99) / 1000 >= 200
-    assert abs(total.requests + agg.dropped - 300) <= 3  # the schedule caught up
+    # the schedule caught up
+    assert abs(total.requests + agg.dropped - 200 * seen["stopped_at"]) <= 3
 
 
 @pytest.mark.anyio

@@ -127,6 +127,15 @@ class OpenDriver:
         eng = self.eng
         if self.done or eng.stopped or self.paused_at is not None:
             return
+        due, t = self._send_due()
+        if self.done:
+            return
+        wait = min(PUMP_MAX_S, due - t) if due != math.inf else PUMP_MAX_S
+        self._timer = eng.loop.call_later(max(0.0, wait), self._pump)
+
+    def _send_due(self) -> tuple[float, float]:
+        """Hand out every arrival due by now; return (next one due, now) in schedule time."""
+        eng = self.eng
         now = perf_counter_ns()
         sched = self.schedule
         t = (now - self.origin_ns) / 1e9
@@ -141,13 +150,20 @@ class OpenDriver:
             if eng.remaining is not None:
                 if eng.remaining <= 0:
                     self._finish()
-                    return
+                    return math.inf, t
                 eng.remaining -= 1
             self.arrive(intended)
             sched.advance()
             due = sched.next_time()
-        wait = min(PUMP_MAX_S, due - t) if due != math.inf else PUMP_MAX_S
-        self._timer = eng.loop.call_later(max(0.0, wait), self._pump)
+        return due, t
+
+    def catch_up(self) -> None:
+        """Just before a stop: arrivals due by now belong to the run, even if a busy
+        loop has not handed them out yet; send them (or queue or drop and count them)
+        so that none is skipped silently."""
+        if self.done or self.eng.stopped or self.paused_at is not None or not self.origin_ns:
+            return
+        self._send_due()
 
     def arrive(self, intended_ns: int) -> None:
         if self.idle:

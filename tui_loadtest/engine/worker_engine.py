@@ -179,6 +179,10 @@ class WorkerEngine:
         """No new requests; requests in flight finish (or time out)."""
         if self.stopped:
             return
+        if self.driver is not None:
+            self.driver.catch_up()  # may spend the budget, and so stop (draining) first
+            if self.stopped:
+                return
         self.stopped = True
         self._update_gate()
         self._target_changed.set()
