@@ -22,7 +22,9 @@ import socket
 import sys
 import time
 import traceback
+from collections.abc import Coroutine
 from multiprocessing.connection import Connection
+from typing import Any
 
 from ..scenario import Scenario
 from ..stats.aggregate import WorkerDelta
@@ -52,7 +54,7 @@ def worker_main(conn: Connection, scenario: Scenario, host: str, share: WorkerSh
     conn.close()
 
 
-def _run_uvloop(coro) -> None:  # noqa: ANN001
+def _run_uvloop(coro: Coroutine[Any, Any, None]) -> None:
     try:
         import uvloop
     except ImportError:
