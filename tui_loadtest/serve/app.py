@@ -51,7 +51,7 @@ class Api:
 
     def __init__(self, config: ServeConfig) -> None:
         self.config = config
-        self.store = BaselineStore(config.store_path)
+        self.store = BaselineStore(config.store_path, create_folder=config.store_creates_folder)
         self.root = config.results_dir.resolve()
         self._token = config.token.encode() if config.token else None
 

@@ -94,7 +94,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         reason = exc.strerror or exc
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {reason}") from None
     config = ServeConfig(
-        store_path=store.path.resolve(), results_dir=results.resolve(), token=token
+        store_path=store.path.resolve(),
+        results_dir=results.resolve(),
+        token=token,
+        store_creates_folder=store.create_folder,
     )
     print(
         f"tui-loadtest serve: {url_of(sock)} (store {store.path}, results {config.results_dir},"

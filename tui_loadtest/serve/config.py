@@ -28,6 +28,7 @@ class ServeConfig:
     token: str | None = None
     max_body_bytes: int = MAX_BODY_BYTES
     max_results_file_bytes: int = MAX_RESULTS_FILE_BYTES
+    store_creates_folder: bool = False  # the per-user default store only (BaselineStore)
 
 
 def is_loopback(host: str) -> bool:
