@@ -36,7 +36,9 @@ exit codes:
   2    usage error, an invalid scenario file or store, or an output file that
        could not be written (its content went to a fallback file named on stderr)
   3    the target was unreachable for every request
-  130  interrupted (Ctrl+C); the partial report is still written
+  130  interrupted by Ctrl+C (SIGINT); the partial report is still written
+  143  stopped by SIGTERM (what CI sends on a timeout), as Ctrl+C: partial report written
+  129  stopped by SIGHUP (the terminal closed), likewise
   70   internal error (a bug: please report it with the log file named)
 """
 
@@ -295,35 +297,44 @@ def execute(  # noqa: ANN001
     the summary and everything else go to stderr.
     """
     from .engine.coordinator import Run
-    from .headless import run_headless
+    from .headless import Signals, run_headless
     from .launch import preflight, target_url
 
     not_a_terminal = not no_ui and not (sys.stdout.isatty() and sys.stdin.isatty())
     no_ui = no_ui or not_a_terminal
-    report_stdout = sys.stdout
-    human = sys.stderr if out == STDOUT else sys.stdout
-    with target_url(scenario, announce=_note) as url:
-        preflight(url, scenario.http.connect_timeout_s)
-        if not_a_terminal:
-            _note("not a terminal: running headless (as with --no-ui)")
-        if not no_ui:
-            # Imported before the load starts: Textual's import is ~0.3 s of CPU.
-            from .ui import run_dashboard
-        run = Run(scenario, url, workers=workers)
-        try:
-            run.start(go=no_ui)  # the dashboard says go once it is drawn
-        except RuntimeError as exc:
-            raise UserError(str(exc)) from None
-        try:
-            if no_ui:
-                result = run_headless(run, interval_s=interval, out=human)
-            else:
-                baselines = outputs.dashboard_context() if outputs else None
-                result = run_dashboard(run, out=out, user_step=user_step, baselines=baselines)
-        finally:
-            run.close()
-    with contextlib.redirect_stdout(human):
-        return _after_run(run, result, url, out, report_stdout, outputs)
+    human = sys.stderr if out == STDOUT else sys.stdout  # progress lines
+    with Signals() as signals:
+        with target_url(scenario, announce=_note) as url:
+            preflight(url, scenario.http.connect_timeout_s)
+            if not_a_terminal:
+                _note("not a terminal: running headless (as with --no-ui)")
+            if not no_ui:
+                # Imported before the load starts: Textual's import is ~0.3 s of CPU.
+                from .ui import run_dashboard
+            run = Run(scenario, url, workers=workers)
+            try:
+                run.start(go=no_ui)  # the dashboard says go once it is drawn
+            except RuntimeError as exc:
+                raise UserError(str(exc)) from None
+            try:
+                if no_ui:
+                    result = run_headless(run, interval_s=interval, out=human, signals=signals)
+                else:
+                    baselines = outputs.dashboard_context() if outputs else None
+                    result = run_dashboard(
+                        run, out=out, user_step=user_step, baselines=baselines, signals=signals
+                    )
+            finally:
+                signals.defer()  # the report is next: a signal now is noted, not raised
+                run.close()
+        signals.forget_dead_terminal(keep_stdout=out == STDOUT)
+        report_stdout = sys.stdout
+        human = sys.stderr if out == STDOUT else sys.stdout
+        with contextlib.redirect_stdout(human):
+            code = _after_run(run, result, url, out, report_stdout, outputs)
+        # SIGTERM and SIGHUP exit as Ctrl+C does, 128 + the signal, even once the run
+        # had ended (CI asked us to stop).
+        return signals.exit_code or code
 
 
 def _after_run(  # noqa: ANN001
@@ -419,15 +430,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_OK
+    from .headless import Signals
+
     try:
-        return int(args.handler(args) or 0)
+        with Signals():  # SIGTERM and SIGHUP end any command as Ctrl+C does
+            return int(args.handler(args) or 0)
     except UserError as exc:
         one_line = " ".join(str(exc).split())  # whatever a library put in the message
         print(f"tui-loadtest: error: {one_line}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("tui-loadtest: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:  # Ctrl+C, or SIGTERM / SIGHUP (headless.Interrupted)
+        signum = getattr(exc, "signum", None)
+        with contextlib.suppress(OSError):
+            print(f"tui-loadtest: interrupted{f' ({exc})' if signum else ''}", file=sys.stderr)
+        return 128 + signum if signum else EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_USAGE
     except Exception as exc:  # a bug of ours: one line for the user, the traceback in a file

@@ -168,6 +168,8 @@ def _watch_parent(conn: Connection, server: uvicorn.Server) -> None:
 def _child_main(conn: Connection, host: str, port: int, params: dict[str, Any]) -> None:
     """Entry point of the spawned process; reports ("ready", port) or ("error", text)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C hits the whole process group
+    with contextlib.suppress(OSError):  # and so do SIGHUP and a CI's SIGTERM: leave it;
+        os.setpgid(0, 0)  # the parent stops us over the pipe, or its EOF does
     _silence_std_fds()
     try:
         sock = _bind(host, port)

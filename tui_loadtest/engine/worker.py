@@ -43,6 +43,11 @@ def silence_stdio() -> None:
 def worker_main(conn: Connection, scenario: Scenario, host: str, share: WorkerShare) -> None:
     """Entry point of a worker process (started with the ``spawn`` method)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Our own process group: a signal for the terminal's group (Ctrl+C, SIGHUP when it
+    # closes, SIGTERM from CI to the job) reaches the coordinator only, which stops us over
+    # the pipe; a worker killed on its own (by pid) is still seen as lost.
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
     silence_stdio()
     try:
         run = _run_uvloop if sys.platform != "win32" else asyncio.run

@@ -175,13 +175,17 @@ def write_output(
         if not allow_stdout:
             raise _stdout_refused(flag)
         stream = stdout or sys.stdout
-        if isinstance(data, bytes):
-            stream.flush()
-            stream.buffer.write(data)
-            stream.buffer.flush()
-        else:
-            stream.write(data)
-            stream.flush()
+        try:
+            if isinstance(data, bytes):
+                stream.flush()
+                stream.buffer.write(data)
+                stream.buffer.flush()
+            else:
+                stream.write(data)
+                stream.flush()
+        except (OSError, ValueError) as exc:  # a closed pipe, a terminal that hung up
+            why = os_reason(exc) if isinstance(exc, OSError) else "closed"
+            raise UserError(f"{_label(flag, STDOUT_LABEL)}: cannot write: {why}") from None
         return Path(STDOUT)
     target = _inspect(path, flag)
     where = _label(flag, target.named)

@@ -13,6 +13,7 @@ command palette (Ctrl+P).
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
 from collections.abc import Iterable
@@ -23,7 +24,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from ..headless import finish_interrupted
+from ..headless import Interrupted, Signals, finish_interrupted
 from ..stats.result import RunResult
 from .baseline_hooks import BaselineContext, default_context, open_baselines, save_baseline
 from .screens.confirm import ConfirmQuit
@@ -87,8 +88,10 @@ class LoadTestApp(App[str]):
         self.user_step = user_step
         self.refresh_s = refresh_s
         self.quit_while_running = False
+        self.loop: asyncio.AbstractEventLoop | None = None  # for quit_on_signal
 
     def on_mount(self) -> None:
+        self.loop = asyncio.get_running_loop()
         # Pushed (not the default screen) so that Textual loads the screen's CSS_PATH.
         self.install_screen(
             DashboardScreen(
@@ -131,6 +134,14 @@ class LoadTestApp(App[str]):
         if self.out:
             message += f" The partial report is still written to {self.out}."
         self.push_screen(ConfirmQuit(message), answered)
+
+    def quit_on_signal(self, signum: int) -> None:
+        """SIGTERM, SIGHUP (or a SIGINT from outside): quit as if q were confirmed, through
+        Textual's own exit, which leaves the alternate screen and releases the mouse."""
+        if self.run_is_live():
+            self.quit_while_running = True
+            self.source.stop(QUIT_INTERRUPTED)
+        self.exit(QUIT_INTERRUPTED if self.quit_while_running else "done")
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -268,19 +279,33 @@ def run_dashboard(
     out: str | None = None,
     user_step: int | None = None,
     baselines: BaselineContext | None = None,
+    signals: Signals | None = None,
 ) -> RunResult:
     """Show a started run on the dashboard until the user quits; return its result.
 
-    Whatever ends the app (q, Ctrl+C, a crash, a signal) while the run is still
-    going stops the run as "interrupted", waits for requests in flight (a second
-    Ctrl+C stops waiting), and returns the partial result.
+    Whatever ends the app (q, Ctrl+C, a crash, SIGTERM or SIGHUP through ``signals``)
+    while the run is still going stops the run as "interrupted", waits for requests in
+    flight (a second Ctrl+C or signal stops waiting), and returns the partial result.
     """
     app = create_app(run, out=out, user_step=user_step, baselines=baselines)
+
+    def on_signal(signum: int) -> None:
+        # Called by the signal handler, between two bytecodes of the app's own loop:
+        # only schedule the quit there. Before the app is mounted, or once its loop has
+        # closed, the signal interrupts as Ctrl+C does.
+        if app.loop is None or app.loop.is_closed():
+            raise Interrupted(signum)
+        app.loop.call_soon_threadsafe(app.quit_on_signal, signum)
+
+    if signals is not None:
+        signals.redirect = on_signal
     try:
         app.run()
     except KeyboardInterrupt:
         pass
     finally:
+        if signals is not None:
+            signals.redirect = None
         if not run.done:
-            finish_interrupted(run, QUIT_INTERRUPTED)  # type: ignore[arg-type]
+            finish_interrupted(run, QUIT_INTERRUPTED, signals=signals)  # type: ignore[arg-type]
     return run.result()
