@@ -277,6 +277,10 @@ async def test_the_screenshot_folder_can_be_configured(tmp_path, monkeypatch):
     app = create_app(demo_source())
     async with app.run_test(size=SMALL) as pilot:
         await started(app, pilot)
+        app.action_screenshot()  # no such folder: said, and not created
+        await wait_for(pilot, lambda: any("Could not save" in m for m in messages(app)))
+        assert not folder.exists()
+        folder.mkdir()
         app.action_screenshot()
         (saved,) = folder.glob("*.svg")
         await wait_for(pilot, lambda: any(str(saved) in m for m in messages(app)))

@@ -37,8 +37,9 @@ SCREENSHOTS_ENV = "TUI_LOADTEST_SCREENSHOTS"  # the folder the palette's Screens
 
 
 def save_svg(svg: str, folder: Path, filename: str | None = None) -> Path:
-    """Write ``svg`` as a new file in ``folder``: a name with the time, ``-2``… if taken."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write ``svg`` as a new file in ``folder``: a name with the time, ``-2``… if taken.
+
+    The folder must exist: like every output, a screenshot never creates folders."""
     stem = Path(filename).stem if filename else f"tui-loadtest-{datetime.now():%Y%m%d-%H%M%S}"
     for n in range(1, 1000):
         path = folder / (f"{stem}.svg" if n == 1 else f"{stem}-{n}.svg")
