@@ -19,6 +19,7 @@ from .cli_baselines import register as register_baselines
 from .cli_completion import asked as completion_asked
 from .cli_completion import complete
 from .cli_completion import register as register_completion
+from .cli_start import register as register_start
 from .errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -255,6 +256,7 @@ EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     register_baselines,
     register_serve,
     register_completion,
+    register_start,
 ]
 
 

@@ -1,0 +1,121 @@
+"""Getting started: `init` writes a starter that runs as it is; `examples` lists and copies
+the packaged examples; neither replaces a file without --force."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tui_loadtest.cli import main
+from tui_loadtest.examples import examples
+from tui_loadtest.scenario import load_scenario
+
+pytestmark = pytest.mark.usefixtures("in_tmp")
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_init_writes_a_commented_starter_that_loads(tmp_path, capsys):
+    assert main(["init"]) == 0
+    text = (tmp_path / "scenario.toml").read_text()
+    assert "tui-loadtest run scenario.toml" in text and "[thresholds]" in text
+    assert sum(line.lstrip().startswith("#") for line in text.splitlines()) >= 10
+    scenario = load_scenario(tmp_path / "scenario.toml", env={})
+    assert scenario.name == "Scenario" and scenario.host is None  # "demo": the embedded API
+    assert len(scenario.requests) == 2 and scenario.thresholds
+    assert "tui-loadtest run scenario.toml" in capsys.readouterr().err
+
+
+def test_init_names_the_file_and_the_scenario(tmp_path):
+    assert main(["init", "checkout-api"]) == 0
+    scenario = load_scenario(tmp_path / "checkout-api.toml", env={})
+    assert scenario.name == "Checkout api"
+    assert main(["init", 'odd "name".toml']) == 0
+    assert load_scenario(tmp_path / 'odd "name".toml', env={}).name == 'Odd "name"'
+
+
+def test_init_never_replaces_a_file_without_force(tmp_path, capsys):
+    mine = tmp_path / "scenario.toml"
+    mine.write_text("mine")
+    assert main(["init"]) == 2
+    assert mine.read_text() == "mine"
+    assert "exists; not replacing it (--force" in capsys.readouterr().err
+    assert main(["init", "--force"]) == 0
+    assert "[[requests]]" in mine.read_text()
+
+
+def test_init_keeps_a_link_a_link_and_refuses_a_folder(tmp_path):
+    target = tmp_path / "real.toml"
+    target.write_text("old")
+    (tmp_path / "link.toml").symlink_to(target)
+    dangling = tmp_path / "dangling.toml"
+    dangling.symlink_to(tmp_path / "nowhere.toml")
+    assert main(["init", "link.toml"]) == 2  # exists (as a link): refused
+    assert main(["init", "dangling.toml"]) == 2
+    assert main(["init", "link.toml", "--force"]) == 0
+    assert (tmp_path / "link.toml").is_symlink() and "[load]" in target.read_text()
+    (tmp_path / "dir.toml").mkdir()
+    assert main(["init", "dir.toml", "--force"]) == 2
+
+
+def test_init_to_stdout(capsys):
+    assert main(["init", "-"]) == 0
+    assert "[[requests]]" in capsys.readouterr().out
+    assert not os.listdir(".")
+
+
+def test_init_journey_says_it_is_not_there_yet(capsys):
+    assert main(["init", "--journey"]) == 2
+    assert "not in this version yet" in capsys.readouterr().err
+    assert not os.listdir(".")
+
+
+def test_the_starter_runs_as_written(tmp_path):
+    """Against the embedded demo API, headless, for a second: exit 0, gates passed."""
+    assert main(["init"]) == 0
+    out = subprocess.run(
+        [sys.executable, "-m", "tui_loadtest", "run", "scenario.toml", "--headless", "-t", "1s"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "/api/health" in out.stdout and "Gates (2/2 passed)" in out.stdout
+
+
+def test_examples_lists_every_packaged_example(capsys):
+    assert main(["examples"]) == 0
+    out = capsys.readouterr().out
+    for e in examples():
+        assert e.name in out and e.summary in out
+
+
+def test_examples_copies_by_name_and_never_replaces(tmp_path, capsys):
+    assert main(["examples", "mixed", "ramp"]) == 0
+    assert (tmp_path / "mixed.toml").read_text() == (
+        Path(__file__).resolve().parents[1] / "configs" / "mixed.toml"
+    ).read_text()
+    (tmp_path / "ramp.toml").write_text("mine")
+    assert main(["examples", "--all"]) == 2  # one exists: nothing is written
+    assert not (tmp_path / "health.toml").exists()
+    assert (tmp_path / "ramp.toml").read_text() == "mine"
+    assert main(["examples", "--all", "--force"]) == 0
+    assert {p.name for p in tmp_path.glob("*.toml")} == {e.filename for e in examples()}
+    capsys.readouterr()
+    assert main(["examples", "nope"]) == 2
+    assert "no example named 'nope' (there are: arrival_rate" in capsys.readouterr().err
+
+
+def test_examples_into_a_folder(tmp_path):
+    assert main(["examples", "health", "--dir", "missing"]) == 2
+    (tmp_path / "cfg").mkdir()
+    assert main(["examples", "health.toml", "--dir", "cfg"]) == 0
+    assert (tmp_path / "cfg" / "health.toml").exists()
