@@ -50,9 +50,10 @@ def test_the_wheel_ships_every_example_config(wheel):
     assert {e.filename for e in examples()} == in_repo
 
 
-def test_the_wheel_ships_the_demo_scenario_and_the_dashboard_styles(wheel):
+def test_the_wheel_ships_the_demo_scenario_the_starter_and_the_dashboard_styles(wheel):
     names = set(wheel.namelist())
     assert "tui_loadtest/demo/scenarios/demo.toml" in names
+    assert "tui_loadtest/examples/starter/requests.toml" in names  # tui-loadtest init
     assert "tui_loadtest/ui/screens/dashboard.tcss" in names
 
 
