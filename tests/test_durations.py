@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tui_loadtest.durations import format_duration, parse_duration, parse_think_time
+from tui_loadtest.durations import (
+    MAX_DURATION_S,
+    DurationTooLong,
+    format_duration,
+    parse_duration,
+    parse_think_time,
+)
 
 
 @pytest.mark.parametrize(
@@ -107,3 +113,20 @@ def test_format_duration_round_trips(seconds: float) -> None:
 def test_format_duration_rejects_infinity() -> None:
     with pytest.raises(ValueError):
         format_duration(float("inf"))
+
+
+@pytest.mark.parametrize("value", [1e308, 10**18, 10**400, "99999999h", "8760h1ms", "1" * 400])
+def test_parse_duration_refuses_more_than_one_year(value: object) -> None:
+    with pytest.raises(DurationTooLong) as info:
+        parse_duration(value)
+    assert str(info.value) == 'expected a duration of at most one year ("8760h")'
+
+
+def test_one_year_is_the_longest_duration() -> None:
+    assert parse_duration("8760h") == MAX_DURATION_S == 365 * 24 * 3600
+
+
+@pytest.mark.parametrize("value", ["1s..99999999h", 1e12])
+def test_think_time_above_one_year_says_so(value: object) -> None:
+    with pytest.raises(DurationTooLong):
+        parse_think_time(value)

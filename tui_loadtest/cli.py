@@ -57,6 +57,35 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    """A positive duration flag: "2", "0.5", "500ms", "1m"; at most one year."""
+    from .durations import parse_duration
+
+    try:
+        value = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a duration greater than 0, got {text!r}")
+    return value
+
+
+def _seconds_or_zero(text: str) -> float:
+    return 0.0 if text.strip() in ("0", "0s") else _seconds(text)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"expected a port number between 0 and 65535 (0 picks a free one), got {text!r}"
+        )
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -146,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--interval",
-        type=_positive_float,
+        type=_seconds,
         default=2.0,
         metavar="S",
         help="headless: seconds between progress lines (default 2)",
@@ -198,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--timeout",
-        type=_positive_float,
+        type=_seconds,
         default=10.0,
         metavar="S",
         help="per-request timeout in seconds (default 10)",
@@ -213,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     demo.add_argument(
-        "--port", type=int, default=5000, help="port (default 5000; 0 picks a free one)"
+        "--port", type=_port, default=5000, help="port (default 5000; 0 picks a free one)"
     )
     demo.add_argument(
         "--error-rate",
@@ -224,14 +253,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--stall",
-        type=float,
+        type=_seconds_or_zero,
         default=0.0,
         metavar="S",
         help="freeze every endpoint for S seconds once per --stall-every (default 0: never)",
     )
     demo.add_argument(
         "--stall-every",
-        type=_positive_float,
+        type=_seconds,
         default=5.0,
         metavar="S",
         help="period of the stalls in seconds (default 5)",
@@ -371,15 +400,23 @@ def _after_run(  # noqa: ANN001
     return code if written else output_failed(code)
 
 
+def _plan_workers(scenario, requested: int) -> int:  # noqa: ANN001
+    """No more workers than the load keeps busy; a warning above the core count."""
+    from .scenario import cpu_cores, plan_workers
+
+    workers, notes = plan_workers(scenario.load, requested, cpu_cores())
+    for line in notes:
+        _note(line)
+    return workers
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     scenario = _load_scenario(args)
-    if args.workers > 1 and scenario.load.users < args.workers and not scenario.load.is_open:
-        have = scenario.load.users
-        raise UserError(f"--workers: {args.workers} workers need at least as many users ({have})")
+    workers = _plan_workers(scenario, args.workers)
     outputs = prepare_outputs(args, scenario)  # fails fast on a missing --compare-to baseline
     return execute(
         scenario,
-        workers=args.workers,
+        workers=workers,
         out=args.out,
         no_ui=args.no_ui,
         interval=args.interval,
@@ -400,7 +437,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     outputs = prepare_outputs(args, scenario)  # checks --out (or the default name) too
     return execute(
         scenario,
-        workers=min(args.workers, args.users),
+        workers=_plan_workers(scenario, args.workers),
         out=args.out,
         no_ui=True,
         interval=2.0,

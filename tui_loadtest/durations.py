@@ -9,9 +9,20 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["parse_duration", "parse_think_time", "format_duration"]
+__all__ = [
+    "MAX_DURATION_S",
+    "DurationTooLong",
+    "parse_duration",
+    "parse_think_time",
+    "format_duration",
+]
+
+# The longest duration anything accepts (a timeout, a run, a pause): one year. Longer
+# values are typos ("99999999h") or overflow the clocks and timers they end up in.
+MAX_DURATION_S = 365 * 24 * 3600.0
 
 DURATION_HINT = 'expected a duration like "90s", "5m", "1h30m", "500ms" or a number of seconds'
+TOO_LONG_HINT = 'expected a duration of at most one year ("8760h")'
 THINK_TIME_HINT = (
     'expected a think time like "0.5s", a range like "0.5s..1.5s" or a number of seconds'
 )
@@ -24,10 +35,19 @@ _PART = re.compile(rf"\s*({_NUMBER})\s*(ms|h|m|s)")
 _BARE = re.compile(rf"\s*({_NUMBER})\s*")
 
 
+class DurationTooLong(ValueError):
+    """A well-formed duration above :data:`MAX_DURATION_S`."""
+
+    def __init__(self) -> None:
+        super().__init__(TOO_LONG_HINT)
+
+
 def _number_seconds(value: object) -> float | None:
     """Seconds for a non-negative, finite int/float; None if ``value`` is not a number."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
+    if isinstance(value, int) and value > MAX_DURATION_S:
+        raise DurationTooLong  # before float(): a huge int would overflow it
     seconds = float(value)
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(DURATION_HINT)
@@ -40,11 +60,18 @@ def parse_duration(text: object) -> float:
     Accepts unit strings ("90s", "1h30m", "2h5m10s", "500ms", "0.5s"), a bare
     number string ("90") and int/float values, all meaning seconds when
     unitless. Units must come in h, m, s, ms order, each at most once, so that a
-    typo such as "1m1m" is reported instead of silently summed.
+    typo such as "1m1m" is reported instead of silently summed. Durations above
+    :data:`MAX_DURATION_S` raise :class:`DurationTooLong`.
     """
     seconds = _number_seconds(text)
-    if seconds is not None:
-        return seconds
+    if seconds is None:
+        seconds = _text_seconds(text)
+    if seconds > MAX_DURATION_S:
+        raise DurationTooLong
+    return seconds
+
+
+def _text_seconds(text: object) -> float:
     if not isinstance(text, str) or not text.strip():
         raise ValueError(DURATION_HINT)
     bare = _BARE.fullmatch(text)
@@ -78,6 +105,8 @@ def parse_think_time(value: object) -> tuple[float, float]:
         low_text, _, high_text = value.partition("..")
         try:
             low, high = parse_duration(low_text), parse_duration(high_text)
+        except DurationTooLong:
+            raise
         except ValueError:
             raise ValueError(THINK_TIME_HINT) from None
         if low > high:
@@ -85,6 +114,8 @@ def parse_think_time(value: object) -> tuple[float, float]:
         return (low, high)
     try:
         seconds = parse_duration(value)
+    except DurationTooLong:
+        raise
     except ValueError:
         raise ValueError(THINK_TIME_HINT) from None
     return (seconds, seconds)

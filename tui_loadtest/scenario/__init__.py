@@ -17,10 +17,16 @@ This is a core package: it must not import textual.
 
 from __future__ import annotations
 
-from .loader import load_builtin_demo, load_scenario, parse_scenario
+from .loader import MAX_FILE_BYTES, MAX_NESTING, load_builtin_demo, load_scenario, parse_scenario
 from .model import (
     ARRIVALS,
     DEFAULT_MAX_USERS,
+    MAX_DURATION_S,
+    MAX_ENDPOINTS,
+    MAX_RATE,
+    MAX_USERS,
+    MAX_WEIGHT,
+    MAX_WORKERS,
     MODES,
     THRESHOLD_METRICS,
     TRANSPORTS,
@@ -31,13 +37,21 @@ from .model import (
     Stage,
     Threshold,
 )
-from .overrides import apply_overrides, single_url_scenario
+from .overrides import apply_overrides, cpu_cores, plan_workers, single_url_scenario
 from .redact import REDACTED, is_sensitive_header, redact_scenario
 from .urls import normalize_host
 
 __all__ = [
     "ARRIVALS",
     "DEFAULT_MAX_USERS",
+    "MAX_DURATION_S",
+    "MAX_ENDPOINTS",
+    "MAX_FILE_BYTES",
+    "MAX_NESTING",
+    "MAX_RATE",
+    "MAX_USERS",
+    "MAX_WEIGHT",
+    "MAX_WORKERS",
     "MODES",
     "REDACTED",
     "THRESHOLD_METRICS",
@@ -49,11 +63,13 @@ __all__ = [
     "Stage",
     "Threshold",
     "apply_overrides",
+    "cpu_cores",
     "is_sensitive_header",
     "load_builtin_demo",
     "load_scenario",
     "normalize_host",
     "parse_scenario",
+    "plan_workers",
     "redact_scenario",
     "single_url_scenario",
 ]

@@ -13,18 +13,31 @@ from typing import Any
 
 from ..durations import parse_duration
 from ..errors import ScenarioError
-from .messages import did_you_mean, join, show
+from .messages import did_you_mean, join, number_text, show
+from .model import MAX_RATE, MAX_USERS
+
+# What the documented maximums are called in messages ("expected at most 100000 users (...)").
+USERS_LIMIT = "users (the most one run can have)"
+RATE_LIMIT = "requests per second (the most one run can ask for)"
+SPAWN_LIMIT = "users per second (the most one run can have)"
 
 __all__ = [
+    "RATE_LIMIT",
+    "SPAWN_LIMIT",
+    "USERS_LIMIT",
     "Check",
     "Context",
+    "at_most",
     "boolean",
     "choice",
     "duration",
     "is_number",
     "positive_int",
     "positive_number",
+    "request_rate",
+    "spawn_rate",
     "text",
+    "user_count",
 ]
 
 
@@ -64,8 +77,13 @@ Check = Callable[[Context, str, Any], Any]
 
 
 def is_number(value: Any) -> bool:
-    """A finite int or float (TOML booleans are not numbers)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite int or float that converts to float (TOML booleans are not numbers)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond float's range
+        return False
 
 
 def positive_int(ctx: Context, key: str, value: Any) -> int:
@@ -78,6 +96,33 @@ def positive_number(ctx: Context, key: str, value: Any, what: str = "a positive 
     if not is_number(value) or value <= 0:
         raise ctx.expected(key, what, value)
     return float(value)
+
+
+def at_most(ctx: Context, key: str, value: Any, maximum: float, what: str) -> None:
+    """Refuse a value above a documented maximum, e.g. "at most 100000 users (...)"."""
+    if value > maximum:
+        raise ctx.expected(key, f"at most {number_text(maximum)} {what}", value)
+
+
+def user_count(ctx: Context, key: str, value: Any) -> int:
+    """A positive number of users (or connections), at most :data:`MAX_USERS`."""
+    count = positive_int(ctx, key, value)
+    at_most(ctx, key, count, MAX_USERS, USERS_LIMIT)
+    return count
+
+
+def spawn_rate(ctx: Context, key: str, value: Any) -> float:
+    """Users started per second: more than :data:`MAX_USERS` a second is all at once."""
+    rate = positive_number(ctx, key, value)
+    at_most(ctx, key, rate, MAX_USERS, SPAWN_LIMIT)
+    return rate
+
+
+def request_rate(ctx: Context, key: str, value: Any) -> float:
+    """A positive number of requests per second, at most :data:`MAX_RATE`."""
+    rate = positive_number(ctx, key, value, "a positive number of requests per second")
+    at_most(ctx, key, rate, MAX_RATE, RATE_LIMIT)
+    return rate
 
 
 def boolean(ctx: Context, key: str, value: Any) -> bool:

@@ -10,38 +10,64 @@ points, the top level, ``[load]`` and ``[http]``.
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from functools import partial
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from ..durations import parse_think_time
+from ..durations import format_duration, parse_think_time
 from ..errors import ScenarioError
 from .checks import (
+    RATE_LIMIT,
+    USERS_LIMIT,
     Check,
     Context,
+    at_most,
     boolean,
     choice,
     duration,
     is_number,
     positive_int,
-    positive_number,
+    request_rate,
+    spawn_rate,
     text,
+    user_count,
 )
 from .headers import parse_headers
 from .messages import join
-from .model import ARRIVALS, MODES, TRANSPORTS, HttpSpec, LoadSpec, Scenario, Stage
+from .model import (
+    ARRIVALS,
+    MAX_DURATION_S,
+    MAX_RATE,
+    MAX_USERS,
+    MODES,
+    TRANSPORTS,
+    HttpSpec,
+    LoadSpec,
+    Scenario,
+    Stage,
+)
 from .redact import report_dict
 from .request_table import parse_requests
 from .thresholds import parse_thresholds
 from .urls import normalize_host
 
-__all__ = ["load_builtin_demo", "load_scenario", "parse_scenario"]
+__all__ = ["MAX_FILE_BYTES", "MAX_NESTING", "load_builtin_demo", "load_scenario", "parse_scenario"]
 
 _DEMO_RESOURCE = ("demo", "scenarios", "demo.toml")
+# Documented limits (README, "Limits"): a scenario file is a small text file.
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_NESTING = 64  # levels of tables and arrays; json bodies included
+_FILE_KINDS = (
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISBLK, "block device"),
+    (stat.S_ISFIFO, "named pipe"),
+    (stat.S_ISSOCK, "socket"),
+)
 _TOP_KEYS = ("name", "host", "load", "http", "requests", "thresholds")
 
 
@@ -55,6 +81,7 @@ def parse_scenario(
     ctx = Context(source, os.environ if env is None else env)
     if not isinstance(data, dict):
         raise ctx.expected("", "a TOML document", data)
+    _check_values(ctx, data)
     ctx.check_keys("", data, _TOP_KEYS)
     name = text(ctx, "name", data.get("name", Path(source).stem or "scenario"))
     raw_host = data.get("host")
@@ -85,10 +112,44 @@ def load_scenario(path: str | Path, env: Mapping[str, str] | None = None) -> Sce
     """Read and validate a scenario file; every problem is a one-line ScenarioError."""
     source = str(path)
     try:
-        raw = Path(path).read_bytes()
+        raw = _read_scenario_file(path)
     except OSError as exc:
         raise ScenarioError(f"{source}: cannot read scenario file: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ScenarioError(f"{source}: cannot read scenario file: {exc}") from None
     return _parse_bytes(raw, source, env)
+
+
+def _read_scenario_file(path: str | Path) -> bytes:
+    """The file's bytes, if it is a regular file of at most MAX_FILE_BYTES.
+
+    Checked before reading: ``/dev/zero`` or a FIFO would otherwise be read
+    forever (or block), and a huge file would fill memory. The file is opened
+    without blocking and checked again, in case it was swapped after the stat.
+    """
+    _check_file(os.stat(path))
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as fh:
+        _check_file(os.fstat(fd))
+        raw = fh.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise ValueError(_too_big(len(raw)))
+    return raw
+
+
+def _check_file(info: os.stat_result) -> None:
+    if stat.S_ISDIR(info.st_mode):
+        raise ValueError("it is a directory")
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _FILE_KINDS if test(info.st_mode)), "special file")
+        raise ValueError(f"not a regular file (a {kind})")
+    if info.st_size > MAX_FILE_BYTES:
+        raise ValueError(_too_big(info.st_size))
+
+
+def _too_big(size: int) -> str:
+    mb = 1024 * 1024
+    return f"{size / mb:.1f} MB is more than a scenario may hold ({MAX_FILE_BYTES // mb} MB)"
 
 
 def load_builtin_demo(env: Mapping[str, str] | None = None) -> Scenario:
@@ -106,7 +167,42 @@ def _parse_bytes(raw: bytes, source: str, env: Mapping[str, str] | None) -> Scen
         raise ScenarioError(f"{source}: invalid TOML: the file is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: invalid TOML: {exc}") from None
+    except ValueError:  # tomllib lets int() refuse over 4300 digits with Python's words
+        raise ScenarioError(
+            f"{source}: invalid TOML: an integer too long to read (TOML integers fit in 64 bits)"
+        ) from None
+    except RecursionError:  # tomllib recurses into nested arrays and inline tables
+        raise ScenarioError(
+            f"{source}: invalid TOML: nested too deeply (at most {MAX_NESTING} levels)"
+        ) from None
     return parse_scenario(data, source, env)
+
+
+def _check_values(ctx: Context, data: dict[str, Any]) -> None:
+    """Refuse what TOML allows no more than we do, without recursing into the document.
+
+    Values nested deeper than MAX_NESTING and integers outside TOML's 64-bit
+    range (``tomllib`` reads any length). Everything after this may then recurse,
+    convert and print freely. Keys are cut after a few levels to stay one line.
+    """
+    stack: list[tuple[Any, int, str]] = [(data, 0, "")]
+    while stack:
+        value, depth, key = stack.pop()
+        if depth > MAX_NESTING:
+            raise ctx.fail(key, f"nested too deeply (at most {MAX_NESTING} levels)")
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise ctx.expected(key, "an integer that fits in 64 bits (as TOML requires)", value)
+        if isinstance(value, dict):
+            items: Iterable[tuple[str | int, Any]] = value.items()
+        elif isinstance(value, list):
+            items = enumerate(value, start=1)
+        else:
+            continue
+        for child, item in items:
+            child_key = (
+                join(key, child) if depth < 4 else key if key.endswith("...") else key + "..."
+            )
+            stack.append((item, depth + 1, child_key))
 
 
 # --------------------------------------------------------------------------- load
@@ -122,13 +218,13 @@ def _think_time(ctx: Context, key: str, value: Any) -> tuple[float, float]:
 # [load] values: (key, LoadSpec field, check), checked in this order. Which keys
 # a mode allows is decided before these run, so each check judges only its value.
 _LOAD_VALUES: tuple[tuple[str, str, Check], ...] = (
-    ("users", "users", positive_int),
-    ("spawn_rate", "spawn_rate", positive_number),
+    ("users", "users", user_count),
+    ("spawn_rate", "spawn_rate", spawn_rate),
     ("run_time", "run_time_s", duration),
     ("requests", "requests", positive_int),
     ("think_time", "think_time", _think_time),
-    ("rate", "rate", partial(positive_number, what="a positive number of requests per second")),
-    ("max_users", "max_users", positive_int),
+    ("rate", "rate", request_rate),
+    ("max_users", "max_users", user_count),
     ("arrival", "arrival", partial(choice, choices=ARRIVALS)),
 )
 _LOAD_KEYS = ("mode", *(key for key, _, _ in _LOAD_VALUES), "stages")
@@ -198,9 +294,19 @@ def _parse_stages(ctx: Context, raw: Any, is_open: bool) -> tuple[Stage, ...]:
         if is_open:
             if not is_number(target) or target < 0:
                 raise ctx.expected(f"{key}.target", "a number of requests per second >= 0", target)
-        elif isinstance(target, bool) or not isinstance(target, int) or target < 0:
-            raise ctx.expected(f"{key}.target", "a whole number of users >= 0", target)
+            at_most(ctx, f"{key}.target", target, MAX_RATE, RATE_LIMIT)
+        else:
+            if isinstance(target, bool) or not isinstance(target, int) or target < 0:
+                raise ctx.expected(f"{key}.target", "a whole number of users >= 0", target)
+            at_most(ctx, f"{key}.target", target, MAX_USERS, USERS_LIMIT)
         stages.append(Stage(duration_s=seconds, target=float(target)))
+    total = sum(stage.duration_s for stage in stages)
+    if total > MAX_DURATION_S:
+        raise ctx.fail(
+            "load.stages",
+            f'expected stages lasting at most one year in all ("8760h"), '
+            f"got {format_duration(total)}",
+        )
     return tuple(stages)
 
 

@@ -38,7 +38,12 @@ def toml_text(value: Any) -> str:
             return "inf" if value > 0 else "-inf"
         return repr(value)
     if isinstance(value, int):
-        return str(value)
+        # str() refuses ints above 4300 digits; a hex literal in TOML can make one.
+        return (
+            str(value)
+            if value.bit_length() <= 256
+            else f"<an integer of {value.bit_length()} bits>"
+        )
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, list | tuple):

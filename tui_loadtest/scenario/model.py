@@ -8,12 +8,14 @@ hand is trusted as is.
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..durations import MAX_DURATION_S as MAX_DURATION_S  # one year; re-exported
 from .messages import number_text
 
 MODES = ("users", "arrival-rate")
@@ -24,6 +26,18 @@ TRANSPORTS = ("fast", "httpx")
 # flight is far above what a healthy target at a few thousand req/s needs and
 # still well below typical file-descriptor limits.
 DEFAULT_MAX_USERS = 1000
+# Documented maximums (README, "Limits"). Beyond them a value is a typo or asks
+# more of one machine than it has: 100,000 connections are more than one source
+# address can open to one target (about 28,000 ephemeral ports on Linux), and the
+# engine would fail later and worse (out of file descriptors, a spinning worker).
+# The engine checks the same users against the process's file-descriptor limit.
+MAX_USERS = 100_000
+MAX_RATE = 1_000_000.0  # requests per second, arrival-rate mode
+MAX_WEIGHT = 1_000_000.0  # weights are relative; more range than this is a typo
+# Every endpoint has its own histograms in every second of the run; 5,000 is the
+# target the engine is held to (start within 2 s, a small coordinator).
+MAX_ENDPOINTS = 5_000
+MAX_WORKERS = 256  # worker processes; more than the cores only adds overhead
 THRESHOLD_METRICS = (
     "p50_ms",
     "p90_ms",
@@ -162,6 +176,17 @@ class LoadSpec:
         if self.stages:
             return max(stage.target for stage in self.stages)
         return self.level_at(0.0)
+
+    @property
+    def useful_workers(self) -> int:
+        """The most worker processes this load keeps busy (at least 1).
+
+        A worker needs at least one user (closed), or one connection and one
+        request per second (open); more workers would idle or drop arrivals.
+        """
+        if self.is_open:
+            return max(1, min(self.max_users, math.ceil(self.peak_level)))
+        return max(1, int(self.peak_level))
 
 
 @dataclass(frozen=True)

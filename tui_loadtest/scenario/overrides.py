@@ -7,26 +7,32 @@ rather than a file key, since the flag is what the user typed.
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import replace
 from typing import Any
 
 from ..durations import parse_duration
 from ..errors import ScenarioError
-from .checks import is_number
-from .messages import flag_error, show
-from .model import HttpSpec, LoadSpec, RequestSpec, Scenario
+from .checks import RATE_LIMIT, SPAWN_LIMIT, USERS_LIMIT, is_number
+from .messages import flag_error, number_text, show
+from .model import MAX_RATE, MAX_USERS, MAX_WORKERS, HttpSpec, LoadSpec, RequestSpec, Scenario
 from .redact import REDACTED, is_sensitive_header, load_dict, report_dict
 from .urls import normalize_host, split_url
 
-__all__ = ["apply_overrides", "single_url_scenario"]
+__all__ = ["apply_overrides", "cpu_cores", "plan_workers", "single_url_scenario"]
 
 
-def _flag_int(flag: str, value: Any) -> int:
+def _flag_int(flag: str, value: Any, maximum: int | None = None, what: str = "") -> int:
     number: Any = value
-    if isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
+    if isinstance(value, str):
+        text = value.strip()
+        # isdigit() alone takes "²"; int() refuses more than 4300 digits.
+        ok = text.isascii() and text.isdigit() and len(text) <= 4000
+        number = int(text) if ok else None
     if isinstance(number, bool) or not isinstance(number, int) or number <= 0:
         raise flag_error(flag, "a positive integer", value)
+    if maximum is not None and number > maximum:
+        raise flag_error(flag, f"at most {maximum} {what}".rstrip(), value)
     return number
 
 
@@ -40,6 +46,20 @@ def _flag_number(flag: str, value: Any, what: str = "a positive number") -> floa
     if not is_number(number) or number <= 0:
         raise flag_error(flag, what, value)
     return float(number)
+
+
+def _flag_spawn_rate(flag: str, value: Any) -> float:
+    rate = _flag_number(flag, value)
+    if rate > MAX_USERS:
+        raise flag_error(flag, f"at most {MAX_USERS} {SPAWN_LIMIT}", value)
+    return rate
+
+
+def _flag_rate(flag: str, value: Any) -> float:
+    rate = _flag_number(flag, value, "a positive number of requests per second")
+    if rate > MAX_RATE:
+        raise flag_error(flag, f"at most {MAX_RATE:.0f} {RATE_LIMIT}", value)
+    return rate
 
 
 def _flag_duration(flag: str, value: Any) -> float:
@@ -74,16 +94,16 @@ def apply_overrides(
     - Flags that do nothing in the resulting mode are errors (``--users`` with
       arrival-rate, ``--max-users`` with users mode), naming the flag.
     """
-    new_users = _flag_int("--users", users) if users is not None else None
-    new_spawn = _flag_number("--spawn-rate", spawn_rate) if spawn_rate is not None else None
+    new_users = _flag_int("--users", users, MAX_USERS, USERS_LIMIT) if users is not None else None
+    new_spawn = _flag_spawn_rate("--spawn-rate", spawn_rate) if spawn_rate is not None else None
     new_run_time = _flag_duration("--run-time", run_time) if run_time is not None else None
     new_requests = _flag_int("--requests", requests) if requests is not None else None
-    new_rate = (
-        _flag_number("--rate", rate, "a positive number of requests per second")
-        if rate is not None
+    new_rate = _flag_rate("--rate", rate) if rate is not None else None
+    new_max = (
+        _flag_int("--max-users", max_users, MAX_USERS, USERS_LIMIT)
+        if max_users is not None
         else None
     )
-    new_max = _flag_int("--max-users", max_users) if max_users is not None else None
     new_host = sc.host
     if host is not None:
         try:
@@ -183,7 +203,7 @@ def single_url_scenario(
     except ValueError as exc:
         raise ScenarioError(f"URL: {exc}, got {show(url)}") from None
     count = _flag_int("N", requests)
-    concurrency = _flag_int("C", users)
+    concurrency = _flag_int("C", users, MAX_USERS, USERS_LIMIT)
     verb = method.upper()
     request = RequestSpec(name=f"{verb} {path}", method=verb, path=path)
     load = LoadSpec(users=concurrency, spawn_rate=float(concurrency), requests=count)
@@ -197,3 +217,40 @@ def single_url_scenario(
     )
     http_report = {k: REDACTED if is_sensitive_header(k) else v for k, v in scenario.http.headers}
     return replace(scenario, redacted=report_dict(scenario, http_report, [{}]))
+
+
+def plan_workers(load: LoadSpec, requested: int, cores: int) -> tuple[int, list[str]]:
+    """How many workers to start for ``--workers requested``, and the notes to print.
+
+    Never more than the load keeps busy (a worker per user, or per request per
+    second and connection), so a small run on a big ``--workers`` does not pay
+    for idle processes. More workers than cores is allowed with a warning: they
+    compete for the CPU, which shows as latency in the results.
+    """
+    if requested > MAX_WORKERS:
+        raise flag_error("--workers", f"at most {MAX_WORKERS}", requested)
+    notes = []
+    workers = min(requested, load.useful_workers)
+    if workers < requested:
+        if load.is_open:
+            need = (
+                f"one request per second and one connection each (this run peaks at "
+                f"{number_text(load.peak_level)} req/s, {load.max_users} in flight)"
+            )
+        else:
+            need = f"one user each (this run has at most {int(load.peak_level)})"
+        notes.append(f"--workers: starting {workers}, not {requested}: workers need {need}")
+    if workers > cores:
+        notes.append(
+            f"--workers: warning: {workers} workers on {cores} cores compete for the CPU, "
+            "which shows as latency in the results (one per core at most is best)"
+        )
+    return workers, notes
+
+
+def cpu_cores() -> int:
+    """Cores this process may run on (its affinity), not merely the machine's count."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)

@@ -8,12 +8,13 @@ from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any
 
-from .checks import Context, is_number, positive_number, text
+from .checks import Context, at_most, is_number, positive_number, text
 from .headers import TOKEN, parse_headers
 from .messages import join, number_text, show
-from .model import PLACEHOLDER, THRESHOLD_METRICS, RequestSpec
+from .model import MAX_ENDPOINTS, MAX_WEIGHT, PLACEHOLDER, THRESHOLD_METRICS, RequestSpec
 from .urls import SPACE_OR_CONTROL
 
+_WEIGHT_LIMIT = "(weights are relative: 1 and 3 mean 25 % and 75 %)"
 _REQUEST_KEYS = (
     "name",
     "method",
@@ -34,6 +35,12 @@ def parse_requests(
         raise ctx.fail("requests", "expected at least one [[requests]] table")
     if not isinstance(raw, list):
         raise ctx.expected("requests", "one or more [[requests]] tables", raw)
+    if len(raw) > MAX_ENDPOINTS:
+        raise ctx.fail(
+            "requests",
+            f"expected at most {MAX_ENDPOINTS} [[requests]] tables (the most one scenario "
+            f"can hold), got {len(raw)}",
+        )
     requests: list[RequestSpec] = []
     reports: list[dict[str, str]] = []
     names: set[str] = set()
@@ -73,6 +80,13 @@ def _parse_request(
     method = method.upper()
     name = text(ctx, f"{key}.name", item.get("name", f"{method} {path}"))
     weight = positive_number(ctx, f"{key}.weight", item.get("weight", 1))
+    at_most(
+        ctx,
+        f"{key}.weight",
+        weight,
+        MAX_WEIGHT,
+        "(weights are relative: 1 and 3 mean 25 % and 75 %)",
+    )
     headers, report = parse_headers(ctx, f"{key}.headers", item.get("headers"))
     body, json_body = _parse_body(ctx, key, item)
     content_type = None
