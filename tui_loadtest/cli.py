@@ -27,6 +27,7 @@ from .errors import (
     EXIT_USAGE,
     UserError,
 )
+from .locust.command import register as register_locust
 from .report.output_files import STDOUT
 from .serve.command import register as register_serve
 
@@ -286,6 +287,7 @@ EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     register_serve,
     register_completion,
     register_start,
+    register_locust,
 ]
 
 

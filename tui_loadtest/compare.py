@@ -90,6 +90,7 @@ class Row:
     ci: tuple[float, float] | None  # interval of b/a (error rate: of b - a)
     significant: bool
     verdict: str | None  # REGRESSED, IMPROVED, NO_CHANGE; None when not judged
+    not_judged: str | None = None  # why a row present in both runs has no verdict
 
     @property
     def label(self) -> str:
@@ -119,6 +120,7 @@ class Row:
             "ci": None if self.ci is None else [_round(self.ci[0]), _round(self.ci[1])],
             "significant": self.significant,
             "verdict": self.verdict,
+            "not_judged": self.not_judged,
         }
 
 
@@ -303,6 +305,7 @@ class _Test:
     est: float | None = None
     se: float | None = None
     copy: bool = False  # repeats another row's test (not counted twice)
+    why: str | None = None  # why se is None although both sides exist
 
 
 def _tests(
@@ -319,29 +322,49 @@ def _tests(
     for metric in METRICS:
         a = sa.values[metric] if sa else None
         b = sb.values[metric] if sb else None
-        est = se = None
+        est = se = why = None
         if sa and sb:
             if metric in QUANTILES:
                 q = QUANTILES[metric]
                 est = _log_ratio(a, b)
                 ses = _rank_log_se(sa.hist, q), _rank_log_se(sb.hist, q)
                 deffs = na.deff_quantile(q), nb.deff_quantile(q)
+                why = _quantile_why(sa, sb)
             elif metric == "rps":
                 ok = sa.requests and sb.requests and sa.duration_s > 0 and sb.duration_s > 0
                 est = _log_ratio(a, b) if ok else None
                 ses = _poisson_log_se(sa.requests), _poisson_log_se(sb.requests)
                 deffs = na.deff_rate, nb.deff_rate
+                why = "no requests, or no duration, in one of the runs"
             elif metric == "error_rate":
                 ok = sa.requests and sb.requests
                 est = b - a if ok else None
                 ses = _binomial_se(sa.failures, sa.requests), _binomial_se(sb.failures, sb.requests)
                 deffs = na.deff_errors, nb.deff_errors
+                why = "no requests in one of the runs"
             else:  # max: one request, no noise to estimate
                 ses, deffs = (None, None), (1.0, 1.0)
+                why = MAX_WHY
             if est is not None and None not in ses:
                 se = math.sqrt(ses[0] ** 2 * deffs[0] + ses[1] ** 2 * deffs[1])
-        tests.append(_Test(scope, method, metric, a, b, est, se))
+                why = None
+        tests.append(_Test(scope, method, metric, a, b, est, se, why=why))
     return tests
+
+
+MAX_WHY = "a single request: no noise to judge it by"
+
+
+def _quantile_why(sa: _Sample, sb: _Sample) -> str:
+    """Why a percentile row may go unjudged: a side without a histogram (an import from
+    Locust keeps Locust's percentiles, not the distribution), else a thin tail."""
+    empty = [side for side, s in (("baseline", sa), ("current run", sb)) if not s.hist.total]
+    if empty:
+        return (
+            f"the {' and the '.join(empty)} {'has' if len(empty) == 1 else 'have'} no latency"
+            " histogram: an import from Locust, or no responses"
+        )
+    return f"fewer than {MIN_TAIL} responses beyond it: the maximum in disguise"
 
 
 def _judge(t: _Test, threshold: float, z: float) -> Row:
@@ -356,7 +379,9 @@ def _judge(t: _Test, threshold: float, z: float) -> Row:
         improved = delta > 0 if t.metric in HIGHER_IS_BETTER else delta < 0
         direction = "better" if improved else "worse"
     if t.est is None or t.se is None:
-        return Row(t.scope, t.method, t.metric, a, b, delta, pct, direction, None, False, None)
+        return Row(
+            t.scope, t.method, t.metric, a, b, delta, pct, direction, None, False, None, t.why
+        )
     lo, hi = t.est - z * t.se, t.est + z * t.se
     significant = lo > 0 or hi < 0
     if t.metric == "error_rate":

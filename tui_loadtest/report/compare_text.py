@@ -57,4 +57,15 @@ def comparison_text(c: Comparison, baseline_desc: str = "", current_desc: str = 
         lines.append(f"  regressed: {r.describe()}")
     for r in c.improvements:
         lines.append(f"  improved:  {r.describe()}")
+    lines += not_judged_lines(c)
     return "\n".join(lines)
+
+
+def not_judged_lines(c: Comparison) -> list[str]:
+    """Rows present in both runs but without a verdict, grouped by why (the maximum,
+    never judged by design, is left to the table)."""
+    groups: dict[str, dict[str, None]] = {}
+    for r in c.rows:
+        if r.verdict is None and r.not_judged and r.metric != "max_ms":
+            groups.setdefault(r.not_judged, {})[r.label] = None
+    return [f"Not judged: {', '.join(labels)} ({why})" for why, labels in groups.items()]

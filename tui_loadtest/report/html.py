@@ -199,6 +199,8 @@ def _charts(result: RunResult) -> str:
         unit="ms",
     )
     charts = [rps, latency]
+    if "per_second_percentiles" in result.missing:  # e.g. a Locust import: never drawn as 0
+        charts = [rps, "<p>Response time percentiles per second: not recorded by the source.</p>"]
     if any(p.failures for p in tl):
         charts.append(
             line_chart(

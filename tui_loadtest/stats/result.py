@@ -70,6 +70,13 @@ class RunResult:
         return Latency.from_histogram(self.lag_histogram) if self.lag_histogram else None
 
     @property
+    def missing(self) -> list[str]:
+        """Figures the source did not record (an import from Locust lists them in its
+        scenario section), so that readers show them as not available, never as 0."""
+        value = self.scenario.get("missing") if isinstance(self.scenario, dict) else None
+        return [str(v) for v in value] if isinstance(value, list) else []
+
+    @property
     def interrupted(self) -> bool:
         return bool(self.outcome.get("interrupted"))
 

@@ -1,0 +1,135 @@
+"""``tui-loadtest locust import|watch``: the argparse part, imported when the CLI starts."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..errors import EXIT_OK, UserError
+from ..store.location import ENV_VAR
+
+IMPORT_HELP = """\
+Store a Locust --csv run (PREFIX_stats.csv, PREFIX_stats_history.csv and
+PREFIX_failures.csv) as baseline NAME. Its percentiles are Locust's own; what
+Locust does not record (latency histograms, per-second percentiles, corrected
+latency, bytes on the wire) is marked missing, so `baselines compare` shows its
+percentiles without judging them and says so.
+"""
+
+WATCH_HELP = """\
+Show a running Locust (standalone or master) on the dashboard, fed from its web
+API (GET URL/stats/requests) once a second: throughput, users, the endpoint
+table, errors and workers. What Locust does not report (per-second histograms,
+p99.9, corrected latency) reads n/a. b saves what was seen as a baseline;
+q quits (Locust keeps running).
+"""
+
+WATCH_EPILOG = """\
+exit codes:
+  0    quit
+  2    usage error (a bad URL, an unusable store)
+  3    the URL is unreachable or is not a Locust web UI
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    top = sub.add_parser(
+        "locust",
+        help="for Locust users: import a --csv run as a baseline, watch a running Locust",
+        description="Bring Locust runs into tui-loadtest.",
+    )
+    lsub = top.add_subparsers(dest="locust_command", metavar="SUBCOMMAND")
+    top.set_defaults(handler=lambda args: _usage(top))
+
+    p = lsub.add_parser(
+        "import",
+        help="store a Locust --csv run as a baseline",
+        description=IMPORT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("prefix", metavar="PREFIX", help="what Locust's --csv was given")
+    p.add_argument("--name", metavar="NAME", required=True, help="baseline name")
+    p.add_argument("--host", default="", help="the host Locust ran against (not in its CSV)")
+    p.add_argument("--scenario", metavar="TEXT", help='scenario name (default "locust PREFIX")')
+    p.add_argument("--overwrite", action="store_true", help="replace a baseline of that name")
+    p.add_argument(
+        "--store",
+        metavar="PATH",
+        help="baseline store file or folder (default: $TUI_LOADTEST_STORE, else per user)",
+    )
+    p.set_defaults(handler=cmd_import)
+
+    p = lsub.add_parser(
+        "watch",
+        help="the dashboard, fed live from a running Locust's web UI",
+        description=WATCH_HELP,
+        epilog=WATCH_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("url", metavar="URL", help="Locust's web UI, e.g. http://127.0.0.1:8089")
+    p.add_argument("--interval", type=float, default=1.0, metavar="S", help="seconds between polls")
+    p.add_argument(
+        "--store",
+        metavar="PATH",
+        help="where b saves baselines (default: $TUI_LOADTEST_STORE, else per user)",
+    )
+    p.set_defaults(handler=cmd_watch)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return EXIT_OK
+
+
+def _note(text: str) -> None:
+    print(f"tui-loadtest: {text}", file=sys.stderr, flush=True)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from ..baselines import make_baseline, open_store
+    from ..store import BaselineExists
+    from .csv_import import MISSING, read_locust_csv
+
+    result = read_locust_csv(args.prefix, host=args.host, scenario_name=args.scenario)
+    baseline = make_baseline(
+        result,
+        args.name,
+        source="locust",
+        metadata={"prefix": str(args.prefix), "missing": list(MISSING)},
+    )
+    store = open_store(args.store)
+    try:
+        store.save(baseline, overwrite=args.overwrite)
+    except BaselineExists:
+        raise UserError(
+            f'a baseline named "{args.name}" already exists (pass --overwrite to replace it)'
+        ) from None
+    s = result.summary
+    _note(
+        f'Locust run "{args.prefix}" stored as baseline "{args.name}" in {store.path}:'
+        f" {s.requests} requests, {len(result.endpoints)} endpoint(s);"
+        f" not in Locust's CSV: {', '.join(m.replace('_', ' ') for m in MISSING)}"
+    )
+    return EXIT_OK
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from .watch import LocustWatch, probe
+
+    if not args.interval > 0:
+        raise UserError("--interval: expected a positive number of seconds")
+    probe(args.url)  # unreachable or not Locust: one line, exit 3, before the app starts
+    if not (sys.stdout.isatty() and sys.stdin.isatty()):
+        raise UserError("locust watch shows a dashboard: run it in a terminal")
+    if args.store:  # where the dashboard's b saves (its default store reads this)
+        os.environ[ENV_VAR] = args.store
+    from ..ui import create_app
+
+    source = LocustWatch(args.url, interval_s=args.interval)
+    source.start()
+    try:
+        create_app(source).run()
+    finally:
+        source.close()
+    return EXIT_OK
