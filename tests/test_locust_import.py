@@ -113,3 +113,20 @@ def test_reports_of_an_import_show_what_is_missing(imported: BaselineStore) -> N
     page = html_report(r)
     assert "Requests per second" in page and 'aria-label="Response time percentiles"' not in page
     assert "not recorded by the source" in page
+
+
+def test_csv_of_an_import_gives_locusts_figures_back(
+    imported: BaselineStore, locust_csv_run: LocustCsvRun, tmp_path: Path
+) -> None:
+    from tui_loadtest.report.csv_export import write_csv
+
+    write_csv(imported.load("locust-v1").result, tmp_path / "again")
+    theirs = _rows(locust_csv_run.file("stats"))
+    ours = _rows(tmp_path / "again_stats.csv")
+    assert [(r["Type"], r["Name"], r["Request Count"]) for r in ours] == [
+        (r["Type"], r["Name"], r["Request Count"]) for r in theirs
+    ]
+    for a, b in zip(ours, theirs, strict=True):
+        for column in ("50%", "90%", "95%", "99%", "99.9%"):
+            assert float(a[column]) == float(b[column]), column
+        assert a["66%"] == "N/A"  # not carried: not interpolated either

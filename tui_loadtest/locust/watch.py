@@ -10,9 +10,9 @@ median, 95th and 99th percentiles, min, mean and max, and for the whole run its
 "current" (about 10 s) median and 95th percentile and rates. Everything else a
 Snapshot can hold (p90, p99.9, any recent percentile of an endpoint, the recent
 p99, corrected latency, histograms) is NaN: "not available", which the dashboard
-prints as n/a. The recent window's counts are Locust's current rates times its
-10 s window. Locust caches ``/stats/requests`` for about 2 s, so polling faster
-than that shows nothing new.
+prints as n/a. The recent window's counts are differences of Locust's own
+running totals, polled about 10 s apart. Locust caches ``/stats/requests`` for
+about 2 s, so polling faster than that shows nothing new.
 
 The controls of a run (pause, users, rate) do nothing here: Locust is driven from
 its own UI. ``stop`` stops watching, never Locust.
@@ -24,12 +24,13 @@ import math
 import re
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from ..errors import TargetUnreachable
+from ..errors import TargetUnreachable, UsageError
 from ..stats.histogram import Histogram
 from ..stats.model import (
     EndpointSnapshot,
@@ -72,7 +73,7 @@ def stats_url(url: str) -> str:
 def probe(url: str, timeout_s: float = 5.0) -> dict[str, Any]:
     """One ``GET /stats/requests``: its JSON, or TargetUnreachable (exit 3) as one line."""
     if not re.match(r"^https?://[^/\s]+", url):
-        raise TargetUnreachable(f"{url}: expected Locust's web UI URL, e.g. http://127.0.0.1:8089")
+        raise UsageError(f"{url}: expected Locust's web UI URL, e.g. http://127.0.0.1:8089")
     try:
         response = httpx.get(stats_url(url), timeout=timeout_s, trust_env=False)
     except httpx.HTTPError as exc:
@@ -113,7 +114,11 @@ class LocustWatch:
         self._timeline: list[TimelinePoint] = []
         self._events: list[Event] = []
         self._seen: _Seen | None = None
+        # (when, {endpoint or "": (requests, failures)}): Locust's running totals as polled,
+        # so the recent window's counts are differences of Locust's own counts.
+        self._totals: deque[tuple[float, dict[str, tuple[int, int]]]] = deque()
         self._state = "starting"
+        self._current: dict[str, Any] = {}
         self.polls = 0  # answers turned into Snapshots
         self.last_error: str | None = None
         self._snapshot = self._build({"stats": [], "errors": [], "state": "ready",
@@ -256,8 +261,11 @@ class LocustWatch:
     def _build(self, data: dict[str, Any], at: float) -> Snapshot:
         entries = [e for e in data.get("stats") or [] if isinstance(e, dict)]
         total_entry = next((e for e in entries if e.get("name") == "Aggregated"), {})
+        recent = self._recent_counts(entries, total_entry, at)
         endpoints = tuple(
-            EndpointSnapshot(_name(e), e.get("method") or "", _total_stats(e), _window_stats(e))
+            EndpointSnapshot(
+                _name(e), e.get("method") or "", _total_stats(e), _window_stats(e, recent)
+            )
             for e in entries
             if e is not total_entry
         )
@@ -265,13 +273,14 @@ class LocustWatch:
         p50 = _float(current, "response_time_percentile_0.5")
         p95 = _float(current, "response_time_percentile_0.95")
         has_recent = p50 > 0 or p95 > 0
-        window = _window_stats(total_entry)
+        window = _window_stats(total_entry, recent)
         window = Stats(
             requests=window.requests,
             failures=window.failures,
             rps=window.rps,
             latency=Latency(NA, NA, p50, NA, p95, NA, NA, NA) if has_recent else Latency(),
         )
+        self._current = total_entry
         state = STATES.get(str(data.get("state")), "running")
         if state != self._state:
             self._events.append(Event(at, f"Locust: {data.get('state')}"))
@@ -281,7 +290,7 @@ class LocustWatch:
         if at > 0:
             self._add_point(at, window, users)
         return Snapshot(
-            scenario_name=f"Locust at {self.url}",
+            scenario_name="Locust",
             host=self.url,
             state=state,
             elapsed_s=at,
@@ -300,13 +309,28 @@ class LocustWatch:
             events=tuple(self._events[-200:]),
         )
 
+    def _recent_counts(
+        self, entries: list[dict[str, Any]], total: dict[str, Any], at: float
+    ) -> dict[str, tuple[int, int]]:
+        """Requests and failures over the last ~WINDOW_S seconds, per endpoint ("" for all):
+        Locust's running totals now minus those of the oldest poll within the window."""
+        now = {_key(e, total): (_int(e, "num_requests"), _int(e, "num_failures")) for e in entries}
+        self._totals.append((at, now))
+        while len(self._totals) > 1 and at - self._totals[1][0] >= WINDOW_S:
+            self._totals.popleft()
+        then = self._totals[0][1]  # shorter than the window until it has been watched that long
+        return {
+            k: (max(0, r - then.get(k, (0, 0))[0]), max(0, f - then.get(k, (0, 0))[1]))
+            for k, (r, f) in now.items()
+        }
+
     def _add_point(self, at: float, window: Stats, users: int) -> None:
         """One point per second seen: Locust's current rates and percentiles then."""
         t = int(at)
         point = TimelinePoint(
             t=t,
-            requests=round(window.rps),
-            failures=round(window.failures / WINDOW_S),
+            requests=round(window.rps),  # Locust's current rate
+            failures=round(_float(self._current, "current_fail_per_sec")),
             users=users,
             p50_ms=window.latency.p50,
             p95_ms=window.latency.p95,
@@ -365,13 +389,18 @@ def _total_stats(e: dict[str, Any]) -> Stats:
     )
 
 
-def _window_stats(e: dict[str, Any]) -> Stats:
-    rps, fps = _float(e, "current_rps"), _float(e, "current_fail_per_sec")
+def _key(entry: dict[str, Any], total: dict[str, Any]) -> str:
+    return "" if entry is total else _name(entry)
+
+
+def _window_stats(e: dict[str, Any], recent: dict[str, tuple[int, int]]) -> Stats:
+    """Locust's current rate; counts from its running totals; no recent percentiles."""
+    requests, failures = recent.get(_name(e) if e.get("name") != "Aggregated" else "", (0, 0))
     return Stats(
-        requests=round(rps * WINDOW_S),
-        failures=round(fps * WINDOW_S),
-        rps=rps,
-        latency=Latency(*([NA] * 8)) if rps > 0 else Latency(),
+        requests=requests,
+        failures=failures,
+        rps=_float(e, "current_rps"),
+        latency=Latency(*([NA] * 8)) if requests else Latency(),
     )
 
 

@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..stats.histogram import Histogram, bucket_value
+from ..stats.model import Latency
 from ..stats.result import RunResult
 from .formatting import endpoint_label
 from .output_files import write_output
@@ -103,6 +104,7 @@ def write_csv(result: RunResult, prefix: str | Path) -> list[Path]:
 
 def stats_csv(result: RunResult) -> str:
     rows: list[list[object]] = []
+    given = "histograms" in result.missing  # e.g. a Locust import: its figures as given
     duration = result.duration_s
     for e in result.endpoints:
         rows.append(
@@ -114,12 +116,20 @@ def stats_csv(result: RunResult) -> str:
                 e.histogram,
                 e.stats.bytes_received,
                 duration,
+                e.stats.latency if given else None,
             )
         )
     s = result.summary
     rows.append(
         _stats_row(
-            "", AGGREGATED, s.requests, s.failures, result.histogram, s.bytes_received, duration
+            "",
+            AGGREGATED,
+            s.requests,
+            s.failures,
+            result.histogram,
+            s.bytes_received,
+            duration,
+            s.latency if given else None,
         )
     )
     return _render(STATS_COLUMNS, rows)
@@ -133,8 +143,25 @@ def _stats_row(
     hist: Histogram,
     bytes_received: int,
     duration_s: float,
+    latency: Latency | None = None,
 ) -> list[object]:
     per_s = (lambda n: n / duration_s) if duration_s > 0 else (lambda n: 0.0)
+    if latency is not None:
+        # No histogram, but the figures of the source (a Locust import): written as given.
+        return [
+            method,
+            endpoint_label(method, name) if method else name,
+            requests,
+            failures,
+            latency.p50,
+            latency.mean,
+            latency.min,
+            latency.max,
+            _num(bytes_received / requests) if requests else 0,
+            _num(per_s(requests)),
+            _num(per_s(failures)),
+            *(_given(latency, p) for p in PERCENTILES),
+        ]
     return [
         method,
         endpoint_label(method, name) if method else name,
@@ -242,6 +269,15 @@ def _epoch(started_at: str) -> int:
         return int(datetime.fromisoformat(started_at).timestamp())
     except (TypeError, ValueError):
         return 0
+
+
+_GIVEN = {0.5: "p50", 0.9: "p90", 0.95: "p95", 0.99: "p99", 0.999: "p999", 1.0: "max"}
+
+
+def _given(latency: Latency, q: float) -> object:
+    """A percentile the result carries without a histogram, else N/A (never interpolated)."""
+    attr = _GIVEN.get(q)
+    return getattr(latency, attr) if attr else "N/A"
 
 
 def _utc(start: int, offset_s: float | None) -> str:

@@ -14,7 +14,8 @@ QUANTILES = (0.5, 0.9, 0.95, 0.99, 0.999)
 
 @dataclass(frozen=True, slots=True)
 class Latency:
-    """Latency figures in milliseconds."""
+    """Latency figures in milliseconds. NaN marks a figure the source does not report
+    (a Snapshot of a watched Locust): the dashboard shows it as n/a, never as a number."""
 
     min: float = 0.0
     mean: float = 0.0

@@ -7,6 +7,8 @@ show them, so nothing jumps around as digits change.
 
 from __future__ import annotations
 
+import math
+
 from rich.console import JustifyMethod
 from rich.text import Text
 
@@ -77,7 +79,12 @@ class Cell(Text):
     __hash__ = None  # type: ignore[assignment]
 
 
+NOT_AVAILABLE = "n/a"  # a figure the source does not report (NaN in a Snapshot)
+
+
 def ms_cell(ms: float, has_data: bool = True, unit: bool = False) -> Cell:
+    if has_data and math.isnan(ms):  # not reported by the source (e.g. Locust): never made up
+        return Cell(NOT_AVAILABLE, -1.0, TONE_COLOURS["none"])
     text = (fmt_ms(ms) + (" ms" if unit else "")) if has_data else "–"
     return Cell(text, ms if has_data else -1.0, TONE_COLOURS[ms_tone(ms, has_data)])
 

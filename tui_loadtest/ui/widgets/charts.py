@@ -15,6 +15,7 @@ second arrives or the widget is resized.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from math import ceil, floor, log10
 from typing import Any
@@ -123,7 +124,9 @@ class LatencyChart(TimeChart):
         return (point.p50_ms, point.p95_ms, point.p99_ms)
 
     def breaks(self, point: TimelinePoint) -> bool:
-        return point.p99_ms <= 0  # no response that second: no latency is not zero latency
+        # No response that second: no latency is not zero latency. (NaN: a figure the
+        # source does not report, e.g. Locust's recent p99; that series alone is skipped.)
+        return not any(v > 0 for v in (point.p50_ms, point.p95_ms, point.p99_ms))
 
 
 def axis_seconds(
@@ -156,7 +159,7 @@ def render_chart(
         return Text("")
     x0 = points[0].t if points else 0
     x1 = max(x0 + axis_s, points[-1].t if points else 0)
-    y_top = max((max(v) for v in values), default=0.0)
+    y_top = max((x for v in values for x in v if not math.isnan(x)), default=0.0)
     y_top = _nice_ceiling(y_top * 1.1) if y_top > 0 else 1.0
     y_ticks = _value_ticks(y_top, max(1, (height - 2) // 2), height - 2)
     labels = [_fmt_value(v) for v in y_ticks]
@@ -178,7 +181,7 @@ def render_chart(
     for s in range(len(colours)):
         prev: tuple[int, int] | None = None
         for point, vals, brk in zip(points, values, breaks, strict=True):
-            if brk:
+            if brk or math.isnan(vals[s]):  # NaN: not reported by the source
                 prev = None
                 continue
             here = (px(point.t), py(vals[s]))

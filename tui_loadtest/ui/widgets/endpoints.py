@@ -158,7 +158,7 @@ class EndpointTable(DataTable):
     def _row(self, ep: EndpointSnapshot, snap: Snapshot) -> list[Cell]:
         stats = ep.total if self.view == "run" else ep.window
         lat = stats.latency
-        has = lat.max > 0
+        has = not lat.max <= 0  # NaN: not reported by the source, shown as n/a
         fail_style = TONE_COLOURS[error_tone(stats.error_rate, stats.requests > 0)]
         return [
             Cell(ep.method, ep.method, "bold", justify="left"),

@@ -141,11 +141,13 @@ class KpiBar(Grid):
         )
 
         lat = window.latency
-        has_lat = lat.max > 0
+        has_lat = not lat.max <= 0  # NaN: the source does not report it (n/a), not "none"
         p95 = tile("#kpi-p95", KpiTile)
         p95.show(
             f"{fmt_ms(lat.p95)} ms" if has_lat else "– ms",
-            f"p99 {fmt_ms(lat.p99)} ms" if has_lat else "no responses",
+            (f"p99 {fmt_ms(lat.p99)} ms" if lat.p99 == lat.p99 else "p99 n/a")
+            if has_lat
+            else "no responses",
             tone=ms_tone(lat.p95, has_lat),
             sub_tone=ms_tone(lat.p99, has_lat),
         )

@@ -7,6 +7,7 @@ start, the default) or the service time (from when it was sent); ``c`` toggles.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from rich.text import Text
@@ -14,7 +15,7 @@ from textual.widgets import Static
 
 from ...report.formatting import fmt_int, fmt_ms
 from ...stats.model import Latency, Snapshot
-from ..style import TONE_COLOURS, ms_tone
+from ..style import NOT_AVAILABLE, TONE_COLOURS, ms_tone
 
 ROWS = (
     ("p50", "p50"),
@@ -98,7 +99,8 @@ def _table(window: Latency, total: Latency, snap: Snapshot, w: int) -> Text:
     text.append(
         f"{'':<{LABEL_WIDTH}}{f'last {snap.window_s} s':>{w}}{'whole run':>{w}}", "bold dim"
     )
-    w_has, t_has = window.max > 0, total.max > 0
+    # NaN (a figure the source does not report) counts as data: it reads n/a, not "–".
+    w_has, t_has = not window.max <= 0, not total.max <= 0
     for label, attr in ROWS:
         text.append("\n")
         text.append(f"{label:<{LABEL_WIDTH}}", "bold")
@@ -113,4 +115,6 @@ def _table(window: Latency, total: Latency, snap: Snapshot, w: int) -> Text:
 def _value(ms: float, has_data: bool, width: int) -> Text:
     if not has_data:
         return Text(f"{'– ms':>{width}}", style=TONE_COLOURS["none"])
+    if math.isnan(ms):
+        return Text(f"{NOT_AVAILABLE:>{width}}", style=TONE_COLOURS["none"])
     return Text(f"{fmt_ms(ms) + ' ms':>{width}}", style=TONE_COLOURS[ms_tone(ms)])
