@@ -7,7 +7,6 @@ import os
 import sys
 
 from ..errors import EXIT_OK, UserError
-from ..store.location import ENV_VAR
 
 IMPORT_HELP = """\
 Store a Locust --csv run (PREFIX_stats.csv, PREFIX_stats_history.csv and
@@ -46,6 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "import",
         help="store a Locust --csv run as a baseline",
         description=IMPORT_HELP,
+        epilog="exit codes:\n  0    stored\n  2    a missing or unreadable CSV file, a bad"
+        " or taken name, an unusable store\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("prefix", metavar="PREFIX", help="what Locust's --csv was given")
@@ -123,6 +124,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if not (sys.stdout.isatty() and sys.stdin.isatty()):
         raise UserError("locust watch shows a dashboard: run it in a terminal")
     if args.store:  # where the dashboard's b saves (its default store reads this)
+        from ..store.location import ENV_VAR
+
         os.environ[ENV_VAR] = args.store
     from ..ui import create_app
 
