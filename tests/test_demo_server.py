@@ -196,11 +196,13 @@ def test_error_rate_one_always_fails() -> None:
 
 
 def test_latency_scale_zero_is_fast(client: httpx.Client) -> None:
-    start = time.perf_counter()
+    # The scale multiplies every sampled delay: at 0 no query waits at all (checked on the
+    # sampler, not with a clock, so a busy machine cannot fail it).
+    rng = random.Random(3)
+    assert all(sample_latency(rng, 0.0) == 0 for _ in range(1000))
+    assert sum(sample_latency(rng, 1.0) for _ in range(100)) > 0
     for _ in range(50):
-        client.post("/api/agents/a1/query", json={})
-    # With the default scale, 50 sequential queries take ~1.9 s on average.
-    assert time.perf_counter() - start < 0.75
+        assert client.post("/api/agents/a1/query", json={}).status_code == 200
 
 
 def test_default_latency_really_sleeps() -> None:
