@@ -37,6 +37,7 @@ from ..stats.model import (
     ErrorRow,
     Event,
     Latency,
+    RunState,
     Snapshot,
     Stats,
     TimelinePoint,
@@ -46,7 +47,7 @@ from ..stats.result import EndpointResult, RunResult, now_iso
 NA = math.nan  # not reported by Locust: shown as n/a, never made up
 WINDOW_S = 10  # Locust's "current" window
 REQUIRED_KEYS = ("stats", "errors", "state", "user_count")
-STATES = {  # Locust's runner states -> the dashboard's
+STATES: dict[str, RunState] = {  # Locust's runner states -> the dashboard's
     "ready": "starting",
     "missing": "starting",
     "spawning": "ramping",
@@ -117,7 +118,7 @@ class LocustWatch:
         # (when, {endpoint or "": (requests, failures)}): Locust's running totals as polled,
         # so the recent window's counts are differences of Locust's own counts.
         self._totals: deque[tuple[float, dict[str, tuple[int, int]]]] = deque()
-        self._state = "starting"
+        self._state: RunState = "starting"
         self._current: dict[str, Any] = {}
         self.polls = 0  # answers turned into Snapshots
         self.last_error: str | None = None
