@@ -1,0 +1,107 @@
+"""JUnit XML: the run's gates as test cases, for the test reports of GitLab, Jenkins and
+GitHub Actions (which read no other common format).
+
+Each threshold and each regression verdict is one ``<testcase>``; a failed one has a
+``<failure>`` whose message carries the figures, so the CI page says why without
+opening the log. Suites group the cases: the run itself, the thresholds, and the
+comparison with a baseline. The layout follows the schema Jenkins publishes
+(``testsuites > testsuite > testcase``, ``failure message type``), which GitLab and
+the GitHub reporters read too.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+CLASS_PREFIX = "tui-loadtest"
+
+
+@dataclass(frozen=True)
+class JUnitCase:
+    """One check: ``suite`` groups it ("run", "thresholds", "regression")."""
+
+    suite: str
+    name: str
+    passed: bool
+    message: str  # one line with the figures: what was measured
+    details: str = ""  # more lines for the failure's body
+    kind: str = ""  # the failure's type attribute: "threshold", "regression", "run"
+
+
+def junit_xml(
+    cases: Sequence[JUnitCase],
+    *,
+    title: str,
+    started_at: str | None = None,
+    duration_s: float = 0.0,
+) -> str:
+    """The XML document for ``cases``, in the order given, grouped by suite.
+
+    ``started_at`` is the run's ISO start time; JUnit wants it without a zone, in UTC.
+    """
+    stamp = _timestamp(started_at)
+    root = ET.Element(
+        "testsuites",
+        name=title,
+        tests=str(len(cases)),
+        failures=str(sum(not c.passed for c in cases)),
+        errors="0",
+        time=_seconds(duration_s),
+    )
+    suites: dict[str, list[JUnitCase]] = {}
+    for case in cases:
+        suites.setdefault(case.suite, []).append(case)
+    for i, (suite, members) in enumerate(suites.items()):
+        element = ET.SubElement(
+            root,
+            "testsuite",
+            id=str(i),
+            name=f"{title} · {suite}",
+            package=CLASS_PREFIX,
+            tests=str(len(members)),
+            failures=str(sum(not c.passed for c in members)),
+            errors="0",
+            skipped="0",
+            time=_seconds(duration_s),
+            timestamp=stamp,
+            hostname="localhost",
+        )
+        for case in members:
+            test = ET.SubElement(
+                element,
+                "testcase",
+                classname=f"{CLASS_PREFIX}.{suite}",
+                name=case.name,
+                time="0",
+            )
+            if case.passed:
+                out = ET.SubElement(test, "system-out")
+                out.text = case.message
+            else:
+                failure = ET.SubElement(
+                    test, "failure", message=case.message, type=case.kind or suite
+                )
+                failure.text = "\n".join(filter(None, (f"{case.name}: {case.message}",
+                                                       case.details)))  # fmt: skip
+    ET.indent(root)
+    body = ET.tostring(root, encoding="unicode")
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
+
+
+def _seconds(s: float) -> str:
+    return f"{max(0.0, s):.3f}"
+
+
+def _timestamp(started_at: str | None) -> str:
+    when = datetime.now(UTC)
+    if started_at:
+        try:
+            when = datetime.fromisoformat(started_at)
+        except ValueError:
+            pass
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    return when.replace(tzinfo=None, microsecond=0).isoformat()
