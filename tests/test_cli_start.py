@@ -119,3 +119,32 @@ def test_examples_into_a_folder(tmp_path):
     (tmp_path / "cfg").mkdir()
     assert main(["examples", "health.toml", "--dir", "cfg"]) == 0
     assert (tmp_path / "cfg" / "health.toml").exists()
+
+
+def test_the_first_headless_line_says_how_long_the_run_takes():
+    from dataclasses import replace
+
+    from tests.ui.fakes import demo_source
+    from tui_loadtest.headless import plan_line
+
+    snap = demo_source().snapshot  # 50 users, 60 s
+    assert plan_line(snap).startswith("running 50 users for 1m00s (Ctrl+C stops early")
+    both = replace(snap, requests_planned=10_000)
+    assert "for at most 1m00s or 10,000 requests" in plan_line(both)
+    count = replace(snap, duration_s=None, requests_planned=500)
+    assert "until 500 requests are done" in plan_line(count)
+    assert "until stopped" in plan_line(replace(snap, duration_s=None))
+    rate = replace(snap, mode="arrival-rate", rate_target=200.0)
+    assert plan_line(rate).startswith("running 200 requests/s for 1m00s")
+
+
+def test_a_headless_run_says_its_length_before_the_first_progress_line():
+    out = subprocess.run(
+        [sys.executable, "-m", "tui_loadtest", "run", "--headless", "-t", "2s", "-u", "5"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    first = out.stdout.splitlines()[0]
+    assert first.startswith("running 5 users for 2s")

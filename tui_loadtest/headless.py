@@ -20,7 +20,9 @@ from types import FrameType, TracebackType
 from typing import TextIO
 
 from .engine.coordinator import Run
+from .report.formatting import fmt_clock, fmt_int
 from .report.text import progress_line
+from .stats.model import Snapshot
 from .stats.result import RunResult
 
 INTERRUPTING: tuple[int, ...] = tuple(
@@ -124,6 +126,7 @@ def run_headless(
     interrupted; the result (partial) is still returned so the report gets written.
     """
     out = out or sys.stdout
+    _say(plan_line(run.snapshot), out)
     next_line = time.monotonic() + interval_s
     try:
         while not run.wait(timeout=max(0.0, min(0.25, next_line - time.monotonic()))):
@@ -134,6 +137,27 @@ def run_headless(
     except KeyboardInterrupt as exc:
         finish_interrupted(run, signum=getattr(exc, "signum", signal.SIGINT), signals=signals)
     return run.result()
+
+
+def plan_line(snap: Snapshot) -> str:
+    """The first line of a headless run: how long it will take, before it takes it."""
+    if snap.mode == "arrival-rate":
+        rate = snap.rate_target
+        load = f"{rate:g} requests/s" if rate else "an arrival-rate ramp"
+    else:
+        load = f"{fmt_int(snap.users_target)} user" + ("s" if snap.users_target != 1 else "")
+    if snap.duration_s and snap.requests_planned:
+        length = (
+            f"for at most {fmt_clock(snap.duration_s)} "
+            f"or {fmt_int(snap.requests_planned)} requests"
+        )
+    elif snap.duration_s:
+        length = f"for {fmt_clock(snap.duration_s)}"
+    elif snap.requests_planned:
+        length = f"until {fmt_int(snap.requests_planned)} requests are done"
+    else:
+        return f"running {load} until stopped (Ctrl+C stops it; the report is still written)"
+    return f"running {load} {length} (Ctrl+C stops early; the report is still written)"
 
 
 def finish_interrupted(

@@ -11,6 +11,7 @@ the GitHub reporters read too.
 
 from __future__ import annotations
 
+import contextlib
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -98,10 +99,8 @@ def _seconds(s: float) -> str:
 def _timestamp(started_at: str | None) -> str:
     when = datetime.now(UTC)
     if started_at:
-        try:
+        with contextlib.suppress(ValueError):  # not ISO: the time of writing
             when = datetime.fromisoformat(started_at)
-        except ValueError:
-            pass
     if when.tzinfo is not None:
         when = when.astimezone(UTC)
     return when.replace(tzinfo=None, microsecond=0).isoformat()
