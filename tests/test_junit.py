@@ -41,9 +41,7 @@ def test_every_case_is_read_back_with_its_verdict_and_figures(tmp_path):
     assert xml.tests == 4 and xml.failures == 2 and xml.errors == 0
     suites = {s.name: s for s in xml}
     assert set(suites) == {"Mixed · run", "Mixed · thresholds", "Mixed · regression"}
-    read = {
-        (case.classname, case.name): case for suite in suites.values() for case in suite
-    }
+    read = {(case.classname, case.name): case for suite in suites.values() for case in suite}
     assert len(read) == 4
     ok = read[("tui-loadtest.thresholds", "p95_ms <= 500")]
     assert ok.is_passed and ok.system_out == "measured 212 ms"

@@ -148,8 +148,7 @@ def plan_line(snap: Snapshot) -> str:
         load = f"{fmt_int(snap.users_target)} user" + ("s" if snap.users_target != 1 else "")
     if snap.duration_s and snap.requests_planned:
         length = (
-            f"for at most {fmt_clock(snap.duration_s)} "
-            f"or {fmt_int(snap.requests_planned)} requests"
+            f"for at most {fmt_clock(snap.duration_s)} or {fmt_int(snap.requests_planned)} requests"
         )
     elif snap.duration_s:
         length = f"for {fmt_clock(snap.duration_s)}"
