@@ -79,7 +79,11 @@ def test_init_journey_says_it_is_not_there_yet(capsys):
 
 
 def test_the_starter_runs_as_written(tmp_path):
-    """Against the embedded demo API, headless, for a second: exit 0, gates passed."""
+    """Against the embedded demo API, headless, for a second: both gates are judged.
+
+    The demo fails about 1 % of its queries on purpose, so in a one-second run the
+    error-rate gate may fail (exit 1); the run itself and the latency gate may not.
+    """
     assert main(["init"]) == 0
     out = subprocess.run(
         [sys.executable, "-m", "tui_loadtest", "run", "scenario.toml", "--headless", "-t", "1s"],
@@ -87,8 +91,11 @@ def test_the_starter_runs_as_written(tmp_path):
         text=True,
         timeout=120,
     )
-    assert out.returncode == 0, out.stderr
-    assert "/api/health" in out.stdout and "Gates (2/2 passed)" in out.stdout
+    assert out.returncode in (0, 1), out.stderr
+    assert "/api/health" in out.stdout and "/api/agents/{id}/query" in out.stdout
+    assert "✓ p95_ms <= 500" in out.stdout and "error_rate <= 0.01" in out.stdout
+    if out.returncode == 1:
+        assert "threshold failed: error_rate" in out.stderr
 
 
 def test_examples_lists_every_packaged_example(capsys):
