@@ -127,6 +127,27 @@ async def test_a_stall_shows_in_corrected_latency_not_in_service_time():
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize(("rate", "max_users"), [(1e12, 10), (1e12, 5), (1e5, 5)])
+async def test_a_budget_sent_at_once_reaches_the_server(rate, max_users):
+    """Every arrival due at once, the budget spent before a connection is open: the
+    requests already started (connecting or queued) still go out and are answered."""
+    server = StallingServer(delay=0.0)
+    url = await server.start()
+    try:
+        sc = scenario(
+            [{"path": "/"}],
+            load={"mode": "arrival-rate", "rate": rate, "max_users": max_users, "requests": 10},
+            http={"timeout": "30s", "connect_timeout": "30s"},
+        )
+        agg = await run_engine(sc, url, timeout=20)
+    finally:
+        await server.stop()
+    total = agg.total_span()
+    assert (total.requests, total.failures, agg.dropped) == (10, 0, 0)
+    assert server.requests == 10
+
+
+@pytest.mark.anyio
 async def test_a_full_queue_drops_and_counts(monkeypatch):
     from tui_loadtest.engine import open_model
 

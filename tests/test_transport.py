@@ -87,6 +87,18 @@ class QuirkyServer:
             w(b"HTTP/1.0 200 OK\r\n\r\nold-style body")
             await writer.drain()
             return False
+        elif path == "/http10-split":
+            # The head in two TCP segments, the body ending when the connection closes.
+            w(b"HTTP/1.0 200 OK\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            w(b"Server: old\r\n\r\nold-style body")
+            await writer.drain()
+            return False
+        elif path == "/bad-chunk":
+            w(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n")
+            await writer.drain()
+            return False
         elif path == "/head":
             # A HEAD response announces a body it does not send.
             w(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
@@ -158,6 +170,7 @@ def one(path: str, method: str = "GET", users: int = 2, requests: int = 20, **ht
         ("/chunked", "GET"),
         ("/close-delimited", "GET"),
         ("/http10", "GET"),
+        ("/http10-split", "GET"),
         ("/head", "HEAD"),
         ("/204", "GET"),
         ("/304", "GET"),
@@ -251,6 +264,32 @@ async def test_garbage_is_a_protocol_error(quirky):
     _, url = quirky
     agg = await run_engine(one("/garbage", users=1, requests=3), url)
     assert totals(agg) == (3, 3, {"protocol": 3})
+
+
+async def test_bad_chunk_size_is_a_protocol_error(quirky):
+    _, url = quirky
+    agg = await run_engine(one("/bad-chunk", users=1, requests=3), url)
+    assert totals(agg) == (3, 3, {"protocol": 3})
+
+
+@pytest.mark.parametrize("path", ["/ok", "/conn-close", "/garbage", "/bad-chunk", "/http10"])
+async def test_a_stop_counts_exactly_what_the_server_received(quirky, path):
+    """Many users opening connections when the run stops (no keep-alive, or servers
+    that close, send garbage or a bad chunk size): a connection still being opened
+    sent nothing, so it is not a request; nothing is counted that the server did not
+    receive, and the run ends without waiting out the (long) timeouts."""
+    server, url = quirky
+    sc = scenario(
+        [{"path": path}],
+        load={"users": 60, "spawn_rate": 100_000, "run_time": "1m"},
+        http={"keepalive": False, "timeout": "60s", "connect_timeout": "60s"},
+    )
+    agg = await run_engine(sc, url, stop_after=0.5, timeout=30)  # a phantom would wait 60 s
+    requests, failures, kinds = totals(agg)
+    assert requests == server.requests > 0
+    assert "timeout" not in kinds
+    if path in ("/ok", "/conn-close", "/http10"):
+        assert (failures, kinds) == (0, {})
 
 
 async def test_http_errors_are_counted_with_latency(quirky):

@@ -86,6 +86,10 @@ class UserHost(Protocol):
         """May ``user`` send now? (the slow path when ``gate`` is set)"""
         ...
 
+    def retire(self, user: User) -> None:
+        """``user`` is done for good (stopped, or one too many): cancel and forget it."""
+        ...
+
     async def connect(self, conn: asyncio.Protocol) -> None:
         """Open a connection to the target for ``conn`` (TLS when the target is https)."""
         ...
@@ -96,7 +100,5 @@ class DriverHost(UserHost, Protocol):
 
     users: set[User]
     remaining: int | None  # requests left in the budget, if there is one
-
-    def retire(self, user: User) -> None: ...
 
     def stop(self, drain_queue: bool = False) -> None: ...

@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 
 BACKOFF_FIRST = 0.05
 BACKOFF_MAX = 1.0
+# The start of a response kept while it arrives, to read the head of a close-delimited
+# one (its body ends when the connection closes); heads are far smaller than this.
+HEAD_KEEP = 16 * 1024
 
 
 class Conn(asyncio.Protocol):
@@ -64,6 +67,8 @@ class Conn(asyncio.Protocol):
             return
         if not u.nbytes:
             u.head = data
+        elif len(u.head) < HEAD_KEEP:
+            u.head += data  # a head may come in pieces (see close_delimited_status)
         u.nbytes += len(data)
         try:
             self.parser.feed_data(data)
@@ -253,7 +258,12 @@ class VUser(UserCycle):
         try:
             await eng.connect(conn)
         except asyncio.CancelledError:
+            # Given up (a timeout, or a stop before anything was sent). A connection
+            # that was made just before is closed, not left to the garbage collector.
             conn.dead = True
+            transport = getattr(conn, "transport", None)
+            if transport is not None:
+                transport.close()
             return
         except Exception as exc:  # noqa: BLE001 - every failure is counted, none is fatal
             self.connecting = None
@@ -262,7 +272,7 @@ class VUser(UserCycle):
             self.fail(kind, message, backoff=True)
             return
         self.connecting = None
-        if self.deadline == 0 or eng.stopped:  # timed out or stopped meanwhile
+        if self.deadline == 0:  # timed out meanwhile (and counted then)
             conn.dead = True
             conn.transport.close()
             return
@@ -293,9 +303,14 @@ class VUser(UserCycle):
         self.conn = None
         if not self.deadline:
             return  # idle keep-alive connection closed by the server: reopen on next request
-        if self.nbytes == 0 and self.served and not self.retried and not self.eng.stopped:
+        if self.nbytes == 0 and self.served and not self.retried:
             # A stale keep-alive connection: nothing came back, so the request
-            # cannot have been processed; send it once more on a new connection.
+            # cannot have been processed; send it once more on a new connection
+            # (after a stop, it is simply not a request: nothing is counted).
+            if self.eng.stopped:
+                self.deadline = 0
+                self.eng.retire(self)
+                return
             self.retried = True
             self.open_connection()
             return

@@ -176,7 +176,11 @@ class WorkerEngine:
                 user.start_request()
 
     def stop(self, drain_queue: bool = False) -> None:
-        """No new requests; requests in flight finish (or time out)."""
+        """No new requests; requests in flight finish (or time out).
+
+        ``drain_queue`` (the request budget is spent): everything already started,
+        queued arrivals and connections being opened included, still goes out.
+        """
         if self.stopped:
             return
         if self.driver is not None:
@@ -189,7 +193,14 @@ class WorkerEngine:
         if self.driver is not None:
             self.driver.stop(drain_queue)
         for user in list(self.users):
-            if not user.deadline and not user.connecting:
+            if user.connecting and not drain_queue:
+                # Still connecting: nothing was sent, so this is not a request (the
+                # server never sees it). In the open model it was a scheduled arrival
+                # left unsent: dropped, and counted as such.
+                if self.driver is not None:
+                    self.buf.dropped += 1
+                self.retire(user)
+            elif not user.deadline and not user.connecting:
                 self.retire(user)
         if not self.users:
             self._idle.set()
