@@ -68,6 +68,7 @@ def fake_host(**extra):
         buf=buf,
         loop=SimpleNamespace(call_later=lambda *a: None),
         timeout_ns=10**12,
+        tick_ns=1 << 62,  # the second never ends here
         **extra,
     )
 

@@ -80,10 +80,15 @@ class UserHost(Protocol):
     stopped: bool
     connects: int  # connections opened this second
     buf: Buffers  # this second's statistics (swapped every second)
+    tick_ns: int  # when this second ends (perf_counter_ns): then call roll() first
     closing: set[asyncio.Task]  # httpx clients being closed
 
     def admit(self, user: User) -> bool:
         """May ``user`` send now? (the slow path when ``gate`` is set)"""
+        ...
+
+    def roll(self, now_ns: int) -> None:
+        """Close the seconds that ended by ``now_ns``: ``buf`` is then the current one."""
         ...
 
     def retire(self, user: User) -> None:

@@ -163,12 +163,15 @@ class HttpxUser(UserCycle):
 
     def complete(self, status: int, t1: int, nbytes: int) -> None:
         r = self.req
+        eng = self.eng
+        if t1 >= eng.tick_ns:
+            eng.roll(t1)
         record(r.hist, (t1 - (self.intended or self.t0)) // 1000, nbytes)
         if self.intended:  # open model: the service time too
             record(r.svc, (t1 - self.t0) // 1000, 0)
         self.deadline = 0
         if not r.ok[status]:
-            self.eng.buf.http_failure(r.index, status)
+            eng.buf.http_failure(r.index, status)
 
     def on_timeout(self) -> None:
         if self.task is not None:

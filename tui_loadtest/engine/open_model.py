@@ -71,12 +71,15 @@ class OpenSlot(VUser):
 
     def complete(self, status: int, t1: int) -> None:
         r = self.req
+        eng = self.eng
+        if t1 >= eng.tick_ns:
+            eng.roll(t1)
         record(r.hist, (t1 - self.intended) // 1000, self.nbytes)  # corrected latency
         record(r.svc, (t1 - self.t0) // 1000, 0)  # service time
         self.deadline = 0
         self.served += 1
         if not r.ok[status]:
-            self.eng.buf.http_failure(r.index, status)
+            eng.buf.http_failure(r.index, status)
 
     def next(self) -> None:
         self.pool.slot_free(self)
@@ -140,6 +143,8 @@ class OpenDriver:
         sched = self.schedule
         t = (now - self.origin_ns) / 1e9
         due = sched.next_time()
+        if now >= eng.tick_ns:
+            eng.roll(now)
         buf = eng.buf
         lag = buf.lag
         while due <= t:

@@ -123,6 +123,9 @@ class UserCycle:
         """Count a failed request and carry on (after a pause if we could not connect)."""
         u: CycleUser = cast("CycleUser", self)
         u.deadline = 0
+        now = perf_counter_ns()
+        if now >= u.eng.tick_ns:
+            u.eng.roll(now)
         u.eng.buf.other_failure(u.req.index, kind, message)
         if backoff:
             delay = u.backoff = min(BACKOFF_MAX, (u.backoff * 2) or BACKOFF_FIRST)
@@ -213,6 +216,9 @@ class VUser(UserCycle):
         if status < 200 or not self.deadline:  # a 1xx (the real one follows), or unsolicited
             return
         r = self.req
+        eng = self.eng
+        if t1 >= eng.tick_ns:  # the first response of a new second: close the last one
+            eng.roll(t1)
         # -- inline record(r.hist, v, self.nbytes) --
         v = (t1 - self.t0) // 1000
         try:
@@ -228,23 +234,26 @@ class VUser(UserCycle):
         self.deadline = 0
         self.served += 1
         if not r.ok[status]:
-            self.eng.buf.http_failure(r.index, status)
+            eng.buf.http_failure(r.index, status)
         if not (self.keepalive and p.should_keep_alive()):
             self.drop_connection()
         th = self.think
         if th is None:
             self.start_request()
         else:
-            self.timer = self.eng.loop.call_later(th[0] + random() * th[1], self.start_request)
+            self.timer = eng.loop.call_later(th[0] + random() * th[1], self.start_request)
 
     def complete(self, status: int, t1: int) -> None:
         """Record a response for the request in flight (the cold paths' version)."""
         r = self.req
+        eng = self.eng
+        if t1 >= eng.tick_ns:
+            eng.roll(t1)
         record(r.hist, (t1 - self.t0) // 1000, self.nbytes)
         self.deadline = 0
         self.served += 1
         if not r.ok[status]:
-            self.eng.buf.http_failure(r.index, status)
+            eng.buf.http_failure(r.index, status)
 
     # -- connections (cold) ---------------------------------------------------
     def open_connection(self) -> None:

@@ -25,6 +25,7 @@ from .recording import BYTES_SLOT, SUM_SLOT, Buffers
 from .shares import WorkerShare, split_evenly
 from .vuser import HeadAwareUser, VUser
 
+NS = 1_000_000_000  # one second, in perf_counter_ns units
 WATCHDOG_S = 0.1
 SPAWN_STEP_S = 0.01
 STAGE_STEP_S = 0.1
@@ -92,8 +93,14 @@ class WorkerEngine:
         self.paused = False
         self.stopped = False  # no new requests; finishing the ones in flight
         self.gate = self.remaining is not None
-        self.tick = 0
+        self.tick = 0  # the second being recorded: [tick, tick + 1) after the start
         self.start_mono = 0.0
+        self.start_ns = 0  # the start, on perf_counter_ns (the users' clock)
+        # When the current second ends (perf_counter_ns). Users compare the time they
+        # already took against it and roll the buffers over themselves, so a second
+        # holds what completed in that wall-clock second, however the loop batches
+        # callbacks; the tick timer rolls over idle seconds.
+        self.tick_ns = 0
         self._addr: tuple | None = None
         self._idle = asyncio.Event()  # set when no user is left
         self._target_changed = asyncio.Event()
@@ -221,7 +228,10 @@ class WorkerEngine:
         """Start in ``delay_s`` seconds (this host's clock) and run until stopped or the
         request budget is spent; send the last delta."""
         self.loop = asyncio.get_running_loop()
-        self.start_mono = time.monotonic() + max(0.0, delay_s)
+        delay_s = max(0.0, delay_s)
+        self.start_mono = time.monotonic() + delay_s
+        self.start_ns = perf_counter_ns() + int(delay_s * NS)
+        self.tick_ns = self.start_ns + NS
         delay = self.start_mono - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -229,7 +239,7 @@ class WorkerEngine:
         self._watchdog = self.loop.call_later(WATCHDOG_S, self._check_deadlines)
         spawner = None
         if self.driver is not None:
-            self.driver.start(perf_counter_ns() - int((time.monotonic() - self.start_mono) * 1e9))
+            self.driver.start(self.start_ns)
         else:
             if self.stages:
                 self._follow_stages()
@@ -310,12 +320,19 @@ class WorkerEngine:
         self._watchdog = self.loop.call_later(WATCHDOG_S, self._check_deadlines)
 
     def _schedule_tick(self) -> None:
-        at = self.start_mono + self.tick + 1
-        self._ticker = self.loop.call_later(max(0.0, at - time.monotonic()), self._on_tick)
+        wait = (self.tick_ns - perf_counter_ns()) / NS
+        self._ticker = self.loop.call_later(max(0.0, wait), self._on_tick)
 
     def _on_tick(self) -> None:
-        self._emit()
+        self.roll(perf_counter_ns())
         self._schedule_tick()
+
+    def roll(self, now_ns: int) -> None:
+        """Send every second that ended by ``now_ns`` (called by users as they record,
+        and by the tick timer when nothing completes)."""
+        while now_ns >= self.tick_ns:
+            self._emit()
+            self.tick_ns += NS
 
     def _point_requests(self) -> None:
         """Give every request this second's lists (the hot path records into them)."""
@@ -331,7 +348,8 @@ class WorkerEngine:
         self._point_requests()
         span = 1.0
         if final:
-            span = min(1.0, max(0.0, time.monotonic() - (self.start_mono + self.tick)))
+            began = self.tick_ns - NS
+            span = min(1.0, max(0.0, (perf_counter_ns() - began) / NS))
         endpoints = [
             EndpointDelta(
                 buckets=_sparse(buf.hist[i], NBUCKETS),
