@@ -127,7 +127,7 @@ async def test_a_stall_shows_in_corrected_latency_not_in_service_time():
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize(("rate", "max_users"), [(1e12, 10), (1e12, 5), (1e5, 5)])
+@pytest.mark.parametrize(("rate", "max_users"), [(1e6, 10), (1e6, 5), (1e5, 5)])
 async def test_a_budget_sent_at_once_reaches_the_server(rate, max_users):
     """Every arrival due at once, the budget spent before a connection is open: the
     requests already started (connecting or queued) still go out and are answered."""
