@@ -32,8 +32,9 @@ inside --results-dir and nowhere else. Bodies are limited to 10 MB.
 """
 
 EPILOG = """\
-exit codes:
-  0    stopped with Ctrl+C or SIGTERM
+exit codes (requests in flight finish first):
+  130  stopped with Ctrl+C
+  143  stopped with SIGTERM (129: SIGHUP)
   2    usage error: a non-loopback --host without --token, a short token, a
        missing results folder, an unusable store, or the port is taken
 """
