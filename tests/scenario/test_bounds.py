@@ -384,3 +384,38 @@ def test_run_starts_no_more_workers_than_users(
     report = json.loads(out.read_text())
     assert report["load"]["workers"] == 1
     assert report["summary"]["requests"] == 20 == demo_server.stats()["requests"]
+
+
+# --------------------------------------------------------------------------- ASCII
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[[requests]]\npath = "/café"\n',
+            "requests[1].path: expected a path in ASCII (percent-encode other characters: "
+            'é is %C3%A9), got "/café"',
+        ),
+        (
+            '[[requests]]\npath = "/{x}"\nvars = { x = ["Ā"] }\n',
+            "requests[1].vars.x[1]: expected a value in ASCII (it goes into the path; "
+            'percent-encode others), got "Ā"',
+        ),
+        (
+            '[http]\nheaders = { X-A = "é" }\n' + HEALTH,
+            "http.headers.X-A: expected ASCII text (header values hold no other characters), "
+            'got "é"',
+        ),
+    ],
+)
+def test_what_goes_on_the_wire_is_ascii(error_text: ErrorText, text: str, message: str) -> None:
+    """A request line or a header the transports could not encode would fail every request."""
+    assert error_text(text) == f"x.toml: {message}"
+
+
+def test_non_ascii_bodies_are_utf8(load_text: LoadText) -> None:
+    sc = load_text(
+        '[[requests]]\npath = "/{x}"\nmethod = "POST"\nbody = "é {x}"\nvars = { x = ["a"] }\n'
+    )
+    assert sc.requests[0].fill({"x": "a"}) == ("/a", "é a".encode())

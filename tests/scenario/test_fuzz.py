@@ -44,7 +44,7 @@ FUZZ = settings(
     deadline=2000,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-ENV = {"TOKEN": "tok-123", "USER_ID": "u1", "EMPTY": ""}
+ENV = {"TOKEN": "tok-5ecret-Q9", "USER_ID": "u1", "EMPTY": ""}
 
 
 def examples(count: int) -> int:
@@ -310,7 +310,9 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def use_like_a_run(sc: Scenario) -> None:
     """What a run does with a scenario before and around its requests."""
-    json.dumps(sc.redacted, allow_nan=False, default=str)
+    copied = json.dumps(sc.redacted, allow_nan=False, default=str)
+    for secret in ("tok-5ecret-Q9", "lit-5ecret-Z3"):
+        assert secret not in copied  # reports keep ${VAR} and <redacted>, never the value
     apply_overrides(sc)
     plan_workers(sc.load, 4, cores=2)
     for second in (0.0, 1.5, 1e6):
@@ -378,7 +380,7 @@ FULL_DOCUMENTS: list[dict[str, Any]] = [
             {
                 "name": "get agent",
                 "method": "GET",
-                "path": "/api/agents/{id}?key=k1",
+                "path": "/api/agents/{id}?key=${TOKEN}&token=lit-5ecret-Z3",
                 "weight": 3,
                 "headers": {"X-User": "${USER_ID}"},
                 "vars": {"id": ["a1", "a2", 7]},
@@ -387,11 +389,11 @@ FULL_DOCUMENTS: list[dict[str, Any]] = [
             {
                 "path": "/api/agents/{id}/query",
                 "method": "POST",
-                "json": {"query": "status of {id}", "user": "u1", "n": [1, 2.5, True]},
+                "json": {"query": "status of {id}", "user": "${USER_ID}", "n": [1, 2.5, True]},
                 "vars": {"id": ["a1"]},
                 "expect_status": 200,
             },
-            {"path": "/raw", "method": "PUT", "body": "token=t1"},
+            {"path": "/raw/${USER_ID}", "method": "PUT", "body": "token=${TOKEN}"},
         ],
         "thresholds": {
             "p95_ms": 500,

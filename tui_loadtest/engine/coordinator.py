@@ -17,8 +17,8 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from ..scenario import Scenario
-from ..stats.aggregate import RunAggregate
+from ..scenario import Scenario, redact_text
+from ..stats.aggregate import RunAggregate, WorkerDelta
 from ..stats.model import Event, RunState, Snapshot
 from ..stats.result import EndpointResult, RunResult, environment
 from .pool import Delta, Ended, LocalProcessPool, WorkerInfo, WorkerPool, last_line
@@ -227,6 +227,8 @@ class Run:
             changed = False
             for msg in pool.receive(POLL_S):
                 if isinstance(msg, Delta):
+                    if msg.delta.errors and self.scenario.secrets:
+                        self._scrub(msg.delta)
                     with self._lock:
                         changed |= bool(self.aggregate.add(msg.delta))
                 else:
@@ -324,7 +326,16 @@ class Run:
                 )
             )
 
+    def _scrub(self, delta: WorkerDelta) -> None:
+        """Error messages never carry a secret of the scenario into an event or a report."""
+        secrets = self.scenario.secrets
+        delta.errors = [
+            (kind, status, ep, count, redact_text(message, secrets))
+            for kind, status, ep, count, message in delta.errors
+        ]
+
     def _worker_failed(self, i: int, text: str) -> None:
+        text = redact_text(text, self.scenario.secrets)  # the log file is an artefact too
         if self.log_path is None:
             fd, self.log_path = tempfile.mkstemp(prefix="tui-loadtest-", suffix=".log")
             os.close(fd)

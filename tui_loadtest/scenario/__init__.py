@@ -38,7 +38,14 @@ from .model import (
     Threshold,
 )
 from .overrides import apply_overrides, cpu_cores, plan_workers, single_url_scenario
-from .redact import REDACTED, is_sensitive_header, redact_scenario
+from .redact import (
+    REDACTED,
+    is_secret_param,
+    is_sensitive_header,
+    redact_query,
+    redact_scenario,
+    redact_text,
+)
 from .urls import normalize_host
 
 __all__ = [
@@ -64,12 +71,15 @@ __all__ = [
     "Threshold",
     "apply_overrides",
     "cpu_cores",
+    "is_secret_param",
     "is_sensitive_header",
     "load_builtin_demo",
     "load_scenario",
     "normalize_host",
     "parse_scenario",
     "plan_workers",
+    "redact_query",
     "redact_scenario",
+    "redact_text",
     "single_url_scenario",
 ]

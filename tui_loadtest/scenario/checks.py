@@ -47,6 +47,7 @@ class Context:
     def __init__(self, source: str, env: Mapping[str, str]) -> None:
         self.source = source
         self.env = env
+        self.secrets: set[str] = set()  # values kept out of every artefact
 
     def fail(self, key: str, message: str) -> ScenarioError:
         where = f"{self.source}: {key}" if key else self.source

@@ -40,9 +40,19 @@ def parse_headers(
             raise ctx.expected(item_key, "a string", shown)
         if _CONTROL.search(value):
             raise ctx.expected(item_key, "a value without line breaks or control characters", shown)
+        if not value.isascii():
+            raise ctx.expected(
+                item_key, "ASCII text (header values hold no other characters)", shown
+            )
         resolved = substitute_env(ctx, item_key, value, shown)
         if _CONTROL.search(resolved):
             raise ctx.fail(item_key, "environment variable value holds a line break or control")
+        if not resolved.isascii():
+            raise ctx.fail(
+                item_key, "environment variable value holds characters that are not ASCII"
+            )
         headers.append((name, resolved))
         report[name] = REDACTED if sensitive else value
+        if sensitive:
+            ctx.secrets.add(resolved)
     return tuple(headers), report

@@ -105,7 +105,7 @@ def parse_scenario(
         source=source,
     )
     redacted = report_dict(scenario, http_report, request_reports)
-    return replace(scenario, redacted=redacted)
+    return replace(scenario, redacted=redacted, secrets=frozenset(ctx.secrets))
 
 
 def load_scenario(path: str | Path, env: Mapping[str, str] | None = None) -> Scenario:

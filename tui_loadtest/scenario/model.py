@@ -51,7 +51,9 @@ THRESHOLD_METRICS = (
 )
 
 # ``{name}`` in a path or body: filled per request from the request's vars.
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# ``${NAME}`` is not one: it names an environment variable, filled at load time.
+PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")
+ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
@@ -237,9 +239,12 @@ class Threshold:
 class Scenario:
     """A complete, validated scenario. ``host`` None means the embedded demo target.
 
-    ``redacted`` is a JSON-able copy for reports: header values keep their
-    ``${VAR}`` text (never the environment's value) and sensitive headers are
-    replaced by ``<redacted>``.
+    ``redacted`` is a JSON-able copy for reports: every value keeps its
+    ``${VAR}`` text (never the environment's value), and sensitive headers and
+    query parameters named like credentials are replaced by ``<redacted>``.
+    ``secrets`` holds the values that copy leaves out (environment values,
+    literal credentials), so free text such as an error message can be scrubbed
+    of them too (see ``redact.redact_text``).
     """
 
     name: str
@@ -250,6 +255,7 @@ class Scenario:
     thresholds: tuple[Threshold, ...] = ()
     source: str | None = None
     redacted: dict[str, Any] = field(compare=False, default_factory=dict, repr=False)
+    secrets: frozenset[str] = field(compare=False, default=frozenset(), repr=False)
 
     @property
     def is_demo(self) -> bool:

@@ -16,7 +16,14 @@ from ..errors import ScenarioError
 from .checks import RATE_LIMIT, SPAWN_LIMIT, USERS_LIMIT, is_number
 from .messages import flag_error, number_text, show
 from .model import MAX_RATE, MAX_USERS, MAX_WORKERS, HttpSpec, LoadSpec, RequestSpec, Scenario
-from .redact import REDACTED, is_sensitive_header, load_dict, report_dict
+from .redact import (
+    REDACTED,
+    is_sensitive_header,
+    load_dict,
+    redact_query,
+    report_dict,
+    secret_query_values,
+)
 from .urls import normalize_host, split_url
 
 __all__ = ["apply_overrides", "cpu_cores", "plan_workers", "single_url_scenario"]
@@ -109,7 +116,8 @@ def apply_overrides(
         try:
             new_host = normalize_host(host)
         except ValueError as exc:
-            raise flag_error("--host", str(exc).removeprefix("expected "), host) from None
+            shown = redact_query(host) if isinstance(host, str) else host
+            raise flag_error("--host", str(exc).removeprefix("expected "), shown) from None
 
     load = sc.load
     if new_rate is not None:
@@ -201,14 +209,16 @@ def single_url_scenario(
             raise ValueError('expected a URL like "http://127.0.0.1:5000/api/health"')
         host, path = split_url(url.strip(), allow_path=True)
     except ValueError as exc:
-        raise ScenarioError(f"URL: {exc}, got {show(url)}") from None
+        shown = redact_query(url) if isinstance(url, str) else url
+        raise ScenarioError(f"URL: {exc}, got {show(shown)}") from None
     count = _flag_int("N", requests)
     concurrency = _flag_int("C", users, MAX_USERS, USERS_LIMIT)
     verb = method.upper()
-    request = RequestSpec(name=f"{verb} {path}", method=verb, path=path)
+    shown_path = redact_query(path)  # names and reports never show a credential
+    request = RequestSpec(name=f"{verb} {shown_path}", method=verb, path=path)
     load = LoadSpec(users=concurrency, spawn_rate=float(concurrency), requests=count)
     scenario = Scenario(
-        name=name or f"bench {url}",
+        name=name or f"bench {redact_query(url)}",
         host=host,
         load=load,
         http=http or HttpSpec(),
@@ -216,7 +226,10 @@ def single_url_scenario(
         source=None,
     )
     http_report = {k: REDACTED if is_sensitive_header(k) else v for k, v in scenario.http.headers}
-    return replace(scenario, redacted=report_dict(scenario, http_report, [{}]))
+    secrets = {v for k, v in scenario.http.headers if is_sensitive_header(k)}
+    secrets |= secret_query_values(path)
+    redacted = report_dict(scenario, http_report, [{"path": shown_path}])
+    return replace(scenario, redacted=redacted, secrets=frozenset(secrets))
 
 
 def plan_workers(load: LoadSpec, requested: int, cores: int) -> tuple[int, list[str]]:

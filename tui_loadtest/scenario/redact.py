@@ -1,22 +1,48 @@
 """What may leave the process: the scenario as reports and the store keep it.
 
-A scenario's ``redacted`` copy is what every artefact records. Sensitive
-header values are replaced by ``REDACTED`` and ``${VAR}`` references keep their
-text, so a report or a baseline never holds a secret. The store runs
+A scenario's ``redacted`` copy is what every artefact records. Values keep
+their ``${VAR}`` text (the environment's value is never copied), sensitive
+header values and query parameters named like credentials become ``REDACTED``,
+so a report or a baseline never holds a secret. ``redact_text`` scrubs the
+same values from free text (error messages, logs). The store runs
 ``redact_scenario`` once more over scenarios it imports, whoever wrote them.
 """
 
 from __future__ import annotations
 
 import copy
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote_plus
 
-from .model import LoadSpec, Scenario
+from .model import ENV_REF, PLACEHOLDER, LoadSpec, Scenario
 
 REDACTED = "<redacted>"
+# Free text is scrubbed of secret values this long or longer: shorter ones ("1",
+# "a1") would cut holes in every number and name while hiding nothing.
+MIN_SCRUBBED = 4
 
 _SENSITIVE_NAMES = frozenset({"authorization", "proxy-authorization", "cookie"})
 _SENSITIVE_WORDS = ("token", "key", "secret", "password", "auth", "cookie", "session")
+# Query parameter names are split into words (api_key, X-Amz-Signature, sessionId);
+# a word that is, or ends with, one of these marks a credential. Whole words, so
+# "keyword" and "author" stay readable.
+_SECRET_PARAM_WORDS = frozenset(
+    {"auth", "authorization", "key", "pass", "passwd", "pwd", "sid", "sig", "session", "jwt"}
+)
+_SECRET_PARAM_ENDINGS = (
+    "token",
+    "apikey",
+    "secret",
+    "password",
+    "signature",
+    "sessionid",
+    "credential",
+    "credentials",
+)
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
 
 
 def is_sensitive_header(name: str) -> bool:
@@ -25,8 +51,70 @@ def is_sensitive_header(name: str) -> bool:
     return lowered in _SENSITIVE_NAMES or any(word in lowered for word in _SENSITIVE_WORDS)
 
 
+def is_secret_param(name: str) -> bool:
+    """True for query parameters named like a credential (token, api_key, signature...)."""
+    words = _WORD_SPLIT.split(_CAMEL.sub(r"\1 \2", name).lower())
+    return any(w in _SECRET_PARAM_WORDS or w.endswith(_SECRET_PARAM_ENDINGS) for w in words)
+
+
+def _only_references(value: str) -> bool:
+    """A value made only of ``${VAR}`` and ``{var}``: the template reveals nothing."""
+    return not PLACEHOLDER.sub("", ENV_REF.sub("", value))
+
+
+def _secret_params(path: str) -> list[tuple[int, str]]:
+    """``(index, value)`` of each secret-named parameter in the query of ``path``."""
+    _, sep, query = path.partition("?")
+    if not sep:
+        return []
+    query = query.partition("#")[0]
+    found = []
+    for index, item in enumerate(query.split("&")):
+        name, eq, value = item.partition("=")
+        if eq and value and is_secret_param(unquote_plus(name)):
+            found.append((index, value))
+    return found
+
+
+def redact_query(url: str) -> str:
+    """``url`` (or a path) with the values of credential-named query parameters redacted.
+
+    A value written only as ``${VAR}`` or ``{var}`` is kept: that text is
+    what reports show instead of the value (the vars it names are redacted
+    where they are listed, see ``secret_vars``).
+    """
+    secret = {index for index, value in _secret_params(url) if not _only_references(value)}
+    if not secret:
+        return url
+    head, _, rest = url.partition("?")
+    query, hash_mark, fragment = rest.partition("#")
+    items = query.split("&")
+    for index in secret:
+        items[index] = items[index].partition("=")[0] + "=" + REDACTED
+    return head + "?" + "&".join(items) + hash_mark + fragment
+
+
+def secret_query_values(url: str) -> set[str]:
+    """The literal values of credential-named query parameters (for ``redact_text``)."""
+    return {value for _, value in _secret_params(url) if not _only_references(value)}
+
+
+def secret_vars(path: str) -> set[str]:
+    """Names of the ``{var}`` placeholders inside credential-named query parameters."""
+    return {name for _, value in _secret_params(path) for name in PLACEHOLDER.findall(value)}
+
+
+def redact_text(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret value of at least MIN_SCRUBBED characters replaced."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= MIN_SCRUBBED and secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
 def redact_scenario(scenario: dict[str, Any]) -> dict[str, Any]:
-    """A copy with every sensitive header value replaced, whatever the report held.
+    """A copy with sensitive header values and query credentials replaced, whatever
+    the report held.
 
     Runs already redact their scenario; this second pass protects the store
     from report files written by hand or by older versions.
@@ -43,6 +131,9 @@ def redact_scenario(scenario: dict[str, Any]) -> dict[str, Any]:
     for request in out.get("requests") or []:
         if isinstance(request, dict):
             scrub(request.get("headers"))
+            for key in ("path", "name"):
+                if isinstance(request.get(key), str):
+                    request[key] = redact_query(request[key])
     return out
 
 
@@ -62,9 +153,14 @@ def load_dict(load: LoadSpec) -> dict[str, Any]:
 
 
 def report_dict(
-    sc: Scenario, http_headers: dict[str, str], request_headers: list[dict[str, str]]
+    sc: Scenario, http_headers: Mapping[str, str], request_reports: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
-    """The scenario as plain JSON data with header values as templates, secrets redacted."""
+    """The scenario as plain JSON data: values as written (templates), secrets redacted.
+
+    ``request_reports`` holds each request's report form as the loader built it
+    from the file: ``headers``, ``path``, ``body`` and ``vars`` as templates.
+    A missing entry falls back to the request itself, its query redacted.
+    """
     http = sc.http
     return {
         "name": sc.name,
@@ -85,15 +181,17 @@ def report_dict(
             {
                 "name": r.name,
                 "method": r.method,
-                "path": r.path,
+                "path": report.get("path", redact_query(r.path)),
                 "weight": r.weight,
-                "headers": dict(headers),
-                "body": None if r.body is None else r.body.decode("utf-8", "replace"),
+                "headers": dict(report.get("headers", {})),
+                "body": report.get(
+                    "body", None if r.body is None else r.body.decode("utf-8", "replace")
+                ),
                 "content_type": r.content_type,
-                "vars": {name: list(values) for name, values in r.vars},
+                "vars": report.get("vars", {name: list(values) for name, values in r.vars}),
                 "expect_status": None if r.expect_status is None else sorted(r.expect_status),
             }
-            for r, headers in zip(sc.requests, request_headers, strict=True)
+            for r, report in zip(sc.requests, request_reports, strict=True)
         ],
         "thresholds": [
             {"metric": t.metric, "limit": t.limit, "endpoint": t.endpoint, "label": t.label}

@@ -9,12 +9,19 @@ from datetime import date, datetime, time
 from typing import Any
 
 from .checks import Context, at_most, is_number, positive_number, text
+from .env import substitute_env, substitute_env_in_json
 from .headers import TOKEN, parse_headers
 from .messages import join, number_text, show
-from .model import MAX_ENDPOINTS, MAX_WEIGHT, PLACEHOLDER, THRESHOLD_METRICS, RequestSpec
+from .model import ENV_REF, MAX_ENDPOINTS, MAX_WEIGHT, PLACEHOLDER, THRESHOLD_METRICS, RequestSpec
+from .redact import REDACTED, redact_query, secret_query_values, secret_vars
 from .urls import SPACE_OR_CONTROL
 
 _WEIGHT_LIMIT = "(weights are relative: 1 and 3 mean 25 % and 75 %)"
+_ENV_IN_PATH = (
+    "environment variable value holds spaces, control or non-ASCII characters "
+    "(it goes into the path; percent-encode it)"
+)
+_ASCII_PATH = "a path in ASCII (percent-encode other characters: é is %C3%A9)"
 _REQUEST_KEYS = (
     "name",
     "method",
@@ -30,7 +37,8 @@ _REQUEST_KEYS = (
 
 def parse_requests(
     ctx: Context, raw: Any, global_headers: tuple[tuple[str, str], ...]
-) -> tuple[tuple[RequestSpec, ...], list[dict[str, str]]]:
+) -> tuple[tuple[RequestSpec, ...], list[dict[str, Any]]]:
+    """The requests, and each one's report form (``redact.report_dict`` reads it)."""
     if raw is None or raw == []:
         raise ctx.fail("requests", "expected at least one [[requests]] table")
     if not isinstance(raw, list):
@@ -42,7 +50,7 @@ def parse_requests(
             f"can hold), got {len(raw)}",
         )
     requests: list[RequestSpec] = []
-    reports: list[dict[str, str]] = []
+    reports: list[dict[str, Any]] = []
     names: set[str] = set()
     has_global_type = any(name.lower() == "content-type" for name, _ in global_headers)
     for index, item in enumerate(raw, start=1):
@@ -63,7 +71,8 @@ def parse_requests(
 
 def _parse_request(
     ctx: Context, key: str, item: dict[str, Any], has_global_type: bool
-) -> tuple[RequestSpec, dict[str, str]]:
+) -> tuple[RequestSpec, dict[str, Any]]:
+    """One request, checked as written (templates), then with ``${VAR}`` filled in."""
     for name in item:
         if name in THRESHOLD_METRICS or name.startswith("endpoints."):
             # A threshold written below [[requests]] without a [thresholds] header.
@@ -73,28 +82,24 @@ def _parse_request(
     ctx.check_keys(key, item, _REQUEST_KEYS)
     if "path" not in item:
         raise ctx.fail(key, 'missing key "path" (like path = "/api/health")')
-    path = _parse_path(ctx, f"{key}.path", item["path"])
+    template = _parse_path(ctx, f"{key}.path", item["path"])
     method = item.get("method", "GET")
     if not isinstance(method, str) or not TOKEN.fullmatch(method):
         raise ctx.expected(f"{key}.method", 'an HTTP method like "GET" or "POST"', method)
     method = method.upper()
-    name = text(ctx, f"{key}.name", item.get("name", f"{method} {path}"))
+    name = text(ctx, f"{key}.name", item.get("name", f"{method} {redact_query(template)}"))
     weight = positive_number(ctx, f"{key}.weight", item.get("weight", 1))
-    at_most(
-        ctx,
-        f"{key}.weight",
-        weight,
-        MAX_WEIGHT,
-        "(weights are relative: 1 and 3 mean 25 % and 75 %)",
-    )
-    headers, report = parse_headers(ctx, f"{key}.headers", item.get("headers"))
-    body, json_body = _parse_body(ctx, key, item)
+    at_most(ctx, f"{key}.weight", weight, MAX_WEIGHT, _WEIGHT_LIMIT)
+    headers, header_report = parse_headers(ctx, f"{key}.headers", item.get("headers"))
+    body, body_template, json_body = _parse_body(ctx, key, item)
     content_type = None
     has_type = has_global_type or any(n.lower() == "content-type" for n, _ in headers)
     if json_body and not has_type:
         content_type = "application/json"
-    variables = _parse_vars(ctx, key, item.get("vars"), path, body)
+    variables, vars_report = _parse_vars(ctx, key, item.get("vars"), template, body_template)
     expect = _parse_expect_status(ctx, f"{key}.expect_status", item.get("expect_status"))
+    path = _resolve_path(ctx, f"{key}.path", template)
+    ctx.secrets.update(secret_query_values(template))
     spec = RequestSpec(
         name=name,
         method=method,
@@ -107,40 +112,68 @@ def _parse_request(
         expect_status=expect,
         json_body=json_body,
     )
+    report = {
+        "headers": header_report,
+        "path": redact_query(template),
+        "body": body_template,
+        "vars": vars_report,
+    }
     return spec, report
 
 
 def _parse_path(ctx: Context, key: str, value: Any) -> str:
+    """The path as written: ``{var}`` placeholders and ``${VAR}`` references unfilled."""
+    shown = redact_query(value) if isinstance(value, str) else value
     if not isinstance(value, str) or not value.startswith("/"):
-        raise ctx.expected(key, 'a string starting with "/"', value)
+        raise ctx.expected(key, 'a string starting with "/"', shown)
     if SPACE_OR_CONTROL.search(value):
         raise ctx.expected(
-            key, "a path without spaces or control characters (percent-encode them)", value
+            key, "a path without spaces or control characters (percent-encode them)", shown
         )
-    if re.search(r"[{}]", PLACEHOLDER.sub("", value)):
-        raise ctx.expected(key, "placeholders like {id} (letters, digits and _)", value)
+    if not value.isascii():
+        raise ctx.expected(key, _ASCII_PATH, shown)
+    if re.search(r"[{}]", PLACEHOLDER.sub("", ENV_REF.sub("", value))):
+        raise ctx.expected(key, "placeholders like {id} (letters, digits and _)", shown)
     return value
 
 
-def _parse_body(ctx: Context, key: str, item: Mapping[str, Any]) -> tuple[bytes | None, bool]:
+def _resolve_path(ctx: Context, key: str, template: str) -> str:
+    path = substitute_env(ctx, key, template, redact_query(template))
+    if path != template and not _fits_a_path(path):
+        raise ctx.fail(key, _ENV_IN_PATH)
+    return path
+
+
+def _fits_a_path(text: str) -> bool:
+    """Sendable in a request line as is: ASCII, no spaces or control characters."""
+    return text.isascii() and not SPACE_OR_CONTROL.search(text)
+
+
+def _parse_body(
+    ctx: Context, key: str, item: Mapping[str, Any]
+) -> tuple[bytes | None, str | None, bool]:
+    """``(body to send, body as written, came from json)``; ``${VAR}`` filled in the first."""
     if "json" in item and "body" in item:
         raise ctx.fail(f"{key}.body", "cannot be combined with json (use one of them)")
     if "body" in item:
         body = item["body"]
         if not isinstance(body, str):
             raise ctx.expected(f"{key}.body", "a string (use json = ... for structured data)", body)
-        return body.encode(), False
+        return substitute_env(ctx, f"{key}.body", body, body).encode(), body, False
     if "json" in item:
         try:
-            encoded = json.dumps(
-                item["json"], separators=(",", ":"), allow_nan=False, default=_json_default
-            )
+            template = _json_text(item["json"])
         except ValueError:
             raise ctx.expected(
                 f"{key}.json", "JSON-compatible values (no nan or inf)", item["json"]
             ) from None
-        return encoded.encode(), True
-    return None, False
+        filled = substitute_env_in_json(ctx, f"{key}.json", item["json"])
+        return _json_text(filled).encode(), template, True
+    return None, None, False
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False, default=_json_default)
 
 
 def _json_default(value: Any) -> str:
@@ -150,11 +183,14 @@ def _json_default(value: Any) -> str:
 
 
 def _parse_vars(
-    ctx: Context, key: str, raw: Any, path: str, body: bytes | None
-) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    ctx: Context, key: str, raw: Any, path: str, body: str | None
+) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], dict[str, list[str]]]:
+    """The vars with ``${VAR}`` filled in, and their report form (as written; the
+    literal values of a var that fills a credential-named query parameter redacted)."""
     table = ctx.table(f"{key}.vars", raw, 'a table of lists, like { id = ["a1", "a2"] }')
-    body_names = set(PLACEHOLDER.findall(body.decode())) if body is not None else set()
+    body_names = set(PLACEHOLDER.findall(body)) if body is not None else set()
     path_names = PLACEHOLDER.findall(path)
+    hidden = secret_vars(path)
     for name in path_names:
         if name not in table:
             raise ctx.fail(
@@ -162,6 +198,7 @@ def _parse_vars(
                 f'placeholder {{{name}}} has no values (add vars = {{ {name} = ["..."] }})',
             )
     result = []
+    report: dict[str, list[str]] = {}
     for name, values in table.items():
         var_key = join(f"{key}.vars", name)
         if name not in path_names and name not in body_names:
@@ -169,21 +206,37 @@ def _parse_vars(
         what = 'a non-empty list of strings, like ["a1", "a2"]'
         if not isinstance(values, list) or not values:
             raise ctx.expected(var_key, what, values)
-        options = []
+        options, shown = [], []
         for index, value in enumerate(values, start=1):
-            options.append(_var_value(ctx, join(var_key, index), value, name in path_names))
+            item_key = join(var_key, index)
+            secret = name in hidden
+            template = _var_value(ctx, item_key, value, name in path_names, secret)
+            filled = substitute_env(ctx, item_key, template, REDACTED if secret else template)
+            if name in path_names and filled != template and not _fits_a_path(filled):
+                raise ctx.fail(item_key, _ENV_IN_PATH)
+            if secret and not ENV_REF.fullmatch(template):
+                ctx.secrets.add(template)
+                template = REDACTED
+            options.append(filled)
+            shown.append(template)
         result.append((name, tuple(options)))
-    return tuple(result)
+        report[name] = shown
+    return tuple(result), report
 
 
-def _var_value(ctx: Context, key: str, value: Any, in_path: bool) -> str:
+def _var_value(ctx: Context, key: str, value: Any, in_path: bool, secret: bool) -> str:
     if is_number(value):
         return number_text(value) if isinstance(value, int) else repr(value)
+    shown = REDACTED if secret and isinstance(value, str) else value
     if not isinstance(value, str) or not value:
-        raise ctx.expected(key, "a non-empty string or a number", value)
+        raise ctx.expected(key, "a non-empty string or a number", shown)
     if in_path and SPACE_OR_CONTROL.search(value):
         raise ctx.expected(
-            key, "a value without spaces (it goes into the path; percent-encode them)", value
+            key, "a value without spaces (it goes into the path; percent-encode them)", shown
+        )
+    if in_path and not value.isascii():
+        raise ctx.expected(
+            key, "a value in ASCII (it goes into the path; percent-encode others)", shown
         )
     return value
 
