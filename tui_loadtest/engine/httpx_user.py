@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from .failures import classify
-from .recording import record
+from .recording import SENT_SLOT, record
 from .vuser import UserCycle
 
 if TYPE_CHECKING:
@@ -145,6 +145,7 @@ class HttpxUser(UserCycle):
             return
         try:
             async with client.stream(r.method, path, content=body, headers=r.headers) as resp:
+                sent = wire_size(resp.request)
                 nbytes = sum(len(k) + len(v) + 4 for k, v in resp.headers.raw) + 17
                 async for chunk in resp.aiter_raw():
                     nbytes += len(chunk)
@@ -157,6 +158,7 @@ class HttpxUser(UserCycle):
             self.fail(kind, message, backoff=kind in ("refused", "dns", "tls"))
             return
         self.task = None
+        r.hist[SENT_SLOT] += sent
         self.complete(status, perf_counter_ns(), nbytes)
         self.backoff = 0.0
         self.next()
@@ -166,7 +168,7 @@ class HttpxUser(UserCycle):
         eng = self.eng
         if t1 >= eng.tick_ns:
             eng.roll(t1)
-        record(r.hist, (t1 - (self.intended or self.t0)) // 1000, nbytes)
+        record(r.hist, (t1 - (self.intended or self.t0)) // 1000, nbytes, status)
         if self.intended:  # open model: the service time too
             record(r.svc, (t1 - self.t0) // 1000, 0)
         self.deadline = 0
@@ -211,3 +213,12 @@ class HttpxSlot(HttpxUser):
     def start_request(self) -> None:
         self.timer = None
         self.pool.slot_free(self)
+
+
+def wire_size(request: httpx.Request) -> int:
+    """The request's size as HTTP/1.1 sends it (request line, headers, body): the
+    same measure as the received bytes counted from the response's headers and body."""
+    line = len(request.method) + len(request.url.raw_path) + 12  # "M P HTTP/1.1\r\n"
+    headers = sum(len(k) + len(v) + 4 for k, v in request.headers.raw) + 2
+    body = int(request.headers.get("content-length") or 0)
+    return line + headers + body

@@ -20,7 +20,7 @@ from random import random
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
-from .recording import bucket, record
+from .recording import SENT_SLOT, bucket, record
 from .schedule import ArrivalSchedule
 from .vuser import HeadAwareUser, VUser
 
@@ -57,6 +57,7 @@ class OpenSlot(VUser):
             self.open_connection()
         else:
             conn.transport.write(data)
+            r.hist[SENT_SLOT] += len(data)
 
     def on_message_complete(self) -> None:
         t1 = perf_counter_ns()
@@ -74,7 +75,7 @@ class OpenSlot(VUser):
         eng = self.eng
         if t1 >= eng.tick_ns:
             eng.roll(t1)
-        record(r.hist, (t1 - self.intended) // 1000, self.nbytes)  # corrected latency
+        record(r.hist, (t1 - self.intended) // 1000, self.nbytes, status)  # corrected latency
         record(r.svc, (t1 - self.t0) // 1000, 0)  # service time
         self.deadline = 0
         self.served += 1

@@ -1,8 +1,12 @@
 """Where a worker records what its requests did, for one second at a time.
 
 Every request type owns one plain list per second (``CompiledRequest.hist``): the
-histogram's bucket counts, then the latency sum (µs) and the bytes received in two
-extra slots, so recording a response is three index operations on one list. The
+histogram's bucket counts, then the latency sum (µs), the bytes received, the bytes
+sent, and one counter per HTTP status (100-999) but 200, so recording a response is
+three index operations on one list (four for a status other than 200), and sending
+a request one more. Responses with status 200 are the rest: :func:`statuses` works
+them out from the bucket counts once a second, which keeps the commonest response
+as cheap to record as before. The
 engine swaps in fresh :class:`Buffers` (and repoints the requests' lists) once a
 second, and ships the old ones as a delta.
 
@@ -18,11 +22,15 @@ other path calls :func:`record` or :func:`bucket`.
 
 from __future__ import annotations
 
+from itertools import compress
+
 from ..stats.histogram import BUCKET_LUT, LUT_SIZE, MAX_SHIFT, NBUCKETS, SUB_BITS
 
 __all__ = [
     "BUCKET_LUT",
     "BYTES_SLOT",
+    "SENT_SLOT",
+    "STATUS_SLOT",
     "LAST_BUCKET",
     "MAX_SHIFT",
     "SLOTS",
@@ -32,15 +40,19 @@ __all__ = [
     "Buffers",
     "bucket",
     "record",
+    "statuses",
 ]
 
 LAST_BUCKET = NBUCKETS - 1
 # A value's shift is its bit length less this: the top SUB_BITS + 1 bits pick the bucket.
 TOP_SHIFT = SUB_BITS + 1
-# Layout of a request's per-second list: the buckets, then these two slots.
+# Layout of a request's per-second list: the buckets, then these slots.
 SUM_SLOT = NBUCKETS  # sum of latencies, µs
 BYTES_SLOT = NBUCKETS + 1  # bytes received
-SLOTS = NBUCKETS + 2
+SENT_SLOT = NBUCKETS + 2  # bytes sent (what was written to the connection)
+STATUS_SLOT = NBUCKETS + 3  # STATUS_SLOT + s: responses with HTTP status s (not 200)
+STATUSES = 1000
+SLOTS = STATUS_SLOT + STATUSES
 
 ErrorKey = tuple[str, int | None, int]  # (kind, HTTP status or None, request index)
 
@@ -57,11 +69,26 @@ def bucket(v: int) -> int:
     return (s << SUB_BITS) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
 
 
-def record(h: list[int], v: int, nbytes: int) -> None:
-    """Count one response of ``v`` µs and ``nbytes`` bytes in a per-second list."""
+def record(h: list[int], v: int, nbytes: int, status: int = 0) -> None:
+    """Count one response of ``v`` µs, ``nbytes`` bytes and HTTP ``status`` (0: none, as
+    for the open model's service-time list) in a per-second list."""
     h[bucket(v)] += 1
     h[SUM_SLOT] += v
     h[BYTES_SLOT] += nbytes
+    if status != 200 and status:
+        h[STATUS_SLOT + status] += 1
+
+
+def statuses(h: list[int]) -> list[tuple[int, int]]:
+    """The (HTTP status, responses) pairs of a per-second list, 200 worked out as the
+    responses left once the other statuses are counted."""
+    block = h[STATUS_SLOT:]
+    found = [(s, block[s]) for s in compress(range(STATUSES), block)]
+    ok = sum(h[:NBUCKETS]) - sum(n for _, n in found)
+    if ok:
+        found.append((200, ok))
+        found.sort()
+    return found
 
 
 class Buffers:
@@ -79,7 +106,7 @@ class Buffers:
     )
 
     def __init__(self, n: int, open_model: bool = False) -> None:
-        # per request type: bucket counts, then the latency sum (µs) and the bytes received
+        # per request type: bucket counts, latency sum (µs), bytes in and out, statuses
         self.hist: list[list[int]] = [[0] * SLOTS for _ in range(n)]
         self.http_fail = [0] * n
         self.other_fail = [0] * n

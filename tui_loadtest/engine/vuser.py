@@ -28,6 +28,8 @@ from .recording import (
     BYTES_SLOT,
     LAST_BUCKET,
     MAX_SHIFT,
+    SENT_SLOT,
+    STATUS_SLOT,
     SUB_BITS,
     SUM_SLOT,
     TOP_SHIFT,
@@ -200,6 +202,7 @@ class VUser(UserCycle):
             self.open_connection()
         else:
             conn.transport.write(data)
+            r.hist[SENT_SLOT] += len(data)
 
     def on_message_complete(self) -> None:
         """The hottest function: ``complete`` and ``next`` written out inline.
@@ -230,6 +233,8 @@ class VUser(UserCycle):
         h[b] += 1
         h[SUM_SLOT] += v
         h[BYTES_SLOT] += self.nbytes
+        if status != 200:  # 200s are worked out from the counts (recording.statuses)
+            h[STATUS_SLOT + status] += 1
         # -- end of the inline copy --
         self.deadline = 0
         self.served += 1
@@ -249,7 +254,7 @@ class VUser(UserCycle):
         eng = self.eng
         if t1 >= eng.tick_ns:
             eng.roll(t1)
-        record(r.hist, (t1 - self.t0) // 1000, self.nbytes)
+        record(r.hist, (t1 - self.t0) // 1000, self.nbytes, status)
         self.deadline = 0
         self.served += 1
         if not r.ok[status]:
@@ -291,6 +296,7 @@ class VUser(UserCycle):
         self.backoff = 0.0
         self.deadline = self.t0 + eng.timeout_ns
         conn.transport.write(self.data)
+        self.req.hist[SENT_SLOT] += len(self.data)
 
     def drop_connection(self) -> None:
         conn = self.conn

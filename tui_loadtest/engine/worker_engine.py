@@ -21,7 +21,7 @@ from ..stats.histogram import NBUCKETS
 from .host import SlotFactory, User, UserFactory
 from .open_model import HeadAwareSlot, OpenDriver, OpenSlot
 from .plan import USER_AGENT, Plan, compile_plan
-from .recording import BYTES_SLOT, SUM_SLOT, Buffers
+from .recording import BYTES_SLOT, SENT_SLOT, SUM_SLOT, Buffers, statuses
 from .shares import WorkerShare, split_evenly
 from .vuser import HeadAwareUser, VUser
 
@@ -355,6 +355,8 @@ class WorkerEngine:
                 buckets=_sparse(buf.hist[i], NBUCKETS),
                 sum_us=buf.hist[i][SUM_SLOT],
                 bytes_received=buf.hist[i][BYTES_SLOT],
+                bytes_sent=buf.hist[i][SENT_SLOT],
+                statuses=statuses(buf.hist[i]),
                 http_failures=buf.http_fail[i],
                 other_failures=buf.other_fail[i],
                 service_buckets=_sparse(buf.svc_hist[i], NBUCKETS) if self.open_model else None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..stats.model import Latency, Snapshot
 from ..stats.result import RunResult
-from .formatting import endpoint_label, fmt_clock, fmt_int, fmt_ms, fmt_pct, fmt_rate
+from .formatting import endpoint_label, fmt_bytes, fmt_clock, fmt_int, fmt_ms, fmt_pct, fmt_rate
 from .recommendations import numbered, recommend
 
 RULE = "=" * 80
@@ -117,6 +117,22 @@ def overall_lines(result: RunResult) -> list[str]:
     ]
 
 
+def response_lines(result: RunResult) -> list[str]:
+    """What hey, oha and k6 users look for beside the guide's figures: the median and
+    the maximum, the responses by status, and the bytes each way."""
+    s = result.summary
+    answered = sum(n for _, n in s.statuses)
+    codes = [f"{status}: {fmt_int(n)}" for status, n in s.statuses]
+    if s.statuses and s.requests > answered:
+        codes.append(f"no response: {fmt_int(s.requests - answered)}")
+    return [
+        f"Median (P50) Response Time: {fmt_ms(s.latency.p50)} ms",
+        f"Max Response Time: {fmt_ms(s.latency.max)} ms",
+        f"Status Codes: {' · '.join(codes) if codes else 'none counted'}",
+        f"Data: {fmt_bytes(s.bytes_sent)} sent, {fmt_bytes(s.bytes_received)} received",
+    ]
+
+
 def error_table(result: RunResult) -> list[str]:
     if not result.errors:
         return ["No errors."]
@@ -153,6 +169,7 @@ def run_summary(result: RunResult) -> str:
         "Overall Summary",
         THIN,
         *overall_lines(result),
+        *response_lines(result),
         "",
         *(["Latency Views", THIN, *views, ""] if views else []),
         "Endpoint Performance",

@@ -41,6 +41,8 @@ class EndpointDelta:
     # these hold service time (from the moment the request was sent).
     service_buckets: list[tuple[int, int]] | None = None
     service_sum_us: int = 0
+    bytes_sent: int = 0  # what the requests written this second weighed
+    statuses: list[tuple[int, int]] = field(default_factory=list)  # (HTTP status, responses)
 
 
 @dataclass(slots=True)
@@ -67,7 +69,8 @@ class WorkerDelta:
 class _Span:
     """Counters and histograms for one endpoint over some span of time."""
 
-    __slots__ = ("hist", "service", "requests", "failures", "bytes_received")
+    __slots__ = ("hist", "service", "requests", "failures", "bytes_received", "bytes_sent",
+                 "statuses")  # fmt: skip
 
     def __init__(self) -> None:
         self.hist = Histogram()
@@ -75,6 +78,8 @@ class _Span:
         self.requests = 0
         self.failures = 0
         self.bytes_received = 0
+        self.bytes_sent = 0
+        self.statuses: dict[int, int] = {}
 
     def add(self, d: EndpointDelta) -> None:
         self.hist.add_sparse(d.buckets, d.sum_us)
@@ -85,6 +90,10 @@ class _Span:
         self.requests += self_requests(d)
         self.failures += d.http_failures + d.other_failures
         self.bytes_received += d.bytes_received
+        self.bytes_sent += d.bytes_sent
+        statuses = self.statuses
+        for status, count in d.statuses:
+            statuses[status] = statuses.get(status, 0) + count
 
     def merge(self, other: _Span) -> None:
         self.hist.merge(other.hist)
@@ -95,6 +104,10 @@ class _Span:
         self.requests += other.requests
         self.failures += other.failures
         self.bytes_received += other.bytes_received
+        self.bytes_sent += other.bytes_sent
+        statuses = self.statuses
+        for status, count in other.statuses.items():
+            statuses[status] = statuses.get(status, 0) + count
 
     def stats(self, seconds: float, dropped: int = 0) -> Stats:
         return Stats(
@@ -102,6 +115,8 @@ class _Span:
             failures=self.failures,
             rps=self.requests / seconds if seconds > 0 else 0.0,
             bytes_received=self.bytes_received,
+            bytes_sent=self.bytes_sent,
+            statuses=tuple(sorted(self.statuses.items())),
             latency=Latency.from_histogram(self.hist),
             service=Latency.from_histogram(self.service) if self.service is not None else None,
             dropped=dropped,

@@ -76,6 +76,8 @@ class Stats:
     # (corrected for coordinated omission); ``service`` from when it was sent.
     service: Latency | None = None
     dropped: int = 0  # open model: arrivals dropped because the queue was full
+    bytes_sent: int = 0
+    statuses: tuple[tuple[int, int], ...] = ()  # (HTTP status, responses), by status
 
     @property
     def error_rate(self) -> float:
@@ -88,6 +90,8 @@ class Stats:
             "error_rate": round(self.error_rate, 6),
             "rps": _r(self.rps),
             "bytes_received": self.bytes_received,
+            "bytes_sent": self.bytes_sent,
+            "status_codes": {str(s): n for s, n in self.statuses},
             "latency_ms": self.latency.to_dict(),
         }
         if self.service is not None:

@@ -164,6 +164,10 @@ class RunResult:
                 failures=int(d.get("failures", 0)),
                 rps=float(d.get("rps", 0.0)),
                 bytes_received=int(d.get("bytes_received", 0)),
+                bytes_sent=int(d.get("bytes_sent", 0)),
+                statuses=tuple(
+                    sorted((int(s), int(n)) for s, n in (d.get("status_codes") or {}).items())
+                ),
                 latency=latency_of(d, "latency_ms", h),
                 service=service,
                 dropped=int(d.get("dropped", 0)),
