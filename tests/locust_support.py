@@ -24,13 +24,42 @@ from tui_loadtest.demo import DemoServer
 
 # Fast routes only, for exact counts (the demo counts a request when it answers it);
 # one that fails (404) for the failures file, one task that raises for the exceptions
-# file. Each user stops after ITERATIONS tasks: Locust rewrites its CSV files once a
-# second and not at exit, so the load must be over a while before the run time is.
+# file. Each user stops after ITERATIONS tasks. Locust rewrites its CSV files about once
+# a second, not at exit, so a headless run quits itself once every user has stopped and
+# the CSV writer has written the final totals (an event, whatever the machine's load).
 LOCUSTFILE = """
-from locust import HttpUser, constant, task
+import gevent
+from locust import HttpUser, constant, events, stats, task
 from locust.exception import StopUser
 
 ITERATIONS = 30
+WRITTEN = {"requests": -1}
+_rows = stats.StatsCSVFileWriter._requests_data_rows
+
+
+def _recording_rows(self, csv_writer):
+    _rows(self, csv_writer)
+    WRITTEN["requests"] = self.environment.stats.total.num_requests
+
+
+stats.StatsCSVFileWriter._requests_data_rows = _recording_rows
+
+
+def _quit_once_written(environment):
+    runner = environment.runner
+    while True:
+        gevent.sleep(0.1)
+        total = runner.stats.total.num_requests
+        if total and not runner.user_count and WRITTEN["requests"] == total:
+            runner.quit()
+            return
+
+
+@events.test_start.add_listener
+def _start(environment, **kwargs):
+    options = environment.parsed_options
+    if options is not None and options.headless and options.csv_prefix:
+        gevent.spawn(_quit_once_written, environment)
 
 
 class DemoUser(HttpUser):
@@ -66,8 +95,8 @@ class DemoUser(HttpUser):
         raise RuntimeError("task raised on purpose")
 """
 
-RUN_SECONDS = 5
-PROCESS_TIMEOUT_S = 90
+RUN_SECONDS = 90  # a bound only: the run quits itself once its CSV is final
+PROCESS_TIMEOUT_S = 150
 
 
 def locust_command() -> list[str]:
