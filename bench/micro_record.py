@@ -13,7 +13,7 @@ Compares, in ns per sample (timeit, best of several repeats):
   wall-clock second (``t1 >= eng.tick_ns``), as the hot path now does;
 - ``Histogram.record``: the stats package's plain log-linear histogram;
 - ``plain log-linear``: a minimal function-style log-linear histogram, the
-  ~140-150 ns reference of DESIGN.md;
+  ~140-160 ns reference of docs/architecture.md, "Measurements";
 - ``earlier engine``: how the engine recorded before: every bucket computed
   with ``bit_length`` and shifts, and counts, sums and bytes in three lists
   (kept to show what the table and the one-list layout save);

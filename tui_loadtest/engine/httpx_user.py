@@ -2,7 +2,7 @@
 proxies from the environment), at a fraction of its speed.
 
 Each user owns one ``httpx.AsyncClient`` (a shared client's pool bookkeeping
-grows with the number of connections, see docs/architecture.md) and runs one task
+grows with the number of connections, docs/architecture.md "Measurements") and runs one task
 per request. Statistics are recorded exactly as the fast users record them.
 """
 
