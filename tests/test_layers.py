@@ -47,6 +47,20 @@ def test_every_contract_is_kept():
     assert "0 broken" in proc.stdout
 
 
+def test_every_top_level_module_has_a_layer():
+    """A new module must be placed: a module outside the contracts is checked by none."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    (layers,) = [c for c in config["tool"]["importlinter"]["contracts"] if c["id"] == "layers"]
+    placed = {
+        name.strip().strip("()")
+        for layer in layers["layers"]
+        for name in layer.replace("|", ":").split(":")
+    }
+    apart = {"tui_loadtest.demo", "tui_loadtest.__main__"}  # the demo has its own contract
+    modules = {f"tui_loadtest.{m.name}" for m in pkgutil.iter_modules(tui_loadtest.__path__)}
+    assert modules - apart <= placed, sorted(modules - apart - placed)
+
+
 # One import each contract forbids: (module to edit, line to add).
 VIOLATIONS = {
     "layers": ("stats/histogram.py", "from tui_loadtest.engine import coordinator"),
@@ -75,8 +89,9 @@ def test_the_contract_breaks_on_a_forbidden_import(contract, tmp_path):
     assert "BROKEN" in proc.stdout and f"{importer} -> " in proc.stdout, proc.stdout
 
 
-# Importing is not the same as depending: the contracts read the code, this checks what a
-# process loads. Headless runs must not pay for Textual's import (~0.3 s of CPU).
+# Importing is not the same as depending: the contracts read the code, these check what a
+# process loads. Headless runs must not pay for Textual's import (~0.3 s of CPU), and the
+# process that runs the coordinator (and draws the dashboard) has no use for httpx.
 
 
 def core_modules() -> list[str]:
@@ -88,12 +103,13 @@ def core_modules() -> list[str]:
     )
 
 
-def imports_textual(modules: list[str]) -> subprocess.CompletedProcess[str]:
+def loads(modules: list[str], packages: list[str]) -> subprocess.CompletedProcess[str]:
+    """Import ``modules`` in a fresh interpreter; exit 1 if any of ``packages`` got loaded."""
     code = (
         "import importlib, sys\n"
         f"for name in {modules!r}:\n"
         "    importlib.import_module(name)\n"
-        "leaked = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+        f"leaked = sorted(m for m in sys.modules if m.split('.')[0] in {packages!r})\n"
         "print(leaked[:5])\n"
         "sys.exit(1 if leaked else 0)\n"
     )
@@ -112,11 +128,29 @@ def test_importing_the_core_does_not_load_textual():
         "tui_loadtest.launch",
     ):
         assert name in modules
-    proc = imports_textual(modules)
+    proc = loads(modules, ["textual"])
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_the_load_check_notices_textual_when_it_is_imported():
-    proc = imports_textual(["tui_loadtest.ui"])
+def test_the_coordinators_process_does_not_load_httpx():
+    # What that process imports: the commands, the dashboard, the coordinator and the
+    # module the local pool hands to each worker process it spawns.
+    modules = [
+        "tui_loadtest.cli",
+        "tui_loadtest.headless",
+        "tui_loadtest.ui.app",
+        "tui_loadtest.engine.coordinator",
+        "tui_loadtest.engine.worker",
+    ]
+    proc = loads(modules, ["httpx", "httpcore"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("module", "package"),
+    [("tui_loadtest.ui", "textual"), ("tui_loadtest.engine.httpx_user", "httpx")],
+)
+def test_the_load_check_notices_a_package_when_it_is_loaded(module, package):
+    proc = loads([module], [package])
     assert proc.returncode == 1
-    assert "textual" in proc.stdout
+    assert package in proc.stdout
