@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tui_loadtest.cli import main
+from tui_loadtest.errors import EXIT_GATE_FAILED
 from tui_loadtest.examples import examples
 from tui_loadtest.scenario import load_scenario
 
@@ -152,6 +153,8 @@ def test_a_headless_run_says_its_length_before_the_first_progress_line():
         text=True,
         timeout=120,
     )
-    assert out.returncode == 0, out.stderr
+    # The demo fails ~1 % of queries on purpose: a short run may fail its error-rate gate.
+    gate = out.returncode == EXIT_GATE_FAILED and "threshold failed" in out.stderr
+    assert out.returncode == 0 or gate, out.stderr
     first = out.stdout.splitlines()[0]
     assert first.startswith("running 5 users for 2s")
