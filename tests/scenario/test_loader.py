@@ -224,7 +224,9 @@ def test_non_utf8_file(error_text: ErrorText, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text", ['name = "x"\n', "requests = []\n"])
 def test_no_requests(error_text: ErrorText, text: str) -> None:
-    assert error_text(text) == "x.toml: requests: expected at least one [[requests]] table"
+    assert error_text(text) == (
+        "x.toml: requests: expected at least one [[requests]] table (or [[flows]])"
+    )
 
 
 def test_requests_as_single_table(error_text: ErrorText) -> None:
@@ -448,7 +450,9 @@ def test_placeholder_without_var(error_text: ErrorText) -> None:
 
 def test_var_not_used(error_text: ErrorText) -> None:
     text = '[[requests]]\npath = "/api/agents/{id}"\nvars = { id = ["a1"], idd = ["x"] }\n'
-    assert error_text(text) == "x.toml: requests[1].vars.idd: not used as {idd} in path or body"
+    assert error_text(text) == (
+        "x.toml: requests[1].vars.idd: not used as {idd} in path, headers or body"
+    )
 
 
 @pytest.mark.parametrize(

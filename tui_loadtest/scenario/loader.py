@@ -10,6 +10,7 @@ points, the top level, ``[load]`` and ``[http]``.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -37,6 +38,8 @@ from .checks import (
     text,
     user_count,
 )
+from .data_files import columns_hint, parse_data
+from .flow_table import parse_flows
 from .headers import parse_headers
 from .messages import join
 from .model import (
@@ -68,7 +71,7 @@ _FILE_KINDS = (
     (stat.S_ISFIFO, "named pipe"),
     (stat.S_ISSOCK, "socket"),
 )
-_TOP_KEYS = ("name", "host", "load", "http", "requests", "thresholds")
+_TOP_KEYS = ("name", "host", "load", "http", "requests", "flows", "data", "thresholds")
 
 
 # -------------------------------------------------------------------- entry points
@@ -93,8 +96,21 @@ def parse_scenario(
         raise ctx.expected("host", str(exc).removeprefix("expected "), raw_host) from None
     load = _parse_load(ctx, data.get("load"))
     http, http_report = _parse_http(ctx, data.get("http"))
-    requests, request_reports = parse_requests(ctx, data.get("requests"), http.headers)
-    thresholds = parse_thresholds(ctx, data.get("thresholds"), [r.name for r in requests])
+    data_files = parse_data(ctx, data.get("data"))
+    columns = frozenset(c for d in data_files for c in d.columns)
+    requests, request_reports = parse_requests(
+        ctx,
+        data.get("requests"),
+        http.headers,
+        known=columns,
+        optional="flows" in data,
+        unknown_hint=columns_hint(data_files) and f"add vars{columns_hint(data_files)}",
+    )
+    taken = {r.name: r.method for r in requests}
+    flows, flow_reports = parse_flows(
+        ctx, data.get("flows"), http.headers, columns, taken, columns_hint(data_files)
+    )
+    thresholds = parse_thresholds(ctx, data.get("thresholds"), list(taken))
     scenario = Scenario(
         name=name,
         host=host,
@@ -103,8 +119,10 @@ def parse_scenario(
         requests=requests,
         thresholds=thresholds,
         source=source,
+        flows=flows,
+        data=data_files,
     )
-    redacted = report_dict(scenario, http_report, request_reports)
+    redacted = report_dict(scenario, http_report, request_reports, flow_reports)
     return replace(scenario, redacted=redacted, secrets=frozenset(ctx.secrets))
 
 
@@ -312,6 +330,32 @@ def _parse_stages(ctx: Context, raw: Any, is_open: bool) -> tuple[Stage, ...]:
 
 # --------------------------------------------------------------------------- http
 
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(B|KB|KIB|MB|MIB|GB|GIB)?\s*", re.IGNORECASE)
+_UNITS = {
+    "B": 1,
+    "KB": 1000,
+    "KIB": 1024,
+    "MB": 1000**2,
+    "MIB": 1024**2,
+    "GB": 1000**3,
+    "GIB": 1024**3,
+}
+
+
+def byte_size(ctx: Context, key: str, value: Any) -> int:
+    """A size in bytes: ``1048576``, ``"512KB"``, ``"1 MiB"``."""
+    what = 'a size in bytes, like 1048576 or "1MB"'
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    elif isinstance(value, str) and (m := _SIZE.fullmatch(value)):
+        size = int(float(m.group(1)) * _UNITS[(m.group(2) or "B").upper()])
+    else:
+        raise ctx.expected(key, what, value)
+    if size <= 0:
+        raise ctx.expected(key, what, value)
+    return size
+
+
 # [http] keys: (key, HttpSpec field, check); transport and headers are parsed apart.
 _HTTP_VALUES: tuple[tuple[str, str, Check], ...] = (
     ("timeout", "timeout_s", duration),
@@ -320,6 +364,7 @@ _HTTP_VALUES: tuple[tuple[str, str, Check], ...] = (
     ("verify_tls", "verify_tls", boolean),
     ("follow_redirects", "follow_redirects", boolean),
     ("http2", "http2", boolean),
+    ("max_body", "max_body", byte_size),
 )
 _HTTP_KEYS = (
     "timeout",
@@ -330,6 +375,7 @@ _HTTP_KEYS = (
     "transport",
     "http2",
     "headers",
+    "max_body",
 )
 # Options the "fast" transport cannot honour: (key, why).
 _HTTPX_ONLY = (

@@ -19,6 +19,10 @@ from ..durations import MAX_DURATION_S as MAX_DURATION_S  # one year; re-exporte
 from .messages import number_text
 
 MODES = ("users", "arrival-rate")
+DATA_MODES = ("circular", "random", "queue")
+CAPTURE_SOURCES = ("json", "header", "regex", "status")
+# Responses kept for captures (and a script's ``.content``) are cut at this size.
+DEFAULT_MAX_BODY = 1024 * 1024
 ARRIVALS = ("even", "poisson")
 TRANSPORTS = ("fast", "httpx")
 # Arrival-rate mode opens a new request on schedule whether or not earlier ones
@@ -70,6 +74,11 @@ class RequestSpec:
     vars: tuple[tuple[str, tuple[str, ...]], ...] = ()
     expect_status: frozenset[int] | None = None
     json_body: bool = False  # body came from ``json``: filled values get JSON-escaped
+
+    @property
+    def has_header_placeholders(self) -> bool:
+        """True when a header value holds a ``{name}`` (only journeys fill those)."""
+        return any(PLACEHOLDER.search(value) for _, value in self.headers)
 
     def is_success(self, status: int) -> bool:
         """True if ``status`` counts as a success (default: any status below 400)."""
@@ -203,6 +212,7 @@ class HttpSpec:
     headers: tuple[tuple[str, str], ...] = ()
     transport: str = "fast"
     http2: bool = False
+    max_body: int = DEFAULT_MAX_BODY  # bytes of a response kept for captures
 
 
 @dataclass(frozen=True)
@@ -235,6 +245,86 @@ class Threshold:
         return value >= self.limit if self.is_lower_bound else value <= self.limit
 
 
+# A JSONPath segment: a key, an index, or None for ``[*]`` (one element at random).
+PathSegment = str | int | None
+
+
+@dataclass(frozen=True)
+class CaptureSpec:
+    """Where a step takes one value from its response: ``capture = { NAME = "SOURCE:EXPR" }``.
+
+    ``source`` is one of :data:`CAPTURE_SOURCES`. ``json`` holds the parsed
+    JSONPath segments; ``header`` the header name; ``regex`` the pattern (group 1,
+    or the whole match); ``status`` nothing. ``text`` is the expression as written,
+    which messages quote (it never holds a captured value).
+    """
+
+    name: str
+    source: str
+    text: str
+    path: tuple[PathSegment, ...] = ()
+    header: str = ""
+    pattern: str = ""
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """One step of a flow: a request, plus what it captures and whether it runs once."""
+
+    request: RequestSpec
+    once: bool = False
+    captures: tuple[CaptureSpec, ...] = ()
+    strict: bool = True  # a failed capture ends the iteration (False: go on, value unset)
+
+    @property
+    def name(self) -> str:
+        return self.request.name
+
+
+@dataclass(frozen=True)
+class FlowSpec:
+    """A user journey: its steps in order, picked by ``weight`` like requests are.
+
+    ``think_time`` (low, high) applies between steps and between iterations;
+    None means ``[load] think_time``.
+    """
+
+    name: str
+    steps: tuple[StepSpec, ...]
+    weight: float = 1.0
+    think_time: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """A ``[[data]]`` CSV file read at load: each virtual user gets one row.
+
+    ``mode``: ``circular`` (user n gets row n mod rows), ``random``, or ``queue``
+    (each row to one user only). The rows travel with the scenario to the
+    workers; they never enter a report (see ``redact``).
+    """
+
+    file: str  # as written in the scenario
+    path: str  # resolved against the scenario's folder
+    mode: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...] = field(repr=False, default=())
+
+
+@dataclass(frozen=True)
+class ScriptSpec:
+    """A Python user script (``script = "users.py"`` or ``tui-loadtest run users.py``).
+
+    Checked at load by importing it: ``tasks`` are its ``@task`` functions with
+    their weights; the workers import the file again to run them.
+    """
+
+    file: str  # as written
+    path: str  # resolved
+    tasks: tuple[tuple[str, float], ...]
+    on_start: bool = False
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A complete, validated scenario. ``host`` None means the embedded demo target.
@@ -256,6 +346,16 @@ class Scenario:
     source: str | None = None
     redacted: dict[str, Any] = field(compare=False, default_factory=dict, repr=False)
     secrets: frozenset[str] = field(compare=False, default=frozenset(), repr=False)
+    flows: tuple[FlowSpec, ...] = ()
+    data: tuple[DataSpec, ...] = ()
+    script: ScriptSpec | None = None
+
+    @property
+    def has_journeys(self) -> bool:
+        """True when users follow flows, carry data rows or run a script (not the plain mix)."""
+        return bool(self.flows or self.data or self.script) or any(
+            r.has_header_placeholders for r in self.requests
+        )
 
     @property
     def is_demo(self) -> bool:

@@ -134,6 +134,10 @@ def redact_scenario(scenario: dict[str, Any]) -> dict[str, Any]:
             for key in ("path", "name"):
                 if isinstance(request.get(key), str):
                     request[key] = redact_query(request[key])
+    for flow in out.get("flows") or []:
+        for step in (flow.get("steps") or []) if isinstance(flow, dict) else []:
+            if isinstance(step, dict):
+                scrub(step.get("headers"))
     return out
 
 
@@ -153,15 +157,33 @@ def load_dict(load: LoadSpec) -> dict[str, Any]:
 
 
 def report_dict(
-    sc: Scenario, http_headers: Mapping[str, str], request_reports: Sequence[Mapping[str, Any]]
+    sc: Scenario,
+    http_headers: Mapping[str, str],
+    request_reports: Sequence[Mapping[str, Any]],
+    flows: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The scenario as plain JSON data: values as written (templates), secrets redacted.
 
     ``request_reports`` holds each request's report form as the loader built it
     from the file: ``headers``, ``path``, ``body`` and ``vars`` as templates.
-    A missing entry falls back to the request itself, its query redacted.
+    A missing entry falls back to the request itself, its query redacted. Flows
+    keep their templates (``{token}``, never a captured value); data files keep
+    their name, mode, columns and row count, never a row.
     """
     http = sc.http
+    journeys: dict[str, Any] = {}
+    if sc.flows:
+        journeys["flows"] = flows or []
+    if sc.data:
+        journeys["data"] = [
+            {"file": d.file, "mode": d.mode, "columns": list(d.columns), "rows": len(d.rows)}
+            for d in sc.data
+        ]
+    if sc.script is not None:
+        journeys["script"] = {
+            "file": sc.script.file,
+            "tasks": {name: weight for name, weight in sc.script.tasks},
+        }
     return {
         "name": sc.name,
         "host": sc.host,
@@ -176,6 +198,7 @@ def report_dict(
             "headers": dict(http_headers),
             "transport": http.transport,
             "http2": http.http2,
+            "max_body": http.max_body,
         },
         "requests": [
             {
@@ -197,4 +220,5 @@ def report_dict(
             {"metric": t.metric, "limit": t.limit, "endpoint": t.endpoint, "label": t.label}
             for t in sc.thresholds
         ],
+        **journeys,
     }

@@ -22,7 +22,7 @@ _ENV_IN_PATH = (
     "(it goes into the path; percent-encode it)"
 )
 _ASCII_PATH = "a path in ASCII (percent-encode other characters: é is %C3%A9)"
-_REQUEST_KEYS = (
+REQUEST_KEYS = (
     "name",
     "method",
     "path",
@@ -36,11 +36,22 @@ _REQUEST_KEYS = (
 
 
 def parse_requests(
-    ctx: Context, raw: Any, global_headers: tuple[tuple[str, str], ...]
+    ctx: Context,
+    raw: Any,
+    global_headers: tuple[tuple[str, str], ...],
+    *,
+    known: frozenset[str] = frozenset(),
+    optional: bool = False,
+    unknown_hint: str = "",
 ) -> tuple[tuple[RequestSpec, ...], list[dict[str, Any]]]:
-    """The requests, and each one's report form (``redact.report_dict`` reads it)."""
+    """The requests, and each one's report form (``redact.report_dict`` reads it).
+
+    ``known``: placeholder names filled elsewhere (data columns); ``optional``: the
+    scenario has flows or a script, so no request is needed."""
+    if optional and raw is None:
+        return (), []
     if raw is None or raw == []:
-        raise ctx.fail("requests", "expected at least one [[requests]] table")
+        raise ctx.fail("requests", "expected at least one [[requests]] table (or [[flows]])")
     if not isinstance(raw, list):
         raise ctx.expected("requests", "one or more [[requests]] tables", raw)
     if len(raw) > MAX_ENDPOINTS:
@@ -57,7 +68,9 @@ def parse_requests(
         key = join("requests", index)
         if not isinstance(item, dict):
             raise ctx.expected(key, "a [[requests]] table", item)
-        spec, report = _parse_request(ctx, key, item, has_global_type)
+        spec, report = parse_request(
+            ctx, key, item, has_global_type, known=known, unknown_hint=unknown_hint
+        )
         if spec.name in names:
             raise ctx.fail(
                 f"{key}.name",
@@ -69,17 +82,33 @@ def parse_requests(
     return tuple(requests), reports
 
 
-def _parse_request(
-    ctx: Context, key: str, item: dict[str, Any], has_global_type: bool
+def parse_request(
+    ctx: Context,
+    key: str,
+    item: dict[str, Any],
+    has_global_type: bool,
+    *,
+    known: frozenset[str] = frozenset(),
+    step: bool = False,
+    unknown_hint: str = "",
 ) -> tuple[RequestSpec, dict[str, Any]]:
-    """One request, checked as written (templates), then with ``${VAR}`` filled in."""
+    """One request, checked as written (templates), then with ``${VAR}`` filled in.
+
+    A flow step's request part too (``step=True``: no weight). Every ``{name}`` in
+    the path, headers or body must be in the request's ``vars`` or in ``known``
+    (data columns, values captured by earlier steps).
+    """
+    if step and "weight" in item:
+        raise ctx.fail(
+            join(key, "weight"), "a step has no weight (set weight on the [[flows]] table)"
+        )
     for name in item:
         if name in THRESHOLD_METRICS or name.startswith("endpoints."):
             # A threshold written below [[requests]] without a [thresholds] header.
             raise ctx.fail(
                 join(key, name), "unknown key (thresholds belong under a [thresholds] header)"
             )
-    ctx.check_keys(key, item, _REQUEST_KEYS)
+    ctx.check_keys(key, item, REQUEST_KEYS)
     if "path" not in item:
         raise ctx.fail(key, 'missing key "path" (like path = "/api/health")')
     template = _parse_path(ctx, f"{key}.path", item["path"])
@@ -96,7 +125,15 @@ def _parse_request(
     has_type = has_global_type or any(n.lower() == "content-type" for n, _ in headers)
     if json_body and not has_type:
         content_type = "application/json"
-    variables, vars_report = _parse_vars(ctx, key, item.get("vars"), template, body_template)
+    body_key = "body" if "body" in item else "json"
+    variables, vars_report = _parse_vars(
+        ctx,
+        key,
+        item.get("vars"),
+        (template, body_template, body_key, headers),
+        known,
+        unknown_hint,
+    )
     expect = _parse_expect_status(ctx, f"{key}.expect_status", item.get("expect_status"))
     path = _resolve_path(ctx, f"{key}.path", template)
     ctx.secrets.update(secret_query_values(template))
@@ -183,26 +220,39 @@ def _json_default(value: Any) -> str:
 
 
 def _parse_vars(
-    ctx: Context, key: str, raw: Any, path: str, body: str | None
+    ctx: Context,
+    key: str,
+    raw: Any,
+    parts: tuple[str, str | None, str, tuple[tuple[str, str], ...]],
+    known: frozenset[str],
+    unknown_hint: str,
 ) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], dict[str, list[str]]]:
     """The vars with ``${VAR}`` filled in, and their report form (as written; the
-    literal values of a var that fills a credential-named query parameter redacted)."""
+    literal values of a var that fills a credential-named query parameter redacted).
+
+    ``parts``: the path and body as written, the body's key, and the headers. A
+    ``{name}`` that neither the vars nor ``known`` fill is an error here."""
+    path, body, body_key, headers = parts
     table = ctx.table(f"{key}.vars", raw, 'a table of lists, like { id = ["a1", "a2"] }')
     body_names = set(PLACEHOLDER.findall(body)) if body is not None else set()
     path_names = PLACEHOLDER.findall(path)
+    header_names = {n for _, value in headers for n in PLACEHOLDER.findall(value)}
     hidden = secret_vars(path)
-    for name in path_names:
-        if name not in table:
-            raise ctx.fail(
-                f"{key}.path",
-                f'placeholder {{{name}}} has no values (add vars = {{ {name} = ["..."] }})',
-            )
+    for part, names in (
+        ("path", path_names),
+        ("headers", sorted(header_names)),
+        (body_key, sorted(body_names)),
+    ):
+        for name in names:
+            if name not in table and name not in known:
+                hint = unknown_hint or f'add vars = {{ {name} = ["..."] }}'
+                raise ctx.fail(f"{key}.{part}", f"placeholder {{{name}}} has no values ({hint})")
     result = []
     report: dict[str, list[str]] = {}
     for name, values in table.items():
         var_key = join(f"{key}.vars", name)
-        if name not in path_names and name not in body_names:
-            raise ctx.fail(var_key, f"not used as {{{name}}} in path or body")
+        if name not in path_names and name not in body_names and name not in header_names:
+            raise ctx.fail(var_key, f"not used as {{{name}}} in path, headers or body")
         what = 'a non-empty list of strings, like ["a1", "a2"]'
         if not isinstance(values, list) or not values:
             raise ctx.expected(var_key, what, values)
