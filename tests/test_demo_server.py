@@ -75,7 +75,8 @@ def test_health(client: httpx.Client) -> None:
 def test_agents_list(client: httpx.Client) -> None:
     r = client.get("/api/agents")
     assert r.status_code == 200
-    agents = r.json()
+    assert r.headers["etag"] == '"agents-v1"'
+    agents = r.json()["agents"]
     assert [a["id"] for a in agents] == [f"a{i}" for i in range(1, 21)]
     assert all(set(a) == {"id", "name", "status"} for a in agents)
 
@@ -93,6 +94,7 @@ def test_query_answers(client: httpx.Client) -> None:
     body = r.json()
     assert body["agent"] == "a5"
     assert isinstance(body["answer"], str) and body["answer"]
+    assert body["query_id"].startswith("q")
 
 
 def test_query_accepts_any_body(client: httpx.Client) -> None:
@@ -166,6 +168,9 @@ def test_stats_match_requests_sent(server: DemoServer, client: httpx.Client) -> 
             "GET (unmatched)": 1,
             "DELETE /api/health": 1,
         },
+        "authorized": 0,
+        "authorized_by_route": {},
+        "logins": 0,
     }
     assert server.stats() == expected
     assert server.stats() == expected  # reading the stats is not counted
@@ -175,8 +180,76 @@ def test_reset_zeroes_counters(server: DemoServer, client: httpx.Client) -> None
     client.get("/api/health")
     assert server.stats()["requests"] > 0
     server.reset()
-    assert server.stats() == {"requests": 0, "by_route": {}}
+    assert server.stats() == {
+        "requests": 0,
+        "by_route": {},
+        "authorized": 0,
+        "authorized_by_route": {},
+        "logins": 0,
+    }
     assert client.post("/__demo/reset").json() == {"status": "reset"}
+
+
+# -- journeys: login, tokens, stored queries -------------------------------------------
+
+
+def _login(client: httpx.Client, user: str = "user7", password: str = "pass7") -> str:
+    r = client.post("/api/auth/login", json={"username": user, "password": password})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["token_type"] == "bearer" and body["expires_in"] == 3600
+    return body["access_token"]
+
+
+def test_login_query_and_read_back(server: DemoServer, client: httpx.Client) -> None:
+    server.reset()
+    token = _login(client)
+    auth = {"Authorization": f"Bearer {token}"}
+    agents = client.get("/api/agents", headers=auth).json()["agents"]
+    posted = client.post(f"/api/agents/{agents[0]['id']}/query", headers=auth, json={"q": 1})
+    qid = posted.json()["query_id"]
+    r = client.get(f"/api/queries/{qid}", headers=auth)
+    assert r.status_code == 200
+    assert r.json() == {
+        "query_id": qid,
+        "agent": "a1",
+        "status": "done",
+        "answer": posted.json()["answer"],
+    }
+    assert client.get("/api/queries/q999999999", headers=auth).status_code == 404
+    stats = server.stats()
+    assert stats["logins"] == 1
+    assert stats["authorized"] == 4
+    assert stats["authorized_by_route"] == {
+        "GET /api/agents": 1,
+        "GET /api/queries/{qid}": 2,
+        "POST /api/agents/{id}/query": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("user", "password"), [("user7", "nope"), ("nobody", "pass7"), ("user7", None)]
+)
+def test_login_refused(client: httpx.Client, user: str, password: str | None) -> None:
+    r = client.post("/api/auth/login", json={"username": user, "password": password})
+    assert r.status_code == 401
+    assert client.post("/api/auth/login", content=b"{not json").status_code == 401
+    assert client.get("/api/auth/login").status_code == 405
+
+
+def test_tokens_are_checked(server: DemoServer, client: httpx.Client) -> None:
+    token = _login(client)
+    server.reset()
+    # The stored queries need a valid token; other routes work without one...
+    assert client.get("/api/queries/q1").status_code == 401
+    assert client.get("/api/agents").status_code == 200
+    # ...but refuse an invalid one, or another scheme.
+    for value in ("Bearer tok_forged", "Basic dXNlcjpwYXNz", f"Bearer {token}x"):
+        r = client.get("/api/agents", headers={"Authorization": value})
+        assert r.status_code == 401
+        assert r.headers["www-authenticate"] == "Bearer"
+    assert client.get("/api/agents", headers={"authorization": f"bearer {token}"}).is_success
+    assert server.stats()["authorized"] == 1
 
 
 # -- parameters ---------------------------------------------------------------------

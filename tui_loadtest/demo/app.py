@@ -9,9 +9,11 @@ and reused for every request.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import math
 import random
+import secrets
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -22,6 +24,12 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 AGENT_COUNT = 20
+# Built-in accounts for journeys: user1..user50 with passwords pass1..pass50.
+DEMO_USERS = {f"user{i}": f"pass{i}" for i in range(1, 51)}
+# Tokens and stored queries are bounded, oldest dropped first: a long run must not
+# grow the demo server's memory without limit.
+MAX_TOKENS = 100_000
+MAX_QUERIES = 100_000
 
 # Query latency: lognormal with a 25 ms median and sigma 0.9, i.e. p99 ~ 200 ms.
 LATENCY_MEDIAN_S = 0.025
@@ -105,11 +113,19 @@ _ERRORS = (
     _Response(503, {"error": "agent overloaded, retry later"}, ((b"retry-after", b"1"),)),
     _Response(500, {"error": "internal error"}),
 )
+_BAD_LOGIN = _Response(401, {"error": "unknown user or wrong password"})
+_BAD_TOKEN = _Response(
+    401, {"error": "missing or invalid token"}, ((b"www-authenticate", b"Bearer"),)
+)
+_UNKNOWN_QUERY = _Response(404, {"error": "unknown query"})
 _ONLY_GET = _method_not_allowed(b"GET, HEAD")
 _ONLY_POST = _method_not_allowed(b"POST")
 _GET_METHODS = frozenset(("GET", "HEAD"))
 _AGENTS_PREFIX = "/api/agents/"
 _QUERY_SUFFIX = "/query"
+_QUERIES_PREFIX = "/api/queries/"
+_LOGIN = "/api/auth/login"
+_BEARER = b"bearer "
 
 
 def sample_latency(rng: random.Random, scale: float = 1.0) -> float:
@@ -136,7 +152,15 @@ def validate_params(
 
 
 class DemoApp:
-    """The ASGI callable; also owns the per-route counters behind ``/__demo/stats``."""
+    """The ASGI callable; also owns the per-route counters behind ``/__demo/stats``.
+
+    Journeys: ``POST /api/auth/login`` hands out bearer tokens to the built-in
+    users, a query returns a ``query_id`` that ``GET /api/queries/{qid}`` reads
+    back. That route requires a valid token; every other route still answers
+    without one (so plain scenarios keep working) but refuses an invalid one.
+    ``authorized`` counts requests that came with a valid token, per route too,
+    so a test can check that captured tokens really reached the server.
+    """
 
     def __init__(
         self,
@@ -157,13 +181,15 @@ class DemoApp:
         self.rng = random.Random(seed)
         self.total = 0
         self.by_route: dict[str, int] = {}
+        self.authorized = 0
+        self.authorized_by_route: dict[str, int] = {}
+        self.logins = 0
+        self.tokens: dict[bytes, str] = {}  # token -> user name
+        self.queries: dict[str, _Response] = {}  # query id -> its stored answer
+        self._query_ids = itertools.count(1)
         agents = _agents()
-        self._agents_list = _Response(200, agents)
+        self._agents_list = _Response(200, {"agents": agents}, ((b"etag", b'"agents-v1"'),))
         self._agent = {a["id"]: _Response(200, a) for a in agents}
-        self._answers = {
-            a["id"]: tuple(_Response(200, {"agent": a["id"], "answer": t}) for t in _ANSWERS)
-            for a in agents
-        }
 
     # -- counters ---------------------------------------------------------------
 
@@ -171,13 +197,26 @@ class DemoApp:
         self.total += 1
         self.by_route[key] = self.by_route.get(key, 0) + 1
 
+    def _count_authorized(self, key: str) -> None:
+        self.authorized += 1
+        self.authorized_by_route[key] = self.authorized_by_route.get(key, 0) + 1
+
     def stats(self) -> dict[str, Any]:
         """What the server answered so far, to check a load tester's own counts."""
-        return {"requests": self.total, "by_route": dict(sorted(self.by_route.items()))}
+        return {
+            "requests": self.total,
+            "by_route": dict(sorted(self.by_route.items())),
+            "authorized": self.authorized,
+            "authorized_by_route": dict(sorted(self.authorized_by_route.items())),
+            "logins": self.logins,
+        }
 
     def reset(self) -> None:
         self.total = 0
         self.by_route = {}
+        self.authorized = 0
+        self.authorized_by_route = {}
+        self.logins = 0
 
     # -- ASGI -------------------------------------------------------------------
 
@@ -191,14 +230,26 @@ class DemoApp:
         if path == "/api/health" and method == "GET":  # the fast path
             self._count("GET /api/health")
             await _HEALTH.send(send)
-        elif path.startswith(_AGENTS_PREFIX):
-            await self._agent_route(method, path, receive, send)
-        elif path == "/api/agents":
-            await self._get_only(method, "/api/agents", self._agents_list, send)
-        elif path == "/api/health":
-            await self._get_only(method, "/api/health", _HEALTH, send)
-        elif path.startswith("/__demo/"):
+            return
+        if path.startswith("/__demo/"):
             await self._demo_route(method, path, send)
+            return
+        token = _bearer(scope["headers"])
+        if token is not None and token not in self.tokens:
+            self._count(f"{method} (invalid token)")
+            await _BAD_TOKEN.send(send)
+            return
+        valid = token is not None
+        if path.startswith(_AGENTS_PREFIX):
+            await self._agent_route(method, path, receive, send, valid)
+        elif path == "/api/agents":
+            await self._get_only(method, "/api/agents", self._agents_list, send, valid)
+        elif path.startswith(_QUERIES_PREFIX):
+            await self._read_query(method, path[len(_QUERIES_PREFIX) :], send, valid)
+        elif path == _LOGIN:
+            await self._login(method, receive, send)
+        elif path == "/api/health":
+            await self._get_only(method, "/api/health", _HEALTH, send, valid)
         else:
             self._count(f"{method} (unmatched)")
             await _NOT_FOUND.send(send)
@@ -210,11 +261,54 @@ class DemoApp:
         if phase >= start:
             await asyncio.sleep(self.stall_every_s - phase)
 
-    async def _get_only(self, method: str, route: str, response: _Response, send: Send) -> None:
-        self._count(f"{method} {route}")
+    async def _get_only(
+        self, method: str, route: str, response: _Response, send: Send, valid: bool = False
+    ) -> None:
+        key = f"{method} {route}"
+        self._count(key)
+        if valid:
+            self._count_authorized(key)
         await (response if method in _GET_METHODS else _ONLY_GET).send(send)
 
-    async def _agent_route(self, method: str, path: str, receive: Receive, send: Send) -> None:
+    async def _login(self, method: str, receive: Receive, send: Send) -> None:
+        """Check a built-in user's password and hand out a fresh bearer token."""
+        if method != "POST":
+            self._count(f"{method} {_LOGIN}")
+            await _ONLY_POST.send(send)
+            return
+        body = await _read_body(receive)
+        if body is None:
+            return  # the client went away
+        self._count(f"POST {_LOGIN}")
+        try:
+            creds = json.loads(body)
+            user, password = creds["username"], creds["password"]
+        except (ValueError, TypeError, KeyError):
+            user, password = None, None
+        if not isinstance(user, str) or DEMO_USERS.get(user) != password:
+            await _BAD_LOGIN.send(send)
+            return
+        self.logins += 1
+        token = "tok_" + secrets.token_urlsafe(18)
+        _bounded_put(self.tokens, token.encode(), user, MAX_TOKENS)
+        payload = {"access_token": token, "token_type": "bearer", "expires_in": 3600}
+        await _Response(200, payload).send(send)
+
+    async def _read_query(self, method: str, qid: str, send: Send, valid: bool) -> None:
+        """``GET /api/queries/{qid}``: a stored answer, for holders of a valid token only."""
+        key = f"{method} /api/queries/{{qid}}"
+        self._count(key)
+        if method not in _GET_METHODS:
+            await _ONLY_GET.send(send)
+        elif not valid:
+            await _BAD_TOKEN.send(send)
+        else:
+            self._count_authorized(key)
+            await self.queries.get(qid, _UNKNOWN_QUERY).send(send)
+
+    async def _agent_route(
+        self, method: str, path: str, receive: Receive, send: Send, valid: bool = False
+    ) -> None:
         rest = path[len(_AGENTS_PREFIX) :]
         agent_id, sep, tail = rest.partition("/")
         if not sep:
@@ -225,19 +319,22 @@ class DemoApp:
             self._count(f"{method} (unmatched)")
             await _NOT_FOUND.send(send)
             return
+        key = f"{method} {route}"
         if agent_id not in self._agent:
-            self._count(f"{method} {route}")
+            self._count(key)
             await _UNKNOWN_AGENT.send(send)
         elif method not in allowed:
-            self._count(f"{method} {route}")
+            self._count(key)
             await (_ONLY_POST if sep else _ONLY_GET).send(send)
         elif sep:
-            await self._query(agent_id, receive, send)
+            await self._query(agent_id, receive, send, valid)
         else:
-            self._count(f"{method} {route}")
+            self._count(key)
+            if valid:
+                self._count_authorized(key)
             await self._agent[agent_id].send(send)
 
-    async def _query(self, agent_id: str, receive: Receive, send: Send) -> None:
+    async def _query(self, agent_id: str, receive: Receive, send: Send, valid: bool) -> None:
         """Simulate a model call: drain the body, wait a long-tailed latency, maybe fail."""
         if not await _drain(receive):
             return  # the client went away; nothing was answered, nothing is counted
@@ -247,12 +344,17 @@ class DemoApp:
         if delay > 0:
             await asyncio.sleep(delay)
         self._count("POST /api/agents/{id}/query")
+        if valid:
+            self._count_authorized("POST /api/agents/{id}/query")
         if roll < self.error_rate:
             # Split the failures between 503 and 500 with the same draw.
             await _ERRORS[roll >= self.error_rate / 2].send(send)
-        else:
-            answers = self._answers[agent_id]
-            await answers[rng.randrange(len(answers))].send(send)
+            return
+        answer = _ANSWERS[rng.randrange(len(_ANSWERS))]
+        qid = f"q{next(self._query_ids)}"
+        stored = {"query_id": qid, "agent": agent_id, "status": "done", "answer": answer}
+        _bounded_put(self.queries, qid, _Response(200, stored), MAX_QUERIES)
+        await _Response(200, {"agent": agent_id, "answer": answer, "query_id": qid}).send(send)
 
     async def _demo_route(self, method: str, path: str, send: Send) -> None:
         """Introspection endpoints; deliberately left out of the counters."""
@@ -269,6 +371,39 @@ class DemoApp:
                 await _ONLY_POST.send(send)
         else:
             await _NOT_FOUND.send(send)
+
+
+def _bearer(headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    """The bearer token of an ``Authorization`` header, or None without one."""
+    for name, value in headers:
+        if name == b"authorization":
+            if value[:7].lower() == _BEARER:
+                return value[7:].strip()
+            return b""  # another scheme: never a valid token
+    return None
+
+
+def _bounded_put(store: dict, key: Any, value: Any, limit: int) -> None:
+    """Insert, dropping the oldest entries past ``limit`` (dicts keep insertion order)."""
+    store[key] = value
+    while len(store) > limit:
+        del store[next(iter(store))]
+
+
+async def _read_body(receive: Receive, limit: int = 64 * 1024) -> bytes | None:
+    """The request body (cut at ``limit``), or None if the client disconnected first."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        if size < limit:
+            chunks.append(chunk)
+            size += len(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)[:limit]
 
 
 async def _drain(receive: Receive) -> bool:
