@@ -49,7 +49,7 @@ async def run_engine(
     if stop_after is not None:
         asyncio.get_running_loop().call_later(stop_after, stop)
     await asyncio.wait_for(engine.run(), timeout)
-    agg = RunAggregate([(r.method, r.name) for r in sc.requests], 1)
+    agg = RunAggregate(list(sc.endpoints), 1, flows=sc.flow_names)
     for d in deltas:
         agg.add(d)
     agg.worker_finished(0, deltas[-1].tick if deltas else -1)

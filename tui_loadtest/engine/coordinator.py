@@ -56,7 +56,7 @@ class Run:
         self._late_warned: set[int] = set()
         self._drop_warned = False
         self.aggregate = RunAggregate(
-            [(r.method, r.name) for r in scenario.requests], workers, window_s
+            list(scenario.endpoints), workers, window_s, flows=scenario.flow_names
         )
         self.state: RunState = "starting"
         self.paused = False

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
+    from .data_rows import DataRows
+    from .journeys import Journeys
     from .plan import CompiledRequest
     from .recording import Buffers
 
@@ -82,6 +84,8 @@ class UserHost(Protocol):
     buf: Buffers  # this second's statistics (swapped every second)
     tick_ns: int  # when this second ends (perf_counter_ns): then call roll() first
     closing: set[asyncio.Task]  # httpx clients being closed
+    journeys: Journeys | None  # flows compiled for flow users (None for the plain mix)
+    data_rows: DataRows | None  # [[data]] rows for new users
 
     def admit(self, user: User) -> bool:
         """May ``user`` send now? (the slow path when ``gate`` is set)"""

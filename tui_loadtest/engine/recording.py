@@ -31,6 +31,8 @@ __all__ = [
     "BYTES_SLOT",
     "SENT_SLOT",
     "STATUS_SLOT",
+    "FAILED_SLOT",
+    "FLOW_SLOTS",
     "LAST_BUCKET",
     "MAX_SHIFT",
     "SLOTS",
@@ -53,6 +55,10 @@ SENT_SLOT = NBUCKETS + 2  # bytes sent (what was written to the connection)
 STATUS_SLOT = NBUCKETS + 3  # STATUS_SLOT + s: responses with HTTP status s (not 200)
 STATUSES = 1000
 SLOTS = STATUS_SLOT + STATUSES
+# A flow's per-second list: iteration durations (buckets, sum), then the iterations
+# that failed in the slot where a request's list has its bytes.
+FAILED_SLOT = BYTES_SLOT
+FLOW_SLOTS = NBUCKETS + 2
 
 ErrorKey = tuple[str, int | None, int]  # (kind, HTTP status or None, request index)
 
@@ -96,6 +102,8 @@ class Buffers:
 
     __slots__ = (
         "hist",
+        "flow_hist",
+        "flow_svc",
         "http_fail",
         "other_fail",
         "errors",
@@ -105,9 +113,15 @@ class Buffers:
         "dropped",
     )
 
-    def __init__(self, n: int, open_model: bool = False) -> None:
+    def __init__(self, n: int, open_model: bool = False, flows: int = 0) -> None:
         # per request type: bucket counts, latency sum (µs), bytes in and out, statuses
         self.hist: list[list[int]] = [[0] * SLOTS for _ in range(n)]
+        # per flow: iteration durations, their sum and the failed iterations (FAILED_SLOT);
+        # open model: beside them, durations from the iteration's first send
+        self.flow_hist: list[list[int]] = [[0] * FLOW_SLOTS for _ in range(flows)]
+        self.flow_svc: list[list[int]] = (
+            [[0] * FLOW_SLOTS for _ in range(flows)] if open_model else []
+        )
         self.http_fail = [0] * n
         self.other_fail = [0] * n
         # (kind, status, request index) -> [count, last message]
@@ -127,6 +141,18 @@ class Buffers:
             self.errors[key] = [1, f"HTTP {status}"]
         else:
             row[0] += 1
+
+    def response_failure(self, index: int, kind: str, message: str) -> None:
+        """A response judged failed for another reason than its status: a capture found
+        nothing, a script's ``user.fail()``. Counted like an HTTP failure (with a response)."""
+        self.http_fail[index] += 1
+        key = (kind, None, index)
+        row = self.errors.get(key)
+        if row is None:
+            self.errors[key] = [1, message]
+        else:
+            row[0] += 1
+            row[1] = message
 
     def other_failure(self, index: int, kind: str, message: str) -> None:
         """A request that got no response: timeout, refused, reset, protocol error..."""

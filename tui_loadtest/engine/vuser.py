@@ -141,6 +141,7 @@ class UserCycle:
 class VUser(UserCycle):
     """A closed-model virtual user: pick a request, send, record, think, repeat."""
 
+    conn_class: type[Conn] = Conn  # flow users keep responses with their own kind
     __slots__ = (
         "eng",
         "table",
@@ -268,7 +269,7 @@ class VUser(UserCycle):
 
     async def _connect(self) -> None:
         eng = self.eng
-        conn = Conn(self)
+        conn = self.conn_class(self)
         try:
             await eng.connect(conn)
         except asyncio.CancelledError:

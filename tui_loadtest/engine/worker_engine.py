@@ -16,12 +16,15 @@ from itertools import compress
 from time import perf_counter_ns
 
 from ..scenario import Scenario
-from ..stats.aggregate import EndpointDelta, WorkerDelta
+from ..stats.aggregate import EndpointDelta, FlowDelta, WorkerDelta
 from ..stats.histogram import NBUCKETS
+from .data_rows import DataRows
+from .flow_user import FlowSlot, FlowUser, HeadAwareFlowSlot, HeadAwareFlowUser
 from .host import SlotFactory, User, UserFactory
+from .journeys import Journeys, compile_journeys
 from .open_model import HeadAwareSlot, OpenDriver, OpenSlot
 from .plan import USER_AGENT, Plan, compile_plan
-from .recording import BYTES_SLOT, SENT_SLOT, SUM_SLOT, Buffers, statuses
+from .recording import BYTES_SLOT, FAILED_SLOT, SENT_SLOT, SUM_SLOT, Buffers, statuses
 from .shares import WorkerShare, split_evenly
 from .vuser import HeadAwareUser, VUser
 
@@ -31,8 +34,14 @@ SPAWN_STEP_S = 0.01
 STAGE_STEP_S = 0.1
 
 
-def user_classes(transport: str, sends_head: bool) -> tuple[UserFactory, SlotFactory]:
+def user_classes(
+    transport: str, sends_head: bool, journeys: bool = False
+) -> tuple[UserFactory, SlotFactory]:
     """The closed-model user class and the open-model slot class for a plan."""
+    if journeys:
+        if sends_head:
+            return HeadAwareFlowUser, HeadAwareFlowSlot
+        return FlowUser, FlowSlot
     if transport == "httpx":
         from .httpx_user import HttpxSlot, HttpxUser  # httpx is imported only when used
 
@@ -63,7 +72,15 @@ class WorkerEngine:
         self.send = send
         self.plan: Plan = compile_plan(scenario, host)
         self.req_table = [self.plan.requests[i] for i in self.plan.table]
+        # Flows (and plain requests beside them) as compiled flows; adds the steps' rows.
+        self.journeys: Journeys | None = (
+            compile_journeys(scenario, self.plan) if scenario.has_journeys else None
+        )
+        self.data_rows = (
+            DataRows(scenario.data, share.worker, share.workers) if scenario.data else None
+        )
         self.n = len(self.plan.requests)
+        self.nflows = len(self.journeys.rows) if self.journeys is not None else 0
         http = scenario.http
         self.timeout_s = http.timeout_s
         self.connect_timeout_s = http.connect_timeout_s
@@ -76,13 +93,15 @@ class WorkerEngine:
         self.keepalive = http.keepalive
         self.uses_httpx = http.transport == "httpx"
         self.user_class, self.slot_class = user_classes(
-            http.transport, any(r.is_head for r in self.plan.requests)
+            http.transport,
+            any(r.is_head for r in self.plan.requests),
+            self.journeys is not None,
         )
         self.closing: set[asyncio.Task] = set()  # httpx clients being closed
         self.ssl_context = make_ssl_context(http.verify_tls) if self.plan.target.tls else None
         self.open_model = scenario.load.is_open
         self.stages = scenario.load.stages
-        self.buf = Buffers(self.n, self.open_model)
+        self.buf = Buffers(self.n, self.open_model, self.nflows)
         self._point_requests()
         self.connects = 0
         self.users: set[User] = set()
@@ -313,7 +332,8 @@ class WorkerEngine:
             d = user.deadline
             if d and d < now:
                 user.on_timeout()
-        if self.stopped and not any(u.deadline or u.connecting for u in self.users):
+        done = self.stopped or self._budget_spent()  # nothing more will be sent
+        if done and not any(u.deadline or u.connecting for u in self.users):
             for user in list(self.users):
                 self.retire(user)
             self._idle.set()
@@ -341,10 +361,15 @@ class WorkerEngine:
             r.hist = buf.hist[r.index]
             if self.open_model:
                 r.svc = buf.svc_hist[r.index]
+        if self.journeys is not None:
+            for f in self.journeys.rows:
+                f.hist = buf.flow_hist[f.index]
+                if self.open_model:
+                    f.svc = buf.flow_svc[f.index]
 
     def _emit(self, final: bool = False) -> None:
         buf = self.buf
-        self.buf = Buffers(self.n, self.open_model)
+        self.buf = Buffers(self.n, self.open_model, self.nflows)
         self._point_requests()
         span = 1.0
         if final:
@@ -364,6 +389,19 @@ class WorkerEngine:
             )
             for i in range(self.n)
         ]
+        flows = [
+            FlowDelta(
+                buckets=_sparse(h, NBUCKETS),
+                sum_us=h[SUM_SLOT],
+                failed=h[FAILED_SLOT],
+                service_buckets=_sparse(buf.flow_svc[i], NBUCKETS) if self.open_model else None,
+                service_sum_us=buf.flow_svc[i][SUM_SLOT] if self.open_model else 0,
+            )
+            for i, h in enumerate(buf.flow_hist)
+        ]
+        notes: list[str] = []
+        if self.data_rows is not None and self.data_rows.notes:
+            notes, self.data_rows.notes = self.data_rows.notes, []
         errors = [(k, s, i, row[0], row[1]) for (k, s, i), row in buf.errors.items()]
         connects, self.connects = self.connects, 0
         driver = self.driver
@@ -381,6 +419,8 @@ class WorkerEngine:
                 dropped=buf.dropped,
                 lag_buckets=_sparse(buf.lag, NBUCKETS) if driver is not None else None,
                 lag_sum_us=buf.lag_sum,
+                flows=flows,
+                notes=notes,
             )
         )
         self.tick += 1

@@ -351,6 +351,26 @@ class Scenario:
     script: ScriptSpec | None = None
 
     @property
+    def endpoints(self) -> tuple[tuple[str, str], ...]:
+        """``(method, name)`` of every row of the tables, in order: the requests, then
+        each flow step under its name (steps sharing a name share a row)."""
+        rows = [(r.method, r.name) for r in self.requests]
+        seen = {name for _, name in rows}
+        for flow in self.flows:
+            for step in flow.steps:
+                if step.name not in seen:
+                    seen.add(step.name)
+                    rows.append((step.request.method, step.name))
+        return tuple(rows)
+
+    @property
+    def flow_names(self) -> tuple[str, ...]:
+        """The rows of the flow table: each ``[[flows]]``, or each task of a script."""
+        if self.script is not None:
+            return tuple(name for name, _ in self.script.tasks)
+        return tuple(f.name for f in self.flows)
+
+    @property
     def has_journeys(self) -> bool:
         """True when users follow flows, carry data rows or run a script (not the plain mix)."""
         return bool(self.flows or self.data or self.script) or any(

@@ -17,6 +17,8 @@ from .model import (
     EndpointSnapshot,
     ErrorRow,
     Event,
+    FlowSnapshot,
+    FlowStats,
     Latency,
     RunState,
     Snapshot,
@@ -25,7 +27,19 @@ from .model import (
 )
 
 # Error kinds, in the order tables show them.
-ERROR_KINDS = ("http", "timeout", "refused", "reset", "tls", "dns", "protocol", "other")
+ERROR_KINDS = (
+    "http",
+    "capture",
+    "check",
+    "script",
+    "timeout",
+    "refused",
+    "reset",
+    "tls",
+    "dns",
+    "protocol",
+    "other",
+)
 
 
 @dataclass(slots=True)
@@ -43,6 +57,19 @@ class EndpointDelta:
     service_sum_us: int = 0
     bytes_sent: int = 0  # what the requests written this second weighed
     statuses: list[tuple[int, int]] = field(default_factory=list)  # (HTTP status, responses)
+
+
+@dataclass(slots=True)
+class FlowDelta:
+    """One flow's second on one worker: the iterations that ended, their durations."""
+
+    buckets: list[tuple[int, int]]  # non-zero (bucket, count) pairs of iteration durations
+    sum_us: int = 0
+    failed: int = 0  # iterations with a failed step (counted in the buckets too)
+    # Open model: ``buckets`` count from each arrival's intended time; these from the
+    # iteration's first send.
+    service_buckets: list[tuple[int, int]] | None = None
+    service_sum_us: int = 0
 
 
 @dataclass(slots=True)
@@ -64,6 +91,8 @@ class WorkerDelta:
     dropped: int = 0
     lag_buckets: list[tuple[int, int]] | None = None
     lag_sum_us: int = 0
+    flows: list[FlowDelta] = field(default_factory=list)  # one per flow row, in order
+    notes: list[str] = field(default_factory=list)  # one-off warnings (a data queue ran out)
 
 
 class _Span:
@@ -123,6 +152,43 @@ class _Span:
         )
 
 
+class _FlowSpan:
+    """One flow's iterations over some span of time."""
+
+    __slots__ = ("hist", "service", "failed")
+
+    def __init__(self) -> None:
+        self.hist = Histogram()
+        self.service: Histogram | None = None  # open model only
+        self.failed = 0
+
+    def add(self, d: FlowDelta) -> None:
+        self.hist.add_sparse(d.buckets, d.sum_us)
+        if d.service_buckets is not None:
+            if self.service is None:
+                self.service = Histogram()
+            self.service.add_sparse(d.service_buckets, d.service_sum_us)
+        self.failed += d.failed
+
+    def merge(self, other: _FlowSpan) -> None:
+        self.hist.merge(other.hist)
+        if other.service is not None:
+            if self.service is None:
+                self.service = Histogram()
+            self.service.merge(other.service)
+        self.failed += other.failed
+
+    def stats(self, seconds: float) -> FlowStats:
+        n = self.hist.total
+        return FlowStats(
+            iterations=n,
+            failed=self.failed,
+            rate=n / seconds if seconds > 0 else 0.0,
+            duration=Latency.from_histogram(self.hist),
+            service=Latency.from_histogram(self.service) if self.service is not None else None,
+        )
+
+
 def self_requests(d: EndpointDelta) -> int:
     """Requests that ended in this delta: every response plus every failure without one."""
     return sum(c for _, c in d.buckets) + d.other_failures
@@ -131,9 +197,19 @@ def self_requests(d: EndpointDelta) -> int:
 class _Second:
     """One second being assembled from several workers' deltas."""
 
-    __slots__ = ("reported", "span_s", "users", "endpoints", "paused", "target", "dropped", "lag")
+    __slots__ = (
+        "reported",
+        "span_s",
+        "users",
+        "endpoints",
+        "flows",
+        "paused",
+        "target",
+        "dropped",
+        "lag",
+    )
 
-    def __init__(self, n_endpoints: int) -> None:
+    def __init__(self, n_endpoints: int, n_flows: int = 0) -> None:
         self.reported: set[int] = set()
         self.span_s = 0.0
         self.users = 0
@@ -142,6 +218,7 @@ class _Second:
         self.dropped = 0
         self.lag: Histogram | None = None
         self.endpoints = [_Span() for _ in range(n_endpoints)]
+        self.flows = [_FlowSpan() for _ in range(n_flows)]
 
 
 class RunAggregate:
@@ -152,9 +229,13 @@ class RunAggregate:
         endpoints: list[tuple[str, str]],  # (method, name) in plan order
         workers: int,
         window_s: int = 5,
+        flows: tuple[str, ...] | list[str] = (),  # flow (or script task) names, in order
     ) -> None:
         self.endpoint_keys = endpoints
         self.n = len(endpoints)
+        self.flow_names = tuple(flows)
+        self.flows = [_FlowSpan() for _ in self.flow_names]  # whole run
+        self._notes: set[str] = set()
         self.window_s = window_s
         self.open_model = False
         self._live = set(range(workers))
@@ -188,7 +269,7 @@ class RunAggregate:
         tick = self.next_tick if late else delta.tick
         sec = self._pending.get(tick)
         if sec is None:
-            sec = self._pending[tick] = _Second(self.n)
+            sec = self._pending[tick] = _Second(self.n, len(self.flow_names))
         if not late:
             sec.reported.add(delta.worker)
             sec.span_s = max(sec.span_s, delta.span_s)
@@ -204,6 +285,12 @@ class RunAggregate:
         self.connects += delta.connects
         for span, d in zip(sec.endpoints, delta.endpoints, strict=True):
             span.add(d)
+        for flow, fd in zip(sec.flows, delta.flows, strict=True):
+            flow.add(fd)
+        for note in delta.notes:
+            if note not in self._notes:  # every worker may say it: the run says it once
+                self._notes.add(note)
+                self.events.append(Event(delta.tick + delta.span_s, note, "warning"))
         for kind, status, ep, count, message in delta.errors:
             key = (kind, status, ep)
             row = self.errors.get(key)
@@ -250,7 +337,7 @@ class RunAggregate:
             tick = self.next_tick
             sec = self._pending.get(tick)
             if sec is None:
-                sec = self._pending[tick] = _Second(self.n)
+                sec = self._pending[tick] = _Second(self.n, len(self.flow_names))
             missing |= {w for w in self._live if w not in sec.reported}
             done.append(self._complete(tick))
         return done, missing
@@ -275,6 +362,8 @@ class RunAggregate:
         for cum, s in zip(self.cumulative, sec.endpoints, strict=True):
             cum.merge(s)
             total.merge(s)
+        for cum_flow, f in zip(self.flows, sec.flows, strict=True):
+            cum_flow.merge(f)
         p50, p95, p99 = (v / 1000 for v in total.hist.percentiles((0.5, 0.95, 0.99)))
         service_p99 = total.service.percentile(0.99) / 1000 if total.service is not None else None
         self.timeline.append(
@@ -327,6 +416,23 @@ class RunAggregate:
             for acc, s in zip(spans, sec.endpoints, strict=True):
                 acc.merge(s)
         return seconds, spans
+
+    def flow_stats(self) -> list[FlowStats]:
+        """Each flow over the whole run."""
+        d = self.duration_s
+        return [f.stats(d) for f in self.flows]
+
+    def flow_snapshots(self) -> tuple[FlowSnapshot, ...]:
+        d = self.duration_s
+        seconds = sum(sec.span_s or 1.0 for sec in self._window)
+        recent = [_FlowSpan() for _ in self.flow_names]
+        for sec in self._window:
+            for acc, f in zip(recent, sec.flows, strict=True):
+                acc.merge(f)
+        return tuple(
+            FlowSnapshot(name=name, total=c.stats(d), window=w.stats(seconds))
+            for name, c, w in zip(self.flow_names, self.flows, recent, strict=True)
+        )
 
     def window_lag(self) -> Latency | None:
         """Scheduler lateness over the recent window (open model only)."""
@@ -400,4 +506,5 @@ class RunAggregate:
             mode=mode,
             rate_target=rate_target,
             lag=self.window_lag(),
+            flows=self.flow_snapshots(),
         )

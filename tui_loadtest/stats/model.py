@@ -111,6 +111,45 @@ class EndpointSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class FlowStats:
+    """A flow's iterations over one span of time (k6's ``iterations`` and
+    ``iteration_duration``). An iteration is failed when one of its steps failed."""
+
+    iterations: int = 0
+    failed: int = 0
+    rate: float = 0.0  # iterations per second
+    duration: Latency = field(default_factory=Latency)
+    # Open model only: ``duration`` counts from each arrival's intended time; this
+    # from the iteration's first send.
+    service: Latency | None = None
+
+    @property
+    def failure_rate(self) -> float:
+        return self.failed / self.iterations if self.iterations else 0.0
+
+    def to_dict(self) -> dict:
+        d = {
+            "iterations": self.iterations,
+            "failed_iterations": self.failed,
+            "failure_rate": round(self.failure_rate, 6),
+            "iterations_per_s": _r(self.rate),
+            "iteration_duration_ms": self.duration.to_dict(),
+        }
+        if self.service is not None:
+            d["service_duration_ms"] = self.service.to_dict()
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class FlowSnapshot:
+    """One flow (a row of the flow table): whole-run and recent-window iterations."""
+
+    name: str
+    total: FlowStats
+    window: FlowStats
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorRow:
     """One kind of failure on one endpoint: its count and the last message seen."""
 
@@ -224,6 +263,7 @@ class Snapshot:
     mode: str = "users"
     rate_target: float | None = None
     lag: Latency | None = None
+    flows: tuple[FlowSnapshot, ...] = ()  # journeys: one row per flow (or script task)
 
     @property
     def progress(self) -> float | None:

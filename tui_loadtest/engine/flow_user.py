@@ -1,0 +1,291 @@
+"""Users that follow flows: ordered steps, captured values, data rows, iteration stats.
+
+A :class:`FlowUser` is a :class:`~tui_loadtest.engine.vuser.VUser` whose next request
+is the next step of its current flow instead of a weighted pick. It keeps a raw
+response only for steps that capture (:class:`FlowConn` holds the chunks as they
+arrive: no ``on_body`` callback, which would make httptools copy every body of every
+step and call Python for it, measured at ~9 % of the request rate). Values it
+captures or takes from its data row stay in its own ``values`` list, already encoded
+for where they go, and never leave the worker.
+
+An iteration ends after its last step, or early when a step gets no response, or
+when a strict capture fails (the step is counted as failed with kind ``capture``).
+Its duration, from its first send to its end (think time included, as k6's
+``iteration_duration``), goes to the flow's row. Once steps run at the start of the
+user's first iteration of that flow and again until they all complete.
+"""
+
+from __future__ import annotations
+
+from random import random
+from time import perf_counter_ns
+from typing import TYPE_CHECKING
+
+from .recording import FAILED_SLOT, record
+from .vuser import Conn, HeadAwareUser, VUser
+
+if TYPE_CHECKING:
+    from .host import SlotPool, UserHost
+    from .journeys import CompiledFlow, CompiledStep
+
+# A kept response may exceed max_body by its head (status line and headers).
+HEAD_ALLOWANCE = 64 * 1024
+
+
+class FlowConn(Conn):
+    """A connection that keeps the raw response while its user's step captures."""
+
+    __slots__ = ()
+
+    user: FlowUser
+
+    def data_received(self, data: bytes) -> None:
+        u = self.user
+        if u.keep is not None and not self.dead:
+            if u.nbytes + len(data) <= u.max_keep:
+                u.keep.append(data)
+            else:
+                u.keep = None
+                u.over = True
+        super().data_received(data)
+
+
+class FlowUser(VUser):
+    """A closed-model user walking flows picked by weight, one step at a time."""
+
+    __slots__ = (
+        "journeys",
+        "flow",
+        "step",
+        "pos",
+        "values",
+        "keep",
+        "over",
+        "max_keep",
+        "it0",
+        "it_failed",
+        "ready",
+        "idle",
+    )
+
+    conn_class = FlowConn
+
+    def __init__(self, eng: UserHost) -> None:  # noqa: PLR0915 - every slot, once
+        j = eng.journeys
+        assert j is not None
+        self.eng = eng
+        self.journeys = j
+        self.table = j.table  # type: ignore[assignment]
+        self.tsize = len(j.table)
+        self.only = j.table[0] if len(set(map(id, j.table))) == 1 else None  # type: ignore[assignment]
+        self.think = eng.think
+        self.keepalive = eng.keepalive
+        self.conn = None
+        self.flow: CompiledFlow = j.table[0]
+        self.step: CompiledStep = self.flow.steps[0]
+        self.req = self.step.req
+        self.data = b""
+        self.t0 = 0
+        self.deadline = 0
+        self.nbytes = 0
+        self.head = b""
+        self.served = 0
+        self.retried = False
+        self.timer = None
+        self.connecting = None
+        self.backoff = 0.0
+        self.pos = -1  # the step in flight; -1 between iterations
+        self.values = j.values.fresh()
+        self.keep: list[bytes] | None = None
+        self.over = False
+        self.max_keep = j.max_body + HEAD_ALLOWANCE
+        self.it0 = 0
+        self.it_failed = False
+        self.ready = [f.first == 0 for f in j.flows]  # once steps done, by flow order
+        rows = eng.data_rows.take() if eng.data_rows is not None else []
+        self.idle = rows is None  # a queue ran out: this user never sends
+        for spec, row in rows or ():
+            for column, value in zip(spec.columns, row, strict=True):
+                j.values.fill(self.values, column, value)
+
+    # -- the step cycle ---------------------------------------------------------
+    def start_request(self) -> None:
+        self.timer = None
+        if self.idle:
+            return
+        eng = self.eng
+        if eng.gate and not eng.admit(self):
+            return
+        self.send_step(0)
+
+    def send_step(self, intended: int) -> None:
+        """Send the current step (starting an iteration first if none is under way)."""
+        pos = self.pos
+        if pos < 0:
+            f = self.only or self.table[int(random() * self.tsize)]  # type: ignore[index]
+            self.flow = f  # type: ignore[assignment]
+            self.think = f.think if f.own_think else self.eng.think  # type: ignore[union-attr]
+            pos = 0 if not self.ready[f.order] else f.first  # type: ignore[union-attr]
+            self.it0 = 0
+            self.it_failed = False
+        s = self.flow.steps[pos]
+        self.pos = pos
+        self.step = s
+        self.req = s.req
+        self.data = data = s.single or s.render(self.values)  # type: ignore[misc]
+        if s.captures is not None:
+            self.keep = []
+            self.over = False
+        self.nbytes = 0
+        self.retried = False
+        t0 = perf_counter_ns()
+        self.t0 = t0
+        if not self.it0:
+            self.it0 = intended or t0
+        self.deadline = t0 + self.eng.timeout_ns
+        conn = self.conn
+        if conn is None:
+            self.open_connection()
+        else:
+            conn.transport.write(data)
+
+    def on_message_complete(self) -> None:
+        t1 = perf_counter_ns()
+        p = self.conn.parser  # type: ignore[union-attr]  # the parser calling us is conn's
+        status = p.get_status_code()
+        if status < 200 or not self.deadline:
+            return
+        self.complete(status, t1)
+        if not (self.keepalive and p.should_keep_alive()):
+            self.drop_connection()
+        self.next()
+
+    def record_step(self, t1: int) -> None:
+        r = self.req
+        record(r.hist, (t1 - self.t0) // 1000, self.nbytes)
+
+    def complete(self, status: int, t1: int) -> None:
+        """Record the step's response, run its captures, move to the next step."""
+        self.record_step(t1)
+        self.deadline = 0
+        self.served += 1
+        s = self.step
+        r = self.req
+        ok = s.ok[status]
+        if not ok:
+            self.eng.buf.http_failure(r.index, status)
+            self.it_failed = True
+        caps = s.captures
+        if caps is not None:
+            keep, self.keep = self.keep, None
+            if not ok:
+                if s.strict:  # its values cannot be trusted: end the iteration
+                    self.end_iteration(t1)
+                    return
+            else:
+                raw = None if self.over or keep is None else b"".join(keep)
+                out: list[str | None] = [None] * len(caps.specs)
+                bad = 0 if raw is None else caps.extract(raw, status, out)
+                fill = self.journeys.values.fill
+                for spec, value in zip(caps.specs, out, strict=True):
+                    if value is not None and not fill(self.values, spec.name, value):
+                        bad = caps.specs.index(spec) if bad < 0 else bad
+                if bad >= 0:
+                    message = caps.failure(bad, raw, s.name)
+                    self.eng.buf.response_failure(r.index, "capture", message)
+                    self.it_failed = True
+                    if s.strict:
+                        self.end_iteration(t1)
+                        return
+        pos = self.pos + 1
+        f = self.flow
+        if pos == f.first:
+            self.ready[f.order] = True
+        if pos >= len(f.steps):
+            self.end_iteration(t1)
+        else:
+            self.pos = pos
+
+    def end_iteration(self, t1: int) -> None:
+        f = self.flow
+        if f.index >= 0:
+            h = f.hist
+            record(h, (t1 - self.it0) // 1000, 0)
+            if self.it_failed:
+                h[FAILED_SLOT] += 1
+        self.pos = -1
+
+    def fail(self, kind: str, message: str, backoff: bool = False) -> None:
+        """No response: count it, end the iteration (failed), carry on."""
+        self.keep = None
+        self.it_failed = True
+        self.end_iteration(perf_counter_ns())
+        super().fail(kind, message, backoff)
+
+
+class HeadAwareFlowUser(HeadAwareUser, FlowUser):
+    """A flow user for plans with HEAD steps (their responses end with the headers)."""
+
+    __slots__ = ()
+
+
+class FlowSlot(FlowUser):
+    """Arrival-rate mode: one arrival is one iteration of a flow, then back to the pool.
+
+    The first step sent counts its latency from the arrival's intended time (queue
+    wait included); later steps from their own send, as nothing scheduled them. The
+    iteration counts from the intended time too, and from its first send as service.
+    """
+
+    __slots__ = ("pool", "intended", "first_send")
+
+    def __init__(self, eng: UserHost, pool: SlotPool) -> None:
+        super().__init__(eng)
+        self.pool = pool
+        self.intended = 0
+        self.first_send = 0
+
+    def dispatch(self, intended_ns: int) -> None:
+        self.pos = -1
+        self.intended = intended_ns
+        self.first_send = 0
+        if self.idle:
+            self.pool.slot_free(self)  # type: ignore[arg-type]
+            return
+        self.send_step(intended_ns)
+
+    def send_step(self, intended: int) -> None:
+        super().send_step(intended)
+        if not self.first_send:
+            self.first_send = self.t0
+
+    def record_step(self, t1: int) -> None:
+        r = self.req
+        origin = self.intended or self.t0
+        record(r.hist, (t1 - origin) // 1000, self.nbytes)
+        record(r.svc, (t1 - self.t0) // 1000, 0)
+        self.intended = 0  # later steps are not scheduled: corrected = service
+
+    def end_iteration(self, t1: int) -> None:
+        f = self.flow
+        if f.index >= 0:
+            record(f.svc, (t1 - (self.first_send or t1)) // 1000, 0)
+        super().end_iteration(t1)  # from it0: the intended time
+
+    def next(self) -> None:
+        if self.pos < 0:
+            self.pool.slot_free(self)  # type: ignore[arg-type]
+        else:
+            super().next()
+
+    def start_request(self) -> None:
+        """After think time: the next step; after a back-off: the slot is free again."""
+        self.timer = None
+        if self.pos < 0:
+            self.pool.slot_free(self)  # type: ignore[arg-type]
+        else:
+            self.send_step(0)
+
+
+class HeadAwareFlowSlot(HeadAwareUser, FlowSlot):
+    __slots__ = ()
