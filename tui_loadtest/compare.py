@@ -47,7 +47,7 @@ from typing import Any
 
 from .stats.histogram import NBUCKETS, Histogram, bucket_value
 from .stats.model import Stats
-from .stats.result import EndpointResult, RunResult, service_view
+from .stats.result import EndpointResult, FlowResult, RunResult, service_view
 
 REGRESSED = "regressed"
 IMPROVED = "improved"
@@ -73,6 +73,9 @@ LABELS = {
 }
 HIGHER_IS_BETTER = frozenset({"rps"})
 OVERALL = "overall"
+# A flow's rows: scope "flow: NAME", method "FLOW"; requests are its iterations.
+FLOW_PREFIX = "flow: "
+FLOW_METHOD = "FLOW"
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,14 @@ def compare(
         sa = _Sample.of_endpoint(ea, baseline.duration_s) if ea else None
         sb = _Sample.of_endpoint(eb, current.duration_s) if eb else None
         tests += _tests(name, method, sa, sb, noise_a, noise_b)
+    # Journeys: each flow is judged like an endpoint, on its iterations (their
+    # duration, rate and the share that failed).
+    names_a = [f.name for f in baseline.flows]
+    for name in names_a + [f.name for f in current.flows if f.name not in names_a]:
+        fa, fb = baseline.flow(name), current.flow(name)
+        sa = _Sample.of_flow(fa, baseline.duration_s) if fa else None
+        sb = _Sample.of_flow(fb, current.duration_s) if fb else None
+        tests += _tests(f"{FLOW_PREFIX}{name}", FLOW_METHOD, sa, sb, noise_a, noise_b)
 
     # The confidence holds for the whole table: each row's interval is widened
     # for the number of rows tested (Bonferroni), so a table of many rows does
@@ -278,6 +289,20 @@ class _Sample:
     def of_endpoint(cls, e: EndpointResult, duration_s: float) -> _Sample:
         s = e.stats
         return cls(e.histogram, s.requests, s.failures, duration_s, _values(s))
+
+    @classmethod
+    def of_flow(cls, f: FlowResult, duration_s: float) -> _Sample:
+        s = f.stats
+        d = s.duration
+        values = {
+            "p50_ms": d.p50,
+            "p95_ms": d.p95,
+            "p99_ms": d.p99,
+            "max_ms": d.max,
+            "rps": s.rate,
+            "error_rate": s.failure_rate,
+        }
+        return cls(f.histogram, s.iterations, s.failed, duration_s, values)
 
 
 def _values(s: Stats) -> dict[str, float]:

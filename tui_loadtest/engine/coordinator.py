@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from ..scenario import Scenario, redact_text
 from ..stats.aggregate import RunAggregate, WorkerDelta
 from ..stats.model import Event, RunState, Snapshot
-from ..stats.result import EndpointResult, RunResult, environment
+from ..stats.result import EndpointResult, FlowResult, RunResult, environment
 from .pool import Delta, Ended, LocalProcessPool, WorkerInfo, WorkerPool, last_line
 from .shares import make_shares, split_evenly
 
@@ -412,6 +412,10 @@ class Run:
                 per_second_service=agg.per_second_service_buckets,
                 lag_histogram=agg.lag if agg.open_model else None,
                 endpoints=endpoints,
+                flows=[
+                    FlowResult(name, span.stats(duration), span.hist, span.service)
+                    for name, span in zip(agg.flow_names, agg.flows, strict=True)
+                ],
                 errors=agg.error_rows(),
                 timeline=list(agg.timeline),
                 per_second=agg.per_second_buckets,

@@ -106,6 +106,30 @@ def endpoint_table(result: RunResult) -> list[str]:
     return lines
 
 
+def flow_table(result: RunResult) -> list[str]:
+    """Journeys: iterations, failed ones and iteration duration per flow (k6's
+    ``iterations`` and ``iteration_duration``)."""
+    if not result.flows:
+        return []
+    corrected = result.service_histogram is not None
+    lines = [
+        f"{'Flow':<31} {'Iterations':>10} {'Failed':>8} {'It/s':>8} "
+        f"{'P50':>9} {'P95':>9} {'P99':>9}",
+        THIN,
+    ]
+    for f in result.flows:
+        s = f.stats
+        d = s.duration
+        name = f.name if len(f.name) <= 31 else f.name[:30] + "…"
+        lines.append(
+            f"{name:<31} {fmt_int(s.iterations):>10} {fmt_int(s.failed):>8} "
+            f"{fmt_rate(s.rate):>8} {fmt_ms(d.p50):>9} {fmt_ms(d.p95):>9} {fmt_ms(d.p99):>9}"
+        )
+    note = "from each arrival's intended start" if corrected else "from the first send"
+    lines.append(f"Iteration duration in ms, {note}, think time between steps included.")
+    return lines
+
+
 def overall_lines(result: RunResult) -> list[str]:
     s = result.summary
     return [
@@ -155,6 +179,7 @@ def run_summary(result: RunResult) -> str:
     else:
         users = fmt_int(load.get("users") or 0)
     views = latency_views(result)
+    flows = flow_table(result)
     lines = [
         RULE,
         f"Run Summary: {result.scenario_name}",
@@ -176,6 +201,7 @@ def run_summary(result: RunResult) -> str:
         THIN,
         *endpoint_table(result),
         "",
+        *(["Flows", THIN, *flows, ""] if flows else []),
         "Errors",
         THIN,
         *error_table(result),

@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import __version__
 from .histogram import NBUCKETS, SUB_BITS, Histogram
-from .model import ErrorRow, Latency, Stats, TimelinePoint
+from .model import ErrorRow, FlowStats, Latency, Stats, TimelinePoint
 
 REPORT_FORMAT = 1
 HISTOGRAM_SCHEME = {
@@ -32,6 +32,16 @@ class EndpointResult:
     stats: Stats
     histogram: Histogram  # corrected latency in the open model
     service_histogram: Histogram | None = None  # open model only
+
+
+@dataclass
+class FlowResult:
+    """One flow (or script task): its iterations and their duration histogram."""
+
+    name: str
+    stats: FlowStats
+    histogram: Histogram  # from the intended start in the open model
+    service_histogram: Histogram | None = None  # open model: from the first send
 
 
 @dataclass
@@ -57,6 +67,7 @@ class RunResult:
     lag_histogram: Histogram | None = None
     outcome: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
+    flows: list[FlowResult] = field(default_factory=list)  # journeys: one per flow
     tool: str = "tui-loadtest"
     version: str = __version__
 
@@ -87,6 +98,12 @@ class RunResult:
         if s.requests == 0 or self.histogram.total:
             return False
         return self.outcome.get("connections", 0) == 0
+
+    def flow(self, name: str) -> FlowResult | None:
+        for f in self.flows:
+            if f.name == name:
+                return f
+        return None
 
     def endpoint(self, name: str) -> EndpointResult | None:
         for e in self.endpoints:
@@ -121,6 +138,15 @@ class RunResult:
             ]
             histograms["per_second_service"] = self.per_second_service
             histograms["lag"] = _hist_dict(self.lag_histogram or Histogram())
+        flows: dict[str, Any] = {}
+        if self.flows:
+            flows["flows"] = [{"name": f.name, **f.stats.to_dict()} for f in self.flows]
+            histograms["flows"] = [{"name": f.name, **_hist_dict(f.histogram)} for f in self.flows]
+            if self.service_histogram is not None:
+                histograms["service_flows"] = [
+                    {"name": f.name, **_hist_dict(f.service_histogram or Histogram())}
+                    for f in self.flows
+                ]
         return {
             "tool": self.tool,
             "version": self.version,
@@ -137,6 +163,7 @@ class RunResult:
             "endpoints": [
                 {"method": e.method, "name": e.name, **e.stats.to_dict()} for e in self.endpoints
             ],
+            **flows,
             "errors": [e.to_dict() for e in self.errors],
             "timeline": [p.to_dict() for p in self.timeline],
             "histograms": histograms,
@@ -189,6 +216,29 @@ class RunResult:
                     e.get("method", ""), e.get("name", ""), stats_of(e, h, sh), h or Histogram(), sh
                 )
             )
+        flow_hists = {h.get("name"): h for h in hists.get("flows", [])}
+        flow_svc = {h.get("name"): h for h in hists.get("service_flows", [])}
+        flows = []
+        for f in data.get("flows", []):
+            h = _hist_from(flow_hists.get(f.get("name"))) or Histogram()
+            sh = _hist_from(flow_svc.get(f.get("name")))
+            service = None
+            if sh is not None or f.get("service_duration_ms") is not None:
+                service = latency_of(f, "service_duration_ms", sh)
+            flows.append(
+                FlowResult(
+                    name=f.get("name", ""),
+                    stats=FlowStats(
+                        iterations=int(f.get("iterations", 0)),
+                        failed=int(f.get("failed_iterations", 0)),
+                        rate=float(f.get("iterations_per_s", 0.0)),
+                        duration=latency_of(f, "iteration_duration_ms", h),
+                        service=service,
+                    ),
+                    histogram=h,
+                    service_histogram=sh,
+                )
+            )
         errors = [
             ErrorRow(
                 kind=e.get("kind", "other"),
@@ -236,6 +286,7 @@ class RunResult:
             lag_histogram=_hist_from(hists.get("lag")),
             outcome=dict(data.get("outcome", {})),
             environment=dict(data.get("environment", {})),
+            flows=flows,
             tool=data.get("tool", "tui-loadtest"),
             version=data.get("version", ""),
         )
@@ -255,11 +306,20 @@ def service_view(result: RunResult) -> RunResult:
         )
         for e in result.endpoints
     ]
+    flows = [
+        replace(
+            f,
+            stats=replace(f.stats, duration=f.stats.service or f.stats.duration),
+            histogram=f.service_histogram or f.histogram,
+        )
+        for f in result.flows
+    ]
     return replace(
         result,
         summary=replace(result.summary, latency=result.summary.service or result.summary.latency),
         histogram=result.service_histogram,
         endpoints=endpoints,
+        flows=flows,
         per_second=result.per_second_service or result.per_second,
     )
 

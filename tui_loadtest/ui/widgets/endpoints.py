@@ -1,5 +1,8 @@
 """The per-endpoint table: one keyed row per request type, updated in place.
 
+Journeys add one row per flow (method ``FLOW``) after the endpoints: its
+iterations, failed iterations, iterations/s and iteration duration.
+
 Click a column header (or press ``o``) to sort; ``w`` switches the figures
 between the whole run and the recent window. Req/s is always the recent rate.
 
@@ -19,7 +22,7 @@ from textual import events
 from textual.widgets import DataTable
 
 from ...report.formatting import endpoint_label
-from ...stats.model import EndpointSnapshot, Snapshot
+from ...stats.model import EndpointSnapshot, FlowSnapshot, Snapshot
 from ..style import TONE_COLOURS, Cell, error_tone, int_cell, ms_cell, rate_cell
 
 
@@ -136,9 +139,9 @@ class EndpointTable(DataTable):
         changed = False
         added = False
         keys = {c.key for c in self.shown}
-        for ep in snap.endpoints:
-            key = f"{ep.method} {ep.name}"
-            cells = self._row(ep, snap)
+        rows = [(f"{ep.method} {ep.name}", self._row(ep, snap)) for ep in snap.endpoints]
+        rows += [(f"FLOW {f.name}", self._flow_row(f)) for f in snap.flows]
+        for key, cells in rows:
             old = self._cells.get(key)
             self._cells[key] = cells
             if old is None:
@@ -170,6 +173,23 @@ class EndpointTable(DataTable):
             ms_cell(lat.p95, has),
             ms_cell(lat.p99, has),
             ms_cell(lat.max, has),
+        ]
+
+    def _flow_row(self, flow: FlowSnapshot) -> list[Cell]:
+        stats = flow.total if self.view == "run" else flow.window
+        d = stats.duration
+        has = d.max > 0
+        fail_style = TONE_COLOURS[error_tone(stats.failure_rate, stats.iterations > 0)]
+        return [
+            Cell("FLOW", "FLOW", "bold", justify="left"),
+            Cell(flow.name, flow.name, justify="left"),
+            int_cell(stats.iterations),
+            int_cell(stats.failed, fail_style if stats.failed else ""),
+            rate_cell(flow.window.rate),
+            ms_cell(d.p50, has),
+            ms_cell(d.p95, has),
+            ms_cell(d.p99, has),
+            ms_cell(d.max, has),
         ]
 
     # -- views and sorting ----------------------------------------------------
