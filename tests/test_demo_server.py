@@ -171,6 +171,7 @@ def test_stats_match_requests_sent(server: DemoServer, client: httpx.Client) -> 
         "authorized": 0,
         "authorized_by_route": {},
         "logins": 0,
+        "logins_by_user": {},
     }
     assert server.stats() == expected
     assert server.stats() == expected  # reading the stats is not counted
@@ -186,6 +187,7 @@ def test_reset_zeroes_counters(server: DemoServer, client: httpx.Client) -> None
         "authorized": 0,
         "authorized_by_route": {},
         "logins": 0,
+        "logins_by_user": {},
     }
     assert client.post("/__demo/reset").json() == {"status": "reset"}
 

@@ -184,6 +184,7 @@ class DemoApp:
         self.authorized = 0
         self.authorized_by_route: dict[str, int] = {}
         self.logins = 0
+        self.logins_by_user: dict[str, int] = {}
         self.tokens: dict[bytes, str] = {}  # token -> user name
         self.queries: dict[str, _Response] = {}  # query id -> its stored answer
         self._query_ids = itertools.count(1)
@@ -209,6 +210,7 @@ class DemoApp:
             "authorized": self.authorized,
             "authorized_by_route": dict(sorted(self.authorized_by_route.items())),
             "logins": self.logins,
+            "logins_by_user": dict(sorted(self.logins_by_user.items())),
         }
 
     def reset(self) -> None:
@@ -217,6 +219,7 @@ class DemoApp:
         self.authorized = 0
         self.authorized_by_route = {}
         self.logins = 0
+        self.logins_by_user = {}
 
     # -- ASGI -------------------------------------------------------------------
 
@@ -289,6 +292,7 @@ class DemoApp:
             await _BAD_LOGIN.send(send)
             return
         self.logins += 1
+        self.logins_by_user[user] = self.logins_by_user.get(user, 0) + 1
         token = "tok_" + secrets.token_urlsafe(18)
         _bounded_put(self.tokens, token.encode(), user, MAX_TOKENS)
         payload = {"access_token": token, "token_type": "bearer", "expires_in": 3600}
