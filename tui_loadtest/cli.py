@@ -120,14 +120,16 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="run a scenario (the dashboard by default, --no-ui for CI)",
         description=(
-            "Run a load test. SCENARIO is a TOML file (see configs/); without it, the\n"
-            "built-in demo scenario runs against the embedded demo API. Flags override\n"
-            "the file."
+            "Run a load test. SCENARIO is a TOML file (see configs/) or a Python user\n"
+            "script (users.py, see configs/journey_users.py); without it, the built-in\n"
+            "demo scenario runs against the embedded demo API. Flags override the file."
         ),
         epilog=EXIT_CODES_HELP,
         formatter_class=_Formatter,
     )
-    run.add_argument("scenario", nargs="?", metavar="SCENARIO", help="scenario TOML file")
+    run.add_argument(
+        "scenario", nargs="?", metavar="SCENARIO", help="scenario TOML file, or a .py user script"
+    )
     run.add_argument(
         "--no-ui",
         "--headless",
@@ -296,9 +298,14 @@ def _note(text: str) -> None:
 
 
 def _load_scenario(args: argparse.Namespace):  # noqa: ANN202
-    from .scenario import apply_overrides, load_builtin_demo, load_scenario
+    from .scenario import apply_overrides, load_builtin_demo, load_scenario, script_scenario
 
-    sc = load_scenario(args.scenario) if args.scenario else load_builtin_demo()
+    if not args.scenario:
+        sc = load_builtin_demo()
+    elif str(args.scenario).endswith(".py"):
+        sc = script_scenario(args.scenario)  # a Python user script, run directly
+    else:
+        sc = load_scenario(args.scenario)
     return apply_overrides(
         sc,
         users=args.users,
@@ -391,6 +398,8 @@ def _after_run(  # noqa: ANN001
     print(run_summary(result), flush=True)
     for line in run.worker_errors:
         _note(line + (f" (details in {run.log_path})" if run.log_path else ""))
+    if run.log_path and any(e.kind == "script" for e in result.errors):
+        _note(f"script errors: tracebacks in {run.log_path}")
     code = EXIT_OK
     if result.interrupted:
         code = EXIT_INTERRUPTED

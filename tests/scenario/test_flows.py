@@ -264,3 +264,10 @@ def test_max_body(load_text: LoadText, error_text: ErrorText) -> None:
     assert error_text('[http]\nmax_body = "lots"\n[[requests]]\npath = "/"\n') == (
         'x.toml: http.max_body: expected a size in bytes, like 1048576 or "1MB", got "lots"'
     )
+
+
+def test_journeys_need_the_fast_transport(journey_error: ErrorText) -> None:
+    assert journey_error('[http]\ntransport = "httpx"\n' + JOURNEY) == (
+        'x.toml: http.transport: [[flows]] and [[data]] run on the "fast" transport '
+        '(remove transport = "httpx")'
+    )

@@ -229,6 +229,8 @@ class Run:
                 if isinstance(msg, Delta):
                     if msg.delta.errors and self.scenario.secrets:
                         self._scrub(msg.delta)
+                    if msg.delta.logs:
+                        self._log(f"worker {msg.delta.worker}, script", msg.delta.logs)
                     with self._lock:
                         changed |= bool(self.aggregate.add(msg.delta))
                 else:
@@ -333,6 +335,15 @@ class Run:
             (kind, status, ep, count, redact_text(message, secrets))
             for kind, status, ep, count, message in delta.errors
         ]
+
+    def _log(self, what: str, texts: list[str]) -> None:
+        """Append to the run's log file (made on first use): tracebacks of script tasks."""
+        if self.log_path is None:
+            fd, self.log_path = tempfile.mkstemp(prefix="tui-loadtest-", suffix=".log")
+            os.close(fd)
+        with open(self.log_path, "a", encoding="utf-8") as fh:
+            for text in texts:  # the log file is an artefact: no secret of the scenario
+                fh.write(f"--- {what}\n{redact_text(text, self.scenario.secrets)}\n")
 
     def _worker_failed(self, i: int, text: str) -> None:
         text = redact_text(text, self.scenario.secrets)  # the log file is an artefact too

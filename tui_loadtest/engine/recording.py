@@ -142,6 +142,25 @@ class Buffers:
         else:
             row[0] += 1
 
+    def grow(self) -> None:
+        """Room for one more request type (a script's request name seen for the first time)."""
+        self.hist.append([0] * SLOTS)
+        self.http_fail.append(0)
+        self.other_fail.append(0)
+        if self.lag:  # open model
+            self.svc_hist.append([0] * SLOTS)
+
+    def task_failure(self, flow: int, kind: str, message: str) -> None:
+        """A failure of a flow (a script task) rather than of one request: kept under the
+        negative index ``-1 - flow``, which the aggregate reads as that flow's row."""
+        key = (kind, None, -1 - flow)
+        row = self.errors.get(key)
+        if row is None:
+            self.errors[key] = [1, message]
+        else:
+            row[0] += 1
+            row[1] = message
+
     def response_failure(self, index: int, kind: str, message: str) -> None:
         """A response judged failed for another reason than its status: a capture found
         nothing, a script's ``user.fail()``. Counted like an HTTP failure (with a response)."""

@@ -25,6 +25,7 @@ from .journeys import Journeys, compile_journeys
 from .open_model import HeadAwareSlot, OpenDriver, OpenSlot
 from .plan import USER_AGENT, Plan, compile_plan
 from .recording import BYTES_SLOT, FAILED_SLOT, SENT_SLOT, SUM_SLOT, Buffers, statuses
+from .script_user import ScriptRow, ScriptRuntime, ScriptSlot, ScriptUser
 from .shares import WorkerShare, split_evenly
 from .vuser import HeadAwareUser, VUser
 
@@ -35,9 +36,11 @@ STAGE_STEP_S = 0.1
 
 
 def user_classes(
-    transport: str, sends_head: bool, journeys: bool = False
+    transport: str, sends_head: bool, journeys: bool = False, script: bool = False
 ) -> tuple[UserFactory, SlotFactory]:
     """The closed-model user class and the open-model slot class for a plan."""
+    if script:
+        return ScriptUser, ScriptSlot  # type: ignore[return-value]
     if journeys:
         if sends_head:
             return HeadAwareFlowUser, HeadAwareFlowSlot
@@ -74,13 +77,17 @@ class WorkerEngine:
         self.req_table = [self.plan.requests[i] for i in self.plan.table]
         # Flows (and plain requests beside them) as compiled flows; adds the steps' rows.
         self.journeys: Journeys | None = (
-            compile_journeys(scenario, self.plan) if scenario.has_journeys else None
+            compile_journeys(scenario, self.plan)
+            if scenario.has_journeys and scenario.script is None
+            else None
         )
+        self.users_started = 0  # for each user's number in the run (user.id)
         self.data_rows = (
             DataRows(scenario.data, share.worker, share.workers) if scenario.data else None
         )
         self.n = len(self.plan.requests)
         self.nflows = len(self.journeys.rows) if self.journeys is not None else 0
+        self.script: ScriptRuntime | None = None
         http = scenario.http
         self.timeout_s = http.timeout_s
         self.connect_timeout_s = http.connect_timeout_s
@@ -96,11 +103,15 @@ class WorkerEngine:
             http.transport,
             any(r.is_head for r in self.plan.requests),
             self.journeys is not None,
+            scenario.script is not None,
         )
         self.closing: set[asyncio.Task] = set()  # httpx clients being closed
         self.ssl_context = make_ssl_context(http.verify_tls) if self.plan.target.tls else None
         self.open_model = scenario.load.is_open
         self.stages = scenario.load.stages
+        if scenario.script is not None:
+            self.script = ScriptRuntime(self)  # imports the script (once per worker)
+            self.nflows = len(self.script.flows)
         self.buf = Buffers(self.n, self.open_model, self.nflows)
         self._point_requests()
         self.connects = 0
@@ -132,6 +143,22 @@ class WorkerEngine:
                 self, self.slot_class, share.users, share.fraction, share.offset
             )
             self.target = 0
+
+    # -- users and rows ------------------------------------------------------
+    def next_user_id(self) -> int:
+        """A new user's number in the whole run: this worker's k-th is ``worker + workers*k``."""
+        k = self.users_started
+        self.users_started += 1
+        return self.share.worker + self.share.workers * k
+
+    def add_row(self, row: ScriptRow) -> None:
+        """A request type first seen now (a script's name=): its row and its lists."""
+        self.plan.requests.append(row)  # type: ignore[arg-type]
+        self.n += 1
+        self.buf.grow()
+        row.hist = self.buf.hist[row.index]
+        if self.open_model:
+            row.svc = self.buf.svc_hist[row.index]
 
     # -- control ------------------------------------------------------------
     def admit(self, user: User) -> bool:
@@ -361,11 +388,11 @@ class WorkerEngine:
             r.hist = buf.hist[r.index]
             if self.open_model:
                 r.svc = buf.svc_hist[r.index]
-        if self.journeys is not None:
-            for f in self.journeys.rows:
-                f.hist = buf.flow_hist[f.index]
-                if self.open_model:
-                    f.svc = buf.flow_svc[f.index]
+        flows = self.journeys.rows if self.journeys is not None else []
+        for f in flows or (self.script.flows if self.script is not None else []):
+            f.hist = buf.flow_hist[f.index]
+            if self.open_model:
+                f.svc = buf.flow_svc[f.index]
 
     def _emit(self, final: bool = False) -> None:
         buf = self.buf
@@ -402,6 +429,13 @@ class WorkerEngine:
         notes: list[str] = []
         if self.data_rows is not None and self.data_rows.notes:
             notes, self.data_rows.notes = self.data_rows.notes, []
+        rows: list[tuple[str, str]] = []
+        logs: list[str] = []
+        rt = self.script
+        if rt is not None:
+            rows, rt.new_rows = rt.new_rows, []
+            logs, rt.logs = rt.logs, []
+            notes, rt.notes = notes + rt.notes, []
         errors = [(k, s, i, row[0], row[1]) for (k, s, i), row in buf.errors.items()]
         connects, self.connects = self.connects, 0
         driver = self.driver
@@ -421,6 +455,8 @@ class WorkerEngine:
                 lag_sum_us=buf.lag_sum,
                 flows=flows,
                 notes=notes,
+                new_endpoints=rows,
+                logs=logs,
             )
         )
         self.tick += 1

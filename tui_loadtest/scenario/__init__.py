@@ -17,7 +17,14 @@ This is a core package: it must not import textual.
 
 from __future__ import annotations
 
-from .loader import MAX_FILE_BYTES, MAX_NESTING, load_builtin_demo, load_scenario, parse_scenario
+from .loader import (
+    MAX_FILE_BYTES,
+    MAX_NESTING,
+    load_builtin_demo,
+    load_scenario,
+    parse_scenario,
+    script_scenario,
+)
 from .model import (
     ARRIVALS,
     DEFAULT_MAX_USERS,
@@ -81,5 +88,6 @@ __all__ = [
     "redact_query",
     "redact_scenario",
     "redact_text",
+    "script_scenario",
     "single_url_scenario",
 ]

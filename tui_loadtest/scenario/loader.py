@@ -52,14 +52,23 @@ from .model import (
     HttpSpec,
     LoadSpec,
     Scenario,
+    ScriptSpec,
     Stage,
 )
 from .redact import report_dict
 from .request_table import parse_requests
+from .script_file import load_script
 from .thresholds import parse_thresholds
 from .urls import normalize_host
 
-__all__ = ["MAX_FILE_BYTES", "MAX_NESTING", "load_builtin_demo", "load_scenario", "parse_scenario"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_NESTING",
+    "load_builtin_demo",
+    "load_scenario",
+    "parse_scenario",
+    "script_scenario",
+]
 
 _DEMO_RESOURCE = ("demo", "scenarios", "demo.toml")
 # Documented limits (README, "Limits"): a scenario file is a small text file.
@@ -71,7 +80,17 @@ _FILE_KINDS = (
     (stat.S_ISFIFO, "named pipe"),
     (stat.S_ISSOCK, "socket"),
 )
-_TOP_KEYS = ("name", "host", "load", "http", "requests", "flows", "data", "thresholds")
+_TOP_KEYS = (
+    "name",
+    "host",
+    "load",
+    "http",
+    "requests",
+    "flows",
+    "data",
+    "script",
+    "thresholds",
+)
 
 
 # -------------------------------------------------------------------- entry points
@@ -96,6 +115,7 @@ def parse_scenario(
         raise ctx.expected("host", str(exc).removeprefix("expected "), raw_host) from None
     load = _parse_load(ctx, data.get("load"))
     http, http_report = _parse_http(ctx, data.get("http"))
+    script = _parse_script(ctx, data)
     data_files = parse_data(ctx, data.get("data"))
     columns = frozenset(c for d in data_files for c in d.columns)
     requests, request_reports = parse_requests(
@@ -103,13 +123,19 @@ def parse_scenario(
         data.get("requests"),
         http.headers,
         known=columns,
-        optional="flows" in data,
+        optional="flows" in data or script is not None,
         unknown_hint=columns_hint(data_files) and f"add vars{columns_hint(data_files)}",
     )
     taken = {r.name: r.method for r in requests}
     flows, flow_reports = parse_flows(
         ctx, data.get("flows"), http.headers, columns, taken, columns_hint(data_files)
     )
+    if http.transport == "httpx" and (flows or data_files or script is not None):
+        raise ctx.fail(
+            "http.transport",
+            '[[flows]], [[data]] and scripts run on the "fast" transport '
+            '(remove transport = "httpx")',
+        )
     thresholds = parse_thresholds(ctx, data.get("thresholds"), list(taken))
     scenario = Scenario(
         name=name,
@@ -121,9 +147,45 @@ def parse_scenario(
         source=source,
         flows=flows,
         data=data_files,
+        script=script,
     )
     redacted = report_dict(scenario, http_report, request_reports, flow_reports)
     return replace(scenario, redacted=redacted, secrets=frozenset(ctx.secrets))
+
+
+def _parse_script(ctx: Context, data: Mapping[str, Any]) -> ScriptSpec | None:
+    """``script = "users.py"``: a Python user script instead of requests and flows."""
+    if "script" not in data:
+        return None
+    value = data["script"]
+    if not isinstance(value, str) or not value.strip():
+        raise ctx.expected("script", 'a Python file, like "users.py"', value)
+    for other in ("requests", "flows"):
+        if other in data:
+            raise ctx.fail(
+                "script", f"cannot be combined with [[{other}]] (the script makes the requests)"
+            )
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = Path(ctx.source).parent / path
+    return load_script(value, path, f"{ctx.source}: script")
+
+
+def script_scenario(path: str | Path) -> Scenario:
+    """``tui-loadtest run users.py``: the script with default load and HTTP options
+    (the command line's flags apply as usual)."""
+    file = str(path)
+    spec = load_script(file, Path(file), file)
+    scenario = Scenario(
+        name=Path(file).stem or "script",
+        host=None,
+        load=LoadSpec(),
+        http=HttpSpec(),
+        requests=(),
+        source=file,
+        script=spec,
+    )
+    return replace(scenario, redacted=report_dict(scenario, {}, []))
 
 
 def load_scenario(path: str | Path, env: Mapping[str, str] | None = None) -> Scenario:

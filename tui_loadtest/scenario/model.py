@@ -322,7 +322,7 @@ class ScriptSpec:
     file: str  # as written
     path: str  # resolved
     tasks: tuple[tuple[str, float], ...]
-    on_start: bool = False
+    on_start: str | None = None  # the @on_start function's name, if any
 
 
 @dataclass(frozen=True)
@@ -367,7 +367,8 @@ class Scenario:
     def flow_names(self) -> tuple[str, ...]:
         """The rows of the flow table: each ``[[flows]]``, or each task of a script."""
         if self.script is not None:
-            return tuple(name for name, _ in self.script.tasks)
+            names = tuple(name for name, _ in self.script.tasks)
+            return names + ((self.script.on_start,) if self.script.on_start else ())
         return tuple(f.name for f in self.flows)
 
     @property

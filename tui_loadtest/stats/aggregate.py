@@ -93,6 +93,10 @@ class WorkerDelta:
     lag_sum_us: int = 0
     flows: list[FlowDelta] = field(default_factory=list)  # one per flow row, in order
     notes: list[str] = field(default_factory=list)  # one-off warnings (a data queue ran out)
+    # Scripts name their requests as they run: (method, name) of the rows this worker
+    # added since its last delta, in its own order (``endpoints`` has them all).
+    new_endpoints: list[tuple[str, str]] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)  # for the run's log file (tracebacks)
 
 
 class _Span:
@@ -231,9 +235,11 @@ class RunAggregate:
         window_s: int = 5,
         flows: tuple[str, ...] | list[str] = (),  # flow (or script task) names, in order
     ) -> None:
-        self.endpoint_keys = endpoints
+        self.endpoint_keys = list(endpoints)
         self.n = len(endpoints)
         self.flow_names = tuple(flows)
+        # Scripts: each worker's own row order -> the run's (rows appear as they are named)
+        self._rows_of: dict[int, list[int]] = {}
         self.flows = [_FlowSpan() for _ in self.flow_names]  # whole run
         self._notes: set[str] = set()
         self.window_s = window_s
@@ -283,20 +289,26 @@ class RunAggregate:
                 sec.lag = Histogram()
             sec.lag.add_sparse(delta.lag_buckets, delta.lag_sum_us)
         self.connects += delta.connects
-        for span, d in zip(sec.endpoints, delta.endpoints, strict=True):
-            span.add(d)
+        rows = self._rows(delta)
+        if rows is None:
+            for span, d in zip(sec.endpoints, delta.endpoints, strict=True):
+                span.add(d)
+        else:
+            for i, d in enumerate(delta.endpoints):
+                sec.endpoints[rows[i]].add(d)
         for flow, fd in zip(sec.flows, delta.flows, strict=True):
             flow.add(fd)
         for note in delta.notes:
             if note not in self._notes:  # every worker may say it: the run says it once
                 self._notes.add(note)
                 self.events.append(Event(delta.tick + delta.span_s, note, "warning"))
-        for kind, status, ep, count, message in delta.errors:
+        for kind, status, local, count, message in delta.errors:
+            ep = rows[local] if rows is not None and local >= 0 else local
             key = (kind, status, ep)
             row = self.errors.get(key)
             if row is None:
                 self.errors[key] = [count, message, float(delta.tick), float(delta.tick)]
-                method, name = self.endpoint_keys[ep]
+                method, name = self.row_key(ep)
                 label = f"HTTP {status}" if kind == "http" else kind
                 self.events.append(
                     Event(delta.tick + delta.span_s, f"first {label} on {name}: {message}", "error")
@@ -307,6 +319,34 @@ class RunAggregate:
                 row[2] = min(row[2], float(delta.tick))
                 row[3] = max(row[3], float(delta.tick))
         return self._complete_ready()
+
+    def _rows(self, delta: WorkerDelta) -> list[int] | None:
+        """The run's row of each of this worker's rows; None when they are the same
+        (every run but a script's)."""
+        rows = self._rows_of.get(delta.worker)
+        if delta.new_endpoints:
+            if rows is None:
+                rows = self._rows_of[delta.worker] = []
+            for key in delta.new_endpoints:
+                if key in self.endpoint_keys:
+                    rows.append(self.endpoint_keys.index(key))
+                else:
+                    rows.append(self._add_row(key))
+        return rows
+
+    def _add_row(self, key: tuple[str, str]) -> int:
+        self.endpoint_keys.append(key)
+        self.n += 1
+        self.cumulative.append(_Span())
+        for sec in {id(s): s for s in [*self._pending.values(), *self._window]}.values():
+            sec.endpoints.append(_Span())
+        return self.n - 1
+
+    def row_key(self, ep: int) -> tuple[str, str]:
+        """``(method, name)`` of an error's row: an endpoint, or (negative) a flow's."""
+        if ep < 0:
+            return "TASK", self.flow_names[-1 - ep]
+        return self.endpoint_keys[ep]
 
     def worker_finished(self, worker: int, last_tick: int) -> list[int]:
         """A worker stopped after reporting ``last_tick`` (-1 if it never reported)."""
@@ -447,7 +487,7 @@ class RunAggregate:
     def error_rows(self) -> list[ErrorRow]:
         rows = []
         for (kind, status, ep), (count, message, first, last) in self.errors.items():
-            method, name = self.endpoint_keys[ep]
+            method, name = self.row_key(ep)
             rows.append(ErrorRow(kind, status, name, method, count, message, first, last))
         rows.sort(key=lambda r: -r.count)
         return rows
