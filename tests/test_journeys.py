@@ -16,9 +16,11 @@ import pytest
 
 from tui_loadtest.scenario import Scenario, parse_scenario
 from tui_loadtest.stats.aggregate import RunAggregate
+from tui_loadtest.store.db import BaselineStore
 
 from .engine_harness import run_engine
 
+REPO = Path(__file__).resolve().parent.parent
 LOGIN_FLOW: dict[str, Any] = {
     "name": "query an agent",
     "steps": [
@@ -296,3 +298,45 @@ file = "users.csv"
     for where, data in texts.items():
         for value in values:
             assert value.encode() not in data, f"{value!r} found in {where}"
+    # The baseline keeps the per-flow iterations, with their histogram.
+    saved = BaselineStore(store).load("leak").result
+    (flow,) = saved.flows
+    assert flow.name == "journey" and flow.stats.iterations == report["flows"][0]["iterations"]
+    assert flow.histogram.total == flow.stats.iterations > 0
+    assert flow.stats.duration.p95 == pytest.approx(
+        report["flows"][0]["iteration_duration_ms"]["p95"], abs=0.01
+    )
+
+
+# -- bad input: one line naming the file and the key, exit 2 -----------------------------
+
+BAD_INPUT = [
+    ("/api/queries/{qid}", "/api/queries/{qidd}", "j.toml: flows[1].steps[4].path: placeholder"),
+    ('"json:$.query_id"', '"json:$.query_id["', "j.toml: flows[1].steps[3].capture.qid: JSONPath"),
+    ('"users.csv"', '"missing.csv"', 'j.toml: data[1].file: cannot read "missing.csv"'),
+    ('"users.csv"', '"empty.csv"', 'j.toml: data[1].file: "empty.csv" is empty'),
+    (
+        "{password}",
+        "{passwd}",
+        "j.toml: flows[1].steps[1].json: placeholder {passwd} has no values",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "message"), BAD_INPUT)
+def test_bad_input_exits_2_with_one_line(tmp_path: Path, old: str, new: str, message: str) -> None:
+    text = (REPO / "configs" / "journey.toml").read_text(encoding="utf-8")
+    assert old in text
+    (tmp_path / "j.toml").write_text(text.replace(old, new, 1), encoding="utf-8")
+    write_users(tmp_path)
+    (tmp_path / "empty.csv").write_text("", encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "tui_loadtest", "run", "j.toml", "--no-ui"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"tui-loadtest: error: {message}"), proc.stderr
