@@ -359,7 +359,10 @@ class Nginx:
     """A private nginx on a free loopback port: one worker, pinned, no access log,
     keep-alive without limit, and ``stub_status`` to count what it served."""
 
-    def __init__(self, binary: str, cores: set[int] | None, conns: int = 30000) -> None:
+    def __init__(
+        self, binary: str, cores: set[int] | None, conns: int = 30000, conf: str = ""
+    ) -> None:
+        self.conf = conf or NGINX_CONF  # a template with {dir}, {port}, {conns}, {nofile}
         self.binary = binary
         self.cores = cores
         self.conns = conns
@@ -379,7 +382,7 @@ class Nginx:
         nofile = self.conns + 100 if os.geteuid() == 0 else min(self.conns + 100, hard)
         conf = self.dir / "nginx.conf"
         conf.write_text(
-            NGINX_CONF.format(dir=self.dir, port=self.port, conns=self.conns, nofile=nofile)
+            self.conf.format(dir=self.dir, port=self.port, conns=self.conns, nofile=nofile)
         )
         err = open(self.dir / "stderr.log", "wb")  # noqa: SIM115 - closed with the process
         self.proc = spawn(
