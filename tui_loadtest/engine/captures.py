@@ -250,18 +250,14 @@ class StepCaptures:
         if self._json_index:
             body = body_of(raw)
             self._json(body, out)
-        for i, rx in self._headers:
-            m = rx.search(head_of(raw))
-            out[i] = m.group(1).rstrip().decode("latin-1") if m else None
+        for i, hx in self._headers:
+            h = hx.search(head_of(raw))
+            out[i] = h.group(1).rstrip().decode("latin-1") if h else None
         if self._regexes:
             text = body_of(raw).decode("utf-8", "replace")
             for i, rx in self._regexes:
                 m = rx.search(text)
-                if m is None:
-                    out[i] = None
-                else:
-                    value = m.group(1) if rx.groups else m.group(0)
-                    out[i] = value
+                out[i] = None if m is None else m.group(1) if rx.groups else m.group(0)
         for i in self._status:
             out[i] = str(status)
         for i in range(len(self.specs)):

@@ -55,6 +55,8 @@ class FlowUser(VUser):
 
     __slots__ = (
         "journeys",
+        "flows",
+        "fonly",
         "flow",
         "step",
         "pos",
@@ -75,9 +77,11 @@ class FlowUser(VUser):
         assert j is not None
         self.eng = eng
         self.journeys = j
-        self.table = j.table  # type: ignore[assignment]
+        self.table = []  # the plain mix's table: unused, flows are picked from self.flows
+        self.only = None
+        self.flows = j.table  # indexed by random(): the weighted pick of an iteration
         self.tsize = len(j.table)
-        self.only = j.table[0] if len(set(map(id, j.table))) == 1 else None  # type: ignore[assignment]
+        self.fonly = j.table[0] if len(set(map(id, j.table))) == 1 else None
         self.think = eng.think
         self.keepalive = eng.keepalive
         self.conn = None
@@ -122,17 +126,19 @@ class FlowUser(VUser):
         """Send the current step (starting an iteration first if none is under way)."""
         pos = self.pos
         if pos < 0:
-            f = self.only or self.table[int(random() * self.tsize)]  # type: ignore[index]
-            self.flow = f  # type: ignore[assignment]
-            self.think = f.think if f.own_think else self.eng.think  # type: ignore[union-attr]
-            pos = 0 if not self.ready[f.order] else f.first  # type: ignore[union-attr]
+            f = self.fonly or self.flows[int(random() * self.tsize)]
+            self.flow = f
+            self.think = f.think if f.own_think else self.eng.think
+            pos = 0 if not self.ready[f.order] else f.first
             self.it0 = 0
             self.it_failed = False
         s = self.flow.steps[pos]
         self.pos = pos
         self.step = s
         self.req = s.req
-        self.data = data = s.single or s.render(self.values)  # type: ignore[misc]
+        render = s.render
+        data = s.single or (render(self.values) if render is not None else b"")
+        self.data = data
         if s.captures is not None:
             self.keep = []
             self.over = False
@@ -250,7 +256,7 @@ class FlowSlot(FlowUser):
         self.intended = intended_ns
         self.first_send = 0
         if self.idle:
-            self.pool.slot_free(self)  # type: ignore[arg-type]
+            self.pool.slot_free(self)
             return
         self.send_step(intended_ns)
 
@@ -274,7 +280,7 @@ class FlowSlot(FlowUser):
 
     def next(self) -> None:
         if self.pos < 0:
-            self.pool.slot_free(self)  # type: ignore[arg-type]
+            self.pool.slot_free(self)
         else:
             super().next()
 
@@ -282,7 +288,7 @@ class FlowSlot(FlowUser):
         """After think time: the next step; after a back-off: the slot is free again."""
         self.timer = None
         if self.pos < 0:
-            self.pool.slot_free(self)  # type: ignore[arg-type]
+            self.pool.slot_free(self)
         else:
             self.send_step(0)
 

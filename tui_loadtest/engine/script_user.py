@@ -383,7 +383,7 @@ class ScriptUser:
             self.fut = None
 
     def admitted(self) -> bool:
-        return self.eng.admit(self)  # type: ignore[arg-type]
+        return self.eng.admit(self)
 
     def fail(self, reason: str) -> None:
         """``user.fail()``: the last response counts as failed, kind ``check``."""
@@ -545,7 +545,7 @@ class ScriptSlot(ScriptUser):
     def dispatch(self, intended_ns: int) -> None:
         self.intended = intended_ns
         if self.idle:
-            self.pool.slot_free(self)  # type: ignore[arg-type]
+            self.pool.slot_free(self)
             return
         self.task = self.eng.loop.create_task(self.one())
 
@@ -562,7 +562,7 @@ class ScriptSlot(ScriptUser):
         except asyncio.CancelledError:
             return
         self.task = None
-        self.pool.slot_free(self)  # type: ignore[arg-type]
+        self.pool.slot_free(self)
 
     def admitted(self) -> bool:
         # The driver admitted the arrival (and counted it in any budget); after a stop
