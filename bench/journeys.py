@@ -79,16 +79,20 @@ def _bodies() -> dict[str, str]:
 
 
 def nginx_conf() -> str:
+    """common.NGINX_CONF (a str.format template) with the four routes of the journey."""
     b = {k: v.replace("{", "{{").replace("}", "}}") for k, v in _bodies().items()}
-    routes = f"""
-        location = /api/auth/login {{{{ return 200 '{b["login"]}'; }}}}
-        location = /api/agents {{{{ return 200 '{b["agents"]}'; }}}}
-        location ~ ^/api/agents/[^/]+/query$ {{{{ return 200 '{b["query"]}'; }}}}
-        location ~ ^/api/queries/ {{{{ return 200 '{b["result"]}'; }}}}
-"""
+    routes = (
+        f"        location = /api/auth/login {{{{ return 200 '{b['login']}'; }}}}\n"
+        f"        location = /api/agents {{{{ return 200 '{b['agents']}'; }}}}\n"
+        f"        location ~ ^/api/agents/[^/]+/query$ {{{{ return 200 '{b['query']}'; }}}}\n"
+        f"        location ~ ^/api/queries/ {{{{ return 200 '{b['result']}'; }}}}\n"
+    )
     marker = "        location / {{"
-    assert marker in NGINX_CONF
-    return NGINX_CONF.replace(marker, routes.replace("{{{{", "{{").replace("}}}}", "}}") + marker)
+    base = "\n".join(
+        line for line in NGINX_CONF.splitlines() if "location = /api/agents " not in line
+    )
+    assert marker in base
+    return base.replace(marker, routes + marker)
 
 
 def run_tui(tool: list[str], target: str, url: str, secs: int, cpu: set[int] | None,
@@ -104,7 +108,8 @@ def run_tui(tool: list[str], target: str, url: str, secs: int, cpu: set[int] | N
     except (OSError, ValueError):
         return {"ok": False, "note": f"exit {rc}, see {logs / tag}.txt"}
     s = data["summary"]
-    return {"ok": rc == 0, "rps": s["rps"], "requests": s["requests"], "failures": s["failures"]}
+    ok = rc == 0 and s["failures"] == 0  # a journey that fails is not the same work
+    return {"ok": ok, "rps": s["rps"], "requests": s["requests"], "failures": s["failures"]}
 
 
 def run_locust(locust: Path, url: str, secs: int, cpu: set[int] | None, logs: Path,
@@ -125,7 +130,7 @@ def run_locust(locust: Path, url: str, secs: int, cpu: set[int] | None, logs: Pa
         )
     except (OSError, KeyError, ValueError) as exc:
         return {"ok": False, "note": f"no Locust stats ({exc})"}
-    return {"ok": True, "rps": n / span, "requests": n, "failures": failures}
+    return {"ok": failures == 0, "rps": n / span, "requests": n, "failures": failures}
 
 
 def capture_costs(repeat: int = 9, number: int = 20000) -> dict[str, float]:

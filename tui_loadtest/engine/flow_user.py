@@ -21,6 +21,8 @@ from random import random
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
+from httptools import HttpParserError
+
 from .recording import FAILED_SLOT, record
 from .vuser import Conn, HeadAwareUser, VUser
 
@@ -40,14 +42,26 @@ class FlowConn(Conn):
     user: FlowUser
 
     def data_received(self, data: bytes) -> None:
+        """``Conn.data_received`` (written out: a super() call per chunk costs) plus
+        keeping the chunk while the step captures."""
         u = self.user
-        if u.keep is not None and not self.dead:
+        if self.dead:
+            return
+        keep = u.keep
+        if keep is not None:
             if u.nbytes + len(data) <= u.max_keep:
-                u.keep.append(data)
+                keep.append(data)
             else:
                 u.keep = None
                 u.over = True
-        super().data_received(data)
+        if not u.nbytes:
+            u.head = data
+        u.nbytes += len(data)
+        try:
+            self.parser.feed_data(data)
+        except HttpParserError as exc:
+            if not self.dead:
+                u.on_protocol_error(self, exc)
 
 
 class FlowUser(VUser):

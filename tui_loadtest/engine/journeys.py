@@ -44,16 +44,26 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _PATH_SAFE = "!$&'()*+,;=:@/?%"
 
 
+# Values made only of these need no encoding in a path (the common case: ids, tokens).
+_UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+
+
 def encode_path(value: str) -> bytes | None:
+    if not value.strip(_UNRESERVED):  # every character unreserved: nothing to escape
+        return value.encode("ascii")
     return quote(value, safe=_PATH_SAFE).encode("ascii")
 
 
 def encode_header(value: str) -> bytes | None:
     """None for a value that would break the request (a line break or a control)."""
+    if value.isascii() and value.isprintable():
+        return value.encode("ascii")
     return None if _CONTROL.search(value) else value.encode("utf-8")
 
 
 def encode_json(value: str) -> bytes | None:
+    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return value.encode("ascii")
     return json.dumps(value)[1:-1].encode("ascii")
 
 
@@ -150,11 +160,7 @@ class Journeys:
 def compile_journeys(scenario: Scenario, plan: Plan) -> Journeys:
     """Flows and plain requests as compiled flows; adds the steps' rows to ``plan``."""
     target = plan.target
-    slots = ValueSlots()
-    for spec in scenario.data:
-        for column in spec.columns:
-            for context in CONTEXTS:
-                slots.slot(column, context)  # every data value is stored ready to use
+    slots = ValueSlots()  # a value gets a slot per place it is used in (and none if unused)
     by_name = {r.name: r for r in plan.requests}
     flows: list[CompiledFlow] = []
     weights: list[float] = []
@@ -192,9 +198,6 @@ def _compile_flow(
             req = compile_request(len(plan.requests), spec.request, plan.target, scenario)
             plan.requests.append(req)
             by_name[spec.name] = req
-        for capture in spec.captures:
-            for context in CONTEXTS:
-                slots.slot(capture.name, context)
         steps.append(
             _compile_step(
                 spec.request,

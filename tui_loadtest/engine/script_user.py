@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import random
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -105,8 +105,8 @@ class ScriptRuntime:
         self.after_path = f" HTTP/1.1\r\nHost: {target.host_header}\r\n".encode("latin-1")
         defaults = [("User-Agent", USER_AGENT), ("Accept", "*/*"), *http.headers]
         self.defaults = defaults
-        self.default_names = {n.lower() for n, _ in defaults}
         self.defaults_block = _header_block(defaults)
+        self._blocks: dict[tuple[tuple[str, str], ...], tuple[bytes, bool]] = {}
         self.closing = b"" if http.keepalive else b"Connection: close\r\n"
         self.secrets = [v for n, v in http.headers if is_sensitive_header(n) and len(v) >= 4]
 
@@ -145,19 +145,13 @@ class ScriptRuntime:
         if not path.isascii() or " " in path:
             path = quote(path, safe=_PATH_SAFE)
         parts = [method.encode("latin-1"), b" ", path.encode("latin-1"), self.after_path]
-        given: set[str] = set()
+        has_type = False
         if headers:
-            given = {name.lower() for name in headers}
-            if given & self.default_names:
-                parts.append(
-                    _header_block([(n, v) for n, v in self.defaults if n.lower() not in given])
-                )
-            else:
-                parts.append(self.defaults_block)
-            parts.append(_header_block(headers.items()))
+            block, has_type = self.blocks(headers)
+            parts.append(block)
         else:
             parts.append(self.defaults_block)
-        if content_type is not None and "content-type" not in given:
+        if content_type is not None and not has_type:
             parts.append(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n")
         if body is not None or method in _BODY_METHODS:
             parts.append(b"Content-Length: %d\r\n" % len(body or b""))
@@ -166,6 +160,20 @@ class ScriptRuntime:
         if body:
             parts.append(body)
         return b"".join(parts)
+
+    def blocks(self, headers: Mapping[str, str]) -> tuple[bytes, bool]:
+        """The header lines for these headers with the defaults they leave, and whether
+        they set Content-Type. Cached: a user's headers rarely change between requests."""
+        key = tuple(headers.items())
+        found = self._blocks.get(key)
+        if found is None:
+            given = {name.lower() for name in headers}
+            defaults = [(n, v) for n, v in self.defaults if n.lower() not in given]
+            found = (_header_block(defaults) + _header_block(key), "content-type" in given)
+            if len(self._blocks) >= 4096:
+                self._blocks.clear()
+            self._blocks[key] = found
+        return found
 
     def script_error(self, user: ScriptUser, flow: ScriptFlow, exc: BaseException) -> None:
         """Count a task's exception; keep the first tracebacks of each kind for the log."""
@@ -344,7 +352,25 @@ class ScriptUser:
         return not self.it_failed
 
     # -- one request (the _Sender the script's User calls) ----------------------------
-    async def request(
+    def request(
+        self,
+        method: str,
+        path: str,
+        name: str | None,
+        headers: Mapping[str, str] | None,
+        body: bytes | None,
+        content_type: str | None,
+    ) -> Awaitable[Response]:
+        """Send now and return the future of the response (a plain function: no
+        coroutine per request); when the engine holds requests back (paused), a
+        coroutine that waits for the go first."""
+        if self.fut is not None:
+            raise RuntimeError("one request at a time per user: await each before the next")
+        if self.eng.gate and not self.admitted():
+            return self.after_pause(method, path, name, headers, body, content_type)
+        return self.send(method, path, name, headers, body, content_type)
+
+    async def after_pause(
         self,
         method: str,
         path: str,
@@ -353,16 +379,24 @@ class ScriptUser:
         body: bytes | None,
         content_type: str | None,
     ) -> Response:
-        if self.fut is not None:
-            raise RuntimeError("one request at a time per user: await each before the next")
+        self.resume = self.eng.loop.create_future()
+        await self.resume  # a retired user is cancelled here instead
+        self.resume = None
+        return await self.send(method, path, name, headers, body, content_type)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        name: str | None,
+        headers: Mapping[str, str] | None,
+        body: bytes | None,
+        content_type: str | None,
+    ) -> asyncio.Future[Response]:
         eng = self.eng
-        if eng.gate and not self.admitted():
-            self.resume = eng.loop.create_future()
-            await self.resume  # paused; a retired user is cancelled here instead
-            self.resume = None
-        data = self.rt.build(method, path, headers, body, content_type)
-        row = self.rt.row(method, name or f"{method} {path.partition('?')[0]}")
-        self.req = row
+        rt = self.rt
+        data = rt.build(method, path, headers, body, content_type)
+        self.req = rt.row(method, name or f"{method} {path.partition('?')[0]}")
         self.data = data
         self.keep = []
         self.over = False
@@ -377,10 +411,7 @@ class ScriptUser:
             self.open_connection()
         else:
             conn.transport.write(data)
-        try:
-            return await fut
-        finally:
-            self.fut = None
+        return fut
 
     def admitted(self) -> bool:
         return self.eng.admit(self)
@@ -444,7 +475,7 @@ class ScriptUser:
             response = Response(status, head, raw[end + 4 :] if end >= 0 else b"", True)
         else:
             response = Response(status, head, body_of(raw))
-        fut = self.fut
+        fut, self.fut = self.fut, None
         if fut is not None and not fut.done():
             fut.set_result(response)
 
@@ -457,7 +488,7 @@ class ScriptUser:
             self.eng.buf.other_failure(row.index, kind, message)
         if backoff:
             self.backoff = min(BACKOFF_MAX, (self.backoff * 2) or BACKOFF_FIRST)
-        fut = self.fut
+        fut, self.fut = self.fut, None
         if fut is not None and not fut.done():
             fut.set_exception(RequestError(kind, message))
 
