@@ -204,6 +204,8 @@ class StepCaptures:
         "_regexes",
         "_status",
         "_single",
+        "_setters",
+        "_out",
     )
 
     def __init__(self, specs: tuple[CaptureSpec, ...]) -> None:
@@ -227,6 +229,11 @@ class StepCaptures:
             except _Fallback:
                 self._typed = None
         self._single = self._getters[0] if len(specs) == 1 and self._typed is not None else None
+        # Where each capture's value goes in a user's values: (slot, encoder) pairs
+        # (see engine/journeys.py ValueSlots); set by bind() once the flows are compiled.
+        self._setters: tuple[tuple[tuple[int, Any], ...], ...] = tuple(() for _ in specs)
+        self._out: list[str | None] = [None] * len(specs)
+
         self._headers = tuple(
             (
                 i,
@@ -242,6 +249,44 @@ class StepCaptures:
             (i, re.compile(c.pattern)) for i, c in enumerate(specs) if c.source == "regex"
         )
         self._status = tuple(i for i, c in enumerate(specs) if c.source == "status")
+
+    def bind(self, setters: tuple[tuple[tuple[int, Any], ...], ...]) -> None:
+        self._setters = setters
+
+    def apply(self, raw: bytes, status: int, values: list[bytes]) -> int:
+        """Capture from the kept response ``raw`` into a user's ``values``; return -1, or
+        the index of the first capture that found nothing (or a value its place refuses).
+        Captures that succeed are stored even when another one fails (strict = false)."""
+        single = self._single
+        if single is not None:  # the common case: one JSON capture, typed decode
+            try:
+                v = single(self._typed(body_of(raw)))
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                v = _MISSING
+            if v is not _MISSING:
+                text = v if type(v) is str else value_text(v)
+                for slot, encode in self._setters[0]:
+                    encoded = encode(text)
+                    if encoded is None:
+                        return 0
+                    values[slot] = encoded
+                return -1
+        out = self._out
+        for i in range(len(out)):
+            out[i] = None
+        self.extract(raw, status, out)
+        failed = -1
+        for i, text in enumerate(out):
+            if text is None:
+                failed = i if failed < 0 else failed
+                continue
+            for slot, encode in self._setters[i]:
+                encoded = encode(text)
+                if encoded is None:
+                    failed = i if failed < 0 else failed
+                else:
+                    values[slot] = encoded
+        return failed
 
     def extract(self, raw: bytes, status: int, out: list[str | None]) -> int:
         """Fill ``out[i]`` with capture i's value (or None); return the first failed

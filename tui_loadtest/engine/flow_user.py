@@ -203,13 +203,10 @@ class FlowUser(VUser):
                     self.end_iteration(t1)
                     return
             else:
-                raw = None if self.over or keep is None else b"".join(keep)
-                out: list[str | None] = [None] * len(caps.specs)
-                bad = 0 if raw is None else caps.extract(raw, status, out)
-                fill = self.journeys.values.fill
-                for spec, value in zip(caps.specs, out, strict=True):
-                    if value is not None and not fill(self.values, spec.name, value):
-                        bad = caps.specs.index(spec) if bad < 0 else bad
+                raw = None
+                if keep is not None and not self.over:
+                    raw = keep[0] if len(keep) == 1 else b"".join(keep)
+                bad = 0 if raw is None else caps.apply(raw, status, self.values)
                 if bad >= 0:
                     message = caps.failure(bad, raw, s.name)
                     self.eng.buf.response_failure(r.index, "capture", message)

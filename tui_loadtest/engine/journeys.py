@@ -173,6 +173,9 @@ def compile_journeys(scenario: Scenario, plan: Plan) -> Journeys:
         weights.append(r.spec.weight)
     table = [flows[i] for i in weight_table(weights)]
     steps = [s for f in flows for s in f.steps]
+    for s in steps:  # every template is split now: each capture knows its slots
+        if s.captures is not None:
+            s.captures.bind(tuple(tuple(slots.by_name.get(c.name, ())) for c in s.captures.specs))
     return Journeys(
         flows=flows,
         table=table,
