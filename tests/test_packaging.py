@@ -47,6 +47,7 @@ def test_the_wheel_ships_every_example_config(wheel):
     in_repo = {p.name for p in (ROOT / "configs").glob("*.toml")}
     assert len(in_repo) >= 6 and {"health.toml", "query.toml", "mixed.toml"} <= in_repo
     assert in_repo <= shipped
+    assert {"users.csv", "journey_users.py"} <= shipped  # what journey.toml and its script use
     assert {e.filename for e in examples()} == in_repo
 
 

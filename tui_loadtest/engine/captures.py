@@ -276,12 +276,12 @@ class StepCaptures:
             out[i] = None
         self.extract(raw, status, out)
         failed = -1
-        for i, text in enumerate(out):
-            if text is None:
+        for i, found in enumerate(out):
+            if found is None:
                 failed = i if failed < 0 else failed
                 continue
             for slot, encode in self._setters[i]:
-                encoded = encode(text)
+                encoded = encode(found)
                 if encoded is None:
                     failed = i if failed < 0 else failed
                 else:

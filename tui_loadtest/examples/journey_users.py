@@ -8,13 +8,13 @@ API's built-in accounts; with `script = "journey_users.py"` and a [[data]] table
 scenario, `user.data` holds the user's row instead.
 """
 
-from tui_loadtest.script import between, on_start, task
+from tui_loadtest.script import User, between, on_start, task
 
 wait_time = between(0.5, 1.0)
 
 
 @on_start
-async def login(user):
+async def login(user: User) -> None:
     n = user.id % 50 + 1
     creds = user.data or {"username": f"user{n}", "password": f"pass{n}"}
     r = await user.post("/api/auth/login", json=creds, name="login")
@@ -22,7 +22,7 @@ async def login(user):
 
 
 @task(3)
-async def query_an_agent(user):
+async def query_an_agent(user: User) -> None:
     agents = (await user.get("/api/agents")).json()["agents"]
     agent = agents[user.id % len(agents)]["id"]
     r = await user.post(
@@ -37,5 +37,5 @@ async def query_an_agent(user):
 
 
 @task(1)
-async def health(user):
+async def health(user: User) -> None:
     await user.get("/api/health")
