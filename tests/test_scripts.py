@@ -72,10 +72,11 @@ def test_script_exceptions_are_counted_and_the_worker_lives(demo_server, tmp_pat
     assert error["count"] == boom["iterations"]
     # The message names the exception but not the user's data value.
     assert error["message"] == "ValueError: bad value for <redacted>"
-    # The worker kept going all along: requests kept coming until the end.
+    # The worker kept going all along: requests kept coming until the end. (A task
+    # the end of the run cut short after its request is no iteration: one per user.)
     endpoints = {e["name"]: e["requests"] for e in report["endpoints"]}
-    assert endpoints["GET /api/agents"] == boom["iterations"]
-    assert endpoints["agents"] == fine["iterations"]
+    assert 0 <= endpoints["GET /api/agents"] - boom["iterations"] <= 2
+    assert 0 <= endpoints["agents"] - fine["iterations"] <= 2
     assert sum(endpoints.values()) == demo_server.stats()["requests"]
     assert report["timeline"][-1]["rps"] > 0
     log = proc.stderr.split("script errors: tracebacks in ")[1].strip()
