@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from httptools import HttpParserError
 
-from .recording import FAILED_SLOT, record
+from .recording import FAILED_SLOT, SENT_SLOT, record
 from .vuser import Conn, HeadAwareUser, VUser
 
 if TYPE_CHECKING:
@@ -168,6 +168,7 @@ class FlowUser(VUser):
             self.open_connection()
         else:
             conn.transport.write(data)
+            s.req.hist[SENT_SLOT] += len(data)
 
     def on_message_complete(self) -> None:
         t1 = perf_counter_ns()
@@ -180,13 +181,16 @@ class FlowUser(VUser):
             self.drop_connection()
         self.next()
 
-    def record_step(self, t1: int) -> None:
+    def record_step(self, t1: int, status: int) -> None:
         r = self.req
-        record(r.hist, (t1 - self.t0) // 1000, self.nbytes)
+        record(r.hist, (t1 - self.t0) // 1000, self.nbytes, status)
 
     def complete(self, status: int, t1: int) -> None:
         """Record the step's response, run its captures, move to the next step."""
-        self.record_step(t1)
+        eng = self.eng
+        if t1 >= eng.tick_ns:  # the first response of a new second: close the last one
+            eng.roll(t1)
+        self.record_step(t1, status)
         self.deadline = 0
         self.served += 1
         s = self.step
@@ -276,10 +280,10 @@ class FlowSlot(FlowUser):
         if not self.first_send:
             self.first_send = self.t0
 
-    def record_step(self, t1: int) -> None:
+    def record_step(self, t1: int, status: int) -> None:
         r = self.req
         origin = self.intended or self.t0
-        record(r.hist, (t1 - origin) // 1000, self.nbytes)
+        record(r.hist, (t1 - origin) // 1000, self.nbytes, status)
         record(r.svc, (t1 - self.t0) // 1000, 0)
         self.intended = 0  # later steps are not scheduled: corrected = service
 

@@ -31,7 +31,7 @@ from .captures import body_of
 from .failures import classify
 from .flow_user import HEAD_ALLOWANCE, FlowConn
 from .plan import USER_AGENT, Target
-from .recording import FAILED_SLOT, record
+from .recording import FAILED_SLOT, SENT_SLOT, record
 from .vuser import BACKOFF_FIRST, BACKOFF_MAX, close_delimited_status
 
 if TYPE_CHECKING:
@@ -411,6 +411,7 @@ class ScriptUser:
             self.open_connection()
         else:
             conn.transport.write(data)
+            self.req.hist[SENT_SLOT] += len(data)
         return fut
 
     def admitted(self) -> bool:
@@ -457,7 +458,10 @@ class ScriptUser:
     def complete(self, status: int, t1: int) -> None:
         row = self.req
         assert row is not None
-        record(row.hist, (t1 - (self.intended or self.t0)) // 1000, self.nbytes)
+        eng = self.eng
+        if t1 >= eng.tick_ns:  # the first response of a new second: close the last one
+            eng.roll(t1)
+        record(row.hist, (t1 - (self.intended or self.t0)) // 1000, self.nbytes, status)
         if self.eng.open_model:
             record(row.svc, (t1 - self.t0) // 1000, 0)
         self.intended = 0
@@ -522,6 +526,8 @@ class ScriptUser:
         self.served = 0
         self.deadline = self.t0 + eng.timeout_ns
         conn.transport.write(self.data)
+        if self.req is not None:
+            self.req.hist[SENT_SLOT] += len(self.data)
 
     def drop_connection(self) -> None:
         conn = self.conn
