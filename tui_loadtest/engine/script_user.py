@@ -472,13 +472,14 @@ class ScriptUser:
             self.eng.buf.http_failure(row.index, status)
             self.it_failed = True
         keep, self.keep = self.keep, None
-        raw = b"".join(keep) if keep else b""
+        raw = (keep[0] if len(keep) == 1 else b"".join(keep)) if keep else b""
         end = raw.find(b"\r\n\r\n")
-        head = raw[:end] if end >= 0 else raw
-        if self.over:
-            response = Response(status, head, raw[end + 4 :] if end >= 0 else b"", True)
+        if end < 0:
+            response = Response(status, raw, b"", self.over)
+        elif self.over or raw.find(b"chunked", 0, end) < 0:
+            response = Response(status, raw[:end], raw[end + 4 :], self.over)
         else:
-            response = Response(status, head, body_of(raw))
+            response = Response(status, raw[:end], body_of(raw))  # de-chunked
         fut, self.fut = self.fut, None
         if fut is not None and not fut.done():
             fut.set_result(response)
