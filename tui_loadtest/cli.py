@@ -11,9 +11,18 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from importlib.resources import as_file
 from pathlib import Path
 
 from . import __version__
+from .cli_adhoc import (
+    RUN_DEFAULTS,
+    add_request_flags,
+    looks_like_url,
+    url_scenario,
+    uses_request_flags,
+)
 from .cli_baselines import RunOutputs, prepare_outputs
 from .cli_baselines import register as register_baselines
 from .cli_completion import asked as completion_asked
@@ -120,15 +129,24 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="run a scenario (the dashboard by default, --no-ui for CI)",
         description=(
-            "Run a load test. SCENARIO is a TOML file (see configs/) or a Python user\n"
-            "script (users.py, see configs/journey_users.py); without it, the built-in\n"
-            "demo scenario runs against the embedded demo API. Flags override the file."
+            "Run a load test. SCENARIO is a TOML file (or -f FILE, or --example NAME) or a\n"
+            "Python user script (users.py, see configs/journey_users.py); a URL instead\n"
+            "runs that one request (shape it with -m, -H, -d, --json); without either, the\n"
+            "built-in demo scenario runs against the embedded demo API. Flags override the\n"
+            "file.\n\n"
+            "  tui-loadtest run http://127.0.0.1:8080/api/health -c 20 -t 1m\n"
+            "  tui-loadtest run https://api.example.test/items -H 'Authorization: Bearer ...'\n"
+            "  tui-loadtest run -f my.toml --headless"
         ),
         epilog=EXIT_CODES_HELP,
         formatter_class=_Formatter,
     )
     run.add_argument(
-        "scenario", nargs="?", metavar="SCENARIO", help="scenario TOML file, or a .py user script"
+        "scenario", nargs="?", metavar="SCENARIO", help="scenario TOML file, .py user script or URL"
+    )
+    run.add_argument("-f", "--file", metavar="FILE", help="scenario file (as Locust's -f)")
+    run.add_argument(
+        "--example", metavar="NAME", help="run a packaged example (list: tui-loadtest examples)"
     )
     run.add_argument(
         "--no-ui",
@@ -138,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="no dashboard: print progress lines and a summary (for CI)",
     )
     run.add_argument(
-        "-u", "--users", type=_positive_int, metavar="N", help="concurrent virtual users"
+        "-u", "-c", "--users", type=_positive_int, metavar="N", help="concurrent virtual users"
     )
     run.add_argument(
         "-r", "--spawn-rate", type=_positive_float, metavar="R", help="users started per second"
@@ -189,15 +207,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="dashboard: users added or removed by + and - (default: a tenth of --users)",
     )
+    add_request_flags(run)
     run.set_defaults(handler=cmd_run)
 
     bench = sub.add_parser(
         "bench",
-        help="send exactly N GET requests to one URL from C users (ab-style)",
+        help="send exactly N requests to one URL from C users (ab/hey-style)",
         description=(
-            "Send exactly TOTAL_REQUESTS GET requests to URL from CONCURRENT_USERS users,\n"
-            "headless; print the summary and write performance_report_YYYYMMDD_HHMMSS.json\n"
-            "in the current folder (or --out)."
+            "Send exactly TOTAL_REQUESTS requests (-n) to URL from CONCURRENT_USERS users\n"
+            "(-c), or keep sending for -z DURATION; headless. Prints the summary and writes\n"
+            "performance_report_YYYYMMDD_HHMMSS.json in the current folder (or --out).\n\n"
+            "  tui-loadtest bench http://127.0.0.1:8080/api/health -n 5000 -c 100\n"
+            "  tui-loadtest bench http://127.0.0.1:8080/api/items -z 30s -c 20 \\\n"
+            "      -m POST --json '{\"name\": \"x\"}' -H 'Authorization: Bearer ...'"
         ),
         epilog=EXIT_CODES_HELP,
         formatter_class=_Formatter,
@@ -235,6 +257,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="per-request timeout in seconds (default 10)",
     )
+    bench.add_argument(
+        "-n", "--requests", dest="total_flag", type=_positive_int, metavar="N",
+        help="total requests (as TOTAL_REQUESTS; with -z: stop at N or the duration)",
+    )  # fmt: skip
+    bench.add_argument(
+        "-c", "--concurrency", dest="users_flag", type=_positive_int, metavar="C",
+        help="concurrent users (as CONCURRENT_USERS)",
+    )  # fmt: skip
+    bench.add_argument(
+        "-z", "--duration", metavar="T", help='send for T ("30s", "5m") instead of a count'
+    )
+    add_request_flags(bench)
     bench.set_defaults(handler=cmd_bench)
 
     demo = sub.add_parser(
@@ -300,12 +334,26 @@ def _note(text: str) -> None:
 def _load_scenario(args: argparse.Namespace):  # noqa: ANN202
     from .scenario import apply_overrides, load_builtin_demo, load_scenario, script_scenario
 
-    if not args.scenario:
-        sc = load_builtin_demo()
-    elif str(args.scenario).endswith(".py"):
-        sc = script_scenario(args.scenario)  # a Python user script, run directly
+    given = [g for g in (args.scenario, args.file, args.example) if g]
+    if len(given) > 1:
+        raise UserError("give one scenario: SCENARIO, -f FILE, --example NAME or a URL")
+    source = args.scenario or args.file
+    if looks_like_url(source):
+        sc = url_scenario(source, args, RUN_DEFAULTS)
     else:
-        sc = load_scenario(args.scenario)
+        if uses_request_flags(args):
+            raise UserError(
+                "-m, -H, -d and --json shape the request of `run URL`; a scenario file"
+                " has its own [[requests]]"
+            )
+        if args.example:
+            sc = load_scenario(_example_path(args.example))
+        elif not source:
+            sc = load_builtin_demo()
+        elif str(source).endswith(".py"):
+            sc = script_scenario(source)  # a Python user script, run directly
+        else:
+            sc = load_scenario(source)
     return apply_overrides(
         sc,
         users=args.users,
@@ -316,6 +364,13 @@ def _load_scenario(args: argparse.Namespace):  # noqa: ANN202
         rate=args.rate,
         max_users=args.max_users,
     )
+
+
+def _example_path(name: str) -> str:
+    from .cli_start import _named
+
+    with as_file(_named(name).resource) as path:  # a real file inside the package
+        return str(path)
 
 
 def execute(  # noqa: ANN001
@@ -440,9 +495,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .report.json_report import default_report_name
     from .scenario import HttpSpec, single_url_scenario
 
-    scenario = single_url_scenario(
-        args.url, args.users, args.total, http=HttpSpec(timeout_s=args.timeout)
-    )
+    total = args.total_flag or args.total
+    users = args.users_flag or args.users
+    if args.duration or uses_request_flags(args):
+        load: dict[str, object] = {"users": users, "spawn_rate": users}
+        if args.duration:
+            load["run_time"] = args.duration
+        if not args.duration or args.total_flag:
+            load["requests"] = total
+        scenario = url_scenario(args.url, args, load)
+        scenario = replace(scenario, http=replace(scenario.http, timeout_s=args.timeout))
+    else:
+        scenario = single_url_scenario(
+            args.url, users, total, http=HttpSpec(timeout_s=args.timeout)
+        )
     if args.out is None:
         args.out = str(Path.cwd() / default_report_name())
     outputs = prepare_outputs(args, scenario)  # checks --out (or the default name) too

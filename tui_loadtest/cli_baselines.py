@@ -87,8 +87,12 @@ def _add_run_flags(parser: argparse.ArgumentParser, *, thresholds: bool) -> None
     group.add_argument(
         "--compare-to",
         metavar="NAME",
-        help="compare with baseline NAME (live in the dashboard, and at the end);"
-        " a significant regression exits 1",
+        help=(
+            "compare with baseline NAME at the end (and live, on run's dashboard);"
+            if thresholds
+            else "compare with baseline NAME at the end;"
+        )
+        + " a significant regression exits 1",
     )
     group.add_argument(
         "--fail-on-regression",
@@ -172,7 +176,9 @@ def _add_baselines(sub: argparse._SubParsersAction) -> None:
 
     p = add("export", cmd_export, "write a baseline as a JSON report (FILE, or - for stdout)")
     p.add_argument("name", metavar="NAME")
-    p.add_argument("file", metavar="FILE", nargs="?", help="default NAME.json here")
+    p.add_argument(
+        "file", metavar="FILE", nargs="?", help="default baseline_NAME.json in the current folder"
+    )
 
     p = add("import", cmd_import, "store a JSON report or an exported baseline")
     p.add_argument("file", metavar="FILE")
