@@ -88,7 +88,7 @@ def request_table(args: argparse.Namespace, path: str) -> dict[str, Any]:
 
 def url_scenario(url: str, args: argparse.Namespace, load: dict[str, Any]) -> Scenario:
     """A one-request scenario for ``url`` with ``load`` ([load] keys) and the flags' request."""
-    from .scenario import parse_scenario, redact_query
+    from .scenario import parse_scenario
     from .scenario.urls import split_url
 
     try:
@@ -97,7 +97,7 @@ def url_scenario(url: str, args: argparse.Namespace, load: dict[str, Any]) -> Sc
         raise UserError(f"URL: {exc}") from None
     entry = request_table(args, path)
     data = {
-        "name": f"{entry['method']} {redact_query(url.strip())}",
+        "name": entry["name"],  # "POST /items": the host is shown beside it everywhere
         "host": host,
         "load": load,
         "requests": [entry],

@@ -64,7 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="list the example scenarios, or copy them here to edit",
         description=(
             "Without NAME: list the example scenarios that ship with tui-loadtest.\n"
-            "With NAMEs (or --all): copy them into --dir (default: the current folder)."
+            "With NAMEs (or --all): copy them into --dir (default: the current folder).\n"
+            "Run one without copying it: tui-loadtest run --example NAME."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -117,7 +118,11 @@ def cmd_examples(args: argparse.Namespace) -> int:
         width = max(len(e.name) for e in found)
         for e in found:
             print(f"{e.name:<{width}}  {e.summary}")
-        print("\ncopy one to edit it:  tui-loadtest examples NAME", file=sys.stderr)
+        print(
+            "\ncopy one to edit it:  tui-loadtest examples NAME"
+            "      run one:  tui-loadtest run --example NAME",
+            file=sys.stderr,
+        )
         return EXIT_OK
     chosen = found if args.all else [_named(n) for n in args.names]
     folder = Path(args.dir)
