@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -62,18 +63,19 @@ def _only_references(value: str) -> bool:
     return not PLACEHOLDER.sub("", ENV_REF.sub("", value))
 
 
-def _secret_params(path: str) -> list[tuple[int, str]]:
+@lru_cache(maxsize=256)  # the loader asks several times about each request's path
+def _secret_params(path: str) -> tuple[tuple[int, str], ...]:
     """``(index, value)`` of each secret-named parameter in the query of ``path``."""
     _, sep, query = path.partition("?")
     if not sep:
-        return []
+        return ()
     query = query.partition("#")[0]
     found = []
     for index, item in enumerate(query.split("&")):
         name, eq, value = item.partition("=")
         if eq and value and is_secret_param(unquote_plus(name)):
             found.append((index, value))
-    return found
+    return tuple(found)
 
 
 def redact_query(url: str) -> str:
