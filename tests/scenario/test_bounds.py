@@ -181,6 +181,23 @@ def test_more_endpoints_than_documented(error_text: ErrorText) -> None:
     )
 
 
+def test_flow_steps_count_as_endpoints(error_text: ErrorText) -> None:
+    steps = "".join(f'[[flows.steps]]\npath = "/s?n={i}"\n' for i in range(2))
+    text = many_requests(MAX_ENDPOINTS - 1) + '[[flows]]\nname = "f"\n' + steps
+    assert error_text(text) == (
+        f"x.toml: flows: expected at most {MAX_ENDPOINTS} endpoints in all ([[requests]] "
+        f"and the flows' steps), got {MAX_ENDPOINTS + 1}"
+    )
+
+
+def test_flow_weight_above_the_maximum(error_text: ErrorText) -> None:
+    text = '[[flows]]\nweight = 1e9\n[[flows.steps]]\npath = "/"\n'
+    assert error_text(text) == (
+        "x.toml: flows[1].weight: expected at most 1000000 "
+        "(weights are relative: 1 and 3 mean 25 % and 75 %), got 1000000000.0"
+    )
+
+
 # --------------------------------------------------------------------------- files
 
 

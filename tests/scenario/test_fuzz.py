@@ -429,6 +429,34 @@ FULL_DOCUMENTS: list[dict[str, Any]] = [
         "requests": [{"path": "/api/health"}],
     },
 ]
+FULL_DOCUMENTS.append(
+    {
+        "load": {"users": 2},
+        "flows": [
+            {
+                "name": "journey",
+                "weight": 2,
+                "think_time": "0.1s",
+                "steps": [
+                    {
+                        "name": "login",
+                        "once": True,
+                        "method": "POST",
+                        "path": "/login",
+                        "json": {"user": "${USER_ID}"},
+                        "capture": {"token": "json:$.access_token"},
+                    },
+                    {
+                        "path": "/api/agents?key=${TOKEN}",
+                        "headers": {"Authorization": "Bearer {token}"},
+                        "capture": {"etag": "header:ETag"},
+                        "strict": False,
+                    },
+                ],
+            }
+        ],
+    }
+)
 KEY_NAMES = ["path", "users", "rate", "stages", "headers", "vars", "json", "p95_ms", "x", ""]
 
 

@@ -12,10 +12,10 @@ from typing import Any
 
 from ..durations import parse_think_time
 from .captures import parse_capture_table
-from .checks import Context, boolean, positive_number, text
+from .checks import Context, at_most, boolean, positive_number, text
 from .messages import join, show
-from .model import FlowSpec, StepSpec
-from .request_table import REQUEST_KEYS, parse_request
+from .model import MAX_WEIGHT, FlowSpec, StepSpec
+from .request_table import REQUEST_KEYS, WEIGHT_LIMIT, parse_request
 
 __all__ = ["parse_flows"]
 
@@ -53,6 +53,7 @@ def parse_flows(
             raise ctx.fail(f"{key}.name", f"duplicate flow name {show(name)}")
         names.add(name)
         weight = positive_number(ctx, f"{key}.weight", item.get("weight", 1))
+        at_most(ctx, f"{key}.weight", weight, MAX_WEIGHT, WEIGHT_LIMIT)
         think = None
         if "think_time" in item:
             try:

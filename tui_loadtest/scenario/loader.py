@@ -45,6 +45,7 @@ from .messages import join
 from .model import (
     ARRIVALS,
     MAX_DURATION_S,
+    MAX_ENDPOINTS,
     MAX_RATE,
     MAX_USERS,
     MODES,
@@ -130,6 +131,12 @@ def parse_scenario(
     flows, flow_reports = parse_flows(
         ctx, data.get("flows"), http.headers, columns, taken, columns_hint(data_files)
     )
+    if len(taken) > MAX_ENDPOINTS:  # every request and flow step has its own row
+        raise ctx.fail(
+            "flows",
+            f"expected at most {MAX_ENDPOINTS} endpoints in all ([[requests]] and the flows' "
+            f"steps), got {len(taken)}",
+        )
     if http.transport == "httpx" and (flows or data_files or script is not None):
         raise ctx.fail(
             "http.transport",

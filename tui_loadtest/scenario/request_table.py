@@ -16,7 +16,7 @@ from .model import ENV_REF, MAX_ENDPOINTS, MAX_WEIGHT, PLACEHOLDER, THRESHOLD_ME
 from .redact import REDACTED, redact_query, secret_query_values, secret_vars
 from .urls import SPACE_OR_CONTROL
 
-_WEIGHT_LIMIT = "(weights are relative: 1 and 3 mean 25 % and 75 %)"
+WEIGHT_LIMIT = "(weights are relative: 1 and 3 mean 25 % and 75 %)"
 _ENV_IN_PATH = (
     "environment variable value holds spaces, control or non-ASCII characters "
     "(it goes into the path; percent-encode it)"
@@ -118,7 +118,7 @@ def parse_request(
     method = method.upper()
     name = text(ctx, f"{key}.name", item.get("name", f"{method} {redact_query(template)}"))
     weight = positive_number(ctx, f"{key}.weight", item.get("weight", 1))
-    at_most(ctx, f"{key}.weight", weight, MAX_WEIGHT, _WEIGHT_LIMIT)
+    at_most(ctx, f"{key}.weight", weight, MAX_WEIGHT, WEIGHT_LIMIT)
     headers, header_report = parse_headers(ctx, f"{key}.headers", item.get("headers"))
     body, body_template, json_body = _parse_body(ctx, key, item)
     content_type = None
