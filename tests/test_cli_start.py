@@ -73,10 +73,23 @@ def test_init_to_stdout(capsys):
     assert not os.listdir(".")
 
 
-def test_init_journey_says_it_is_not_there_yet(capsys):
-    assert main(["init", "--journey"]) == 2
-    assert "not in this version yet" in capsys.readouterr().err
-    assert not os.listdir(".")
+def test_init_journey_writes_a_journey_that_runs(tmp_path):
+    """The journey starter uses issue 12's keys and runs against the demo as written."""
+    assert main(["init", "--journey", "login-flow"]) == 0
+    text = (tmp_path / "login-flow.toml").read_text()
+    for key in ("[[flows]]", "[[flows.steps]]", "once = true", "capture =", "{token}"):
+        assert key in text
+    scenario = load_scenario(tmp_path / "login-flow.toml", env={})
+    assert scenario.name == "Login flow"
+    out = subprocess.run(
+        [sys.executable, "-m", "tui_loadtest", "run", "login-flow.toml", "--headless", "-t", "2s"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode in (0, 1), out.stderr  # 1 only if a gate failed
+    assert "browse and query" in out.stdout and "login" in out.stdout
+    assert "capture" not in out.stdout.split("Errors")[-1].split("Recommendations")[0]
 
 
 def test_the_starter_runs_as_written(tmp_path):
@@ -158,3 +171,10 @@ def test_a_headless_run_says_its_length_before_the_first_progress_line():
     assert out.returncode == 0 or gate, out.stderr
     first = out.stdout.splitlines()[0]
     assert first.startswith("running 5 users for 2s")
+
+
+def test_an_example_with_test_data_is_copied_with_its_data(tmp_path):
+    assert main(["examples", "journey"]) == 0
+    assert (tmp_path / "journey.toml").exists() and (tmp_path / "users.csv").exists()
+    scenario = load_scenario(tmp_path / "journey.toml", env={})  # the copy loads where it is
+    assert scenario.name

@@ -19,10 +19,6 @@ from .examples import Example, example, examples
 from .report.output_files import STDOUT, write_output
 
 DEFAULT_SCENARIO = "scenario.toml"
-JOURNEYS_MISSING = (
-    "--journey: journeys (ordered steps with values captured from responses) are not in "
-    "this version yet; `tui-loadtest init` writes a scenario of independent requests"
-)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "examples:\n"
             "  tui-loadtest init                  # writes scenario.toml\n"
             "  tui-loadtest init checkout         # writes checkout.toml\n"
+            "  tui-loadtest init --journey login  # a journey: login once, captured values\n"
             "  tui-loadtest init - > my.toml      # to standard output\n"
             "then:\n"
             "  tui-loadtest run scenario.toml"
@@ -54,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     init.add_argument(
         "--journey",
         action="store_true",
-        help="a multi-step journey with captured values (once journeys are supported)",
+        help="a journey instead: ordered steps, a login once, values captured from responses",
     )
     init.add_argument("--force", action="store_true", help="replace NAME if it exists")
     init.set_defaults(handler=cmd_init)
@@ -76,9 +73,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     ex.set_defaults(handler=cmd_examples)
 
 
-def starter_text(name: str, filename: str) -> str:
-    """The starter scenario, titled ``name``, telling how to run ``filename``."""
-    template = files("tui_loadtest.examples").joinpath("starter", "requests.toml")
+def starter_text(name: str, filename: str, journey: bool = False) -> str:
+    """The starter scenario (or journey), titled ``name``, telling how to run ``filename``."""
+    kind = "journey.toml" if journey else "requests.toml"
+    template = files("tui_loadtest.examples").joinpath("starter", kind)
     text = template.read_text(encoding="utf-8")
     title = name.replace("\\", "\\\\").replace('"', '\\"')
     return text.replace("__NAME__", title).replace("__FILE__", filename)
@@ -99,12 +97,10 @@ def title_for(path: str) -> str:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    if args.journey:
-        raise UserError(JOURNEYS_MISSING)
     path = scenario_path(args.name)
     shown = "scenario.toml" if path == STDOUT else path
     _refuse_existing(path, args.force, "init")
-    text = starter_text(title_for(path), shown)
+    text = starter_text(title_for(path), shown, journey=args.journey)
     written = write_output(path, text, flag="init", allow_stdout=True)
     if path != STDOUT:
         print(f"wrote {written}: edit it, then run it with", file=sys.stderr)
@@ -128,12 +124,23 @@ def cmd_examples(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
     if not folder.is_dir():
         raise UserError(f"--dir: {folder}: no such folder")
-    for e in chosen:  # check them all before writing any
-        _refuse_existing(str(folder / e.filename), args.force, "examples")
-    for e in chosen:
-        written = write_output(folder / e.filename, e.text(), flag="examples")
+    copies = {e.filename: e.text() for e in chosen}
+    for e in chosen:  # the data files an example reads ([[data]] file = ...) go with it
+        for name in _data_files(e):
+            copies.setdefault(name, files("tui_loadtest.examples").joinpath(name).read_text())
+    for name in copies:  # check them all before writing any
+        _refuse_existing(str(folder / name), args.force, "examples")
+    for name, text in copies.items():
+        written = write_output(folder / name, text, flag="examples")
         print(f"wrote {written}", file=sys.stderr)
     return EXIT_OK
+
+
+def _data_files(e: Example) -> list[str]:
+    import tomllib
+
+    data = tomllib.loads(e.text()).get("data") or []
+    return [d["file"] for d in data if isinstance(d, dict) and isinstance(d.get("file"), str)]
 
 
 def _named(name: str) -> Example:
