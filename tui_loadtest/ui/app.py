@@ -109,7 +109,7 @@ class LoadTestApp(App[str]):
     @property
     def dashboard(self) -> DashboardScreen:
         """The live screen."""
-        return self.get_screen("dashboard")  # type: ignore[return-value]
+        return self.get_screen("dashboard", DashboardScreen)
 
     # -- quitting -------------------------------------------------------------
     def run_is_live(self) -> bool:
