@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 from tui_loadtest.engine.shares import make_shares
@@ -28,10 +29,12 @@ async def run_engine(
     host: str,
     *,
     stop_after: float | None = None,
+    stop_when: Callable[[], bool] | None = None,
     timeout: float = 30.0,
     seen: dict[str, Any] | None = None,
 ) -> RunAggregate:
-    """Run one worker's engine to its end (budget spent, or ``stop_after`` seconds).
+    """Run one worker's engine to its end (budget spent, ``stop_after`` seconds, or
+    ``stop_when()`` true: an event to await, where a fixed time depends on the machine).
 
     ``seen`` receives ``stopped_at``: when the stop really ran, in seconds of the
     engine's own clock (the arrival schedule's, in the open model). On a busy
@@ -48,7 +51,20 @@ async def run_engine(
 
     if stop_after is not None:
         asyncio.get_running_loop().call_later(stop_after, stop)
-    await asyncio.wait_for(engine.run(), timeout)
+    watcher = None
+    if stop_when is not None:
+
+        async def watch() -> None:
+            while not stop_when():
+                await asyncio.sleep(0.005)
+            stop()
+
+        watcher = asyncio.ensure_future(watch())
+    try:
+        await asyncio.wait_for(engine.run(), timeout)
+    finally:
+        if watcher is not None:
+            watcher.cancel()
     agg = RunAggregate(list(sc.endpoints), 1, flows=sc.flow_names)
     for d in deltas:
         agg.add(d)
