@@ -157,6 +157,8 @@ async def test_b_and_l_are_in_the_footer_at_every_size(size):
     app = create_app(demo_source())
     async with app.run_test(size=size) as pilot:
         screen = await started(app, pilot)
+        # The footer lays its keys out after the screen's first frames: wait for them.
+        await wait_for(pilot, lambda: {"b", "l"} <= footer_keys(screen).keys())
         keys = footer_keys(screen)
         assert keys["b"].description == "Save" and keys["l"].description == "Baselines"
         for key in ("space", "+/-", "s", "q", "?"):
