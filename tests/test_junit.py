@@ -71,3 +71,37 @@ def test_the_document_is_well_formed_utf8_with_the_jenkins_layout():
 def test_no_cases_is_an_empty_but_valid_report(tmp_path):
     xml = parse(junit_xml([], title="Mixed"), tmp_path)
     assert xml.tests == 0 and xml.failures == 0
+
+
+def test_a_run_writes_its_gates_and_verdicts_as_junit(tmp_path, demo_url):
+    """End to end: thresholds (one fails on purpose) and a comparison with a baseline."""
+    import subprocess
+    import sys
+
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(
+        f'name = "J"\nhost = "{demo_url}"\n[load]\nusers = 2\nrequests = 60\n'
+        '[[requests]]\npath = "/api/health"\n'
+        "[thresholds]\np95_ms = 5000\nrps_min = 1000000\n"
+    )
+    store = str(tmp_path / "store.sqlite3")
+    base = [sys.executable, "-m", "tui_loadtest", "run", str(scenario), "--headless",
+            "--store", store]  # fmt: skip
+    first = subprocess.run([*base, "--save-baseline", "b1"], capture_output=True, text=True,
+                           timeout=120)  # fmt: skip
+    assert first.returncode == 1, first.stderr  # rps_min fails
+    junit = tmp_path / "junit.xml"
+    second = subprocess.run([*base, "--compare-to", "b1", "--junit", str(junit)],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert second.returncode == 1, second.stderr
+    assert f"JUnit XML written to {junit}" in second.stderr
+    xml = parse(junit.read_text(), tmp_path)
+    cases = {(c.classname, c.name): c for suite in xml for c in suite}
+    assert cases[("tui-loadtest.run", "the run completed")].is_passed
+    assert cases[("tui-loadtest.thresholds", "p95_ms <= 5000")].is_passed
+    rps = cases[("tui-loadtest.thresholds", "rps_min >= 1000000")]
+    assert not rps.is_passed and "measured" in rps.result[0].message
+    regression = [c for (cls, _), c in cases.items() if cls == "tui-loadtest.regression vs b1"]
+    assert len(regression) >= 3  # every judged row of the comparison is a case
+    assert any(name.startswith("overall ") for (_, name) in cases)
+    assert xml.failures == sum(not c.is_passed for c in cases.values())

@@ -101,6 +101,12 @@ def _add_run_flags(parser: argparse.ArgumentParser, *, thresholds: bool) -> None
         metavar="PCT",
         help="with --compare-to: a change counts from PCT %% (default 10)",
     )
+    group.add_argument(
+        "--junit",
+        metavar="FILE",
+        help="write each threshold and regression verdict as a JUnit XML test case"
+        " (GitLab, Jenkins and GitHub test reports)",
+    )
     group.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
     group.add_argument(
         "--csv",
@@ -206,6 +212,7 @@ def _store(args: argparse.Namespace) -> BaselineStore:
     from .baselines import open_store
 
     _not_empty(getattr(args, "store", None), "--store", "a store file or folder")
+    _check_junit(getattr(args, "junit", None), getattr(args, "out", None))
     return open_store(getattr(args, "store", None))
 
 
@@ -537,6 +544,7 @@ class RunOutputs:
     fail_pct: float = 10.0
     html: str | None = None
     csv: str | None = None
+    junit: str | None = None
     thresholds: tuple[Threshold, ...] = ()
     comparison: Comparison | None = field(default=None, init=False)
 
@@ -575,6 +583,8 @@ class RunOutputs:
             for gate in verdicts:
                 if not gate.passed:
                     _note(gate.failure)
+        if self.junit is not None:
+            written = _write_junit(self.junit, result, verdicts, self.comparison) and written
         code = gates.exit_code(code, verdicts)
         if self.save_name is not None and self.store is not None:
             code = self._save(result, code)
@@ -619,6 +629,36 @@ def _not_empty(value: str | None, flag: str, what: str) -> None:
         raise UserError(f"{flag}: expected {what}, got an empty one")
 
 
+def _check_junit(junit: str | None, out: str | None) -> None:
+    from .report.output_files import check_output, same_file
+
+    if junit is None:
+        return
+    check_output(junit, "--junit", allow_stdout=True)
+    if out is not None and same_file(junit, out):
+        raise UserError("--junit: the same file as --out")
+
+
+def _write_junit(
+    path: str, result: RunResult, verdicts: list[Any], comparison: Comparison | None
+) -> bool:
+    """The gates as JUnit XML; False (and one line) if the file could not be written."""
+    from .report.junit import junit_cases, junit_xml
+    from .report.output_files import OutputError, save_output
+
+    cases = junit_cases(result, verdicts, comparison)
+    xml = junit_xml(cases, title=result.scenario_name, started_at=result.started_at,
+                    duration_s=result.duration_s)  # fmt: skip
+    try:
+        written = save_output(path, xml, what="the JUnit file", flag="--junit", allow_stdout=True)
+    except OutputError as exc:
+        _note(f"error: {exc}")
+        return False
+    if path != "-":
+        _note(f"JUnit XML written to {written}")
+    return True
+
+
 def prepare_outputs(args: argparse.Namespace, scenario: Scenario) -> RunOutputs:
     """Check the flags before the run: an empty or unwritable output name, a missing
     --compare-to baseline, a taken --save-baseline name or an unusable store end here,
@@ -639,6 +679,7 @@ def prepare_outputs(args: argparse.Namespace, scenario: Scenario) -> RunOutputs:
         fail_pct=getattr(args, "fail_on_regression", 10.0),
         html=getattr(args, "html", None),
         csv=getattr(args, "csv", None),
+        junit=getattr(args, "junit", None),
         thresholds=tuple(scenario.thresholds),
         save_name=getattr(args, "save_baseline", None),
         overwrite=bool(getattr(args, "overwrite_baseline", False)),

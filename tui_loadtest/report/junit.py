@@ -16,6 +16,11 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..compare import Comparison
+    from ..stats.result import RunResult
 
 CLASS_PREFIX = "tui-loadtest"
 
@@ -30,6 +35,53 @@ class JUnitCase:
     message: str  # one line with the figures: what was measured
     details: str = ""  # more lines for the failure's body
     kind: str = ""  # the failure's type attribute: "threshold", "regression", "run"
+
+
+def junit_cases(
+    result: RunResult, gates: Sequence[Any], comparison: Comparison | None = None
+) -> list[JUnitCase]:
+    """The run, each threshold gate, and each judged row of the comparison, as cases.
+
+    ``gates`` are :class:`tui_loadtest.gates.GateResult`; a comparison's rows are
+    used one by one (a regression fails its own case, with its figures), so the
+    "regression" gate lines themselves are not repeated.
+    """
+    from ..compare import REGRESSED
+
+    s = result.summary
+    ran = not result.interrupted and not result.unreachable
+    why = "interrupted" if result.interrupted else "unreachable" if result.unreachable else ""
+    cases = [
+        JUnitCase(
+            "run",
+            "the run completed",
+            ran,
+            f"{result.duration_s:.1f} s, {s.requests:,} requests, {s.failures:,} failed"
+            + (f" ({why})" if why else ""),
+            kind="run",
+        )
+    ]
+    for gate in gates:
+        if gate.kind == "threshold":
+            cases.append(JUnitCase("thresholds", gate.name, gate.passed, gate.measured,
+                                   kind="threshold"))  # fmt: skip
+    if comparison is not None:
+        suite = f"regression vs {comparison.baseline_name}"
+        for row in comparison.rows:
+            if not row.judged:
+                continue
+            where = row.scope  # "overall", or the endpoint's name ("GET /api/health")
+            cases.append(
+                JUnitCase(
+                    suite,
+                    f"{where} {row.label}",
+                    row.verdict != REGRESSED,
+                    f"{row.verdict}: {row.describe()}",
+                    details=f"threshold {comparison.threshold * 100:g}% and the runs' noise",
+                    kind="regression",
+                )
+            )
+    return cases
 
 
 def junit_xml(
