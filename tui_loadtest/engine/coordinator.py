@@ -16,15 +16,18 @@ import tempfile
 import threading
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from ..scenario import Scenario, redact_text
 from ..stats.aggregate import RunAggregate, WorkerDelta
 from ..stats.model import Event, RunState, Snapshot
 from ..stats.result import EndpointResult, FlowResult, RunResult, environment
+from .generator import GeneratorWatch
 from .pool import Delta, Ended, LocalProcessPool, WorkerInfo, WorkerPool, last_line
 from .shares import make_shares, split_evenly
 
 GO_LEAD_S = 0.02  # the engines start this long after "go" is sent
+KILL_WAIT_S = 0.5  # close(): how long the merge thread gets to take in the last messages
 POLL_S = 0.05
 LAG_WARN_MS = 10.0
 LATE_S = 3  # a second is published without a worker that is this many seconds late
@@ -51,7 +54,11 @@ class Run:
         self.users_target = scenario.load.max_users if self.open_model else scenario.load.users
         if scenario.load.stages and not self.open_model:
             self.users_target = 0
+        # the most users the run asked for (the stages' peak, or a later manual target)
+        self.users_planned = self.users_target or round(scenario.load.peak_level)
         self.rate_target: float | None = None
+        self.generator = GeneratorWatch()
+        self.lost: list[dict[str, Any]] = []  # workers lost: worker, at_s, reason
         self._lag_warned = False
         self._late_warned: set[int] = set()
         self._drop_warned = False
@@ -184,6 +191,7 @@ class Run:
         if self.open_model or self.state in ("stopping", "done") or users == self.users_target:
             return
         self.users_target = users
+        self.users_planned = max(self.users_planned, users)
         self._ramped = False
         for worker, n in enumerate(split_evenly(users, self.workers)):
             self.pool.send(("users", n), worker)
@@ -209,10 +217,18 @@ class Run:
         return max(0.0, end - self.start_mono)
 
     def close(self) -> None:
-        """Stop everything now (used on errors and at exit); idempotent."""
+        """End everything now, in about a second whatever the target does (on errors, a
+        second Ctrl+C, and at exit); idempotent. Requests in flight are abandoned;
+        what the engines had sent is kept. Engines ended this way never count as failed.
+        """
         if not self._done.is_set():
-            self.stop("closed")
-            self._done.wait(2.0)
+            with self._lock:
+                self.stop_reason = self.stop_reason or "closed"
+            if self._thread is None:  # never went: no merge thread to finish the run
+                self.stop(self.stop_reason)
+            else:
+                self.pool.kill(grace_s=0.0)
+                self._done.wait(KILL_WAIT_S)
         self.pool.kill(grace_s=2.0)
 
     def worker_info(self) -> list[WorkerInfo]:
@@ -245,16 +261,39 @@ class Run:
             self.state = "done"
             if self.stop_reason is None:
                 self.stop_reason = "request budget spent" if self.load.requests else "finished"
+            self._account_lost()
         self._event(f"run finished ({self.stop_reason})")
         self._publish()
         pool.kill(grace_s=2.0)
         self._done.set()
 
     def _worker_ended(self, msg: Ended) -> None:
-        if msg.reason in ("failed", "lost"):
+        if msg.reason == "failed":
             self._worker_failed(msg.worker, msg.text)
+        elif msg.reason == "lost":
+            self._worker_lost(msg)
         with self._lock:
             self.aggregate.worker_finished(msg.worker, msg.last_tick)
+
+    def _worker_lost(self, msg: Ended) -> None:
+        """A worker went away without a word (killed from outside, crashed): its figures
+        up to its last second stay; the run goes on without its share."""
+        at = msg.last_tick + 1
+        self.lost.append({"worker": msg.worker, "at_s": at, "reason": msg.text})
+        self._event(
+            f"worker {msg.worker} lost at {at} s ({msg.text}): the run goes on without its share",
+            "error",
+        )
+
+    def _account_lost(self) -> None:
+        """At the end: how many seconds of each lost worker's share are missing."""
+        duration = self.aggregate.duration_s
+        for lost in self.lost:
+            lost["missing_s"] = round(max(0.0, duration - lost["at_s"]), 1)
+            self.worker_errors.append(
+                f"worker {lost['worker']} lost at {lost['at_s']} s ({lost['reason']}):"
+                f" {lost['missing_s']:g} s of its share missing"
+            )
 
     def _complete_overdue(self) -> bool:
         """Do not let a worker that is seconds late (an overloaded machine) freeze the view."""
@@ -288,6 +327,7 @@ class Run:
     def _after_tick(self) -> None:
         with self._lock:
             agg = self.aggregate
+            self._watch_generator()
             if self.open_model:
                 self.rate_target = agg.target
                 self._watch_open_model()
@@ -303,6 +343,14 @@ class Run:
             elif self.state == "running" and users < self.users_target:
                 self.state = "ramping"
         self._publish()
+
+    def _watch_generator(self) -> None:
+        """Sample the coordinator's CPU per new second; warn once when saturated."""
+        agg, gen = self.aggregate, self.generator
+        gen.sample_coordinator(len(agg.cpu) - len(gen.coordinator))
+        warning = gen.check(agg.cpu, self.elapsed())
+        if warning is not None:
+            self._events.append(Event(self.elapsed(), warning, "warning"))
 
     def _watch_open_model(self) -> None:
         """Say once when the generator lags its schedule or arrivals start being dropped."""
@@ -381,13 +429,15 @@ class Run:
             extra_events=self._events,
             mode=self.load.mode,
             rate_target=self.rate_target,
+            generator_cpu_pct=self.generator.latest(self.aggregate.cpu),
+            generator_saturated=self.generator.saturated_at_s is not None,
         )
 
     def result(self) -> RunResult:
         """The final (or, before the end, partial) result of the run."""
         with self._lock:
             agg = self.aggregate
-            duration = agg.duration_s
+            duration = agg.rate_s  # time under load: pauses excluded
             total = agg.total_span()
             endpoints = [
                 EndpointResult(method, name, span.stats(duration), span.hist, span.service)
@@ -436,6 +486,13 @@ class Run:
                     "connections": agg.connects,
                     "paused_s": round(self.paused_s, 3),
                     "worker_errors": list(self.worker_errors),
+                    "workers_lost": [dict(lost) for lost in self.lost],
+                    "users": {
+                        "planned": self.users_planned,
+                        "peak": agg.users_peak,
+                        "average": round(agg.users_average, 1),
+                    },
                 },
+                generator=self.generator.report(agg.cpu),
                 environment=environment(self.workers),
             )

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import ssl
 
 from httptools import HttpParserError
+
+# Errors of the machine running the load, never the target's: too many open files
+# (the process's or the system's), no buffer space, no local address or port left.
+GENERATOR_ERRNOS = frozenset(
+    {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.EADDRNOTAVAIL, errno.ENOMEM}
+)
 
 
 def classify(exc: BaseException | None) -> tuple[str, str]:
@@ -28,6 +35,10 @@ def classify(exc: BaseException | None) -> tuple[str, str]:
     if isinstance(exc, HttpParserError):
         return "protocol", f"invalid HTTP response: {exc}"
     if isinstance(exc, OSError):
+        if exc.errno in GENERATOR_ERRNOS:
+            # Out of file descriptors, buffers or local ports: this machine's limit.
+            text = exc.strerror or os.strerror(exc.errno or 0)
+            return "generator", f"{text} (on the load generator, not the target)"
         if exc.errno == errno.ECONNREFUSED:
             return "refused", "connection refused"
         if exc.errno in (errno.ECONNRESET, errno.EPIPE):

@@ -110,4 +110,6 @@ class DriverHost(UserHost, Protocol):
     users: set[User]
     remaining: int | None  # requests left in the budget, if there is one
 
+    def add_user(self, user: User) -> None: ...
+
     def stop(self, drain_queue: bool = False) -> None: ...

@@ -176,7 +176,7 @@ class OpenDriver:
             self.idle.pop().dispatch(intended_ns)
         elif len(self.eng.users) < self.max_slots:
             slot = self.slot_class(self.eng, self)
-            self.eng.users.add(slot)
+            self.eng.add_user(slot)
             slot.dispatch(intended_ns)
         elif len(self.queue) < self.queue_max:
             self.queue.append(intended_ns)

@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol, cast
 
 from ..scenario import Scenario
 from ..stats.aggregate import WorkerDelta
+from .limits import LimitError, check_fd_capacity
 from .shares import WorkerShare
 
 READY_TIMEOUT_S = 60.0
@@ -149,6 +150,10 @@ class LocalProcessPool:
     def start(self, scenario: Scenario, host: str, shares: Sequence[WorkerShare]) -> None:
         from .worker import worker_main  # the engine's modules load in the workers only
 
+        try:  # raised here, the limit is inherited by the workers
+            check_fd_capacity(max((s.users for s in shares), default=0), len(shares))
+        except LimitError as exc:
+            raise PoolError(str(exc)) from None
         ctx = mp.get_context("spawn")
         for share in shares:
             parent, child = ctx.Pipe()

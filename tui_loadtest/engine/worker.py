@@ -28,6 +28,7 @@ from typing import Any
 
 from ..scenario import Scenario
 from ..stats.aggregate import WorkerDelta
+from .limits import LimitError, check_fd_capacity
 from .shares import WorkerShare
 from .worker_engine import WorkerEngine
 
@@ -52,6 +53,10 @@ def worker_main(conn: Connection, scenario: Scenario, host: str, share: WorkerSh
     try:
         run = _run_uvloop if sys.platform != "win32" else asyncio.run
         run(_serve(conn, scenario, host, share))
+    except LimitError as exc:  # one line for the user, not a traceback
+        with contextlib.suppress(OSError):
+            conn.send(("fatal", str(exc)))
+        os._exit(1)
     except BaseException:  # noqa: BLE001 - report, never print
         with contextlib.suppress(OSError):
             conn.send(("fatal", traceback.format_exc()))
@@ -74,6 +79,7 @@ async def _serve(conn: Connection, scenario: Scenario, host: str, share: WorkerS
     def send(delta: WorkerDelta) -> None:
         conn.send(("delta", delta))
 
+    check_fd_capacity(share.users, share.workers)  # a remote worker checks its own machine
     engine = WorkerEngine(scenario, host, share, send)
     conn.send(("ready", {"pid": os.getpid(), "host": socket.gethostname()}))
     msg = conn.recv()  # nothing runs on this loop yet: blocking here costs nothing

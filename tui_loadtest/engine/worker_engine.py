@@ -15,6 +15,8 @@ from collections.abc import Callable
 from itertools import compress
 from time import perf_counter_ns
 
+import psutil
+
 from ..scenario import Scenario
 from ..stats.aggregate import EndpointDelta, FlowDelta, WorkerDelta
 from ..stats.histogram import NBUCKETS
@@ -131,6 +133,15 @@ class WorkerEngine:
         # holds what completed in that wall-clock second, however the loop batches
         # callbacks; the tick timer rolls over idle seconds.
         self.tick_ns = 0
+        # What each second's delta says besides the requests: time paused, the user
+        # count integrated over time and at its peak, and this process's CPU time.
+        self._paused_at = 0  # perf_counter_ns when the current pause (or second) began
+        self._paused_ns = 0
+        self._users_mark = 0  # perf_counter_ns when the user count last changed
+        self._user_ns = 0
+        self._users_peak = 0
+        self._cpu = cpu_clock()
+        self._cpu_mark = 0.0
         self._addr: tuple | None = None
         self._idle = asyncio.Event()  # set when no user is left
         self._target_changed = asyncio.Event()
@@ -184,11 +195,26 @@ class WorkerEngine:
     def _update_gate(self) -> None:
         self.gate = self.stopped or self.paused or self.excess > 0 or self.remaining is not None
 
+    def add_user(self, user: User) -> None:
+        """A new user (or open-model slot) joins."""
+        self._count_users()
+        self.users.add(user)
+        if len(self.users) > self._users_peak:
+            self._users_peak = len(self.users)
+
     def retire(self, user: User) -> None:
         user.cancel()
-        self.users.discard(user)
+        if user in self.users:
+            self._count_users()
+            self.users.discard(user)
         if not self.users and (self.stopped or self.remaining == 0):
             self._idle.set()
+
+    def _count_users(self, until: int | None = None) -> None:
+        """Integrate the user count up to now (or ``until``): call before it changes."""
+        now = perf_counter_ns() if until is None else until
+        self._user_ns += len(self.users) * (now - self._users_mark)
+        self._users_mark = now
 
     def set_target(self, users: int, manual: bool = False) -> None:
         """Change this worker's user count; growth follows the spawn rate.
@@ -211,6 +237,8 @@ class WorkerEngine:
             self.driver.set_rate(max(0.0, rate))
 
     def pause(self) -> None:
+        if not self.paused:
+            self._paused_at = perf_counter_ns()
         self.paused = True
         self._update_gate()
         if self.driver is not None:
@@ -219,6 +247,7 @@ class WorkerEngine:
     def resume(self) -> None:
         if not self.paused:
             return
+        self._paused_ns += perf_counter_ns() - self._paused_at
         self.paused = False
         self._update_gate()
         if self.driver is not None:
@@ -278,9 +307,11 @@ class WorkerEngine:
         self.start_mono = time.monotonic() + delay_s
         self.start_ns = perf_counter_ns() + int(delay_s * NS)
         self.tick_ns = self.start_ns + NS
+        self._users_mark = self.start_ns
         delay = self.start_mono - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
+        self._cpu_mark = self._cpu()
         self._schedule_tick()
         self._watchdog = self.loop.call_later(WATCHDOG_S, self._check_deadlines)
         spawner = None
@@ -299,6 +330,7 @@ class WorkerEngine:
                 self._stager.cancel()
             for user in list(self.users):
                 user.cancel()
+            self._count_users()
             self.users.clear()
             if self._ticker is not None:
                 self._ticker.cancel()
@@ -345,7 +377,7 @@ class WorkerEngine:
             due = int((time.monotonic() - t_start) * rate) + 1 - started
             for _ in range(min(max(due, 0), missing)):
                 user = self.user_class(self)
-                self.users.add(user)
+                self.add_user(user)
                 started += 1
                 user.start_request()
                 if self.stopped:
@@ -398,10 +430,18 @@ class WorkerEngine:
         buf = self.buf
         self.buf = Buffers(self.n, self.open_model, self.nflows)
         self._point_requests()
-        span = 1.0
-        if final:
-            began = self.tick_ns - NS
-            span = min(1.0, max(0.0, (perf_counter_ns() - began) / NS))
+        began = self.tick_ns - NS
+        end = perf_counter_ns() if final else self.tick_ns
+        span = min(1.0, max(0.0, (end - began) / NS)) if final else 1.0
+        if self.paused:
+            self._paused_ns += end - max(self._paused_at, began)
+            self._paused_at = end
+        paused_s, self._paused_ns = min(span, self._paused_ns / NS), 0
+        self._count_users(until=end)
+        user_s, self._user_ns = self._user_ns / NS, 0
+        peak, self._users_peak = max(self._users_peak, len(self.users)), len(self.users)
+        cpu = self._cpu()
+        cpu_s, self._cpu_mark = max(0.0, cpu - self._cpu_mark), cpu
         endpoints = [
             EndpointDelta(
                 buckets=_sparse(buf.hist[i], NBUCKETS),
@@ -457,6 +497,10 @@ class WorkerEngine:
                 notes=notes,
                 new_endpoints=rows,
                 logs=logs,
+                paused_s=paused_s,
+                users_peak=peak,
+                user_s=user_s,
+                cpu_s=cpu_s,
             )
         )
         self.tick += 1
@@ -465,6 +509,17 @@ class WorkerEngine:
 def _sparse(counts: list[int], n: int) -> list[tuple[int, int]]:
     """The non-zero (bucket, count) pairs among the first ``n`` entries."""
     return [(j, counts[j]) for j in compress(range(n), counts)]
+
+
+def cpu_clock() -> Callable[[], float]:
+    """CPU seconds (user and system) this process has used, as a function to call."""
+    proc = psutil.Process()
+
+    def cpu() -> float:
+        t = proc.cpu_times()
+        return t.user + t.system
+
+    return cpu
 
 
 def make_ssl_context(verify: bool) -> ssl.SSLContext:

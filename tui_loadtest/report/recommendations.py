@@ -42,13 +42,35 @@ def recommend(result: RunResult) -> list[str]:
     return found or [ALL_CLEAR]
 
 
+def generator_rule(result: RunResult) -> list[str]:
+    """Trouble on the load generator's side, which says nothing about the target."""
+    lines = []
+    local = sum(e.count for e in result.errors if e.kind == "generator")
+    if local:
+        example = next(e.message for e in result.errors if e.kind == "generator")
+        lines.append(
+            f"{fmt_int(local)} requests failed on the load generator itself ({example}), not"
+            " on the target: raise the open-file limit (ulimit -n), lower the users, or"
+            " spread them with --workers."
+        )
+    if result.saturated:
+        lines.append(
+            "The load generator ran out of CPU: latencies and throughput may understate the"
+            " target; add --workers, lower the load, or use a bigger machine."
+        )
+    return lines
+
+
 def error_rate_rule(result: RunResult) -> list[str]:
     s = result.summary
-    rating = rate_error_rate(s.error_rate)
-    if s.requests == 0 or rating.tone in ("good", "ok"):
+    local = sum(e.count for e in result.errors if e.kind == "generator")
+    failures, requests = s.failures - local, s.requests - local  # the target's own
+    error_rate = failures / requests if requests > 0 else 0.0
+    rating = rate_error_rate(error_rate)
+    if requests <= 0 or rating.tone in ("good", "ok"):
         return []
     return [
-        f"Error rate {fmt_pct(s.error_rate)} ({fmt_int(s.failures)} of {fmt_int(s.requests)}"
+        f"Error rate {fmt_pct(error_rate)} ({fmt_int(failures)} of {fmt_int(requests)}"
         f" requests) is {rating.label}: check the application logs and the failures below."
     ]
 
@@ -183,6 +205,7 @@ def sample_size_rule(result: RunResult) -> list[str]:
 
 
 RULES: tuple[Callable[[RunResult], list[str]], ...] = (
+    generator_rule,
     error_rate_rule,
     error_kind_rule,
     slow_endpoint_rule,

@@ -169,6 +169,45 @@ def error_table(result: RunResult) -> list[str]:
     return lines
 
 
+def users_reached(result: RunResult) -> str:
+    """How many users really ran, beside the plan ("1,000 planned, 96 reached, 52.3 on
+    average"); empty for results that do not say."""
+    users = result.outcome.get("users")
+    if not isinstance(users, dict) or "peak" not in users:
+        return ""
+    peak, average = int(users.get("peak") or 0), float(users.get("average") or 0)
+    load = result.load
+    if load.get("mode") == "arrival-rate":
+        shape = f"{load['rate']:g} req/s" if load.get("rate") else "rate following stages"
+        return (
+            f"up to {fmt_int(load.get('max_users') or 0)} in flight (arrival rate, {shape}):"
+            f" {fmt_int(peak)} connections at most, {average:,.1f} on average"
+        )
+    planned = int(users.get("planned") or load.get("users") or 0)
+    return f"{fmt_int(planned)} planned, {fmt_int(peak)} reached, {average:,.1f} on average"
+
+
+def generator_lines(result: RunResult) -> list[str]:
+    """What went wrong on the generator's side: saturation, lost workers."""
+    lines = []
+    gen = result.generator
+    if gen.get("saturated"):
+        pct = gen.get("peak_cpu_pct") or 0
+        who = gen.get("saturated_by") or "the generator"
+        lines.append(
+            f"Generator: saturated ({who} at {pct:.0f} % CPU): latencies and throughput"
+            " may understate the target."
+        )
+    lost = result.outcome.get("workers_lost") or []
+    workers = int(result.load.get("workers") or 0)
+    for w in lost:
+        lines.append(
+            f"Degraded: worker {w.get('worker')} of {workers} lost at {w.get('at_s')} s"
+            f" ({w.get('reason')}); {w.get('missing_s', 0):g} s of its share missing."
+        )
+    return lines
+
+
 def run_summary(result: RunResult) -> str:
     """The end-of-run summary printed by headless runs."""
     s = result.summary
@@ -178,6 +217,8 @@ def run_summary(result: RunResult) -> str:
         users = f"up to {fmt_int(load.get('max_users') or 0)} in flight (arrival rate, {shape})"
     else:
         users = fmt_int(load.get("users") or 0)
+    users = users_reached(result) or users
+    paused = float(result.outcome.get("paused_s") or 0)
     views = latency_views(result)
     flows = flow_table(result)
     lines = [
@@ -186,10 +227,12 @@ def run_summary(result: RunResult) -> str:
         RULE,
         f"Host: {result.host}",
         f"Started: {result.started_at}",
-        f"Test Duration: {result.duration_s:.2f} seconds",
+        f"Test Duration: {result.duration_s:.2f} seconds"
+        + (f" under load ({paused:.2f} more paused)" if paused >= 0.005 else ""),
         f"Total Requests: {fmt_int(s.requests)}",
         f"Failed Requests: {fmt_int(s.failures)}",
         f"Concurrent Users: {users}",
+        *generator_lines(result),
         "",
         "Overall Summary",
         THIN,

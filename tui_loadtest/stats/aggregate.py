@@ -27,6 +27,7 @@ from .model import (
 )
 
 # Error kinds, in the order tables show them.
+# "generator": the load generator's own limits (open files, ports), not the target.
 ERROR_KINDS = (
     "http",
     "capture",
@@ -38,6 +39,7 @@ ERROR_KINDS = (
     "tls",
     "dns",
     "protocol",
+    "generator",
     "other",
 )
 
@@ -97,6 +99,10 @@ class WorkerDelta:
     # added since its last delta, in its own order (``endpoints`` has them all).
     new_endpoints: list[tuple[str, str]] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)  # for the run's log file (tracebacks)
+    paused_s: float = 0.0  # how much of the span the worker was paused
+    users_peak: int = 0  # the most users (open model: connection slots) at once
+    user_s: float = 0.0  # users integrated over the span (user-seconds)
+    cpu_s: float | None = None  # CPU time the worker's process used over the span
 
 
 class _Span:
@@ -207,6 +213,10 @@ class _Second:
         "users",
         "endpoints",
         "flows",
+        "paused_s",
+        "users_peak",
+        "user_s",
+        "cpu",
         "paused",
         "target",
         "dropped",
@@ -216,7 +226,11 @@ class _Second:
     def __init__(self, n_endpoints: int, n_flows: int = 0) -> None:
         self.reported: set[int] = set()
         self.span_s = 0.0
+        self.paused_s = 0.0
         self.users = 0
+        self.users_peak = 0
+        self.user_s = 0.0
+        self.cpu: dict[int, float] = {}  # worker -> % of one core over the second
         self.paused = False
         self.target = 0.0
         self.dropped = 0
@@ -249,7 +263,14 @@ class RunAggregate:
         self._pending: dict[int, _Second] = {}
         self.next_tick = 0  # the first second not yet complete
         self.cumulative = [_Span() for _ in range(self.n)]
-        self.seconds: list[float] = []  # span of each complete second
+        self.seconds: list[float] = []  # span of each second on the timeline
+        self.tail_s = 0.0  # the last, partial second, left off the timeline (see _complete)
+        self.active_s = 0.0  # time not paused, over every complete second
+        self.users_peak = 0  # the most users at once (summed over workers' peaks)
+        self.user_s = 0.0  # users integrated over the run (user-seconds)
+        # Per complete second: each worker's CPU (% of one core), None when not reported.
+        self.cpu: list[list[float | None]] = []
+        self.workers = workers
         self.timeline: list[TimelinePoint] = []
         self.per_second_buckets: list[list[list[int]]] = []  # all endpoints, per second
         self.per_second_service_buckets: list[list[list[int]]] = []  # open model
@@ -279,7 +300,12 @@ class RunAggregate:
         if not late:
             sec.reported.add(delta.worker)
             sec.span_s = max(sec.span_s, delta.span_s)
+            sec.paused_s = max(sec.paused_s, delta.paused_s)
             sec.users += delta.users
+            sec.users_peak += delta.users_peak
+            if delta.cpu_s is not None and delta.span_s > 0:
+                sec.cpu[delta.worker] = 100 * delta.cpu_s / delta.span_s
+        sec.user_s += delta.user_s
         sec.paused = sec.paused or delta.paused
         sec.target += delta.target
         sec.dropped += delta.dropped
@@ -404,6 +430,22 @@ class RunAggregate:
             total.merge(s)
         for cum_flow, f in zip(self.flows, sec.flows, strict=True):
             cum_flow.merge(f)
+        self.active_s += max(0.0, span - sec.paused_s)
+        self.users_peak = max(self.users_peak, sec.users_peak)
+        self.user_s += sec.user_s
+        self.dropped += sec.dropped
+        if sec.lag is not None:
+            self.lag.merge(sec.lag)
+        self._window.append(sec)
+        self.users = sec.users
+        self.target = sec.target
+        self.next_tick = tick + 1
+        if span < 1.0 and self.timeline:
+            # The run's last, partial second (every worker ended in it): in the totals,
+            # but not on the timeline, where its rate would read as a crash and its
+            # few (often the slowest, drained) responses as a latency spike.
+            self.tail_s += span
+            return tick
         p50, p95, p99 = (v / 1000 for v in total.hist.percentiles((0.5, 0.95, 0.99)))
         service_p99 = total.service.percentile(0.99) / 1000 if total.service is not None else None
         self.timeline.append(
@@ -425,19 +467,25 @@ class RunAggregate:
         if total.service is not None:
             self.per_second_service_buckets.append(total.service.to_sparse())
         self.seconds.append(span)
-        self.dropped += sec.dropped
-        if sec.lag is not None:
-            self.lag.merge(sec.lag)
-        self._window.append(sec)
-        self.users = sec.users
-        self.target = sec.target
-        self.next_tick = tick + 1
+        self.cpu.append([sec.cpu.get(w) for w in range(self.workers)])
         return tick
 
     # -- reading ------------------------------------------------------------
     @property
     def duration_s(self) -> float:
-        return sum(self.seconds)
+        """Wall-clock seconds of the run, paused ones included."""
+        return sum(self.seconds) + self.tail_s
+
+    @property
+    def rate_s(self) -> float:
+        """Seconds that rates are taken over: the run's, less the time paused."""
+        return self.active_s
+
+    @property
+    def users_average(self) -> float:
+        """Users (open model: connection slots) averaged over the run's time."""
+        d = self.duration_s
+        return self.user_s / d if d > 0 else 0.0
 
     def total_span(self) -> _Span:
         total = _Span()
@@ -446,11 +494,11 @@ class RunAggregate:
         return total
 
     def endpoint_stats(self) -> list[Stats]:
-        d = self.duration_s
+        d = self.rate_s
         return [s.stats(d) for s in self.cumulative]
 
     def window_spans(self) -> tuple[float, list[_Span]]:
-        seconds = sum(sec.span_s or 1.0 for sec in self._window)
+        seconds = sum(max(0.0, (sec.span_s or 1.0) - sec.paused_s) for sec in self._window)
         spans = [_Span() for _ in range(self.n)]
         for sec in self._window:
             for acc, s in zip(spans, sec.endpoints, strict=True):
@@ -506,8 +554,10 @@ class RunAggregate:
         extra_events: list[Event] | None = None,
         mode: str = "users",
         rate_target: float | None = None,
+        generator_cpu_pct: float | None = None,
+        generator_saturated: bool = False,
     ) -> Snapshot:
-        d = self.duration_s
+        d = self.rate_s
         w_seconds, w_spans = self.window_spans()
         w_total = _Span()
         for s in w_spans:
@@ -547,4 +597,6 @@ class RunAggregate:
             rate_target=rate_target,
             lag=self.window_lag(),
             flows=self.flow_snapshots(),
+            generator_cpu_pct=generator_cpu_pct,
+            generator_saturated=generator_saturated,
         )

@@ -153,7 +153,9 @@ class FlowSnapshot:
 class ErrorRow:
     """One kind of failure on one endpoint: its count and the last message seen."""
 
-    kind: str  # "http", "timeout", "refused", "reset", "tls", "dns", "protocol", "other"
+    # "http", "timeout", "refused", "reset", "tls", "dns", "protocol", "generator" (this
+    # machine's limits: open files, ports), "other"
+    kind: str
     status: int | None
     endpoint: str
     method: str
@@ -264,6 +266,10 @@ class Snapshot:
     rate_target: float | None = None
     lag: Latency | None = None
     flows: tuple[FlowSnapshot, ...] = ()  # journeys: one row per flow (or script task)
+    # The generator's own load: the busiest worker's CPU (% of one core) over the
+    # last second, and whether a process has been saturated (see engine/generator).
+    generator_cpu_pct: float | None = None
+    generator_saturated: bool = False
 
     @property
     def progress(self) -> float | None:

@@ -66,6 +66,9 @@ class RunResult:
     per_second_service: list[list[list[int]]] = field(default_factory=list)
     lag_histogram: Histogram | None = None
     outcome: dict[str, Any] = field(default_factory=dict)
+    # The generator's own load: CPU series and whether it was saturated (see
+    # engine/generator.py); empty for results that predate it.
+    generator: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
     flows: list[FlowResult] = field(default_factory=list)  # journeys: one per flow
     tool: str = "tui-loadtest"
@@ -86,6 +89,11 @@ class RunResult:
         scenario section), so that readers show them as not available, never as 0."""
         value = self.scenario.get("missing") if isinstance(self.scenario, dict) else None
         return [str(v) for v in value] if isinstance(value, list) else []
+
+    @property
+    def saturated(self) -> bool:
+        """The generator ran out of CPU: its figures may understate the target."""
+        return bool(self.generator.get("saturated"))
 
     @property
     def interrupted(self) -> bool:
@@ -158,6 +166,7 @@ class RunResult:
             "load": self.load,
             "environment": self.environment,
             "outcome": self.outcome,
+            **({"generator": self.generator} if self.generator else {}),
             "scenario": self.scenario,
             "summary": summary,
             "endpoints": [
@@ -285,6 +294,7 @@ class RunResult:
             per_second_service=list(hists.get("per_second_service", [])),
             lag_histogram=_hist_from(hists.get("lag")),
             outcome=dict(data.get("outcome", {})),
+            generator=dict(data.get("generator") or {}),
             environment=dict(data.get("environment", {})),
             flows=flows,
             tool=data.get("tool", "tui-loadtest"),

@@ -73,7 +73,16 @@ class RunHeader(_Line):
     """
 
     def show(self, snap: Snapshot, state: str, elapsed: float) -> None:  # type: ignore[override]
-        key = (snap.scenario_name, snap.host, state, int(elapsed), snap.workers, snap.duration_s)
+        saturated = snap.generator_saturated
+        key = (
+            snap.scenario_name,
+            snap.host,
+            state,
+            int(elapsed),
+            snap.workers,
+            snap.duration_s,
+            saturated,
+        )
         if not self._redraw(key, (snap, state, elapsed)):
             return
         width = self.size.width
@@ -83,8 +92,10 @@ class RunHeader(_Line):
             clock += f" / {fmt_clock_colon(snap.duration_s)}"
         workers = f"{snap.workers} worker" + ("s" if snap.workers != 1 else "")
         badge = (f" {state.upper():^8} ", f"bold #1d1f23 on {colour}")
+        # The generator itself out of CPU (engine/generator.py): its figures may understate.
+        gen = Text(" GEN CPU ", style="bold #1d1f23 on red") if saturated else Text("")
         right = Text.assemble(
-            badge, "  ", (f"{clock:>13}", "bold"), ("  │  ", "dim"), (f"{workers:>9} ", "")
+            gen, badge, "  ", (f"{clock:>13}", "bold"), ("  │  ", "dim"), (f"{workers:>9} ", "")
         )
         left = Text.assemble(
             (" tui-loadtest ", "bold"),
@@ -94,7 +105,7 @@ class RunHeader(_Line):
             snap.host,
         )
         if left.cell_len + right.cell_len + 1 > width:
-            right = Text.assemble(badge, " ", (clock, "bold"), " ")
+            right = Text.assemble(gen, badge, " ", (clock, "bold"), " ")
             if snap.workers != 1:
                 right.append_text(Text.assemble(("│ ", "dim"), f"{snap.workers}w "))
             host = short_host(snap.host)

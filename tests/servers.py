@@ -1,0 +1,65 @@
+"""Loopback servers for engine and run tests, each counting what it received."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+class CountingServer:
+    """Answers every request at once and counts them, from its own thread and event
+    loop: it keeps answering while the engine's loop is busy."""
+
+    def __init__(self, respond: bool = True) -> None:
+        self.respond = respond  # False: read requests, never answer (a stalled target)
+        self.requests = 0
+        self.connections = 0
+        # per connection: when it was accepted and when it closed (perf_counter_ns)
+        self.opened: list[int] = []
+        self.closed: list[int] = []
+        self._changed = threading.Condition()
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._main, daemon=True)
+
+    def start(self) -> str:
+        self.thread.start()
+        self.ready.wait(10)
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until every connection the server accepted has closed."""
+        with self._changed:
+            return self._changed.wait_for(lambda: len(self.closed) == self.connections, timeout)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        server = self.loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        self.port = server.sockets[0].getsockname()[1]
+        self.ready.set()
+        self.loop.run_forever()
+        server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self.opened.append(time.perf_counter_ns())
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                self.requests += 1
+                if self.respond:
+                    writer.write(OK)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            with self._changed:
+                self.closed.append(time.perf_counter_ns())
+                self._changed.notify_all()
+            writer.close()

@@ -1,0 +1,196 @@
+"""A run across real worker processes (LocalProcessPool): how it ends, what it says
+when a worker dies, the generator's own load and limits, each checked against a
+server that counts what it received."""
+
+from __future__ import annotations
+
+import errno
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tui_loadtest.engine.coordinator import Run
+from tui_loadtest.engine.failures import classify
+from tui_loadtest.engine.generator import SATURATED_PCT, SATURATED_S, GeneratorWatch
+from tui_loadtest.report.recommendations import recommend
+from tui_loadtest.report.text import run_summary
+
+from .engine_harness import scenario
+from .servers import CountingServer
+from .synthetic import Ep, make_result
+
+
+@pytest.fixture
+def counting():
+    server = CountingServer()
+    url = server.start()
+    yield server, url
+    server.stop()
+
+
+@pytest.fixture
+def stalled():
+    server = CountingServer(respond=False)
+    url = server.start()
+    yield server, url
+    server.stop()
+
+
+def wait_for(condition, run: Run, timeout: float = 30.0) -> None:  # noqa: ANN001
+    """Wait (on the run's own end event) until ``condition()`` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        run.wait(0.02)
+
+
+def test_close_ends_a_run_against_a_stalled_target_at_once(stalled):
+    """A graceful stop would wait out the 60 s timeout of the requests in flight; close()
+    (the second Ctrl+C) ends the run in about a second, and the workers it ended are
+    not reported as failed."""
+    server, url = stalled
+    sc = scenario(
+        [{"path": "/"}],
+        load={"users": 4, "spawn_rate": 1000, "run_time": "1m"},
+        http={"timeout": "60s", "connect_timeout": "60s"},
+    )
+    run = Run(sc, url, workers=2)
+    try:
+        run.start()
+        wait_for(lambda: server.requests == 4, run)
+        run.stop("interrupted")
+        began = time.monotonic()
+        run.close()
+        took = time.monotonic() - began
+    finally:
+        run.close()
+    assert run.done and took < 2.0, took
+    assert run.worker_errors == []
+    assert not [e for e in run.snapshot.events if e.level == "error"]
+    result = run.result()
+    assert result.outcome["reason"] == "interrupted" and result.outcome["workers_lost"] == []
+
+
+def test_a_worker_killed_from_outside_is_lost_and_its_missing_share_said(counting):
+    server, url = counting
+    sc = scenario(
+        [{"path": "/ok"}],
+        load={"users": 4, "spawn_rate": 1000, "run_time": "3s", "think_time": "0.01s"},
+    )
+    run = Run(sc, url, workers=2)
+    try:
+        run.start()
+        wait_for(lambda: run.aggregate.next_tick >= 1, run)  # a first second merged
+        os.kill(run.worker_info()[1].pid, signal.SIGKILL)
+        assert run.wait(30)
+    finally:
+        run.close()
+    result = run.result()
+    lost = result.outcome["workers_lost"]
+    assert [w["worker"] for w in lost] == [1]
+    assert "signal 9" in lost[0]["reason"]
+    assert 0 < lost[0]["missing_s"] <= 3 - lost[0]["at_s"] + 0.5
+    assert result.outcome["reason"] == "run time reached"  # the run went on
+    assert [line for line in run.worker_errors if "failed" in line] == []
+    assert any("worker 1 lost" in line for line in run.worker_errors)
+    assert "Degraded: worker 1 of 2 lost" in run_summary(result)
+    # what the dead worker had sent is kept; what it did after its last second is not
+    assert 0 < result.summary.requests <= server.requests
+
+
+def test_the_report_says_users_reached_and_the_generators_cpu(counting):
+    server, url = counting
+    sc = scenario(
+        [{"path": "/ok"}],
+        load={"users": 500, "spawn_rate": 10, "run_time": "2s", "think_time": "0.05s"},
+    )
+    run = Run(sc, url, workers=1)
+    try:
+        run.start()
+        assert run.wait(30)
+    finally:
+        run.close()
+    result = run.result()
+    assert result.summary.requests == server.requests
+    users = result.outcome["users"]
+    assert users["planned"] == 500
+    assert 10 <= users["peak"] == server.connections < 500
+    assert 0 < users["average"] < users["peak"]
+    assert f"500 planned, {users['peak']} reached" in run_summary(result)
+    gen = result.generator
+    series = gen["cpu_pct"]["workers"]
+    assert len(series) == 1 and len(series[0]) == len(result.timeline)
+    assert all(v is not None and v >= 0 for v in series[0])
+    assert len(gen["cpu_pct"]["coordinator"]) == len(result.timeline)
+    assert gen["threshold_pct"] == SATURATED_PCT and gen["saturated"] in (True, False)
+    assert result.to_report()["generator"] == gen
+
+
+def test_users_that_cannot_fit_in_the_open_file_limit_get_one_line_and_exit_2(counting):
+    server, url = counting
+
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+    args = ["run", "--no-ui", "--host", url, "-u", "1000", "-t", "1s"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "tui_loadtest", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=low_limit,
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "open files" in lines[0] and "256" in lines[0], lines
+    assert server.requests == 0  # refused before any load
+
+
+def test_the_soft_open_file_limit_is_raised_to_the_hard_one():
+    def limits() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 1024))
+
+    code = "from tui_loadtest.engine.limits import raise_fd_limit; print(raise_fd_limit())"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+        preexec_fn=limits,
+    )  # fmt: skip
+    assert proc.stdout.strip() == "(1024, 1024)", proc.stderr
+
+
+@pytest.mark.parametrize("code", [errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.EADDRNOTAVAIL])
+def test_local_resource_errors_are_the_generators(code):
+    kind, message = classify(OSError(code, os.strerror(code)))
+    assert kind == "generator" and "load generator" in message
+
+
+def test_generator_failures_are_never_blamed_on_the_target():
+    result = make_result([Ep("GET /x", failures=[("generator", None, 0.2)])], seconds=10)
+    advice = " ".join(recommend(result))
+    assert "on the load generator itself" in advice
+    assert "Error rate" not in advice and "application logs" not in advice
+    healthy = make_result([Ep("GET /x", failures=[("timeout", None, 0.2)])], seconds=10)
+    assert "application logs" in " ".join(recommend(healthy))  # the check can fire
+
+
+def test_saturation_needs_three_hot_seconds_in_a_row():
+    watch = GeneratorWatch()
+    hot, cool = SATURATED_PCT + 5, SATURATED_PCT - 30
+    seconds = [[cool, hot]] + [[cool, hot]] * (SATURATED_S - 2) + [[cool, cool]]
+    assert watch.check(seconds, 3.0) is None  # worker 1 cooled down in time
+    seconds += [[cool, hot]] * SATURATED_S
+    warning = watch.check(seconds, 6.0)
+    assert warning is not None and "worker 1" in warning and f"{hot:.0f} %" in warning
+    assert watch.check(seconds, 7.0) is None  # said once
+    report = watch.report(seconds)
+    assert report["saturated"] is True and report["saturated_at_s"] == 6.0
+    assert report["cpu_pct"]["workers"][1][-1] == hot
+    result = make_result([Ep("GET /x")], seconds=5)
+    result.generator = report
+    assert "Generator: saturated (worker 1" in run_summary(result)
+    assert "ran out of CPU" in " ".join(recommend(result))
