@@ -147,12 +147,6 @@ def test_a_signal_while_the_report_is_written_loses_nothing(demo_server, demo_ur
     assert "Overall Summary" in stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 (second Ctrl+C within 1 s, no false 'worker failed'): engine-seams makes"
-    " the pool's kill fast; Run.close() waits 2 s, then 2 s per worker, and the merge thread"
-    " reports the killed worker as failed",
-)
 def test_the_second_signal_quits_at_once_against_a_stalled_target(faults, tmp_path):
     faults.set_mode("stall")
     scenario = tmp_path / "stall.toml"

@@ -8,8 +8,10 @@ of any percentile at 1/256 (0.4 %), inside the 1 % we promise.
 Two histograms merge by adding their bucket counts, which is what lets workers,
 seconds and endpoints be combined without ever averaging percentiles.
 
-The engine's hot path inlines :func:`bucket_index` (see ``engine.vuser``); keep
-the two in step. ``tests/test_histogram.py`` checks that they agree.
+The engine records with its own cheaper equivalent of :func:`bucket_index`
+(``engine/recording.py``, whose constants derive from the ones below, and one
+marked inline copy in ``engine/vuser.py``); ``tests/test_recording.py`` checks
+that they agree.
 """
 
 from __future__ import annotations
