@@ -507,12 +507,12 @@ class RunAggregate:
 
     def flow_stats(self) -> list[FlowStats]:
         """Each flow over the whole run."""
-        d = self.duration_s
+        d = self.rate_s
         return [f.stats(d) for f in self.flows]
 
     def flow_snapshots(self) -> tuple[FlowSnapshot, ...]:
-        d = self.duration_s
-        seconds = sum(sec.span_s or 1.0 for sec in self._window)
+        d = self.rate_s
+        seconds = sum(max(0.0, (sec.span_s or 1.0) - sec.paused_s) for sec in self._window)
         recent = [_FlowSpan() for _ in self.flow_names]
         for sec in self._window:
             for acc, f in zip(recent, sec.flows, strict=True):
