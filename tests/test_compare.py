@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 
 from tui_loadtest import compare as cmp
+from tui_loadtest.report.compare_format import describe, fmt_change, fmt_delta
 from tui_loadtest.stats.histogram import Histogram
 
 from .synthetic import HEALTH, QUERY, Ep, make_result
@@ -46,7 +47,7 @@ def test_a_30_percent_slower_run_regresses() -> None:
     assert c.verdict == cmp.REGRESSED
     for ep in (HEALTH, QUERY):
         assert row(c, ep.name, "p95_ms").verdict == cmp.REGRESSED
-    assert "overall P95" in p95.describe() and p95.describe().endswith("%)")
+    assert "overall P95" in describe(p95) and describe(p95).endswith("%)")
 
 
 def test_a_30_percent_faster_run_improves() -> None:
@@ -93,7 +94,7 @@ def test_throughput_is_better_higher_and_error_rate_is_better_lower() -> None:
     failing = make_result([replace(HEALTH, failures=[("http", 500, 0.05)])], seconds=30, seed=7)
     err = row(cmp.compare(a, failing), cmp.OVERALL, "error_rate")
     assert err.a == 0 and err.b > 0.03
-    assert err.pct is None and cmp.fmt_change(err) == "new"
+    assert err.pct is None and fmt_change(err) == "new"
     assert err.direction == "worse" and err.verdict == cmp.REGRESSED
     assert row(cmp.compare(failing, a), cmp.OVERALL, "error_rate").verdict == cmp.IMPROVED
 
@@ -155,7 +156,7 @@ def test_seconds_that_move_together_widen_every_interval() -> None:
     c = cmp.compare(a, b)
     assert c.verdict == cmp.NO_CHANGE
     p50 = row(c, HEALTH.name, "p50_ms")
-    iid = cmp._rank_log_se(a.endpoints[0].histogram, 0.5)
+    iid = cmp.rank_log_se(a.endpoints[0].histogram, 0.5)
     width = math.log(p50.ci[1] / p50.ci[0]) / 2 / c.method["z"]
     assert width > 1.5 * iid * math.sqrt(2)
 
@@ -192,9 +193,9 @@ def test_formatting_helpers() -> None:
     a, b = pair(slowdown=1.3)
     c = cmp.compare(a, b)
     p95 = row(c, cmp.OVERALL, "p95_ms")
-    assert cmp.fmt_change(p95).startswith("+") and cmp.fmt_delta(p95).startswith("+")
+    assert fmt_change(p95).startswith("+") and fmt_delta(p95).startswith("+")
     err = row(c, cmp.OVERALL, "error_rate")
-    assert cmp.fmt_delta(err) == "±0.00 pp" and cmp.fmt_change(err) == "±0.0%"
+    assert fmt_delta(err) == "±0.00 pp" and fmt_change(err) == "±0.0%"
     data = c.to_dict()
     assert data["verdict"] == cmp.REGRESSED and data["threshold_pct"] == 10.0
     assert {r["metric"] for r in data["rows"]} == set(cmp.METRICS)

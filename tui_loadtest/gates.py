@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from .compare import Comparison
 from .errors import EXIT_GATE_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
+from .report.compare_format import describe
 from .report.formatting import fmt_ms, fmt_pct, fmt_rate
 from .scenario import Threshold
 from .stats.model import Stats
@@ -110,7 +111,7 @@ def regression_gates(comparison: Comparison) -> list[GateResult]:
     return [
         GateResult(
             "regression",
-            f"{r.describe()} against {comparison.baseline_name}",
+            f"{describe(r)} against {comparison.baseline_name}",
             False,
             f"beyond {threshold} and the runs' noise",
         )

@@ -3,7 +3,8 @@ side by side, each row with its absolute and relative change and its verdict."""
 
 from __future__ import annotations
 
-from ..compare import OVERALL, Comparison, Row, fmt_change, fmt_delta, fmt_value
+from ..compare import OVERALL, Comparison, Row
+from .compare_format import describe, fmt_change, fmt_delta, fmt_value
 from .text import RULE, THIN
 
 _METRIC_TITLES = {
@@ -54,9 +55,9 @@ def comparison_text(c: Comparison, baseline_desc: str = "", current_desc: str = 
         lines += [_row_line(r) for r in c.scope_rows(scope)]
     lines += ["", f"Verdict: {c.verdict}"]
     for r in c.regressions:
-        lines.append(f"  regressed: {r.describe()}")
+        lines.append(f"  regressed: {describe(r)}")
     for r in c.improvements:
-        lines.append(f"  improved:  {r.describe()}")
+        lines.append(f"  improved:  {describe(r)}")
     lines += not_judged_lines(c)
     return "\n".join(lines)
 

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from html import escape
 
 from .. import __version__
-from ..compare import OVERALL, Comparison, fmt_change, fmt_delta, fmt_value
+from ..compare import OVERALL, Comparison
 from ..ratings import Rating, rate_error_rate, rate_response_ms, rate_throughput
 from ..stats.result import RunResult
+from .compare_format import fmt_change, fmt_delta, fmt_value
 from .formatting import endpoint_label, fmt_bytes, fmt_int, fmt_ms, fmt_pct, fmt_rate
 from .output_files import write_output
 from .recommendations import recommend

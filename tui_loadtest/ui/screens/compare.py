@@ -12,8 +12,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from ...compare import IMPROVED, OVERALL, REGRESSED, Comparison, Row, fmt_change, fmt_delta
-from ...compare import fmt_value as value_text
+from ...compare import IMPROVED, OVERALL, REGRESSED, Comparison, Row
+from ...report.compare_format import fmt_change, fmt_delta
+from ...report.compare_format import fmt_value as value_text
 from ...report.compare_text import verdict_text
 from ..style import TONE_COLOURS
 

@@ -1,4 +1,4 @@
-"""Side-by-side comparison of two runs, with verdicts that account for each run's noise.
+"""Verdicts: two runs side by side, each row judged against the runs' noise.
 
 A row (one metric of the whole run or of one endpoint) is **regressed** or
 **improved** only when both hold:
@@ -16,38 +16,23 @@ never judged: the maximum (one request; nothing tells its noise) and a
 percentile with fewer than ten samples beyond it (p99 of under 1000
 responses, which is the maximum in disguise).
 
-How the noise is measured. Each side of a row gets the standard error that
-independent requests would give (order statistics read from the histogram
-for a percentile, Poisson for throughput, binomial for the error rate),
-widened by that run's *design effect*: requests are not independent on a
-real target (a slow second slows every request in it), so a block bootstrap
-over the run's seconds (blocks of about the cube root of the run's length in
-seconds, at least 20 blocks when the run allows; each resample merges the
-drawn blocks' histograms and recomputes percentile, throughput and error
-rate exactly as for the run) measures how much larger the true variance is
-than the independent-requests formula says, never less than 1. Endpoint
-rows use their run's design effect, since reports keep each endpoint's
-histogram for the whole run but not per second. A run without per-second
-data (an old report) uses a design effect of 1.
-
-The random generator is seeded, so the same two runs always give the same
-verdicts. Everything is plain Python: about 0.3 s for two 10-minute runs at 1,200 req/s.
+How each side's noise is measured is :mod:`tui_loadtest.compare.noise`.
+This module returns numbers and verdicts only; text views format them with
+:mod:`tui_loadtest.report.compare_format`.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from bisect import bisect_left
 from dataclasses import dataclass, field, replace
-from itertools import accumulate
-from operator import mul
 from statistics import NormalDist
 from typing import Any
 
-from .stats.histogram import NBUCKETS, Histogram, bucket_value
-from .stats.model import Stats
-from .stats.result import EndpointResult, FlowResult, RunResult, service_view
+from ..stats.histogram import Histogram
+from ..stats.model import Stats
+from ..stats.result import EndpointResult, FlowResult, RunResult, service_view
+from .noise import MIN_TAIL, QUANTILES, RunNoise, binomial_se, poisson_log_se, rank_log_se
 
 REGRESSED = "regressed"
 IMPROVED = "improved"
@@ -57,11 +42,7 @@ DEFAULT_THRESHOLD = 0.10
 DEFAULT_CONFIDENCE = 0.95
 DEFAULT_RESAMPLES = 1000
 SEED = 20240101
-MIN_BLOCKS = 20
-# A percentile is judged only with this many samples beyond it (p99: 1000 responses).
-MIN_TAIL = 10
 
-QUANTILES = {"p50_ms": 0.50, "p95_ms": 0.95, "p99_ms": 0.99}
 METRICS = ("p50_ms", "p95_ms", "p99_ms", "max_ms", "rps", "error_rate")
 LABELS = {
     "p50_ms": "P50",
@@ -102,13 +83,6 @@ class Row:
     @property
     def judged(self) -> bool:
         return self.verdict is not None
-
-    def describe(self) -> str:
-        """``overall P95 48.2 -> 63.1 ms (+30.9%)``: one line naming the row and its change."""
-        where = "overall" if self.scope == OVERALL else self.scope
-        return f"{where} {self.label} {fmt_value(self.metric, self.a)} -> " + (
-            f"{fmt_value(self.metric, self.b)}{unit(self.metric)} ({fmt_change(self)})"
-        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -352,19 +326,19 @@ def _tests(
             if metric in QUANTILES:
                 q = QUANTILES[metric]
                 est = _log_ratio(a, b)
-                ses = _rank_log_se(sa.hist, q), _rank_log_se(sb.hist, q)
+                ses = rank_log_se(sa.hist, q), rank_log_se(sb.hist, q)
                 deffs = na.deff_quantile(q), nb.deff_quantile(q)
                 why = _quantile_why(sa, sb)
             elif metric == "rps":
                 ok = sa.requests and sb.requests and sa.duration_s > 0 and sb.duration_s > 0
                 est = _log_ratio(a, b) if ok else None
-                ses = _poisson_log_se(sa.requests), _poisson_log_se(sb.requests)
+                ses = poisson_log_se(sa.requests), poisson_log_se(sb.requests)
                 deffs = na.deff_rate, nb.deff_rate
                 why = "no requests, or no duration, in one of the runs"
             elif metric == "error_rate":
                 ok = sa.requests and sb.requests
                 est = b - a if ok else None
-                ses = _binomial_se(sa.failures, sa.requests), _binomial_se(sb.failures, sb.requests)
+                ses = binomial_se(sa.failures, sa.requests), binomial_se(sb.failures, sb.requests)
                 deffs = na.deff_errors, nb.deff_errors
                 why = "no requests in one of the runs"
             else:  # max: one request, no noise to estimate
@@ -421,262 +395,15 @@ def _judge(t: _Test, threshold: float, z: float) -> Row:
     return Row(t.scope, t.method, t.metric, a, b, delta, pct, direction, ci, significant, verdict)
 
 
+def _log_ratio(a: float | None, b: float | None) -> float | None:
+    return math.log(b / a) if a and b and a > 0 and b > 0 else None
+
+
 def _find(result: RunResult, method: str, name: str) -> EndpointResult | None:
     for e in result.endpoints:
         if e.method == method and e.name == name:
             return e
     return None
-
-
-# ------------------------------------------------------- independent-samples errors
-
-Z95 = NormalDist().inv_cdf(0.975)
-
-
-def _log_ratio(a: float | None, b: float | None) -> float | None:
-    return math.log(b / a) if a and b and a > 0 and b > 0 else None
-
-
-def _rank_log_se(h: Histogram, q: float) -> float | None:
-    """Standard error of log(percentile q) from order statistics, for independent samples.
-
-    The rank of the percentile varies by sqrt(n*q*(1-q)); the values 1.96 of
-    those either side, read from the histogram, span about 2 * 1.96 standard
-    errors. A percentile with fewer than MIN_TAIL samples beyond it (p99 of
-    fewer than 1000 responses) is too close to the maximum to judge: None.
-    """
-    n = h.total
-    if n * min(q, 1 - q) < MIN_TAIL:
-        return None
-    spread = Z95 * math.sqrt(n * q * (1 - q))
-    lo_q = max(0.0, (q * n - spread) / n)
-    hi_q = min(1.0, (q * n + spread) / n)
-    lo, hi = h.percentiles([lo_q, hi_q])
-    if lo <= 0 or hi <= 0:
-        return None
-    # A bucket is up to 1/128 of its value wide: readings closer than that are one bucket.
-    return max(math.log(hi / lo), 1 / 128) / (2 * Z95)
-
-
-def _poisson_log_se(requests: int) -> float | None:
-    return 1 / math.sqrt(requests) if requests else None
-
-
-def _binomial_se(failures: int, requests: int) -> float | None:
-    if not requests:
-        return None
-    p = failures / requests
-    return math.sqrt(p * (1 - p) / requests)
-
-
-# ------------------------------------------------------------------- the bootstrap
-
-
-class RunNoise:
-    """How much noisier one run is than independent requests would be, per metric.
-
-    The run's seconds are grouped into blocks; blocks are drawn with
-    replacement (as weights: how often each block was drawn), so a resampled
-    histogram is ``sum(w[k] * block[k])``. A percentile of it is found by
-    searching cumulative counts, each a dot product of the weights with the
-    blocks' cumulative counts at one bucket. The variance of the resampled
-    figures over the independent-samples variance is the *design effect*
-    (at least 1) that widens every interval of this run.
-    """
-
-    def __init__(self, result: RunResult, resamples: int, rng: random.Random) -> None:
-        seconds = result.per_second
-        timeline = result.timeline
-        self.usable = bool(seconds) and len(seconds) == len(timeline) and len(seconds) >= 2
-        self.block_len = 0
-        self.resamples = resamples
-        self._hist = result.histogram
-        self._quantiles: dict[float, list[float]] = {}
-        self._deff: dict[float, float] = {}
-        self.rates: list[float] = []
-        self.error_rates: list[float] = []
-        self.deff_rate = 1.0
-        self.deff_errors = 1.0
-        if not self.usable:
-            return
-        n = len(seconds)
-        self.block_len = block_len = max(1, min(round(n ** (1 / 3)), n // MIN_BLOCKS))
-        blocks: list[list[int]] = []  # per block: cumulative count at each bucket index
-        counts: list[list[int]] = []
-        reqs: list[int] = []
-        fails: list[int] = []
-        spans: list[int] = []
-        for start in range(0, n, block_len):
-            dense = [0] * NBUCKETS
-            for pairs in seconds[start : start + block_len]:
-                for index, count in pairs:
-                    dense[index] += count
-            counts.append(dense)
-            blocks.append(list(accumulate(dense)))
-            points = timeline[start : start + block_len]
-            reqs.append(sum(p.requests for p in points))
-            fails.append(sum(p.failures for p in points))
-            spans.append(len(points))
-        self._blocks = blocks
-        self._totals = [cum[-1] for cum in blocks]
-        self._union = [i for i, column in enumerate(zip(*counts, strict=True)) if any(column)]
-        self._columns: dict[int, list[int]] = {}
-        nb = len(blocks)
-        picks = range(nb)
-        self._weights: list[list[int]] = []
-        for _ in range(resamples):
-            w = [0] * nb
-            for k in rng.choices(picks, k=nb):
-                w[k] += 1
-            self._weights.append(w)
-        for w in self._weights:
-            total_span = sum(map(mul, w, spans))
-            total_reqs = sum(map(mul, w, reqs))
-            self.rates.append(total_reqs / total_span if total_span else math.nan)
-            self.error_rates.append(
-                sum(map(mul, w, fails)) / total_reqs if total_reqs else math.nan
-            )
-        requests, failures = sum(reqs), sum(fails)
-        logs = [math.log(v) for v in self.rates if v > 0 and math.isfinite(v)]
-        self.deff_rate = _deff(_sd(logs), _poisson_log_se(requests))
-        self.deff_errors = _deff(_sd(self.error_rates), _binomial_se(failures, requests))
-
-    def quantile(self, q: float) -> list[float]:
-        """The percentile ``q`` (in µs) of each resampled run."""
-        cached = self._quantiles.get(q)
-        if cached is not None:
-            return cached
-        out: list[float] = []
-        union = self._union if self.usable else []
-        if union:
-            start = min(bisect_left(union, _bucket_of(self._hist, q)), len(union) - 1)
-            for w in self._weights:
-                total = sum(map(mul, w, self._totals))
-                if not total:
-                    out.append(math.nan)
-                    continue
-                rank = max(1, min(total, math.ceil(q * total)))
-                start = self._search(w, rank, start)  # the next resample lands nearby
-                out.append(bucket_value(union[start]))
-        self._quantiles[q] = out
-        return out
-
-    def deff_quantile(self, q: float) -> float:
-        if q not in self._deff:
-            logs = [math.log(v) for v in self.quantile(q) if v > 0 and math.isfinite(v)]
-            self._deff[q] = _deff(_sd(logs), _rank_log_se(self._hist, q))
-        return self._deff[q]
-
-    def deff_summary(self) -> dict[str, float]:
-        out = {m: self.deff_quantile(q) for m, q in QUANTILES.items()}
-        out.update(rps=self.deff_rate, error_rate=self.deff_errors)
-        return {k: round(v, 2) for k, v in out.items()}
-
-    def _cumulative(self, w: list[int], pos: int) -> int:
-        column = self._columns.get(pos)
-        if column is None:
-            bucket = self._union[pos]
-            column = [cum[bucket] for cum in self._blocks]
-            self._columns[pos] = column
-        return sum(map(mul, w, column))
-
-    def _search(self, w: list[int], rank: int, start: int) -> int:
-        """The first union position whose resampled cumulative count reaches ``rank``.
-
-        Gallops outward from ``start``, then bisects: a few dot products each.
-        """
-        last = len(self._union) - 1
-        if self._cumulative(w, start) >= rank:
-            hi, step = start, 1
-            lo = start - step
-            while lo >= 0 and self._cumulative(w, lo) >= rank:
-                hi = lo
-                step *= 2
-                lo = start - step
-            lo = max(lo, -1)  # lo fails (or is before the first); hi passes
-        else:
-            lo, step = start, 1
-            hi = start + step
-            while hi <= last and self._cumulative(w, hi) < rank:
-                lo = hi
-                step *= 2
-                hi = start + step
-            hi = min(hi, last)  # the last position holds every sample: it passes
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if self._cumulative(w, mid) >= rank:
-                hi = mid
-            else:
-                lo = mid
-        return hi
-
-
-def _bucket_of(h: Histogram, q: float) -> int:
-    """The bucket index holding percentile ``q`` of ``h`` (0 if empty)."""
-    total = h.total
-    if not total:
-        return 0
-    rank = max(1, min(total, math.ceil(q * total)))
-    seen = 0
-    for index, count in enumerate(h.counts):
-        seen += count
-        if count and seen >= rank:
-            return index
-    return len(h.counts) - 1
-
-
-def _sd(values: list[float]) -> float:
-    values = [v for v in values if math.isfinite(v)]
-    if len(values) < 2:
-        return 0.0
-    mean = sum(values) / len(values)
-    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
-
-
-def _deff(bootstrap_sd: float, iid_se: float | None) -> float:
-    """Bootstrap variance over independent-samples variance, never below 1."""
-    if not iid_se:
-        return 1.0
-    return max(1.0, (bootstrap_sd / iid_se) ** 2)
-
-
-# ----------------------------------------------------------------------- display
-
-
-def unit(metric: str) -> str:
-    return " ms" if metric.endswith("_ms") else ""
-
-
-def fmt_value(metric: str, value: float | None) -> str:
-    from .report.formatting import fmt_ms, fmt_pct, fmt_rate
-
-    if value is None:
-        return "—"
-    if metric == "error_rate":
-        return fmt_pct(value)
-    if metric == "rps":
-        return fmt_rate(value)
-    return fmt_ms(value)
-
-
-def fmt_delta(row: Row) -> str:
-    """The absolute change with its sign, in the metric's unit."""
-    if row.delta is None:
-        return "—"
-    sign = "+" if row.delta > 0 else "-" if row.delta < 0 else "±"
-    if row.metric == "error_rate":
-        return f"{sign}{abs(row.delta) * 100:.2f} pp"
-    return f"{sign}{fmt_value(row.metric, abs(row.delta))}"
-
-
-def fmt_change(row: Row) -> str:
-    """The relative change: +30.9%, -4.1%, ±0.0%, or "new" when the baseline was 0."""
-    if row.delta is None:
-        return "—"
-    if row.pct is None:
-        return "±0.0%" if row.delta == 0 else "new"
-    sign = "+" if row.pct > 0 else "-" if row.pct < 0 else "±"
-    return f"{sign}{abs(row.pct) * 100:.1f}%"
 
 
 def _round(x: float | None) -> float | None:
