@@ -9,11 +9,9 @@ from tui_loadtest.ui.app import default_user_step
 from tui_loadtest.ui.style import Cell, fmt_clock_colon, svg_for_rsvg
 from tui_loadtest.ui.widgets.charts import (
     _clock_label,
-    _nice_ceiling,
     _segment,
     _spans,
     _time_ticks,
-    _value_ticks,
     render_chart,
 )
 from tui_loadtest.ui.widgets.header import _progress
@@ -24,21 +22,10 @@ def test_paused_seconds_group_into_spans():
     assert _spans([3, 4, 5, 9]) == [(3, 5), (9, 9)]
 
 
-def test_chart_tops_are_round_numbers_at_or_above_the_data():
-    for value, top in ((0.37, 0.5), (1.0, 1.0), (3.3, 5.0), (337.0, 500.0), (2100.0, 2500.0)):
-        assert _nice_ceiling(value) == top
-
-
 def test_time_ticks_are_whole_and_labelled_as_a_clock():
     assert _time_ticks(0, 30, 6) == [0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0]
     assert [_clock_label(t) for t in (0, 90, 120)] == ["0s", "1m30s", "2m"]
     assert len(_time_ticks(0, 3600, 6)) <= 7
-
-
-def test_value_ticks_are_round_and_reach_the_top():
-    assert _value_ticks(500, 6, 13) == [0.0, 100.0, 200.0, 300.0, 400.0, 500.0]
-    assert _value_ticks(200, 4, 8) == [0.0, 50.0, 100.0, 150.0, 200.0]
-    assert _value_ticks(250, 3, 7) == [0.0, 250.0]
 
 
 def test_lines_join_their_points():

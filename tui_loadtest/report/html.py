@@ -17,6 +17,7 @@ from .. import __version__
 from ..compare import OVERALL, Comparison
 from ..ratings import Rating, rate_error_rate, rate_response_ms, rate_throughput
 from ..stats.result import RunResult
+from .axis import round_ticks, tick_text
 from .compare_format import fmt_change, fmt_delta, fmt_value
 from .formatting import endpoint_label, fmt_bytes, fmt_int, fmt_ms, fmt_pct, fmt_rate
 from .output_files import write_output
@@ -263,7 +264,7 @@ def line_chart(
     if x1 == x0:
         x1 = x0 + 1
     peak = max((v for _, values, _ in series for v in values if math.isfinite(v)), default=0.0)
-    ticks = _ticks(peak)
+    ticks = round_ticks(peak)
     y1 = ticks[-1] or 1.0
 
     def sx(x: float) -> float:
@@ -283,11 +284,11 @@ def line_chart(
         y = sy(tick)
         out.append(
             f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" stroke="#eceff4"/>'
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_tick_text(tick)}</text>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{tick_text(tick)}</text>'
         )
-    for tick in _ticks(x1 - x0, count=8):
+    for tick in round_ticks(x1 - x0, count=8):
         x = sx(x0 + tick)
-        label = _tick_text(x0 + tick)
+        label = tick_text(x0 + tick)
         out.append(f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle">{label}s</text>')
     out.append(
         f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#9aa3b2"/>'
@@ -308,20 +309,3 @@ def line_chart(
         )
     out.append("</svg>")
     return "".join(out)
-
-
-def _ticks(top: float, count: int = 5) -> list[float]:
-    """Round tick values from 0 to at least ``top``: 0, 20, 40, ... ."""
-    if top <= 0 or not math.isfinite(top):
-        return [0.0, 1.0]
-    raw = top / count
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    n = math.ceil(top / step - 1e-9)
-    return [i * step for i in range(n + 1)]
-
-
-def _tick_text(v: float) -> str:
-    if v == int(v):
-        return f"{int(v):,}"
-    return f"{v:,.2f}".rstrip("0").rstrip(".")

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from math import ceil, floor, log10
+from math import ceil
 from typing import Any
 
 from rich.text import Text
 from textual.widget import Widget
 
+from ...report.axis import even_ticks, nice_ceiling
 from ...report.formatting import fmt_clock
 from ...stats.model import TimelinePoint
 from ..style import CHART_COLOURS
@@ -160,8 +161,8 @@ def render_chart(
     x0 = points[0].t if points else 0
     x1 = max(x0 + axis_s, points[-1].t if points else 0)
     y_top = max((x for v in values for x in v if not math.isnan(x)), default=0.0)
-    y_top = _nice_ceiling(y_top * 1.1) if y_top > 0 else 1.0
-    y_ticks = _value_ticks(y_top, max(1, (height - 2) // 2), height - 2)
+    y_top = nice_ceiling(y_top * 1.1) if y_top > 0 else 1.0
+    y_ticks = even_ticks(y_top, max(1, (height - 2) // 2), height - 2)
     labels = [_fmt_value(v) for v in y_ticks]
     margin = max(len(s) for s in labels) + 1
     pw, ph = width - margin - 1, height - 2  # plot cells
@@ -268,26 +269,6 @@ def _spans(ticks: list[int]) -> list[tuple[int, int]]:
         else:
             spans.append((t, t))
     return spans
-
-
-def _nice_ceiling(x: float) -> float:
-    """The next 1, 2, 2.5 or 5 × 10^n at or above x, so the top tick is round."""
-    power = 10.0 ** floor(log10(x))
-    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= x)
-
-
-def _value_ticks(top: float, most: int, rows: int = 0) -> list[float]:
-    """0, step, 2·step … ``top``: round steps (1, 2, 2.5, 5 × 10^n), at most ``most`` of
-    them, preferring a count that spaces the ticks evenly over a ``rows``-row plot."""
-
-    def round_step(n: int) -> bool:
-        step = top / n
-        return round(step / 10 ** floor(log10(step)), 6) in (1.0, 2.0, 2.5, 5.0)
-
-    counts = [n for n in (10, 5, 4, 2, 1) if n <= max(1, most) and round_step(n)] or [1]
-    even = [n for n in counts if n >= 3 and rows > 1 and (rows - 1) % n == 0]
-    n = (even or counts)[0]
-    return [top * i / n for i in range(n + 1)]
 
 
 def _time_ticks(x0: float, x1: float, most: int) -> list[float]:
