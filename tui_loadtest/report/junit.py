@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from .compare_format import describe
+
 if TYPE_CHECKING:
     from ..compare import Comparison
     from ..stats.result import RunResult
@@ -76,7 +78,7 @@ def junit_cases(
                     suite,
                     f"{where} {row.label}",
                     row.verdict != REGRESSED,
-                    f"{row.verdict}: {row.describe()}",
+                    f"{row.verdict}: {describe(row)}",
                     details=f"threshold {comparison.threshold * 100:g}% and the runs' noise",
                     kind="regression",
                 )
