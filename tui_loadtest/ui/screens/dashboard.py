@@ -26,6 +26,7 @@ from ..widgets.events import EventLog
 from ..widgets.header import RunHeader, RunProgress
 from ..widgets.kpi import KpiBar
 from ..widgets.percentiles import PercentilePanel
+from ..widgets.resources import ResourcesView
 from ..widgets.summary import SummaryView
 
 LIVE_STATES = ("starting", "ramping", "running", "paused")
@@ -49,6 +50,7 @@ class DashboardScreen(Screen):
         Binding("c", "toggle_latency_view", "Latency"),  # corrected / service time
         Binding("c", "no_latency_view", show=False),  # closed-model runs: say why not
         Binding("d", "toggle_summary", "Summary/live"),
+        Binding("r", "toggle_resources", "Resources"),  # only when something is watched
         Binding("o", "cycle_sort", "Sort endpoints", show=False),
         Binding("w", "toggle_endpoint_view", "Run/window", show=False),
         # Narrow terminals: the stacked panels scroll; one key reaches what is below.
@@ -77,6 +79,7 @@ class DashboardScreen(Screen):
         self._snap: Snapshot | None = None
         self._state = ""
         self._has_service = False
+        self._has_resources = False
         self._clock_drawn = 0.0
 
     # -- layout -------------------------------------------------------------
@@ -99,6 +102,7 @@ class DashboardScreen(Screen):
                     yield EndpointTable(id="endpoints")
                     yield ErrorTable(id="errors")
             yield SummaryView(id="summary")
+            yield ResourcesView(id="resources")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -108,6 +112,8 @@ class DashboardScreen(Screen):
         self._kpis = self.query_one(KpiBar)
         self._rps_chart = self.query_one(RpsChart)
         self._latency_chart = self.query_one(LatencyChart)
+        self._resources = self.query_one(ResourcesView)
+        self._body = self.query_one("#body", ContentSwitcher)
         self._panels = (
             self.query_one(PercentilePanel),
             self.query_one(EndpointTable),
@@ -161,6 +167,11 @@ class DashboardScreen(Screen):
             self._latency_chart.show(snap.timeline, snap.duration_s, done)
             for delta_panel in self.query(BaselineDeltas):  # with --compare-to
                 delta_panel.show(snap)
+            if snap.resources and self._body.current == "resources":
+                self._resources.show(snap.resources, snap.duration_s, done)
+            if bool(snap.resources) != self._has_resources:
+                self._has_resources = bool(snap.resources)
+                self.refresh_bindings()
             has_service = snap.total.service is not None
             if state != self._state or has_service != self._has_service:
                 self._state = state
@@ -192,6 +203,8 @@ class DashboardScreen(Screen):
             return not self._has_service
         if action == "toggle_summary":
             return self.result is not None
+        if action == "toggle_resources":
+            return self._has_resources
         if action == "scroll_body":  # only the narrow, stacked layout scrolls
             body = self.query_one("#body", ContentSwitcher)
             return self.has_class("-narrow") and body.current == "live"
@@ -281,6 +294,16 @@ class DashboardScreen(Screen):
     def action_toggle_summary(self) -> None:
         switcher = self.query_one("#body", ContentSwitcher)
         switcher.current = "live" if switcher.current == "summary" else "summary"
+        self.refresh_bindings()
+
+    def action_toggle_resources(self) -> None:
+        """r: the watched series (a chart each), or back to the live panels."""
+        if self._body.current == "resources":
+            self._body.current = "summary" if self.result is not None else "live"
+        else:
+            snap = self.source.snapshot
+            self._resources.show(snap.resources, snap.duration_s, self.source.done)
+            self._body.current = "resources"
         self.refresh_bindings()
 
     def action_cycle_sort(self) -> None:
