@@ -207,6 +207,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="dashboard: users added or removed by + and - (default: a tenth of --users)",
     )
+    watch = run.add_argument_group("watching the target (series in the report and the dashboard)")
+    watch.add_argument(
+        "--monitor-pid",
+        type=_positive_int,
+        action="append",
+        default=[],
+        metavar="PID",
+        help="a local target process: CPU %%, memory, threads and open files every second,"
+        " its children included (repeatable)",
+    )
+    watch.add_argument(
+        "--scrape",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a Prometheus endpoint to poll every second (repeatable; /metrics alone: on the"
+        " target); counters become rates; a failed scrape is an event, never a failure",
+    )
     add_request_flags(run)
     run.set_defaults(handler=cmd_run)
 
@@ -363,7 +381,18 @@ def _load_scenario(args: argparse.Namespace):  # noqa: ANN202
         host=args.host,
         rate=args.rate,
         max_users=args.max_users,
+        monitor_pids=getattr(args, "monitor_pid", ()),
+        scrape=getattr(args, "scrape", ()),
     )
+
+
+def _check_monitor(scenario) -> None:  # noqa: ANN001
+    """--monitor-pid names a live process we may read: said before the run, exit 2."""
+    if scenario.monitor.pids:
+        from .monitor import check_pid
+
+        for pid in scenario.monitor.pids:
+            check_pid(pid)
 
 
 def _example_path(name: str) -> str:
@@ -478,6 +507,7 @@ def _plan_workers(scenario, requested: int) -> int:  # noqa: ANN001
 
 def cmd_run(args: argparse.Namespace) -> int:
     scenario = _load_scenario(args)
+    _check_monitor(scenario)
     workers = _plan_workers(scenario, args.workers)
     outputs = prepare_outputs(args, scenario)  # fails fast on a missing --compare-to baseline
     return execute(

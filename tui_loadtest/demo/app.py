@@ -15,8 +15,12 @@ import math
 import random
 import secrets
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
+
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -73,11 +77,15 @@ class _Response:
     __slots__ = ("start", "body")
 
     def __init__(
-        self, status: int, payload: object, extra_headers: tuple[tuple[bytes, bytes], ...] = ()
+        self,
+        status: int,
+        payload: object,
+        extra_headers: tuple[tuple[bytes, bytes], ...] = (),
+        content_type: bytes = _JSON,
     ) -> None:
         body = payload if isinstance(payload, bytes) else _dumps(payload)
         headers = [
-            (b"content-type", _JSON),
+            (b"content-type", content_type),
             (b"content-length", str(len(body)).encode()),
             *extra_headers,
         ]
@@ -126,6 +134,8 @@ _QUERY_SUFFIX = "/query"
 _QUERIES_PREFIX = "/api/queries/"
 _LOGIN = "/api/auth/login"
 _BEARER = b"bearer "
+_METRICS = "/metrics"
+_PROMETHEUS_TEXT = b"text/plain; version=0.0.4; charset=utf-8"
 
 
 def sample_latency(rng: random.Random, scale: float = 1.0) -> float:
@@ -188,6 +198,10 @@ class DemoApp:
         self.tokens: dict[bytes, str] = {}  # token -> user name
         self.queries: dict[str, _Response] = {}  # query id -> its stored answer
         self._query_ids = itertools.count(1)
+        self.queries_in_flight = 0  # queries waiting on their simulated model call
+        self.registry = CollectorRegistry(auto_describe=False)
+        ProcessCollector(registry=self.registry)  # process_cpu_seconds_total, RSS, open fds
+        self.registry.register(_DemoCollector(self))
         agents = _agents()
         self._agents_list = _Response(200, {"agents": agents}, ((b"etag", b'"agents-v1"'),))
         self._agent = {a["id"]: _Response(200, a) for a in agents}
@@ -228,7 +242,7 @@ class DemoApp:
             return  # lifespan is off; websockets are not part of the demo API
         method: str = scope["method"]
         path: str = scope["path"]
-        if self.stall_s and not path.startswith("/__demo/"):
+        if self.stall_s and not path.startswith("/__demo/") and path != _METRICS:
             await self._stall()
         if path == "/api/health" and method == "GET":  # the fast path
             self._count("GET /api/health")
@@ -236,6 +250,9 @@ class DemoApp:
             return
         if path.startswith("/__demo/"):
             await self._demo_route(method, path, send)
+            return
+        if path == _METRICS:  # Prometheus's scrapes are not the API's traffic: not counted
+            await self._metrics(method, send)
             return
         token = _bearer(scope["headers"])
         if token is not None and token not in self.tokens:
@@ -346,7 +363,11 @@ class DemoApp:
         roll = rng.random()
         delay = sample_latency(rng, self.latency_scale)
         if delay > 0:
-            await asyncio.sleep(delay)
+            self.queries_in_flight += 1
+            try:
+                await asyncio.sleep(delay)
+            finally:
+                self.queries_in_flight -= 1
         self._count("POST /api/agents/{id}/query")
         if valid:
             self._count_authorized("POST /api/agents/{id}/query")
@@ -359,6 +380,14 @@ class DemoApp:
         stored = {"query_id": qid, "agent": agent_id, "status": "done", "answer": answer}
         _bounded_put(self.queries, qid, _Response(200, stored), MAX_QUERIES)
         await _Response(200, {"agent": agent_id, "answer": answer, "query_id": qid}).send(send)
+
+    async def _metrics(self, method: str, send: Send) -> None:
+        """``GET /metrics``: the Prometheus text format (what ``--scrape`` reads)."""
+        if method not in _GET_METHODS:
+            await _ONLY_GET.send(send)
+            return
+        body = generate_latest(self.registry)
+        await _Response(200, body, content_type=_PROMETHEUS_TEXT).send(send)
 
     async def _demo_route(self, method: str, path: str, send: Send) -> None:
         """Introspection endpoints; deliberately left out of the counters."""
@@ -375,6 +404,32 @@ class DemoApp:
                 await _ONLY_POST.send(send)
         else:
             await _NOT_FOUND.send(send)
+
+
+class _DemoCollector(Collector):
+    """The demo's own figures, read from its counters at scrape time: nothing is done per
+    request for Prometheus (the counters exist anyway, for ``/__demo/stats``)."""
+
+    def __init__(self, app: DemoApp) -> None:
+        self.app = app
+
+    def collect(self) -> Iterator[Metric]:
+        app = self.app
+        yield CounterMetricFamily(
+            "demo_requests", "API requests answered (/metrics and /__demo/ left out)", app.total
+        )
+        by_route = CounterMetricFamily(
+            "demo_route_requests", "API requests answered, by route", labels=["route"]
+        )
+        for route, count in sorted(app.by_route.items()):
+            by_route.add_metric([route], count)
+        yield by_route
+        yield GaugeMetricFamily(
+            "demo_queries_in_flight",
+            "queries waiting on their simulated model call (the demo's busy pool)",
+            app.queries_in_flight,
+        )
+        yield CounterMetricFamily("demo_logins", "successful logins", app.logins)
 
 
 def _bearer(headers: list[tuple[bytes, bytes]]) -> bytes | None:

@@ -15,9 +15,11 @@ import os
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from ..monitor import Monitor
 from ..scenario import Scenario, redact_text
 from ..stats.aggregate import RunAggregate, WorkerDelta
 from ..stats.model import Event, RunState, Snapshot
@@ -77,6 +79,8 @@ class Run:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
+        # The target's processes and metrics, sampled in threads of their own (monitor/).
+        self.monitor = Monitor(scenario.monitor, host, self._monitor_event)
         self._snapshot: Snapshot = self._build_snapshot()
         self._ramped = False
         self._paused_since: float | None = None
@@ -105,6 +109,7 @@ class Run:
         start_at = time.time() + GO_LEAD_S
         self.started_at = datetime.now(UTC)
         self.pool.go(start_at)
+        self.monitor.start(self.start_mono)
         self.state = "running" if self.open_model else "ramping"
         self._event(self._start_text())
         self._publish()
@@ -229,6 +234,7 @@ class Run:
             else:
                 self.pool.kill(grace_s=0.0)
                 self._done.wait(KILL_WAIT_S)
+        self.monitor.stop(wait_s=0.0)
         self.pool.kill(grace_s=2.0)
 
     def worker_info(self) -> list[WorkerInfo]:
@@ -255,6 +261,7 @@ class Run:
             changed |= self._complete_overdue()
             if changed:
                 self._after_tick()
+        self.monitor.stop()  # its last samples see everything the target served
         with self._lock:
             self.aggregate.finish()
             self.end_mono = time.monotonic()
@@ -411,11 +418,15 @@ class Run:
         with self._lock:
             self._events.append(Event(self.elapsed(), text, level))
 
+    def _monitor_event(self, text: str, level: str) -> None:
+        """A monitor's news (a scrape failing, a process exiting): an event, never a failure."""
+        self._event(redact_text(text, self.scenario.secrets), level)
+
     def _publish(self) -> None:
         with self._lock:
             self._snapshot = self._build_snapshot()
 
-    def _build_snapshot(self) -> Snapshot:
+    def _aggregate_snapshot(self) -> Snapshot:
         state = "paused" if self.paused and self.state in ("ramping", "running") else self.state
         return self.aggregate.snapshot(
             scenario_name=self.scenario.name,
@@ -432,6 +443,11 @@ class Run:
             generator_cpu_pct=self.generator.latest(self.aggregate.cpu),
             generator_saturated=self.generator.saturated_at_s is not None,
         )
+
+    def _build_snapshot(self) -> Snapshot:
+        snap = self._aggregate_snapshot()
+        resources = self.monitor.series()
+        return replace(snap, resources=resources) if resources else snap
 
     def result(self) -> RunResult:
         """The final (or, before the end, partial) result of the run."""
@@ -495,4 +511,6 @@ class Run:
                 },
                 generator=self.generator.report(agg.cpu),
                 environment=environment(self.workers),
+                resources=list(self.monitor.series()),
+                monitor=self.monitor.report() if self.monitor.sources else {},
             )

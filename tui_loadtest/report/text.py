@@ -11,6 +11,7 @@ from ..stats.model import Latency, Snapshot
 from ..stats.result import RunResult
 from .formatting import endpoint_label, fmt_bytes, fmt_clock, fmt_int, fmt_ms, fmt_pct, fmt_rate
 from .recommendations import numbered, recommend
+from .resources import resource_lines
 
 RULE = "=" * 80
 THIN = "-" * 80
@@ -245,6 +246,7 @@ def run_summary(result: RunResult) -> str:
         *endpoint_table(result),
         "",
         *(["Flows", THIN, *flows, ""] if flows else []),
+        *(["Resources", THIN, *res, ""] if (res := resource_lines(result)) else []),
         "Errors",
         THIN,
         *error_table(result),

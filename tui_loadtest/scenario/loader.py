@@ -56,6 +56,7 @@ from .model import (
     ScriptSpec,
     Stage,
 )
+from .monitor_table import parse_monitor
 from .redact import report_dict
 from .request_table import parse_requests
 from .script_file import load_script
@@ -91,6 +92,7 @@ _TOP_KEYS = (
     "data",
     "script",
     "thresholds",
+    "monitor",
 )
 
 
@@ -144,6 +146,7 @@ def parse_scenario(
             '(remove transport = "httpx")',
         )
     thresholds = parse_thresholds(ctx, data.get("thresholds"), list(taken))
+    monitor = parse_monitor(ctx, data.get("monitor"))
     scenario = Scenario(
         name=name,
         host=host,
@@ -155,6 +158,7 @@ def parse_scenario(
         flows=flows,
         data=data_files,
         script=script,
+        monitor=monitor,
     )
     redacted = report_dict(scenario, http_report, request_reports, flow_reports)
     return replace(scenario, redacted=redacted, secrets=frozenset(ctx.secrets))

@@ -328,6 +328,59 @@ class ScriptSpec:
     on_start: str | None = None  # the @on_start function's name, if any
 
 
+# What ``[monitor]`` scrapes: at most this many series per endpoint (a whole exporter can
+# hold thousands; each series is a chart and a report entry), at least this interval.
+MAX_SCRAPED_SERIES = 40
+MIN_SCRAPE_INTERVAL_S = 0.1
+LABEL_OPS = ("=", "!=", "=~", "!~")
+
+
+@dataclass(frozen=True)
+class LabelMatcher:
+    """One label condition of a metric selector, as PromQL writes it (regexes anchored)."""
+
+    label: str
+    op: str  # one of LABEL_OPS
+    value: str
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        have = labels.get(self.label, "")
+        if self.op == "=":
+            return have == self.value
+        if self.op == "!=":
+            return have != self.value
+        found = re.fullmatch(self.value, have) is not None
+        return found if self.op == "=~" else not found
+
+
+@dataclass(frozen=True)
+class MetricSelector:
+    """``name`` or ``name{label="v", other=~"re.*"}``: which scraped series to keep."""
+
+    name: str
+    matchers: tuple[LabelMatcher, ...] = ()
+    text: str = ""  # as written
+
+    def matches(self, name: str, labels: Mapping[str, str]) -> bool:
+        return name == self.name and all(m.matches(labels) for m in self.matchers)
+
+
+@dataclass(frozen=True)
+class MonitorSpec:
+    """What to watch on the target while the load runs (``[monitor]``, ``--scrape``,
+    ``--monitor-pid``): Prometheus endpoints every ``scrape_interval_s`` (all their
+    counters and gauges, or the ``metrics`` picked) and local processes every second."""
+
+    scrape: tuple[str, ...] = ()
+    scrape_interval_s: float = 1.0
+    metrics: tuple[MetricSelector, ...] = ()
+    pids: tuple[int, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.scrape or self.pids)
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A complete, validated scenario. ``host`` None means the embedded demo target.
@@ -352,6 +405,7 @@ class Scenario:
     flows: tuple[FlowSpec, ...] = ()
     data: tuple[DataSpec, ...] = ()
     script: ScriptSpec | None = None
+    monitor: MonitorSpec = field(default_factory=MonitorSpec)
 
     @property
     def endpoints(self) -> tuple[tuple[str, str], ...]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -15,11 +16,22 @@ from ..durations import parse_duration
 from ..errors import ScenarioError
 from .checks import RATE_LIMIT, SPAWN_LIMIT, USERS_LIMIT, is_number
 from .messages import flag_error, number_text, show
-from .model import MAX_RATE, MAX_USERS, MAX_WORKERS, HttpSpec, LoadSpec, RequestSpec, Scenario
+from .model import (
+    MAX_RATE,
+    MAX_USERS,
+    MAX_WORKERS,
+    HttpSpec,
+    LoadSpec,
+    MonitorSpec,
+    RequestSpec,
+    Scenario,
+)
+from .monitor_table import check_scrape_url
 from .redact import (
     REDACTED,
     is_sensitive_header,
     load_dict,
+    monitor_dict,
     redact_query,
     report_dict,
     secret_query_values,
@@ -89,6 +101,8 @@ def apply_overrides(
     host: str | None = None,
     rate: float | str | None = None,
     max_users: int | str | None = None,
+    monitor_pids: Sequence[int] = (),
+    scrape: Sequence[str] = (),
 ) -> Scenario:
     """Return ``sc`` with command-line flags applied (None means "keep the file's value").
 
@@ -100,6 +114,7 @@ def apply_overrides(
       first, so ``-n`` on a file with a run_time keeps that run_time.
     - Flags that do nothing in the resulting mode are errors (``--users`` with
       arrival-rate, ``--max-users`` with users mode), naming the flag.
+    - ``monitor_pids`` (``--monitor-pid``) and ``scrape`` (``--scrape``) add to ``[monitor]``.
     """
     new_users = _flag_int("--users", users, MAX_USERS, USERS_LIMIT) if users is not None else None
     new_spawn = _flag_spawn_rate("--spawn-rate", spawn_rate) if spawn_rate is not None else None
@@ -164,8 +179,14 @@ def apply_overrides(
     if new_requests is not None:
         load = replace(load, requests=new_requests)
 
-    result = replace(sc, load=load, host=new_host)
+    monitor = _monitor(sc.monitor, monitor_pids, scrape)
+    result = replace(sc, load=load, host=new_host, monitor=monitor)
     redacted = copy.deepcopy(sc.redacted)
+    if monitor.active:
+        redacted["monitor"] = monitor_dict(monitor)
+    secrets = set(sc.secrets)
+    for url in monitor.scrape:
+        secrets |= secret_query_values(url)
     redacted["load"] = load_dict(load)
     redacted["host"] = new_host
     flags = {
@@ -180,7 +201,27 @@ def apply_overrides(
     applied = {k: v for k, v in flags.items() if v is not None}
     if applied:
         redacted["overrides"] = {**redacted.get("overrides", {}), **applied}
-    return replace(result, redacted=redacted)
+    return replace(result, redacted=redacted, secrets=frozenset(secrets))
+
+
+def _monitor(monitor: MonitorSpec, pids: Sequence[int], scrape: Sequence[str]) -> MonitorSpec:
+    if not pids and not scrape:
+        return monitor
+    new_pids = []
+    for pid in pids:
+        new_pids.append(_flag_int("--monitor-pid", pid))
+    urls = list(monitor.scrape)
+    for url in scrape:
+        try:
+            urls.append(check_scrape_url(url))
+        except ValueError as exc:
+            shown = redact_query(url) if isinstance(url, str) else url
+            raise flag_error("--scrape", str(exc).removeprefix("expected "), shown) from None
+    return replace(
+        monitor,
+        scrape=tuple(dict.fromkeys(urls)),
+        pids=tuple(dict.fromkeys((*monitor.pids, *new_pids))),
+    )
 
 
 def _without_stages(load: LoadSpec) -> LoadSpec:

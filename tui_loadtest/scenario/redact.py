@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_plus
 
-from .model import ENV_REF, PLACEHOLDER, LoadSpec, Scenario
+from .model import ENV_REF, PLACEHOLDER, LoadSpec, MonitorSpec, Scenario
 
 REDACTED = "<redacted>"
 # Free text is scrubbed of secret values this long or longer: shorter ones ("1",
@@ -158,6 +158,16 @@ def load_dict(load: LoadSpec) -> dict[str, Any]:
     }
 
 
+def monitor_dict(monitor: MonitorSpec) -> dict[str, Any]:
+    """``[monitor]`` as reports keep it (query credentials in scrape URLs redacted)."""
+    return {
+        "scrape": [redact_query(url) for url in monitor.scrape],
+        "scrape_interval_s": monitor.scrape_interval_s,
+        "metrics": [m.text or m.name for m in monitor.metrics],
+        "pids": list(monitor.pids),
+    }
+
+
 def report_dict(
     sc: Scenario,
     http_headers: Mapping[str, str],
@@ -223,4 +233,5 @@ def report_dict(
             for t in sc.thresholds
         ],
         **journeys,
+        **({"monitor": monitor_dict(sc.monitor)} if sc.monitor.active else {}),
     }

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 from .histogram import Histogram
+from .resources import ResourceSeries
 
 QUANTILES = (0.5, 0.9, 0.95, 0.99, 0.999)
 
@@ -270,6 +271,8 @@ class Snapshot:
     # last second, and whether a process has been saturated (see engine/generator).
     generator_cpu_pct: float | None = None
     generator_saturated: bool = False
+    # What is watched beside the load (monitor/): the target's processes and metrics.
+    resources: tuple[ResourceSeries, ...] = ()
 
     @property
     def progress(self) -> float | None:

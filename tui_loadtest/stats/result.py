@@ -15,6 +15,7 @@ from typing import Any
 from .. import __version__
 from .histogram import NBUCKETS, SUB_BITS, Histogram
 from .model import ErrorRow, FlowStats, Latency, Stats, TimelinePoint
+from .resources import ResourceSeries
 
 REPORT_FORMAT = 1
 HISTOGRAM_SCHEME = {
@@ -71,6 +72,9 @@ class RunResult:
     generator: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
     flows: list[FlowResult] = field(default_factory=list)  # journeys: one per flow
+    # The target's processes and metrics over the run (monitor/), and how watching went.
+    resources: list[ResourceSeries] = field(default_factory=list)
+    monitor: dict[str, Any] = field(default_factory=dict)
     tool: str = "tui-loadtest"
     version: str = __version__
 
@@ -173,9 +177,20 @@ class RunResult:
                 {"method": e.method, "name": e.name, **e.stats.to_dict()} for e in self.endpoints
             ],
             **flows,
+            **self._resources_report(),
             "errors": [e.to_dict() for e in self.errors],
             "timeline": [p.to_dict() for p in self.timeline],
             "histograms": histograms,
+        }
+
+    def _resources_report(self) -> dict[str, Any]:
+        if not self.resources and not self.monitor:
+            return {}
+        return {
+            "resources": {
+                **self.monitor,
+                "series": [s.to_dict() for s in self.resources],
+            }
         }
 
     @classmethod
@@ -297,6 +312,10 @@ class RunResult:
             generator=dict(data.get("generator") or {}),
             environment=dict(data.get("environment", {})),
             flows=flows,
+            resources=[
+                ResourceSeries.from_dict(d) for d in (data.get("resources") or {}).get("series", [])
+            ],
+            monitor={k: v for k, v in (data.get("resources") or {}).items() if k != "series"},
             tool=data.get("tool", "tui-loadtest"),
             version=data.get("version", ""),
         )
