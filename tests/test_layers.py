@@ -66,6 +66,7 @@ VIOLATIONS = {
     "layers": ("stats/histogram.py", "from tui_loadtest.engine import coordinator"),
     "textual": ("report/text.py", "import textual"),
     "starlette": ("store/db.py", "from starlette.requests import Request"),
+    "dask": ("engine/coordinator.py", "import distributed"),
     "demo": ("demo/app.py", "from tui_loadtest.stats import histogram"),
     "httpx": ("engine/vuser.py", "import httpx"),
     "argparse": ("stats/model.py", "import argparse"),
@@ -146,9 +147,26 @@ def test_the_coordinators_process_does_not_load_httpx():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_only_a_run_on_a_cluster_loads_dask():
+    """Dask's import costs ~1 s of CPU and ~70 MB: every module outside the cluster
+    backend (the commands, the dashboard, local runs) leaves it unloaded."""
+    modules = [
+        info.name
+        for info in pkgutil.walk_packages(tui_loadtest.__path__, "tui_loadtest.")
+        if not info.name.startswith("tui_loadtest.cluster") and not info.name.endswith("__main__")
+    ]
+    assert "tui_loadtest.cli_cluster" in modules and "tui_loadtest.ui.app" in modules
+    proc = loads(modules, ["dask", "distributed"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 @pytest.mark.parametrize(
     ("module", "package"),
-    [("tui_loadtest.ui", "textual"), ("tui_loadtest.engine.httpx_user", "httpx")],
+    [
+        ("tui_loadtest.ui", "textual"),
+        ("tui_loadtest.engine.httpx_user", "httpx"),
+        ("tui_loadtest.cluster.dask_pool", "distributed"),
+    ],
 )
 def test_the_load_check_notices_a_package_when_it_is_loaded(module, package):
     proc = loads([module], [package])

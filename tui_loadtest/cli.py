@@ -25,6 +25,9 @@ from .cli_adhoc import (
 )
 from .cli_baselines import RunOutputs, prepare_outputs
 from .cli_baselines import register as register_baselines
+from .cli_cluster import add_flags as add_cluster_flags
+from .cli_cluster import apply_flags as apply_cluster_flags
+from .cli_cluster import open_pool
 from .cli_completion import asked as completion_asked
 from .cli_completion import complete
 from .cli_completion import register as register_completion
@@ -185,7 +188,6 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--workers",
         type=_positive_int,
-        default=1,
         metavar="N",
         help="worker processes generating load (default 1; one per core at most)",
     )
@@ -226,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
         " target); counters become rates; a failed scrape is an event, never a failure",
     )
     add_request_flags(run)
+    add_cluster_flags(run, _positive_int)
     run.set_defaults(handler=cmd_run)
 
     bench = sub.add_parser(
@@ -372,7 +375,7 @@ def _load_scenario(args: argparse.Namespace):  # noqa: ANN202
             sc = script_scenario(source)  # a Python user script, run directly
         else:
             sc = load_scenario(source)
-    return apply_overrides(
+    sc = apply_overrides(
         sc,
         users=args.users,
         spawn_rate=args.spawn_rate,
@@ -384,6 +387,7 @@ def _load_scenario(args: argparse.Namespace):  # noqa: ANN202
         monitor_pids=getattr(args, "monitor_pid", ()),
         scrape=getattr(args, "scrape", ()),
     )
+    return apply_cluster_flags(sc, args)
 
 
 def _check_monitor(scenario) -> None:  # noqa: ANN001
@@ -411,6 +415,7 @@ def execute(  # noqa: ANN001
     interval: float,
     user_step: int | None = None,
     outputs: RunOutputs | None = None,
+    pool=None,
 ) -> int:
     """Run a scenario to its end and return the exit code (shared by ``run`` and ``bench``).
 
@@ -418,7 +423,8 @@ def execute(  # noqa: ANN001
     store and ``--compare-to`` baseline, and once the result exists does what the flags
     ask (reports, comparison, gates, saving a baseline) and decides the final exit code.
     With ``--out -`` the JSON report is standard output's only content: progress lines,
-    the summary and everything else go to stderr.
+    the summary and everything else go to stderr. ``pool`` runs the engines (a
+    connected cluster, see :mod:`tui_loadtest.cli_cluster`); local processes without it.
     """
     from .engine.coordinator import Run
     from .headless import Signals, run_headless
@@ -427,7 +433,9 @@ def execute(  # noqa: ANN001
     not_a_terminal = not no_ui and not (sys.stdout.isatty() and sys.stdin.isatty())
     no_ui = no_ui or not_a_terminal
     human = sys.stderr if out == STDOUT else sys.stdout  # progress lines
-    with Signals() as signals:
+    with Signals() as signals, contextlib.ExitStack() as stack:
+        if pool is not None:  # let go of the cluster last, even if the run never started
+            stack.callback(getattr(pool, "close", pool.kill))
         with target_url(scenario, announce=_note) as url:
             preflight(url, scenario.http.connect_timeout_s)
             if not_a_terminal:
@@ -435,7 +443,7 @@ def execute(  # noqa: ANN001
             if not no_ui:
                 # Imported before the load starts: Textual's import is ~0.3 s of CPU.
                 from .ui import run_dashboard
-            run = Run(scenario, url, workers=workers)
+            run = Run(scenario, url, workers=workers, pool=pool)
             try:
                 run.start(go=no_ui)  # the dashboard says go once it is drawn
             except RuntimeError as exc:
@@ -508,8 +516,12 @@ def _plan_workers(scenario, requested: int) -> int:  # noqa: ANN001
 def cmd_run(args: argparse.Namespace) -> int:
     scenario = _load_scenario(args)
     _check_monitor(scenario)
-    workers = _plan_workers(scenario, args.workers)
+    pool = None
+    if scenario.cluster.address is None:
+        workers = _plan_workers(scenario, args.workers or 1)
     outputs = prepare_outputs(args, scenario)  # fails fast on a missing --compare-to baseline
+    if scenario.cluster.address is not None:
+        pool, workers = open_pool(scenario, workers_flag=args.workers, note=_note)
     return execute(
         scenario,
         workers=workers,
@@ -518,6 +530,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         interval=args.interval,
         user_step=args.user_step,
         outputs=outputs,
+        pool=pool,
     )
 
 

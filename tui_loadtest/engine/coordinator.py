@@ -26,13 +26,14 @@ from ..stats.model import Event, RunState, Snapshot
 from ..stats.result import EndpointResult, FlowResult, RunResult, environment
 from .generator import GeneratorWatch
 from .pool import Delta, Ended, LocalProcessPool, WorkerInfo, WorkerPool, last_line
-from .shares import make_shares, split_evenly
+from .shares import WorkerShare, make_shares, split_evenly
 
 GO_LEAD_S = 0.02  # the engines start this long after "go" is sent
 KILL_WAIT_S = 0.5  # close(): how long the merge thread gets to take in the last messages
 POLL_S = 0.05
 LAG_WARN_MS = 10.0
 LATE_S = 3  # a second is published without a worker that is this many seconds late
+CLOCK_WARN_S = 0.05  # a worker's clock further off than this is a warning (deltas are per second)
 
 
 class Run:
@@ -74,6 +75,7 @@ class Run:
         self.start_mono: float | None = None
         self.end_mono: float | None = None
         self.worker_errors: list[str] = []
+        self.shares: list[WorkerShare] = []
         self.log_path: str | None = None
         self._events: list[Event] = []
         self._lock = threading.Lock()
@@ -95,7 +97,9 @@ class Run:
         does not fall inside the measured run. Raises ``PoolError`` (a RuntimeError)
         when the engines cannot start.
         """
-        self.pool.start(self.scenario, self.host, make_shares(self.scenario, self.workers))
+        self.shares = make_shares(self.scenario, self.workers)
+        self.pool.start(self.scenario, self.host, self.shares)
+        self._check_clocks()
         if go:
             self.go()
 
@@ -105,8 +109,9 @@ class Run:
             return
         # One instant, read on both clocks: monotonic for our own elapsed time,
         # the wall clock for the engines (which may run on other hosts).
-        self.start_mono = time.monotonic() + GO_LEAD_S
-        start_at = time.time() + GO_LEAD_S
+        lead = max(GO_LEAD_S, getattr(self.pool, "lead_s", 0.0))
+        self.start_mono = time.monotonic() + lead
+        start_at = time.time() + lead
         self.started_at = datetime.now(UTC)
         self.pool.go(start_at)
         self.monitor.start(self.start_mono)
@@ -117,6 +122,17 @@ class Run:
             target=self._loop, name="tui-loadtest-coordinator", daemon=True
         )
         self._thread.start()
+
+    def _check_clocks(self) -> None:
+        """Engines on other hosts: a clock far off ours misplaces their seconds."""
+        for w in self.pool.info():
+            if abs(w.clock_offset_s) > CLOCK_WARN_S:
+                rtt = f", round trip {w.rtt_s * 1000:.0f} ms" if w.rtt_s is not None else ""
+                self._event(
+                    f"worker {w.worker} ({w.host}): its clock is {w.clock_offset_s * 1000:+.0f} ms "
+                    f"off this machine's{rtt}; corrected, but keep clocks in sync (NTP)",
+                    "warning",
+                )
 
     def _start_text(self) -> str:
         load, on = self.load, f"on {self.workers} worker(s)"
@@ -510,7 +526,33 @@ class Run:
                     },
                 },
                 generator=self.generator.report(agg.cpu),
-                environment=environment(self.workers),
+                environment={**environment(self.workers), **self._engines_report()},
                 resources=list(self.monitor.series()),
                 monitor=self.monitor.report() if self.monitor.sources else {},
             )
+
+    def _engines_report(self) -> dict[str, Any]:
+        """What ran the engines: each worker's host, share, clock offset and round trip."""
+        engines = []
+        for w in self.pool.info():
+            share = self.shares[w.worker] if w.worker < len(self.shares) else None
+            engines.append(
+                {
+                    "worker": w.worker,
+                    "host": w.host,
+                    "address": w.address,
+                    "pid": w.pid,
+                    "state": w.state,
+                    "clock_offset_ms": round(w.clock_offset_s * 1000, 3),
+                    "rtt_ms": round(w.rtt_s * 1000, 3) if w.rtt_s is not None else None,
+                    "share": {
+                        "users": share.users,
+                        "fraction": share.fraction,
+                        "requests": share.requests,
+                        "spawn_rate": share.spawn_rate,
+                    }
+                    if share is not None
+                    else None,
+                }
+            )
+        return {"backend": getattr(self.pool, "where", "local processes"), "engines": engines}

@@ -63,6 +63,7 @@ class WorkerInfo:
     # worker clock minus coordinator clock, and the round trip it was measured over
     clock_offset_s: float = 0.0
     rtt_s: float | None = None
+    address: str = ""  # where the pool placed it, e.g. a Dask worker's address ("": here)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,11 @@ class WorkerPool(Protocol):
     Every method but :meth:`receive` may be called from any thread; :meth:`receive`
     is called by the coordinator's merge thread only.
     """
+
+    # How far ahead of now go's instant must lie for every engine to have it in time
+    # (engines on other hosts are a round trip away); and what runs the engines, in words.
+    lead_s: float
+    where: str
 
     def start(self, scenario: Scenario, host: str, shares: Sequence[WorkerShare]) -> None:
         """Start one engine per share; return once every one is ready to go.
@@ -134,6 +140,9 @@ class WorkerPool(Protocol):
 
 class LocalProcessPool:
     """Engines in worker processes on this machine (``spawn``), one pipe each."""
+
+    lead_s = 0.02
+    where = "local processes"
 
     def __init__(self) -> None:
         self._procs: list[mp.process.BaseProcess] = []

@@ -38,6 +38,7 @@ from .checks import (
     text,
     user_count,
 )
+from .cluster import parse_cluster
 from .data_files import columns_hint, parse_data
 from .flow_table import parse_flows
 from .headers import parse_headers
@@ -93,6 +94,7 @@ _TOP_KEYS = (
     "script",
     "thresholds",
     "monitor",
+    "cluster",
 )
 
 
@@ -147,6 +149,7 @@ def parse_scenario(
         )
     thresholds = parse_thresholds(ctx, data.get("thresholds"), list(taken))
     monitor = parse_monitor(ctx, data.get("monitor"))
+    cluster = parse_cluster(ctx, data.get("cluster"))
     scenario = Scenario(
         name=name,
         host=host,
@@ -159,6 +162,7 @@ def parse_scenario(
         data=data_files,
         script=script,
         monitor=monitor,
+        cluster=cluster,
     )
     redacted = report_dict(scenario, http_report, request_reports, flow_reports)
     return replace(scenario, redacted=redacted, secrets=frozenset(ctx.secrets))

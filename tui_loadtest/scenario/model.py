@@ -45,6 +45,9 @@ MAX_WEIGHT = 1_000_000.0  # weights are relative; more range than this is a typo
 # limit when the engine meets it.
 MAX_ENDPOINTS = 1_000
 MAX_WORKERS = 256  # worker processes; more than the cores only adds overhead
+# Engines on a Dask cluster (one per Dask worker): 50 machines of 16 cores is 800.
+MAX_CLUSTER_WORKERS = 4096
+WORKER_LOSS = ("continue", "stop")  # what a run does when a worker is lost
 THRESHOLD_METRICS = (
     "p50_ms",
     "p90_ms",
@@ -382,6 +385,29 @@ class MonitorSpec:
 
 
 @dataclass(frozen=True)
+class ClusterSpec:
+    """Where the engines run (``[cluster]``, or ``--cluster``): local processes when
+    ``address`` is None, else a Dask cluster, ``local:N`` (one started on this machine)
+    or a scheduler's ``tcp://HOST:PORT`` / ``tls://HOST:PORT``."""
+
+    address: str | None = None
+    workers: int | None = None  # how many of the cluster's workers (None: all)
+    on_worker_loss: str = "continue"  # or "stop": see WORKER_LOSS
+
+    @property
+    def local_size(self) -> int | None:
+        """N of ``local:N``; None for a scheduler's address (or local processes)."""
+        if self.address is None or not self.address.startswith("local:"):
+            return None
+        return int(self.address.removeprefix("local:"))
+
+    @property
+    def remote(self) -> bool:
+        """A running scheduler, whose workers may be other machines."""
+        return self.address is not None and self.local_size is None
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A complete, validated scenario. ``host`` None means the embedded demo target.
 
@@ -406,6 +432,7 @@ class Scenario:
     data: tuple[DataSpec, ...] = ()
     script: ScriptSpec | None = None
     monitor: MonitorSpec = field(default_factory=MonitorSpec)
+    cluster: ClusterSpec = field(default_factory=ClusterSpec)
 
     @property
     def endpoints(self) -> tuple[tuple[str, str], ...]:

@@ -1,0 +1,137 @@
+"""A real Dask LocalCluster for the cluster tests, and a server that counts per connection.
+
+The cluster starts once per test module (a few seconds on a busy machine), on loopback,
+two worker processes of one thread each, as users are told to run theirs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tui_loadtest.cluster.dask_pool import DaskPool
+from tui_loadtest.engine.coordinator import Run
+from tui_loadtest.engine.pool import Delta, PoolMessage
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+class PerConnectionServer:
+    """Answers every request at once, counting requests per connection and when each
+    connection closed: a killed engine's connections close when it dies, the survivors'
+    only at the end of the run, so the server can tell what each side sent."""
+
+    def __init__(self) -> None:
+        self.counts: dict[int, int] = {}  # connection number -> requests
+        self.closed_at: dict[int, float] = {}  # connection number -> time.monotonic()
+        self.paths: list[str] = []  # the first line of the first request of each connection
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._main, daemon=True)
+        self._next = 0
+
+    @property
+    def requests(self) -> int:
+        return sum(self.counts.values())
+
+    def start(self) -> str:
+        self.thread.start()
+        self.ready.wait(10)
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        server = self.loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        self.port = server.sockets[0].getsockname()[1]
+        self.ready.set()
+        self.loop.run_forever()
+        server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        n = self._next
+        self._next += 1
+        self.counts[n] = 0
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                if self.counts[n] == 0:
+                    self.paths.append(head.split(b" ", 2)[1].decode())
+                self.counts[n] += 1
+                writer.write(OK)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self.closed_at[n] = time.monotonic()
+            writer.close()
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[PerConnectionServer, str]]:
+    srv = PerConnectionServer()
+    url = srv.start()
+    yield srv, url
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def dask_cluster() -> Iterator[Any]:
+    """One LocalCluster for the module: two worker processes, one thread each, loopback."""
+    import distributed
+
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        worker_dashboard_address=None,
+    )
+    yield cluster
+    cluster.close()
+
+
+class RecordingPool(DaskPool):
+    """A DaskPool that also keeps every message it hands the coordinator (for the tests'
+    per-worker checks), with a condition to await them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.seen: list[PoolMessage] = []
+        self.changed = threading.Condition()
+
+    def receive(self, timeout: float) -> list[PoolMessage]:
+        out = super().receive(timeout)
+        if out:
+            with self.changed:
+                self.seen.extend(out)
+                self.changed.notify_all()
+        return out
+
+    def deltas(self, worker: int) -> list[Any]:
+        with self.changed:
+            return [m.delta for m in self.seen if isinstance(m, Delta) and m.worker == worker]
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float = 30.0) -> None:
+        with self.changed:
+            assert self.changed.wait_for(condition, timeout), "timed out"
+
+
+def wait_until(condition: Callable[[], bool], run: Run, timeout: float = 30.0) -> None:
+    """Wait (on the run's own end event, in small steps) until ``condition()`` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        run.wait(0.02)
+
+
+def responses(delta: Any) -> int:
+    return sum(sum(c for _, c in e.buckets) for e in delta.endpoints)

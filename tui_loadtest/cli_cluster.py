@@ -1,0 +1,94 @@
+"""``run --cluster``: the flags that put the engines on a Dask cluster, and opening it.
+
+Only a run that names a cluster imports :mod:`tui_loadtest.cluster` (and so Dask):
+``tui-loadtest --help`` and local runs never load it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from .errors import UsageError, UserError
+from .scenario import Scenario
+from .scenario.cluster import with_cluster_flags
+from .scenario.model import WORKER_LOSS
+
+DEMO_ON_A_CLUSTER = (
+    "the embedded demo API listens on this machine's loopback, which the cluster's workers "
+    "cannot reach: serve it on a reachable address with `tui-loadtest demo-server --host "
+    "0.0.0.0 --port 5000` and run with --host http://THIS_MACHINE:5000 (or use --cluster local:N)"
+)
+
+
+def add_flags(run: argparse.ArgumentParser, positive_int: Callable[[str], int]) -> None:
+    group = run.add_argument_group("cluster (pip install 'tui-loadtest[cluster]'; docs/cluster.md)")
+    group.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="run the engines on a Dask cluster: local:N starts N worker processes here, "
+        "tcp://HOST:8786 uses a running scheduler (default: local processes, --workers)",
+    )
+    group.add_argument(
+        "--cluster-workers",
+        type=positive_int,
+        metavar="N",
+        help="use N of the cluster's workers, one engine each (default: all)",
+    )
+    group.add_argument(
+        "--on-worker-loss",
+        choices=WORKER_LOSS,
+        help="when a worker is lost (killed, unreachable, no delta for 3 s): go on without "
+        "its share, marked degraded, or stop the run (default: continue)",
+    )
+
+
+def apply_flags(scenario: Scenario, args: argparse.Namespace) -> Scenario:
+    """The scenario's ``[cluster]`` with the flags applied (flags win)."""
+    return with_cluster_flags(
+        scenario,
+        address=getattr(args, "cluster", None),
+        workers=getattr(args, "cluster_workers", None),
+        on_worker_loss=getattr(args, "on_worker_loss", None),
+    )
+
+
+def open_pool(
+    scenario: Scenario, *, workers_flag: int | None, note: Callable[[str], None]
+) -> tuple[Any, int]:
+    """Connect to the scenario's cluster: ``(pool, engines)``, the pool ready for ``Run``.
+
+    One line (exit 2) when it cannot be used: a cluster with ``--workers``, the embedded
+    demo on a scheduler's workers, Dask not installed, a scheduler out of reach.
+    """
+    spec = scenario.cluster
+    if workers_flag is not None:
+        raise UsageError(
+            "--workers starts local processes; on a cluster use --cluster-workers N "
+            "(one engine per Dask worker)"
+        )
+    if spec.remote and scenario.is_demo:
+        raise UsageError(DEMO_ON_A_CLUSTER)
+    try:
+        from .cluster.dask_pool import DaskPool
+    except ImportError as exc:
+        raise UsageError(
+            f"--cluster needs Dask ({exc.name or exc} is not installed): "
+            "pip install 'tui-loadtest[cluster]'"
+        ) from None
+    from .engine.pool import PoolError
+
+    assert spec.address is not None
+    pool = DaskPool(spec.address, spec.workers)
+    try:
+        engines = pool.connect()
+    except PoolError as exc:
+        raise UserError(str(exc)) from None
+    useful = scenario.load.useful_workers
+    if engines > useful:
+        note(f"--cluster: using {useful} of the cluster's {engines} workers (the load keeps "
+             f"{useful} busy: one user, or one request per second, each)")  # fmt: skip
+        engines = useful
+    note(f"running on {engines} worker(s) of the Dask cluster {spec.address}")
+    return pool, engines
