@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from tui_loadtest.cluster.dask_pool import DaskPool
 from tui_loadtest.engine.coordinator import Run
 from tui_loadtest.engine.pool import Delta, PoolMessage
 
@@ -75,7 +75,7 @@ class PerConnectionServer:
 
 
 @pytest.fixture
-def server() -> Iterator[tuple[PerConnectionServer, str]]:
+def conn_server() -> Iterator[tuple[PerConnectionServer, str]]:
     srv = PerConnectionServer()
     url = srv.start()
     yield srv, url
@@ -87,34 +87,33 @@ def dask_cluster() -> Iterator[Any]:
     """One LocalCluster for the module: two worker processes, one thread each, loopback."""
     import distributed
 
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        worker_dashboard_address=None,
-    )
+    with warnings.catch_warnings():  # "Port 8787 is already in use": no dashboard is served
+        warnings.simplefilter("ignore")
+        cluster = distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            worker_dashboard_address=None,
+        )
     yield cluster
     cluster.close()
 
 
-class RecordingPool(DaskPool):
-    """A DaskPool that also keeps every message it hands the coordinator (for the tests'
-    per-worker checks), with a condition to await them."""
+class Recorder:
+    """Keeps every message a pool hands the coordinator (for per-worker checks), with a
+    condition to await them."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self) -> None:
         self.seen: list[PoolMessage] = []
         self.changed = threading.Condition()
 
-    def receive(self, timeout: float) -> list[PoolMessage]:
-        out = super().receive(timeout)
+    def note(self, out: list[PoolMessage]) -> None:
         if out:
             with self.changed:
                 self.seen.extend(out)
                 self.changed.notify_all()
-        return out
 
     def deltas(self, worker: int) -> list[Any]:
         with self.changed:
@@ -123,6 +122,24 @@ class RecordingPool(DaskPool):
     def wait_for(self, condition: Callable[[], bool], timeout: float = 30.0) -> None:
         with self.changed:
             assert self.changed.wait_for(condition, timeout), "timed out"
+
+
+def recording_pool(address: str, **kwargs: Any) -> Any:
+    """A DaskPool whose ``recorder`` keeps what it received (Dask is imported only here,
+    not when the suite is collected)."""
+    from tui_loadtest.cluster.dask_pool import DaskPool
+
+    class RecordingPool(DaskPool):
+        def __init__(self) -> None:
+            super().__init__(address, **kwargs)
+            self.recorder = Recorder()
+
+        def receive(self, timeout: float) -> list[PoolMessage]:
+            out = super().receive(timeout)
+            self.recorder.note(out)
+            return out
+
+    return RecordingPool()
 
 
 def wait_until(condition: Callable[[], bool], run: Run, timeout: float = 30.0) -> None:

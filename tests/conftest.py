@@ -6,6 +6,10 @@ import pytest
 
 from tui_loadtest.demo import DemoServer
 
+# A real Dask LocalCluster (issue 13), once per module that uses it, and a server that
+# counts per connection.
+from .cluster_support import conn_server, dask_cluster  # noqa: F401
+
 # A real Locust for the interop tests (issue 15): one headless --csv run per session.
 from .locust_support import locust_csv_run  # noqa: F401
 

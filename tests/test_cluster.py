@@ -8,7 +8,11 @@ its own cluster) in test_cluster_cli.py.
 
 from __future__ import annotations
 
+import os
+import signal
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -16,14 +20,9 @@ import tui_loadtest
 from tui_loadtest.cli import main
 from tui_loadtest.engine.coordinator import Run
 from tui_loadtest.engine.pool import PoolError
+from tui_loadtest.report.text import run_summary
 
-from .cluster_support import (  # noqa: F401 - fixtures
-    RecordingPool,
-    dask_cluster,
-    responses,
-    server,
-    wait_until,
-)
+from .cluster_support import recording_pool, responses, wait_until
 from .engine_harness import scenario
 
 pytestmark = pytest.mark.timeout(180)
@@ -34,13 +33,13 @@ def run_on(pool, sc, url, workers=2) -> Run:  # noqa: ANN001
     return Run(sc, url, workers=workers, pool=pool)
 
 
-def test_exact_totals_and_the_same_accounting_as_local_processes(dask_cluster, server):
+def test_exact_totals_and_the_same_accounting_as_local_processes(dask_cluster, conn_server):
     """A request budget on two Dask workers: every request the server answered is
     counted once, and the report's figures are those of a --workers 2 local run."""
-    srv, url = server
+    srv, url = conn_server
     sc = scenario([{"path": "/a"}, {"path": "/b", "weight": 2}], load={"users": 6, "requests": 600})
     results = []
-    for pool in (RecordingPool(dask_cluster.scheduler_address), None):
+    for pool in (recording_pool(dask_cluster.scheduler_address), None):
         before = srv.requests
         run = Run(sc, url, workers=2, pool=pool) if pool is None else run_on(pool, sc, url)
         try:
@@ -71,38 +70,36 @@ def test_exact_totals_and_the_same_accounting_as_local_processes(dask_cluster, s
     assert dask.environment["backend"].startswith("Dask cluster tcp://")
 
 
-def test_pause_resume_and_users_reach_both_workers(dask_cluster, server):
-    srv, url = server
+def test_pause_resume_and_users_reach_both_workers(dask_cluster, conn_server):
+    srv, url = conn_server
     sc = scenario(
         [{"path": "/"}],
         load={"users": 4, "spawn_rate": 1000, "run_time": "2m", "think_time": "0.02s"},
     )
-    pool = RecordingPool(dask_cluster.scheduler_address)
+    pool = recording_pool(dask_cluster.scheduler_address)
     run = run_on(pool, sc, url)
     try:
         run.start()
 
         def last(worker: int):  # noqa: ANN202
-            deltas = pool.deltas(worker)
+            deltas = pool.recorder.deltas(worker)
             return deltas[-1] if deltas else None
 
         def all_(check) -> bool:  # noqa: ANN001
             return all((d := last(w)) is not None and check(d) for w in (0, 1))
 
-        pool.wait_for(lambda: all_(lambda d: d.users == 2 and responses(d) > 0))
+        pool.recorder.wait_for(lambda: all_(lambda d: d.users == 2 and responses(d) > 0))
         run.pause()
-        pool.wait_for(lambda: all_(lambda d: d.paused and responses(d) == 0))
+        pool.recorder.wait_for(lambda: all_(lambda d: d.paused and responses(d) == 0))
         paused_at = srv.requests
         # a whole second more, still paused on both: nothing reached the server
         ticks = [last(0).tick, last(1).tick]
-        pool.wait_for(lambda: last(0).tick > ticks[0] + 1 and last(1).tick > ticks[1] + 1)
-        assert srv.requests == paused_at
+        pool.recorder.wait_for(lambda: last(0).tick > ticks[0] and last(1).tick > ticks[1])
+        assert last(0).paused and last(1).paused and srv.requests == paused_at
         run.resume()
-        pool.wait_for(lambda: all_(lambda d: not d.paused and responses(d) > 0))
+        pool.recorder.wait_for(lambda: all_(lambda d: not d.paused and responses(d) > 0))
         run.set_users(8)
-        pool.wait_for(lambda: all_(lambda d: d.users == 4))
-        run.set_users(2)
-        pool.wait_for(lambda: all_(lambda d: d.users == 1))
+        pool.recorder.wait_for(lambda: all_(lambda d: d.users == 4))
         run.stop("test over")
         assert run.wait(30)
     finally:
@@ -112,17 +109,17 @@ def test_pause_resume_and_users_reach_both_workers(dask_cluster, server):
     assert result.summary.requests == srv.requests
 
 
-def test_a_version_mismatch_is_a_clear_error_before_any_load(dask_cluster, server):
+def test_a_version_mismatch_is_a_clear_error_before_any_load(dask_cluster, conn_server):
     """One worker reports another tool version in the handshake: no engine starts."""
     import distributed
 
-    srv, url = server
+    srv, url = conn_server
     client = distributed.Client(dask_cluster.scheduler_address, set_as_default=False)
     addr = sorted(client.scheduler_info(n_workers=-1)["workers"])[1]
     ours = tui_loadtest.__version__
     client.run(setattr, tui_loadtest, "__version__", "0.0.0-other", workers=[addr])
     sc = scenario([{"path": "/"}], load={"users": 2, "run_time": "5s"})
-    pool = RecordingPool(dask_cluster.scheduler_address)
+    pool = recording_pool(dask_cluster.scheduler_address)
     try:
         run = run_on(pool, sc, url)
         with pytest.raises(PoolError) as err:
@@ -167,3 +164,120 @@ def test_an_unreachable_scheduler_is_one_line(capsys, monkeypatch):
     assert code == 2 and err.count("\n") == 1, err
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err
     assert time.monotonic() - began < 60
+
+
+def test_a_killed_engine_is_lost_within_3_s_and_the_run_goes_on_degraded(dask_cluster, conn_server):
+    """SIGKILL worker 1's engine (its pid from WorkerInfo). The server tells the two
+    sides apart: the dead engine's connections close when it dies, the survivor's only
+    after the run's stop. The totals are the survivor's (all of it, as the server saw
+    it) plus what the dead engine had sent in its deltas."""
+    srv, url = conn_server
+    sc = scenario(
+        [{"path": "/"}],
+        load={"users": 4, "spawn_rate": 1000, "run_time": "2m", "think_time": "0.01s"},
+    )
+    pool = recording_pool(dask_cluster.scheduler_address)
+    run = run_on(pool, sc, url)
+    try:
+        run.start()
+        rec = pool.recorder
+        rec.wait_for(lambda: all(len(rec.deltas(w)) >= 1 for w in (0, 1)))
+        dead_pid = run.worker_info()[1].pid
+        killed_at = time.monotonic()
+        os.kill(dead_pid, signal.SIGKILL)
+        wait_until(lambda: run.lost, run)
+        assert time.monotonic() - killed_at < 3.0
+        # the run goes on: the survivor reports another second
+        last = rec.deltas(0)[-1].tick
+        rec.wait_for(lambda: rec.deltas(0)[-1].tick > last)
+        assert run.state in ("running", "ramping")
+        stopped_at = time.monotonic()
+        run.stop("test over")
+        assert run.wait(30)
+    finally:
+        run.close()
+        pool.close()
+    result = run.result()
+    (lost,) = result.outcome["workers_lost"]
+    assert lost["worker"] == 1 and "SIGKILL" in lost["reason"] and lost["missing_s"] > 0
+    assert result.outcome["degraded"] == f"1 of 2 workers lost at 0:{lost['at_s']:02d}"
+    assert "Degraded: worker 1 of 2 lost" in run_summary(result)
+    assert [w.state for w in pool.info()] == ["done", "lost"]
+    dead_seen = sum(n for c, n in srv.counts.items() if srv.closed_at[c] < stopped_at)
+    survivor_seen = srv.requests - dead_seen
+    dead_sent = sum(responses(d) for d in rec.deltas(1))
+    assert 0 < dead_sent <= dead_seen
+    assert result.summary.requests == survivor_seen + dead_sent
+
+
+def test_a_silent_worker_is_lost_after_3_s_and_can_stop_the_run(dask_cluster, conn_server):
+    """An engine frozen by SIGSTOP sends nothing: lost after 3 s without a delta; with
+    on_worker_loss = "stop" the run stops, and the frozen engine is killed, not left."""
+    srv, url = conn_server
+    sc = scenario(
+        [{"path": "/"}],
+        load={"users": 2, "spawn_rate": 1000, "run_time": "2m", "think_time": "0.05s"},
+        cluster={"on_worker_loss": "stop"},
+    )
+    pool = recording_pool(dask_cluster.scheduler_address)
+    run = run_on(pool, sc, url)
+    frozen = None
+    try:
+        run.start()
+        rec = pool.recorder
+        rec.wait_for(lambda: all(len(rec.deltas(w)) >= 1 for w in (0, 1)))
+        frozen = run.worker_info()[0].pid
+        os.kill(frozen, signal.SIGSTOP)
+        assert run.wait(30)
+    finally:
+        run.close()
+        pool.close()
+    result = run.result()
+    assert result.outcome["reason"] == "worker lost"
+    (lost,) = result.outcome["workers_lost"]
+    assert lost["worker"] == 0 and "no delta" in lost["reason"] and "for 3 s" in lost["reason"]
+    assert result.summary.requests <= srv.requests
+
+    def gone() -> bool:
+        try:
+            os.kill(frozen, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    deadline = time.monotonic() + 20
+    while not gone():
+        assert time.monotonic() < deadline, "the frozen engine was left running"
+        time.sleep(0.05)
+
+
+def test_a_user_script_travels_to_the_workers_as_text(dask_cluster, conn_server, tmp_path):
+    """The workers import the script from a copy of their own (a remote machine has no
+    file at the coordinator's path): each request names the folder it ran from."""
+    from tui_loadtest.scenario import apply_overrides, script_scenario
+
+    srv, url = conn_server
+    script = tmp_path / "where_users.py"
+    script.write_text(
+        "from pathlib import Path\n"
+        "from tui_loadtest.script import task\n\n"
+        "@task\n"
+        "async def where(user):\n"
+        "    await user.get('/' + Path(__file__).parent.name, name='where')\n"
+    )
+    sc = apply_overrides(script_scenario(str(script)), host=url, users=2, requests=40)
+    pool = recording_pool(dask_cluster.scheduler_address)
+    run = run_on(pool, sc, url)
+    try:
+        run.start()
+        assert run.wait(60)
+    finally:
+        run.close()
+        pool.close()
+    assert run.result().summary.requests == srv.requests == 40
+    assert srv.paths and all(p.startswith("/tui-loadtest-script-") for p in srv.paths)
+    copies = {Path(tempfile.gettempdir()) / p.strip("/") for p in srv.paths}
+    deadline = time.monotonic() + 20
+    while any(c.exists() for c in copies):  # removed once each engine has exited
+        assert time.monotonic() < deadline, copies
+        time.sleep(0.05)

@@ -65,7 +65,7 @@ from .engine_host import EngineHost
 
 CONNECT_TIMEOUT_S = 30.0  # reaching the scheduler, and waiting for the workers asked for
 START_TIMEOUT_S = 120.0  # actors placed and every engine ready
-CALL_TIMEOUT_S = 10.0  # one control call
+CALL_TIMEOUT_S = 5.0  # control calls to every engine, all told
 LOST_S = 3.0  # no delta for this long: the worker is lost (Locust: 3 missed heartbeats)
 DRAIN_WAIT_S = 1.0  # an actor's drain waits this long for a message before answering
 LEAD_MIN_S = 0.1  # go's instant lies at least this far ahead, and 3 round trips
@@ -97,7 +97,9 @@ class DaskPool:
         self._info: list[WorkerInfo] = []
         self._live: set[int] = set()
         self._last_tick: list[int] = []
-        self._heard: list[float] = []  # when each engine's last delta arrived (monotonic)
+        # when each engine's last message reached us (monotonic), set on the client's loop:
+        # a merge thread kept busy elsewhere does not make a worker look silent
+        self._heard: list[float] = []
         self._go_mono: float | None = None
         self._inbox: queue.SimpleQueue[tuple[int, str, Any]] = queue.SimpleQueue()
         self._pending: list[PoolMessage] = []
@@ -198,9 +200,7 @@ class DaskPool:
         for actor in self._actors:
             with contextlib.suppress(Exception):
                 futures.append(actor.kill(0.0))
-        for fut in futures:
-            with contextlib.suppress(Exception):
-                fut.result(timeout=CALL_TIMEOUT_S)
+        _wait_all(futures)
         self.close()
 
     def _check_target(self, url: str) -> None:
@@ -311,16 +311,12 @@ class DaskPool:
             futures.append(actor.control(("go", at + self._info[i].clock_offset_s)))
             self._info[i] = replace(self._info[i], state="running")
         self._go_mono = time.monotonic() + (at - time.time())
-        for fut in futures:
-            with contextlib.suppress(Exception):  # a lost worker is told by receive()
-                fut.result(timeout=CALL_TIMEOUT_S)
+        _wait_all(futures)
 
     def send(self, msg: Control, worker: int | None = None) -> None:
         targets = range(len(self._actors)) if worker is None else [worker]
-        futures = [self._actors[i].control(msg) for i in targets if i in self._live]
-        for fut in futures:
-            with contextlib.suppress(Exception):
-                fut.result(timeout=CALL_TIMEOUT_S)
+        # Sent to all at once; waiting for every answer keeps two messages in order.
+        _wait_all([self._actors[i].control(msg) for i in targets if i in self._live])
 
     def running(self) -> bool:
         return bool(self._live or self._pending)
@@ -334,6 +330,7 @@ class DaskPool:
                 self._inbox.put((i, _GONE, _reason(exc)))
                 return
             if batch:
+                self._heard[i] = time.monotonic()
                 self._inbox.put((i, _DATA, batch))
             if end is not None:
                 self._inbox.put((i, _END, end))
@@ -360,7 +357,6 @@ class DaskPool:
                 if msg[0] == "delta":
                     delta: WorkerDelta = msg[1]
                     self._last_tick[i] = delta.tick
-                    self._heard[i] = time.monotonic()
                     out.append(Delta(i, delta))
                 elif msg[0] == "done":
                     self._end(i, Ended(i, "done", int(msg[1])), out)
@@ -409,9 +405,7 @@ class DaskPool:
         for i in sorted(self._live):
             with contextlib.suppress(Exception):
                 futures.append(self._actors[i].kill(grace_s))
-        for fut in futures:
-            with contextlib.suppress(Exception):
-                fut.result(timeout=grace_s + CALL_TIMEOUT_S)
+        _wait_all(futures, grace_s + CALL_TIMEOUT_S)
         # What the engines sent before they ended is kept; then each ends once.
         deadline = time.monotonic() + DRAIN_WAIT_S + 1.0
         with self._recv_lock:
@@ -454,6 +448,15 @@ class DaskPool:
         return asyncio.run_coroutine_threadsafe(coro, self._client.loop.asyncio_loop).result(
             timeout
         )
+
+
+def _wait_all(futures: Sequence[Any], timeout: float = CALL_TIMEOUT_S) -> None:
+    """Wait for actor calls, ``timeout`` s for them all; a gone worker's call fails here and
+    is told by :meth:`DaskPool.receive`."""
+    deadline = time.monotonic() + timeout
+    for fut in futures:
+        with contextlib.suppress(Exception):
+            fut.result(timeout=max(0.01, deadline - time.monotonic()))
 
 
 def pick_workers(hosts: dict[str, str], want: int | None) -> list[str]:

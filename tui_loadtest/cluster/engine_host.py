@@ -137,9 +137,9 @@ class EngineHost:
             with contextlib.suppress(RuntimeError):  # the worker's loop is closing
                 loop.call_soon_threadsafe(self._push, data)
         end = {"code": self._wait_exit(), "text": self._exit_text()}
+        self._cleanup()
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(self._finish, end)
-        self._cleanup()
 
     def _push(self, data: bytes) -> None:
         self._inbox.append(data)

@@ -303,10 +303,13 @@ class Run:
         up to its last second stay; the run goes on without its share."""
         at = msg.last_tick + 1
         self.lost.append({"worker": msg.worker, "at_s": at, "reason": msg.text})
-        self._event(
-            f"worker {msg.worker} lost at {at} s ({msg.text}): the run goes on without its share",
-            "error",
+        stop = self.scenario.cluster.on_worker_loss == "stop"
+        then = (
+            "the run stops (--on-worker-loss stop)" if stop else "the run goes on without its share"
         )
+        self._event(f"worker {msg.worker} lost at {at} s ({msg.text}): {then}", "error")
+        if stop:
+            self.stop("worker lost")
 
     def _account_lost(self) -> None:
         """At the end: how many seconds of each lost worker's share are missing."""
@@ -317,6 +320,14 @@ class Run:
                 f"worker {lost['worker']} lost at {lost['at_s']} s ({lost['reason']}):"
                 f" {lost['missing_s']:g} s of its share missing"
             )
+
+    @property
+    def degraded(self) -> str | None:
+        """``"1 of 4 workers lost at 0:42"`` when workers were lost, else None."""
+        if not self.lost:
+            return None
+        times = ", ".join(f"{int(w['at_s']) // 60}:{int(w['at_s']) % 60:02d}" for w in self.lost)
+        return f"{len(self.lost)} of {self.workers} workers lost at {times}"
 
     def _complete_overdue(self) -> bool:
         """Do not let a worker that is seconds late (an overloaded machine) freeze the view."""
@@ -519,6 +530,7 @@ class Run:
                     "paused_s": round(self.paused_s, 3),
                     "worker_errors": list(self.worker_errors),
                     "workers_lost": [dict(lost) for lost in self.lost],
+                    "degraded": self.degraded,
                     "users": {
                         "planned": self.users_planned,
                         "peak": agg.users_peak,
