@@ -169,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
         "-n", "--requests", type=_positive_int, metavar="N", help="stop after N requests in total"
     )
     run.add_argument(
+        "--warmup",
+        metavar="T",
+        help='load for T first ("30s"), measured apart: the summary, thresholds, baselines and'
+        " compare cover the rest only (T is part of --run-time)",
+    )
+    run.add_argument(
         "--rate",
         type=_positive_float,
         metavar="R",
@@ -386,6 +392,7 @@ def _load_scenario(args: argparse.Namespace):  # noqa: ANN202
         max_users=args.max_users,
         monitor_pids=getattr(args, "monitor_pid", ()),
         scrape=getattr(args, "scrape", ()),
+        warmup=getattr(args, "warmup", None),
     )
     return apply_cluster_flags(sc, args)
 

@@ -156,6 +156,8 @@ def plan_line(snap: Snapshot) -> str:
         length = f"until {fmt_int(snap.requests_planned)} requests are done"
     else:
         return f"running {load} until stopped (Ctrl+C stops it; the report is still written)"
+    if snap.warmup_s:
+        length += f", the first {fmt_clock(snap.warmup_s)} a warm-up measured apart"
     return f"running {load} {length} (Ctrl+C stops early; the report is still written)"
 
 

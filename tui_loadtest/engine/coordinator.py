@@ -66,8 +66,13 @@ class Run:
         self._late_warned: set[int] = set()
         self._drop_warned = False
         self.aggregate = RunAggregate(
-            list(scenario.endpoints), workers, window_s, flows=scenario.flow_names
+            list(scenario.endpoints),
+            workers,
+            window_s,
+            flows=scenario.flow_names,
+            warmup_s=scenario.load.warmup_s,
         )
+        self._warmup_said = not scenario.load.warmup_s
         self.state: RunState = "starting"
         self.paused = False
         self.stop_reason: str | None = None
@@ -361,6 +366,11 @@ class Run:
     def _after_tick(self) -> None:
         with self._lock:
             agg = self.aggregate
+            if not self._warmup_said and agg.next_tick >= agg.warmup_ticks:
+                self._warmup_said = True
+                self._events.append(
+                    Event(float(agg.warmup_ticks), "warm-up over: measuring from here")
+                )
             self._watch_generator()
             if self.open_model:
                 self.rate_target = agg.target
@@ -474,7 +484,31 @@ class Run:
     def _build_snapshot(self) -> Snapshot:
         snap = self._aggregate_snapshot()
         resources = self.monitor.series()
-        return replace(snap, resources=resources) if resources else snap
+        warmup = float(self.aggregate.warmup_ticks)
+        if resources or warmup:
+            return replace(snap, resources=resources, warmup_s=warmup)
+        return snap
+
+    def _warmup_report(self) -> dict[str, Any]:
+        """The report's ``warmup`` section: the warm-up's own figures, kept apart."""
+        agg = self.aggregate
+        if not agg.warmup_ticks:
+            return {}
+        d = agg.warmup_active_s
+        total = agg.total_span(warmup=True)
+        return {
+            "duration_s": round(agg.warmup_wall_s, 3),
+            "planned_s": self.load.warmup_s,
+            "summary": total.stats(d).to_dict(),
+            "endpoints": [
+                {"method": method, "name": name, **span.stats(d).to_dict()}
+                for (method, name), span in zip(
+                    agg.endpoint_keys, agg.warmup_cumulative, strict=True
+                )
+            ],
+            "errors": [e.to_dict() for e in agg.error_rows(warmup=True)],
+            "timeline": [p.to_dict() for p in agg.timeline if p.warmup],
+        }
 
     def result(self) -> RunResult:
         """The final (or, before the end, partial) result of the run."""
@@ -482,6 +516,11 @@ class Run:
             agg = self.aggregate
             duration = agg.rate_s  # time under load: pauses excluded
             total = agg.total_span()
+            warm = len([p for p in agg.timeline if p.warmup])
+
+            def measured(per_second: list) -> list:  # the timeline's seconds past the warm-up
+                return per_second[warm:]
+
             endpoints = [
                 EndpointResult(method, name, span.stats(duration), span.hist, span.service)
                 for (method, name), span in zip(agg.endpoint_keys, agg.cumulative, strict=True)
@@ -508,12 +547,13 @@ class Run:
                     "run_time_s": load.run_time_s,
                     "requests": load.requests,
                     "think_time_s": list(load.think_time),
+                    **({"warmup_s": load.warmup_s} if load.warmup_s else {}),
                 },
                 scenario=self.scenario.redacted,
                 summary=total.stats(duration, agg.dropped),
                 histogram=total.hist,
                 service_histogram=total.service,
-                per_second_service=agg.per_second_service_buckets,
+                per_second_service=measured(agg.per_second_service_buckets),
                 lag_histogram=agg.lag if agg.open_model else None,
                 endpoints=endpoints,
                 flows=[
@@ -521,8 +561,9 @@ class Run:
                     for name, span in zip(agg.flow_names, agg.flows, strict=True)
                 ],
                 errors=agg.error_rows(),
-                timeline=list(agg.timeline),
-                per_second=agg.per_second_buckets,
+                timeline=[p for p in agg.timeline if not p.warmup],
+                per_second=measured(agg.per_second_buckets),
+                warmup=self._warmup_report(),
                 outcome={
                     "reason": self.stop_reason,
                     "interrupted": self.stop_reason == "interrupted",

@@ -27,7 +27,8 @@ def progress_line(snap: Snapshot, elapsed_s: float) -> str:
     else:
         clock = fmt_clock(elapsed_s)
     w = snap.window.latency
-    avg = snap.total.requests / elapsed_s if elapsed_s > 0 else 0.0
+    measured_s = elapsed_s - min(snap.warmup_s, elapsed_s)  # totals start after the warm-up
+    avg = snap.total.requests / measured_s if measured_s > 0 else 0.0
     if snap.mode == "arrival-rate":
         target = fmt_rate(snap.rate_target or 0.0)
         load = (
@@ -45,6 +46,8 @@ def progress_line(snap: Snapshot, elapsed_s: float) -> str:
             f" | {fmt_rate(snap.current_rps)} req/s (avg {fmt_rate(avg)})"
         )
         view = ""
+    if snap.warming_up:  # totals count from its end (Locust's --reset-stats)
+        load = f"warming up (measured from {fmt_clock(snap.warmup_s)}) | {load}"
     return (
         f"[{clock:>9}] {load}"
         f" | last {snap.window_s}s {view}p50 {fmt_ms(w.p50)} p95 {fmt_ms(w.p95)}"

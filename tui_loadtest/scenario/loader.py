@@ -321,6 +321,7 @@ _LOAD_VALUES: tuple[tuple[str, str, Check], ...] = (
     ("rate", "rate", request_rate),
     ("max_users", "max_users", user_count),
     ("arrival", "arrival", partial(choice, choices=ARRIVALS)),
+    ("warmup", "warmup_s", duration),
 )
 _LOAD_KEYS = ("mode", *(key for key, _, _ in _LOAD_VALUES), "stages")
 _CLOSED_ONLY = ("users", "spawn_rate", "think_time")
@@ -349,7 +350,14 @@ def _parse_load(ctx: Context, raw: Any) -> LoadSpec:
         for name, attr, check in _LOAD_VALUES
         if name in table
     }
-    return LoadSpec(mode=mode, stages=stages, **values)
+    load = LoadSpec(mode=mode, stages=stages, **values)
+    if load.warmup_s and load.duration_s is not None and load.warmup_s >= load.duration_s:
+        raise ctx.fail(
+            "load.warmup",
+            f"expected less than the run's {format_duration(load.duration_s)} (the warm-up is "
+            "the first part of run_time)",
+        )
+    return load
 
 
 def _check_mode_keys(ctx: Context, table: Mapping[str, Any], is_open: bool) -> None:

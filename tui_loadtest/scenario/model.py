@@ -134,6 +134,8 @@ class LoadSpec:
     is longer than the stages; ``users``/``spawn_rate``/``rate`` are unused then.
     The run ends at ``run_time`` or after ``requests`` requests, whichever
     comes first; with neither (and no stages) it runs until interrupted.
+    ``warmup_s``: the run's first seconds, loaded like the rest but measured
+    apart (Locust's ``--reset-stats``); they are part of ``run_time``.
     """
 
     mode: str = "users"
@@ -146,6 +148,7 @@ class LoadSpec:
     max_users: int = DEFAULT_MAX_USERS
     arrival: str = "even"
     stages: tuple[Stage, ...] = ()
+    warmup_s: float = 0.0
 
     @property
     def effective_spawn_rate(self) -> float:

@@ -103,6 +103,7 @@ def apply_overrides(
     max_users: int | str | None = None,
     monitor_pids: Sequence[int] = (),
     scrape: Sequence[str] = (),
+    warmup: str | float | None = None,
 ) -> Scenario:
     """Return ``sc`` with command-line flags applied (None means "keep the file's value").
 
@@ -115,6 +116,7 @@ def apply_overrides(
     - Flags that do nothing in the resulting mode are errors (``--users`` with
       arrival-rate, ``--max-users`` with users mode), naming the flag.
     - ``monitor_pids`` (``--monitor-pid``) and ``scrape`` (``--scrape``) add to ``[monitor]``.
+    - ``warmup`` (``--warmup``): the first part of the run, measured apart.
     """
     new_users = _flag_int("--users", users, MAX_USERS, USERS_LIMIT) if users is not None else None
     new_spawn = _flag_spawn_rate("--spawn-rate", spawn_rate) if spawn_rate is not None else None
@@ -178,6 +180,13 @@ def apply_overrides(
         load = replace(load, run_time_s=new_run_time)
     if new_requests is not None:
         load = replace(load, requests=new_requests)
+    if warmup is not None:
+        load = replace(load, warmup_s=_flag_duration("--warmup", warmup))
+    if load.warmup_s and load.duration_s is not None and load.warmup_s >= load.duration_s:
+        raise ScenarioError(
+            f"--warmup: expected less than the run's {number_text(load.duration_s)} s"
+            " (the warm-up is the first part of --run-time)"
+        )
 
     monitor = _monitor(sc.monitor, monitor_pids, scrape)
     result = replace(sc, load=load, host=new_host, monitor=monitor)
@@ -197,6 +206,7 @@ def apply_overrides(
         "host": None if host is None else (new_host or "demo"),
         "rate": new_rate,
         "max_users": new_max,
+        "warmup_s": load.warmup_s if warmup is not None else None,
     }
     applied = {k: v for k, v in flags.items() if v is not None}
     if applied:

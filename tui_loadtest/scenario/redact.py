@@ -155,6 +155,7 @@ def load_dict(load: LoadSpec) -> dict[str, Any]:
         "max_users": load.max_users,
         "arrival": load.arrival,
         "stages": [{"duration_s": s.duration_s, "target": s.target} for s in load.stages],
+        **({"warmup_s": load.warmup_s} if load.warmup_s else {}),
     }
 
 

@@ -9,6 +9,7 @@ only complete seconds enter the timeline, the window and the cumulative totals.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -248,6 +249,7 @@ class RunAggregate:
         workers: int,
         window_s: int = 5,
         flows: tuple[str, ...] | list[str] = (),  # flow (or script task) names, in order
+        warmup_s: float = 0.0,
     ) -> None:
         self.endpoint_keys = list(endpoints)
         self.n = len(endpoints)
@@ -283,6 +285,15 @@ class RunAggregate:
         self.users = 0
         self.target = 0.0
         self.connects = 0  # connections ever opened, all workers
+        # The warm-up: seconds [0, warmup_ticks) are loaded like the rest but kept apart
+        # (Locust's --reset-stats): they enter these, never the totals above; the timeline
+        # keeps them, marked, so charts can shade them.
+        self.warmup_ticks = math.ceil(warmup_s - 1e-9) if warmup_s > 0 else 0
+        self.warmup_cumulative = [_Span() for _ in range(self.n)]
+        self.warmup_flows = [_FlowSpan() for _ in self.flow_names]
+        self.warmup_active_s = 0.0
+        self.warmup_wall_s = 0.0
+        self.warmup_errors: dict[tuple[str, int | None, int], list] = {}
 
     # -- feeding ------------------------------------------------------------
     def add(self, delta: WorkerDelta) -> list[int]:
@@ -328,12 +339,13 @@ class RunAggregate:
             if note not in self._notes:  # every worker may say it: the run says it once
                 self._notes.add(note)
                 self.events.append(Event(delta.tick + delta.span_s, note, "warning"))
+        errors = self.warmup_errors if delta.tick < self.warmup_ticks else self.errors
         for kind, status, local, count, message in delta.errors:
             ep = rows[local] if rows is not None and local >= 0 else local
             key = (kind, status, ep)
-            row = self.errors.get(key)
+            row = errors.get(key)
             if row is None:
-                self.errors[key] = [count, message, float(delta.tick), float(delta.tick)]
+                errors[key] = [count, message, float(delta.tick), float(delta.tick)]
                 method, name = self.row_key(ep)
                 label = f"HTTP {status}" if kind == "http" else kind
                 self.events.append(
@@ -364,6 +376,7 @@ class RunAggregate:
         self.endpoint_keys.append(key)
         self.n += 1
         self.cumulative.append(_Span())
+        self.warmup_cumulative.append(_Span())
         for sec in {id(s): s for s in [*self._pending.values(), *self._window]}.values():
             sec.endpoints.append(_Span())
         return self.n - 1
@@ -425,17 +438,23 @@ class RunAggregate:
         sec = self._pending.pop(tick)
         span = sec.span_s or 1.0
         total = _Span()
-        for cum, s in zip(self.cumulative, sec.endpoints, strict=True):
+        warm = tick < self.warmup_ticks
+        cumulative = self.warmup_cumulative if warm else self.cumulative
+        for cum, s in zip(cumulative, sec.endpoints, strict=True):
             cum.merge(s)
             total.merge(s)
-        for cum_flow, f in zip(self.flows, sec.flows, strict=True):
+        for cum_flow, f in zip(self.warmup_flows if warm else self.flows, sec.flows, strict=True):
             cum_flow.merge(f)
-        self.active_s += max(0.0, span - sec.paused_s)
-        self.users_peak = max(self.users_peak, sec.users_peak)
-        self.user_s += sec.user_s
-        self.dropped += sec.dropped
-        if sec.lag is not None:
-            self.lag.merge(sec.lag)
+        if warm:
+            self.warmup_active_s += max(0.0, span - sec.paused_s)
+            self.warmup_wall_s += span
+        else:
+            self.active_s += max(0.0, span - sec.paused_s)
+            self.users_peak = max(self.users_peak, sec.users_peak)
+            self.user_s += sec.user_s
+            self.dropped += sec.dropped
+            if sec.lag is not None:
+                self.lag.merge(sec.lag)
         self._window.append(sec)
         self.users = sec.users
         self.target = sec.target
@@ -461,6 +480,7 @@ class RunAggregate:
                 target=sec.target,
                 service_p99_ms=service_p99,
                 dropped=sec.dropped,
+                warmup=warm,
             )
         )
         self.per_second_buckets.append(total.hist.to_sparse())
@@ -483,13 +503,14 @@ class RunAggregate:
 
     @property
     def users_average(self) -> float:
-        """Users (open model: connection slots) averaged over the run's time."""
-        d = self.duration_s
+        """Users (open model: connection slots) averaged over the run's measured time."""
+        d = self.duration_s - self.warmup_wall_s
         return self.user_s / d if d > 0 else 0.0
 
-    def total_span(self) -> _Span:
+    def total_span(self, warmup: bool = False) -> _Span:
+        """Every endpoint merged, over the measured run (``warmup``: over the warm-up)."""
         total = _Span()
-        for s in self.cumulative:
+        for s in self.warmup_cumulative if warmup else self.cumulative:
             total.merge(s)
         return total
 
@@ -532,9 +553,11 @@ class RunAggregate:
                 lag.merge(sec.lag)
         return Latency.from_histogram(lag)
 
-    def error_rows(self) -> list[ErrorRow]:
+    def error_rows(self, warmup: bool = False) -> list[ErrorRow]:
+        """The errors of the measured run (``warmup``: of the warm-up)."""
         rows = []
-        for (kind, status, ep), (count, message, first, last) in self.errors.items():
+        errors = self.warmup_errors if warmup else self.errors
+        for (kind, status, ep), (count, message, first, last) in errors.items():
             method, name = self.row_key(ep)
             rows.append(ErrorRow(kind, status, name, method, count, message, first, last))
         rows.sort(key=lambda r: -r.count)

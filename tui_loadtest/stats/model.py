@@ -202,6 +202,7 @@ class TimelinePoint:
     target: float | None = None  # the target load then: users, or req/s in arrival-rate mode
     service_p99_ms: float | None = None  # open model: p99 of service time
     dropped: int = 0  # open model: arrivals dropped this second
+    warmup: bool = False  # a second of the warm-up: shown, never in the run's figures
 
     @property
     def rps(self) -> float:
@@ -223,6 +224,8 @@ class TimelinePoint:
         if self.service_p99_ms is not None:
             d["service_p99_ms"] = _r(self.service_p99_ms)
             d["dropped"] = self.dropped
+        if self.warmup:
+            d["warmup"] = True
         return d
 
 
@@ -273,6 +276,12 @@ class Snapshot:
     generator_saturated: bool = False
     # What is watched beside the load (monitor/): the target's processes and metrics.
     resources: tuple[ResourceSeries, ...] = ()
+    warmup_s: float = 0.0  # the run's first seconds, measured apart (whole seconds)
+
+    @property
+    def warming_up(self) -> bool:
+        """True while the warm-up lasts: totals start counting once it is over."""
+        return self.elapsed_s < self.warmup_s and self.state in ("ramping", "running", "paused")
 
     @property
     def progress(self) -> float | None:

@@ -75,6 +75,9 @@ class RunResult:
     # The target's processes and metrics over the run (monitor/), and how watching went.
     resources: list[ResourceSeries] = field(default_factory=list)
     monitor: dict[str, Any] = field(default_factory=dict)
+    # The warm-up's own figures (summary, endpoints, errors, timeline), kept apart from
+    # every figure above; empty without a warm-up.
+    warmup: dict[str, Any] = field(default_factory=dict)
     tool: str = "tui-loadtest"
     version: str = __version__
 
@@ -178,6 +181,7 @@ class RunResult:
             ],
             **flows,
             **self._resources_report(),
+            **({"warmup": self.warmup} if self.warmup else {}),
             "errors": [e.to_dict() for e in self.errors],
             "timeline": [p.to_dict() for p in self.timeline],
             "histograms": histograms,
@@ -289,6 +293,7 @@ class RunResult:
                 target=p.get("target"),
                 service_p99_ms=p.get("service_p99_ms"),
                 dropped=int(p.get("dropped", 0)),
+                warmup=bool(p.get("warmup", False)),
             )
             for i, p in enumerate(data.get("timeline", []))
         ]
@@ -316,6 +321,7 @@ class RunResult:
                 ResourceSeries.from_dict(d) for d in (data.get("resources") or {}).get("series", [])
             ],
             monitor={k: v for k, v in (data.get("resources") or {}).items() if k != "series"},
+            warmup=dict(data.get("warmup") or {}),
             tool=data.get("tool", "tui-loadtest"),
             version=data.get("version", ""),
         )

@@ -26,6 +26,7 @@ TONE_COLOURS = {
 STATE_COLOURS = {
     "starting": "#8a8f98",
     "ramping": "#56b6f7",
+    "warming up": "#e5c07b",
     "running": "#4ec97b",
     "paused": "#f5c542",
     "stopping": "#ff9e4a",

@@ -29,7 +29,7 @@ from ..widgets.percentiles import PercentilePanel
 from ..widgets.resources import ResourcesView
 from ..widgets.summary import SummaryView
 
-LIVE_STATES = ("starting", "ramping", "running", "paused")
+LIVE_STATES = ("starting", "ramping", "warming up", "running", "paused")
 LIVE_ONLY = ("toggle_pause", "more_users", "fewer_users", "stop_run")  # mean nothing once over
 STACKED_PANELS = ("left", "chart-rps", "chart-latency", "endpoints", "errors")  # narrow order
 CLOCK_FALLBACK_S = 1.25  # redraw the clock on its own when no Snapshot came for this long
@@ -139,6 +139,8 @@ class DashboardScreen(Screen):
             return "paused"
         if snap.state == "paused" and not self.source.paused:
             return "ramping" if snap.users_active < snap.users_target else "running"
+        if snap.warming_up and snap.state in ("ramping", "running"):
+            return "warming up"  # measured apart (the header says so)
         return snap.state
 
     def refresh_view(self) -> None:

@@ -32,6 +32,7 @@ SPAN_S = 300  # the last 5 minutes on long runs
 MIN_SPAN_S = 30  # runs of unknown length start on a 30 s axis that then grows
 _TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
 PAUSED_BG = "#3b3418"
+WARMUP_BG = "#1f3140"  # the warm-up's seconds: loaded, measured apart
 AXIS = "#5c6370"
 # Braille dot bits by (column, row) inside a cell.
 _DOTS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))
@@ -63,9 +64,10 @@ class TimeChart(Widget, can_focus=False):
         self._key: tuple | None = None
         self.border_title = self._title()
 
-    def _title(self) -> str:
+    def _title(self, warmup: bool = False) -> str:
         legend = "  ".join(f"[{CHART_COLOURS[c]}]━━[/] {label}" for label, c in self.SERIES)
-        return f"{self.TITLE} ({self.UNIT})  {legend}  [on {PAUSED_BG}]  [/] paused"
+        warm = f"  [on {WARMUP_BG}]  [/] warm-up" if warmup else ""
+        return f"{self.TITLE} ({self.UNIT})  {legend}  [on {PAUSED_BG}]  [/] paused{warm}"
 
     def values(self, point: TimelinePoint) -> tuple[float, ...]:
         raise NotImplementedError
@@ -91,6 +93,8 @@ class TimeChart(Widget, can_focus=False):
             cutoff = points[-1].t - self.span_s
             points = [p for p in points if p.t >= cutoff]
         self._points = points
+        if timeline and timeline[0].warmup:
+            self.border_title = self._title(warmup=True)
         self._axis_s = axis_seconds(points, planned_s, done, self.span_s)
         self.refresh()
 
@@ -192,11 +196,11 @@ def render_chart(
                 owner[row][col] = s
             prev = here
 
-    paused = [False] * pw
+    paused: list[str | None] = [None] * pw  # a column's shade: paused, or the warm-up
     for point in points:
-        if point.paused:
+        if point.paused or point.warmup:
             for col in range(px(point.t) // 2, min(pw, px(point.t + 1) // 2 + 1)):
-                paused[col] = True
+                paused[col] = PAUSED_BG if point.paused else WARMUP_BG
 
     tick_rows = {ph - 1 - py(v) // 4: label for v, label in zip(y_ticks, labels, strict=True)}
     text = Text(no_wrap=True, overflow="crop")
@@ -223,13 +227,17 @@ def render_chart(
 
 
 def _append_cells(
-    text: Text, masks: list[int], owner: list[int], paused: list[bool], colours: Sequence[str]
+    text: Text,
+    masks: list[int],
+    owner: list[int],
+    paused: list[str | None],
+    colours: Sequence[str],
 ) -> None:
     """One plot row, appended in runs of equal style so the Text keeps few spans."""
     run: list[str] = []
     run_style: str | None = None
     for mask, who, shaded in zip(masks, owner, paused, strict=True):
-        style = (colours[who] if mask else "") + (f" on {PAUSED_BG}" if shaded else "")
+        style = (colours[who] if mask else "") + (f" on {shaded}" if shaded else "")
         if style != run_style and run:
             text.append("".join(run), run_style or "")
             run = []
