@@ -7,11 +7,11 @@ from dataclasses import replace
 import pytest
 
 from tui_loadtest import gates
-from tui_loadtest.cli_baselines import RunOutputs
 from tui_loadtest.compare import compare
-from tui_loadtest.errors import EXIT_INTERRUPTED, EXIT_UNREACHABLE, EXIT_USAGE
+from tui_loadtest.errors import EXIT_INTERRUPTED, EXIT_UNREACHABLE, EXIT_USAGE, UserError
+from tui_loadtest.outputs import RunOutputs
 from tui_loadtest.scenario import Threshold, parse_scenario
-from tui_loadtest.store import Baseline
+from tui_loadtest.store import Baseline, BaselineStore
 
 from .synthetic import HEALTH, QUERY, make_result
 
@@ -117,3 +117,37 @@ def test_run_outputs_print_every_gate_and_name_each_failure(capsys) -> None:  # 
     assert all("regression: " in line for line in failures[1:]) and len(failures) > 1
     # An interrupted run keeps 130 even with failed gates.
     assert outputs.finish(run, EXIT_INTERRUPTED) == EXIT_INTERRUPTED
+
+
+def test_run_outputs_hand_their_lines_to_the_caller(tmp_path) -> None:  # noqa: ANN001
+    """The pipeline knows no terminal: another front end collects what it says."""
+    from tui_loadtest.outputs import OutputOptions, prepare_outputs
+
+    base = make_result([HEALTH, QUERY], seconds=30, seed=1)
+    run = make_result([HEALTH, QUERY], seconds=30, seed=2, slowdown=1.4)
+    store = BaselineStore(tmp_path / "s.sqlite3")
+    store.save(Baseline("main", "2024-01-01T00:00:00", base))
+    options = OutputOptions(
+        store=str(store.path),
+        compare_to="main",
+        save_baseline="next",
+        html=str(tmp_path / "r.html"),
+        thresholds=(Threshold("error_rate", 0.5),),
+    )
+    outputs = prepare_outputs(options)
+    lines: list[str] = []
+    notes: list[str] = []
+    outputs.emit, outputs.note = lines.append, notes.append
+    assert outputs.finish(run, 0) == 1
+    text = "\n".join(lines)
+    assert "Baseline Comparison" in text and "✓ error_rate <= 0.5" in text
+    assert notes[0] == f"HTML report written to {tmp_path / 'r.html'}"
+    assert any(n.startswith("regression: ") for n in notes)
+    assert notes[-1] == f'baseline "next" saved in {store.path}' and store.exists("next")
+    assert outputs.comparison is not None and outputs.comparison.regressions
+    # Checked before the run: a missing baseline or a taken name is one line, exit 2.
+    for bad in (OutputOptions(store=str(store.path), compare_to="mian"),
+                OutputOptions(store=str(store.path), save_baseline="main")):  # fmt: skip
+        with pytest.raises(UserError) as info:
+            prepare_outputs(bad)
+        assert info.value.exit_code == 2

@@ -23,7 +23,7 @@ from .cli_adhoc import (
     url_scenario,
     uses_request_flags,
 )
-from .cli_baselines import RunOutputs, prepare_outputs
+from .cli_baselines import THRESHOLDS_EPILOG, output_flags, output_options
 from .cli_baselines import register as register_baselines
 from .cli_cluster import add_flags as add_cluster_flags
 from .cli_cluster import apply_flags as apply_cluster_flags
@@ -40,6 +40,7 @@ from .errors import (
     UserError,
 )
 from .locust.command import register as register_locust
+from .outputs import RunOutputs, prepare_outputs
 from .report.output_files import STDOUT
 from .serve.command import register as register_serve
 
@@ -127,9 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    outputs = output_flags()  # --save-baseline, --compare-to, --html, ... for run and bench
 
     run = sub.add_parser(
         "run",
+        parents=[outputs],
         help="run a scenario (the dashboard by default, --no-ui for CI)",
         description=(
             "Run a load test. SCENARIO is a TOML file (or -f FILE, or --example NAME) or a\n"
@@ -141,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
             "  tui-loadtest run https://api.example.test/items -H 'Authorization: Bearer ...'\n"
             "  tui-loadtest run -f my.toml --headless"
         ),
-        epilog=EXIT_CODES_HELP,
+        epilog=EXIT_CODES_HELP + THRESHOLDS_EPILOG,
         formatter_class=_Formatter,
     )
     run.add_argument(
@@ -239,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser(
         "bench",
+        parents=[outputs],
         help="send exactly N requests to one URL from C users (ab/hey-style)",
         description=(
             "Send exactly TOTAL_REQUESTS requests (-n) to URL from CONCURRENT_USERS users\n"
@@ -343,8 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Other modules add their subcommands here. ``baselines`` also adds its flags
-# (--save-baseline, --compare-to, --html, --csv, --store, ...) to run and bench.
+# Other modules add their subcommands here.
 EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     register_baselines,
     register_serve,
@@ -426,7 +429,7 @@ def execute(  # noqa: ANN001
 ) -> int:
     """Run a scenario to its end and return the exit code (shared by ``run`` and ``bench``).
 
-    ``outputs`` (see :mod:`tui_loadtest.cli_baselines`) gives the dashboard its baseline
+    ``outputs`` (see :mod:`tui_loadtest.outputs`) gives the dashboard its baseline
     store and ``--compare-to`` baseline, and once the result exists does what the flags
     ask (reports, comparison, gates, saving a baseline) and decides the final exit code.
     With ``--out -`` the JSON report is standard output's only content: progress lines,
@@ -526,7 +529,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     pool = None
     if scenario.cluster.address is None:
         workers = _plan_workers(scenario, args.workers or 1)
-    outputs = prepare_outputs(args, scenario)  # fails fast on a missing --compare-to baseline
+    # Fails fast on a missing --compare-to baseline or a taken --save-baseline name.
+    outputs = prepare_outputs(output_options(args, scenario))
     if scenario.cluster.address is not None:
         pool, workers = open_pool(scenario, workers_flag=args.workers, note=_note)
     return execute(
@@ -561,7 +565,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         )
     if args.out is None:
         args.out = str(Path.cwd() / default_report_name())
-    outputs = prepare_outputs(args, scenario)  # checks --out (or the default name) too
+    outputs = prepare_outputs(output_options(args, scenario))  # checks --out (or the default) too
     return execute(
         scenario,
         workers=_plan_workers(scenario, args.workers),

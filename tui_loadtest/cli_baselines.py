@@ -1,8 +1,9 @@
-"""The ``baselines`` command tree, and the flags ``run`` and ``bench`` get for baselines,
+"""The ``baselines`` command tree, and the flags ``run`` and ``bench`` share for baselines,
 gates and extra report formats (``--save-baseline``, ``--compare-to``,
-``--fail-on-regression``, ``--html``, ``--csv``, ``--store``).
+``--fail-on-regression``, ``--html``, ``--csv``, ``--store``) as a parent parser.
 
-Registered through ``cli.EXTRA_COMMANDS``; heavy imports stay inside the
+What those flags do after the run is :mod:`tui_loadtest.outputs`. ``baselines``
+is registered through ``cli.EXTRA_COMMANDS``; heavy imports stay inside the
 handlers so ``tui-loadtest --help`` stays fast.
 """
 
@@ -12,18 +13,16 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import EXIT_GATE_FAILED, EXIT_OK, EXIT_USAGE, UserError
+from .errors import EXIT_GATE_FAILED, EXIT_OK, UserError
 
 if TYPE_CHECKING:
-    from .compare import Comparison
-    from .scenario import Scenario, Threshold
+    from .outputs import OutputOptions
+    from .scenario import Scenario
     from .stats.result import RunResult
     from .store import Baseline, BaselineStore
-    from .ui.baseline_hooks import BaselineContext
 
 
 def _note(text: str) -> None:
@@ -53,7 +52,7 @@ def _confidence(text: str) -> float:
     return value
 
 
-def _store_option(parser: argparse.ArgumentParser, *, suppress: bool = True) -> None:
+def _store_option(parser: argparse._ActionsContainer, *, suppress: bool = True) -> None:
     parser.add_argument(
         "--store",
         metavar="PATH",
@@ -66,16 +65,20 @@ def _store_option(parser: argparse.ArgumentParser, *, suppress: bool = True) -> 
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``baselines ...`` and the run/bench flags (called by ``cli.build_parser``)."""
-    for name in ("run", "bench"):
-        parser = sub.choices.get(name)
-        if parser is not None:
-            _add_run_flags(parser, thresholds=name == "run")
+    """Add ``baselines ...`` (called by ``cli.build_parser``)."""
     _add_baselines(sub)
 
 
-def _add_run_flags(parser: argparse.ArgumentParser, *, thresholds: bool) -> None:
-    group = parser.add_argument_group("baselines, gates and reports")
+THRESHOLDS_EPILOG = (
+    "\nthresholds from the scenario's [thresholds] table are checked at the end;"
+    "\na failed one exits 1 and is named on one line.\n"
+)
+
+
+def output_flags() -> argparse.ArgumentParser:
+    """The flags ``run`` and ``bench`` share (a parent parser): baselines, gates, reports."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("baselines, gates and reports")
     group.add_argument(
         "--save-baseline", metavar="NAME", help="save the finished run as baseline NAME"
     )
@@ -114,12 +117,27 @@ def _add_run_flags(parser: argparse.ArgumentParser, *, thresholds: bool) -> None
         help="write Locust's four CSV files: PREFIX_stats.csv, PREFIX_stats_history.csv,"
         " PREFIX_failures.csv, PREFIX_exceptions.csv",
     )
-    _store_option(parser, suppress=False)
-    if thresholds:
-        parser.epilog = (parser.epilog or "") + (
-            "\nthresholds from the scenario's [thresholds] table are checked at the end;"
-            "\na failed one exits 1 and is named on one line.\n"
-        )
+    _store_option(group, suppress=False)
+    return parent
+
+
+def output_options(args: argparse.Namespace, scenario: Scenario) -> OutputOptions:
+    """The parsed output flags as the core's plain options."""
+    from .outputs import OutputOptions
+
+    return OutputOptions(
+        store=args.store,
+        save_baseline=args.save_baseline,
+        overwrite_baseline=args.overwrite_baseline,
+        compare_to=args.compare_to,
+        fail_on_regression_pct=args.fail_on_regression,
+        html=args.html,
+        csv=args.csv,
+        junit=args.junit,
+        thresholds=tuple(scenario.thresholds),
+        out=getattr(args, "out", None),
+        scenario_file=getattr(args, "scenario", None),
+    )
 
 
 def _add_baselines(sub: argparse._SubParsersAction) -> None:
@@ -210,9 +228,9 @@ def _add_baselines(sub: argparse._SubParsersAction) -> None:
 
 def _store(args: argparse.Namespace) -> BaselineStore:
     from .baselines import open_store
+    from .outputs import not_empty
 
-    _not_empty(getattr(args, "store", None), "--store", "a store file or folder")
-    _check_junit(getattr(args, "junit", None), getattr(args, "out", None))
+    not_empty(getattr(args, "store", None), "--store", "a store file or folder")
     return open_store(getattr(args, "store", None))
 
 
@@ -413,6 +431,7 @@ def cmd_rename(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from .outputs import check_files, write_extra_formats
     from .report.baseline_text import baseline_report
     from .report.output_files import write_output
 
@@ -422,7 +441,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     print(text)
     if args.out is not None:
         _note(f"report written to {write_output(args.out, text + chr(10), flag='--out')}")
-    _extra_formats(baseline.result, args.html, args.csv, title=f"Baseline: {baseline.name}")
+    write_extra_formats(baseline.result, args.html, args.csv, title=f"Baseline: {baseline.name}")
     return EXIT_OK
 
 
@@ -446,256 +465,3 @@ def _save_or_explain(store: BaselineStore, baseline: Baseline, overwrite: bool) 
         raise UserError(
             f'a baseline named "{baseline.name}" already exists (pass --overwrite to replace it)'
         ) from None
-
-
-def _extra_formats(
-    result: RunResult,
-    html: str | None,
-    csv_prefix: str | None,
-    *,
-    title: str | None = None,
-    comparison: Comparison | None = None,
-    keep: bool = False,
-) -> bool:
-    """Write --html and --csv. With ``keep`` (after a run) a file that cannot be written
-    is saved to a fallback file, named on one line, and the others are still written;
-    returns False if any of them failed."""
-    from .report.output_files import OutputError, save_output, write_output
-
-    files: list[tuple[str, str, str, str | None, str]] = []  # flag, path, text, newline, what
-    if html is not None:
-        from .report.html import html_report
-
-        text = html_report(result, title=title, comparison=comparison)
-        files.append(("--html", html, text, None, "the HTML report"))
-    if csv_prefix is not None:
-        from .report.csv_export import csv_files
-
-        for name, text in csv_files(result, csv_prefix):
-            files.append(("--csv", name, text, "", f"the CSV file {Path(name).name}"))
-    ok = True
-    written: list[str] = []
-    for flag, path, text, newline, what in files:
-        if not keep:
-            write_output(path, text, newline=newline, flag=flag)
-        else:
-            try:
-                save_output(path, text, what=what, newline=newline, flag=flag)
-            except OutputError as exc:
-                _note(f"error: {exc}")
-                ok = False
-                continue
-        if flag == "--html":
-            _note(f"HTML report written to {path}")
-        else:
-            written.append(path)
-    if written:
-        _note("CSV written to " + ", ".join(written))
-    return ok
-
-
-def check_files(
-    *,
-    out: str | None = None,
-    html: str | None = None,
-    csv_prefix: str | None = None,
-    out_allows_stdout: bool = False,
-    scenario_file: str | None = None,
-) -> None:
-    """Before any work: each output name is writable by the output-file rules, and no two
-    outputs (nor an output and the scenario file) name the same file. One line if not."""
-    from .report.csv_export import csv_file_names
-    from .report.output_files import check_output, same_file
-
-    if csv_prefix is not None and not csv_prefix.strip():
-        raise UserError("--csv: expected a file name prefix, got an empty one")
-    named: list[tuple[str, str]] = []
-    if out is not None:
-        check_output(out, "--out", allow_stdout=out_allows_stdout)
-        named.append(("--out", out))
-    if html is not None:
-        check_output(html, "--html")
-        named.append(("--html", html))
-    if csv_prefix is not None:
-        for name in csv_file_names(csv_prefix):
-            check_output(name, "--csv")
-            named.append(("--csv", name))
-    for i, (flag, path) in enumerate(named):
-        if scenario_file is not None and same_file(path, scenario_file):
-            raise UserError(f"{flag}: {path} is the scenario file; give another name")
-        for other_flag, other in named[i + 1 :]:
-            if same_file(path, other):
-                raise UserError(f"{flag} and {other_flag} both name {path}; give two names")
-
-
-# ------------------------------------------------------------- run and bench flags
-
-
-@dataclass
-class RunOutputs:
-    """What a ``run`` or ``bench`` does once its result exists, prepared (and checked)
-    before the run starts so that a typo costs one line, not a whole run."""
-
-    store: BaselineStore | None = None
-    store_path: str | None = None  # --store, for the dashboard's b and l
-    save_name: str | None = None
-    overwrite: bool = False
-    compare_to: Baseline | None = None
-    fail_pct: float = 10.0
-    html: str | None = None
-    csv: str | None = None
-    junit: str | None = None
-    thresholds: tuple[Threshold, ...] = ()
-    comparison: Comparison | None = field(default=None, init=False)
-
-    def dashboard_context(self) -> BaselineContext:
-        """What the dashboard's b, l and live deltas use."""
-        from .baselines import open_store
-        from .ui.baseline_hooks import BaselineContext
-
-        store = self.store or open_store(self.store_path)
-        return BaselineContext(store, self.compare_to, self.fail_pct / 100)
-
-    def finish(self, result: RunResult, code: int) -> int:
-        """Reports, comparison, gates, saving; returns the final exit code."""
-        from . import gates
-        from .compare import compare
-        from .report.compare_text import comparison_text
-
-        measured = not result.unreachable and result.summary.requests > 0
-        verdicts: list[gates.GateResult] = []
-        if self.compare_to is not None and measured:
-            self.comparison = compare(
-                self.compare_to.result,
-                result,
-                threshold=self.fail_pct / 100,
-                baseline_name=self.compare_to.name,
-                current_name="this run",
-            )
-            print()
-            print(comparison_text(self.comparison, self.compare_to.created_at), flush=True)
-            verdicts += gates.regression_gates(self.comparison)
-        if measured:
-            verdicts = gates.evaluate_thresholds(self.thresholds, result) + verdicts
-        written = _extra_formats(result, self.html, self.csv, comparison=self.comparison, keep=True)
-        if verdicts:
-            print("\n".join(gates.gate_lines(verdicts)), flush=True)
-            for gate in verdicts:
-                if not gate.passed:
-                    _note(gate.failure)
-        if self.junit is not None:
-            written = _write_junit(self.junit, result, verdicts, self.comparison) and written
-        code = gates.exit_code(code, verdicts)
-        if self.save_name is not None and self.store is not None:
-            code = self._save(result, code)
-        return code if written else output_failed(code)
-
-    def _save(self, result: RunResult, code: int) -> int:
-        from .baselines import make_baseline
-
-        if result.interrupted or result.unreachable or not result.summary.requests:
-            _note(f'baseline "{self.save_name}" not saved: the run did not complete')
-            return code
-        baseline = make_baseline(result, self.save_name, source="run", ran_here=True)
-        try:
-            self.store.save(baseline, overwrite=self.overwrite)
-        except UserError as exc:
-            _note(f"error: {exc}{_kept_for_import(baseline)}")
-            return EXIT_USAGE
-        _note(f'baseline "{self.save_name}" saved in {self.store.path}')
-        return code
-
-
-def _kept_for_import(baseline: Baseline) -> str:
-    """The unsaved baseline, exported to a fallback file: how to import it later."""
-    from .baselines import export_data
-    from .report.json_report import json_text
-    from .report.output_files import fallback_file
-
-    path, why = fallback_file(json_text(export_data(baseline)), suffix=".json")
-    if path is None:
-        return f"; the run could not be kept elsewhere either ({why})"
-    return f"; the run was kept in {path} (tui-loadtest baselines import {path})"
-
-
-def output_failed(code: int) -> int:
-    """The exit code once an output could not be written where asked (its content went to
-    a fallback file): 2, unless the run was interrupted or never reached the target."""
-    return EXIT_USAGE if code in (EXIT_OK, EXIT_GATE_FAILED) else code
-
-
-def _not_empty(value: str | None, flag: str, what: str) -> None:
-    if value is not None and not value.strip():
-        raise UserError(f"{flag}: expected {what}, got an empty one")
-
-
-def _check_junit(junit: str | None, out: str | None) -> None:
-    from .report.output_files import check_output, same_file
-
-    if junit is None:
-        return
-    check_output(junit, "--junit", allow_stdout=True)
-    if out is not None and same_file(junit, out):
-        raise UserError("--junit: the same file as --out")
-
-
-def _write_junit(
-    path: str, result: RunResult, verdicts: list[Any], comparison: Comparison | None
-) -> bool:
-    """The gates as JUnit XML; False (and one line) if the file could not be written."""
-    from .report.junit import junit_cases, junit_xml
-    from .report.output_files import OutputError, save_output
-
-    cases = junit_cases(result, verdicts, comparison)
-    xml = junit_xml(cases, title=result.scenario_name, started_at=result.started_at,
-                    duration_s=result.duration_s)  # fmt: skip
-    try:
-        written = save_output(path, xml, what="the JUnit file", flag="--junit", allow_stdout=True)
-    except OutputError as exc:
-        _note(f"error: {exc}")
-        return False
-    if path != "-":
-        _note(f"JUnit XML written to {written}")
-    return True
-
-
-def prepare_outputs(args: argparse.Namespace, scenario: Scenario) -> RunOutputs:
-    """Check the flags before the run: an empty or unwritable output name, a missing
-    --compare-to baseline, a taken --save-baseline name or an unusable store end here,
-    with exit code 2."""
-    from .store import check_name
-
-    _not_empty(getattr(args, "save_baseline", None), "--save-baseline", "a baseline name")
-    _not_empty(getattr(args, "compare_to", None), "--compare-to", "a baseline name")
-    _not_empty(getattr(args, "store", None), "--store", "a store file or folder")
-    check_files(
-        out=getattr(args, "out", None),
-        html=getattr(args, "html", None),
-        csv_prefix=getattr(args, "csv", None),
-        out_allows_stdout=True,
-        scenario_file=getattr(args, "scenario", None),
-    )
-    out = RunOutputs(
-        fail_pct=getattr(args, "fail_on_regression", 10.0),
-        html=getattr(args, "html", None),
-        csv=getattr(args, "csv", None),
-        junit=getattr(args, "junit", None),
-        thresholds=tuple(scenario.thresholds),
-        save_name=getattr(args, "save_baseline", None),
-        overwrite=bool(getattr(args, "overwrite_baseline", False)),
-        store_path=getattr(args, "store", None),
-    )
-    compare_to = getattr(args, "compare_to", None)
-    if out.save_name is not None or compare_to is not None:
-        out.store = _store(args)
-    if compare_to is not None:
-        out.compare_to = out.store.load(compare_to)
-    if out.save_name is not None:
-        check_name(out.save_name)
-        out.store.check_writable()  # read-only, damaged, newer: found now, not after the run
-        if not out.overwrite and out.store.exists(out.save_name):
-            raise UserError(
-                f'--save-baseline: a baseline named "{out.save_name}" already exists'
-                " (choose another name, or pass --overwrite-baseline)"
-            )
-    return out

@@ -178,8 +178,8 @@ async def on_dashboard(app, pilot):  # noqa: ANN001, ANN201
 
 async def test_b_saves_the_run_and_replaces_only_after_a_yes(tmp_path: Path) -> None:
     from tests.ui.fakes import demo_source
+    from tui_loadtest.outputs import BaselineContext
     from tui_loadtest.ui import create_app
-    from tui_loadtest.ui.baseline_hooks import BaselineContext
 
     store = BaselineStore(tmp_path / "s.sqlite3")
     src = demo_source()
@@ -215,8 +215,8 @@ async def test_b_saves_the_run_and_replaces_only_after_a_yes(tmp_path: Path) -> 
 
 async def test_l_opens_the_list_and_c_compares_a_baseline_with_the_live_run(store) -> None:  # noqa: ANN001
     from tests.ui.fakes import demo_source
+    from tui_loadtest.outputs import BaselineContext
     from tui_loadtest.ui import create_app
-    from tui_loadtest.ui.baseline_hooks import BaselineContext
 
     app = create_app(demo_source(), baselines=BaselineContext(store))
     async with app.run_test(size=SIZE) as pilot:
@@ -235,8 +235,9 @@ async def test_l_opens_the_list_and_c_compares_a_baseline_with_the_live_run(stor
 
 async def test_compare_to_puts_the_baseline_beside_the_live_figures(store) -> None:  # noqa: ANN001
     from tests.ui.fakes import demo_source
+    from tui_loadtest.outputs import BaselineContext
     from tui_loadtest.ui import create_app
-    from tui_loadtest.ui.baseline_hooks import BaselineContext, BaselineDeltas
+    from tui_loadtest.ui.baseline_hooks import BaselineDeltas
 
     base = store.load("fast")
     src = demo_source()

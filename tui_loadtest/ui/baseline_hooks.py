@@ -9,7 +9,6 @@ baselines stays here.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,22 +19,14 @@ from textual.widgets import Static
 
 from ..baselines import make_baseline
 from ..errors import UserError
+from ..outputs import BaselineContext
 from ..report.formatting import fmt_ms, fmt_pct, fmt_rate
 from ..stats.model import Snapshot, Stats
-from ..store import Baseline, BaselineStore, check_name
+from ..store import Baseline, check_name
 from .screens.baseline_dialogs import ConfirmAction, NamePrompt
 from .screens.baselines import BaselineListScreen
 from .source import RunSource
 from .style import TONE_COLOURS
-
-
-@dataclass
-class BaselineContext:
-    """The store a dashboard saves to and browses, and the baseline it compares with."""
-
-    store: BaselineStore
-    compare_to: Baseline | None = None
-    threshold: float = 0.10  # --fail-on-regression, as a fraction: colours the live deltas
 
 
 def default_name(scenario_name: str, now: datetime | None = None) -> str:
