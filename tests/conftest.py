@@ -32,3 +32,16 @@ def demo_server():
 def demo_url(demo_server) -> str:
     demo_server.reset()
     return demo_server.url
+
+
+# Every report a test writes under its tmp_path is checked against the published
+# JSON Schema (``tui-loadtest schema report``) when the session ends, with the
+# jsonschema package, so the schema and the writer cannot drift apart. Files a
+# test writes broken on purpose are named ``malformed*.json`` and skipped.
+@pytest.fixture(scope="session", autouse=True)
+def reports_match_the_schema(tmp_path_factory):  # noqa: ANN001, ANN201
+    yield
+    from tests.report_schema import invalid_reports
+
+    problems = invalid_reports(tmp_path_factory.getbasetemp())
+    assert not problems, "reports that do not match the schema:\n" + "\n".join(problems)

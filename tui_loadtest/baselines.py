@@ -19,7 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from .report.json_report import read_report
+from .stats.report_format import BaselineBlock, ExportedBaseline
 from .stats.result import RunResult, now_iso
 from .store import Baseline, BaselineStore, check_name, default_store_path, resolve_store_path
 from .store.records import TONE_ORDER
@@ -80,13 +83,12 @@ def export_file_name(name: str) -> str:
 def export_data(baseline: Baseline) -> dict[str, Any]:
     """A JSON report with the baseline's name, date and metadata beside it
     (``baselines import`` reads it back; any tool reading reports ignores the extra key)."""
-    data = baseline.result.to_report()
-    data["baseline"] = {
-        "name": baseline.name,
-        "created_at": baseline.created_at,
-        "metadata": baseline.metadata,
-    }
-    return data
+    report = baseline.result.to_struct()
+    block = BaselineBlock(
+        name=baseline.name, created_at=baseline.created_at, metadata=baseline.metadata
+    )
+    exported = ExportedBaseline(**msgspec.structs.asdict(report), baseline=block)
+    return msgspec.to_builtins(exported)
 
 
 def sort_infos(infos: list, key: str, reverse: bool = False) -> list:

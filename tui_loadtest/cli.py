@@ -342,6 +342,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(handler=cmd_demo_server)
 
+    schema = sub.add_parser(
+        "schema",
+        help="print the JSON Schema of a file tui-loadtest writes",
+        description=(
+            "Print a JSON Schema (draft 2020-12), for validating files in other tools.\n"
+            "  report   the JSON report (--out, bench, baselines export)"
+        ),
+        formatter_class=_Formatter,
+    )
+    schema.add_argument("what", choices=["report"], metavar="FORMAT", help="report")
+    schema.set_defaults(handler=cmd_schema)
+
     for register in EXTRA_COMMANDS:
         register(sub)
     return parser
@@ -482,15 +494,15 @@ def execute(  # noqa: ANN001
 def _after_run(  # noqa: ANN001
     run, result, url: str, out: str | None, report_stdout, outputs: RunOutputs | None
 ) -> int:
-    from .cli_baselines import output_failed
-    from .report.json_report import json_text
+    from .outputs import output_failed
+    from .report.json_report import report_json
     from .report.output_files import OutputError, save_output
     from .report.text import run_summary
 
     written = True
     if out is not None:  # first, so that nothing after the run can lose it
         try:
-            path = save_output(out, json_text(result.to_report()), what="the report",
+            path = save_output(out, report_json(result.to_struct()), what="the report",
                                flag="--out", allow_stdout=True, stdout=report_stdout)  # fmt: skip
             if out != STDOUT:
                 _note(f"report written to {path}")
@@ -589,6 +601,15 @@ def cmd_demo_server(args: argparse.Namespace) -> int:
         stall_s=args.stall,
         stall_every_s=args.stall_every,
     )
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from .stats.report_format import report_schema
+
+    print(json.dumps(report_schema(), indent=2))
     return EXIT_OK
 
 

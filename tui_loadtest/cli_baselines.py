@@ -14,7 +14,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .errors import EXIT_GATE_FAILED, EXIT_OK, UserError
 
@@ -393,31 +393,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _read_baseline_file(path: str) -> tuple[RunResult, dict[str, Any]]:
-    """A report file, and the ``baseline`` block an export adds (empty for a plain report)."""
-    from .report.json_report import read_report
-
-    result = read_report(path)
-    try:
-        block = json.loads(Path(path).read_text(encoding="utf-8")).get("baseline") or {}
-    except (OSError, ValueError, AttributeError):
-        block = {}
-    return result, block if isinstance(block, dict) else {}
-
-
 def cmd_import(args: argparse.Namespace) -> int:
     from .baselines import make_baseline
+    from .report.json_report import read_exported
 
-    result, block = _read_baseline_file(args.file)
-    name = args.name or block.get("name")
+    result, block = read_exported(args.file)
+    name = args.name or (block.name if block else None)
     if not name:
         raise UserError(f"{args.file}: a plain report has no baseline name; pass --name NAME")
-    meta = dict(block.get("metadata") or {})
+    meta = dict(block.metadata) if block else {}
     meta.setdefault("source", "import")
     meta["file"] = str(args.file)
     baseline = make_baseline(result, name, source=meta["source"], metadata=meta)
-    if block.get("created_at"):
-        baseline.created_at = str(block["created_at"])
+    if block and block.created_at:
+        baseline.created_at = block.created_at
     store = _store(args)
     _save_or_explain(store, baseline, args.overwrite)
     _note(f'imported "{baseline.name}" into {store.path}')
@@ -447,8 +436,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_create(args: argparse.Namespace) -> int:
     from .baselines import make_baseline
+    from .report.json_report import read_report
 
-    result, _ = _read_baseline_file(args.source)
+    result = read_report(args.source)
     baseline = make_baseline(result, args.name, source="report", metadata={"file": args.source})
     store = _store(args)
     _save_or_explain(store, baseline, args.overwrite)

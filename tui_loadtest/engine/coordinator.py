@@ -19,11 +19,14 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from ..monitor import Monitor
 from ..scenario import Scenario, redact_text
 from ..stats.aggregate import RunAggregate, WorkerDelta
 from ..stats.model import Event, RunState, Snapshot
-from ..stats.result import EndpointResult, FlowResult, RunResult, environment
+from ..stats.report_format import load_report
+from ..stats.result import EndpointResult, FlowResult, RunResult, environment, warmup_section
 from .generator import GeneratorWatch
 from .pool import Delta, Ended, LocalProcessPool, WorkerInfo, WorkerPool, last_line
 from .shares import WorkerShare, make_shares, split_evenly
@@ -495,20 +498,19 @@ class Run:
         if not agg.warmup_ticks:
             return {}
         d = agg.warmup_active_s
-        total = agg.total_span(warmup=True)
-        return {
-            "duration_s": round(agg.warmup_wall_s, 3),
-            "planned_s": self.load.warmup_s,
-            "summary": total.stats(d).to_dict(),
-            "endpoints": [
-                {"method": method, "name": name, **span.stats(d).to_dict()}
+        return warmup_section(
+            duration_s=agg.warmup_wall_s,
+            planned_s=self.load.warmup_s,
+            summary=agg.total_span(warmup=True).stats(d),
+            endpoints=[
+                (method, name, span.stats(d))
                 for (method, name), span in zip(
                     agg.endpoint_keys, agg.warmup_cumulative, strict=True
                 )
             ],
-            "errors": [e.to_dict() for e in agg.error_rows(warmup=True)],
-            "timeline": [p.to_dict() for p in agg.timeline if p.warmup],
-        }
+            errors=agg.error_rows(warmup=True),
+            timeline=[p for p in agg.timeline if p.warmup],
+        )
 
     def result(self) -> RunResult:
         """The final (or, before the end, partial) result of the run."""
@@ -532,23 +534,9 @@ class Run:
                 duration_s=duration,
                 host=self.host,
                 scenario_name=self.scenario.name,
-                load={
-                    "model": "closed" if load.mode == "users" else "open",
-                    "mode": load.mode,
-                    "users": self.users_target,  # open model: the cap on requests in flight
-                    "spawn_rate": load.effective_spawn_rate if not load.is_open else None,
-                    "rate": load.rate,
-                    "max_users": load.max_users if load.is_open else None,
-                    "arrival": load.arrival if load.is_open else None,
-                    "stages": [
-                        {"duration_s": st.duration_s, "target": st.target} for st in load.stages
-                    ],
-                    "workers": self.workers,
-                    "run_time_s": load.run_time_s,
-                    "requests": load.requests,
-                    "think_time_s": list(load.think_time),
-                    **({"warmup_s": load.warmup_s} if load.warmup_s else {}),
-                },
+                load=msgspec.to_builtins(
+                    load_report(load, users=self.users_target, workers=self.workers)
+                ),
                 scenario=self.scenario.redacted,
                 summary=total.stats(duration, agg.dropped),
                 histogram=total.hist,

@@ -7,7 +7,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from ..errors import UserError
+from ..stats.report_format import (
+    BaselineBlock,
+    ExportedBaseline,
+    Report,
+    ReportError,
+    convert_report,
+)
 from ..stats.result import RunResult
 from .output_files import write_output
 
@@ -28,30 +37,66 @@ def write_json_atomic(path: str | Path, data: Any) -> Path:
     return write_output(path, json_text(data))
 
 
+def report_json(report: Report) -> str:
+    """A report as the indented JSON text of a report file."""
+    return msgspec.json.format(msgspec.json.encode(report).decode("utf-8"), indent=2) + "\n"
+
+
 def write_report(result: RunResult, path: str | Path) -> Path:
-    return write_json_atomic(path, result.to_report())
+    return write_output(path, report_json(result.to_struct()))
 
 
-def read_report(path: str | Path) -> RunResult:
-    """Load a report file, with a one-line error for anything unreadable."""
+def read_report_struct(path: str | Path) -> ExportedBaseline:
+    """Load and validate a report file (or an exported baseline): one line naming the
+    file and the field for anything unreadable or malformed."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise UserError(f"{path}: no such report file") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read report: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not a JSON report: {exc.msg} at line {exc.lineno}") from None
-    return parse_report(data, str(path))
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+        raise UserError(f"{path}: not a JSON report: {msg}{where}") from None
+    return parse_report_struct(data, str(path))
 
 
-def parse_report(data: Any, where: str) -> RunResult:
-    """A report already decoded from JSON (a file's content, or a body sent to ``serve``);
-    ``where`` names it in the one-line error."""
+def parse_report_struct(data: Any, where: str) -> ExportedBaseline:
+    """Report data already decoded from JSON (a file's content, or a body sent to
+    ``serve``), validated; ``where`` names it in the one-line error."""
     if not isinstance(data, dict) or "summary" not in data:
         raise UserError(f'{where}: not a tui-loadtest report (no "summary" section)')
     try:
-        return RunResult.from_report(data)
-    except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError) as exc:
-        raise UserError(f"{where}: malformed report: {exc}") from None
+        report = convert_report(data)
+    except ReportError as exc:
+        raise UserError(f"{where}: {exc}") from None
+    assert isinstance(report, ExportedBaseline)
+    return report
+
+
+def parse_report(data: Any, where: str) -> RunResult:
+    """Report data already decoded from JSON as a result (one line naming the field)."""
+    return _result(parse_report_struct(data, where), where)
+
+
+def _result(report: ExportedBaseline, where: str) -> RunResult:
+    try:
+        return RunResult.from_struct(report)
+    except ReportError as exc:
+        raise UserError(f"{where}: {exc}") from None
+
+
+def read_exported(path: str | Path) -> tuple[RunResult, BaselineBlock | None]:
+    """A report file as a result, and the ``baseline`` block an export adds (None for a
+    plain report); one line naming the file and the field for anything wrong."""
+    report = read_report_struct(path)
+    return _result(report, str(path)), report.baseline
+
+
+def read_report(path: str | Path) -> RunResult:
+    """Load a report file as a result, with a one-line error for anything unreadable."""
+    return read_exported(path)[0]

@@ -43,22 +43,6 @@ class Latency:
             max=h.max() / 1000,
         )
 
-    def to_dict(self) -> dict[str, float]:
-        return {
-            "min": _r(self.min),
-            "mean": _r(self.mean),
-            "p50": _r(self.p50),
-            "p90": _r(self.p90),
-            "p95": _r(self.p95),
-            "p99": _r(self.p99),
-            "p999": _r(self.p999),
-            "max": _r(self.max),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Latency:
-        return cls(**{k: float(d.get(k, 0.0)) for k in cls.__slots__})
-
 
 @dataclass(frozen=True, slots=True)
 class Stats:
@@ -83,22 +67,6 @@ class Stats:
     @property
     def error_rate(self) -> float:
         return self.failures / self.requests if self.requests else 0.0
-
-    def to_dict(self) -> dict:
-        d = {
-            "requests": self.requests,
-            "failures": self.failures,
-            "error_rate": round(self.error_rate, 6),
-            "rps": _r(self.rps),
-            "bytes_received": self.bytes_received,
-            "bytes_sent": self.bytes_sent,
-            "status_codes": {str(s): n for s, n in self.statuses},
-            "latency_ms": self.latency.to_dict(),
-        }
-        if self.service is not None:
-            d["service_latency_ms"] = self.service.to_dict()
-            d["dropped"] = self.dropped
-        return d
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,18 +95,6 @@ class FlowStats:
     @property
     def failure_rate(self) -> float:
         return self.failed / self.iterations if self.iterations else 0.0
-
-    def to_dict(self) -> dict:
-        d = {
-            "iterations": self.iterations,
-            "failed_iterations": self.failed,
-            "failure_rate": round(self.failure_rate, 6),
-            "iterations_per_s": _r(self.rate),
-            "iteration_duration_ms": self.duration.to_dict(),
-        }
-        if self.service is not None:
-            d["service_duration_ms"] = self.service.to_dict()
-        return d
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,21 +127,6 @@ class ErrorRow:
     def label(self) -> str:
         return f"HTTP {self.status}" if self.kind == "http" and self.status else self.kind
 
-    def to_dict(self) -> dict:
-        d: dict[str, object] = {
-            "kind": self.kind,
-            "status": self.status,
-            "endpoint": self.endpoint,
-            "method": self.method,
-            "count": self.count,
-            "message": self.message,
-        }
-        if self.first_seen_s is not None:
-            d["first_seen_s"] = _r(self.first_seen_s)
-        if self.last_seen_s is not None:
-            d["last_seen_s"] = _r(self.last_seen_s)
-        return d
-
 
 @dataclass(frozen=True, slots=True)
 class TimelinePoint:
@@ -207,26 +148,6 @@ class TimelinePoint:
     @property
     def rps(self) -> float:
         return float(self.requests)
-
-    def to_dict(self) -> dict:
-        d = {
-            "t": self.t,
-            "rps": self.requests,
-            "users": self.users,
-            "p50_ms": _r(self.p50_ms),
-            "p95_ms": _r(self.p95_ms),
-            "p99_ms": _r(self.p99_ms),
-            "errors": self.failures,
-            "paused": self.paused,
-        }
-        if self.target is not None:
-            d["target"] = _r(self.target)
-        if self.service_p99_ms is not None:
-            d["service_p99_ms"] = _r(self.service_p99_ms)
-            d["dropped"] = self.dropped
-        if self.warmup:
-            d["warmup"] = True
-        return d
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,7 +213,3 @@ class Snapshot:
         if self.requests_planned:
             fractions.append(min(1.0, self.total.requests / self.requests_planned))
         return max(fractions) if fractions else None
-
-
-def _r(x: float) -> float:
-    return round(x, 3)

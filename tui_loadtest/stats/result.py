@@ -10,15 +10,18 @@ from __future__ import annotations
 import platform
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+import msgspec
 
 from .. import __version__
+from . import report_format as fmt
 from .histogram import NBUCKETS, SUB_BITS, Histogram
 from .model import ErrorRow, FlowStats, Latency, Stats, TimelinePoint
 from .resources import ResourceSeries
 
-REPORT_FORMAT = 1
-HISTOGRAM_SCHEME = {
+REPORT_FORMAT = fmt.REPORT_FORMAT
+HISTOGRAM_SCHEME: dict[str, Any] = {
     "unit": "us",
     "kind": "log-linear",
     "sub_bucket_bits": SUB_BITS,
@@ -127,203 +130,192 @@ class RunResult:
         return None
 
     # -- the JSON report ------------------------------------------------------
-    def to_report(self) -> dict[str, Any]:
-        summary = self.summary.to_dict()
-        histograms: dict[str, Any] = {
+    def to_struct(self) -> fmt.Report:
+        """The report as typed structs (see :mod:`tui_loadtest.stats.report_format`)."""
+        open_model = self.service_histogram is not None
+        summary = _stats_struct(fmt.StatsReport, self.summary, open_model)
+        histograms = fmt.HistogramsReport(
             **HISTOGRAM_SCHEME,
-            "total": _hist_dict(self.histogram),
-            "endpoints": [
-                {"method": e.method, "name": e.name, **_hist_dict(e.histogram)}
-                for e in self.endpoints
-            ],
-            "per_second": self.per_second,
-        }
-        if self.service_histogram is not None:
+            total=_hist_struct(self.histogram),
+            endpoints=[_endpoint_hist(e.method, e.name, e.histogram) for e in self.endpoints],
+            per_second=_pairs_list(self.per_second),
+        )
+        if open_model:
             lag = self.lag
-            summary["lag_ms"] = lag.to_dict() if lag is not None else None
-            histograms["latency"] = "corrected: from each request's intended start"
-            histograms["service_total"] = _hist_dict(self.service_histogram)
-            histograms["service_endpoints"] = [
-                {
-                    "method": e.method,
-                    "name": e.name,
-                    **_hist_dict(e.service_histogram or Histogram()),
-                }
+            summary.lag_ms = _latency_struct(lag) if lag is not None else None
+            histograms.latency = "corrected: from each request's intended start"
+            histograms.service_total = _hist_struct(self.service_histogram or Histogram())
+            histograms.service_endpoints = [
+                _endpoint_hist(e.method, e.name, e.service_histogram or Histogram())
                 for e in self.endpoints
             ]
-            histograms["per_second_service"] = self.per_second_service
-            histograms["lag"] = _hist_dict(self.lag_histogram or Histogram())
-        flows: dict[str, Any] = {}
+            histograms.per_second_service = _pairs_list(self.per_second_service)
+            histograms.lag = _hist_struct(self.lag_histogram or Histogram())
+        flows: list[fmt.FlowReport] | msgspec.UnsetType = msgspec.UNSET
         if self.flows:
-            flows["flows"] = [{"name": f.name, **f.stats.to_dict()} for f in self.flows]
-            histograms["flows"] = [{"name": f.name, **_hist_dict(f.histogram)} for f in self.flows]
-            if self.service_histogram is not None:
-                histograms["service_flows"] = [
-                    {"name": f.name, **_hist_dict(f.service_histogram or Histogram())}
-                    for f in self.flows
+            flows = [_flow_struct(f) for f in self.flows]
+            histograms.flows = [_named_hist(f.name, f.histogram) for f in self.flows]
+            if open_model:
+                histograms.service_flows = [
+                    _named_hist(f.name, f.service_histogram or Histogram()) for f in self.flows
                 ]
-        return {
-            "tool": self.tool,
-            "version": self.version,
-            "format": REPORT_FORMAT,
-            "started_at": self.started_at,
-            "duration_s": round(self.duration_s, 3),
-            "host": self.host,
-            "scenario_name": self.scenario_name,
-            "load": self.load,
-            "environment": self.environment,
-            "outcome": self.outcome,
-            **({"generator": self.generator} if self.generator else {}),
-            "scenario": self.scenario,
-            "summary": summary,
-            "endpoints": [
-                {"method": e.method, "name": e.name, **e.stats.to_dict()} for e in self.endpoints
+        return fmt.Report(
+            tool=self.tool,
+            version=self.version,
+            started_at=self.started_at,
+            duration_s=round(self.duration_s, 3),
+            host=self.host,
+            scenario_name=self.scenario_name,
+            load=msgspec.convert(self.load, fmt.LoadReport),
+            environment=msgspec.convert(self.environment, fmt.EnvironmentReport),
+            outcome=msgspec.convert(self.outcome, fmt.OutcomeReport),
+            generator=(
+                msgspec.convert(self.generator, fmt.GeneratorReport)
+                if self.generator
+                else msgspec.UNSET
+            ),
+            scenario=self.scenario,
+            summary=summary,
+            endpoints=[
+                _stats_struct(fmt.EndpointReport, e.stats, open_model, method=e.method, name=e.name)
+                for e in self.endpoints
             ],
-            **flows,
-            **self._resources_report(),
-            **({"warmup": self.warmup} if self.warmup else {}),
-            "errors": [e.to_dict() for e in self.errors],
-            "timeline": [p.to_dict() for p in self.timeline],
-            "histograms": histograms,
-        }
+            flows=flows,
+            resources=self._resources_struct(),
+            warmup=(
+                _typed(self.warmup, fmt.WarmupReport, "warmup") if self.warmup else msgspec.UNSET
+            ),
+            errors=[_error_struct(e) for e in self.errors],
+            timeline=[_point_struct(p) for p in self.timeline],
+            histograms=histograms,
+        )
 
-    def _resources_report(self) -> dict[str, Any]:
+    def to_report(self) -> dict[str, Any]:
+        """The report as plain JSON data."""
+        return msgspec.to_builtins(self.to_struct())
+
+    def _resources_struct(self) -> fmt.ResourcesReport | msgspec.UnsetType:
         if not self.resources and not self.monitor:
-            return {}
-        return {
-            "resources": {
-                **self.monitor,
-                "series": [s.to_dict() for s in self.resources],
-            }
-        }
+            return msgspec.UNSET
+        return msgspec.convert(
+            {**self.monitor, "series": [s.to_dict() for s in self.resources]},
+            fmt.ResourcesReport,
+        )
 
     @classmethod
     def from_report(cls, data: dict[str, Any]) -> RunResult:
+        """Rebuild a result from parsed report data (validated field by field:
+        :class:`~tui_loadtest.stats.report_format.ReportError` names a bad one)."""
+        return cls.from_struct(fmt.convert_report(data))
+
+    @classmethod
+    def from_struct(cls, report: fmt.Report) -> RunResult:
         """Rebuild a result from a report; percentiles come from the stored histograms."""
-        hists = data.get("histograms") or {}
-        duration = float(data.get("duration_s", 0.0))
-        if hists and hists.get("buckets", NBUCKETS) != NBUCKETS:
-            raise ValueError("histograms use a different bucket layout")
-
-        def latency_of(d: dict, key: str, h: Histogram | None) -> Latency:
-            if h is not None and h.total:
-                return Latency.from_histogram(h)
-            return Latency.from_dict(d.get(key) or {})
-
-        def stats_of(d: dict, h: Histogram | None, sh: Histogram | None = None) -> Stats:
-            service = None
-            if sh is not None or d.get("service_latency_ms") is not None:
-                service = latency_of(d, "service_latency_ms", sh)
-            return Stats(
-                requests=int(d.get("requests", 0)),
-                failures=int(d.get("failures", 0)),
-                rps=float(d.get("rps", 0.0)),
-                bytes_received=int(d.get("bytes_received", 0)),
-                bytes_sent=int(d.get("bytes_sent", 0)),
-                statuses=tuple(
-                    sorted((int(s), int(n)) for s, n in (d.get("status_codes") or {}).items())
-                ),
-                latency=latency_of(d, "latency_ms", h),
-                service=service,
-                dropped=int(d.get("dropped", 0)),
+        hists = report.histograms
+        if hists is not None and hists.buckets != NBUCKETS:
+            raise fmt.ReportError(
+                f"histograms.buckets: expected {NBUCKETS} (this version's bucket layout),"
+                f" got {hists.buckets}"
+            )
+        if hists is not None and hists.sub_bucket_bits != SUB_BITS:
+            raise fmt.ReportError(
+                f"histograms.sub_bucket_bits: expected {SUB_BITS}, got {hists.sub_bucket_bits}"
             )
 
-        total_h = _hist_from(hists.get("total"))
-        service_h = _hist_from(hists.get("service_total"))
-        ep_hists = {(h.get("method"), h.get("name")): h for h in hists.get("endpoints", [])}
+        def given(value: Any) -> Any:
+            return None if value is msgspec.UNSET else value
+
+        def stats_of(
+            d: fmt.StatsReport | fmt.EndpointReport, h: Histogram | None, sh: Histogram | None
+        ) -> Stats:
+            service_ms = given(d.service_latency_ms)
+            service = None
+            if sh is not None or service_ms is not None:
+                service = _latency_of(service_ms, sh)
+            return Stats(
+                requests=d.requests,
+                failures=d.failures,
+                rps=d.rps,
+                bytes_received=d.bytes_received,
+                bytes_sent=d.bytes_sent,
+                statuses=tuple(sorted(d.status_codes.items())),
+                latency=_latency_of(d.latency_ms, h),
+                service=service,
+                dropped=given(d.dropped) or 0,
+            )
+
+        total_h = _hist_from(hists.total if hists else None)
+        service_h = _hist_from(given(hists.service_total) if hists else None)
+        ep_hists = {(h.method, h.name): h for h in (hists.endpoints if hists else [])}
         svc_hists = {
-            (h.get("method"), h.get("name")): h for h in hists.get("service_endpoints", [])
+            (h.method, h.name): h for h in ((given(hists.service_endpoints) or []) if hists else [])
         }
         endpoints = []
-        for e in data.get("endpoints", []):
-            key = (e.get("method"), e.get("name"))
-            h = _hist_from(ep_hists.get(key))
-            sh = _hist_from(svc_hists.get(key))
+        for e in report.endpoints:
+            h = _hist_from(ep_hists.get((e.method, e.name)))
+            sh = _hist_from(svc_hists.get((e.method, e.name)))
             endpoints.append(
-                EndpointResult(
-                    e.get("method", ""), e.get("name", ""), stats_of(e, h, sh), h or Histogram(), sh
-                )
-            )
-        flow_hists = {h.get("name"): h for h in hists.get("flows", [])}
-        flow_svc = {h.get("name"): h for h in hists.get("service_flows", [])}
-        flows = []
-        for f in data.get("flows", []):
-            h = _hist_from(flow_hists.get(f.get("name"))) or Histogram()
-            sh = _hist_from(flow_svc.get(f.get("name")))
-            service = None
-            if sh is not None or f.get("service_duration_ms") is not None:
-                service = latency_of(f, "service_duration_ms", sh)
-            flows.append(
-                FlowResult(
-                    name=f.get("name", ""),
-                    stats=FlowStats(
-                        iterations=int(f.get("iterations", 0)),
-                        failed=int(f.get("failed_iterations", 0)),
-                        rate=float(f.get("iterations_per_s", 0.0)),
-                        duration=latency_of(f, "iteration_duration_ms", h),
-                        service=service,
-                    ),
-                    histogram=h,
-                    service_histogram=sh,
-                )
+                EndpointResult(e.method, e.name, stats_of(e, h, sh), h or Histogram(), sh)
             )
         errors = [
             ErrorRow(
-                kind=e.get("kind", "other"),
-                status=e.get("status"),
-                endpoint=e.get("endpoint", ""),
-                method=e.get("method", ""),
-                count=int(e.get("count", 0)),
-                message=e.get("message", ""),
-                first_seen_s=_opt_float(e.get("first_seen_s")),
-                last_seen_s=_opt_float(e.get("last_seen_s")),
+                kind=e.kind,
+                status=e.status,
+                endpoint=e.endpoint,
+                method=e.method,
+                count=e.count,
+                message=e.message,
+                first_seen_s=given(e.first_seen_s),
+                last_seen_s=given(e.last_seen_s),
             )
-            for e in data.get("errors", [])
+            for e in report.errors
         ]
         timeline = [
             TimelinePoint(
-                t=int(p.get("t", i)),
-                requests=int(p.get("rps", 0)),
-                failures=int(p.get("errors", 0)),
-                users=int(p.get("users", 0)),
-                p50_ms=float(p.get("p50_ms", 0.0)),
-                p95_ms=float(p.get("p95_ms", 0.0)),
-                p99_ms=float(p.get("p99_ms", 0.0)),
-                paused=bool(p.get("paused", False)),
-                target=p.get("target"),
-                service_p99_ms=p.get("service_p99_ms"),
-                dropped=int(p.get("dropped", 0)),
-                warmup=bool(p.get("warmup", False)),
+                t=p.t,
+                requests=p.rps,
+                failures=p.errors,
+                users=p.users,
+                p50_ms=p.p50_ms,
+                p95_ms=p.p95_ms,
+                p99_ms=p.p99_ms,
+                paused=p.paused,
+                target=given(p.target),
+                service_p99_ms=given(p.service_p99_ms),
+                dropped=given(p.dropped) or 0,
+                warmup=given(p.warmup) or False,
             )
-            for i, p in enumerate(data.get("timeline", []))
+            for p in report.timeline
         ]
+        resources = given(report.resources)
+        series = resources.series if resources else []
         return cls(
-            started_at=data.get("started_at", ""),
-            duration_s=duration,
-            host=data.get("host", ""),
-            scenario_name=data.get("scenario_name") or (data.get("scenario") or {}).get("name", ""),
-            load=dict(data.get("load", {})),
-            scenario=dict(data.get("scenario", {})),
-            summary=stats_of(data.get("summary", {}), total_h, service_h),
+            started_at=report.started_at,
+            duration_s=report.duration_s,
+            host=report.host,
+            scenario_name=report.scenario_name,
+            load=msgspec.to_builtins(report.load),
+            scenario=dict(report.scenario),
+            summary=stats_of(report.summary, total_h, service_h),
             histogram=total_h or Histogram(),
             endpoints=endpoints,
             errors=errors,
             timeline=timeline,
-            per_second=list(hists.get("per_second", [])),
+            per_second=_pairs_lists(hists.per_second if hists else []),
             service_histogram=service_h,
-            per_second_service=list(hists.get("per_second_service", [])),
-            lag_histogram=_hist_from(hists.get("lag")),
-            outcome=dict(data.get("outcome", {})),
-            generator=dict(data.get("generator") or {}),
-            environment=dict(data.get("environment", {})),
-            flows=flows,
-            resources=[
-                ResourceSeries.from_dict(d) for d in (data.get("resources") or {}).get("series", [])
-            ],
-            monitor={k: v for k, v in (data.get("resources") or {}).items() if k != "series"},
-            warmup=dict(data.get("warmup") or {}),
-            tool=data.get("tool", "tui-loadtest"),
-            version=data.get("version", ""),
+            per_second_service=_pairs_lists(
+                (given(hists.per_second_service) or []) if hists else []
+            ),
+            lag_histogram=_hist_from(given(hists.lag) if hists else None),
+            outcome=msgspec.to_builtins(report.outcome),
+            generator=msgspec.to_builtins(given(report.generator) or {}),
+            environment=msgspec.to_builtins(report.environment),
+            flows=_flows_from(report),
+            resources=[ResourceSeries.from_dict(msgspec.to_builtins(d)) for d in series],
+            monitor={"sources": list(resources.sources)} if resources else {},
+            warmup=msgspec.to_builtins(given(report.warmup) or {}),
+            tool=report.tool,
+            version=report.version,
         )
 
 
@@ -359,18 +351,196 @@ def service_view(result: RunResult) -> RunResult:
     )
 
 
-def _opt_float(value: Any) -> float | None:
-    return None if value is None else float(value)
+def _r(x: float) -> float:
+    return round(x, 3)
 
 
-def _hist_dict(h: Histogram) -> dict[str, Any]:
-    return {"count": h.total, "sum_us": h.sum_us, "buckets": h.to_sparse()}
+def _latency_struct(lat: Latency) -> fmt.LatencyMs:
+    return fmt.LatencyMs(
+        min=_r(lat.min),
+        mean=_r(lat.mean),
+        p50=_r(lat.p50),
+        p90=_r(lat.p90),
+        p95=_r(lat.p95),
+        p99=_r(lat.p99),
+        p999=_r(lat.p999),
+        max=_r(lat.max),
+    )
 
 
-def _hist_from(d: dict | None) -> Histogram | None:
-    if not d:
+def _latency_of(d: fmt.LatencyMs | None, h: Histogram | None) -> Latency:
+    """From the histogram when there is one (exact), else from the figures written."""
+    if h is not None and h.total:
+        return Latency.from_histogram(h)
+    if d is None:
+        return Latency()
+    return Latency(**msgspec.structs.asdict(d))
+
+
+_S = TypeVar("_S", fmt.StatsReport, fmt.EndpointReport)
+
+
+def _stats_struct(kind: type[_S], s: Stats, open_model: bool, **names: str) -> _S:
+    out = kind(
+        **names,
+        requests=s.requests,
+        failures=s.failures,
+        error_rate=round(s.error_rate, 6),
+        rps=_r(s.rps),
+        bytes_received=s.bytes_received,
+        bytes_sent=s.bytes_sent,
+        status_codes=dict(s.statuses),
+        latency_ms=_latency_struct(s.latency),
+    )
+    if s.service is not None:
+        out.service_latency_ms = _latency_struct(s.service)
+        out.dropped = s.dropped
+    return out
+
+
+def _error_struct(e: ErrorRow) -> fmt.ErrorReport:
+    out = fmt.ErrorReport(
+        kind=e.kind,
+        status=e.status,
+        endpoint=e.endpoint,
+        method=e.method,
+        count=e.count,
+        message=e.message,
+    )
+    if e.first_seen_s is not None:
+        out.first_seen_s = _r(e.first_seen_s)
+    if e.last_seen_s is not None:
+        out.last_seen_s = _r(e.last_seen_s)
+    return out
+
+
+def _flow_struct(f: FlowResult) -> fmt.FlowReport:
+    s = f.stats
+    out = fmt.FlowReport(
+        name=f.name,
+        iterations=s.iterations,
+        failed_iterations=s.failed,
+        failure_rate=round(s.failure_rate, 6),
+        iterations_per_s=_r(s.rate),
+        iteration_duration_ms=_latency_struct(s.duration),
+    )
+    if s.service is not None:
+        out.service_duration_ms = _latency_struct(s.service)
+    return out
+
+
+def _named_hist(name: str, h: Histogram) -> fmt.NamedHistogramReport:
+    return fmt.NamedHistogramReport(
+        name=name, count=h.total, sum_us=h.sum_us, buckets=_pairs(h.to_sparse())
+    )
+
+
+def _flows_from(report: fmt.Report) -> list[FlowResult]:
+    """Journeys: each flow's iterations, durations from its histogram when there is one."""
+    if report.flows is msgspec.UNSET:
+        return []
+    hists = report.histograms
+    by_name: dict[str, fmt.NamedHistogramReport] = {}
+    svc_by_name: dict[str, fmt.NamedHistogramReport] = {}
+    if hists is not None:
+        if hists.flows is not msgspec.UNSET:
+            by_name = {h.name: h for h in hists.flows}
+        if hists.service_flows is not msgspec.UNSET:
+            svc_by_name = {h.name: h for h in hists.service_flows}
+    out = []
+    for f in report.flows:
+        h = _hist_from(by_name.get(f.name)) or Histogram()
+        sh = _hist_from(svc_by_name.get(f.name))
+        given_svc = None if f.service_duration_ms is msgspec.UNSET else f.service_duration_ms
+        service = None
+        if sh is not None or given_svc is not None:
+            service = _latency_of(given_svc, sh)
+        stats = FlowStats(
+            iterations=f.iterations,
+            failed=f.failed_iterations,
+            rate=f.iterations_per_s,
+            duration=_latency_of(f.iteration_duration_ms, h),
+            service=service,
+        )
+        out.append(FlowResult(name=f.name, stats=stats, histogram=h, service_histogram=sh))
+    return out
+
+
+def _point_struct(p: TimelinePoint) -> fmt.TimelinePointReport:
+    out = fmt.TimelinePointReport(
+        t=p.t,
+        rps=p.requests,
+        users=p.users,
+        p50_ms=_r(p.p50_ms),
+        p95_ms=_r(p.p95_ms),
+        p99_ms=_r(p.p99_ms),
+        errors=p.failures,
+        paused=p.paused,
+    )
+    if p.target is not None:
+        out.target = _r(p.target)
+    if p.service_p99_ms is not None:
+        out.service_p99_ms = _r(p.service_p99_ms)
+        out.dropped = p.dropped
+    if p.warmup:
+        out.warmup = True
+    return out
+
+
+def warmup_section(
+    *,
+    duration_s: float,
+    planned_s: float | None,
+    summary: Stats,
+    endpoints: list[tuple[str, str, Stats]],
+    errors: list[ErrorRow],
+    timeline: list[TimelinePoint],
+) -> dict[str, Any]:
+    """The report's ``warmup`` section: the warm-up's own figures, kept apart from the run's."""
+    open_model = summary.service is not None
+    return msgspec.to_builtins(
+        fmt.WarmupReport(
+            duration_s=round(duration_s, 3),
+            planned_s=planned_s,
+            summary=_stats_struct(fmt.StatsReport, summary, open_model),
+            endpoints=[
+                _stats_struct(fmt.EndpointReport, st, open_model, method=m, name=n)
+                for m, n, st in endpoints
+            ],
+            errors=[_error_struct(e) for e in errors],
+            timeline=[_point_struct(p) for p in timeline],
+        )
+    )
+
+
+def _hist_struct(h: Histogram) -> fmt.HistogramReport:
+    return fmt.HistogramReport(count=h.total, sum_us=h.sum_us, buckets=_pairs(h.to_sparse()))
+
+
+def _endpoint_hist(method: str, name: str, h: Histogram) -> fmt.EndpointHistogramReport:
+    return fmt.EndpointHistogramReport(
+        method=method, name=name, count=h.total, sum_us=h.sum_us, buckets=_pairs(h.to_sparse())
+    )
+
+
+def _pairs(sparse: list) -> fmt.Sparse:
+    return [(int(i), int(c)) for i, c in sparse]
+
+
+def _pairs_list(seconds: list[list[list[int]]]) -> list[fmt.Sparse]:
+    return [_pairs(sec) for sec in seconds]
+
+
+def _pairs_lists(seconds: list[fmt.Sparse]) -> list[list[list[int]]]:
+    return [[[i, c] for i, c in sec] for sec in seconds]
+
+
+def _hist_from(
+    d: fmt.HistogramReport | fmt.EndpointHistogramReport | fmt.NamedHistogramReport | None,
+) -> Histogram | None:
+    if d is None:
         return None
-    return Histogram.from_sparse(d.get("buckets", []), int(d.get("sum_us", 0)))
+    return Histogram.from_sparse([[i, c] for i, c in d.buckets], d.sum_us)
 
 
 def environment(workers: int) -> dict[str, Any]:

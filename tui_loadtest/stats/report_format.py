@@ -1,0 +1,431 @@
+"""The JSON report file, as typed structs (msgspec): one definition for writing,
+reading, validating and publishing its JSON Schema (``tui-loadtest schema report``).
+
+Reading checks every field's type, so a malformed report fails with one line
+naming the field (``r.json: summary.requests: expected an integer, got "abc"``)
+instead of being half-read with defaults. Keys the writer adds only for some
+runs (arrival-rate figures, a target per second) are ``UNSET`` otherwise and so
+left out of the file, exactly as before the structs existed.
+
+Compatibility: ``schema_version`` counts breaking changes of this layout.
+Files without it are the original ``"format": 1`` reports, which have the
+same layout (schema 1). Additions (new optional keys) do not bump it: readers
+ignore keys they do not know. A file with a newer ``schema_version`` than
+:data:`SCHEMA_VERSION` is refused with a line saying so.
+
+The same layout is used for exported baselines (plus a ``baseline`` block)
+and for the reports kept in the baseline store.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from msgspec import UNSET, Struct, UnsetType
+
+if TYPE_CHECKING:
+    from ..scenario import LoadSpec
+
+SCHEMA_VERSION = 1
+REPORT_FORMAT = 1  # the original version key, kept for tools that read it
+
+_CONFIG: dict[str, Any] = {"kw_only": True}
+
+
+class LatencyMs(Struct, **_CONFIG):
+    """Latency figures in milliseconds (response-time percentiles)."""
+
+    min: float
+    mean: float
+    p50: float
+    p90: float
+    p95: float
+    p99: float
+    p999: float
+    max: float
+
+
+class StatsReport(Struct, **_CONFIG):
+    """Counts and latency over the whole run (``summary``)."""
+
+    requests: int
+    failures: int
+    error_rate: float
+    rps: float
+    bytes_received: int
+    bytes_sent: int = 0  # reports before it was counted have neither of these two
+    status_codes: dict[int, int] = msgspec.field(default_factory=dict)  # responses by status
+    latency_ms: LatencyMs
+    # Arrival-rate runs only: latency from when each request was sent, and drops.
+    service_latency_ms: LatencyMs | UnsetType = UNSET
+    dropped: int | UnsetType = UNSET
+    # Arrival-rate runs only: how late the generator sent requests.
+    lag_ms: LatencyMs | None | UnsetType = UNSET
+
+
+class EndpointReport(Struct, **_CONFIG):
+    """One endpoint (method + name): the same figures as the summary."""
+
+    method: str
+    name: str
+    requests: int
+    failures: int
+    error_rate: float
+    rps: float
+    bytes_received: int
+    bytes_sent: int = 0  # reports before it was counted have neither of these two
+    status_codes: dict[int, int] = msgspec.field(default_factory=dict)  # responses by status
+    latency_ms: LatencyMs
+    service_latency_ms: LatencyMs | UnsetType = UNSET
+    dropped: int | UnsetType = UNSET
+
+
+class FlowReport(Struct, kw_only=True):
+    """One journey flow (or script task): its iterations (k6's ``iterations`` and
+    ``iteration_duration``); an iteration failed when one of its steps failed."""
+
+    name: str
+    iterations: int
+    failed_iterations: int
+    failure_rate: float
+    iterations_per_s: float
+    iteration_duration_ms: LatencyMs
+    service_duration_ms: LatencyMs | UnsetType = UNSET  # arrival-rate runs
+
+
+class ErrorReport(Struct, **_CONFIG):
+    """One kind of failure on one endpoint: its count and the last message seen."""
+
+    kind: str
+    status: int | None
+    endpoint: str
+    method: str
+    count: int
+    message: str
+    # Seconds since the start of the first and the last second the kind was seen in
+    # (reports written before they were kept have neither).
+    first_seen_s: float | UnsetType = UNSET
+    last_seen_s: float | UnsetType = UNSET
+
+
+class TimelinePointReport(Struct, **_CONFIG):
+    """One second of the run, every endpoint and worker merged."""
+
+    t: int
+    rps: int  # requests that ended in this second
+    users: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    errors: int
+    paused: bool
+    target: float | UnsetType = UNSET
+    service_p99_ms: float | UnsetType = UNSET
+    dropped: int | UnsetType = UNSET
+    warmup: bool | UnsetType = UNSET  # a second of the warm-up (only in the warmup section)
+
+
+Sparse = list[tuple[int, int]]  # [bucket index, count] pairs, indexes ascending
+
+
+class HistogramReport(Struct, **_CONFIG):
+    count: int
+    sum_us: int
+    buckets: Sparse
+
+
+class EndpointHistogramReport(Struct, **_CONFIG):
+    method: str
+    name: str
+    count: int
+    sum_us: int
+    buckets: Sparse
+
+
+class NamedHistogramReport(Struct, kw_only=True):
+    name: str
+    count: int
+    sum_us: int
+    buckets: Sparse
+
+
+class HistogramsReport(Struct, **_CONFIG):
+    """The merged log-linear histograms (µs): every percentile can be recomputed."""
+
+    unit: str
+    kind: str
+    sub_bucket_bits: int
+    buckets: int
+    total: HistogramReport
+    endpoints: list[EndpointHistogramReport]
+    per_second: list[Sparse]
+    latency: str | UnsetType = UNSET
+    service_total: HistogramReport | UnsetType = UNSET
+    service_endpoints: list[EndpointHistogramReport] | UnsetType = UNSET
+    per_second_service: list[Sparse] | UnsetType = UNSET
+    lag: HistogramReport | UnsetType = UNSET
+    flows: list[NamedHistogramReport] | UnsetType = UNSET  # journeys: iteration durations
+    service_flows: list[NamedHistogramReport] | UnsetType = UNSET
+
+
+class StageReport(Struct, **_CONFIG):
+    duration_s: float
+    target: float
+
+
+class LoadReport(Struct, **_CONFIG):
+    """The load that was run: the model, its shape and the workers."""
+
+    model: str  # "closed" or "open"
+    mode: str  # "users" or "arrival-rate"
+    users: int  # open model: the cap on requests in flight
+    spawn_rate: float | None = None
+    rate: float | None = None
+    max_users: int | None = None
+    arrival: str | None = None
+    stages: list[StageReport] = msgspec.field(default_factory=list)
+    workers: int = 1
+    run_time_s: float | None = None
+    requests: int | None = None
+    think_time_s: list[float] = msgspec.field(default_factory=lambda: [0.0, 0.0])
+    warmup_s: float | UnsetType = UNSET  # runs with a warm-up
+
+
+def load_report(load: LoadSpec, *, users: int, workers: int) -> LoadReport:
+    """The report's ``load`` for a run of ``load`` (``users``: the target reached by
+    the run, or the in-flight cap in arrival-rate mode): written in this one place."""
+    is_open = load.is_open
+    return LoadReport(
+        model="open" if is_open else "closed",
+        mode=load.mode,
+        users=users,
+        spawn_rate=None if is_open else load.effective_spawn_rate,
+        rate=load.rate,
+        max_users=load.max_users if is_open else None,
+        arrival=load.arrival if is_open else None,
+        stages=[StageReport(duration_s=st.duration_s, target=st.target) for st in load.stages],
+        workers=workers,
+        run_time_s=load.run_time_s,
+        requests=load.requests,
+        think_time_s=list(load.think_time),
+        warmup_s=load.warmup_s if load.warmup_s else UNSET,
+    )
+
+
+class EnvironmentReport(Struct, **_CONFIG):
+    tool_version: str = ""
+    python: str = ""
+    platform: str = ""
+    workers: int = 1
+
+
+class UsersReport(Struct, **_CONFIG):
+    """Virtual users: planned, the most that were running at once, the time-weighted mean."""
+
+    planned: int
+    peak: int
+    average: float
+
+
+class LostWorkerReport(Struct, **_CONFIG):
+    """A worker that went away during the run (killed from outside, or lost remotely)."""
+
+    worker: int
+    at_s: float | None = None
+    reason: str = ""
+    missing_s: float | UnsetType = UNSET  # seconds of its share the run went without
+
+
+class OutcomeReport(Struct, **_CONFIG):
+    """How the run ended."""
+
+    reason: str | None
+    interrupted: bool
+    connections: int  # connections opened: 0 with requests means the target was unreachable
+    paused_s: float = 0.0
+    worker_errors: list[str] = msgspec.field(default_factory=list)
+    workers_lost: list[LostWorkerReport] = msgspec.field(default_factory=list)
+    users: UsersReport | UnsetType = UNSET  # reports before it was kept lack it
+
+
+class GeneratorCpuReport(Struct, **_CONFIG):
+    """CPU (% of one core) per second: one series per worker, and the coordinator's."""
+
+    workers: list[list[float | None]] = msgspec.field(default_factory=list)
+    coordinator: list[float | None] = msgspec.field(default_factory=list)
+
+
+class GeneratorReport(Struct, **_CONFIG):
+    """The load generator's own load: was it the bottleneck?"""
+
+    saturated: bool
+    saturated_at_s: float | None = None
+    saturated_by: str | None = None  # "worker 0" or "the coordinator"
+    threshold_pct: float = 90.0
+    peak_cpu_pct: float | None = None
+    cpu_pct: GeneratorCpuReport = msgspec.field(default_factory=GeneratorCpuReport)
+
+
+class ResourceSeriesReport(Struct, **_CONFIG):
+    """One watched series (a target process's CPU, a scraped metric) over the run."""
+
+    key: str
+    source: str
+    metric: str
+    label: str
+    unit: str
+    kind: str = "gauge"  # "gauge" or "rate" (a counter turned into a per-second rate)
+    min: float | None = None
+    mean: float | None = None
+    max: float | None = None
+    last: float | None = None
+    points: list[tuple[float, float | None]] = msgspec.field(default_factory=list)
+    increase: float | None | UnsetType = UNSET  # rate series only
+    span_s: float | UnsetType = UNSET  # rate series only
+
+
+class ResourcesReport(Struct, **_CONFIG):
+    """What was watched beside the load and how watching went."""
+
+    sources: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    series: list[ResourceSeriesReport] = msgspec.field(default_factory=list)
+
+
+class Report(Struct, **_CONFIG):
+    """A run's JSON report (``--out``, ``bench``, the baseline store)."""
+
+    tool: str
+    version: str
+    format: int = REPORT_FORMAT
+    schema_version: int = SCHEMA_VERSION
+    started_at: str
+    duration_s: float
+    host: str
+    scenario_name: str
+    load: LoadReport
+    environment: EnvironmentReport
+    outcome: OutcomeReport
+    generator: GeneratorReport | UnsetType = UNSET  # reports before it was sampled lack it
+    scenario: dict[str, Any]  # the scenario as given, secrets redacted
+    summary: StatsReport
+    endpoints: list[EndpointReport]
+    flows: list[FlowReport] | UnsetType = UNSET  # journeys only
+    resources: ResourcesReport | UnsetType = UNSET  # --monitor-pid, --scrape, [monitor]
+    warmup: WarmupReport | UnsetType = UNSET  # runs with a warm-up
+    errors: list[ErrorReport]
+    timeline: list[TimelinePointReport]
+    histograms: HistogramsReport | None = None  # absent only in hand-made reports
+
+
+class WarmupReport(Struct, kw_only=True):
+    """The warm-up (``warmup`` in [load], ``--warmup``): loaded, measured apart, and kept
+    out of every figure of the run itself."""
+
+    duration_s: float
+    planned_s: float | None = None
+    summary: StatsReport
+    endpoints: list[EndpointReport] = msgspec.field(default_factory=list)
+    errors: list[ErrorReport] = msgspec.field(default_factory=list)
+    timeline: list[TimelinePointReport] = msgspec.field(default_factory=list)
+
+
+class BaselineBlock(Struct, **_CONFIG):
+    """What ``baselines export`` adds beside the report: the baseline's name and origin."""
+
+    name: str
+    created_at: str
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class ExportedBaseline(Report, **_CONFIG):
+    """A report with the baseline it was stored as (``baselines export`` / ``import``)."""
+
+    baseline: BaselineBlock | None = None
+
+
+def report_schema() -> dict[str, Any]:
+    """The JSON Schema of a report (and of an exported baseline, which adds ``baseline``)."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "tui-loadtest report",
+        "description": f"A run's JSON report, schema_version {SCHEMA_VERSION}; exported"
+        " baselines add a `baseline` block. Readers ignore keys they do not know.",
+        **msgspec.json.schema(ExportedBaseline),
+    }
+
+
+# ------------------------------------------------------------------ reading errors
+
+_TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "str": "a string",
+    "bool": "true or false",
+    "array": "a list",
+    "object": "an object",
+    "null": "null",
+}
+
+
+class ReportError(ValueError):
+    """A report that does not match the layout; ``str()`` is ``field: what was wrong``."""
+
+
+def convert_report(data: Any, kind: type[Report] = ExportedBaseline) -> Report:
+    """Validate already-parsed JSON data (from the store) as a report."""
+    _check_version(data)
+    try:
+        return msgspec.convert(data, type=kind)
+    except msgspec.ValidationError as exc:
+        raise ReportError(explain(exc, data)) from None
+
+
+def _check_version(raw: Any) -> None:
+    version = raw.get("schema_version") if isinstance(raw, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        raise ReportError(
+            f"schema_version {version} was written by a newer tui-loadtest"
+            f" (this one reads up to {SCHEMA_VERSION}); upgrade to read it"
+        )
+
+
+def explain(exc: msgspec.ValidationError, raw: Any) -> str:
+    """msgspec's ``Expected `int`, got `str` - at `$.summary.requests``` as
+    ``summary.requests: expected an integer, got "abc"``."""
+    text = str(exc)
+    message, _, where = text.rpartition(" - at `")
+    if not _:
+        message, where = text, "$`"
+    path = where.rstrip("`")
+    field = path.removeprefix("$").removeprefix(".") or "(the top level)"
+    if message.startswith("Object missing required field `"):
+        missing = message.split("`")[1]
+        field = f"{field}.{missing}" if path != "$" else missing
+        return f"{field}: missing"
+    if message.startswith("Expected `array` of length "):
+        length = message.removeprefix("Expected `array` of length ").split(",")[0]
+        return f"{field}: expected a list of {length}, got {_show(_lookup(raw, path))}"
+    if message.startswith("Expected `"):
+        expected = message.split("`")[1]
+        words = " or ".join(_TYPE_WORDS.get(t.strip(), t.strip()) for t in expected.split("|"))
+        return f"{field}: expected {words}, got {_show(_lookup(raw, path))}"
+    return f"{field}: {message[:1].lower()}{message[1:]}"
+
+
+def _lookup(raw: Any, path: str) -> Any:
+    """The value at a msgspec path like ``$.endpoints[0].requests`` (None if not found)."""
+    node = raw
+    for part in path.removeprefix("$").replace("[", ".[").split("."):
+        if not part:
+            continue
+        try:
+            node = node[int(part[1:-1])] if part.startswith("[") else node[part]
+        except (KeyError, IndexError, TypeError, ValueError):
+            return None
+    return node
+
+
+def _show(value: Any) -> str:
+    text = msgspec.json.encode(value).decode()
+    return text if len(text) <= 40 else text[:39] + "…"
