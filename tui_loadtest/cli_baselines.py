@@ -340,7 +340,7 @@ def _resolve(store: BaselineStore, ref: str) -> tuple[str, RunResult, str]:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from .compare import compare
-    from .report.compare_text import comparison_text
+    from .report.compare_text import comparison_text, differences_line
 
     store = _store(args)
     name_a, a, desc_a = _resolve(store, args.a)
@@ -357,6 +357,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(json.dumps(c.to_dict(), indent=2))
     else:
         print(comparison_text(c, desc_a, desc_b))
+    if c.differences:
+        _note(differences_line(c))
     return EXIT_GATE_FAILED if c.regressions else EXIT_OK
 
 

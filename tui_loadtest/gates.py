@@ -100,6 +100,10 @@ def regression_gates(comparison: Comparison) -> list[GateResult]:
     regressed = comparison.regressions
     if not regressed:
         seen = "improved" if comparison.improvements else "no significant change"
+        if comparison.inconclusive and not comparison.improvements:
+            seen = f"inconclusive: {len(comparison.inconclusive)} row(s) moved within the noise"
+        if comparison.differences:
+            seen += "; the scenarios differ"
         return [
             GateResult(
                 "regression",

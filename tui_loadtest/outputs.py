@@ -90,7 +90,7 @@ class RunOutputs:
         """Reports, comparison, gates, saving; returns the final exit code."""
         from . import gates
         from .compare import compare
-        from .report.compare_text import comparison_text
+        from .report.compare_text import comparison_text, differences_line
 
         measured = not result.unreachable and result.summary.requests > 0
         verdicts: list[gates.GateResult] = []
@@ -104,6 +104,8 @@ class RunOutputs:
             )
             self.emit("")
             self.emit(comparison_text(self.comparison, self.compare_to.created_at))
+            if self.comparison.differences:
+                self.note(differences_line(self.comparison))
             verdicts += gates.regression_gates(self.comparison)
         if measured:
             verdicts = gates.evaluate_thresholds(self.thresholds, result) + verdicts

@@ -10,8 +10,10 @@ from .verdicts import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
     DEFAULT_THRESHOLD,
+    FLOOR_MS,
     HIGHER_IS_BETTER,
     IMPROVED,
+    INCONCLUSIVE,
     LABELS,
     METRICS,
     NO_CHANGE,
@@ -21,6 +23,8 @@ from .verdicts import (
     Comparison,
     Row,
     compare,
+    floor_for,
+    scenario_differences,
 )
 
 __all__ = [
@@ -28,7 +32,9 @@ __all__ = [
     "DEFAULT_RESAMPLES",
     "DEFAULT_THRESHOLD",
     "HIGHER_IS_BETTER",
+    "FLOOR_MS",
     "IMPROVED",
+    "INCONCLUSIVE",
     "LABELS",
     "METRICS",
     "MIN_BLOCKS",
@@ -43,5 +49,7 @@ __all__ = [
     "RunNoise",
     "bucket_value",
     "compare",
+    "floor_for",
+    "scenario_differences",
     "rank_log_se",
 ]

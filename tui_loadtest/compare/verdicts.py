@@ -37,6 +37,17 @@ from .noise import MIN_TAIL, QUANTILES, RunNoise, binomial_se, poisson_log_se, r
 REGRESSED = "regressed"
 IMPROVED = "improved"
 NO_CHANGE = "no significant change"
+INCONCLUSIVE = "inconclusive"
+
+# The absolute floor a latency change must also clear, in ms: the larger of
+# FLOOR_MS and the histogram's resolution at the value (a bucket is up to 1/128
+# of its value wide). Why 1 ms: below it, run-to-run differences on an unchanged
+# target come from the machines (scheduler slices, timer slack, a busy CPU next
+# to the generator), not from the code under test; see README "Comparing runs".
+FLOOR_MS = 1.0
+RESOLUTION = 1 / 128
+# The error rate's floor: a change of less than 0.1 percentage point is not judged.
+FLOOR_ERROR_RATE = 0.001
 
 DEFAULT_THRESHOLD = 0.10
 DEFAULT_CONFIDENCE = 0.95
@@ -73,7 +84,8 @@ class Row:
     direction: str  # "better", "worse" or "same", from the user's point of view
     ci: tuple[float, float] | None  # interval of b/a (error rate: of b - a)
     significant: bool
-    verdict: str | None  # REGRESSED, IMPROVED, NO_CHANGE; None when not judged
+    verdict: str | None  # REGRESSED, IMPROVED, NO_CHANGE, INCONCLUSIVE; None: not judged
+    floor: float = 0.0  # the smallest absolute change that counts (metric's unit)
     not_judged: str | None = None  # why a row present in both runs has no verdict
 
     @property
@@ -96,6 +108,7 @@ class Row:
             "direction": self.direction,
             "ci": None if self.ci is None else [_round(self.ci[0]), _round(self.ci[1])],
             "significant": self.significant,
+            "floor": _round(self.floor),
             "verdict": self.verdict,
             "not_judged": self.not_judged,
         }
@@ -104,7 +117,12 @@ class Row:
 @dataclass
 class Comparison:
     """Every row plus the overall verdict: regressed if any row regressed,
-    improved if some improved and none regressed, else no significant change."""
+    improved if some improved and none regressed, inconclusive if some row moved
+    past the threshold and the floor within the runs' noise, else no significant
+    change.
+
+    ``differences`` names how the two runs' scenarios differ (host, endpoints,
+    load model): a change may then come from the scenario, not the target."""
 
     baseline_name: str
     current_name: str
@@ -113,6 +131,7 @@ class Comparison:
     rows: list[Row]
     verdict: str
     method: dict[str, Any] = field(default_factory=dict)
+    differences: list[str] = field(default_factory=list)
 
     @property
     def overall(self) -> list[Row]:
@@ -137,6 +156,10 @@ class Comparison:
     def improvements(self) -> list[Row]:
         return [r for r in self.rows if r.verdict == IMPROVED]
 
+    @property
+    def inconclusive(self) -> list[Row]:
+        return [r for r in self.rows if r.verdict == INCONCLUSIVE]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "baseline": self.baseline_name,
@@ -144,6 +167,8 @@ class Comparison:
             "threshold_pct": round(self.threshold * 100, 3),
             "confidence": self.confidence,
             "verdict": self.verdict,
+            "scenarios_differ": bool(self.differences),
+            "differences": self.differences,
             "method": self.method,
             "rows": [r.to_dict() for r in self.rows],
         }
@@ -166,6 +191,7 @@ def compare(
     latency; an arrival-rate run against a closed-model one by its service time,
     the only latency a closed-model run has.
     """
+    differences = scenario_differences(baseline, current)
     baseline, current, view = _like_with_like(baseline, current)
     if threshold < 0:
         raise ValueError("threshold must not be negative")
@@ -210,6 +236,8 @@ def compare(
         verdict = REGRESSED
     elif any(r.verdict == IMPROVED for r in judged):
         verdict = IMPROVED
+    elif any(r.verdict == INCONCLUSIVE for r in judged):
+        verdict = INCONCLUSIVE
     else:
         verdict = NO_CHANGE
     method = {
@@ -223,8 +251,31 @@ def compare(
         "z": round(z, 4),
         "seed": seed,
         "latency": view,
+        "floor": f"latency: the larger of {FLOOR_MS:g} ms and 1/128 of the value;"
+        f" error rate: {FLOOR_ERROR_RATE * 100:g} percentage point",
     }
-    return Comparison(baseline_name, current_name, threshold, confidence, rows, verdict, method)
+    return Comparison(
+        baseline_name, current_name, threshold, confidence, rows, verdict, method, differences
+    )
+
+
+def scenario_differences(a: RunResult, b: RunResult) -> list[str]:
+    """How the two runs' scenarios differ, one phrase each (empty: like for like)."""
+    out = []
+    if a.host != b.host:
+        out.append(f"host {a.host} vs {b.host}")
+    keys_a = {f"{e.method} {e.name}" if not e.name.startswith(e.method) else e.name
+              for e in a.endpoints}  # fmt: skip
+    keys_b = {f"{e.method} {e.name}" if not e.name.startswith(e.method) else e.name
+              for e in b.endpoints}  # fmt: skip
+    if only_a := sorted(keys_a - keys_b):
+        out.append("only in the baseline: " + ", ".join(only_a))
+    if only_b := sorted(keys_b - keys_a):
+        out.append("only in the current run: " + ", ".join(only_b))
+    mode_a, mode_b = a.load.get("mode"), b.load.get("mode")
+    if mode_a and mode_b and mode_a != mode_b:
+        out.append(f"load mode {mode_a} vs {mode_b}")
+    return out
 
 
 def _like_with_like(a: RunResult, b: RunResult) -> tuple[RunResult, RunResult, str]:
@@ -366,12 +417,27 @@ def _quantile_why(sa: _Sample, sb: _Sample) -> str:
     return f"fewer than {MIN_TAIL} responses beyond it: the maximum in disguise"
 
 
+def floor_for(metric: str, a: float, b: float) -> float:
+    """The smallest absolute change of ``metric`` that counts (see FLOOR_MS)."""
+    if metric.endswith("_ms"):
+        return max(FLOOR_MS, max(a, b) * RESOLUTION)
+    if metric == "error_rate":
+        return FLOOR_ERROR_RATE
+    return 0.0
+
+
 def _judge(t: _Test, threshold: float, z: float) -> Row:
+    """A change counts (regressed or improved) when it clears three things: the
+    relative threshold, the absolute floor, and the runs' noise (its interval, at
+    the table's confidence, excludes no change). A change that clears the first
+    two but not the noise is inconclusive: it looks like one, the data cannot
+    tell. Anything smaller is no significant change."""
     a, b = t.a, t.b
     if a is None or b is None:
         return Row(t.scope, t.method, t.metric, a, b, None, None, "same", None, False, None)
     delta = b - a
     pct = delta / a if a else None
+    floor = floor_for(t.metric, a, b)
     if delta == 0:
         direction = "same"
     else:
@@ -379,7 +445,19 @@ def _judge(t: _Test, threshold: float, z: float) -> Row:
         direction = "better" if improved else "worse"
     if t.est is None or t.se is None:
         return Row(
-            t.scope, t.method, t.metric, a, b, delta, pct, direction, None, False, None, t.why
+            t.scope,
+            t.method,
+            t.metric,
+            a,
+            b,
+            delta,
+            pct,
+            direction,
+            None,
+            False,
+            None,
+            floor=floor,
+            not_judged=t.why,
         )
     lo, hi = t.est - z * t.se, t.est + z * t.se
     significant = lo > 0 or hi < 0
@@ -389,10 +467,15 @@ def _judge(t: _Test, threshold: float, z: float) -> Row:
     else:
         ci = (math.exp(lo), math.exp(hi))
         beyond = a > 0 and abs(delta) / a >= threshold
+    notable = beyond and abs(delta) >= floor and direction != "same"
     verdict = NO_CHANGE
-    if significant and beyond and direction != "same":
+    if notable and significant:
         verdict = IMPROVED if direction == "better" else REGRESSED
-    return Row(t.scope, t.method, t.metric, a, b, delta, pct, direction, ci, significant, verdict)
+    elif notable:
+        verdict = INCONCLUSIVE
+    return Row(
+        t.scope, t.method, t.metric, a, b, delta, pct, direction, ci, significant, verdict, floor
+    )
 
 
 def _log_ratio(a: float | None, b: float | None) -> float | None:

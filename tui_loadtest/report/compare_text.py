@@ -45,20 +45,25 @@ def comparison_text(c: Comparison, baseline_desc: str = "", current_desc: str = 
         RULE,
         f"Baseline: {c.baseline_name}" + (f"  ({baseline_desc})" if baseline_desc else ""),
         f"Current:  {c.current_name}" + (f"  ({current_desc})" if current_desc else ""),
-        f"Rule: a change counts when it is at least {c.threshold * 100:g}% and beyond the runs'"
-        f" noise ({c.confidence * 100:g}% confidence over the table)",
+        f"Rule: a change counts when it is at least {c.threshold * 100:g}%, at least the floor"
+        f" (1 ms for latency), and beyond the runs' noise ({c.confidence * 100:g}% confidence"
+        " over the table)",
     ]
     if c.method.get("latency"):
         lines.append(f"Latency compared: {c.method['latency']}")
     for scope in c.scopes:
         lines += ["", "Overall" if scope == OVERALL else scope, THIN, header, THIN]
         lines += [_row_line(r) for r in c.scope_rows(scope)]
-    lines += ["", f"Verdict: {c.verdict}"]
+    lines += ["", f"Verdict: {c.verdict}" + (" (the scenarios differ)" if c.differences else "")]
     for r in c.regressions:
         lines.append(f"  regressed: {describe(r)}")
     for r in c.improvements:
         lines.append(f"  improved:  {describe(r)}")
+    for r in c.inconclusive:
+        lines.append(f"  inconclusive: {describe(r)} (within the runs' noise)")
     lines += not_judged_lines(c)
+    if c.differences:
+        lines.append(f"  {differences_line(c)}")
     return "\n".join(lines)
 
 
@@ -70,3 +75,11 @@ def not_judged_lines(c: Comparison) -> list[str]:
         if r.verdict is None and r.not_judged and r.metric != "max_ms":
             groups.setdefault(r.not_judged, {})[r.label] = None
     return [f"Not judged: {', '.join(labels)} ({why})" for why, labels in groups.items()]
+
+
+def differences_line(c: Comparison) -> str:
+    """The warning printed when the two runs did not run the same scenario."""
+    return (
+        "warning: the two runs' scenarios differ (" + "; ".join(c.differences) + "):"
+        " a change may come from the scenario, not the target"
+    )

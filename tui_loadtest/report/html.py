@@ -19,6 +19,7 @@ from ..ratings import Rating, rate_error_rate, rate_response_ms, rate_throughput
 from ..stats.result import RunResult
 from .axis import round_ticks, tick_text
 from .compare_format import fmt_change, fmt_delta, fmt_value
+from .compare_text import differences_line
 from .formatting import endpoint_label, fmt_bytes, fmt_int, fmt_ms, fmt_pct, fmt_rate
 from .output_files import write_output
 from .recommendations import recommend
@@ -221,6 +222,8 @@ def _comparison(c: Comparison) -> str:
         f"{escape(c.verdict)}</span> (a change counts at {c.threshold * 100:g}% and beyond"
         f" the runs' noise, {c.confidence * 100:g}% confidence over the table)</p>"
     ]
+    if c.differences:
+        out.append(f'<p class="worse">{escape(differences_line(c))}</p>')
     head = ["Scope", "Metric", "Baseline", "Current", "Delta", "Change", "Verdict"]
     rows = []
     for r in c.rows:

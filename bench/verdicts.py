@@ -1,0 +1,130 @@
+"""Do the baseline verdicts hold? False alarms on an unchanged server, and a real slowdown.
+
+    .venv/bin/python bench/verdicts.py                 # 20 pairs of each, 10 s runs
+    .venv/bin/python bench/verdicts.py --pairs 5 --seconds 5 --keep /tmp/v
+    .venv/bin/python bench/verdicts.py --reuse /tmp/v  # re-judge saved reports, no runs
+
+What it does: the built-in demo scenario (``tui-loadtest run --no-ui -t 10s``) runs
+against two demo servers on loopback, one as shipped and one started with
+``--latency-scale 1.3`` (its queries, and so the query endpoint's P95 and the
+run's overall P95, 30 % slower). Runs alternate between the two servers, so
+slow phases of a shared machine hit both kinds alike. Then:
+
+- **unchanged**: run 2k against run 2k+1 of the plain server (``baselines
+  compare``'s verdict): a pair is *flagged* when any row reads regressed or
+  improved. Target: at most 1 of 20 pairs.
+- **slower**: plain run 2k against slow run k: *caught* when the verdict is
+  regressed with a P95 row of the query endpoint or of the whole run among the
+  regressions. Target: at least 19 of 20.
+
+Reports are kept (``--keep DIR``, else a temporary folder that is removed), so a
+change to the verdict logic can be judged again on the same runs with ``--reuse``.
+Loopback only; each run is bounded by its run time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tui_loadtest.compare import IMPROVED, OVERALL, REGRESSED, compare  # noqa: E402
+from tui_loadtest.demo import DemoServer  # noqa: E402
+from tui_loadtest.report.compare_format import describe  # noqa: E402
+from tui_loadtest.report.json_report import read_report  # noqa: E402
+
+QUERY = "POST /api/agents/{id}/query"
+
+
+def run_once(url: str, seconds: float, out: Path) -> None:
+    cmd = [sys.executable, "-m", "tui_loadtest", "run", "--no-ui", "-t", f"{seconds:g}s",
+           "--host", url, "--interval", "60", "--out", str(out)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
+    if proc.returncode not in (0, 1) or not out.exists():  # 1: the demo's own thresholds
+        raise SystemExit(f"run failed ({proc.returncode}): {proc.stderr.strip()[-400:]}")
+
+
+def make_runs(folder: Path, pairs: int, seconds: float, slowdown: float) -> None:
+    plain = DemoServer()
+    slow = DemoServer(latency_scale=slowdown)
+    plain.start()
+    slow.start()
+    try:
+        for k in range(pairs):
+            for name, server in ((f"plain-{2 * k}", plain), (f"slow-{k}", slow),
+                                 (f"plain-{2 * k + 1}", plain)):  # fmt: skip
+                t0 = time.monotonic()
+                run_once(server.url, seconds, folder / f"{name}.json")
+                print(f"  {name}: {time.monotonic() - t0:.1f} s", file=sys.stderr, flush=True)
+    finally:
+        plain.stop()
+        slow.stop()
+
+
+def judge(folder: Path, pairs: int, threshold: float) -> dict:
+    flagged, caught = [], []
+    lines = []
+    for k in range(pairs):
+        a = read_report(folder / f"plain-{2 * k}.json")
+        b = read_report(folder / f"plain-{2 * k + 1}.json")
+        s = read_report(folder / f"slow-{k}.json")
+        same = compare(a, b, threshold=threshold)
+        moved = [r for r in same.rows if r.verdict in (REGRESSED, IMPROVED)]
+        flagged.append(bool(moved))
+        slower = compare(a, s, threshold=threshold)
+        p95 = [r for r in slower.regressions
+               if r.metric == "p95_ms" and r.scope in (OVERALL, QUERY)]  # fmt: skip
+        caught.append(slower.verdict == REGRESSED and bool(p95))
+        q = next(r for r in slower.rows if r.scope == QUERY and r.metric == "p95_ms")
+        lines.append(
+            f"pair {k:2d}: unchanged -> {same.verdict:<21}"
+            + (f" ({'; '.join(describe(r) for r in moved)})" if moved else "")
+            + f" | slower -> {slower.verdict:<21} query P95 x{(q.b or 0) / (q.a or 1):.2f}"
+        )
+    return {"flagged": sum(flagged), "caught": sum(caught), "pairs": pairs, "lines": lines}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--pairs", type=int, default=20)
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--slowdown", type=float, default=1.3)
+    p.add_argument("--threshold", type=float, default=10.0, help="percent (default 10)")
+    p.add_argument("--keep", type=Path, help="keep the reports in this folder")
+    p.add_argument("--reuse", type=Path, help="judge the reports already in this folder")
+    args = p.parse_args()
+    if args.reuse:
+        folder = args.reuse
+    else:
+        folder = args.keep or Path(tempfile.mkdtemp(prefix="tui-verdicts-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        print(f"runs: {3 * args.pairs} x {args.seconds:g} s into {folder}", file=sys.stderr)
+        make_runs(folder, args.pairs, args.seconds, args.slowdown)
+    found = judge(folder, args.pairs, args.threshold / 100)
+    print("\n".join(found["lines"]))
+    n = found["pairs"]
+    ok_false = found["flagged"] <= max(1, n // 20)
+    ok_caught = found["caught"] >= n - max(1, n // 20)
+    print(f"\nunchanged pairs flagged: {found['flagged']}/{n}  (target <= {max(1, n // 20)})"
+          f" {'OK' if ok_false else 'MISSED'}")  # fmt: skip
+    print(
+        f"{args.slowdown:g}x slower P95 caught: {found['caught']}/{n}"
+        f"  (target >= {n - max(1, n // 20)}) {'OK' if ok_caught else 'MISSED'}"
+    )
+    (folder / "verdicts.json").write_text(json.dumps(found, indent=2))
+    if not args.keep and not args.reuse:
+        for f in folder.glob("*.json"):
+            f.unlink()
+        folder.rmdir()
+    return 0 if ok_false and ok_caught else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
