@@ -11,6 +11,7 @@ from tui_loadtest.compare import compare
 from tui_loadtest.errors import EXIT_INTERRUPTED, EXIT_UNREACHABLE, EXIT_USAGE, UserError
 from tui_loadtest.outputs import RunOutputs
 from tui_loadtest.scenario import Threshold, parse_scenario
+from tui_loadtest.stats.thresholds import measure
 from tui_loadtest.store import Baseline, BaselineStore
 
 from .synthetic import HEALTH, QUERY, make_result
@@ -27,17 +28,17 @@ def result():
 )  # fmt: skip
 def test_latency_thresholds_read_the_whole_run(metric: str, field: str) -> None:
     r = result()
-    assert gates.measure(Threshold(metric, 1.0), r) == getattr(r.summary.latency, field)
+    assert measure(Threshold(metric, 1.0), r) == getattr(r.summary.latency, field)
 
 
 def test_rate_thresholds_and_endpoint_thresholds() -> None:
     r = result()
-    assert gates.measure(Threshold("error_rate", 0.01), r) == r.summary.error_rate
-    assert gates.measure(Threshold("rps_min", 10), r) == r.summary.rps
+    assert measure(Threshold("error_rate", 0.01), r) == r.summary.error_rate
+    assert measure(Threshold("rps_min", 10), r) == r.summary.rps
     query = r.endpoint(QUERY.name).stats
-    assert gates.measure(Threshold("p99_ms", 800, QUERY.name), r) == query.latency.p99
-    assert gates.measure(Threshold("error_rate", 0.01, QUERY.name), r) == query.error_rate
-    assert gates.measure(Threshold("p99_ms", 800, "GET /missing"), r) is None
+    assert measure(Threshold("p99_ms", 800, QUERY.name), r) == query.latency.p99
+    assert measure(Threshold("error_rate", 0.01, QUERY.name), r) == query.error_rate
+    assert measure(Threshold("p99_ms", 800, "GET /missing"), r) is None
 
 
 def test_threshold_lines_name_the_gate_and_the_measured_value() -> None:

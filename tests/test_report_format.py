@@ -45,6 +45,9 @@ def test_a_format_1_report_loads_and_is_rewritten_with_the_same_keys_and_figures
     out = write_report(result, tmp_path / "again.json")
     new = load(out)
     assert new.pop("schema_version") == SCHEMA_VERSION
+    # Added: each threshold of the scenario with what was measured.
+    labels = [t["label"] for t in old["scenario"]["thresholds"]]
+    assert [t["label"] for t in new.pop("thresholds")] == labels and labels
     # Added since: bytes sent and responses by status (0 and {} for a file without them).
     for stats in (new["summary"], *new["endpoints"]):
         assert stats.pop("bytes_sent") == 0 and stats.pop("status_codes") == {}

@@ -14,21 +14,12 @@ from dataclasses import dataclass
 from .compare import Comparison
 from .errors import EXIT_GATE_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
 from .report.compare_format import describe
-from .report.formatting import fmt_ms, fmt_pct, fmt_rate
+from .report.formatting import threshold_measured
 from .scenario import Threshold
-from .stats.model import Stats
 from .stats.result import RunResult
+from .stats.thresholds import ThresholdResult, evaluate
 
 PASS, FAIL = "✓", "✗"
-_LATENCY = {
-    "p50_ms": "p50",
-    "p90_ms": "p90",
-    "p95_ms": "p95",
-    "p99_ms": "p99",
-    "p999_ms": "p999",
-    "max_ms": "max",
-    "mean_ms": "mean",
-}
 _WINNING_CODES = (EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED)
 
 
@@ -52,46 +43,14 @@ class GateResult:
         return f"{what}: {self.name} ({self.measured})"
 
 
-def measure(threshold: Threshold, result: RunResult) -> float | None:
-    """The value ``threshold`` is checked against; None when there is nothing to measure."""
-    stats: Stats | None = result.summary
-    if threshold.endpoint is not None:
-        endpoint = result.endpoint(threshold.endpoint)
-        stats = endpoint.stats if endpoint else None
-    if stats is None or stats.requests == 0:
-        return None
-    if threshold.metric == "rps_min":
-        return stats.rps
-    if threshold.metric == "error_rate":
-        return stats.error_rate
-    if stats.requests == stats.failures:  # no response: no latency to judge
-        return None
-    return getattr(stats.latency, _LATENCY[threshold.metric])
-
-
-def _shown(metric: str, value: float) -> str:
-    if metric == "error_rate":
-        return f"{value:.4g} = {fmt_pct(value)}"
-    if metric == "rps_min":
-        return f"{fmt_rate(value)} req/s"
-    return f"{fmt_ms(value)} ms"
-
-
 def evaluate_thresholds(thresholds: Iterable[Threshold], result: RunResult) -> list[GateResult]:
     """Every threshold, passed or failed. One that cannot be measured fails: a gate
     that silently passes because an endpoint got no responses would hide the problem."""
-    out = []
-    for t in thresholds:
-        value = measure(t, result)
-        if value is None:
-            out.append(GateResult("threshold", t.label, False, "not measured: no responses"))
-        else:
-            out.append(
-                GateResult(
-                    "threshold", t.label, t.passes(value), f"measured {_shown(t.metric, value)}"
-                )
-            )
-    return out
+    return [threshold_gate(t) for t in evaluate(thresholds, result)]
+
+
+def threshold_gate(t: ThresholdResult) -> GateResult:
+    return GateResult("threshold", t.label, t.passed, threshold_measured(t.metric, t.value))
 
 
 def regression_gates(comparison: Comparison) -> list[GateResult]:

@@ -50,3 +50,19 @@ def endpoint_label(method: str, name: str) -> str:
     """The Endpoint column: the name without a leading method already shown beside it."""
     prefix = method + " "
     return name[len(prefix) :] if name.startswith(prefix) else name
+
+
+def fmt_threshold_value(metric: str, value: float) -> str:
+    """A measured threshold value in its metric's unit: 118 ms, 0.0231 = 2.31%, 52.0 req/s."""
+    if metric == "error_rate":
+        return f"{value:.4g} = {fmt_pct(value)}"
+    if metric == "rps_min":
+        return f"{fmt_rate(value)} req/s"
+    return f"{fmt_ms(value)} ms"
+
+
+def threshold_measured(metric: str, value: float | None) -> str:
+    """What a threshold line says was seen: ``measured 118 ms`` or ``not measured``."""
+    if value is None:
+        return "not measured: no responses"
+    return f"measured {fmt_threshold_value(metric, value)}"

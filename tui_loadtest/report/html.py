@@ -20,7 +20,15 @@ from ..stats.result import RunResult
 from .axis import round_ticks, tick_text
 from .compare_format import fmt_change, fmt_delta, fmt_value
 from .compare_text import differences_line
-from .formatting import endpoint_label, fmt_bytes, fmt_int, fmt_ms, fmt_pct, fmt_rate
+from .formatting import (
+    endpoint_label,
+    fmt_bytes,
+    fmt_int,
+    fmt_ms,
+    fmt_pct,
+    fmt_rate,
+    threshold_measured,
+)
 from .output_files import write_output
 from .recommendations import recommend
 
@@ -86,6 +94,7 @@ def html_report(
         f'<p class="meta">{escape(meta)}</p>',
         "<h2>Overall summary</h2>",
         _cards(result),
+        *_thresholds(result),
         "<h2>Endpoints</h2>",
         _endpoint_table(result),
         "<h2>Errors</h2>",
@@ -143,6 +152,27 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], left: int = 0) ->
     for row in rows:
         out.append("<tr>" + "".join(cell("td", i, c) for i, c in enumerate(row)) + "</tr>")
     return "".join(out) + "</table>"
+
+
+def _thresholds(result: RunResult) -> list[str]:
+    found = result.threshold_results()
+    if not found:
+        return []
+    passed = sum(t.passed for t in found)
+    rows = [
+        [
+            f'<span class="{"better" if t.passed else "worse"}">'
+            f"{'✓ passed' if t.passed else '✗ failed'}</span>",
+            escape(t.label),
+            escape("Overall" if t.scope == "overall" else t.scope),
+            escape(threshold_measured(t.metric, t.value)),
+        ]
+        for t in found
+    ]
+    return [
+        f"<h2>Thresholds ({passed}/{len(found)} passed)</h2>",
+        _table(["Result", "Threshold", "Scope", "Measured"], rows, left=4),
+    ]
 
 
 def _endpoint_table(result: RunResult) -> str:

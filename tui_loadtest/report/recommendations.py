@@ -61,6 +61,19 @@ def generator_rule(result: RunResult) -> list[str]:
     return lines
 
 
+def dead_endpoint_rule(result: RunResult) -> list[str]:
+    """An endpoint where every request failed never worked during the run: say so first
+    (the overall error rate can look mild when it is one endpoint among many)."""
+    if len(result.endpoints) < 1:
+        return []
+    return [
+        f"Every request to {e.name} failed ({fmt_int(e.stats.failures)} of"
+        f" {fmt_int(e.stats.requests)}): it never worked during the run; see the errors below."
+        for e in result.endpoints
+        if e.stats.requests > 0 and e.stats.failures == e.stats.requests
+    ]
+
+
 def error_rate_rule(result: RunResult) -> list[str]:
     s = result.summary
     local = sum(e.count for e in result.errors if e.kind == "generator")
@@ -205,6 +218,7 @@ def sample_size_rule(result: RunResult) -> list[str]:
 
 
 RULES: tuple[Callable[[RunResult], list[str]], ...] = (
+    dead_endpoint_rule,
     generator_rule,
     error_rate_rule,
     error_kind_rule,

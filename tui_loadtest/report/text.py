@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from ..stats.model import Latency, Snapshot
 from ..stats.result import RunResult
-from .formatting import endpoint_label, fmt_bytes, fmt_clock, fmt_int, fmt_ms, fmt_pct, fmt_rate
+from .formatting import (
+    endpoint_label,
+    fmt_bytes,
+    fmt_clock,
+    fmt_int,
+    fmt_ms,
+    fmt_pct,
+    fmt_rate,
+    threshold_measured,
+)
 from .recommendations import numbered, recommend
 from .resources import resource_lines
 
@@ -212,6 +221,23 @@ def generator_lines(result: RunResult) -> list[str]:
     return lines
 
 
+def threshold_lines(result: RunResult) -> list[str]:
+    """Each of the scenario's thresholds: ✓ or ✗, the rule, and what was measured."""
+    found = result.threshold_results()
+    if not found:
+        return []
+    passed = sum(t.passed for t in found)
+    return [
+        f"Thresholds ({passed}/{len(found)} passed)",
+        THIN,
+        *(
+            f"{'✓' if t.passed else '✗'} {t.label}  ({threshold_measured(t.metric, t.value)})"
+            for t in found
+        ),
+        "",
+    ]
+
+
 def run_summary(result: RunResult) -> str:
     """The end-of-run summary printed by headless runs."""
     s = result.summary
@@ -243,6 +269,7 @@ def run_summary(result: RunResult) -> str:
         *overall_lines(result),
         *response_lines(result),
         "",
+        *threshold_lines(result),
         *(["Latency Views", THIN, *views, ""] if views else []),
         "Endpoint Performance",
         THIN,

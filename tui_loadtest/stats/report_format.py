@@ -292,6 +292,17 @@ class ResourcesReport(Struct, **_CONFIG):
     series: list[ResourceSeriesReport] = msgspec.field(default_factory=list)
 
 
+class ThresholdReport(Struct, **_CONFIG):
+    """One of the scenario's thresholds and what the run measured against it."""
+
+    metric: str
+    scope: str  # "overall" or the endpoint's name
+    limit: float
+    value: float | None  # None: not measured (no responses), which fails
+    passed: bool
+    label: str  # e.g. "p95_ms <= 500"
+
+
 class Report(Struct, **_CONFIG):
     """A run's JSON report (``--out``, ``bench``, the baseline store)."""
 
@@ -309,6 +320,7 @@ class Report(Struct, **_CONFIG):
     generator: GeneratorReport | UnsetType = UNSET  # reports before it was sampled lack it
     scenario: dict[str, Any]  # the scenario as given, secrets redacted
     summary: StatsReport
+    thresholds: list[ThresholdReport] = msgspec.field(default_factory=list)
     endpoints: list[EndpointReport]
     flows: list[FlowReport] | UnsetType = UNSET  # journeys only
     resources: ResourcesReport | UnsetType = UNSET  # --monitor-pid, --scrape, [monitor]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import platform
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
@@ -19,6 +19,9 @@ from . import report_format as fmt
 from .histogram import NBUCKETS, SUB_BITS, Histogram
 from .model import ErrorRow, FlowStats, Latency, Stats, TimelinePoint
 from .resources import ResourceSeries
+
+if TYPE_CHECKING:
+    from .thresholds import ThresholdResult
 
 REPORT_FORMAT = fmt.REPORT_FORMAT
 HISTOGRAM_SCHEME: dict[str, Any] = {
@@ -123,6 +126,12 @@ class RunResult:
                 return f
         return None
 
+    def threshold_results(self) -> list[ThresholdResult]:
+        """The scenario's thresholds, each with the value measured and passed or failed."""
+        from .thresholds import evaluate, scenario_thresholds
+
+        return evaluate(scenario_thresholds(self.scenario), self)
+
     def endpoint(self, name: str) -> EndpointResult | None:
         for e in self.endpoints:
             if e.name == name:
@@ -176,6 +185,17 @@ class RunResult:
             ),
             scenario=self.scenario,
             summary=summary,
+            thresholds=[
+                fmt.ThresholdReport(
+                    metric=t.metric,
+                    scope=t.scope,
+                    limit=t.limit,
+                    value=None if t.value is None else round(t.value, 6),
+                    passed=t.passed,
+                    label=t.label,
+                )
+                for t in self.threshold_results()
+            ],
             endpoints=[
                 _stats_struct(fmt.EndpointReport, e.stats, open_model, method=e.method, name=e.name)
                 for e in self.endpoints

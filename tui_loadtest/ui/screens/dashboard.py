@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 
+from ...compare import compare
 from ...stats.model import Snapshot
 from ...stats.result import RunResult
 from ..baseline_hooks import BaselineContext, BaselineDeltas
@@ -185,7 +186,20 @@ class DashboardScreen(Screen):
     def show_summary(self) -> None:
         """Fetch the final result once and show it in the seed's report layout."""
         self.result = self.source.result()
-        self.query_one(SummaryView).show(self.result, self.out)
+        comparison = None
+        ctx = self.baselines
+        if ctx is not None and ctx.compare_to is not None and self.result.summary.requests:
+            # --compare-to: the verdict on screen as soon as the run ends.
+            comparison = compare(
+                ctx.compare_to.result,
+                self.result,
+                threshold=ctx.threshold,
+                baseline_name=ctx.compare_to.name,
+                current_name="this run",
+            )
+            for panel in self.query(BaselineDeltas):
+                panel.border_subtitle = f"verdict: {comparison.verdict}"
+        self.query_one(SummaryView).show(self.result, self.out, comparison)
         self.query_one("#body", ContentSwitcher).current = "summary"
         self.query_one(SummaryView).focus()
         self.refresh_bindings()

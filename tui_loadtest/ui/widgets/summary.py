@@ -16,8 +16,18 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from ...compare import IMPROVED, NO_CHANGE, OVERALL, REGRESSED, Comparison
 from ...ratings import rate_error_rate, rate_response_ms, rate_throughput
-from ...report.formatting import endpoint_label, fmt_int, fmt_ms, fmt_pct, fmt_rate
+from ...report.compare_format import fmt_change, fmt_value
+from ...report.compare_text import differences_line
+from ...report.formatting import (
+    endpoint_label,
+    fmt_int,
+    fmt_ms,
+    fmt_pct,
+    fmt_rate,
+    threshold_measured,
+)
 from ...report.recommendations import recommend
 from ...stats.result import RunResult
 from ..style import TONE_COLOURS, error_tone, ms_tone
@@ -43,14 +53,53 @@ class SummaryView(VerticalScroll):
         self.border_title = "Run summary"
         self.result: RunResult | None = None
 
-    def show(self, result: RunResult, out: str | None = None) -> None:
+    def show(
+        self, result: RunResult, out: str | None = None, comparison: Comparison | None = None
+    ) -> None:
         self.result = result
         self.border_title = f"Run Summary: {result.scenario_name}"
         self.border_subtitle = "d: live panels  q: quit"
-        self.query_one("#summary-body", Static).update(summary_renderable(result, out))
+        body = summary_renderable(result, out, comparison)
+        self.query_one("#summary-body", Static).update(body)
 
 
-def summary_renderable(result: RunResult, out: str | None = None) -> RenderableType:
+def comparison_renderable(c: Comparison) -> RenderableType:
+    """The verdict against the --compare-to baseline: the rows that moved or could not be
+    ruled out, then the verdict line (every row is in the text printed at exit)."""
+    colour = {REGRESSED: "bad", IMPROVED: "good"}.get(c.verdict, "ok")
+    table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
+    for title in ("Scope", "Metric", "Baseline", "Current", "Change", "Verdict"):
+        right = title in ("Baseline", "Current", "Change")
+        table.add_column(title, justify="right" if right else "left", no_wrap=True)
+    shown = [r for r in c.rows if r.verdict not in (None, NO_CHANGE)]
+    for r in shown:
+        tone = {REGRESSED: "bad", IMPROVED: "good"}.get(r.verdict or "", "ok")
+        table.add_row(
+            "Overall" if r.scope == OVERALL else r.scope,
+            r.label,
+            fmt_value(r.metric, r.a),
+            fmt_value(r.metric, r.b),
+            fmt_change(r),
+            Text(r.verdict or "", style=TONE_COLOURS[tone]),
+        )
+    verdict = Text("Verdict: ", style="bold")
+    verdict.append(c.verdict, style=f"bold {TONE_COLOURS[colour]}")
+    note = Text(
+        f"A change counts at {c.threshold * 100:g}%, past the floor and beyond the runs' noise."
+        + ("" if shown else " No row moved that far."),
+        style="dim",
+    )
+    parts: list[RenderableType] = [verdict, note]
+    if c.differences:
+        parts.append(Text(differences_line(c), style=TONE_COLOURS["warn"]))
+    if shown:
+        parts.append(table)
+    return Group(*parts)
+
+
+def summary_renderable(
+    result: RunResult, out: str | None = None, comparison: Comparison | None = None
+) -> RenderableType:
     s = result.summary
     users = result.load.get("users", 0)
     head = Table.grid(padding=(0, 2))
@@ -132,10 +181,25 @@ def summary_renderable(result: RunResult, out: str | None = None) -> RenderableT
     if out:
         footer.append(f"  The JSON report goes to {out} when you quit.", style="dim")
 
+    checks: list[RenderableType] = []
+    thresholds = result.threshold_results()
+    if thresholds:
+        grid = Table.grid(padding=(0, 1))
+        for t in thresholds:
+            mark = Text("✓" if t.passed else "✗", style=TONE_COLOURS["good" if t.passed else "bad"])
+            grid.add_row(mark, t.label, Text(threshold_measured(t.metric, t.value), style="dim"))
+        passed = sum(t.passed for t in thresholds)
+        checks = [_section(f"Thresholds ({passed}/{len(thresholds)} passed)"), grid]
+
+    if comparison is not None:
+        checks += [_section(f"Compared with {comparison.baseline_name}"),
+                   comparison_renderable(comparison)]  # fmt: skip
+
     return Group(
         head,
         _section("Overall Summary"),
         overall,
+        *checks,
         _section("Endpoint Performance"),
         endpoints,
         _section("Errors"),

@@ -1,0 +1,90 @@
+"""The scenario's thresholds measured on a result: what every artefact reports
+(JSON, HTML, the text and dashboard summaries) and what the CI gates check.
+
+They are read from the result's own redacted scenario, so a report loaded from
+a file or the store shows the same threshold outcomes as the run that wrote it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..scenario import Threshold
+from .model import Stats
+
+if TYPE_CHECKING:
+    from .result import RunResult
+
+OVERALL = "overall"
+_LATENCY = {
+    "p50_ms": "p50",
+    "p90_ms": "p90",
+    "p95_ms": "p95",
+    "p99_ms": "p99",
+    "p999_ms": "p999",
+    "max_ms": "max",
+    "mean_ms": "mean",
+}
+
+
+@dataclass(frozen=True)
+class ThresholdResult:
+    """One threshold and what the run measured: ``value`` None means not measured
+    (no responses), which fails: a gate must not pass on missing data."""
+
+    metric: str
+    scope: str  # OVERALL or the endpoint's name
+    limit: float
+    value: float | None
+    passed: bool
+    label: str  # as written in the scenario, e.g. "p95_ms <= 500"
+
+
+def measure(threshold: Threshold, result: RunResult) -> float | None:
+    """The value ``threshold`` is checked against; None when there is nothing to measure."""
+    stats: Stats | None = result.summary
+    if threshold.endpoint is not None:
+        endpoint = result.endpoint(threshold.endpoint)
+        stats = endpoint.stats if endpoint else None
+    if stats is None or stats.requests == 0:
+        return None
+    if threshold.metric == "rps_min":
+        return stats.rps
+    if threshold.metric == "error_rate":
+        return stats.error_rate
+    if stats.requests == stats.failures:  # no response: no latency to judge
+        return None
+    return float(getattr(stats.latency, _LATENCY[threshold.metric]))
+
+
+def evaluate(thresholds: Iterable[Threshold], result: RunResult) -> list[ThresholdResult]:
+    out = []
+    for t in thresholds:
+        value = measure(t, result)
+        out.append(
+            ThresholdResult(
+                metric=t.metric,
+                scope=t.endpoint if t.endpoint is not None else OVERALL,
+                limit=t.limit,
+                value=value,
+                passed=value is not None and t.passes(value),
+                label=t.label,
+            )
+        )
+    return out
+
+
+def scenario_thresholds(scenario: dict[str, Any]) -> list[Threshold]:
+    """The thresholds a report's redacted scenario lists (skipping anything unreadable)."""
+    out = []
+    for item in scenario.get("thresholds") or []:
+        if not isinstance(item, dict):
+            continue
+        metric, limit, endpoint = item.get("metric"), item.get("limit"), item.get("endpoint")
+        known = metric in _LATENCY or metric in ("rps_min", "error_rate")
+        number = isinstance(limit, int | float) and not isinstance(limit, bool)
+        if known and number and (endpoint is None or isinstance(endpoint, str)):
+            out.append(Threshold(metric, float(limit), endpoint))
+    return out
