@@ -214,7 +214,8 @@ def test_two_headless_runs_saved_then_listed_and_compared(demo_url, tmp_path: Pa
     assert [b["name"] for b in listed["baselines"]] == ["monday", "tuesday"]
     assert all(b["requests"] > 0 and b["host"] == demo_url for b in listed["baselines"])
     proc = cli("baselines", "compare", "monday", "tuesday", "--json", env=env)
-    assert json.loads(proc.stdout)["verdict"] in ("no significant change", "improved", "regressed")
+    verdicts = ("no significant change", "improved", "regressed", "inconclusive")
+    assert json.loads(proc.stdout)["verdict"] in verdicts
     report = cli("baselines", "report", "tuesday", env=env)
     assert report.returncode == 0
     assert report.stdout.splitlines()[1] == "Performance Baseline Report"
@@ -224,19 +225,39 @@ def test_two_headless_runs_saved_then_listed_and_compared(demo_url, tmp_path: Pa
 def test_an_impossible_threshold_exits_1_and_names_it(demo_url, tmp_path: Path) -> None:  # noqa: ANN001
     scenario = tmp_path / "gate.toml"
     scenario.write_text(HEALTH_TOML + "[thresholds]\np99_ms = 0.001\nerror_rate = 0.5\n")
-    proc = cli("run", str(scenario), "--no-ui", "-t", "2s", "--host", demo_url)
+    out, html = tmp_path / "r.json", tmp_path / "r.html"
+    proc = cli("run", str(scenario), "--no-ui", "-t", "2s", "--host", demo_url,
+               "--out", str(out), "--html", str(html))  # fmt: skip
     assert proc.returncode == 1, proc.stderr
     assert "✗ p99_ms <= 0.001" in proc.stdout and "✓ error_rate <= 0.5" in proc.stdout
     failed = [ln for ln in proc.stderr.splitlines() if "threshold failed" in ln]
     assert len(failed) == 1 and "p99_ms <= 0.001 (measured" in failed[0]
+    # Every artefact says which threshold failed: the JSON, the HTML, the text summary.
+    report = json.loads(out.read_text())
+    p99 = report["summary"]["latency_ms"]["p99"]
+    assert report["thresholds"] == [
+        {"metric": "p99_ms", "scope": "overall", "limit": 0.001, "value": p99,
+         "passed": False, "label": "p99_ms <= 0.001"},
+        {"metric": "error_rate", "scope": "overall", "limit": 0.5,
+         "value": report["summary"]["error_rate"], "passed": True, "label": "error_rate <= 0.5"},
+    ]  # fmt: skip
+    summary = proc.stdout.split("Overall Summary")[1].split("Endpoint Performance")[0]
+    assert "Thresholds (1/2 passed)" in summary and "✗ p99_ms <= 0.001  (measured" in summary
+    page = html.read_text()
+    assert "<h2>Thresholds (1/2 passed)</h2>" in page and "✗ failed" in page
 
 
 def test_regression_gate_against_a_faster_baseline(demo_url, tmp_path: Path) -> None:  # noqa: ANN001
     store = BaselineStore(tmp_path / "s.sqlite3")
-    fast = make_result([Ep("GET /api/health", median_ms=0.02, sigma=0.2, rps=3000)], seconds=10)
+    # The demo's queries take about 25 ms: five times the baseline's, far past the 1 ms floor.
+    query = "POST /api/agents/a1/query"
+    fast = make_result([Ep(query, "POST", median_ms=5, sigma=0.2, rps=300)], seconds=10)
     store.save(Baseline("fast", "2024-01-01T00:00:00+00:00", fast))
-    scenario = tmp_path / "health.toml"
-    scenario.write_text(HEALTH_TOML)
+    scenario = tmp_path / "query.toml"
+    scenario.write_text(
+        'name = "query gate"\n[load]\nusers = 10\n[[requests]]\nmethod = "POST"\n'
+        'path = "/api/agents/a1/query"\njson = { query = "status?" }\n'
+    )
     html = tmp_path / "run.html"
     proc = cli("run", str(scenario), "--no-ui", "-t", "2s", "--host", demo_url,
                "--store", str(store.path), "--compare-to", "fast", "--html", str(html))  # fmt: skip
@@ -282,3 +303,30 @@ def test_saving_is_skipped_for_a_run_that_did_not_complete(store, capsys) -> Non
     assert "not saved" in capsys.readouterr().err and not store.exists("partial")
     assert RunOutputs(store=store, save_name="done").finish(r, 0) == 0
     assert store.load("done").metadata["source"] == "run"
+
+
+def test_exit_code_on_error_and_an_endpoint_where_every_request_failed(
+    demo_server,
+    demo_url,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
+    """Locust's --exit-code-on-error; the summary names the endpoint that never worked."""
+    scenario = tmp_path / "login.toml"
+    scenario.write_text(
+        'name = "login"\n[load]\nusers = 5\nrequests = 60\n'
+        '[[requests]]\nmethod = "GET"\npath = "/api/health"\nweight = 1\n'
+        '[[requests]]\nname = "POST /login"\nmethod = "POST"\npath = "/login"\nweight = 1\n'
+    )
+    plain = cli("run", str(scenario), "--no-ui", "--host", demo_url)
+    assert plain.returncode == 0, plain.stderr  # failures alone do not change the code
+    served = demo_server.stats()
+    failed = served["by_route"]["POST (unmatched)"]  # the demo answers 404: every one failed
+    assert served["requests"] == 60 and failed > 0
+    line = f"Every request to POST /login failed ({failed} of {failed})"
+    assert line in plain.stdout
+    demo_server.reset()
+    proc = cli("run", str(scenario), "--no-ui", "--host", demo_url, "--exit-code-on-error", "7")
+    assert proc.returncode == 7, proc.stderr
+    failed = demo_server.stats()["by_route"]["POST (unmatched)"]
+    assert f"tui-loadtest: {failed} request(s) failed: exit code 7" in proc.stderr
+    assert f"Every request to POST /login failed ({failed} of {failed})" in proc.stdout

@@ -270,3 +270,15 @@ def test_runs_of_different_scenarios_are_compared_with_a_warning() -> None:
     assert c.to_dict()["scenarios_differ"] is True
     same = cmp.compare(a, make_result([HEALTH, QUERY], seconds=20, seed=3))
     assert same.differences == [] and "differ" not in comparison_text(same)
+
+
+def test_an_endpoint_percentile_gets_the_noise_the_run_shows_at_its_latency() -> None:
+    """The run's P95 lies among the slow queries; the fast endpoint's P95 is judged with
+    the design effect at its own latency, where the run's seconds move together."""
+    wobbly = make_result([HEALTH, QUERY], seconds=40, seed=15, wobble=0.5)
+    noise = cmp.RunNoise(wobbly, 300, random.Random(1))
+    health_p95 = wobbly.endpoints[0].stats.latency.p95
+    h = wobbly.histogram
+    below = sum(h.counts[: cmp.bucket_index(int(health_p95 * 1000)) + 1]) / h.total
+    assert noise.deff_at(health_p95) == noise.deff_quantile(round(below, 2))
+    assert noise.deff_at(0.0) == 1.0 and 0.3 < below < 0.95

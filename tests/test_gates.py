@@ -152,3 +152,20 @@ def test_run_outputs_hand_their_lines_to_the_caller(tmp_path) -> None:  # noqa: 
         with pytest.raises(UserError) as info:
             prepare_outputs(bad)
         assert info.value.exit_code == 2
+
+
+def test_exit_code_on_error_applies_only_when_nothing_says_more() -> None:
+    clean = make_result([HEALTH], seconds=5, seed=3)
+    failing = result()
+    assert failing.summary.failures > 0 and clean.summary.failures == 0
+    notes: list[str] = []
+    outputs = RunOutputs(error_code=7, note=notes.append)
+    assert outputs.finish(failing, 0) == 7
+    assert notes == [f"{failing.summary.failures:,} request(s) failed: exit code 7"
+                     " (--exit-code-on-error)"]  # fmt: skip
+    assert outputs.finish(clean, 0) == 0
+    for code in (EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED):
+        assert outputs.finish(failing, code) == code
+    gated = RunOutputs(error_code=7, thresholds=(Threshold("error_rate", 0.0),))
+    assert gated.finish(failing, 0) == 1  # a failed threshold says more
+    assert RunOutputs().finish(failing, 0) == 0  # without the flag, as before

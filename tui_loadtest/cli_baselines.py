@@ -117,8 +117,25 @@ def output_flags() -> argparse.ArgumentParser:
         help="write Locust's four CSV files: PREFIX_stats.csv, PREFIX_stats_history.csv,"
         " PREFIX_failures.csv, PREFIX_exceptions.csv",
     )
+    group.add_argument(
+        "--exit-code-on-error",
+        type=_exit_code,
+        metavar="N",
+        help="exit N when any request failed and the run would otherwise exit 0"
+        " (Locust's flag; default: failures alone do not change the exit code)",
+    )
     _store_option(group, suppress=False)
     return parent
+
+
+def _exit_code(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an exit code 0-255, got {text!r}") from None
+    if not 0 <= value <= 255:
+        raise argparse.ArgumentTypeError(f"expected an exit code 0-255, got {text!r}")
+    return value
 
 
 def output_options(args: argparse.Namespace, scenario: Scenario) -> OutputOptions:
@@ -137,6 +154,7 @@ def output_options(args: argparse.Namespace, scenario: Scenario) -> OutputOption
         thresholds=tuple(scenario.thresholds),
         out=getattr(args, "out", None),
         scenario_file=getattr(args, "scenario", None),
+        exit_code_on_error=args.exit_code_on_error,
     )
 
 

@@ -59,6 +59,7 @@ class OutputOptions:
     thresholds: tuple[Threshold, ...] = ()
     out: str | None = None  # the JSON report's file ("-": stdout), checked with the others
     scenario_file: str | None = None  # no output may name it
+    exit_code_on_error: int | None = None  # Locust's --exit-code-on-error
 
 
 @dataclass
@@ -75,6 +76,7 @@ class RunOutputs:
     csv: str | None = None
     junit: str | None = None
     thresholds: tuple[Threshold, ...] = ()
+    error_code: int | None = None  # the exit code when any request failed (else unchanged)
     emit: Callable[[str], None] = print_line  # a line of the run's output (stdout)
     note: Callable[[str], None] = print_note  # a remark beside it (stderr)
     comparison: Comparison | None = field(default=None, init=False)
@@ -120,6 +122,10 @@ class RunOutputs:
         if self.junit is not None:
             written = self._write_junit(result, verdicts) and written
         code = gates.exit_code(code, verdicts)
+        failures = result.summary.failures
+        if self.error_code is not None and code == EXIT_OK and failures:
+            code = self.error_code
+            self.note(f"{failures:,} request(s) failed: exit code {code} (--exit-code-on-error)")
         if self.save_name is not None and self.store is not None:
             code = self._save(result, code)
         return code if written else output_failed(code)
@@ -215,6 +221,7 @@ def prepare_outputs(options: OutputOptions) -> RunOutputs:
         save_name=options.save_baseline,
         overwrite=options.overwrite_baseline,
         store_path=options.store,
+        error_code=options.exit_code_on_error,
     )
     if out.save_name is not None or options.compare_to is not None:
         out.store = open_store(options.store)

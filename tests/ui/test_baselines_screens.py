@@ -251,3 +251,40 @@ async def test_compare_to_puts_the_baseline_beside_the_live_figures(store) -> No
         live, then = src.snapshot.total.latency.p95, base.result.summary.latency.p95
         line = next(ln for ln in shown.splitlines() if "P95" in ln)
         assert f"{(live - then) / then * 100:+.1f}%" in line
+
+
+async def test_the_verdict_and_the_thresholds_show_when_the_run_ends(store) -> None:  # noqa: ANN001
+    """--compare-to: the verdict table is on screen once the run is done, beside each
+    threshold with what was measured (not only printed after the app exits)."""
+    import io
+    from dataclasses import replace
+
+    from rich.console import Console
+
+    from tests.ui.fakes import demo_source
+    from tui_loadtest.outputs import BaselineContext
+    from tui_loadtest.ui import create_app
+    from tui_loadtest.ui.baseline_hooks import BaselineDeltas
+    from tui_loadtest.ui.widgets.summary import SummaryView, summary_renderable
+
+    limits = [{"metric": "p95_ms", "limit": 0.5, "endpoint": None, "label": "p95_ms <= 0.5"},
+              {"metric": "error_rate", "limit": 0.5, "endpoint": None,
+               "label": "error_rate <= 0.5"}]  # fmt: skip
+    src = demo_source()
+    plain = src.result
+    src.result = lambda: replace(plain(), scenario={"name": "demo", "thresholds": limits})
+    app = create_app(src, baselines=BaselineContext(store, compare_to=store.load("fast")))
+    async with app.run_test(size=SIZE) as pilot:
+        dashboard = await on_dashboard(app, pilot)
+        src.finish()
+        summary = dashboard.query_one(SummaryView)
+        await wait_for(pilot, lambda: summary.result is not None)
+        c = summary.comparison
+        assert c is not None and c.verdict == REGRESSED and c.baseline_name == "fast"
+        assert dashboard.query_one(BaselineDeltas).border_subtitle == "verdict: regressed"
+        console = Console(width=150, record=True, file=io.StringIO())
+        console.print(summary_renderable(summary.result, None, c))
+        text = console.export_text()
+    assert "Thresholds (1/2 passed)" in text and "Compared with fast" in text
+    assert "✗ p95_ms <= 0.5" in text and "✓ error_rate <= 0.5" in text
+    assert "Verdict: regressed" in text and "POST /api/agents/{id}/query" in text

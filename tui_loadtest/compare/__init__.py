@@ -4,7 +4,7 @@
 result is numbers and verdicts, formatted by :mod:`tui_loadtest.report.compare_format`.
 """
 
-from ..stats.histogram import bucket_value
+from ..stats.histogram import bucket_index, bucket_value
 from .noise import MIN_BLOCKS, MIN_TAIL, QUANTILES, RunNoise, rank_log_se
 from .verdicts import (
     DEFAULT_CONFIDENCE,
@@ -47,6 +47,7 @@ __all__ = [
     "Comparison",
     "Row",
     "RunNoise",
+    "bucket_index",
     "bucket_value",
     "compare",
     "floor_for",

@@ -28,7 +28,7 @@ from itertools import accumulate
 from operator import mul
 from statistics import NormalDist
 
-from ..stats.histogram import NBUCKETS, Histogram, bucket_value
+from ..stats.histogram import NBUCKETS, Histogram, bucket_index, bucket_value
 from ..stats.result import RunResult
 
 MIN_BLOCKS = 20
@@ -165,6 +165,24 @@ class RunNoise:
             logs = [math.log(v) for v in self.quantile(q) if v > 0 and math.isfinite(v)]
             self._deff[q] = _deff(_sd(logs), rank_log_se(self._hist, q))
         return self._deff[q]
+
+    def deff_at(self, value_ms: float) -> float:
+        """The design effect of this run's percentile that lies at ``value_ms``.
+
+        An endpoint's percentile is judged with the noise the whole run shows at
+        the same latency: how much the share of requests below that value moves
+        from second to second (reports keep per-second histograms for the whole
+        run only). A fast endpoint's P95 then gets the noise of the fast part of
+        the run, not the noise of the run's own P95, which may lie among slow
+        requests of another endpoint.
+        """
+        total = self._hist.total
+        if not self.usable or not total or value_ms <= 0:
+            return 1.0
+        index = bucket_index(max(0, int(value_ms * 1000)))
+        below = sum(self._hist.counts[: index + 1])
+        q = min(0.99, max(0.01, round(below / total, 2)))
+        return self.deff_quantile(q)
 
     def deff_summary(self) -> dict[str, float]:
         out = {m: self.deff_quantile(q) for m, q in QUANTILES.items()}

@@ -367,7 +367,8 @@ def _tests(
     nb: RunNoise,
 ) -> list[_Test]:
     """One row per metric. Each side's standard error is the independent-samples one,
-    widened by that run's design effect for the metric."""
+    widened by that run's design effect for the metric (for an endpoint's percentile:
+    the run's design effect at the same latency)."""
     tests = []
     for metric in METRICS:
         a = sa.values[metric] if sa else None
@@ -378,7 +379,10 @@ def _tests(
                 q = QUANTILES[metric]
                 est = _log_ratio(a, b)
                 ses = rank_log_se(sa.hist, q), rank_log_se(sb.hist, q)
-                deffs = na.deff_quantile(q), nb.deff_quantile(q)
+                if scope == OVERALL:
+                    deffs = na.deff_quantile(q), nb.deff_quantile(q)
+                else:  # the noise each run shows at that latency (see RunNoise.deff_at)
+                    deffs = na.deff_at(a or 0.0), nb.deff_at(b or 0.0)
                 why = _quantile_why(sa, sb)
             elif metric == "rps":
                 ok = sa.requests and sb.requests and sa.duration_s > 0 and sb.duration_s > 0

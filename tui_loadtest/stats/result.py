@@ -190,7 +190,10 @@ class RunResult:
                     metric=t.metric,
                     scope=t.scope,
                     limit=t.limit,
-                    value=None if t.value is None else round(t.value, 6),
+                    # Rounded as the summary rounds the same figure.
+                    value=None
+                    if t.value is None
+                    else round(t.value, 6 if t.metric == "error_rate" else 3),
                     passed=t.passed,
                     label=t.label,
                 )

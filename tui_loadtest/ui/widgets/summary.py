@@ -52,11 +52,13 @@ class SummaryView(VerticalScroll):
         super().__init__(Static("", id="summary-body"), **kwargs)
         self.border_title = "Run summary"
         self.result: RunResult | None = None
+        self.comparison: Comparison | None = None  # with --compare-to, once the run ended
 
     def show(
         self, result: RunResult, out: str | None = None, comparison: Comparison | None = None
     ) -> None:
         self.result = result
+        self.comparison = comparison
         self.border_title = f"Run Summary: {result.scenario_name}"
         self.border_subtitle = "d: live panels  q: quit"
         body = summary_renderable(result, out, comparison)
