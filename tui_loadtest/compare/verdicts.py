@@ -240,7 +240,7 @@ def compare(
         verdict = INCONCLUSIVE
     else:
         verdict = NO_CHANGE
-    method = {
+    how = {
         "noise": "block bootstrap over seconds"
         if noise_a.usable and noise_b.usable
         else "independent samples (a run without per-second data)",
@@ -255,7 +255,7 @@ def compare(
         f" error rate: {FLOOR_ERROR_RATE * 100:g} percentage point",
     }
     return Comparison(
-        baseline_name, current_name, threshold, confidence, rows, verdict, method, differences
+        baseline_name, current_name, threshold, confidence, rows, verdict, how, differences
     )
 
 
@@ -373,34 +373,38 @@ def _tests(
     for metric in METRICS:
         a = sa.values[metric] if sa else None
         b = sb.values[metric] if sb else None
-        est = se = why = None
+        est: float | None = None
+        se: float | None = None
+        why: str | None = None
         if sa and sb:
+            va, vb = sa.values[metric], sb.values[metric]
+            ses: tuple[float | None, float | None] = (None, None)
+            deffs: tuple[float, float] = (1.0, 1.0)
             if metric in QUANTILES:
                 q = QUANTILES[metric]
-                est = _log_ratio(a, b)
+                est = _log_ratio(va, vb)
                 ses = rank_log_se(sa.hist, q), rank_log_se(sb.hist, q)
                 if scope == OVERALL:
                     deffs = na.deff_quantile(q), nb.deff_quantile(q)
                 else:  # the noise each run shows at that latency (see RunNoise.deff_at)
-                    deffs = na.deff_at(a or 0.0), nb.deff_at(b or 0.0)
+                    deffs = na.deff_at(va), nb.deff_at(vb)
                 why = _quantile_why(sa, sb)
             elif metric == "rps":
                 ok = sa.requests and sb.requests and sa.duration_s > 0 and sb.duration_s > 0
-                est = _log_ratio(a, b) if ok else None
+                est = _log_ratio(va, vb) if ok else None
                 ses = poisson_log_se(sa.requests), poisson_log_se(sb.requests)
                 deffs = na.deff_rate, nb.deff_rate
                 why = "no requests, or no duration, in one of the runs"
             elif metric == "error_rate":
-                ok = sa.requests and sb.requests
-                est = b - a if ok else None
+                est = vb - va if sa.requests and sb.requests else None
                 ses = binomial_se(sa.failures, sa.requests), binomial_se(sb.failures, sb.requests)
                 deffs = na.deff_errors, nb.deff_errors
                 why = "no requests in one of the runs"
-            else:  # max: one request, no noise to estimate
-                ses, deffs = (None, None), (1.0, 1.0)
+            else:  # max: one request, no noise to estimate (no standard error)
                 why = MAX_WHY
-            if est is not None and None not in ses:
-                se = math.sqrt(ses[0] ** 2 * deffs[0] + ses[1] ** 2 * deffs[1])
+            se_a, se_b = ses
+            if est is not None and se_a is not None and se_b is not None:
+                se = math.sqrt(se_a**2 * deffs[0] + se_b**2 * deffs[1])
                 why = None
         tests.append(_Test(scope, method, metric, a, b, est, se, why=why))
     return tests

@@ -30,10 +30,8 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 REPORT_FORMAT = 1  # the original version key, kept for tools that read it
 
-_CONFIG: dict[str, Any] = {"kw_only": True}
 
-
-class LatencyMs(Struct, **_CONFIG):
+class LatencyMs(Struct, kw_only=True):
     """Latency figures in milliseconds (response-time percentiles)."""
 
     min: float
@@ -46,7 +44,7 @@ class LatencyMs(Struct, **_CONFIG):
     max: float
 
 
-class StatsReport(Struct, **_CONFIG):
+class StatsReport(Struct, kw_only=True):
     """Counts and latency over the whole run (``summary``)."""
 
     requests: int
@@ -64,7 +62,7 @@ class StatsReport(Struct, **_CONFIG):
     lag_ms: LatencyMs | None | UnsetType = UNSET
 
 
-class EndpointReport(Struct, **_CONFIG):
+class EndpointReport(Struct, kw_only=True):
     """One endpoint (method + name): the same figures as the summary."""
 
     method: str
@@ -94,7 +92,7 @@ class FlowReport(Struct, kw_only=True):
     service_duration_ms: LatencyMs | UnsetType = UNSET  # arrival-rate runs
 
 
-class ErrorReport(Struct, **_CONFIG):
+class ErrorReport(Struct, kw_only=True):
     """One kind of failure on one endpoint: its count and the last message seen."""
 
     kind: str
@@ -109,7 +107,7 @@ class ErrorReport(Struct, **_CONFIG):
     last_seen_s: float | UnsetType = UNSET
 
 
-class TimelinePointReport(Struct, **_CONFIG):
+class TimelinePointReport(Struct, kw_only=True):
     """One second of the run, every endpoint and worker merged."""
 
     t: int
@@ -129,13 +127,13 @@ class TimelinePointReport(Struct, **_CONFIG):
 Sparse = list[tuple[int, int]]  # [bucket index, count] pairs, indexes ascending
 
 
-class HistogramReport(Struct, **_CONFIG):
+class HistogramReport(Struct, kw_only=True):
     count: int
     sum_us: int
     buckets: Sparse
 
 
-class EndpointHistogramReport(Struct, **_CONFIG):
+class EndpointHistogramReport(Struct, kw_only=True):
     method: str
     name: str
     count: int
@@ -150,7 +148,7 @@ class NamedHistogramReport(Struct, kw_only=True):
     buckets: Sparse
 
 
-class HistogramsReport(Struct, **_CONFIG):
+class HistogramsReport(Struct, kw_only=True):
     """The merged log-linear histograms (µs): every percentile can be recomputed."""
 
     unit: str
@@ -169,12 +167,12 @@ class HistogramsReport(Struct, **_CONFIG):
     service_flows: list[NamedHistogramReport] | UnsetType = UNSET
 
 
-class StageReport(Struct, **_CONFIG):
+class StageReport(Struct, kw_only=True):
     duration_s: float
     target: float
 
 
-class LoadReport(Struct, **_CONFIG):
+class LoadReport(Struct, kw_only=True):
     """The load that was run: the model, its shape and the workers."""
 
     model: str  # "closed" or "open"
@@ -213,14 +211,14 @@ def load_report(load: LoadSpec, *, users: int, workers: int) -> LoadReport:
     )
 
 
-class EnvironmentReport(Struct, **_CONFIG):
+class EnvironmentReport(Struct, kw_only=True):
     tool_version: str = ""
     python: str = ""
     platform: str = ""
     workers: int = 1
 
 
-class UsersReport(Struct, **_CONFIG):
+class UsersReport(Struct, kw_only=True):
     """Virtual users: planned, the most that were running at once, the time-weighted mean."""
 
     planned: int
@@ -228,7 +226,7 @@ class UsersReport(Struct, **_CONFIG):
     average: float
 
 
-class LostWorkerReport(Struct, **_CONFIG):
+class LostWorkerReport(Struct, kw_only=True):
     """A worker that went away during the run (killed from outside, or lost remotely)."""
 
     worker: int
@@ -237,7 +235,7 @@ class LostWorkerReport(Struct, **_CONFIG):
     missing_s: float | UnsetType = UNSET  # seconds of its share the run went without
 
 
-class OutcomeReport(Struct, **_CONFIG):
+class OutcomeReport(Struct, kw_only=True):
     """How the run ended."""
 
     reason: str | None
@@ -249,14 +247,14 @@ class OutcomeReport(Struct, **_CONFIG):
     users: UsersReport | UnsetType = UNSET  # reports before it was kept lack it
 
 
-class GeneratorCpuReport(Struct, **_CONFIG):
+class GeneratorCpuReport(Struct, kw_only=True):
     """CPU (% of one core) per second: one series per worker, and the coordinator's."""
 
     workers: list[list[float | None]] = msgspec.field(default_factory=list)
     coordinator: list[float | None] = msgspec.field(default_factory=list)
 
 
-class GeneratorReport(Struct, **_CONFIG):
+class GeneratorReport(Struct, kw_only=True):
     """The load generator's own load: was it the bottleneck?"""
 
     saturated: bool
@@ -267,7 +265,7 @@ class GeneratorReport(Struct, **_CONFIG):
     cpu_pct: GeneratorCpuReport = msgspec.field(default_factory=GeneratorCpuReport)
 
 
-class ResourceSeriesReport(Struct, **_CONFIG):
+class ResourceSeriesReport(Struct, kw_only=True):
     """One watched series (a target process's CPU, a scraped metric) over the run."""
 
     key: str
@@ -285,14 +283,14 @@ class ResourceSeriesReport(Struct, **_CONFIG):
     span_s: float | UnsetType = UNSET  # rate series only
 
 
-class ResourcesReport(Struct, **_CONFIG):
+class ResourcesReport(Struct, kw_only=True):
     """What was watched beside the load and how watching went."""
 
     sources: list[dict[str, Any]] = msgspec.field(default_factory=list)
     series: list[ResourceSeriesReport] = msgspec.field(default_factory=list)
 
 
-class ThresholdReport(Struct, **_CONFIG):
+class ThresholdReport(Struct, kw_only=True):
     """One of the scenario's thresholds and what the run measured against it."""
 
     metric: str
@@ -303,7 +301,7 @@ class ThresholdReport(Struct, **_CONFIG):
     label: str  # e.g. "p95_ms <= 500"
 
 
-class Report(Struct, **_CONFIG):
+class Report(Struct, kw_only=True):
     """A run's JSON report (``--out``, ``bench``, the baseline store)."""
 
     tool: str
@@ -342,7 +340,7 @@ class WarmupReport(Struct, kw_only=True):
     timeline: list[TimelinePointReport] = msgspec.field(default_factory=list)
 
 
-class BaselineBlock(Struct, **_CONFIG):
+class BaselineBlock(Struct, kw_only=True):
     """What ``baselines export`` adds beside the report: the baseline's name and origin."""
 
     name: str
@@ -350,7 +348,7 @@ class BaselineBlock(Struct, **_CONFIG):
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-class ExportedBaseline(Report, **_CONFIG):
+class ExportedBaseline(Report, kw_only=True):
     """A report with the baseline it was stored as (``baselines export`` / ``import``)."""
 
     baseline: BaselineBlock | None = None

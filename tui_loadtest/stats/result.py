@@ -142,7 +142,7 @@ class RunResult:
     def to_struct(self) -> fmt.Report:
         """The report as typed structs (see :mod:`tui_loadtest.stats.report_format`)."""
         open_model = self.service_histogram is not None
-        summary = _stats_struct(fmt.StatsReport, self.summary, open_model)
+        summary = _summary_struct(self.summary)
         histograms = fmt.HistogramsReport(
             **HISTOGRAM_SCHEME,
             total=_hist_struct(self.histogram),
@@ -199,10 +199,7 @@ class RunResult:
                 )
                 for t in self.threshold_results()
             ],
-            endpoints=[
-                _stats_struct(fmt.EndpointReport, e.stats, open_model, method=e.method, name=e.name)
-                for e in self.endpoints
-            ],
+            endpoints=[_endpoint_struct(e) for e in self.endpoints],
             flows=flows,
             resources=self._resources_struct(),
             warmup=(
@@ -403,18 +400,43 @@ def _latency_of(d: fmt.LatencyMs | None, h: Histogram | None) -> Latency:
 _S = TypeVar("_S", fmt.StatsReport, fmt.EndpointReport)
 
 
-def _stats_struct(kind: type[_S], s: Stats, open_model: bool, **names: str) -> _S:
-    out = kind(
-        **names,
-        requests=s.requests,
-        failures=s.failures,
-        error_rate=round(s.error_rate, 6),
-        rps=_r(s.rps),
-        bytes_received=s.bytes_received,
-        bytes_sent=s.bytes_sent,
-        status_codes=dict(s.statuses),
-        latency_ms=_latency_struct(s.latency),
+def _summary_struct(s: Stats) -> fmt.StatsReport:
+    return _with_service(
+        fmt.StatsReport(
+            requests=s.requests,
+            failures=s.failures,
+            error_rate=round(s.error_rate, 6),
+            rps=_r(s.rps),
+            bytes_received=s.bytes_received,
+            bytes_sent=s.bytes_sent,
+            status_codes=dict(s.statuses),
+            latency_ms=_latency_struct(s.latency),
+        ),
+        s,
     )
+
+
+def _endpoint_struct(e: EndpointResult) -> fmt.EndpointReport:
+    s = e.stats
+    return _with_service(
+        fmt.EndpointReport(
+            method=e.method,
+            name=e.name,
+            requests=s.requests,
+            failures=s.failures,
+            error_rate=round(s.error_rate, 6),
+            rps=_r(s.rps),
+            bytes_received=s.bytes_received,
+            bytes_sent=s.bytes_sent,
+            status_codes=dict(s.statuses),
+            latency_ms=_latency_struct(s.latency),
+        ),
+        s,
+    )
+
+
+def _with_service(out: _S, s: Stats) -> _S:
+    """Arrival-rate runs: the service-time figures and the drops beside the latency."""
     if s.service is not None:
         out.service_latency_ms = _latency_struct(s.service)
         out.dropped = s.dropped

@@ -83,8 +83,10 @@ def scenario_thresholds(scenario: dict[str, Any]) -> list[Threshold]:
         if not isinstance(item, dict):
             continue
         metric, limit, endpoint = item.get("metric"), item.get("limit"), item.get("endpoint")
-        known = metric in _LATENCY or metric in ("rps_min", "error_rate")
-        number = isinstance(limit, int | float) and not isinstance(limit, bool)
-        if known and number and (endpoint is None or isinstance(endpoint, str)):
+        if not isinstance(metric, str) or metric not in (*_LATENCY, "rps_min", "error_rate"):
+            continue
+        if isinstance(limit, bool) or not isinstance(limit, int | float):
+            continue
+        if endpoint is None or isinstance(endpoint, str):
             out.append(Threshold(metric, float(limit), endpoint))
     return out
