@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -60,14 +61,17 @@ def run_once(url: str, seconds: float, users: int, out: Path) -> None:
         raise SystemExit(f"run failed ({proc.returncode}): {proc.stderr.strip()[-400:]}")
 
 
-def load_average() -> str:
+def load_average() -> float:
+    """The 1-minute load average (0 where the platform does not say)."""
     try:
-        return Path("/proc/loadavg").read_text().split()[0]
+        return os.getloadavg()[0]
     except OSError:
-        return "?"
+        return 0.0
 
 
-def make_runs(folder: Path, pairs: int, seconds: float, users: int, slowdown: float) -> None:
+def make_runs(folder: Path, pairs: int, seconds: float, users: int, slowdown: float) -> list[float]:
+    """Run every pair; return the machine's load average after each run."""
+    loads: list[float] = []
     plain = DemoServer()
     slow = DemoServer(latency_scale=slowdown)
     plain.start()
@@ -79,11 +83,14 @@ def make_runs(folder: Path, pairs: int, seconds: float, users: int, slowdown: fl
                 t0 = time.monotonic()
                 run_once(server.url, seconds, users, folder / f"{name}.json")
                 took = time.monotonic() - t0
-                print(f"  {name}: {took:.1f} s, load average {load_average()}",
+                load = load_average()
+                loads.append(load)
+                print(f"  {name}: {took:.1f} s, load average {load:.1f}",
                       file=sys.stderr, flush=True)  # fmt: skip
     finally:
         plain.stop()
         slow.stop()
+    return loads
 
 
 def judge(folder: Path, pairs: int, threshold: float) -> dict:
@@ -126,8 +133,19 @@ def main() -> int:
         folder = args.keep or Path(tempfile.mkdtemp(prefix="tui-verdicts-"))
         folder.mkdir(parents=True, exist_ok=True)
         print(f"runs: {3 * args.pairs} x {args.seconds:g} s into {folder}", file=sys.stderr)
-        make_runs(folder, args.pairs, args.seconds, args.users, args.slowdown)
+        loads = make_runs(folder, args.pairs, args.seconds, args.users, args.slowdown)
+        (folder / "loads.json").write_text(json.dumps(loads))
     found = judge(folder, args.pairs, args.threshold / 100)
+    loads_file = folder / "loads.json"
+    if loads_file.exists():
+        loads = json.loads(loads_file.read_text())
+        found["load_average"] = {"mean": sum(loads) / len(loads), "max": max(loads)}
+        cpus = os.cpu_count() or 1
+        busy = found["load_average"]["mean"] > cpus
+        print(f"load average during the runs: mean {found['load_average']['mean']:.1f},"
+              f" max {max(loads):.1f} on {cpus} CPUs"
+              + (": a busy machine, whose stalls move latency tails between runs"
+                 if busy else ""))  # fmt: skip
     print("\n".join(found["lines"]))
     n = found["pairs"]
     ok_false = found["flagged"] <= max(1, n // 20)
