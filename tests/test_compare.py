@@ -270,6 +270,11 @@ def test_runs_of_different_scenarios_are_compared_with_a_warning() -> None:
     assert c.to_dict()["scenarios_differ"] is True
     same = cmp.compare(a, make_result([HEALTH, QUERY], seconds=20, seed=3))
     assert same.differences == [] and "differ" not in comparison_text(same)
+    # Two runs on the embedded demo API listen on new ports each time: the same target.
+    demo = {"name": "demo", "host": None}
+    d1 = replace(a, scenario=demo, host="http://127.0.0.1:41001")
+    d2 = replace(a, scenario=demo, host="http://127.0.0.1:41002")
+    assert cmp.scenario_differences(d1, d2) == []
 
 
 def test_an_endpoint_percentile_gets_the_noise_the_run_shows_at_its_latency() -> None:

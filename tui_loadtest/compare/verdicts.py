@@ -262,7 +262,7 @@ def compare(
 def scenario_differences(a: RunResult, b: RunResult) -> list[str]:
     """How the two runs' scenarios differ, one phrase each (empty: like for like)."""
     out = []
-    if a.host != b.host:
+    if _target(a) != _target(b):
         out.append(f"host {a.host} vs {b.host}")
     keys_a = {f"{e.method} {e.name}" if not e.name.startswith(e.method) else e.name
               for e in a.endpoints}  # fmt: skip
@@ -423,6 +423,14 @@ def _quantile_why(sa: _Sample, sb: _Sample) -> str:
             " histogram: an import from Locust, or no responses"
         )
     return f"fewer than {MIN_TAIL} responses beyond it: the maximum in disguise"
+
+
+def _target(r: RunResult) -> str:
+    """The host the scenario named: "demo" for the embedded demo API, whose port is
+    new on every run (the report's ``host`` is then only where it happened to listen)."""
+    if "host" in r.scenario and not r.scenario["host"]:
+        return "demo"
+    return r.host
 
 
 def floor_for(metric: str, a: float, b: float) -> float:
