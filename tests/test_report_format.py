@@ -130,3 +130,12 @@ def test_a_real_run_writes_a_report_that_matches_the_schema(demo_url, tmp_path: 
     assert problems_in(data) == []
     assert data["schema_version"] == SCHEMA_VERSION and data["summary"]["requests"] == 300
     assert msgspec.json.decode(out.read_bytes())["format"] == 1
+
+
+def test_a_result_key_the_format_does_not_declare_is_not_silently_dropped() -> None:
+    from dataclasses import replace
+
+    result = read_report(CLOSED)
+    odd = replace(result, outcome={**result.outcome, "surprise": 1})
+    with pytest.raises(ValueError, match="RunResult.outcome has keys .*: surprise"):
+        odd.to_struct()

@@ -175,11 +175,11 @@ class RunResult:
             duration_s=round(self.duration_s, 3),
             host=self.host,
             scenario_name=self.scenario_name,
-            load=msgspec.convert(self.load, fmt.LoadReport),
-            environment=msgspec.convert(self.environment, fmt.EnvironmentReport),
-            outcome=msgspec.convert(self.outcome, fmt.OutcomeReport),
+            load=_typed(self.load, fmt.LoadReport, "load"),
+            environment=_typed(self.environment, fmt.EnvironmentReport, "environment"),
+            outcome=_typed(self.outcome, fmt.OutcomeReport, "outcome"),
             generator=(
-                msgspec.convert(self.generator, fmt.GeneratorReport)
+                _typed(self.generator, fmt.GeneratorReport, "generator")
                 if self.generator
                 else msgspec.UNSET
             ),
@@ -217,9 +217,10 @@ class RunResult:
     def _resources_struct(self) -> fmt.ResourcesReport | msgspec.UnsetType:
         if not self.resources and not self.monitor:
             return msgspec.UNSET
-        return msgspec.convert(
+        return _typed(
             {**self.monitor, "series": [s.to_dict() for s in self.resources]},
             fmt.ResourcesReport,
+            "resources",
         )
 
     @classmethod
@@ -373,6 +374,21 @@ def service_view(result: RunResult) -> RunResult:
 
 def _r(x: float) -> float:
     return round(x, 3)
+
+
+_T = TypeVar("_T", fmt.LoadReport, fmt.EnvironmentReport, fmt.OutcomeReport)
+
+
+def _typed(data: dict[str, Any], kind: type[_T], section: str) -> _T:
+    """A section of the result as its struct; a key the format does not declare is a
+    bug to fix there (stats/report_format.py), never silently left out of the file."""
+    unknown = set(data) - set(kind.__struct_fields__)
+    if unknown:
+        raise ValueError(
+            f"RunResult.{section} has keys the report format does not declare:"
+            f" {', '.join(sorted(unknown))} (add them to stats/report_format.py)"
+        )
+    return msgspec.convert(data, kind)
 
 
 def _latency_struct(lat: Latency) -> fmt.LatencyMs:
