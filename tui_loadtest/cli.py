@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from importlib.resources import as_file
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
 from .cli_adhoc import (
@@ -43,6 +44,11 @@ from .locust.command import register as register_locust
 from .outputs import RunOutputs, prepare_outputs
 from .report.output_files import STDOUT
 from .serve.command import register as register_serve
+
+if TYPE_CHECKING:
+    from .engine.coordinator import Run
+    from .scenario import Scenario
+    from .stats.result import RunResult
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -374,7 +380,7 @@ def _note(text: str) -> None:
     print(f"tui-loadtest: {text}", file=sys.stderr, flush=True)
 
 
-def _load_scenario(args: argparse.Namespace):  # noqa: ANN202
+def _load_scenario(args: argparse.Namespace) -> Scenario:
     from .scenario import apply_overrides, load_builtin_demo, load_scenario, script_scenario
 
     given = [g for g in (args.scenario, args.file, args.example) if g]
@@ -429,8 +435,8 @@ def _example_path(name: str) -> str:
         return str(path)
 
 
-def execute(  # noqa: ANN001
-    scenario,
+def execute(
+    scenario: Scenario,
     *,
     workers: int,
     out: str | None,
@@ -492,8 +498,13 @@ def execute(  # noqa: ANN001
         return signals.exit_code or code
 
 
-def _after_run(  # noqa: ANN001
-    run, result, url: str, out: str | None, report_stdout, outputs: RunOutputs | None
+def _after_run(
+    run: Run,
+    result: RunResult,
+    url: str,
+    out: str | None,
+    report_stdout: TextIO,
+    outputs: RunOutputs | None,
 ) -> int:
     from .outputs import output_failed
     from .report.json_report import report_json

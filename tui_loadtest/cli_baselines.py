@@ -176,7 +176,9 @@ def _add_baselines(sub: argparse._SubParsersAction) -> None:
     top.set_defaults(handler=cmd_browse)
     bsub = top.add_subparsers(dest="baselines_command", metavar="SUBCOMMAND")
 
-    def add(name: str, handler: Callable[[argparse.Namespace], int], help_: str):  # noqa: ANN202
+    def add(
+        name: str, handler: Callable[[argparse.Namespace], int], help_: str
+    ) -> argparse.ArgumentParser:
         p = bsub.add_parser(name, parents=[common], help=help_, description=help_)
         p.set_defaults(handler=handler)
         return p
