@@ -25,6 +25,10 @@ the honest answer for so little data. 100 users (about 600 req/s) give enough.
 The machine's load average is printed beside each run: other work on a small
 machine moves latency tails between runs, which no single run can see.
 
+``--synthetic`` judges the same pairs drawn from lognormal latencies shaped like the
+demo (tests/synthetic.py): sampling is then the only noise, which shows what the
+method does when the machine is quiet. No runs, a few seconds.
+
 Reports are kept (``--keep DIR``, else a temporary folder that is removed), so a
 change to the verdict logic can be judged again on the same runs with ``--reuse``.
 Loopback only; each run is bounded by its run time.
@@ -44,12 +48,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tui_loadtest.compare import IMPROVED, OVERALL, REGRESSED, compare  # noqa: E402
+from tui_loadtest.compare import IMPROVED, OVERALL, REGRESSED, Row, compare  # noqa: E402
 from tui_loadtest.demo import DemoServer  # noqa: E402
 from tui_loadtest.report.compare_format import describe  # noqa: E402
 from tui_loadtest.report.json_report import read_report  # noqa: E402
 
 QUERY = "POST /api/agents/{id}/query"
+
+
+def moved_by_it(row: Row) -> bool:
+    """A row the slowdown moves: a query latency row, or the run's P95 or P99."""
+    if row.scope == QUERY:
+        return row.metric != "rps"
+    return row.scope == OVERALL and row.metric in ("p95_ms", "p99_ms")
 
 
 def run_once(url: str, seconds: float, users: int, out: Path) -> None:
@@ -104,10 +115,7 @@ def judge(folder: Path, pairs: int, threshold: float) -> dict:
         moved = [r for r in same.rows if r.verdict in (REGRESSED, IMPROVED)]
         flagged.append(bool(moved))
         slower = compare(a, s, threshold=threshold)
-        moved_by_it = [r for r in slower.regressions
-                       if r.scope == QUERY and r.metric != "rps"
-                       or r.scope == OVERALL and r.metric in ("p95_ms", "p99_ms")]  # fmt: skip
-        caught.append(slower.verdict == REGRESSED and bool(moved_by_it))
+        caught.append(any(moved_by_it(r) for r in slower.regressions))
         q = next(r for r in slower.rows if r.scope == QUERY and r.metric == "p95_ms")
         lines.append(
             f"pair {k:2d}: unchanged -> {same.verdict:<21}"
@@ -115,6 +123,45 @@ def judge(folder: Path, pairs: int, threshold: float) -> dict:
             + f" | slower -> {slower.verdict:<21} query P95 x{(q.b or 0) / (q.a or 1):.2f}"
         )
     return {"flagged": sum(flagged), "caught": sum(caught), "pairs": pairs, "lines": lines}
+
+
+def synthetic(pairs: int, users: int, slowdown: float, threshold: float) -> dict:
+    """The same judgement on runs drawn from known distributions (sampling noise only)."""
+    from dataclasses import replace
+
+    from tests.synthetic import Ep, make_result
+
+    scale = users / 50  # the demo at 50 users: ~290 req/s, a seventh of them queries
+    fast = [Ep(name, median_ms=0.3, sigma=0.5, rps=rps * scale)
+            for name, rps in (("GET /api/health", 135), ("GET /api/agents", 68),
+                              ("GET /api/agents/{id}", 41))]  # fmt: skip
+    queries = Ep(QUERY, "POST", median_ms=25, sigma=0.9, rps=41 * scale,
+                 failures=[("http", 500, 0.01)])  # fmt: skip
+    slower = replace(queries, median_ms=25 * slowdown)
+    flagged = caught = 0
+    for k in range(pairs):
+        a = make_result([*fast, queries], seconds=10, seed=3 * k + 1)
+        b = make_result([*fast, queries], seconds=10, seed=3 * k + 2)
+        s = make_result([*fast, slower], seconds=10, seed=3 * k + 3)
+        same = compare(a, b, threshold=threshold)
+        flagged += bool(same.regressions or same.improvements)
+        caught += any(moved_by_it(r) for r in compare(a, s, threshold=threshold).regressions)
+    return {"flagged": flagged, "caught": caught, "pairs": pairs, "lines": []}
+
+
+def speed() -> str:
+    """How long compare() takes on two synthetic 10-minute runs at 1,200 req/s."""
+    from tests.synthetic import Ep, make_result
+
+    eps = [Ep("GET /a", median_ms=5, rps=800), Ep("POST /b", "POST", median_ms=40, rps=400)]
+    a = make_result(eps, seconds=600, seed=13)
+    b = make_result(eps, seconds=600, seed=14)
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        compare(a, b)
+        times.append(time.perf_counter() - t0)
+    return f"compare, two 10-minute runs at 1,200 req/s: best {min(times):.2f} s of 5"
 
 
 def main() -> int:
@@ -126,7 +173,19 @@ def main() -> int:
     p.add_argument("--threshold", type=float, default=10.0, help="percent (default 10)")
     p.add_argument("--keep", type=Path, help="keep the reports in this folder")
     p.add_argument("--reuse", type=Path, help="judge the reports already in this folder")
+    p.add_argument("--synthetic", action="store_true", help="judge synthetic runs (no runs)")
+    p.add_argument("--speed", action="store_true", help="time compare() on 10-minute runs")
     args = p.parse_args()
+    if args.speed:
+        print(speed())
+        return 0
+    if args.synthetic:
+        found = synthetic(args.pairs, args.users, args.slowdown, args.threshold / 100)
+        print(
+            f"synthetic, {args.users} users: unchanged pairs flagged {found['flagged']}/"
+            f"{args.pairs}, {args.slowdown:g}x slower caught {found['caught']}/{args.pairs}"
+        )
+        return 0
     if args.reuse:
         folder = args.reuse
     else:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from dataclasses import replace
 
 import pytest
@@ -195,15 +194,13 @@ def test_bootstrap_percentiles_match_a_brute_force_merge() -> None:
     assert cmp.bucket_value(noise._union[pos]) == a.histogram.percentile(0.95)
 
 
-def test_a_ten_minute_run_compares_quickly() -> None:
+def test_a_ten_minute_run_is_resampled_in_8_second_blocks() -> None:
+    """(How long it takes is measured by bench/verdicts.py --speed, not asserted here.)"""
     eps = [Ep("GET /a", median_ms=5, rps=60), Ep("POST /b", method="POST", median_ms=40, rps=30)]
     a = make_result(eps, seconds=600, seed=13)
     b = make_result(eps, seconds=600, seed=14)
-    start = time.perf_counter()
     c = cmp.compare(a, b)
-    elapsed = time.perf_counter() - start
     assert c.method["block_seconds"] == [8, 8]
-    assert elapsed < 2.0, f"compare took {elapsed:.2f}s"
 
 
 def test_formatting_helpers() -> None:
@@ -278,12 +275,14 @@ def test_runs_of_different_scenarios_are_compared_with_a_warning() -> None:
 
 
 def test_an_endpoint_percentile_gets_the_noise_the_run_shows_at_its_latency() -> None:
-    """The run's P95 lies among the slow queries; the fast endpoint's P95 is judged with
-    the design effect at its own latency, where the run's seconds move together."""
+    """The fast endpoint's P95 is judged with the design effect the run shows at that
+    latency: large when the seconds move together there, about 1 when they do not."""
     wobbly = make_result([HEALTH, QUERY], seconds=40, seed=15, wobble=0.5)
-    noise = cmp.RunNoise(wobbly, 300, random.Random(1))
-    health_p95 = wobbly.endpoints[0].stats.latency.p95
-    h = wobbly.histogram
-    below = sum(h.counts[: cmp.bucket_index(int(health_p95 * 1000)) + 1]) / h.total
-    assert noise.deff_at(health_p95) == noise.deff_quantile(round(below, 2))
-    assert noise.deff_at(0.0) == 1.0 and 0.3 < below < 0.95
+    calm = make_result([HEALTH, QUERY], seconds=40, seed=15)
+    loud = cmp.RunNoise(wobbly, 300, random.Random(1))
+    quiet = cmp.RunNoise(calm, 300, random.Random(1))
+    health = wobbly.endpoints[0].stats.latency
+    assert loud.deff_at(health.p50) > 5 * quiet.deff_at(health.p50)
+    assert loud.deff_at(health.p95) > 1.5 * quiet.deff_at(health.p95)
+    assert 1.0 <= quiet.deff_at(calm.endpoints[0].stats.latency.p95) < 1.5
+    assert loud.deff_at(0.0) == 1.0

@@ -15,8 +15,8 @@ not per second. A run without per-second data (an old report) uses a design
 effect of 1.
 
 The random generator is seeded by the caller, so the same two runs always
-give the same verdicts. Everything is plain Python: about 0.3 s for two
-10-minute runs at 1,200 req/s.
+give the same verdicts. Everything is plain Python: about 0.6 s for two
+10-minute runs at 1,200 req/s (``bench/verdicts.py --speed``).
 """
 
 from __future__ import annotations
@@ -92,6 +92,7 @@ class RunNoise:
         self._hist = result.histogram
         self._quantiles: dict[float, list[float]] = {}
         self._deff: dict[float, float] = {}
+        self._deff_at: dict[int, float] = {}
         self.rates: list[float] = []
         self.error_rates: list[float] = []
         self.deff_rate = 1.0
@@ -167,22 +168,33 @@ class RunNoise:
         return self._deff[q]
 
     def deff_at(self, value_ms: float) -> float:
-        """The design effect of this run's percentile that lies at ``value_ms``.
+        """The design effect of this run at latency ``value_ms``, for an endpoint's percentile.
 
-        An endpoint's percentile is judged with the noise the whole run shows at
-        the same latency: how much the share of requests below that value moves
-        from second to second (reports keep per-second histograms for the whole
-        run only). A fast endpoint's P95 then gets the noise of the fast part of
-        the run, not the noise of the run's own P95, which may lie among slow
-        requests of another endpoint.
+        Reports keep per-second histograms for the whole run only, so an endpoint's
+        percentile is judged with the noise the run shows at the same latency: the
+        share of requests at or below that value, resampled like everything else,
+        against the binomial variance of that share (a percentile's variance follows
+        from the variance of the distribution at its value, Woodruff's argument). A
+        fast endpoint's P95 then gets the noise of the fast part of the run, not that
+        of the run's own P95, which may lie among another endpoint's slow requests.
         """
         total = self._hist.total
         if not self.usable or not total or value_ms <= 0:
             return 1.0
         index = bucket_index(max(0, int(value_ms * 1000)))
-        below = sum(self._hist.counts[: index + 1])
-        q = min(0.99, max(0.01, round(below / total, 2)))
-        return self.deff_quantile(q)
+        cached = self._deff_at.get(index)
+        if cached is not None:
+            return cached
+        column = [cum[index] for cum in self._blocks]
+        shares = []
+        for w in self._weights:
+            drawn = sum(map(mul, w, self._totals))
+            if drawn:
+                shares.append(sum(map(mul, w, column)) / drawn)
+        p = sum(column) / sum(self._totals) if sum(self._totals) else 0.0
+        binomial = math.sqrt(p * (1 - p) / total) if 0 < p < 1 else None
+        self._deff_at[index] = deff = _deff(_sd(shares), binomial)
+        return deff
 
     def deff_summary(self) -> dict[str, float]:
         out = {m: self.deff_quantile(q) for m, q in QUANTILES.items()}
