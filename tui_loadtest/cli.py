@@ -537,7 +537,7 @@ def _after_run(
     return code if written else output_failed(code)
 
 
-def _plan_workers(scenario, requested: int) -> int:  # noqa: ANN001
+def _plan_workers(scenario: Scenario, requested: int) -> int:
     """No more workers than the load keeps busy; a warning above the core count."""
     from .scenario import cpu_cores, plan_workers
 
