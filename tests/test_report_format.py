@@ -139,3 +139,18 @@ def test_a_result_key_the_format_does_not_declare_is_not_silently_dropped() -> N
     odd = replace(result, outcome={**result.outcome, "surprise": 1})
     with pytest.raises(ValueError, match="RunResult.outcome has keys .*: surprise"):
         odd.to_struct()
+
+
+def test_responses_by_status_survive_the_file_and_the_store(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from tui_loadtest.store import Baseline
+
+    result = read_report(CLOSED)
+    counted = replace(result, summary=replace(result.summary, statuses=((200, 40), (503, 2))))
+    again = read_report(write_report(counted, tmp_path / "r.json"))
+    assert again.summary.statuses == ((200, 40), (503, 2))
+    assert load(tmp_path / "r.json")["summary"]["status_codes"] == {"200": 40, "503": 2}
+    store = BaselineStore(tmp_path / "s.sqlite3")
+    store.save(Baseline("b", "2024-01-01T00:00:00+00:00", counted))
+    assert store.load("b").result.summary.statuses == ((200, 40), (503, 2))

@@ -386,7 +386,7 @@ def convert_report(data: Any, kind: type[Report] = ExportedBaseline) -> Report:
     """Validate already-parsed JSON data (from the store) as a report."""
     _check_version(data)
     try:
-        return msgspec.convert(data, type=kind)
+        return msgspec.convert(data, type=kind, str_keys=True)  # JSON keys: "200" -> 200
     except msgspec.ValidationError as exc:
         raise ReportError(explain(exc, data)) from None
 
