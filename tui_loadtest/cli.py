@@ -135,11 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    outputs = output_flags()  # --save-baseline, --compare-to, --html, ... for run and bench
 
     run = sub.add_parser(
         "run",
-        parents=[outputs],
+        parents=[output_flags(dashboard=True)],  # --save-baseline, --compare-to, --html, ...
         help="run a scenario (the dashboard by default, --no-ui for CI)",
         description=(
             "Run a load test. SCENARIO is a TOML file (or -f FILE, or --example NAME) or a\n"
@@ -249,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser(
         "bench",
-        parents=[outputs],
+        parents=[output_flags(dashboard=False)],
         help="send exactly N requests to one URL from C users (ab/hey-style)",
         description=(
             "Send exactly TOTAL_REQUESTS requests (-n) to URL from CONCURRENT_USERS users\n"

@@ -75,8 +75,9 @@ THRESHOLDS_EPILOG = (
 )
 
 
-def output_flags() -> argparse.ArgumentParser:
-    """The flags ``run`` and ``bench`` share (a parent parser): baselines, gates, reports."""
+def output_flags(*, dashboard: bool) -> argparse.ArgumentParser:
+    """The flags ``run`` and ``bench`` share (a parent parser): baselines, gates, reports.
+    ``dashboard``: the command can show the comparison live (``run``)."""
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("baselines, gates and reports")
     group.add_argument(
@@ -92,7 +93,7 @@ def output_flags() -> argparse.ArgumentParser:
         metavar="NAME",
         help=(
             "compare with baseline NAME at the end (and live, on run's dashboard);"
-            if thresholds
+            if dashboard
             else "compare with baseline NAME at the end;"
         )
         + " a significant regression exits 1",
