@@ -418,7 +418,7 @@ def _load_scenario(args: argparse.Namespace) -> Scenario:
     return apply_cluster_flags(sc, args)
 
 
-def _check_monitor(scenario) -> None:  # noqa: ANN001
+def _check_monitor(scenario: Scenario) -> None:
     """--monitor-pid names a live process we may read: said before the run, exit 2."""
     if scenario.monitor.pids:
         from .monitor import check_pid

@@ -376,7 +376,14 @@ def _r(x: float) -> float:
     return round(x, 3)
 
 
-_T = TypeVar("_T", fmt.LoadReport, fmt.EnvironmentReport, fmt.OutcomeReport)
+_T = TypeVar(
+    "_T",
+    fmt.LoadReport,
+    fmt.EnvironmentReport,
+    fmt.OutcomeReport,
+    fmt.GeneratorReport,
+    fmt.ResourcesReport,
+)
 
 
 def _typed(data: dict[str, Any], kind: type[_T], section: str) -> _T:
