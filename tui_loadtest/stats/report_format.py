@@ -243,7 +243,7 @@ class OutcomeReport(Struct, kw_only=True):
     connections: int  # connections opened: 0 with requests means the target was unreachable
     paused_s: float = 0.0
     worker_errors: list[str] = msgspec.field(default_factory=list)
-    workers_lost: list[LostWorkerReport] = msgspec.field(default_factory=list)
+    workers_lost: list[LostWorkerReport] | UnsetType = UNSET  # reports before it lack it
     users: UsersReport | UnsetType = UNSET  # reports before it was kept lack it
 
 
