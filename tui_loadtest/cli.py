@@ -47,6 +47,7 @@ from .serve.command import register as register_serve
 
 if TYPE_CHECKING:
     from .engine.coordinator import Run
+    from .engine.pool import WorkerPool
     from .scenario import Scenario
     from .stats.result import RunResult
 
@@ -443,7 +444,7 @@ def execute(
     interval: float,
     user_step: int | None = None,
     outputs: RunOutputs | None = None,
-    pool=None,
+    pool: WorkerPool | None = None,
 ) -> int:
     """Run a scenario to its end and return the exit code (shared by ``run`` and ``bench``).
 

@@ -383,6 +383,7 @@ _T = TypeVar(
     fmt.OutcomeReport,
     fmt.GeneratorReport,
     fmt.ResourcesReport,
+    fmt.WarmupReport,
 )
 
 
@@ -565,15 +566,13 @@ def warmup_section(
     timeline: list[TimelinePoint],
 ) -> dict[str, Any]:
     """The report's ``warmup`` section: the warm-up's own figures, kept apart from the run's."""
-    open_model = summary.service is not None
     return msgspec.to_builtins(
         fmt.WarmupReport(
             duration_s=round(duration_s, 3),
             planned_s=planned_s,
-            summary=_stats_struct(fmt.StatsReport, summary, open_model),
+            summary=_summary_struct(summary),
             endpoints=[
-                _stats_struct(fmt.EndpointReport, st, open_model, method=m, name=n)
-                for m, n, st in endpoints
+                _endpoint_struct(EndpointResult(m, n, st, Histogram())) for m, n, st in endpoints
             ],
             errors=[_error_struct(e) for e in errors],
             timeline=[_point_struct(p) for p in timeline],
