@@ -552,9 +552,7 @@ class Run:
         snap = self._aggregate_snapshot()
         resources = self.monitor.series()
         warmup = float(self.aggregate.warmup_ticks)
-        return replace(
-            snap, resources=resources, warmup_s=warmup, worker_rows=self._worker_rows()
-        )
+        return replace(snap, resources=resources, warmup_s=warmup, worker_rows=self._worker_rows())
 
     def _warmup_report(self) -> dict[str, Any]:
         """The report's ``warmup`` section: the warm-up's own figures, kept apart."""
