@@ -49,8 +49,8 @@ def test_exact_totals_and_the_same_accounting_as_local_processes(dask_cluster, c
             run.close()
             if pool is not None:
                 pool.close()
-        results.append((run.result(), srv.requests - before))
-    (dask, dask_seen), (local, local_seen) = results
+        results.append((run.result(), srv.requests - before, run.snapshot.worker_rows))
+    (dask, dask_seen, rows), (local, local_seen, local_rows) = results
     assert dask_seen == local_seen == 600
     assert dask.summary.requests == local.summary.requests == 600
     assert dask.summary.failures == local.summary.failures == 0
@@ -68,6 +68,10 @@ def test_exact_totals_and_the_same_accounting_as_local_processes(dask_cluster, c
     assert [e["address"].startswith("tcp://127.0.0.1:") for e in engines] == [True, True]
     assert all(e["rtt_ms"] is not None and e["rtt_ms"] > 0 for e in engines)
     assert dask.environment["backend"].startswith("Dask cluster tcp://")
+    # the workers view: each engine's own count, where it ran, its CPU
+    assert [r.requests for r in rows] == [300, 300] == [r.requests for r in local_rows]
+    assert [r.address for r in rows] == [e["address"] for e in engines]
+    assert all(r.state == "done" and r.cpu_pct is not None for r in rows)
 
 
 def test_pause_resume_and_users_reach_both_workers(dask_cluster, conn_server):
@@ -203,11 +207,17 @@ def test_a_killed_engine_is_lost_within_3_s_and_the_run_goes_on_degraded(dask_cl
     assert result.outcome["degraded"] == f"1 of 2 workers lost at 0:{lost['at_s']:02d}"
     assert "Degraded: worker 1 of 2 lost" in run_summary(result)
     assert [w.state for w in pool.info()] == ["done", "lost"]
+    assert [r.state for r in run.snapshot.worker_rows] == ["done", "lost"]
+    assert run.snapshot.worker_rows[1].requests == dead_sent_in(rec)
     dead_seen = sum(n for c, n in srv.counts.items() if srv.closed_at[c] < stopped_at)
     survivor_seen = srv.requests - dead_seen
-    dead_sent = sum(responses(d) for d in rec.deltas(1))
+    dead_sent = dead_sent_in(rec)
     assert 0 < dead_sent <= dead_seen
     assert result.summary.requests == survivor_seen + dead_sent
+
+
+def dead_sent_in(rec) -> int:  # noqa: ANN001
+    return sum(responses(d) for d in rec.deltas(1))
 
 
 def test_a_silent_worker_is_lost_after_3_s_and_can_stop_the_run(dask_cluster, conn_server):

@@ -101,7 +101,9 @@ async def test_paused_time_does_not_count_in_rates(counting):
     sc = scenario([{"path": "/ok"}], load={"users": 3, "think_time": "0.01s"})
     _, _, agg, at = await run_with(sc, url, {"pause": 0.3, "resume": 1.6, "stop": 2.4})
     under_load = at["stop"] - (at["resume"] - at["pause"])
-    assert agg.rate_s == pytest.approx(under_load, abs=0.01)
+    # The pause lasts 1.3 s, so 0.1 s still tells it apart; the loop's lag on a
+    # busy machine (13 ms once in CI) must not.
+    assert agg.rate_s == pytest.approx(under_load, abs=0.1)
     stats = agg.endpoint_stats()[0]
     assert stats.requests == server.requests
     assert stats.rps == pytest.approx(server.requests / agg.rate_s)

@@ -15,7 +15,7 @@ import os
 import tempfile
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +24,7 @@ import msgspec
 from ..monitor import Monitor
 from ..scenario import Scenario, redact_text
 from ..stats.aggregate import RunAggregate, WorkerDelta
-from ..stats.model import Event, RunState, Snapshot
+from ..stats.model import Event, RunState, Snapshot, WorkerRow
 from ..stats.report_format import load_report
 from ..stats.result import EndpointResult, FlowResult, RunResult, environment, warmup_section
 from .generator import GeneratorWatch
@@ -37,6 +37,15 @@ POLL_S = 0.05
 LAG_WARN_MS = 10.0
 LATE_S = 3  # a second is published without a worker that is this many seconds late
 CLOCK_WARN_S = 0.05  # a worker's clock further off than this is a warning (deltas are per second)
+
+
+@dataclass(slots=True)
+class _WorkerLive:
+    users: int
+    rps: float
+    cpu_pct: float | None
+    lag_ms: float
+    requests: int
 
 
 class Run:
@@ -84,6 +93,9 @@ class Run:
         self.end_mono: float | None = None
         self.worker_errors: list[str] = []
         self.shares: list[WorkerShare] = []
+        self._workers_live: dict[int, _WorkerLive] = {}  # worker -> its last second
+        self._targets: list[int] = []  # closed model: each worker's user target
+        self.users_lost = 0  # closed model: users that ran on lost workers
         self.log_path: str | None = None
         self._events: list[Event] = []
         self._lock = threading.Lock()
@@ -106,6 +118,7 @@ class Run:
         when the engines cannot start.
         """
         self.shares = make_shares(self.scenario, self.workers)
+        self._targets = [share.users for share in self.shares]
         self.pool.start(self.scenario, self.host, self.shares)
         self._check_clocks()
         if go:
@@ -209,10 +222,16 @@ class Run:
         rate = max(0.0, float(rate))
         if not self.open_model or self.state in ("stopping", "done"):
             return
-        self.pool.send(("rate", rate / self.workers))
+        live = self._live_workers()
+        for worker in live:
+            self.pool.send(("rate", rate / len(live)), worker)
         self.rate_target = rate
         self._event(f"target rate set to {rate:,.1f} req/s")
         self._publish()
+
+    def _live_workers(self) -> list[int]:
+        lost = {w["worker"] for w in self.lost}
+        return [w for w in range(self.workers) if w not in lost] or [0]
 
     def set_users(self, users: int) -> None:
         """Change the target user count live; workers reach it at the spawn rate."""
@@ -222,7 +241,10 @@ class Run:
         self.users_target = users
         self.users_planned = max(self.users_planned, users)
         self._ramped = False
-        for worker, n in enumerate(split_evenly(users, self.workers)):
+        live = self._live_workers()  # a lost worker's share is not handed to the others
+        self._targets = [0] * self.workers
+        for worker, n in zip(live, split_evenly(users, max(1, len(live))), strict=False):
+            self._targets[worker] = n
             self.pool.send(("users", n), worker)
         self._event(f"target users set to {users}")
         self._publish()
@@ -273,6 +295,7 @@ class Run:
             changed = False
             for msg in pool.receive(POLL_S):
                 if isinstance(msg, Delta):
+                    self._note_worker(msg.delta)
                     if msg.delta.errors and self.scenario.secrets:
                         self._scrub(msg.delta)
                     if msg.delta.logs:
@@ -298,6 +321,45 @@ class Run:
         pool.kill(grace_s=2.0)
         self._done.set()
 
+    def _note_worker(self, delta: WorkerDelta) -> None:
+        """A worker's last second, for the workers view: users, rate, CPU and lag."""
+        requests = sum(sum(c for _, c in e.buckets) + e.other_failures for e in delta.endpoints)
+        span = delta.span_s
+        ended = (self.start_mono or 0.0) + delta.tick + span
+        live = _WorkerLive(
+            users=delta.users,
+            rps=requests / span if span > 0 else 0.0,
+            cpu_pct=100 * delta.cpu_s / span if delta.cpu_s is not None and span > 0 else None,
+            lag_ms=1000 * (time.monotonic() - ended),
+            requests=requests,
+        )
+        before = self._workers_live.get(delta.worker)
+        if before is not None:
+            live.requests += before.requests
+        self._workers_live[delta.worker] = live
+
+    def _worker_rows(self) -> tuple[WorkerRow, ...]:
+        rows = []
+        for w in self.pool.info():
+            live = self._workers_live.get(w.worker)
+            if live is None:
+                rows.append(WorkerRow(w.worker, w.host, w.state, address=w.address))
+                continue
+            rows.append(
+                WorkerRow(
+                    w.worker,
+                    w.host,
+                    w.state,
+                    users=live.users if w.state == "running" else 0,
+                    rps=live.rps if w.state == "running" else 0.0,
+                    cpu_pct=live.cpu_pct,
+                    lag_ms=live.lag_ms,
+                    requests=live.requests,
+                    address=w.address,
+                )
+            )
+        return tuple(rows)
+
     def _worker_ended(self, msg: Ended) -> None:
         if msg.reason == "failed":
             self._worker_failed(msg.worker, msg.text)
@@ -311,6 +373,11 @@ class Run:
         up to its last second stay; the run goes on without its share."""
         at = msg.last_tick + 1
         self.lost.append({"worker": msg.worker, "at_s": at, "reason": msg.text})
+        if not self.open_model and not self.load.stages and msg.worker < len(self._targets):
+            with self._lock:  # the users it ran are gone with it: the others keep theirs
+                self.users_target -= self._targets[msg.worker]
+                self.users_lost += self._targets[msg.worker]
+                self._targets[msg.worker] = 0
         stop = self.scenario.cluster.on_worker_loss == "stop"
         then = (
             "the run stops (--on-worker-loss stop)" if stop else "the run goes on without its share"
@@ -488,9 +555,7 @@ class Run:
         snap = self._aggregate_snapshot()
         resources = self.monitor.series()
         warmup = float(self.aggregate.warmup_ticks)
-        if resources or warmup:
-            return replace(snap, resources=resources, warmup_s=warmup)
-        return snap
+        return replace(snap, resources=resources, warmup_s=warmup, worker_rows=self._worker_rows())
 
     def _warmup_report(self) -> dict[str, Any]:
         """The report's ``warmup`` section: the warm-up's own figures, kept apart."""
@@ -535,7 +600,10 @@ class Run:
                 host=self.host,
                 scenario_name=self.scenario.name,
                 load=msgspec.to_builtins(
-                    load_report(load, users=self.users_target, workers=self.workers)
+                    # lost workers' users count in the planned users
+                    load_report(
+                        load, users=self.users_target + self.users_lost, workers=self.workers
+                    )
                 ),
                 scenario=self.scenario.redacted,
                 summary=total.stats(duration, agg.dropped),

@@ -151,6 +151,23 @@ class TimelinePoint:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerRow:
+    """One engine as a workers view shows it (Locust's workers tab): where it runs, its
+    state, and its last reported second. ``lag_ms``: how long after that second ended
+    its delta reached the coordinator (relay and clock offset together)."""
+
+    worker: int
+    host: str
+    state: str  # starting, ready, running, done, failed, lost, stopped
+    users: int = 0
+    rps: float = 0.0  # requests that ended in its last reported second
+    cpu_pct: float | None = None  # its process's CPU over that second, % of one core
+    lag_ms: float | None = None
+    requests: int = 0  # since the start
+    address: str = ""  # a Dask worker's address ("" for a local process)
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     """Something worth a line in the event log: spawn complete, first error of a kind, end."""
 
@@ -198,6 +215,7 @@ class Snapshot:
     # What is watched beside the load (monitor/): the target's processes and metrics.
     resources: tuple[ResourceSeries, ...] = ()
     warmup_s: float = 0.0  # the run's first seconds, measured apart (whole seconds)
+    worker_rows: tuple[WorkerRow, ...] = ()  # one per engine, in worker order
 
     @property
     def warming_up(self) -> bool:

@@ -29,6 +29,7 @@ from ..widgets.kpi import KpiBar
 from ..widgets.percentiles import PercentilePanel
 from ..widgets.resources import ResourcesView
 from ..widgets.summary import SummaryView
+from ..widgets.workers import WorkersView
 
 LIVE_STATES = ("starting", "ramping", "warming up", "running", "paused")
 LIVE_ONLY = ("toggle_pause", "more_users", "fewer_users", "stop_run")  # mean nothing once over
@@ -52,6 +53,7 @@ class DashboardScreen(Screen):
         Binding("c", "no_latency_view", show=False),  # closed-model runs: say why not
         Binding("d", "toggle_summary", "Summary/live"),
         Binding("r", "toggle_resources", "Resources"),  # only when something is watched
+        Binding("n", "toggle_workers", "Workers"),  # several engines, or a cluster's
         Binding("o", "cycle_sort", "Sort endpoints", show=False),
         Binding("w", "toggle_endpoint_view", "Run/window", show=False),
         # Narrow terminals: the stacked panels scroll; one key reaches what is below.
@@ -81,6 +83,7 @@ class DashboardScreen(Screen):
         self._state = ""
         self._has_service = False
         self._has_resources = False
+        self._has_workers = False
         self._clock_drawn = 0.0
 
     # -- layout -------------------------------------------------------------
@@ -104,6 +107,7 @@ class DashboardScreen(Screen):
                     yield ErrorTable(id="errors")
             yield SummaryView(id="summary")
             yield ResourcesView(id="resources")
+            yield WorkersView(id="workers")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -114,6 +118,7 @@ class DashboardScreen(Screen):
         self._rps_chart = self.query_one(RpsChart)
         self._latency_chart = self.query_one(LatencyChart)
         self._resources = self.query_one(ResourcesView)
+        self._workers = self.query_one(WorkersView)
         self._body = self.query_one("#body", ContentSwitcher)
         self._panels = (
             self.query_one(PercentilePanel),
@@ -175,6 +180,12 @@ class DashboardScreen(Screen):
             if bool(snap.resources) != self._has_resources:
                 self._has_resources = bool(snap.resources)
                 self.refresh_bindings()
+            if self._body.current == "workers":
+                self._workers.show(snap)
+            has_workers = len(snap.worker_rows) > 1 or any(r.address for r in snap.worker_rows)
+            if has_workers != self._has_workers:
+                self._has_workers = has_workers
+                self.refresh_bindings()
             has_service = snap.total.service is not None
             if state != self._state or has_service != self._has_service:
                 self._state = state
@@ -221,6 +232,8 @@ class DashboardScreen(Screen):
             return self.result is not None
         if action == "toggle_resources":
             return self._has_resources
+        if action == "toggle_workers":
+            return self._has_workers
         if action == "scroll_body":  # only the narrow, stacked layout scrolls
             body = self.query_one("#body", ContentSwitcher)
             return self.has_class("-narrow") and body.current == "live"
@@ -320,6 +333,15 @@ class DashboardScreen(Screen):
             snap = self.source.snapshot
             self._resources.show(snap.resources, snap.duration_s, self.source.done)
             self._body.current = "resources"
+        self.refresh_bindings()
+
+    def action_toggle_workers(self) -> None:
+        """n: one row per engine (host, state, users, req/s, CPU, lag), or back."""
+        if self._body.current == "workers":
+            self._body.current = "summary" if self.result is not None else "live"
+        else:
+            self._workers.show(self.source.snapshot)
+            self._body.current = "workers"
         self.refresh_bindings()
 
     def action_cycle_sort(self) -> None:

@@ -74,7 +74,9 @@ class RunHeader(_Line):
 
     def show(self, snap: Snapshot, state: str, elapsed: float) -> None:  # type: ignore[override]
         saturated = snap.generator_saturated
+        lost = sum(r.state == "lost" for r in snap.worker_rows)
         key = (
+            lost,
             snap.scenario_name,
             snap.host,
             state,
@@ -91,11 +93,19 @@ class RunHeader(_Line):
         if snap.duration_s:
             clock += f" / {fmt_clock_colon(snap.duration_s)}"
         workers = f"{snap.workers} worker" + ("s" if snap.workers != 1 else "")
+        # A lost worker (docs/cluster.md): the run goes on degraded, marked in red.
+        lost_mark = Text(f" {lost} LOST ", style="bold #1d1f23 on red") if lost else Text("")
         badge = (f" {state.upper():^8} ", f"bold #1d1f23 on {colour}")
         # The generator itself out of CPU (engine/generator.py): its figures may understate.
         gen = Text(" GEN CPU ", style="bold #1d1f23 on red") if saturated else Text("")
         right = Text.assemble(
-            gen, badge, "  ", (f"{clock:>13}", "bold"), ("  │  ", "dim"), (f"{workers:>9} ", "")
+            gen,
+            badge,
+            "  ",
+            (f"{clock:>13}", "bold"),
+            ("  │  ", "dim"),
+            (f"{workers:>9} ", ""),
+            lost_mark,
         )
         left = Text.assemble(
             (" tui-loadtest ", "bold"),
@@ -107,7 +117,7 @@ class RunHeader(_Line):
         if left.cell_len + right.cell_len + 1 > width:
             right = Text.assemble(gen, badge, " ", (clock, "bold"), " ")
             if snap.workers != 1:
-                right.append_text(Text.assemble(("│ ", "dim"), f"{snap.workers}w "))
+                right.append_text(Text.assemble(("│ ", "dim"), f"{snap.workers}w ", lost_mark))
             host = short_host(snap.host)
             room = max(0, width - right.cell_len - 1 - len(host) - 4)
             name = Text(snap.scenario_name, style="bold")
