@@ -211,11 +211,36 @@ def load_report(load: LoadSpec, *, users: int, workers: int) -> LoadReport:
     )
 
 
+class ShareReport(Struct, kw_only=True):
+    """One engine's part of the load (users, the fraction of a rate, requests)."""
+
+    users: int
+    fraction: float
+    requests: int | None = None
+    spawn_rate: float | None = None
+
+
+class EngineReport(Struct, kw_only=True):
+    """Where one engine ran: its host, its share, and its clock against ours."""
+
+    worker: int
+    host: str = ""
+    address: str = ""
+    pid: int | None = None
+    state: str = ""
+    clock_offset_ms: float = 0.0
+    rtt_ms: float | None = None
+    share: ShareReport | None = None
+
+
 class EnvironmentReport(Struct, kw_only=True):
     tool_version: str = ""
     python: str = ""
     platform: str = ""
     workers: int = 1
+    # Reports before the cluster backend have neither of these two.
+    backend: str | UnsetType = UNSET  # "local processes", or the Dask cluster's address
+    engines: list[EngineReport] | UnsetType = UNSET
 
 
 class UsersReport(Struct, kw_only=True):
@@ -245,6 +270,8 @@ class OutcomeReport(Struct, kw_only=True):
     worker_errors: list[str] = msgspec.field(default_factory=list)
     workers_lost: list[LostWorkerReport] | UnsetType = UNSET  # reports before it lack it
     users: UsersReport | UnsetType = UNSET  # reports before it was kept lack it
+    # "1 of 4 workers lost at 0:42" when a run went on without some of its workers
+    degraded: str | None | UnsetType = UNSET
 
 
 class GeneratorCpuReport(Struct, kw_only=True):
