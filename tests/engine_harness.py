@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tui_loadtest.engine.shares import make_shares
@@ -32,6 +32,7 @@ async def run_engine(
     stop_when: Callable[[], bool] | None = None,
     timeout: float = 30.0,
     seen: dict[str, Any] | None = None,
+    control: Callable[[WorkerEngine], Awaitable[None]] | None = None,
 ) -> RunAggregate:
     """Run one worker's engine to its end (budget spent, ``stop_after`` seconds, or
     ``stop_when()`` true: an event to await, where a fixed time depends on the machine).
@@ -39,7 +40,10 @@ async def run_engine(
     ``seen`` receives ``stopped_at``: when the stop really ran, in seconds of the
     engine's own clock (the arrival schedule's, in the open model). On a busy
     machine it comes later than asked, so tests compare against it, not against
-    ``stop_after``.
+    ``stop_after``. It also receives ``stopped_mono``, the ``time.monotonic()`` of the stop.
+
+    ``control(engine)`` runs beside the engine and stops it when it returns: a test
+    that needs the engine's own state to choose the moment (a user connecting).
     """
     deltas: list[WorkerDelta] = []
     engine = WorkerEngine(sc, host, make_shares(sc, 1)[0], deltas.append)
@@ -47,6 +51,7 @@ async def run_engine(
     def stop() -> None:
         if seen is not None:
             seen["stopped_at"] = engine_clock(engine)
+            seen["stopped_mono"] = time.monotonic()
         engine.stop()
 
     if stop_after is not None:
@@ -60,11 +65,20 @@ async def run_engine(
             stop()
 
         watcher = asyncio.ensure_future(watch())
+    controller = None
+    if control is not None:
+
+        async def decide() -> None:
+            await control(engine)
+            stop()
+
+        controller = asyncio.ensure_future(decide())
     try:
         await asyncio.wait_for(engine.run(), timeout)
     finally:
-        if watcher is not None:
-            watcher.cancel()
+        for task in (watcher, controller):
+            if task is not None:
+                task.cancel()
     agg = RunAggregate(list(sc.endpoints), 1, flows=sc.flow_names)
     for d in deltas:
         agg.add(d)

@@ -58,7 +58,8 @@ class _Server:
         self.requests = 0
         self.port = 0
         self.server: asyncio.base_events.Server | None = None
-        self.writers: set[asyncio.StreamWriter] = set()
+        self.idle: set[asyncio.StreamWriter] = set()  # connections between two requests
+        self.dying = False
 
     async def listen(self) -> int:
         sock = socket.socket()
@@ -70,20 +71,30 @@ class _Server:
         return self.port
 
     async def die(self) -> None:
+        """Stop listening; close idle connections now and busy ones after their response,
+        so that every request the server read is answered (and counted on both sides)."""
+        self.dying = True
         if self.server is not None:
             self.server.close()
             self.server = None
-        for writer in list(self.writers):
-            writer.transport.abort()
+        for writer in list(self.idle):
+            writer.close()
+
+    async def revive(self) -> int:
+        self.dying = False
+        return await self.listen()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
-        self.writers.add(writer)
         try:
-            if self.mode == "accept-close":
+            if self.mode == "accept-close" or self.dying:
                 return
             while True:
+                self.idle.add(writer)
                 head = await reader.readuntil(b"\r\n\r\n")
+                self.idle.discard(writer)
+                if writer.is_closing():  # closed by die() as the request came: never read
+                    break
                 length = 0
                 close = False
                 for line in head.split(b"\r\n")[1:]:
@@ -95,12 +106,12 @@ class _Server:
                 if length:
                     await reader.readexactly(length)
                 self.requests += 1
-                if not await self._respond(reader, writer) or close:
+                if not await self._respond(reader, writer) or close or self.dying:
                     break
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
         finally:
-            self.writers.discard(writer)
+            self.idle.discard(writer)
             if not writer.is_closing():
                 writer.close()
 
@@ -175,7 +186,7 @@ def _child(conn: Connection) -> None:
             await server.die()
             return None
         if op == "revive":
-            return await server.listen()
+            return await server.revive()
         raise ValueError(op)
 
     def control() -> None:

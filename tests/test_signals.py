@@ -163,17 +163,25 @@ def test_the_second_signal_quits_at_once_against_a_stalled_target(faults, tmp_pa
                 break
         second = time.monotonic()
         os.kill(proc.pid, signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=30)
+        rest = []
+        for line in proc.stderr:  # the engines are gone and the report written: how soon
+            rest.append(line)
+            if "report written to" in line:
+                break
         took = time.monotonic() - second
+        _, stderr = proc.communicate(timeout=30)
+        stderr = "".join(rest) + stderr
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 143, stderr
+    # Against a 60 s timeout, only quitting at once writes the report this soon (the
+    # engines used to be given 2 s, then 2 s more each, before they were killed).
+    assert took < 1.0, f"the partial report came {took:.2f} s after the second signal"
     report = json.loads(out.read_text())
     assert report["outcome"]["interrupted"] is True
     assert report["outcome"]["worker_errors"] == [], report["outcome"]
-    assert "worker 0 failed" not in stderr
-    assert took < 1.0, f"the second signal took {took:.2f} s to end the run"
+    assert "worker 0 failed" not in stderr  # a worker the tool stopped is not a failure
     assert_all_gone(children | {proc.pid})
 
 
