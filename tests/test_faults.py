@@ -12,14 +12,13 @@ time, stops it as the coordinator would, and asserts:
 - no growth in this process's file descriptors (``/proc/self/fd``): every socket
   the engine opened is closed.
 
-Some cases fail today because of engine bugs that issue 10 names (item 1: a user
-whose connect completes after the stop is counted as a timeout and holds the run one
-connect_timeout longer; item 3: a head split across TCP segments fails). Those are
-marked ``xfail(strict=True)``: the marker must go when the engine is fixed. So that
-they fail every time rather than by chance, those runs are stopped while a user is
-connecting, the moment the bug needs (a real run meets it at random). For each of
-them, a run with a request budget (no stop in the middle of a connect) checks the
-classification and the counts today.
+Two engine bugs that issue 10 named were found here (item 1: a user whose connect
+completed after the stop was counted as a timeout and held the run one connect_timeout
+longer; item 3: a head split across TCP segments failed). So that a regression shows
+every time rather than by chance, the runs over a run time whose fault costs a
+connection per request are stopped while a user is connecting, the moment item 1
+needed (a real run meets it at random); a run with a request budget checks the same
+classification and counts without that moment.
 """
 
 from __future__ import annotations
@@ -42,8 +41,6 @@ pytestmark = pytest.mark.anyio
 RUN_S = 1.5
 TIMEOUT_S = 1.0
 HTTP = {"timeout": f"{TIMEOUT_S}s", "connect_timeout": "1s"}
-ITEM_1 = "issue 10 item 1, engine-seams: a connect completed after the stop counts as a timeout"
-ITEM_3 = "issue 10 item 3, engine-seams: a head split across two TCP segments fails"
 # Faults after which the engine opens a new connection for every request: a stop will
 # sooner or later come while a user is connecting (issue 10 item 1).
 RECONNECTING = {
@@ -238,7 +235,6 @@ async def test_fault_classified_and_counted_exactly(server, mode, kind):
     assert grown == 0
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM_1)
 @pytest.mark.parametrize(("mode", "kind"), sorted(RECONNECTING.items()))
 async def test_fault_over_a_run_time(server, mode, kind):
     (requests, failures, kinds), seen, tail, grown, _ = await run_case(
@@ -267,7 +263,6 @@ async def test_keepalive_off_by_budget(server):
     assert grown == 0
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM_1)
 async def test_keepalive_off_over_a_run_time(server):
     (requests, failures, kinds), seen, tail, grown, _ = await run_case(
         server,
@@ -282,7 +277,6 @@ async def test_keepalive_off_over_a_run_time(server):
     assert grown == 0
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM_3)
 async def test_split_head_by_budget(server):
     """HTTP/1.0, close-delimited, ``HTTP/1.0 200 OK\\r\\n`` then 50 ms then the rest."""
     (requests, failures, kinds), seen, _, grown, agg = await run_case(
@@ -295,7 +289,6 @@ async def test_split_head_by_budget(server):
     assert grown == 0
 
 
-@pytest.mark.xfail(strict=True, reason=f"{ITEM_3}; {ITEM_1}")
 async def test_split_head_over_a_run_time(server):
     (requests, failures, kinds), seen, tail, grown, _ = await run_case(
         server, "split-head", load={"users": 10}, control=while_connecting(RUN_S)
