@@ -24,6 +24,7 @@ classification and counts without that moment.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -61,6 +62,13 @@ def server():
 
 def fd_count() -> int:
     return len(os.listdir("/proc/self/fd"))
+
+
+def fds_before() -> int:
+    """The count before a run, with what earlier tests left for the collector closed
+    first, so that it does not close during the run and hide a leak."""
+    gc.collect()
+    return fd_count()
 
 
 async def fds_back_to(before: int, within: float = 2.0) -> int:
@@ -105,7 +113,7 @@ async def run_case(
     """((requests, failures, kinds), server counts, seconds from stop to end, fd growth, agg)."""
     server.set_mode(mode, **params)
     sc = scenario([{"path": "/fault"}], load={"spawn_rate": 10_000, **load}, http=http or HTTP)
-    before = fd_count()
+    before = fds_before()
     seen: dict[str, Any] = {}
     agg = await run_engine(sc, server.url, seen=seen, control=control, timeout=60)
     ended = time.monotonic()
@@ -124,7 +132,7 @@ async def test_stall_times_out_each_request_once(server):
     assert kinds == {"timeout": requests} and failures == requests
     assert requests == seen["requests"] == 8  # each user: one at 0 s, one at 1 s
     assert tail <= TIMEOUT_S + 1.0  # the stalled requests finish at their timeout
-    assert grown == 0
+    assert grown <= 0  # no socket left open
 
 
 async def test_a_drip_cannot_stretch_the_timeout(server):
@@ -136,7 +144,7 @@ async def test_a_drip_cannot_stretch_the_timeout(server):
     assert kinds == {"timeout": requests} and failures == requests
     assert requests == seen["requests"] == 8
     assert tail <= TIMEOUT_S + 1.0
-    assert grown == 0
+    assert grown <= 0  # no socket left open
 
 
 async def test_a_200_kb_header_is_a_response_and_its_bytes_count(server):
@@ -149,7 +157,7 @@ async def test_a_200_kb_header_is_a_response_and_its_bytes_count(server):
     assert agg.total_span().bytes_received == requests * (head + 2)
     assert seen["connections"] == 2  # kept alive
     assert tail <= 1.0
-    assert grown == 0
+    assert grown <= 0  # no socket left open
 
 
 async def test_a_50_mb_body_is_counted_not_kept(server):
@@ -165,7 +173,7 @@ async def test_a_50_mb_body_is_counted_not_kept(server):
     head = len(f"HTTP/1.1 200 OK\r\nContent-Length: {BIG_BODY}\r\n\r\n".encode())
     assert agg.total_span().bytes_received == requests * (head + BIG_BODY)
     assert tail <= 1.0  # a body in flight at the stop finishes: 50 MB is quick on loopback
-    assert grown == 0
+    assert grown <= 0  # no socket left open
 
 
 async def test_every_response_a_500(server):
@@ -177,7 +185,7 @@ async def test_every_response_a_500(server):
     assert agg.total_span().hist.total == requests  # a 500 is a response: it has a latency
     assert seen["connections"] == 3
     assert tail <= 1.0
-    assert grown == 0
+    assert grown <= 0  # no socket left open
 
 
 async def test_a_server_that_dies_and_comes_back(server):
@@ -205,7 +213,7 @@ async def test_a_server_that_dies_and_comes_back(server):
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.2)  # served on the new connections
 
-    before = fd_count()
+    before = fds_before()
     seen: dict[str, Any] = {}
     agg = await run_engine(sc, server.url, seen=seen, control=outage, timeout=60)
     tail = time.monotonic() - seen["stopped_mono"]
@@ -217,7 +225,7 @@ async def test_a_server_that_dies_and_comes_back(server):
     assert requests - failures == served["requests"]
     assert served["requests"] > marks["requests"] > 0  # served before and after
     assert tail <= 1.0
-    assert grown == 0
+    assert grown <= 0  # no socket left open
 
 
 # ------------------------------------------ the faults that cost a connection each
@@ -232,7 +240,7 @@ async def test_fault_classified_and_counted_exactly(server, mode, kind):
     assert (requests, failures, kinds) == (300, 300, {kind: 300})
     counted = "connections" if mode == "accept-close" else "requests"
     assert seen[counted] == 300 == seen["connections"]
-    assert grown == 0
+    assert grown <= 0  # no socket left open
 
 
 @pytest.mark.parametrize(("mode", "kind"), sorted(RECONNECTING.items()))
@@ -248,7 +256,7 @@ async def test_fault_over_a_run_time(server, mode, kind):
     else:
         assert requests == seen["requests"]
     assert tail <= 1.0
-    assert grown == 0
+    assert grown <= 0  # no socket left open
 
 
 async def test_keepalive_off_by_budget(server):
@@ -260,7 +268,7 @@ async def test_keepalive_off_by_budget(server):
     )
     assert (requests, failures, kinds) == (500, 0, {})
     assert seen["requests"] == seen["connections"] == 500
-    assert grown == 0
+    assert grown <= 0  # no socket left open
 
 
 async def test_keepalive_off_over_a_run_time(server):
@@ -274,7 +282,7 @@ async def test_keepalive_off_over_a_run_time(server):
     assert (failures, kinds) == (0, {})
     assert requests == seen["requests"] > 0
     assert tail <= 1.0
-    assert grown == 0
+    assert grown <= 0  # no socket left open
 
 
 async def test_split_head_by_budget(server):
@@ -286,7 +294,7 @@ async def test_split_head_by_budget(server):
     assert seen["requests"] == 20
     head = b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n"
     assert agg.total_span().bytes_received == 20 * len(head + b"split-head body")
-    assert grown == 0
+    assert grown <= 0  # no socket left open
 
 
 async def test_split_head_over_a_run_time(server):
@@ -296,4 +304,4 @@ async def test_split_head_over_a_run_time(server):
     assert (failures, kinds) == (0, {})
     assert requests == seen["requests"] > 0
     assert tail <= 1.0
-    assert grown == 0
+    assert grown <= 0  # no socket left open
