@@ -550,8 +550,18 @@ class ScriptUser:
         self.conn = None
         if not self.deadline:
             return
-        if self.nbytes == 0 and self.served and not self.retried and not self.eng.stopped:
-            self.retried = True  # a stale keep-alive connection: send once more
+        if self.nbytes == 0 and self.served and not self.retried:
+            # A stale keep-alive connection: nothing came back, so the request cannot
+            # have been processed. After a stop it is simply not a request (nothing is
+            # counted, as for VUser); before, it is sent once more on a new connection.
+            if self.eng.stopped:
+                self.deadline = 0
+                self.keep = None
+                fut, self.fut = self.fut, None
+                if fut is not None and not fut.done():
+                    fut.cancel()  # the task is ending with the run
+                return
+            self.retried = True
             self.keep = []
             self.open_connection()
             return
