@@ -194,7 +194,13 @@ async def test_arrival_rate_follows_the_stages():
     expected = 200 + 400 + 600 + 400 * (t - 6) if t >= 6 else ArrivalSchedule(sc.load).cumulative(t)
     total = agg.total_span()
     assert total.requests == server.requests
-    assert abs(total.requests + agg.dropped - expected) <= 3, (total.requests, expected, t)
+    # 1 %: arrivals due in the loop's last few ms before the stop (a busy machine) are
+    # neither sent nor dropped; a wrong ramp misses by far more.
+    assert abs(total.requests + agg.dropped - expected) <= max(3, expected / 100), (
+        total.requests,
+        expected,
+        t,
+    )
     # and the target the timeline shows climbs the ramp: 100 at 1 s ... 400 at 6 s
     targets = [p.target for p in agg.timeline]
     assert targets == sorted(targets) and targets[-1] == pytest.approx(400)
