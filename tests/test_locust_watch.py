@@ -81,7 +81,7 @@ def test_unreachable_or_not_locust_is_one_line_and_exit_3(
 def test_source_figures_are_locusts(swarmed: tuple[str, dict, dict]) -> None:
     url, data, server = swarmed
     source = LocustWatch(url)
-    assert isinstance(source, RunSource)
+    assert isinstance(source, RunSource) and source.observe_only  # no run controls shown
     try:
         snap = source.poll_once()
     finally:

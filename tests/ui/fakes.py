@@ -166,8 +166,16 @@ def with_open_model(snap: Snapshot, rate: float = 400.0) -> Snapshot:
 class FakeSource:
     """A RunSource whose Snapshot, clock and end the test controls; it records every control."""
 
-    def __init__(self, run: SeededRun, *, state: str = "running", elapsed: float | None = None):
+    def __init__(
+        self,
+        run: SeededRun,
+        *,
+        state: str = "running",
+        elapsed: float | None = None,
+        observe_only: bool = False,
+    ):
         self.run = run
+        self.observe_only = observe_only
         self.state = state
         self._snapshot = run.snapshot(state)
         self._elapsed = elapsed

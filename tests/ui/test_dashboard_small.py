@@ -13,7 +13,9 @@ from tests.ui.helpers import text_of, wait_for
 from tui_loadtest.report.formatting import fmt_ms
 from tui_loadtest.ui import create_app
 from tui_loadtest.ui.app import SCREENSHOTS_ENV, save_svg
+from tui_loadtest.ui.screens.confirm import ConfirmQuit
 from tui_loadtest.ui.screens.dashboard import DashboardScreen
+from tui_loadtest.ui.screens.help import HelpScreen
 from tui_loadtest.ui.widgets.charts import LatencyChart, RpsChart, axis_seconds
 from tui_loadtest.ui.widgets.endpoints import COLUMNS, MIN_NAME_WIDTH, EndpointTable, fit_columns
 from tui_loadtest.ui.widgets.header import RunHeader, short_host
@@ -316,3 +318,64 @@ async def test_long_error_messages_are_cut_rather_than_scrolled_sideways():
         assert "HTTP 500 Internal" in text_of(table)  # the start of the message is kept
         await pilot.resize_terminal(*WIDE)
         await wait_for(pilot, lambda: "HTTP 500 Internal Server Error" in text_of(table))
+
+
+# -- a watched run (observe-only) -----------------------------------------------------
+LIVE_TITLES = {"Pause / resume", "More users", "Fewer users", "Stop the run"}
+
+
+def confirm_text(app) -> str:
+    """What the quit dialog says: its title, message and keys, as drawn."""
+    return "\n".join(text_of(w) for w in app.screen.query("#confirm-box Static"))
+
+
+async def test_a_watched_run_offers_no_run_controls():
+    src = demo_source(observe_only=True)
+    app = create_app(src, refresh_s=0.05)
+    async with app.run_test(size=WIDE) as pilot:
+        screen = await started(app, pilot)
+        await wait_for(pilot, lambda: {"b", "l", "q"} <= footer_keys(screen).keys())
+        assert not {"space", "+/-", "s"} & set(footer_keys(screen))
+        commands = {c.title: c.help for c in app.get_system_commands(screen)}
+        assert not LIVE_TITLES & commands.keys()
+        assert "watched run goes on" in commands["Quit"]
+
+        calls = list(src.calls)
+        for key in ("plus", "minus", "space", "s"):
+            await pilot.press(key)
+        screen.action_more_users()  # as a stale palette entry would
+        assert src.calls == calls  # nothing reached the watched run
+        await wait_for(pilot, lambda: any("only watched here" in m for m in messages(app)))
+
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        help_text = text_of(app.screen.query_one("#help-text"))
+        assert "stop watching" in help_text and "pause / resume" not in help_text
+        await pilot.press("escape")
+
+
+async def test_q_on_a_watched_run_says_it_goes_on_and_exits_as_done():
+    src = demo_source(observe_only=True)
+    app = create_app(src, refresh_s=0.05)
+    async with app.run_test(size=WIDE) as pilot:
+        await started(app, pilot)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmQuit))
+        box = confirm_text(app)
+        assert "Stop watching?" in box and "exit code 0" in box and "130" not in box
+        assert "keep watching" in box
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not app.is_running)
+    assert app.return_value == "done" and not app.quit_while_running
+    assert src.stopped == ["stopped watching"]
+
+
+async def test_a_run_driven_here_still_warns_of_exit_code_130():
+    src = demo_source()
+    app = create_app(src, refresh_s=0.05)
+    async with app.run_test(size=WIDE) as pilot:
+        await started(app, pilot)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmQuit))
+        assert "exit code 130" in confirm_text(app)
+        await pilot.press("n")

@@ -51,6 +51,8 @@ class _WorkerLive:
 class Run:
     """One load run across ``workers`` processes. Thread-safe control methods."""
 
+    observe_only = False  # the dashboard's controls drive this run (see ui.source)
+
     def __init__(
         self,
         scenario: Scenario,

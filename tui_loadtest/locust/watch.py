@@ -103,6 +103,8 @@ class _Seen:
 class LocustWatch:
     """Polls a Locust web UI and publishes Snapshots (a ``RunSource``)."""
 
+    observe_only = True  # Locust is driven from its own UI: the dashboard only shows it
+
     def __init__(self, url: str, *, interval_s: float = 1.0, timeout_s: float = 5.0) -> None:
         self.url = url.rstrip("/")
         self.interval_s = interval_s

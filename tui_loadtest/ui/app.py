@@ -34,6 +34,14 @@ from .source import RunSource
 
 QUIT_INTERRUPTED = "interrupted"  # the app's return value when a running run was abandoned
 SCREENSHOTS_ENV = "TUI_LOADTEST_SCREENSHOTS"  # the folder the palette's Screenshot saves in
+WATCH_QUIT = (
+    "The watched run keeps going where it runs; only this view closes (exit code 0)."
+    " What was seen here is kept only if saved with b first."
+)
+WATCH_QUIT_TEXTS = {
+    "title": "Stop watching?",
+    "keys": "[b]y[/b] / Enter: stop watching     [b]n[/b] / Esc: keep watching",
+}
 
 
 def save_svg(svg: str, folder: Path, filename: str | None = None) -> Path:
@@ -61,7 +69,6 @@ class LoadTestApp(App[str]):
     """The live dashboard for one run."""
 
     TITLE = "tui-loadtest"
-    SCREENS = {"help": HelpScreen}
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
@@ -124,6 +131,9 @@ class LoadTestApp(App[str]):
         if not self.run_is_live():
             self.exit("done" if self.source.done else "stopping")
             return
+        if self.source.observe_only:
+            self.push_screen(ConfirmQuit(WATCH_QUIT, **WATCH_QUIT_TEXTS), self._stop_watching)
+            return
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -136,17 +146,23 @@ class LoadTestApp(App[str]):
             message += f" The partial report is still written to {self.out}."
         self.push_screen(ConfirmQuit(message), answered)
 
+    def _stop_watching(self, yes: bool | None) -> None:
+        """A watched run goes on without us: stop watching, and quit as done (exit code 0)."""
+        if yes:
+            self.source.stop("stopped watching")
+            self.exit("done")
+
     def quit_on_signal(self, signum: int) -> None:
         """SIGTERM, SIGHUP (or a SIGINT from outside): quit as if q were confirmed, through
         Textual's own exit, which leaves the alternate screen and releases the mouse."""
-        if self.run_is_live():
+        if self.run_is_live() and not self.source.observe_only:
             self.quit_while_running = True
             self.source.stop(QUIT_INTERRUPTED)
         self.exit(QUIT_INTERRUPTED if self.quit_while_running else "done")
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen("help")
+            self.push_screen(HelpScreen(observe_only=self.source.observe_only))
 
     # -- baselines (tui_loadtest.ui.baseline_hooks) ---------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -167,7 +183,7 @@ class LoadTestApp(App[str]):
     # -- command palette --------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette offers what the keys do now: live controls only while the run is live."""
-        if isinstance(screen, DashboardScreen) and screen.is_live():
+        if isinstance(screen, DashboardScreen) and screen.controls_live():
             yield SystemCommand(
                 "Pause / resume", "Pause or resume sending (space)", screen.action_toggle_pause
             )
@@ -229,7 +245,12 @@ class LoadTestApp(App[str]):
             f"Save an SVG of the screen in {self.screenshot_dir()}",
             lambda: self.set_timer(0.1, self.action_screenshot),  # after the palette closes
         )
-        yield SystemCommand("Quit", "Quit (asks first while the run is going)", self.action_quit)
+        quit_help = (
+            "Stop watching (the watched run goes on)"
+            if self.source.observe_only
+            else "Quit (asks first while the run is going)"
+        )
+        yield SystemCommand("Quit", quit_help, self.action_quit)
 
     # -- screenshots ---------------------------------------------------------------
     def screenshot_dir(self) -> Path:

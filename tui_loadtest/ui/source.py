@@ -31,6 +31,12 @@ class RunSource(Protocol):
     @property
     def users_target(self) -> int: ...
 
+    @property
+    def observe_only(self) -> bool:
+        """True when the run is driven elsewhere (a watched Locust): the dashboard then
+        hides pause, users, rate and stop, and quitting leaves the run going."""
+        ...
+
     def elapsed(self) -> float:
         """Seconds since the run started, live (the clock between Snapshots)."""
         ...

@@ -35,18 +35,23 @@ class ConfirmQuit(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "Keep running", priority=True),
     ]
 
-    def __init__(self, message: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        title: str = "Quit while the run is going?",
+        keys: str = "[b]y[/b] / Enter: stop and quit     [b]n[/b] / Esc: keep running",
+    ) -> None:
         super().__init__()
         self.message = message
+        self.title_text = title
+        self.keys_text = keys
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
-            yield Static("Quit while the run is going?", id="confirm-title")
+            yield Static(self.title_text, id="confirm-title")
             yield Static(self.message, id="confirm-message")
-            yield Static(
-                "[b]y[/b] / Enter: stop and quit     [b]n[/b] / Esc: keep running",
-                id="confirm-keys",
-            )
+            yield Static(self.keys_text, id="confirm-keys")
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

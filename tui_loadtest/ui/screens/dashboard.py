@@ -220,10 +220,14 @@ class DashboardScreen(Screen):
         """True while the run still sends requests (so pause, +/- and stop mean something)."""
         return self.state() in LIVE_STATES
 
+    def controls_live(self) -> bool:
+        """True while pause, +/- and stop act on the run: it is live and driven from here."""
+        return self.is_live() and not self.source.observe_only
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide controls that mean nothing in the current state."""
-        if action in LIVE_ONLY:
-            return self._state in LIVE_STATES
+        if action in LIVE_ONLY:  # a watched run is driven elsewhere: never offered
+            return self._state in LIVE_STATES and not self.source.observe_only
         if action == "toggle_latency_view":
             return self._has_service
         if action == "no_latency_view":
@@ -241,6 +245,9 @@ class DashboardScreen(Screen):
 
     def _over(self) -> bool:
         """For actions reached another way (the palette): say the run is over, or False."""
+        if self.source.observe_only:
+            self.notify("This run is only watched here: drive it from where it runs.", timeout=3)
+            return True
         if self.is_live():
             return False
         self.notify("The run is over: that only works while it is running.", timeout=3)

@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 from ..style import TONE_COLOURS
 
-KEYS = (
+RUN_KEYS = (
     ("space", "pause / resume sending (users stay connected; paused seconds are shaded)"),
     (
         "+ / -",
@@ -21,6 +21,11 @@ KEYS = (
     ),
     ("s", "stop the run gracefully; the final summary stays on screen"),
     ("q, Ctrl+C", "quit (asks first while the run is going; --out is still written)"),
+)
+WATCH_KEYS = (  # a watched run (observe-only): no run controls, and q leaves it going
+    ("q, Ctrl+C", "stop watching (the watched run goes on; b first keeps what was seen)"),
+)
+VIEW_KEYS = (
     ("c", "latency: corrected / service time (arrival-rate runs; closed runs have one kind)"),
     ("o", "endpoints: sort by the next column (or click a column header)"),
     ("w", "endpoints: whole run / last few seconds"),
@@ -61,8 +66,12 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,question_mark,q", "dismiss_help", "Close", priority=True)]
 
+    def __init__(self, *, observe_only: bool = False) -> None:
+        super().__init__()
+        self.keys = (WATCH_KEYS if observe_only else RUN_KEYS) + VIEW_KEYS
+
     def compose(self) -> ComposeResult:
-        box = VerticalScroll(Static(_help_renderable(), id="help-text"), id="help-box")
+        box = VerticalScroll(Static(_help_renderable(self.keys), id="help-text"), id="help-box")
         box.border_title = "tui-loadtest · help"
         box.border_subtitle = "Esc / ? / q: close"
         yield box
@@ -71,13 +80,13 @@ class HelpScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-def _help_renderable() -> Table:
+def _help_renderable(key_rows: tuple[tuple[str, str], ...]) -> Table:
     outer = Table.grid(padding=(0, 0))
     outer.add_column()
     keys = Table.grid(padding=(0, 2))
     keys.add_column(style="bold", no_wrap=True, min_width=10)
     keys.add_column()
-    for key, what in KEYS:
+    for key, what in key_rows:
         keys.add_row(key, what)
     outer.add_row(keys)
     outer.add_row(Text(""))
