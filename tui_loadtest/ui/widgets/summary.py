@@ -1,8 +1,10 @@
 """The end-of-run summary, in the layout of the guide's baseline report:
-a header, the overall summary, the endpoint table, errors, then recommendations.
+a header, the overall summary, the endpoint table, flows, errors, then recommendations.
 
-Same sections and columns as :func:`tui_loadtest.report.text.run_summary`, with
-the figures coloured by the rating bands.
+Same sections, figures and columns as :func:`tui_loadtest.report.text.run_summary`
+(users planned and reached, the generator's saturation, status codes, bytes,
+latency views, flows, watched resources), with the figures coloured by the rating
+bands. The sentences come from ``report.text`` so the two never say different things.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from ...report.formatting import (
     threshold_measured,
 )
 from ...report.recommendations import recommend
+from ...report.resources import resource_lines
+from ...report.text import generator_lines, latency_views, response_lines, users_reached
 from ...stats.result import RunResult
 from ..style import TONE_COLOURS, error_tone, ms_tone
 
@@ -103,16 +107,28 @@ def summary_renderable(
     result: RunResult, out: str | None = None, comparison: Comparison | None = None
 ) -> RenderableType:
     s = result.summary
-    users = result.load.get("users", 0)
+    load = result.load
+    if load.get("mode") == "arrival-rate":
+        shape = f"{load['rate']:g} req/s" if load.get("rate") else "rate following stages"
+        users = f"up to {fmt_int(load.get('max_users') or 0)} in flight (arrival rate, {shape})"
+    else:
+        users = fmt_int(load.get("users") or 0)
+    users = users_reached(result) or users  # "50 planned, 12 reached, 9.8 on average"
+    paused = float(result.outcome.get("paused_s") or 0)
     head = Table.grid(padding=(0, 2))
     head.add_column(style="dim", no_wrap=True)
-    head.add_column(no_wrap=True)
+    head.add_column()
     head.add_row("Host", result.host)
     head.add_row("Started", result.started_at)
-    head.add_row("Test Duration", f"{result.duration_s:.2f} seconds")
+    head.add_row(
+        "Test Duration",
+        f"{result.duration_s:.2f} seconds"
+        + (f" under load ({paused:.2f} more paused)" if paused >= 0.005 else ""),
+    )
     head.add_row("Total Requests", fmt_int(s.requests))
     head.add_row("Failed Requests", fmt_int(s.failures))
-    head.add_row("Concurrent Users", fmt_int(users))
+    head.add_row("Concurrent Users", users)
+    warnings = [Text(line, style=TONE_COLOURS["warn"]) for line in generator_lines(result)]
 
     overall = Table.grid(padding=(0, 2))
     overall.add_column(no_wrap=True)
@@ -121,8 +137,10 @@ def summary_renderable(
     lat = s.latency
     has = lat.max > 0
     overall.add_row("Average Response Time", *_rated_ms(lat.mean, has))
+    overall.add_row("Median (P50) Response Time", *_rated_ms(lat.p50, has))
     overall.add_row("P95 Response Time", *_rated_ms(lat.p95, has))
     overall.add_row("P99 Response Time", *_rated_ms(lat.p99, has))
+    overall.add_row("Max Response Time", *_rated_ms(lat.max, has))
     er = rate_error_rate(s.error_rate)
     overall.add_row(
         "Error Rate",
@@ -131,6 +149,13 @@ def summary_renderable(
     )
     tr = rate_throughput(s.rps)
     overall.add_row("Requests per Second", Text(f"{s.rps:,.2f}"), Text(tr.label, style="dim"))
+    answers = Table.grid(padding=(0, 2))  # status codes and bytes, worded as the text summary
+    answers.add_column(no_wrap=True, min_width=len("Median (P50) Response Time"))
+    answers.add_column()
+    for line in response_lines(result):
+        label, _, value = line.partition(": ")
+        if not label.endswith("Response Time"):  # those are rated above
+            answers.add_row(label, value)
 
     endpoints = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
     endpoints.add_column("Method", no_wrap=True)
@@ -197,13 +222,20 @@ def summary_renderable(
         checks += [_section(f"Compared with {comparison.baseline_name}"),
                    comparison_renderable(comparison)]  # fmt: skip
 
+    views = latency_views(result)
+    resources = resource_lines(result)
     return Group(
         head,
+        *warnings,
         _section("Overall Summary"),
         overall,
+        answers,
         *checks,
+        *([_section("Latency Views"), Text("\n".join(views))] if views else []),
         _section("Endpoint Performance"),
         endpoints,
+        *([_section("Flows"), *flows] if (flows := flow_table(result)) else []),
+        *([_section("Resources"), Text("\n".join(resources))] if resources else []),
         _section("Errors"),
         errors,
         _section("Recommendations"),
@@ -211,6 +243,34 @@ def summary_renderable(
         Text(""),
         footer,
     )
+
+
+def flow_table(result: RunResult) -> list[RenderableType]:
+    """Journeys: iterations, failed ones and iteration duration per flow (as the text
+    summary's Flows table); nothing for runs without flows."""
+    if not result.flows:
+        return []
+    table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
+    table.add_column("Flow", no_wrap=True, overflow="ellipsis", max_width=40)
+    for label in ("Iterations", "Failed", "It/s", "P50", "P95", "P99"):
+        table.add_column(label, justify="right", min_width=8)
+    for f in result.flows:
+        st, d = f.stats, f.stats.duration
+        has = st.iterations > 0
+        table.add_row(
+            f.name,
+            fmt_int(st.iterations),
+            Text(
+                fmt_int(st.failed),
+                style=TONE_COLOURS[error_tone(st.failure_rate, st.iterations > 0)],
+            ),
+            fmt_rate(st.rate),
+            *(fmt_ms(v) if has else "–" for v in (d.p50, d.p95, d.p99)),
+        )
+    corrected = result.service_histogram is not None  # open model
+    start = "each arrival's intended start" if corrected else "the first send"
+    note = f"Iteration duration in ms, from {start}, think time between steps included."
+    return [table, Text(note, style="dim")]
 
 
 def _section(title: str) -> RenderableType:
