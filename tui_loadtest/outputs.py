@@ -115,7 +115,11 @@ class RunOutputs:
             result, self.html, self.csv, comparison=self.comparison, keep=True, note=self.note
         )
         if verdicts:
-            self.emit("\n".join(gates.gate_lines(verdicts)))
+            # The summary above already lists the result's own thresholds: not twice.
+            shown = {t.label for t in result.threshold_results()}
+            block = [g for g in verdicts if g.kind != "threshold" or g.name not in shown]
+            if block:
+                self.emit("\n".join(gates.gate_lines(block)))
             for gate in verdicts:
                 if not gate.passed:
                     self.note(gate.failure)
