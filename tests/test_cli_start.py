@@ -96,7 +96,8 @@ def test_the_starter_runs_as_written(tmp_path):
     """Against the embedded demo API, headless, for a second: both gates are judged.
 
     The demo fails about 1 % of its queries on purpose, so in a one-second run the
-    error-rate gate may fail (exit 1); the run itself and the latency gate may not.
+    error-rate gate may fail (exit 1), and on a loaded machine the latency gate too;
+    the run itself may not.
     """
     assert main(["init"]) == 0
     out = subprocess.run(
@@ -107,9 +108,10 @@ def test_the_starter_runs_as_written(tmp_path):
     )
     assert out.returncode in (0, 1), out.stderr
     assert "/api/health" in out.stdout and "/api/agents/{id}/query" in out.stdout
-    assert "✓ p95_ms <= 500" in out.stdout and "error_rate <= 0.01" in out.stdout
+    # Both gates judged: on a loaded machine a one-second run's p95 passed 500 ms once.
+    assert "p95_ms <= 500  (measured" in out.stdout and "error_rate <= 0.01" in out.stdout
     if out.returncode == 1:
-        assert "threshold failed: error_rate" in out.stderr
+        assert "threshold failed: " in out.stderr
 
 
 def test_examples_lists_every_packaged_example(capsys):
