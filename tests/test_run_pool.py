@@ -5,6 +5,7 @@ server that counts what it received."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import resource
 import signal
@@ -194,3 +195,86 @@ def test_saturation_needs_three_hot_seconds_in_a_row():
     result.generator = report
     assert "Generator: saturated (worker 1" in run_summary(result)
     assert "ran out of CPU" in " ".join(recommend(result))
+
+
+def _cli(*args: str, cwd) -> subprocess.Popen[str]:  # noqa: ANN001
+    return subprocess.Popen(
+        [sys.executable, "-m", "tui_loadtest", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+    )
+
+
+def _worker_pids(pid: int) -> list[int]:
+    import psutil
+
+    kids = psutil.Process(pid).children(recursive=True)
+    return [k.pid for k in kids if any("spawn_main" in part for part in k.cmdline())]
+
+
+def test_a_worker_killed_from_outside_makes_the_command_exit_70(counting, tmp_path):
+    """The run goes on without the killed worker, the report and the summary say how
+    many seconds of its share are missing, and the exit code says the run is short."""
+    import psutil
+
+    server, url = counting
+    proc = _cli("run", "--no-ui", "--host", url, "-u", "4", "-t", "3s", "--workers", "2",
+                "--out", "r.json", cwd=tmp_path)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while len(pids := _worker_pids(proc.pid)) < 2 or server.requests < 50:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.poll()
+            time.sleep(0.02)
+        os.kill(pids[-1], signal.SIGKILL)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 70, err
+    report = json.loads((tmp_path / "r.json").read_text())
+    (lost,) = report["outcome"]["workers_lost"]
+    assert "signal 9" in lost["reason"] and 0 < lost["missing_s"] <= 3 - lost["at_s"] + 0.5
+    assert report["outcome"]["reason"] == "run time reached"  # the other one went on
+    assert f"{lost['missing_s']:g} s of its share missing" in err
+    assert "exit code 70: 1 of 2 workers lost" in err
+    assert "Degraded: worker" in out
+    assert 0 < report["summary"]["requests"] <= server.requests
+    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie" for p in pids)
+
+
+CRASHING = """
+import sys, time
+from tui_loadtest.script import task
+
+START = time.monotonic()
+
+@task
+async def go(user):
+    await user.get("/")
+    if user.id == 1 and time.monotonic() - START > 1.0:
+        sys.exit(3)  # not an Exception: no script error, the worker process dies of it
+"""
+
+
+def test_a_worker_that_dies_of_an_exception_makes_the_command_exit_70(counting, tmp_path):
+    server, url = counting
+    (tmp_path / "users.py").write_text(CRASHING, encoding="utf-8")
+    (tmp_path / "s.toml").write_text(
+        f'host = "{url}"\nscript = "users.py"\n[load]\nusers = 2\nrun_time = "4s"\n',
+        encoding="utf-8",
+    )
+    proc = _cli("run", "s.toml", "--no-ui", "--workers", "2", "--out", "r.json", cwd=tmp_path)
+    out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 70, err
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["outcome"]["reason"] == "worker failed"  # the other one went on
+    assert report["duration_s"] >= 4
+    assert report["outcome"]["worker_errors"] == ["worker 1 failed: SystemExit: 3"]
+    (lost,) = report["outcome"]["workers_lost"]
+    assert lost["worker"] == 1 and lost["reason"] == "failed: SystemExit: 3"
+    assert lost["at_s"] >= 1  # it sent its first second(s)
+    assert abs(lost["missing_s"] - (report["duration_s"] - lost["at_s"])) <= 0.1
+    assert "worker 1 failed: SystemExit: 3" in err and "exit code 70" in err
+    assert f"{lost['missing_s']:g} s of its share missing" in out  # the Degraded line
+    assert 0 < report["summary"]["requests"] <= server.requests

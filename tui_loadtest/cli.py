@@ -38,6 +38,7 @@ from .errors import (
     EXIT_OK,
     EXIT_UNREACHABLE,
     EXIT_USAGE,
+    EXIT_WORKER_LOST,
     UserError,
 )
 from .locust.command import register as register_locust
@@ -62,7 +63,9 @@ exit codes:
   130  interrupted by Ctrl+C (SIGINT); the partial report is still written
   143  stopped by SIGTERM (what CI sends on a timeout), as Ctrl+C: partial report written
   129  stopped by SIGHUP (the terminal closed), likewise
-  70   internal error (a bug: please report it with the log file named)
+  70   a worker process crashed or was killed (the report says how many seconds
+       of its share are missing), or an internal error (a bug: please report it
+       with the log file named)
 """
 
 
@@ -529,6 +532,9 @@ def _after_run(
     code = EXIT_OK
     if result.interrupted:
         code = EXIT_INTERRUPTED
+    elif run.lost:  # each one's line above says how many seconds of its share are missing
+        _note(f"exit code {EXIT_WORKER_LOST}: {run.degraded}, the figures miss their share")
+        code = EXIT_WORKER_LOST
     elif result.unreachable:
         first = result.errors[0].message if result.errors else "no response"
         _note(f"the target {url} was unreachable for every request ({first})")

@@ -11,6 +11,9 @@ EXIT_GATE_FAILED = 1  # a threshold failed or a significant regression was found
 EXIT_USAGE = 2  # bad flag, bad scenario file, bad store
 EXIT_UNREACHABLE = 3  # the target refused or never answered every request
 EXIT_INTERRUPTED = 130  # Ctrl+C; the partial report is still written
+# A worker process crashed or was killed: the figures miss its share (EX_SOFTWARE,
+# as an internal error: the run is not what was asked, whatever the gates say).
+EXIT_WORKER_LOST = 70
 
 
 class UserError(Exception):

@@ -12,7 +12,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .compare import Comparison
-from .errors import EXIT_GATE_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
+from .errors import (
+    EXIT_GATE_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    EXIT_WORKER_LOST,
+)
 from .report.compare_format import describe
 from .report.formatting import threshold_measured
 from .scenario import Threshold
@@ -20,7 +27,7 @@ from .stats.result import RunResult
 from .stats.thresholds import ThresholdResult, evaluate
 
 PASS, FAIL = "✓", "✗"
-_WINNING_CODES = (EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED)
+_WINNING_CODES = (EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED, EXIT_WORKER_LOST)
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,7 @@ def gate_lines(gates: Sequence[GateResult]) -> list[str]:
 
 
 def exit_code(code: int, gates: Sequence[GateResult]) -> int:
-    """1 when a gate failed, unless ``code`` already says more (2, 3 or 130 win)."""
+    """1 when a gate failed, unless ``code`` already says more (2, 3, 70 or 130 win)."""
     if code in _WINNING_CODES:
         return code
     if any(not g.passed for g in gates):

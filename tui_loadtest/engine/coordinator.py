@@ -94,6 +94,7 @@ class Run:
         self.start_mono: float | None = None
         self.end_mono: float | None = None
         self.worker_errors: list[str] = []
+        self._failed: set[int] = set()  # workers that died of an exception (also in lost)
         self.shares: list[WorkerShare] = []
         self._workers_live: dict[int, _WorkerLive] = {}  # worker -> its last second
         self._targets: list[int] = []  # closed model: each worker's user target
@@ -365,6 +366,11 @@ class Run:
     def _worker_ended(self, msg: Ended) -> None:
         if msg.reason == "failed":
             self._worker_failed(msg.worker, msg.text)
+            # it died of an exception: lost like a killed one (the run stops, though)
+            at = msg.last_tick + 1
+            why = self.worker_errors[-1].partition(" failed: ")[2]
+            self.lost.append({"worker": msg.worker, "at_s": at, "reason": f"failed: {why}"})
+            self._failed.add(msg.worker)
         elif msg.reason == "lost":
             self._worker_lost(msg)
         with self._lock:
@@ -393,6 +399,8 @@ class Run:
         duration = self.aggregate.duration_s
         for lost in self.lost:
             lost["missing_s"] = round(max(0.0, duration - lost["at_s"]), 1)
+            if lost["worker"] in self._failed:  # its line says why; the report, how much
+                continue
             self.worker_errors.append(
                 f"worker {lost['worker']} lost at {lost['at_s']} s ({lost['reason']}):"
                 f" {lost['missing_s']:g} s of its share missing"
