@@ -278,3 +278,51 @@ def test_a_worker_that_dies_of_an_exception_makes_the_command_exit_70(counting, 
     assert "worker 1 failed: SystemExit: 3" in err and "exit code 70" in err
     assert f"{lost['missing_s']:g} s of its share missing" in out  # the Degraded line
     assert 0 < report["summary"]["requests"] <= server.requests
+
+
+def test_the_generators_memory_per_worker_is_measured_and_charted(counting):
+    """Each worker reports its own RSS with every second: the dashboard's resources panel
+    gets a CPU and a memory series per worker (and the coordinator's CPU), the report a
+    memory series per worker and the peak; the figures are the processes' own, read
+    beside the run with psutil."""
+    import psutil
+
+    server, url = counting
+    sc = scenario(
+        [{"path": "/ok"}],
+        load={"users": 4, "spawn_rate": 1000, "run_time": "3s", "think_time": "0.01s"},
+    )
+    run = Run(sc, url, workers=2)
+    direct: dict[int, int] = {}
+    try:
+        run.start()
+
+        def charted() -> bool:
+            keys = {s.key for s in run.snapshot.resources}
+            return {f"generator:worker{w}:rss_bytes" for w in (0, 1)} <= keys
+
+        wait_for(charted, run)
+        for info in run.worker_info():
+            direct[info.worker] = psutil.Process(info.pid).memory_info().rss
+        live = {s.key: s for s in run.snapshot.resources}
+        assert run.wait(30)
+    finally:
+        run.close()
+    total = psutil.virtual_memory().total
+    for w in (0, 1):
+        rss = live[f"generator:worker{w}:rss_bytes"]
+        assert rss.unit == "bytes" and rss.source == "the generator"
+        # the worker's own figure, a second or so before the direct reading
+        assert 10e6 < rss.last < total
+        assert 0.5 < rss.last / direct[w] < 2
+        cpu = live[f"generator:worker{w}:cpu_pct"]
+        assert cpu.unit == "%" and all(v >= 0 for v in cpu.values)
+    assert "generator:coordinator:cpu_pct" in live
+    result = run.result()
+    gen = result.generator
+    rss_series = gen["rss_bytes"]["workers"]
+    assert len(rss_series) == 2
+    assert all(len(s) == len(gen["cpu_pct"]["workers"][0]) for s in rss_series)
+    assert all(v is not None and 10e6 < v < total for s in rss_series for v in s)
+    assert gen["peak_rss_bytes"] == max(v for s in rss_series for v in s)
+    assert result.summary.requests == server.requests

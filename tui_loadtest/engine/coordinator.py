@@ -563,7 +563,9 @@ class Run:
 
     def _build_snapshot(self) -> Snapshot:
         snap = self._aggregate_snapshot()
-        resources = self.monitor.series()
+        agg = self.aggregate
+        generator = self.generator.series([p.t for p in agg.timeline], agg.cpu, agg.rss)
+        resources = generator + self.monitor.series()
         warmup = float(self.aggregate.warmup_ticks)
         return replace(snap, resources=resources, warmup_s=warmup, worker_rows=self._worker_rows())
 
@@ -644,7 +646,7 @@ class Run:
                         "average": round(agg.users_average, 1),
                     },
                 },
-                generator=self.generator.report(agg.cpu),
+                generator=self.generator.report(agg.cpu, agg.rss),
                 environment={**environment(self.workers), **self._engines_report()},
                 resources=list(self.monitor.series()),
                 monitor=self.monitor.report() if self.monitor.sources else {},

@@ -12,9 +12,13 @@ at 90 % too), with a warning event, a badge and a sentence in the report.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 import psutil
+
+from ..stats.resources import ResourceSeries
+
+_V = TypeVar("_V", int, float)
 
 SATURATED_PCT = 90.0  # % of one core
 SATURATED_S = 3  # seconds in a row
@@ -30,6 +34,8 @@ class GeneratorWatch:
         self.saturated_at_s: float | None = None
         self.saturated_by = ""  # "worker 0" or "the coordinator"
         self.saturated_pct = 0.0
+        self._series_key: tuple[int, int] = (0, 0)
+        self._series: tuple[ResourceSeries, ...] = ()
 
     def _cpu(self) -> float:
         t = self._proc.cpu_times()
@@ -73,10 +79,21 @@ class GeneratorWatch:
         seen = [v for v in workers_cpu[-1] if v is not None]
         return max(seen) if seen else None
 
-    def report(self, workers_cpu: list[list[float | None]]) -> dict[str, Any]:
+    def report(
+        self,
+        workers_cpu: list[list[float | None]],
+        workers_rss: list[list[int | None]] | None = None,
+    ) -> dict[str, Any]:
         """The report's ``generator`` section."""
         series = _by_worker(workers_cpu)
         values = [v for s in series for v in s if v is not None] + self.coordinator
+        memory: dict[str, Any] = {}
+        rss = _by_worker(workers_rss or [])
+        if any(v is not None for s in rss for v in s):
+            memory = {
+                "rss_bytes": {"workers": rss},
+                "peak_rss_bytes": max(v for s in rss for v in s if v is not None),
+            }
         return {
             "saturated": self.saturated_at_s is not None,
             "saturated_at_s": _round(self.saturated_at_s),
@@ -87,14 +104,49 @@ class GeneratorWatch:
                 "workers": [[_round(v) for v in s] for s in series],
                 "coordinator": list(self.coordinator),
             },
+            **memory,
         }
 
+    def series(
+        self,
+        seconds: list[int],
+        workers_cpu: list[list[float | None]],
+        workers_rss: list[list[int | None]],
+    ) -> tuple[ResourceSeries, ...]:
+        """The generator's own CPU and memory per worker (and the coordinator's CPU), for
+        the dashboard's resources panel; ``seconds``: the timeline's, one per row.
+        Rebuilt only when a second was added (the dashboard reads it several times a second)."""
+        key = (len(seconds), len(self.coordinator))
+        if key == self._series_key:
+            return self._series
+        ends = [float(t + 1) for t in seconds]  # a second's figure stands at its end
+        wanted: list[tuple[str, str, str, list[Any]]] = []
+        for w, (cpu, rss) in enumerate(
+            zip(_by_worker(workers_cpu), _by_worker(workers_rss), strict=True)
+        ):
+            wanted.append((f"generator:worker{w}:cpu_pct", f"generator worker {w} CPU", "%", cpu))
+            wanted.append(
+                (f"generator:worker{w}:rss_bytes", f"generator worker {w} memory", "bytes", rss)
+            )
+        wanted.append(("generator:coordinator:cpu_pct", "coordinator CPU", "%", self.coordinator))
+        out = []
+        for name, label, unit, values in wanted:
+            points = tuple(
+                (t, float(v)) for t, v in zip(ends, values, strict=False) if v is not None
+            )
+            if points:
+                metric = name.rsplit(":", 1)[-1]
+                source = "the generator"
+                out.append(ResourceSeries(name, source, metric, label, unit, points=points))
+        self._series_key, self._series = key, tuple(out)
+        return self._series
 
-def _by_worker(workers_cpu: list[list[float | None]]) -> list[list[float | None]]:
+
+def _by_worker(per_second: list[list[_V | None]]) -> list[list[_V | None]]:
     """Per second per worker, turned into one series per worker."""
-    if not workers_cpu:
+    if not per_second:
         return []
-    return [list(col) for col in zip(*workers_cpu, strict=True)]
+    return [list(col) for col in zip(*per_second, strict=True)]
 
 
 def _saturated(series: list[list[float | None]]) -> tuple[int, float] | None:

@@ -141,6 +141,7 @@ class WorkerEngine:
         self._user_ns = 0
         self._users_peak = 0
         self._cpu = cpu_clock()
+        self._rss = rss_reader()
         self._cpu_mark = 0.0
         self._addr: tuple | None = None
         self._idle = asyncio.Event()  # set when no user is left
@@ -501,6 +502,7 @@ class WorkerEngine:
                 users_peak=peak,
                 user_s=user_s,
                 cpu_s=cpu_s,
+                rss_bytes=self._rss(),
             )
         )
         self.tick += 1
@@ -520,6 +522,12 @@ def cpu_clock() -> Callable[[], float]:
         return t.user + t.system
 
     return cpu
+
+
+def rss_reader() -> Callable[[], int]:
+    """This process's resident memory in bytes, as a function to call (once a second)."""
+    proc = psutil.Process()
+    return lambda: proc.memory_info().rss
 
 
 def make_ssl_context(verify: bool) -> ssl.SSLContext:

@@ -104,6 +104,7 @@ class WorkerDelta:
     users_peak: int = 0  # the most users (open model: connection slots) at once
     user_s: float = 0.0  # users integrated over the span (user-seconds)
     cpu_s: float | None = None  # CPU time the worker's process used over the span
+    rss_bytes: int | None = None  # the worker process's resident memory at the end of the span
 
 
 class _Span:
@@ -218,6 +219,7 @@ class _Second:
         "users_peak",
         "user_s",
         "cpu",
+        "rss",
         "paused",
         "target",
         "dropped",
@@ -232,6 +234,7 @@ class _Second:
         self.users_peak = 0
         self.user_s = 0.0
         self.cpu: dict[int, float] = {}  # worker -> % of one core over the second
+        self.rss: dict[int, int] = {}  # worker -> resident memory (bytes)
         self.paused = False
         self.target = 0.0
         self.dropped = 0
@@ -272,6 +275,7 @@ class RunAggregate:
         self.user_s = 0.0  # users integrated over the run (user-seconds)
         # Per complete second: each worker's CPU (% of one core), None when not reported.
         self.cpu: list[list[float | None]] = []
+        self.rss: list[list[int | None]] = []  # likewise, each worker's memory (bytes)
         self.workers = workers
         self.timeline: list[TimelinePoint] = []
         self.per_second_buckets: list[list[list[int]]] = []  # all endpoints, per second
@@ -316,6 +320,8 @@ class RunAggregate:
             sec.users_peak += delta.users_peak
             if delta.cpu_s is not None and delta.span_s > 0:
                 sec.cpu[delta.worker] = 100 * delta.cpu_s / delta.span_s
+            if delta.rss_bytes is not None:
+                sec.rss[delta.worker] = delta.rss_bytes
         sec.user_s += delta.user_s
         sec.paused = sec.paused or delta.paused
         sec.target += delta.target
@@ -488,6 +494,7 @@ class RunAggregate:
             self.per_second_service_buckets.append(total.service.to_sparse())
         self.seconds.append(span)
         self.cpu.append([sec.cpu.get(w) for w in range(self.workers)])
+        self.rss.append([sec.rss.get(w) for w in range(self.workers)])
         return tick
 
     # -- reading ------------------------------------------------------------
