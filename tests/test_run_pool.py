@@ -20,6 +20,7 @@ from tui_loadtest.engine.failures import classify
 from tui_loadtest.engine.generator import SATURATED_PCT, SATURATED_S, GeneratorWatch
 from tui_loadtest.report.recommendations import recommend
 from tui_loadtest.report.text import run_summary
+from tui_loadtest.stats.result import RunResult
 
 from .engine_harness import scenario
 from .servers import CountingServer
@@ -326,3 +327,9 @@ def test_the_generators_memory_per_worker_is_measured_and_charted(counting):
     assert all(v is not None and 10e6 < v < total for s in rss_series for v in s)
     assert gen["peak_rss_bytes"] == max(v for s in rss_series for v in s)
     assert result.summary.requests == server.requests
+    # declared in the report format: written, and read back as they were
+    written = result.to_report()["generator"]
+    assert written["rss_bytes"] == {"workers": rss_series}
+    assert RunResult.from_report(result.to_report()).generator["peak_rss_bytes"] == max(
+        v for s in rss_series for v in s
+    )

@@ -281,6 +281,12 @@ class GeneratorCpuReport(Struct, kw_only=True):
     coordinator: list[float | None] = msgspec.field(default_factory=list)
 
 
+class GeneratorRssReport(Struct, kw_only=True):
+    """Resident memory (bytes) per second: one series per worker."""
+
+    workers: list[list[int | None]] = msgspec.field(default_factory=list)
+
+
 class GeneratorReport(Struct, kw_only=True):
     """The load generator's own load: was it the bottleneck?"""
 
@@ -290,6 +296,11 @@ class GeneratorReport(Struct, kw_only=True):
     threshold_pct: float = 90.0
     peak_cpu_pct: float | None = None
     cpu_pct: GeneratorCpuReport = msgspec.field(default_factory=GeneratorCpuReport)
+    # Each worker's resident memory (bytes) per second, and the most one worker held
+    # (reports before it was sampled lack both). Like cpu_pct, a second per row of the
+    # whole run, the warm-up's seconds included.
+    rss_bytes: GeneratorRssReport | UnsetType = UNSET
+    peak_rss_bytes: int | None | UnsetType = UNSET
 
 
 class ResourceSeriesReport(Struct, kw_only=True):
