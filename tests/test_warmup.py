@@ -11,6 +11,8 @@ import pytest
 from tests.test_aggregate import KEYS, delta
 from tui_loadtest.cli import main
 from tui_loadtest.engine.coordinator import Run
+from tui_loadtest.report.formatting import fmt_rate
+from tui_loadtest.report.text import run_summary
 from tui_loadtest.scenario import apply_overrides, parse_scenario
 from tui_loadtest.stats.aggregate import RunAggregate
 from tui_loadtest.stats.result import RunResult
@@ -59,6 +61,11 @@ def test_warmup_requests_are_absent_from_the_summary_and_present_in_the_warmup_s
     assert again.warmup == warm
     assert again.summary.requests == result.summary.requests
     assert any("warm-up over" in e.text for e in run.snapshot.events)
+    # the summary says the figures are the measured part's, and what the warm-up held
+    requests = f"{warm['summary']['requests']:,} requests"
+    assert f"Warm-up: {warm['duration_s']:.2f} seconds before, measured apart ({requests}" in (
+        run_summary(result)
+    )
 
 
 def test_warmup_flag_and_key_are_checked(tmp_path, capsys):
@@ -81,8 +88,12 @@ def test_the_progress_line_and_the_header_say_warming_up():
     snap = replace(demo_source(elapsed=3.0).snapshot, elapsed_s=3.0, warmup_s=10.0)
     assert snap.warming_up
     assert "warming up (measured from 10s)" in progress_line(snap, 3.0)
+    assert "(avg –)" in progress_line(snap, 3.0)  # nothing measured yet
     later = replace(snap, elapsed_s=12.0)
     assert not later.warming_up and "warming up" not in progress_line(later, 12.0)
+    # the average is the totals' own rate (their complete seconds past the warm-up),
+    # not their requests over the wall clock since the warm-up ended
+    assert f"(avg {fmt_rate(later.total.rps)})" in progress_line(later, 12.0)
 
 
 @pytest.mark.anyio

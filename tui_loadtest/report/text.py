@@ -36,8 +36,10 @@ def progress_line(snap: Snapshot, elapsed_s: float) -> str:
     else:
         clock = fmt_clock(elapsed_s)
     w = snap.window.latency
-    measured_s = elapsed_s - min(snap.warmup_s, elapsed_s)  # totals start after the warm-up
-    avg = snap.total.requests / measured_s if measured_s > 0 else 0.0
+    # The totals' own rate: over the complete seconds they hold, after the warm-up and
+    # without pauses (requests over the wall clock undercounted by up to a second of
+    # requests, half the figure a second after a warm-up).
+    avg = "–" if snap.warming_up else fmt_rate(snap.total.rps)
     if snap.mode == "arrival-rate":
         target = fmt_rate(snap.rate_target or 0.0)
         load = (
@@ -52,7 +54,7 @@ def progress_line(snap: Snapshot, elapsed_s: float) -> str:
     else:
         load = (
             f"users {snap.users_active}/{snap.users_target}"
-            f" | {fmt_rate(snap.current_rps)} req/s (avg {fmt_rate(avg)})"
+            f" | {fmt_rate(snap.current_rps)} req/s (avg {avg})"
         )
         view = ""
     if snap.warming_up:  # totals count from its end (Locust's --reset-stats)
@@ -200,6 +202,27 @@ def users_reached(result: RunResult) -> str:
     return f"{fmt_int(planned)} planned, {fmt_int(peak)} reached, {average:,.1f} on average"
 
 
+def warmup_note(result: RunResult) -> str | None:
+    """The warm-up in a phrase (None without one): what the figures shown leave out."""
+    warm = result.warmup
+    if not warm:
+        return None
+    ws = warm.get("summary") or {}
+    p95 = float((ws.get("latency_ms") or {}).get("p95") or 0)
+    errors = fmt_pct(float(ws.get("error_rate") or 0))
+    return (
+        f"{float(warm.get('duration_s') or 0):.2f} seconds before, measured apart"
+        f" ({fmt_int(int(ws.get('requests') or 0))} requests, p95 {fmt_ms(p95)} ms,"
+        f" errors {errors})"
+    )
+
+
+def warmup_lines(result: RunResult) -> list[str]:
+    """The warm-up, named so that the figures below are read as the measured part's."""
+    note = warmup_note(result)
+    return [f"Warm-up: {note}; every figure below is the measured part's"] if note else []
+
+
 def generator_lines(result: RunResult) -> list[str]:
     """What went wrong on the generator's side: saturation, lost workers."""
     lines = []
@@ -262,6 +285,7 @@ def run_summary(result: RunResult) -> str:
         f"Total Requests: {fmt_int(s.requests)}",
         f"Failed Requests: {fmt_int(s.failures)}",
         f"Concurrent Users: {users}",
+        *warmup_lines(result),
         *generator_lines(result),
         "",
         "Overall Summary",

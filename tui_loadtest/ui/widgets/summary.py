@@ -32,7 +32,13 @@ from ...report.formatting import (
 )
 from ...report.recommendations import recommend
 from ...report.resources import resource_lines
-from ...report.text import generator_lines, latency_views, response_lines, users_reached
+from ...report.text import (
+    generator_lines,
+    latency_views,
+    response_lines,
+    users_reached,
+    warmup_note,
+)
 from ...stats.result import RunResult
 from ..style import TONE_COLOURS, error_tone, ms_tone
 
@@ -128,6 +134,9 @@ def summary_renderable(
     head.add_row("Total Requests", fmt_int(s.requests))
     head.add_row("Failed Requests", fmt_int(s.failures))
     head.add_row("Concurrent Users", users)
+    warmup = warmup_note(result)
+    if warmup:
+        head.add_row("Warm-up", warmup)
     warnings = [Text(line, style=TONE_COLOURS["warn"]) for line in generator_lines(result)]
 
     overall = Table.grid(padding=(0, 2))
