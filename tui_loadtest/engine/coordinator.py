@@ -23,7 +23,7 @@ import msgspec
 
 from ..monitor import Monitor
 from ..scenario import Scenario, redact_text
-from ..stats.aggregate import RunAggregate, WorkerDelta
+from ..stats.aggregate import RunAggregate, WorkerDelta, self_requests
 from ..stats.model import Event, RunState, Snapshot, WorkerRow
 from ..stats.report_format import load_report
 from ..stats.result import EndpointResult, FlowResult, RunResult, environment, warmup_section
@@ -326,7 +326,7 @@ class Run:
 
     def _note_worker(self, delta: WorkerDelta) -> None:
         """A worker's last second, for the workers view: users, rate, CPU and lag."""
-        requests = sum(sum(c for _, c in e.buckets) + e.other_failures for e in delta.endpoints)
+        requests = sum(self_requests(e) for e in delta.endpoints)
         span = delta.span_s
         ended = (self.start_mono or 0.0) + delta.tick + span
         live = _WorkerLive(

@@ -81,8 +81,9 @@ class Histogram:
         self.total += count
         self.sum_us += value_us * count
 
-    def add_sparse(self, pairs: Iterable[Sequence[int]], sum_us: int = 0) -> None:
-        """Add ``(bucket, count)`` pairs, as shipped by workers and stored in reports."""
+    def add_sparse(self, pairs: Iterable[Sequence[int]], sum_us: int = 0) -> int:
+        """Add ``(bucket, count)`` pairs, as shipped by workers and stored in reports;
+        return how many values they held (the merge needs it and need not count twice)."""
         counts = self.counts
         n = 0
         for index, count in pairs:
@@ -90,6 +91,7 @@ class Histogram:
             n += count
         self.total += n
         self.sum_us += sum_us
+        return n
 
     def add_dense(self, counts: Sequence[int], sum_us: int) -> None:
         mine = self.counts
