@@ -100,6 +100,7 @@ class DaskPool:
         # when each engine's last message reached us (monotonic), set on the client's loop:
         # a merge thread kept busy elsewhere does not make a worker look silent
         self._heard: list[float] = []
+        self.relayed_bytes: list[int] = []  # per engine: its messages, as relayed (pickled)
         self._go_mono: float | None = None
         self._inbox: queue.SimpleQueue[tuple[int, str, Any]] = queue.SimpleQueue()
         self._pending: list[PoolMessage] = []
@@ -188,6 +189,7 @@ class DaskPool:
         self._live = set(range(len(shares)))
         self._last_tick = [-1] * len(shares)
         self._heard = [0.0] * len(shares)
+        self.relayed_bytes = [0] * len(shares)
         loop = self._client.loop.asyncio_loop
         self._pumps = [
             asyncio.run_coroutine_threadsafe(self._pump(i, actor), loop)
@@ -353,6 +355,7 @@ class DaskPool:
             return  # already ended (declared lost, or done): nothing of it counts any more
         if kind == _DATA:
             for data in payload:
+                self.relayed_bytes[i] += len(data)
                 msg = pickle.loads(data)
                 if msg[0] == "delta":
                     delta: WorkerDelta = msg[1]
