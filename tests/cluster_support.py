@@ -7,6 +7,7 @@ two worker processes of one thread each, as users are told to run theirs.
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 import warnings
@@ -152,3 +153,37 @@ def wait_until(condition: Callable[[], bool], run: Run, timeout: float = 30.0) -
 
 def responses(delta: Any) -> int:
     return sum(sum(c for _, c in e.buckets) for e in delta.endpoints)
+
+
+class ShiftedClock:
+    """Stands in for the ``time`` module in a worker's handshake: its clock ``by_s`` ahead."""
+
+    def __init__(self, by_s: float) -> None:
+        self.by_s = by_s
+
+    def time(self) -> float:
+        return time.time() + self.by_s
+
+
+def shift_worker_clock(by_s: float) -> None:
+    """Run on a Dask worker (``client.run``): its handshake reads a clock ``by_s`` ahead
+    (0: its own again), as a machine whose clock is off would answer."""
+    from tui_loadtest.cluster import handshake
+
+    handshake.time = ShiftedClock(by_s) if by_s else time  # type: ignore[assignment]
+
+
+def run_on_worker(address: str, worker: int, fn: Callable[..., Any], *args: Any) -> str:
+    """``fn(*args)`` on the ``worker``-th Dask worker (by address order); its address. The
+    function travels by value: the workers need not import the tests."""
+    import cloudpickle
+    import distributed
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        with distributed.Client(address, set_as_default=False) as client:
+            addr = sorted(client.scheduler_info(n_workers=-1)["workers"])[worker]
+            client.run(fn, *args, workers=[addr])
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    return addr

@@ -8,6 +8,7 @@ its own cluster) in test_cluster_cli.py.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import tempfile
@@ -22,7 +23,13 @@ from tui_loadtest.engine.coordinator import Run
 from tui_loadtest.engine.pool import PoolError
 from tui_loadtest.report.text import run_summary
 
-from .cluster_support import recording_pool, responses, wait_until
+from .cluster_support import (
+    recording_pool,
+    responses,
+    run_on_worker,
+    shift_worker_clock,
+    wait_until,
+)
 from .engine_harness import scenario
 
 pytestmark = pytest.mark.timeout(180)
@@ -191,10 +198,19 @@ def test_a_killed_engine_is_lost_within_3_s_and_the_run_goes_on_degraded(dask_cl
         os.kill(dead_pid, signal.SIGKILL)
         wait_until(lambda: run.lost, run)
         assert time.monotonic() - killed_at < 3.0
+        (alert,) = run.alerts  # what a headless run prints at once, in the dashboard's place
+        assert alert.startswith("worker 1 lost at ") and "SIGKILL" in alert
         # the run goes on: the survivor reports another second
         last = rec.deltas(0)[-1].tick
         rec.wait_for(lambda: rec.deltas(0)[-1].tick > last)
         assert run.state in ("running", "ramping")
+        # two seconds paused: they are no part of the lost worker's missing share
+        run.pause()
+        rec.wait_for(lambda: rec.deltas(0)[-1].paused and responses(rec.deltas(0)[-1]) == 0)
+        paused_tick = rec.deltas(0)[-1].tick
+        rec.wait_for(lambda: rec.deltas(0)[-1].tick >= paused_tick + 2)
+        run.resume()
+        rec.wait_for(lambda: responses(rec.deltas(0)[-1]) > 0)
         stopped_at = time.monotonic()
         run.stop("test over")
         assert run.wait(30)
@@ -204,6 +220,9 @@ def test_a_killed_engine_is_lost_within_3_s_and_the_run_goes_on_degraded(dask_cl
     result = run.result()
     (lost,) = result.outcome["workers_lost"]
     assert lost["worker"] == 1 and "SIGKILL" in lost["reason"] and lost["missing_s"] > 0
+    assert result.outcome["paused_s"] >= 1.5
+    # the seconds under load (result.duration_s: pauses excluded) since it was lost
+    assert abs(lost["missing_s"] - (result.duration_s - lost["at_s"])) <= 0.8
     assert result.outcome["degraded"] == f"1 of 2 workers lost at 0:{lost['at_s']:02d}"
     assert "Degraded: worker 1 of 2 lost" in run_summary(result)
     assert [w.state for w in pool.info()] == ["done", "lost"]
@@ -291,3 +310,85 @@ def test_a_user_script_travels_to_the_workers_as_text(dask_cluster, conn_server,
     while any(c.exists() for c in copies):  # removed once each engine has exited
         assert time.monotonic() < deadline, copies
         time.sleep(0.05)
+
+
+def test_a_clock_off_by_80_ms_is_measured_corrected_and_warned_about(
+    dask_cluster, conn_server, tmp_path, capsys
+):
+    """Worker 1 answers the handshake with a clock 80 ms ahead (as a machine out of NTP
+    sync would). ``run --cluster ADDRESS --no-ui``: a warning before any load, the
+    report records each worker's offset and round trip (worker 0's near 0, worker 1's
+    near +80 ms, each within half its round trip), the summary repeats the warning, and
+    every request is still counted once."""
+    srv, url = conn_server
+    address = dask_cluster.scheduler_address
+    addr = run_on_worker(address, 1, shift_worker_clock, 0.08)
+    out = tmp_path / "report.json"
+    try:
+        code = main(["run", "--no-ui", "--cluster", address, "--host", url, "-u", "2", "-n", "40",
+                     "--out", str(out)])  # fmt: skip
+    finally:
+        run_on_worker(address, 1, shift_worker_clock, 0.0)
+    std = capsys.readouterr()
+    assert code == 0, std.err
+    report = json.loads(out.read_text())
+    assert report["summary"]["requests"] == srv.requests == 40
+    e0, e1 = report["environment"]["engines"]
+    assert e1["address"] == addr
+    assert abs(e0["clock_offset_ms"]) <= e0["rtt_ms"] / 2 + 1.0
+    assert abs(e1["clock_offset_ms"] - 80.0) <= e1["rtt_ms"] / 2 + 1.0
+    off = f"{e1['clock_offset_ms']:+.0f} ms"
+    (warning,) = [ln for ln in std.err.splitlines() if "warning" in ln]
+    assert warning.startswith("tui-loadtest: warning: worker 1 (")
+    assert f"its clock is {off} off this machine's" in warning and "NTP" in warning
+    assert f"Clock: worker 1 ({e1['host']}) was {off} off this machine's" in std.out
+    assert "Clock: worker 0" not in std.out
+
+
+def test_data_rows_travel_with_the_scenario_split_by_queue(dask_cluster, conn_server, tmp_path):
+    """A [[data]] file is read here and travels with the scenario (the workers have no
+    such file): in queue mode the two engines hand out disjoint rows, each to one user."""
+    from tui_loadtest.scenario import load_scenario
+
+    srv, url = conn_server
+    (tmp_path / "users.csv").write_text("name\nr0\nr1\nr2\nr3\n")
+    (tmp_path / "rows.toml").write_text(
+        f'name = "rows"\nhost = "{url}"\n\n'
+        '[load]\nusers = 4\nspawn_rate = 1000\nrequests = 40\nthink_time = "0.05s"\n\n'
+        '[[requests]]\npath = "/u/{name}"\n\n[[data]]\nfile = "users.csv"\nmode = "queue"\n'
+    )
+    sc = load_scenario(str(tmp_path / "rows.toml"))
+    (tmp_path / "users.csv").unlink()  # nothing reads it from now on
+    pool = recording_pool(dask_cluster.scheduler_address)
+    run = run_on(pool, sc, url)
+    try:
+        run.start()
+        assert run.wait(60)
+    finally:
+        run.close()
+        pool.close()
+    assert run.result().summary.requests == srv.requests == 40
+    assert sorted(srv.paths) == ["/u/r0", "/u/r1", "/u/r2", "/u/r3"]  # one connection per user
+
+
+def test_cluster_workers_takes_part_of_the_cluster(dask_cluster, conn_server, monkeypatch):
+    """--cluster-workers 1 runs one engine on the two-worker cluster; asking for 3 is one
+    line naming what the scheduler has."""
+    from tui_loadtest.cluster import dask_pool
+
+    srv, url = conn_server
+    sc = scenario([{"path": "/"}], load={"users": 4, "requests": 20})
+    pool = recording_pool(dask_cluster.scheduler_address, workers=1)
+    run = run_on(pool, sc, url, workers=1)
+    try:
+        run.start()
+        assert run.wait(60)
+    finally:
+        run.close()
+        pool.close()
+    assert run.result().summary.requests == srv.requests == 20
+    assert len(run.result().environment["engines"]) == 1
+    monkeypatch.setattr(dask_pool, "CONNECT_TIMEOUT_S", 1.0)
+    with pytest.raises(PoolError) as err:
+        dask_pool.DaskPool(dask_cluster.scheduler_address, 3).connect()
+    assert "has 2 worker(s), not the 3 asked for" in str(err.value)

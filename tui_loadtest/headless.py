@@ -128,15 +128,27 @@ def run_headless(
     out = out or sys.stdout
     _say(plan_line(run.snapshot), out)
     next_line = time.monotonic() + interval_s
+    alerted = 0
     try:
         while not run.wait(timeout=max(0.0, min(0.25, next_line - time.monotonic()))):
+            alerted = _alert(run, alerted)
             now = time.monotonic()
             if now >= next_line:
                 _say(progress_line(run.snapshot, run.elapsed()), out)
                 next_line += interval_s
     except KeyboardInterrupt as exc:
         finish_interrupted(run, signum=getattr(exc, "signum", signal.SIGINT), signals=signals)
+    _alert(run, alerted)
     return run.result()
+
+
+def _alert(run: Run, shown: int) -> int:
+    """The run's new warnings (a clock off, a lost worker) on stderr, as they come, in
+    the dashboard's place; returns how many are shown now."""
+    alerts = list(run.alerts)  # the merge thread may add one meanwhile
+    for line in alerts[shown:]:
+        _say(f"tui-loadtest: warning: {line}", sys.stderr)
+    return max(shown, len(alerts))
 
 
 def plan_line(snap: Snapshot) -> str:

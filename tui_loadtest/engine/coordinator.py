@@ -26,7 +26,14 @@ from ..scenario import Scenario, redact_text
 from ..stats.aggregate import RunAggregate, WorkerDelta, self_requests
 from ..stats.model import Event, RunState, Snapshot, WorkerRow
 from ..stats.report_format import load_report
-from ..stats.result import EndpointResult, FlowResult, RunResult, environment, warmup_section
+from ..stats.result import (
+    CLOCK_WARN_S,
+    EndpointResult,
+    FlowResult,
+    RunResult,
+    environment,
+    warmup_section,
+)
 from .generator import GeneratorWatch
 from .pool import Delta, Ended, LocalProcessPool, WorkerInfo, WorkerPool, last_line
 from .shares import WorkerShare, make_shares, split_evenly
@@ -36,7 +43,6 @@ KILL_WAIT_S = 0.5  # close(): how long the merge thread gets to take in the last
 POLL_S = 0.05
 LAG_WARN_MS = 10.0
 LATE_S = 3  # a second is published without a worker that is this many seconds late
-CLOCK_WARN_S = 0.05  # a worker's clock further off than this is a warning (deltas are per second)
 
 
 @dataclass(slots=True)
@@ -110,6 +116,10 @@ class Run:
         self._ramped = False
         self._paused_since: float | None = None
         self.paused_s = 0.0
+        self._paused_at_loss: dict[int, float] = {}  # worker -> paused_time() when it was lost
+        # Warnings as they come (a clock off, a lost worker), for a headless run to print:
+        # append-only, read by index from another thread.
+        self.alerts: list[str] = []
 
     # -- lifecycle ----------------------------------------------------------
     def start(self, go: bool = True) -> None:
@@ -148,15 +158,17 @@ class Run:
         self._thread.start()
 
     def _check_clocks(self) -> None:
-        """Engines on other hosts: a clock far off ours misplaces their seconds."""
+        """Engines on other hosts: a clock far off ours misplaces their seconds. A warning
+        event, and an alert (a headless run prints it as the load starts)."""
         for w in self.pool.info():
             if abs(w.clock_offset_s) > CLOCK_WARN_S:
                 rtt = f", round trip {w.rtt_s * 1000:.0f} ms" if w.rtt_s is not None else ""
-                self._event(
+                text = (
                     f"worker {w.worker} ({w.host}): its clock is {w.clock_offset_s * 1000:+.0f} ms "
-                    f"off this machine's{rtt}; corrected, but keep clocks in sync (NTP)",
-                    "warning",
+                    f"off this machine's{rtt}; corrected, but keep clocks in sync (NTP)"
                 )
+                self.alerts.append(text)
+                self._event(text, "warning")
 
     def _start_text(self) -> str:
         load, on = self.load, f"on {self.workers} worker(s)"
@@ -370,6 +382,7 @@ class Run:
             at = msg.last_tick + 1
             why = self.worker_errors[-1].partition(" failed: ")[2]
             self.lost.append({"worker": msg.worker, "at_s": at, "reason": f"failed: {why}"})
+            self._paused_at_loss[msg.worker] = self.paused_time()
             self._failed.add(msg.worker)
         elif msg.reason == "lost":
             self._worker_lost(msg)
@@ -381,6 +394,7 @@ class Run:
         up to its last second stay; the run goes on without its share."""
         at = msg.last_tick + 1
         self.lost.append({"worker": msg.worker, "at_s": at, "reason": msg.text})
+        self._paused_at_loss[msg.worker] = self.paused_time()
         if not self.open_model and not self.load.stages and msg.worker < len(self._targets):
             with self._lock:  # the users it ran are gone with it: the others keep theirs
                 self.users_target -= self._targets[msg.worker]
@@ -390,15 +404,19 @@ class Run:
         then = (
             "the run stops (--on-worker-loss stop)" if stop else "the run goes on without its share"
         )
-        self._event(f"worker {msg.worker} lost at {at} s ({msg.text}): {then}", "error")
+        text = f"worker {msg.worker} lost at {at} s ({msg.text}): {then}"
+        self.alerts.append(text)
+        self._event(text, "error")
         if stop:
             self.stop("worker lost")
 
     def _account_lost(self) -> None:
-        """At the end: how many seconds of each lost worker's share are missing."""
-        duration = self.aggregate.duration_s
+        """At the end: how many seconds of each lost worker's share are missing (the
+        run's seconds under load after it was lost: paused ones asked nothing of it)."""
+        duration = self.aggregate.duration_s  # wall-clock, paused seconds included
         for lost in self.lost:
-            lost["missing_s"] = round(max(0.0, duration - lost["at_s"]), 1)
+            paused_after = self.paused_s - self._paused_at_loss.get(lost["worker"], 0.0)
+            lost["missing_s"] = round(max(0.0, duration - lost["at_s"] - paused_after), 1)
             if lost["worker"] in self._failed:  # its line says why; the report, how much
                 continue
             self.worker_errors.append(

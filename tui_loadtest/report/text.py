@@ -8,7 +8,7 @@ who already read those reports read ours the same way.
 from __future__ import annotations
 
 from ..stats.model import Latency, Snapshot
-from ..stats.result import RunResult
+from ..stats.result import CLOCK_WARN_S, RunResult
 from .formatting import (
     endpoint_label,
     fmt_bytes,
@@ -224,7 +224,7 @@ def warmup_lines(result: RunResult) -> list[str]:
 
 
 def generator_lines(result: RunResult) -> list[str]:
-    """What went wrong on the generator's side: saturation, lost workers."""
+    """What went wrong on the generator's side: saturation, clocks off, lost workers."""
     lines = []
     gen = result.generator
     if gen.get("saturated"):
@@ -234,6 +234,13 @@ def generator_lines(result: RunResult) -> list[str]:
             f"Generator: saturated ({who} at {pct:.0f} % CPU): latencies and throughput"
             " may understate the target."
         )
+    for e in result.environment.get("engines") or []:
+        offset = e.get("clock_offset_ms") or 0.0
+        if abs(offset) > CLOCK_WARN_S * 1000:
+            lines.append(
+                f"Clock: worker {e.get('worker')} ({e.get('host')}) was {offset:+.0f} ms off this"
+                " machine's (corrected at the start; keep clocks in sync with NTP)."
+            )
     lost = result.outcome.get("workers_lost") or []
     workers = int(result.load.get("workers") or 0)
     for w in lost:

@@ -610,6 +610,11 @@ def _hist_from(
     return Histogram.from_sparse([[i, c] for i, c in d.buckets], d.sum_us)
 
 
+# A worker's clock further off ours than this is a warning: its deltas are keyed by
+# wall-clock second, so an offset shifts its seconds (the handshake corrects the start).
+CLOCK_WARN_S = 0.05
+
+
 def environment(workers: int) -> dict[str, Any]:
     return {
         "tool_version": __version__,
