@@ -51,8 +51,12 @@ def test_list_text_json_sort_and_filter(store, capsys) -> None:  # noqa: ANN001
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["Name", "Created", "Scenario"]
-    assert [ln.split()[0] for ln in lines[2:4]] == ["v1", "v2"]
+    assert [ln.split()[0] for ln in lines[2:4]] == ["v2", "v1"]  # the newest first
     assert f"2 baseline(s) in {store.path}" in out
+    _, out, _ = run_cli(capsys, "baselines", "list", "--reverse")
+    assert [ln.split()[0] for ln in out.splitlines()[2:4]] == ["v1", "v2"]
+    _, out, _ = run_cli(capsys, "baselines", "list", "--json")
+    assert [b["name"] for b in json.loads(out)["baselines"]] == ["v2", "v1"]
 
     code, out, _ = run_cli(capsys, "baselines", "list", "--json", "--sort", "p95")
     data = json.loads(out)
@@ -68,6 +72,33 @@ def test_list_text_json_sort_and_filter(store, capsys) -> None:  # noqa: ANN001
     assert [b["name"] for b in json.loads(out)["baselines"]] == ["v2"]
     _, out, _ = run_cli(capsys, "baselines", "list", "--filter", "nothing-like-this")
     assert "match" in out
+
+
+def test_long_names_are_never_cut_and_wide_cuts_nothing(
+    store, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    long = "checkout-service-after-the-connection-pool-fix-2024-03-01-rc2"
+    host = "https://staging.checkout.internal.example.com:8443"
+    scenario = "Checkout: browse, add to cart, pay, with a long scenario name"
+    result = replace(store.load("v1").result, host=host, scenario_name=scenario)
+    store.save(Baseline(long, "2024-03-01T10:00:00+00:00", result, {"source": "run"}))
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run_cli(capsys, "baselines", "list")
+    assert code == 0
+    rows = out.splitlines()[2:5]
+    assert rows[0].split()[0] == long  # whole, and the newest first
+    assert scenario not in out and "…" in rows[0]  # the scenario gives way at 80 columns
+    assert "staging.che" in rows[0] and "https://" not in rows[0]  # the scheme goes first
+    code, out, _ = run_cli(capsys, "baselines", "show", rows[0].split()[0])
+    assert code == 0 and out.startswith(f"Baseline: {long}\n")  # copied from the list, works
+
+    monkeypatch.setenv("COLUMNS", "240")
+    _, out, _ = run_cli(capsys, "baselines", "list")
+    assert scenario in out and host in out  # room enough: nothing cut
+    monkeypatch.setenv("COLUMNS", "80")
+    _, out, _ = run_cli(capsys, "baselines", "list", "--wide")
+    row = out.splitlines()[2]
+    assert long in row and scenario in row and host in row and "…" not in row
 
 
 def test_show_and_report(store, capsys, tmp_path: Path) -> None:  # noqa: ANN001
@@ -213,7 +244,7 @@ def test_two_headless_runs_saved_then_listed_and_compared(demo_url, tmp_path: Pa
         assert proc.returncode == 0, proc.stderr
         assert f'baseline "{name}" saved' in proc.stderr
     listed = json.loads(cli("baselines", "list", "--json", env=env).stdout)
-    assert [b["name"] for b in listed["baselines"]] == ["monday", "tuesday"]
+    assert [b["name"] for b in listed["baselines"]] == ["tuesday", "monday"]  # newest first
     assert all(b["requests"] > 0 and b["host"] == demo_url for b in listed["baselines"])
     proc = cli("baselines", "compare", "monday", "tuesday", "--json", env=env)
     verdicts = ("no significant change", "improved", "regressed", "inconclusive")

@@ -92,7 +92,8 @@ def export_data(baseline: Baseline) -> dict[str, Any]:
 
 
 def sort_infos(infos: list, key: str, reverse: bool = False) -> list:
-    """Baseline list entries sorted by one of SORT_KEYS (numbers: highest first for rps)."""
+    """Baseline list entries sorted by one of SORT_KEYS: the newest first by date (what one
+    looks for), the highest first by rps, the rest ascending; ``reverse`` flips it."""
     keys: dict[str, Callable[[Any], Any]] = {
         "date": lambda i: i.created_at,
         "name": lambda i: i.name.lower(),
@@ -103,7 +104,8 @@ def sort_infos(infos: list, key: str, reverse: bool = False) -> list:
         "errors": lambda i: i.error_rate,
         "rating": lambda i: TONE_ORDER.index(i.rating.tone),
     }
-    return sorted(infos, key=keys[key], reverse=reverse)
+    newest_first = key == "date"
+    return sorted(infos, key=keys[key], reverse=reverse != newest_first)
 
 
 def filter_infos(infos: list, text: str | None) -> list:

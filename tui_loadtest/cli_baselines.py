@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -186,8 +187,18 @@ def _add_baselines(sub: argparse._SubParsersAction) -> None:
 
     p = add("list", cmd_list, "list the stored baselines")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--sort", choices=SORT_KEYS, default="date", help="sort key (default date)")
+    p.add_argument(
+        "--sort",
+        choices=SORT_KEYS,
+        default="date",
+        help="sort key (default date: newest first; rps: highest first; others ascending)",
+    )
     p.add_argument("--reverse", action="store_true", help="reverse the order")
+    p.add_argument(
+        "--wide",
+        action="store_true",
+        help="never shorten the scenario and host to fit the terminal (names never are)",
+    )
     p.add_argument("--filter", metavar="TEXT", help="keep names, scenarios or hosts with TEXT")
 
     p = add("show", cmd_show, "show one baseline: figures, endpoints, errors, environment")
@@ -265,7 +276,7 @@ def cmd_browse(args: argparse.Namespace) -> int:
     if not (sys.stdout.isatty() and sys.stdin.isatty()):
         _note("not a terminal: printing the list (as with `baselines list`)")
         return cmd_list(argparse.Namespace(store=str(store.path), json=False, sort="date",
-                                           reverse=False, filter=None))  # fmt: skip
+                                           reverse=False, filter=None, wide=False))  # fmt: skip
     from .ui.baselines_app import run_baselines_app
 
     run_baselines_app(store)
@@ -274,7 +285,6 @@ def cmd_browse(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from .baselines import filter_infos, sort_infos
-    from .report.formatting import fmt_ms, fmt_pct, fmt_rate
     from .store import describe_skipped
 
     store = _store(args)
@@ -290,20 +300,50 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not infos:
         print(f"No baselines in {store.path}" + (" match." if args.filter else "."))
         return EXIT_OK
-    head = (
-        f"{'Name':<24} {'Created':<19} {'Scenario':<20} {'Host':<24} "
-        f"{'Req/s':>9} {'P95 ms':>8} {'Errors':>7}  Rating"
-    )
-    print(head)
-    print("-" * len(head))
-    for i in infos:
-        print(
-            f"{_cut(i.name, 24):<24} {i.created_at[:19]:<19} {_cut(i.scenario_name, 20):<20} "
-            f"{_cut(i.host, 24):<24} {fmt_rate(i.rps):>9} {fmt_ms(i.p95_ms):>8} "
-            f"{fmt_pct(i.error_rate):>7}  {i.rating.label}"
-        )
+    width = None if args.wide else shutil.get_terminal_size().columns
+    print("\n".join(list_lines(infos, width)))
     print(f"\n{len(infos)} baseline(s) in {store.path}")
     return EXIT_OK
+
+
+MIN_CUT = 12  # scenario and host are shortened to no less than this (names never)
+
+
+def list_lines(infos: list, width: int | None) -> list[str]:
+    """The list as a table. Names are printed whole (they are typed into ``show`` and
+    ``compare``), however long; the scenario and host share what is left of ``width``
+    columns (None: no limit, as ``--wide``), each cut to no less than MIN_CUT."""
+    from .report.formatting import fmt_ms, fmt_pct, fmt_rate
+
+    name_w = max(len("Name"), *(len(i.name) for i in infos))
+    scen_w = max(len("Scenario"), *(len(i.scenario_name) for i in infos))
+    host_w = max(len("Host"), *(len(i.host) for i in infos))
+    rating_w = max(len("Rating"), *(len(i.rating.label) for i in infos))
+    fixed = name_w + 1 + 19 + 1 + 1 + 9 + 1 + 8 + 1 + 7 + 2 + rating_w  # all but those two
+    hosts = [i.host for i in infos]
+    if width is not None and fixed + 1 + scen_w + host_w > width:
+        hosts = [h.split("://", 1)[-1] for h in hosts]  # the scheme goes before anything else
+        host_w = max(len("Host"), *(len(h) for h in hosts))
+        room = max(2 * MIN_CUT, width - fixed - 1)
+        # The shorter keeps its width when it fits in half; the longer takes the rest.
+        if scen_w <= host_w:
+            scen_w = max(MIN_CUT, min(scen_w, room // 2))
+            host_w = max(MIN_CUT, room - scen_w)
+        else:
+            host_w = max(MIN_CUT, min(host_w, room // 2))
+            scen_w = max(MIN_CUT, room - host_w)
+    head = (
+        f"{'Name':<{name_w}} {'Created':<19} {'Scenario':<{scen_w}} {'Host':<{host_w}} "
+        f"{'Req/s':>9} {'P95 ms':>8} {'Errors':>7}  Rating"
+    )
+    lines = [head, "-" * (len(head) - len("Rating") + rating_w)]
+    for i, host in zip(infos, hosts, strict=True):
+        lines.append(
+            f"{i.name:<{name_w}} {i.created_at[:19]:<19} {_cut(i.scenario_name, scen_w):<{scen_w}} "
+            f"{_cut(host, host_w):<{host_w}} {fmt_rate(i.rps):>9} {fmt_ms(i.p95_ms):>8} "
+            f"{fmt_pct(i.error_rate):>7}  {i.rating.label}"
+        )
+    return lines
 
 
 def _cut(text: str, width: int) -> str:

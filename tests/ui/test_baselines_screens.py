@@ -49,10 +49,11 @@ async def test_list_shows_every_baseline_and_filters_and_sorts(store) -> None:  
     app = create_baselines_app(store)
     async with app.run_test(size=SIZE) as pilot:
         screen = await list_screen(app, pilot)
-        assert names(screen) == ["fast", "slow", "health"]  # by creation date
+        assert names(screen) == ["health", "slow", "fast"]  # by creation date, newest first
         table = screen.query_one(DataTable)
-        row = [str(c) for c in table.get_row_at(0)]
-        info = store.list()[0]
+        row = [str(c) for c in table.get_row_at(2)]
+        info = store.list()[0]  # the store's own order: oldest first
+        assert info.name == "fast"
         assert row[3] == "checkout" and row[6] == f"{info.p95_ms:.1f}"
         assert row[8] == info.rating.label
         assert "3 of 3" in text_of(screen.query_one("#baselines-title"))
@@ -61,7 +62,7 @@ async def test_list_shows_every_baseline_and_filters_and_sorts(store) -> None:  
         assert names(screen) == ["slow"]
         assert "1 of 3" in text_of(screen.query_one("#baselines-title"))
         await pilot.press("ctrl+a", "ctrl+k", "escape")  # clear the filter, back to the table
-        assert names(screen) == ["fast", "slow", "health"]
+        assert names(screen) == ["health", "slow", "fast"]
         assert screen.query_one(DataTable).has_focus
 
         await pilot.press("o")  # by name
@@ -96,16 +97,16 @@ async def test_delete_needs_confirmation(store) -> None:  # noqa: ANN001
     app = create_baselines_app(store)
     async with app.run_test(size=SIZE) as pilot:
         screen = await list_screen(app, pilot)
-        await pilot.press("d")
+        await pilot.press("d")  # the newest, at the top
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmAction))
-        assert '"fast"' in text_of(app.screen.query_one("#confirm-title"))
+        assert '"health"' in text_of(app.screen.query_one("#confirm-title"))
         await pilot.press("enter")  # Enter means no
         await wait_for(pilot, lambda: app.screen is screen)
-        assert store.exists("fast")
+        assert store.exists("health")
         await pilot.press("d", "y")
-        await wait_for(pilot, lambda: not store.exists("fast"))
+        await wait_for(pilot, lambda: not store.exists("health"))
         await pilot.pause()
-        assert names(screen) == ["slow", "health"]
+        assert names(screen) == ["slow", "fast"]
 
 
 async def test_rename_and_export(store, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
@@ -115,11 +116,11 @@ async def test_rename_and_export(store, tmp_path: Path, monkeypatch) -> None:  #
         screen = await list_screen(app, pilot)
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(app.screen, NamePrompt))
-        assert app.screen.query_one(Input).value == "fast"
+        assert app.screen.query_one(Input).value == "health"  # the newest, at the top
         await pilot.press("ctrl+a", "ctrl+k", *"quick", "enter")
         await wait_for(pilot, lambda: store.exists("quick"))
         await pilot.pause()
-        assert not store.exists("fast") and "quick" in names(screen)
+        assert not store.exists("health") and "quick" in names(screen)
         await pilot.press("e")
         await wait_for(pilot, lambda: (tmp_path / "baseline_quick.json").exists())
 
@@ -131,7 +132,7 @@ async def test_compare_two_marked_baselines(store) -> None:  # noqa: ANN001
         await pilot.press("c")  # nothing marked: a hint, no screen
         await pilot.pause()
         assert app.screen is screen
-        await pilot.press("down", "space", "up", "space")  # slow, then fast
+        await pilot.press("down", "space", "down", "space")  # slow, then fast
         assert screen.marked == ["slow", "fast"]
         await pilot.press("c")
         await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), timeout=10)
@@ -223,8 +224,8 @@ async def test_l_opens_the_list_and_c_compares_a_baseline_with_the_live_run(stor
         dashboard = await on_dashboard(app, pilot)
         await pilot.press("l")
         screen = await list_screen(app, pilot)
-        assert names(screen) == ["fast", "slow", "health"]
-        await pilot.press("c")
+        assert names(screen) == ["health", "slow", "fast"]
+        await pilot.press("down", "down", "c")  # "fast"
         await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), timeout=10)
         c = app.screen.comparison
         assert (c.baseline_name, c.current_name) == ("fast", "this run")
