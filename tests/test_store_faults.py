@@ -98,11 +98,11 @@ def test_a_row_with_a_bad_value_is_left_out_in_one_line(
         " index is damaged: \"b\" (p95_ms is 'abc', not a number),"
         ' "d" (requests is -5, not a whole number)'
     )
-    assert [ln.split()[0] for ln in out.splitlines()[2:4]] == ["a", "c"]
+    assert [ln.split()[0] for ln in out.splitlines()[2:4]] == ["c", "a"]  # newest first
     assert "2 baseline(s) in" in out
     code, out, _ = run_cli(capsys, "baselines", "list", "--json", "--store", str(path))
     data = json.loads(out)
-    assert [b["name"] for b in data["baselines"]] == ["a", "c"]
+    assert [b["name"] for b in data["baselines"]] == ["c", "a"]
     assert [s["name"] for s in data["skipped"]] == ["b", "d"]
     # The run itself is intact in its report blob: show still reads it.
     code, out, _ = run_cli(capsys, "baselines", "show", "b", "--store", str(path))

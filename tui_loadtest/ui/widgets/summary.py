@@ -70,7 +70,7 @@ class SummaryView(VerticalScroll):
         self.result = result
         self.comparison = comparison
         self.border_title = f"Run Summary: {result.scenario_name}"
-        self.border_subtitle = "d: live panels  q: quit"
+        self.border_subtitle = "↑↓ scroll  d: live panels  q: quit"
         body = summary_renderable(result, out, comparison)
         self.query_one("#summary-body", Static).update(body)
 
