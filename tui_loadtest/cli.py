@@ -49,6 +49,7 @@ from .serve.command import register as register_serve
 if TYPE_CHECKING:
     from .engine.coordinator import Run
     from .engine.pool import WorkerPool
+    from .engine.repeated import RepeatedRun
     from .scenario import Scenario
     from .stats.result import RunResult
 
@@ -186,6 +187,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="T",
         help='load for T first ("30s"), measured apart: the summary, thresholds, baselines and'
         " compare cover the rest only (T is part of --run-time)",
+    )
+    run.add_argument(
+        "--repeat",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="run the scenario N times (default 1): each run's figures, their spread and an"
+        " outlier run in the summary; --save-baseline keeps all N; --compare-to judges"
+        " over run-to-run variance from 3 runs on a side (docs/verdicts.md)",
+    )
+    run.add_argument(
+        "--cooldown",
+        type=_seconds_or_zero,
+        default=10.0,
+        metavar="T",
+        help="with --repeat: pause T between runs so the target settles (default 10s)",
     )
     run.add_argument(
         "--rate",
@@ -448,8 +465,11 @@ def execute(
     user_step: int | None = None,
     outputs: RunOutputs | None = None,
     pool: WorkerPool | None = None,
+    repeat: int = 1,
+    cooldown_s: float = 10.0,
 ) -> int:
     """Run a scenario to its end and return the exit code (shared by ``run`` and ``bench``).
+    ``repeat``: run it that many times, ``cooldown_s`` apart (see engine/repeated.py).
 
     ``outputs`` (see :mod:`tui_loadtest.outputs`) gives the dashboard its baseline
     store and ``--compare-to`` baseline, and once the result exists does what the flags
@@ -459,8 +479,10 @@ def execute(
     connected cluster, see :mod:`tui_loadtest.cli_cluster`); local processes without it.
     """
     from .engine.coordinator import Run
+    from .engine.repeated import RepeatedRun
     from .headless import Signals, run_headless
     from .launch import preflight, target_url
+    from .report.text import run_line
 
     not_a_terminal = not no_ui and not (sys.stdout.isatty() and sys.stdin.isatty())
     no_ui = no_ui or not_a_terminal
@@ -475,7 +497,15 @@ def execute(
             if not no_ui:
                 # Imported before the load starts: Textual's import is ~0.3 s of CPU.
                 from .ui import run_dashboard
-            run = Run(scenario, url, workers=workers, pool=pool)
+
+            def one_run() -> Run:
+                return Run(scenario, url, workers=workers, pool=pool)
+
+            def said(i: int, n: int, result: RunResult) -> None:
+                if no_ui:  # the dashboard shows "run i of N" itself
+                    print(run_line(i, n, result), file=human, flush=True)
+
+            run = RepeatedRun(one_run, repeat, cooldown_s, said) if repeat > 1 else one_run()
             try:
                 run.start(go=no_ui)  # the dashboard says go once it is drawn
             except RuntimeError as exc:
@@ -502,7 +532,7 @@ def execute(
 
 
 def _after_run(
-    run: Run,
+    run: Run | RepeatedRun,
     result: RunResult,
     url: str,
     out: str | None,
@@ -560,6 +590,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if scenario.cluster.address is None:
         workers = _plan_workers(scenario, args.workers or 1)
     # Fails fast on a missing --compare-to baseline or a taken --save-baseline name.
+    if args.repeat > 1 and scenario.cluster.address is not None:
+        raise UserError(
+            "--repeat: not with a cluster yet (each run would need the cluster's engines"
+            " again); repeat the command, then `baselines add-run` each report"
+        )
     outputs = prepare_outputs(output_options(args, scenario))
     if scenario.cluster.address is not None:
         pool, workers = open_pool(scenario, workers_flag=args.workers, note=_note)
@@ -572,6 +607,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         user_step=args.user_step,
         outputs=outputs,
         pool=pool,
+        repeat=args.repeat,
+        cooldown_s=args.cooldown,
     )
 
 

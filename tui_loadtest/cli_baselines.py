@@ -201,6 +201,15 @@ def _add_baselines(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--filter", metavar="TEXT", help="keep names, scenarios or hosts with TEXT")
 
+    p = add(
+        "add-run",
+        cmd_add_run,
+        "add a run to baseline NAME from its JSON report (every run of a --repeat report);"
+        " with 3 runs or more on a side, compare judges over run-to-run variance",
+    )
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("report", metavar="REPORT", help="a JSON report (--out) of the same scenario")
+
     p = add("show", cmd_show, "show one baseline: figures, endpoints, errors, environment")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--json", action="store_true", help="print the stored report as JSON")
@@ -400,13 +409,13 @@ def _resolve(store: BaselineStore, ref: str) -> tuple[str, RunResult, str]:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import compare
+    from .compare.repeated import compare_results
     from .report.compare_text import comparison_text, differences_line
 
     store = _store(args)
     name_a, a, desc_a = _resolve(store, args.a)
     name_b, b, desc_b = _resolve(store, args.b)
-    c = compare(
+    c = compare_results(
         a,
         b,
         threshold=args.threshold / 100,
@@ -421,6 +430,28 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if c.differences:
         _note(differences_line(c))
     return EXIT_GATE_FAILED if c.regressions else EXIT_OK
+
+
+def cmd_add_run(args: argparse.Namespace) -> int:
+    """Add a report's run (all of them, for a --repeat report) to a stored baseline."""
+    from .compare import scenario_differences
+    from .report.json_report import read_report
+
+    store = _store(args)
+    result = read_report(args.report)
+    new = result.runs or [result]
+    if any(r.interrupted or r.unreachable or not r.summary.requests for r in new):
+        raise UserError(f"{args.report}: a run that did not complete cannot join a baseline")
+    base = store.load(args.name)  # a missing name: one line, with a suggestion
+    differ = scenario_differences(base.result, result)
+    if differ:
+        raise UserError(
+            f'{args.report}: another scenario than baseline "{args.name}" ({"; ".join(differ)});'
+            " a baseline's runs must all be of one scenario"
+        )
+    saved = store.add_runs(args.name, new)
+    _note(f'baseline "{args.name}" now holds {len(saved.runs)} runs ({store.path})')
+    return EXIT_OK
 
 
 def cmd_delete(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from types import FrameType, TracebackType
 from typing import TextIO
 
 from .engine.coordinator import Run
+from .engine.repeated import RepeatedRun
 from .report.formatting import fmt_clock, fmt_int
 from .report.text import progress_line
 from .stats.model import Snapshot
@@ -118,7 +119,10 @@ class Signals:
 
 
 def run_headless(
-    run: Run, interval_s: float = 2.0, out: TextIO | None = None, signals: Signals | None = None
+    run: Run | RepeatedRun,
+    interval_s: float = 2.0,
+    out: TextIO | None = None,
+    signals: Signals | None = None,
 ) -> RunResult:
     """Drive a started run to its end, printing a progress line every ``interval_s``.
 
@@ -170,11 +174,13 @@ def plan_line(snap: Snapshot) -> str:
         return f"running {load} until stopped (Ctrl+C stops it; the report is still written)"
     if snap.warmup_s:
         length += f", the first {fmt_clock(snap.warmup_s)} a warm-up measured apart"
+    if snap.repeat:
+        length += f", {snap.repeat[1]} times"
     return f"running {load} {length} (Ctrl+C stops early; the report is still written)"
 
 
 def finish_interrupted(
-    run: Run,
+    run: Run | RepeatedRun,
     reason: str = "interrupted",
     *,
     signum: int | None = None,
@@ -202,7 +208,7 @@ def finish_interrupted(
         quit_now(run)
 
 
-def quit_now(run: Run) -> None:
+def quit_now(run: Run | RepeatedRun) -> None:
     """End the engines without waiting for requests in flight: ``Run.close()`` kills them
     at once, counts none as failed, and keeps what they had sent for the report."""
     run.close()

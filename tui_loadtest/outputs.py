@@ -91,13 +91,13 @@ class RunOutputs:
     def finish(self, result: RunResult, code: int) -> int:
         """Reports, comparison, gates, saving; returns the final exit code."""
         from . import gates
-        from .compare import compare
+        from .compare.repeated import compare_results
         from .report.compare_text import comparison_text, differences_line
 
         measured = not result.unreachable and result.summary.requests > 0
         verdicts: list[gates.GateResult] = []
         if self.compare_to is not None and measured:
-            self.comparison = compare(
+            self.comparison = compare_results(
                 self.compare_to.result,
                 result,
                 threshold=self.fail_pct / 100,

@@ -87,6 +87,9 @@ class Row:
     verdict: str | None  # REGRESSED, IMPROVED, NO_CHANGE, INCONCLUSIVE; None: not judged
     floor: float = 0.0  # the smallest absolute change that counts (metric's unit)
     not_judged: str | None = None  # why a row present in both runs has no verdict
+    # Over repeated runs (compare/repeated.py): the test's p-value and the runs a side.
+    p_value: float | None = None
+    runs: tuple[int, int] | None = None
 
     @property
     def label(self) -> str:
@@ -111,6 +114,11 @@ class Row:
             "floor": _round(self.floor),
             "verdict": self.verdict,
             "not_judged": self.not_judged,
+            **(
+                {"p_value": _round(self.p_value), "runs": list(self.runs)}
+                if self.runs is not None
+                else {}
+            ),
         }
 
 

@@ -3,7 +3,7 @@ side by side, each row with its absolute and relative change and its verdict."""
 
 from __future__ import annotations
 
-from ..compare import OVERALL, Comparison, Row
+from ..compare import NO_CHANGE, OVERALL, Comparison, Row
 from .compare_format import describe, fmt_change, fmt_delta, fmt_value
 from .text import RULE, THIN
 
@@ -18,6 +18,10 @@ _METRIC_TITLES = {
 
 
 def verdict_text(row: Row) -> str:
+    if row.runs is not None and row.verdict is not None:  # over repeated runs (benchstat's ~)
+        word = "~" if row.verdict == NO_CHANGE else row.verdict
+        p = "" if row.p_value is None else f"p={row.p_value:.3f} "
+        return f"{word} ({p}n={row.runs[0]}+{row.runs[1]})"
     if row.verdict is not None:
         return row.verdict
     if row.a is None:
@@ -45,10 +49,9 @@ def comparison_text(c: Comparison, baseline_desc: str = "", current_desc: str = 
         RULE,
         f"Baseline: {c.baseline_name}" + (f"  ({baseline_desc})" if baseline_desc else ""),
         f"Current:  {c.current_name}" + (f"  ({current_desc})" if current_desc else ""),
-        f"Rule: a change counts when it is at least {c.threshold * 100:g}%, at least the floor"
-        f" (1 ms for latency), and beyond the runs' noise ({c.confidence * 100:g}% confidence"
-        " over the table)",
+        _rule(c),
     ]
+    lines += [f"Note: {note}" for note in c.method.get("notes") or []]
     if c.method.get("latency"):
         lines.append(f"Latency compared: {c.method['latency']}")
     for scope in c.scopes:
@@ -65,6 +68,22 @@ def comparison_text(c: Comparison, baseline_desc: str = "", current_desc: str = 
     if c.differences:
         lines.append(f"  {differences_line(c)}")
     return "\n".join(lines)
+
+
+def _rule(c: Comparison) -> str:
+    """What a change must clear: over repeated runs, the run-to-run test."""
+    start = (
+        f"Rule: a change counts when it is at least {c.threshold * 100:g}%, at least the floor"
+        " (1 ms for latency), and "
+    )
+    runs = c.method.get("runs")
+    if runs:
+        return start + (
+            f"the runs differ (run to run: Mann-Whitney U over per-run values, p <"
+            f" {c.method.get('alpha', 0.05):g}; {runs[0]} + {runs[1]} runs; ~ = no significant"
+            " change)"
+        )
+    return start + (f"beyond the runs' noise ({c.confidence * 100:g}% confidence over the table)")
 
 
 def not_judged_lines(c: Comparison) -> list[str]:

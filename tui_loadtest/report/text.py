@@ -59,6 +59,8 @@ def progress_line(snap: Snapshot, elapsed_s: float) -> str:
         view = ""
     if snap.warming_up:  # totals count from its end (Locust's --reset-stats)
         load = f"warming up (measured from {fmt_clock(snap.warmup_s)}) | {load}"
+    if snap.repeat:
+        load = f"run {snap.repeat[0]} of {snap.repeat[1]} | {load}"
     return (
         f"[{clock:>9}] {load}"
         f" | last {snap.window_s}s {view}p50 {fmt_ms(w.p50)} p95 {fmt_ms(w.p95)}"
@@ -295,6 +297,7 @@ def run_summary(result: RunResult) -> str:
         *warmup_lines(result),
         *generator_lines(result),
         "",
+        *repeat_lines(result),
         "Overall Summary",
         THIN,
         *overall_lines(result),
@@ -320,3 +323,82 @@ def run_summary(result: RunResult) -> str:
     if reason:
         lines += ["", f"Run ended: {reason}."]
     return "\n".join(lines)
+
+
+_REPEAT_COLUMNS = (
+    ("requests", "Requests"),
+    ("p50_ms", "P50 ms"),
+    ("p95_ms", "P95 ms"),
+    ("p99_ms", "P99 ms"),
+    ("rps", "Req/s"),
+    ("error_rate", "Errors"),
+)
+
+
+def _repeat_cell(metric: str, value: float | None) -> str:
+    if value is None:
+        return "–"
+    if metric == "error_rate":
+        return fmt_pct(value)
+    if metric == "rps":
+        return fmt_rate(value)
+    if metric == "requests":
+        return fmt_int(int(value))
+    return fmt_ms(value)
+
+
+def repeat_lines(result: RunResult) -> list[str]:
+    """``--repeat N``: each run's figures, their spread and the outlier run, if any."""
+    rep = result.repeats
+    if not rep:
+        return []
+    runs = rep.get("runs") or []
+    cooldown = float(rep.get("cooldown_s") or 0)
+    title = (
+        f"Repeated Runs ({len(runs)} runs, {cooldown:g} s cooldown; the figures below are"
+        f" run {rep.get('representative')}'s, the median P95)"
+    )
+    head = f"{'':<8}" + "".join(f"{label:>12}" for _, label in _REPEAT_COLUMNS)
+    lines = [title, THIN, head]
+    outlier = rep.get("outlier") or {}
+    for r in runs:
+        mark = "  outlier" if outlier.get("run") == r.get("run") else ""
+        mark += "  interrupted" if r.get("interrupted") else ""
+        cells = "".join(f"{_repeat_cell(m, r.get(m)):>12}" for m, _ in _REPEAT_COLUMNS)
+        lines.append(f"{'run ' + str(r.get('run')):<8}{cells}{mark}")
+    spread = rep.get("spread") or {}
+    for stat in ("min", "median", "max"):
+        cells = "".join(
+            f"{_repeat_cell(m, (spread.get(m) or {}).get(stat)):>12}" for m, _ in _REPEAT_COLUMNS
+        )
+        lines.append(f"{stat:<8}{cells}")
+    cvs = [(spread.get(m) or {}).get("cv") for m, _ in _REPEAT_COLUMNS]
+    lines.append(f"{'CV':<8}" + "".join(f"{'–' if cv is None else fmt_pct(cv):>12}" for cv in cvs))
+    if outlier:
+        metric = str(outlier.get("metric"))
+        z = outlier.get("z")
+        lines.append(
+            f"Outlier: run {outlier.get('run')} ({_REPEAT_TITLES.get(metric, metric)}"
+            f" {_repeat_cell(metric, outlier.get('value'))} against a median of"
+            f" {_repeat_cell(metric, outlier.get('median'))}"
+            + (f", modified z-score {z:.1f}" if z is not None else "")
+            + "): check what else ran on the machine or the target then"
+        )
+    else:
+        lines.append("Outlier: none (no run stands out from the others)")
+    return [*lines, ""]
+
+
+_REPEAT_TITLES = {"p50_ms": "P50", "p95_ms": "P95", "p99_ms": "P99", "rps": "req/s",
+                  "error_rate": "error rate"}  # fmt: skip
+
+
+def run_line(index: int, count: int, result: RunResult) -> str:
+    """The line a headless --repeat prints as each run ends."""
+    s = result.summary
+    lat = s.latency
+    return (
+        f"run {index} of {count} done: p50 {fmt_ms(lat.p50)} p95 {fmt_ms(lat.p95)}"
+        f" p99 {fmt_ms(lat.p99)} ms | {fmt_rate(s.rps)} req/s | errors {fmt_pct(s.error_rate)}"
+        + (" | interrupted" if result.interrupted else "")
+    )

@@ -216,6 +216,7 @@ class Snapshot:
     resources: tuple[ResourceSeries, ...] = ()
     warmup_s: float = 0.0  # the run's first seconds, measured apart (whole seconds)
     worker_rows: tuple[WorkerRow, ...] = ()  # one per engine, in worker order
+    repeat: tuple[int, int] | None = None  # --repeat N: (this run, N)
 
     @property
     def warming_up(self) -> bool:

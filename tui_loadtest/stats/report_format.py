@@ -361,6 +361,7 @@ class Report(Struct, kw_only=True):
     flows: list[FlowReport] | UnsetType = UNSET  # journeys only
     resources: ResourcesReport | UnsetType = UNSET  # --monitor-pid, --scrape, [monitor]
     warmup: WarmupReport | UnsetType = UNSET  # runs with a warm-up
+    repeats: RepeatsReport | UnsetType = UNSET  # --repeat N: every run, their spread
     errors: list[ErrorReport]
     timeline: list[TimelinePointReport]
     histograms: HistogramsReport | None = None  # absent only in hand-made reports
@@ -376,6 +377,54 @@ class WarmupReport(Struct, kw_only=True):
     endpoints: list[EndpointReport] = msgspec.field(default_factory=list)
     errors: list[ErrorReport] = msgspec.field(default_factory=list)
     timeline: list[TimelinePointReport] = msgspec.field(default_factory=list)
+
+
+class RepeatRunReport(Struct, kw_only=True):
+    """One of the repeated runs, in a line: what the spread is taken over."""
+
+    run: int  # 1-based, in the order they ran
+    started_at: str
+    duration_s: float
+    requests: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    rps: float
+    error_rate: float
+    interrupted: bool = False
+
+
+class SpreadReport(Struct, kw_only=True):
+    """A figure over the runs: min, median, max and the coefficient of variation."""
+
+    min: float
+    median: float
+    max: float
+    cv: float | None = None  # sample standard deviation / mean; None for one run or a mean of 0
+
+
+class OutlierReport(Struct, kw_only=True):
+    """The run that stands out (modified z-score over 3.5 and 10 % from the median)."""
+
+    run: int
+    metric: str
+    value: float
+    median: float
+    z: float | None = None  # None: every other run had the same value
+
+
+class RepeatsReport(Struct, kw_only=True):
+    """``--repeat N``: the report's figures are the representative run's (the median
+    P95); this section holds every run's figures, their spread, and every run's own
+    complete report (``reports``), so that nothing measured is lost."""
+
+    count: int
+    cooldown_s: float = 0.0
+    representative: int  # 1-based: the run whose figures the report shows
+    runs: list[RepeatRunReport]
+    spread: dict[str, SpreadReport]
+    outlier: OutlierReport | None = None
+    reports: list[Report] = msgspec.field(default_factory=list)
 
 
 class BaselineBlock(Struct, kw_only=True):

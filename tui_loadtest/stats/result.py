@@ -84,6 +84,10 @@ class RunResult:
     # The warm-up's own figures (summary, endpoints, errors, timeline), kept apart from
     # every figure above; empty without a warm-up.
     warmup: dict[str, Any] = field(default_factory=dict)
+    # --repeat N: the figures above are the representative run's; ``repeats`` holds each
+    # run's figures and their spread (stats/repeats.py), ``runs`` every run complete.
+    repeats: dict[str, Any] = field(default_factory=dict)
+    runs: list[RunResult] = field(default_factory=list)
     tool: str = "tui-loadtest"
     version: str = __version__
 
@@ -205,10 +209,18 @@ class RunResult:
             warmup=(
                 _typed(self.warmup, fmt.WarmupReport, "warmup") if self.warmup else msgspec.UNSET
             ),
+            repeats=self._repeats_struct(),
             errors=[_error_struct(e) for e in self.errors],
             timeline=[_point_struct(p) for p in self.timeline],
             histograms=histograms,
         )
+
+    def _repeats_struct(self) -> fmt.RepeatsReport | msgspec.UnsetType:
+        if not self.repeats:
+            return msgspec.UNSET
+        section = _typed(self.repeats, fmt.RepeatsReport, "repeats")
+        section.reports = [r.to_struct() for r in self.runs]
+        return section
 
     def to_report(self) -> dict[str, Any]:
         """The report as plain JSON data."""
@@ -335,9 +347,21 @@ class RunResult:
             resources=[ResourceSeries.from_dict(msgspec.to_builtins(d)) for d in series],
             monitor={"sources": list(resources.sources)} if resources else {},
             warmup=msgspec.to_builtins(given(report.warmup) or {}),
+            **_repeats_from(given(report.repeats)),
             tool=report.tool,
             version=report.version,
         )
+
+
+def _repeats_from(section: fmt.RepeatsReport | None) -> dict[str, Any]:
+    """``repeats`` and ``runs`` of a report with repeated runs (nothing otherwise)."""
+    if section is None:
+        return {}
+    runs = [RunResult.from_struct(r) for r in section.reports]
+    section.reports = []
+    plain = msgspec.to_builtins(section)
+    plain.pop("reports", None)
+    return {"repeats": plain, "runs": runs}
 
 
 def service_view(result: RunResult) -> RunResult:
@@ -384,6 +408,7 @@ _T = TypeVar(
     fmt.GeneratorReport,
     fmt.ResourcesReport,
     fmt.WarmupReport,
+    fmt.RepeatsReport,
 )
 
 

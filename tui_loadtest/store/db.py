@@ -16,7 +16,11 @@ Why it is safe:
 
 Each baseline keeps its complete JSON report (zlib-compressed), so its
 histograms, timeline and errors come back exactly, plus indexed columns for
-the list.
+the list. A baseline of several runs (``--repeat N``, ``baselines add-run``)
+keeps every run's complete report inside that one (its ``repeats`` section);
+its list figures are its representative run's (the median P95), and ``runs``
+counts them (schema 2). A schema 1 store is read as it is (each baseline one
+run) and migrated by the first write.
 """
 
 from __future__ import annotations
@@ -37,11 +41,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError, no_space_left, os_reason
+from ..stats.repeats import combine
 from ..stats.result import RunResult
 from .records import Baseline, BaselineInfo, redact_scenario
 
 APPLICATION_ID = 0x544C5442  # "TLTB": tui-loadtest baselines
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 30.0
 MAX_NAME = 100
 
@@ -74,6 +79,8 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         """,
         "CREATE INDEX baselines_created ON baselines (created_at)",
     ),
+    # Repeated runs: how many runs a baseline holds (their reports are in its own).
+    2: ("ALTER TABLE baselines ADD COLUMN runs INTEGER NOT NULL DEFAULT 1",),
 }
 
 _INFO_COLUMNS = (
@@ -94,6 +101,7 @@ _INFO_COLUMNS = (
     "workers",
     "tool_version",
     "python",
+    "runs",
 )
 
 
@@ -194,9 +202,9 @@ class BaselineStore:
         with self._reading() as conn:
             if conn is None:
                 return [], []
+            columns = ", ".join(_INFO_COLUMNS if _version(conn) >= 2 else _INFO_COLUMNS_1)
             rows = conn.execute(
-                f"SELECT {', '.join(_INFO_COLUMNS)}, metadata FROM baselines"
-                " ORDER BY created_at, id"
+                f"SELECT {columns}, metadata FROM baselines ORDER BY created_at, id"
             ).fetchall()
         infos: builtins.list[BaselineInfo] = []
         skipped: builtins.list[SkippedRow] = []
@@ -234,13 +242,17 @@ class BaselineStore:
                 known = [] if row else [r[0] for r in conn.execute("SELECT name FROM baselines")]
         if row is None:
             raise BaselineNotFound(name, self.path, known if conn is not None else [])
+        return self._baseline(row)
+
+    def _baseline(self, row: Any) -> Baseline:
+        """A baseline from its row (name, created_at, metadata, report)."""
         try:
             report = json.loads(zlib.decompress(row[3]))
             result = RunResult.from_report(report)
             metadata = json.loads(row[2])
         except (zlib.error, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise StoreCorrupt(
-                f'{self.path}: baseline "{name}" cannot be read ({exc});'
+                f'{self.path}: baseline "{row[0]}" cannot be read ({exc});'
                 " the file was left untouched"
             ) from None
         return Baseline(row[0], row[1], result, metadata)
@@ -249,25 +261,50 @@ class BaselineStore:
     def save(self, baseline: Baseline, *, overwrite: bool = False) -> None:
         """Store ``baseline`` under its name; an existing name needs ``overwrite=True``."""
         name = check_name(baseline.name)
-        info = BaselineInfo.of(baseline)
-        report = baseline.result.to_report()
-        report["scenario"] = redact_scenario(report.get("scenario") or {})
-        blob = zlib.compress(json.dumps(report, separators=(",", ":")).encode("utf-8"), 6)
-        values = [getattr(info, c) for c in _INFO_COLUMNS]
-        columns = ", ".join(_INFO_COLUMNS)
-        marks = ", ".join("?" for _ in range(len(_INFO_COLUMNS) + 2))
         with self._writing() as conn:
             exists = conn.execute("SELECT 1 FROM baselines WHERE name = ?", (name,)).fetchone()
             if exists and not overwrite:
                 raise BaselineExists(name)
             if exists:
                 conn.execute("DELETE FROM baselines WHERE name = ?", (name,))
-            conn.execute(
-                f"INSERT INTO baselines ({columns}, metadata, report) VALUES ({marks})",
-                (*values, json.dumps(baseline.metadata, sort_keys=True), blob),
-            )
+            self._insert(conn, baseline)
             if self._in_transaction_hook is not None:
                 self._in_transaction_hook()
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, baseline: Baseline) -> None:
+        info = BaselineInfo.of(baseline)
+        report = baseline.result.to_report()
+        for r in [report, *((report.get("repeats") or {}).get("reports") or [])]:
+            r["scenario"] = redact_scenario(r.get("scenario") or {})
+        blob = zlib.compress(json.dumps(report, separators=(",", ":")).encode("utf-8"), 6)
+        values = [getattr(info, c) for c in _INFO_COLUMNS]
+        columns = ", ".join(_INFO_COLUMNS)
+        marks = ", ".join("?" for _ in range(len(_INFO_COLUMNS) + 2))
+        conn.execute(
+            f"INSERT INTO baselines ({columns}, metadata, report) VALUES ({marks})",
+            (*values, json.dumps(baseline.metadata, sort_keys=True), blob),
+        )
+
+    def add_runs(self, name: str, results: builtins.list[RunResult]) -> Baseline:
+        """Add runs to baseline ``name`` in one transaction (no other writer can slip in
+        between reading its runs and writing them back). Returns the baseline as saved:
+        its figures are then its representative run's (stats/repeats.py)."""
+        check_name(name)
+        with self._writing() as conn:
+            row = conn.execute(
+                "SELECT name, created_at, metadata, report FROM baselines WHERE name = ?", (name,)
+            ).fetchone()
+            if row is None:
+                known = [r[0] for r in conn.execute("SELECT name FROM baselines")]
+                raise BaselineNotFound(name, self.path, known)
+            old = self._baseline(row)
+            runs = [*old.runs, *results]
+            cooldown = float(old.result.repeats.get("cooldown_s") or 0.0)
+            baseline = Baseline(old.name, old.created_at, combine(runs, cooldown), old.metadata)
+            conn.execute("DELETE FROM baselines WHERE name = ?", (name,))
+            self._insert(conn, baseline)
+        return baseline
 
     def delete(self, name: str) -> None:
         with self._writing() as conn:
@@ -405,6 +442,8 @@ class BaselineStore:
             return False
         if version == 0 and not create:
             return True  # an empty file: nothing stored yet, and reading must not create
+        if not create:
+            return False  # an older schema is read as it is (a read-only file stays readable)
         conn.execute("BEGIN IMMEDIATE")
         try:
             # Another process may have created or migrated it while we waited.
@@ -445,6 +484,8 @@ class BaselineStore:
     @staticmethod
     def _info(row: Any) -> BaselineInfo:
         """A list entry; ValueError names the first column whose value is not its type."""
+        if len(row) == len(_INFO_COLUMNS_1) + 1:  # a schema 1 store: one run each
+            row = (*row[: len(_INFO_COLUMNS_1)], 1, row[-1])
         values = dict(zip(_INFO_COLUMNS, row[: len(_INFO_COLUMNS)], strict=True))
         for column, value in values.items():
             values[column] = _typed(column, value)
@@ -453,6 +494,13 @@ class BaselineStore:
         except (ValueError, TypeError):
             metadata = {}
         return BaselineInfo(**values, metadata=metadata if isinstance(metadata, dict) else {})
+
+
+_INFO_COLUMNS_1 = _INFO_COLUMNS[:-1]  # schema 1 had no runs column
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
 _COLUMN_TYPES = {

@@ -30,6 +30,12 @@ class Baseline:
     def info(self) -> BaselineInfo:
         return BaselineInfo.of(self)
 
+    @property
+    def runs(self) -> list[RunResult]:
+        """Every run it holds, in order (``--repeat``, ``baselines add-run``); its
+        ``result`` is then the representative one (the median P95)."""
+        return self.result.runs or [self.result]
+
 
 @dataclass(frozen=True)
 class BaselineInfo:
@@ -52,6 +58,7 @@ class BaselineInfo:
     workers: int
     tool_version: str
     python: str
+    runs: int = 1  # runs held (--repeat, baselines add-run); the figures are the representative's
     metadata: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -77,6 +84,7 @@ class BaselineInfo:
             workers=int(env.get("workers") or r.load.get("workers") or 1),
             tool_version=str(env.get("tool_version") or r.version or ""),
             python=str(env.get("python") or ""),
+            runs=len(baseline.runs),
             metadata=dict(baseline.metadata),
         )
 
@@ -103,6 +111,7 @@ class BaselineInfo:
             "workers": self.workers,
             "tool_version": self.tool_version,
             "python": self.python,
+            "runs": self.runs,
             "rating": self.rating.label,
             "metadata": self.metadata,
         }

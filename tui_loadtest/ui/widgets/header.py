@@ -84,6 +84,7 @@ class RunHeader(_Line):
             snap.workers,
             snap.duration_s,
             saturated,
+            snap.repeat,
         )
         if not self._redraw(key, (snap, state, elapsed)):
             return
@@ -98,7 +99,14 @@ class RunHeader(_Line):
         badge = (f" {state.upper():^8} ", f"bold #1d1f23 on {colour}")
         # The generator itself out of CPU (engine/generator.py): its figures may understate.
         gen = Text(" GEN CPU ", style="bold #1d1f23 on red") if saturated else Text("")
+        # --repeat N: which run this is.
+        runs = (
+            Text(f"run {snap.repeat[0]} of {snap.repeat[1]} ", style="bold")
+            if snap.repeat
+            else Text("")
+        )
         right = Text.assemble(
+            runs,
             gen,
             badge,
             "  ",
@@ -115,7 +123,8 @@ class RunHeader(_Line):
             snap.host,
         )
         if left.cell_len + right.cell_len + 1 > width:
-            right = Text.assemble(gen, badge, " ", (clock, "bold"), " ")
+            short = f"{snap.repeat[0]}/{snap.repeat[1]} " if snap.repeat else ""
+            right = Text.assemble((short, "bold"), gen, badge, " ", (clock, "bold"), " ")
             if snap.workers != 1:
                 right.append_text(Text.assemble(("│ ", "dim"), f"{snap.workers}w ", lost_mark))
             host = short_host(snap.host)

@@ -35,6 +35,7 @@ from ...report.resources import resource_lines
 from ...report.text import (
     generator_lines,
     latency_views,
+    repeat_lines,
     response_lines,
     users_reached,
     warmup_note,
@@ -233,9 +234,11 @@ def summary_renderable(
 
     views = latency_views(result)
     resources = resource_lines(result)
+    repeats = repeat_lines(result)  # --repeat N: each run, the spread, the outlier
     return Group(
         head,
         *warnings,
+        *([_section(repeats[0]), Text("\n".join(repeats[2:]).rstrip())] if repeats else []),
         _section("Overall Summary"),
         overall,
         answers,

@@ -1,0 +1,198 @@
+"""Verdicts over repeated runs: run-to-run variance instead of the within-run noise model.
+
+When either side holds at least :data:`MIN_RUNS` runs, each row compares the
+per-run values of the two sides (each run's P95, its req/s, ...) with the
+Mann-Whitney U test (:mod:`.mann_whitney`) at ``alpha`` (0.05), as benchstat
+does for Go benchmarks. The row shows the medians. A row is regressed or
+improved when, as for single runs, the medians' change clears the threshold
+and the absolute floor, **and** the test finds a difference (p < alpha);
+past the threshold and floor without it, inconclusive; otherwise "~" (no
+significant change).
+
+No correction for the number of rows: with 5 + 5 runs the smallest p the test
+can give is 0.008, so a Bonferroni correction over 30 rows would make every
+change undetectable. The threshold and the floor are what keep a table of many
+rows from flagging noise (see docs/verdicts.md). With fewer than 4 runs on a
+side the test is weak (3 + 3 runs cannot go below p = 0.1): the comparison
+carries a note saying so.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from ..stats.result import RunResult
+from .mann_whitney import mann_whitney
+from .verdicts import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_THRESHOLD,
+    FLOW_METHOD,
+    FLOW_PREFIX,
+    HIGHER_IS_BETTER,
+    IMPROVED,
+    INCONCLUSIVE,
+    METRICS,
+    NO_CHANGE,
+    OVERALL,
+    REGRESSED,
+    Comparison,
+    Row,
+    _like_with_like,
+    _Sample,
+    compare,
+    floor_for,
+    scenario_differences,
+)
+
+MIN_RUNS = 3  # either side with this many runs: run-to-run variance decides
+FEW_RUNS = 4  # below it on a side: the comparison says the test is weak
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class _Side:
+    values: dict[tuple[str, str, str], list[float]]  # (scope, method, metric) -> per run
+
+
+def uses_runs(a: list[RunResult], b: list[RunResult]) -> bool:
+    """True when run-to-run variance decides: either side holds at least MIN_RUNS runs."""
+    return max(len(a), len(b)) >= MIN_RUNS
+
+
+def runs_of(result: RunResult) -> list[RunResult]:
+    """The runs a result holds: every one of a --repeat result, else itself."""
+    return result.runs or [result]
+
+
+def compare_results(
+    baseline: RunResult,
+    current: RunResult,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    confidence: float = DEFAULT_CONFIDENCE,
+    baseline_name: str = "baseline",
+    current_name: str = "current",
+) -> Comparison:
+    """The comparison a baseline and a run (each one run or several) get: over the runs
+    when either side holds at least MIN_RUNS, else the single-run noise model between
+    the two representative runs."""
+    a, b = runs_of(baseline), runs_of(current)
+    if uses_runs(a, b):
+        return compare_runs(a, b, threshold=threshold, baseline_name=baseline_name,
+                            current_name=current_name)  # fmt: skip
+    return compare(baseline, current, threshold=threshold, confidence=confidence,
+                   baseline_name=baseline_name, current_name=current_name)  # fmt: skip
+
+
+def compare_runs(
+    baseline: list[RunResult],
+    current: list[RunResult],
+    *,
+    threshold: float = 0.10,
+    alpha: float = ALPHA,
+    baseline_name: str = "baseline",
+    current_name: str = "current",
+) -> Comparison:
+    """Compare two sets of runs of one scenario, row by row, over their per-run values."""
+    if not baseline or not current:
+        raise ValueError("each side needs at least one run")
+    if threshold < 0:
+        raise ValueError("threshold must not be negative")
+    differences = scenario_differences(baseline[0], current[0])
+    view = _like_with_like(baseline[0], current[0])[2]
+    side_a = _values([_like_with_like(r, current[0])[0] for r in baseline])
+    side_b = _values([_like_with_like(baseline[0], r)[1] for r in current])
+    keys = list(side_a.values) + [k for k in side_b.values if k not in side_a.values]
+    rows = []
+    for key in keys:
+        va, vb = side_a.values.get(key), side_b.values.get(key)
+        rows.append(_row(key, va, vb, threshold, alpha))
+    judged = [r for r in rows if r.judged]
+    if any(r.verdict == REGRESSED for r in judged):
+        verdict = REGRESSED
+    elif any(r.verdict == IMPROVED for r in judged):
+        verdict = IMPROVED
+    elif any(r.verdict == INCONCLUSIVE for r in judged):
+        verdict = INCONCLUSIVE
+    else:
+        verdict = NO_CHANGE
+    n_a, n_b = len(baseline), len(current)
+    notes = []
+    if min(n_a, n_b) < FEW_RUNS:
+        smallest = mann_whitney([0.0] * n_a, [1.0] * n_b).min_p
+        notes.append(
+            f"a side has fewer than {FEW_RUNS} runs ({n_a} + {n_b}): the smallest p the test"
+            f" can give is {smallest:.3g}"
+            + (f", so no change can reach α = {alpha:g}" if smallest >= alpha else "")
+            + "; more runs (--repeat, baselines add-run) make it stronger"
+        )
+    how = {
+        "noise": f"run to run: Mann-Whitney U over per-run values, α = {alpha:g}",
+        "runs": [n_a, n_b],
+        "alpha": alpha,
+        "latency": view,
+        "notes": notes,
+        "floor": "latency: the larger of 1 ms and 1/128 of the value;"
+        " error rate: 0.1 percentage point",
+    }
+    return Comparison(
+        baseline_name, current_name, threshold, 1 - alpha, rows, verdict, how, differences
+    )
+
+
+def _values(results: list[RunResult]) -> _Side:
+    out: dict[tuple[str, str, str], list[float]] = {}
+
+    def add(scope: str, method: str, sample: _Sample) -> None:
+        for metric in METRICS:
+            out.setdefault((scope, method, metric), []).append(sample.values[metric])
+
+    for r in results:
+        add(OVERALL, "", _Sample.of_run(r))
+        for e in r.endpoints:
+            add(e.name, e.method, _Sample.of_endpoint(e, r.duration_s))
+        for f in r.flows:
+            add(f"{FLOW_PREFIX}{f.name}", FLOW_METHOD, _Sample.of_flow(f, r.duration_s))
+    return _Side(out)
+
+
+def _row(
+    key: tuple[str, str, str],
+    va: list[float] | None,
+    vb: list[float] | None,
+    threshold: float,
+    alpha: float,
+) -> Row:
+    scope, method, metric = key
+    a = statistics.median(va) if va else None
+    b = statistics.median(vb) if vb else None
+    if a is None or b is None or va is None or vb is None:
+        return Row(scope, method, metric, a, b, None, None, "same", None, False, None)
+    delta = b - a
+    pct = delta / a if a else None
+    floor = floor_for(metric, a, b)
+    if delta == 0:
+        direction = "same"
+    else:
+        improved = delta > 0 if metric in HIGHER_IS_BETTER else delta < 0
+        direction = "better" if improved else "worse"
+    runs = (len(va), len(vb))
+    if metric == "max_ms":  # one request per run: shown, never judged
+        return Row(scope, method, metric, a, b, delta, pct, direction, None, False, None,
+                   floor=floor, not_judged="a single request: no noise to judge it by",
+                   runs=runs)  # fmt: skip
+    test = mann_whitney(va, vb)
+    significant = test.p < alpha
+    if metric == "error_rate":
+        beyond = delta != 0 and (a == 0 or abs(delta) / a >= threshold)
+    else:
+        beyond = a > 0 and abs(delta) / a >= threshold
+    notable = beyond and abs(delta) >= floor and direction != "same"
+    verdict = NO_CHANGE
+    if notable and significant:
+        verdict = IMPROVED if direction == "better" else REGRESSED
+    elif notable:
+        verdict = INCONCLUSIVE
+    return Row(scope, method, metric, a, b, delta, pct, direction, None, significant, verdict,
+               floor=floor, p_value=test.p, runs=runs)  # fmt: skip
