@@ -12,7 +12,9 @@ significant change).
 No correction for the number of rows: with 5 + 5 runs the smallest p the test
 can give is 0.008, so a Bonferroni correction over 30 rows would make every
 change undetectable. The threshold and the floor are what keep a table of many
-rows from flagging noise (see docs/verdicts.md). With fewer than 4 runs on a
+rows from flagging noise (see docs/verdicts.md); as for single runs, a
+percentile with fewer than ten responses beyond it in some run is shown but not
+judged (the maximum in disguise). With fewer than 4 runs on a
 side the test is weak (3 + 3 runs cannot go below p = 0.1): the comparison
 carries a note saying so.
 """
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 
 from ..stats.result import RunResult
 from .mann_whitney import mann_whitney
+from .noise import MIN_TAIL, QUANTILES
 from .verdicts import (
     DEFAULT_CONFIDENCE,
     DEFAULT_THRESHOLD,
@@ -32,6 +35,7 @@ from .verdicts import (
     HIGHER_IS_BETTER,
     IMPROVED,
     INCONCLUSIVE,
+    MAX_WHY,
     METRICS,
     NO_CHANGE,
     OVERALL,
@@ -53,6 +57,7 @@ ALPHA = 0.05
 @dataclass(frozen=True)
 class _Side:
     values: dict[tuple[str, str, str], list[float]]  # (scope, method, metric) -> per run
+    counts: dict[tuple[str, str, str], list[int]]  # the requests each value stands on
 
 
 def uses_runs(a: list[RunResult], b: list[RunResult]) -> bool:
@@ -107,7 +112,11 @@ def compare_runs(
     rows = []
     for key in keys:
         va, vb = side_a.values.get(key), side_b.values.get(key)
-        rows.append(_row(key, va, vb, threshold, alpha))
+        thin = key[2] in QUANTILES and any(
+            n * (1 - QUANTILES[key[2]]) < MIN_TAIL
+            for n in [*side_a.counts.get(key, []), *side_b.counts.get(key, [])]
+        )
+        rows.append(_row(key, va, vb, threshold, alpha, thin))
     judged = [r for r in rows if r.judged]
     if any(r.verdict == REGRESSED for r in judged):
         verdict = REGRESSED
@@ -143,10 +152,12 @@ def compare_runs(
 
 def _values(results: list[RunResult]) -> _Side:
     out: dict[tuple[str, str, str], list[float]] = {}
+    counts: dict[tuple[str, str, str], list[int]] = {}
 
     def add(scope: str, method: str, sample: _Sample) -> None:
         for metric in METRICS:
             out.setdefault((scope, method, metric), []).append(sample.values[metric])
+            counts.setdefault((scope, method, metric), []).append(sample.requests)
 
     for r in results:
         add(OVERALL, "", _Sample.of_run(r))
@@ -154,7 +165,7 @@ def _values(results: list[RunResult]) -> _Side:
             add(e.name, e.method, _Sample.of_endpoint(e, r.duration_s))
         for f in r.flows:
             add(f"{FLOW_PREFIX}{f.name}", FLOW_METHOD, _Sample.of_flow(f, r.duration_s))
-    return _Side(out)
+    return _Side(out, counts)
 
 
 def _row(
@@ -163,6 +174,7 @@ def _row(
     vb: list[float] | None,
     threshold: float,
     alpha: float,
+    thin: bool = False,
 ) -> Row:
     scope, method, metric = key
     a = statistics.median(va) if va else None
@@ -178,10 +190,14 @@ def _row(
         improved = delta > 0 if metric in HIGHER_IS_BETTER else delta < 0
         direction = "better" if improved else "worse"
     runs = (len(va), len(vb))
+    why = None
     if metric == "max_ms":  # one request per run: shown, never judged
+        why = MAX_WHY
+    elif thin:  # as for single runs: each run's percentile must stand on a real tail
+        why = f"fewer than {MIN_TAIL} responses beyond it in a run: the maximum in disguise"
+    if why is not None:
         return Row(scope, method, metric, a, b, delta, pct, direction, None, False, None,
-                   floor=floor, not_judged="a single request: no noise to judge it by",
-                   runs=runs)  # fmt: skip
+                   floor=floor, not_judged=why, runs=runs)  # fmt: skip
     test = mann_whitney(va, vb)
     significant = test.p < alpha
     if metric == "error_rate":
