@@ -190,12 +190,18 @@ def test_migrations_run_in_order_and_keep_data(
     store: BaselineStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store.save(baseline("kept", seed=4))
-    v2 = ("ALTER TABLE baselines ADD COLUMN note TEXT",)
-    monkeypatch.setattr(store_db, "MIGRATIONS", {**store_db.MIGRATIONS, 2: v2})
-    monkeypatch.setattr(store_db, "SCHEMA_VERSION", 2)
-    assert [i.name for i in store.list()] == ["kept"]  # opening migrates
+    now = store_db.SCHEMA_VERSION
+    nxt = ("ALTER TABLE baselines ADD COLUMN note TEXT",)
+    monkeypatch.setattr(store_db, "MIGRATIONS", {**store_db.MIGRATIONS, now + 1: nxt})
+    monkeypatch.setattr(store_db, "SCHEMA_VERSION", now + 1)
+    # reading takes an older schema as it is (a read-only store stays readable) ...
+    assert [i.name for i in store.list()] == ["kept"]
     with sqlite3.connect(store.path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == now
+    # ... and the first write migrates it, keeping what it held
+    store.save(baseline("added", seed=5))
+    with sqlite3.connect(store.path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == now + 1
         columns = [r[1] for r in conn.execute("PRAGMA table_info(baselines)")]
     assert "note" in columns
     assert store.load("kept").result.summary.requests > 0
