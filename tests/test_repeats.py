@@ -96,6 +96,11 @@ def test_compare_over_runs_finds_a_slowdown_and_not_noise():
     assert "fewer than 4 runs (3 + 3)" in weak.method["notes"][0]
     assert "fewer than 4 runs" in comparison_text(weak)
     assert "~" in comparison_text(unchanged)
+    # a percentile on a thin tail (fewer than 10 responses beyond it in a run) is shown,
+    # never judged, as for single runs
+    short = [make_result([HEALTH], seconds=1, seed=60 + i) for i in range(5)]
+    p99 = next(r for r in compare_runs(short, short).overall if r.metric == "p99_ms")
+    assert p99.verdict is None and "fewer than 10 responses beyond it" in (p99.not_judged or "")
 
 
 def test_a_result_of_several_runs_writes_and_reads_back_every_run(tmp_path):
@@ -152,6 +157,14 @@ def test_repeat_3_gives_3_runs_a_spread_and_one_baseline(demo_url, demo_server, 
     four = BaselineStore(store).load("three")
     assert len(four.runs) == 4
     assert four.runs[-1].summary.requests == read_report(one).summary.requests
+    # exported and imported, it keeps every run
+    exported = tmp_path / "three.json"
+    code, _, err = cli(capsys, "baselines", "export", "three", str(exported), "--store", str(store))
+    assert code == 0, err
+    code, _, err = cli(capsys, "baselines", "import", str(exported), "--name", "copy",
+                       "--store", str(store))  # fmt: skip
+    assert code == 0, err
+    assert len(BaselineStore(store).load("copy").runs) == 4
     # compare over the runs: a note, since the other side has fewer than 4
     code, stdout, err = cli(
         capsys, "baselines", "compare", "three", str(out), "--store", str(store)
