@@ -146,7 +146,7 @@ def run_headless(
     return run.result()
 
 
-def _alert(run: Run, shown: int) -> int:
+def _alert(run: Run | RepeatedRun, shown: int) -> int:
     """The run's new warnings (a clock off, a lost worker) on stderr, as they come, in
     the dashboard's place; returns how many are shown now."""
     alerts = list(run.alerts)  # the merge thread may add one meanwhile

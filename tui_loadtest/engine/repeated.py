@@ -44,6 +44,7 @@ class RepeatedRun:
         self.worker_errors: list[str] = []
         self.lost: list[dict[str, Any]] = []  # workers lost, each with its run
         self._degraded: list[str] = []
+        self._past_alerts: list[str] = []  # the finished runs' warnings, each with its run
         self._make_run = make_run
         self._on_run_end = on_run_end
         self.current = make_run()
@@ -82,8 +83,10 @@ class RepeatedRun:
                     text = f"run {self.index} of {self.count} done; run {self.index + 1} starts in"
                     event = Event(snap.elapsed_s, f"{text} {self.cooldown_s:g} s")
                     cooling = replace(snap, state="starting", events=(*snap.events, event))
-                with self._lock:
+                alerts = [f"run {self.index}: {a}" for a in list(run.alerts)]
+                with self._lock:  # one step: the run's result and warnings move together
                     self.results.append(result)
+                    self._past_alerts += alerts
                     self._cooling = cooling
                 if self._on_run_end is not None:
                     self._on_run_end(self.index, self.count, result)
@@ -122,6 +125,16 @@ class RepeatedRun:
             error, self._error = self._error, None
             raise error
         return done
+
+    @property
+    def alerts(self) -> list[str]:
+        """Warnings so far (a clock off, a lost worker), oldest first, each with its run;
+        only ever appended to, as the headless driver expects."""
+        with self._lock:
+            past, run, index = list(self._past_alerts), self.current, self.index
+            if len(self.results) >= index:  # this run's are in the past ones already
+                return past
+        return past + [f"run {index}: {a}" for a in list(run.alerts)]
 
     @property
     def degraded(self) -> str | None:
