@@ -16,9 +16,11 @@ def delta(
 ) -> tuple[WorkerDelta, list[list[int]]]:
     values = [[int(rng.expovariate(1 / 2000)) for _ in range(n)] for _ in KEYS]
     eps = []
-    for vs in values:
+    for i, vs in enumerate(values):
         h = Histogram.from_values(vs)
-        eps.append(EndpointDelta(buckets=h.to_sparse(), sum_us=h.sum_us, bytes_received=10 * n))
+        eps.append(
+            EndpointDelta(index=i, buckets=h.to_sparse(), sum_us=h.sum_us, bytes_received=10 * n)
+        )
     return WorkerDelta(worker=worker, tick=tick, span_s=1.0, users=5, endpoints=eps, **kw), values
 
 
@@ -84,7 +86,7 @@ def test_window_covers_only_recent_seconds():
         agg.add(delta(0, tick, rng, n=10 * (tick + 1))[0])
     seconds, spans = agg.window_spans()
     assert seconds == 2.0
-    assert sum(s.requests for s in spans) == 2 * (40 + 50)
+    assert sum(s.requests for s in spans.values()) == 2 * (40 + 50)
 
 
 def test_snapshot_reports_current_rate_and_progress():
@@ -124,3 +126,53 @@ def test_a_late_worker_cannot_freeze_the_view_and_totals_stay_exact():
     assert agg.next_tick == 3
     assert agg.total_span().requests == 5 * 200  # nothing lost, nothing doubled
     assert agg.timeline[2].requests == 3 * 200
+
+
+def test_many_endpoints_cost_what_their_active_ones_cost():
+    """5,000 endpoints, a few active each second (issue 11): the seconds, the window and
+    each snapshot hold the active endpoints only, and every endpoint's totals are exact."""
+    import tracemalloc
+
+    n = 5_000
+    keys = [("GET", f"/e/{i}") for i in range(n)]
+    rng = random.Random(9)
+    agg = RunAggregate(keys, workers=2)
+    exact: dict[int, list[int]] = {}
+
+    def second(tick: int) -> None:
+        for w in (0, 1):
+            eps = []
+            for i in rng.sample(range(n), 20):
+                vs = [int(rng.lognormvariate(7, 1)) for _ in range(30)]
+                exact.setdefault(i, []).extend(vs)
+                h = Histogram.from_values(vs)
+                eps.append(EndpointDelta(index=i, buckets=h.to_sparse(), sum_us=h.sum_us))
+            agg.add(WorkerDelta(worker=w, tick=tick, span_s=1.0, users=5, endpoints=eps))
+        if tick % 5 == 4:  # the dashboard's snapshots (the suite reads every fifth)
+            agg.snapshot(
+                scenario_name="s", host="h", state="running", elapsed_s=tick + 1.0,
+                duration_s=None, requests_planned=None, workers=2, users_target=10,
+            )  # fmt: skip
+
+    for tick in range(10):  # the window fills, the cumulative histograms get their buckets
+        second(tick)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for tick in range(10, 30):
+        second(tick)
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    # A dense histogram per endpoint per second would be 5,000 x 26 KB = 130 MB each
+    # second; 20 seconds of 40 active endpoints' few buckets are well under 8 MB.
+    assert grown < 8 * 2**20, grown
+    stats = agg.endpoint_stats()
+    for i in range(n):
+        want = Histogram.from_values(exact.get(i, []))
+        assert stats[i].requests == want.total
+        assert agg.cumulative[i].hist.to_sparse() == want.to_sparse()
+    total = agg.total_span()
+    assert total.hist.to_sparse() == Histogram.from_values(sum(exact.values(), [])).to_sparse()
+    assert total.requests == agg.snapshot(
+        scenario_name="s", host="h", state="running", elapsed_s=30.0, duration_s=None,
+        requests_planned=None, workers=2, users_target=10,
+    ).total.requests == 30 * 2 * 20 * 30  # fmt: skip

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tui_loadtest.stats.histogram import (
+    DENSE_AT,
     LINEAR_LIMIT,
     MAX_VALUE_US,
     NBUCKETS,
@@ -93,3 +94,34 @@ def test_empty_histogram_reads_as_zero():
     h = Histogram()
     assert h.percentiles(QS) == [0.0] * len(QS)
     assert Latency.from_histogram(h) == Latency()
+
+
+def test_sparse_and_dense_histograms_read_and_merge_alike():
+    """A histogram keeps few buckets in a dict and switches to a list past DENSE_AT:
+    whichever way each side is held, counts, merges and readings are the same."""
+    few = samples("tiny", 200, 8).tolist()  # some dozens of buckets: stays sparse
+    many = samples("uniform", 50_000, 9).tolist()  # most buckets: dense
+    for a, b in ((few, many), (many, few), (few, few[:50]), (many, many[:1000])):
+        ha, hb = Histogram.from_values(a), Histogram.from_values(b)
+        merged = ha.copy()
+        merged.merge(hb)
+        whole = Histogram.from_values(a + b)
+        by_record = Histogram()
+        for v in a + b:
+            by_record.record(v)
+        for h in (merged, by_record):
+            assert h.counts == whole.counts and h.to_sparse() == whole.to_sparse()
+            assert (h.total, h.sum_us) == (whole.total, whole.sum_us) == (len(a + b), sum(a + b))
+            assert h.percentiles(QS) == whole.percentiles(QS)
+            assert (h.min(), h.max()) == (whole.min(), whole.max())
+            assert h.buckets_used == sum(1 for c in whole.counts if c)
+    assert Histogram.from_values(few).buckets_used <= DENSE_AT  # the sparse form was tried
+    assert Histogram.from_values(many).buckets_used > DENSE_AT  # and the dense one
+
+
+def test_counts_can_be_replaced_whole():
+    h = Histogram.from_values([5, 5, 900])
+    h.counts = [0] * NBUCKETS
+    assert (h.total, h.to_sparse(), h.max()) == (0, [], 0.0)
+    h.counts = Histogram.from_values([7, 300_000]).counts
+    assert (h.total, h.to_sparse()) == (2, [[7, 1], [bucket_index(300_000), 1]])

@@ -19,6 +19,7 @@ from tui_loadtest.engine.open_model import OpenSlot
 from tui_loadtest.engine.recording import (
     BYTES_SLOT,
     LAST_BUCKET,
+    SENT_SLOT,
     SLOTS,
     SUM_SLOT,
     Buffers,
@@ -131,3 +132,33 @@ def test_the_import_check_sees_httpx_when_it_is_imported():
     code += "sys.exit(0 if 'httpx' in sys.modules else 1)\n"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_take_reads_active_request_types_and_zeroes_the_lists_in_place():
+    """Once a second the engine reads the lists where they are and zeroes what it
+    read: request types idle in that second send no row, nothing is swapped."""
+    buf = Buffers(5, open_model=True)
+    lists = [*buf.hist, *buf.svc_hist]
+    record(buf.hist[1], 0, 7)  # 0 µs: bucket 0 and no sum, still a response
+    record(buf.hist[3], 900, 10, 200)
+    record(buf.hist[3], 70_000, 10, 503)
+    buf.http_failure(3, 503)
+    record(buf.svc_hist[3], 800, 0)
+    buf.hist[4][SENT_SLOT] += 55  # a request sent, its answer in a later second
+    buf.other_failure(0, "timeout", "timed out")
+    rows, _ = buf.take()
+    assert [r.index for r in rows] == [0, 1, 3, 4]
+    r0, r1, r3, r4 = rows
+    assert (r0.buckets, r0.other_failures) == ([], 1)
+    assert (r1.buckets, r1.statuses, r1.bytes_received) == ([(0, 1)], [(200, 1)], 7)
+    assert r3.buckets == sorted([(bucket_index(900), 1), (bucket_index(70_000), 1)])
+    assert (r3.sum_us, r3.statuses, r3.http_failures) == (70_900, [(200, 1), (503, 1)], 1)
+    assert (r3.service_buckets, r3.service_sum_us) == ([(bucket_index(800), 1)], 800)
+    assert (r4.bytes_sent, r4.buckets, r4.statuses) == (55, [], [])
+    assert all(a is b for a, b in zip([*buf.hist, *buf.svc_hist], lists, strict=True))
+    assert all(not any(h) for h in buf.hist + buf.svc_hist)
+    assert not any(buf.http_fail) and not any(buf.other_fail)
+    assert buf.take() == ([], [])  # nothing happened since
+    errors, *_ = buf.take_rest()
+    assert sorted(e[:4] for e in errors) == [("http", 503, 3, 1), ("timeout", None, 0, 1)]
+    assert buf.take_rest()[0] == []

@@ -87,6 +87,7 @@ class SeededRun:
                     errors.append(("refused", None, i, lost, "connection refused"))
                 eps.append(
                     EndpointDelta(
+                        index=i,
                         buckets=h.to_sparse(),
                         sum_us=h.sum_us,
                         bytes_received=n * 180,

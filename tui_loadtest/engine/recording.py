@@ -6,9 +6,13 @@ sent, and one counter per HTTP status (100-999) but 200, so recording a response
 three index operations on one list (four for a status other than 200), and sending
 a request one more. Responses with status 200 are the rest: :func:`statuses` works
 them out from the bucket counts once a second, which keeps the commonest response
-as cheap to record as before. The
-engine swaps in fresh :class:`Buffers` (and repoints the requests' lists) once a
-second, and ships the old ones as a delta.
+as cheap to record as before.
+
+Once a second the engine calls :meth:`Buffers.take`: it reads what the lists of the
+request types that were active hold, as a delta's :class:`EndpointDelta` rows, and
+sets what it read back to zero, in place. The lists are never swapped, so a second
+costs what its active request types cost, whatever the scenario's size, and nothing
+is allocated per second for the idle ones.
 
 The bucket layout is :mod:`tui_loadtest.stats.histogram`'s, which merges and reads
 what is recorded here; every constant below is derived from it.
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 from itertools import compress
 
+from ..stats.aggregate import EndpointDelta, FlowDelta
 from ..stats.histogram import BUCKET_LUT, LUT_SIZE, MAX_SHIFT, NBUCKETS, SUB_BITS
 
 __all__ = [
@@ -61,6 +66,8 @@ FAILED_SLOT = BYTES_SLOT
 FLOW_SLOTS = NBUCKETS + 2
 
 ErrorKey = tuple[str, int | None, int]  # (kind, HTTP status or None, request index)
+_BUCKETS = range(NBUCKETS)
+_STATUSES = range(STATUSES)
 
 
 def bucket(v: int) -> int:
@@ -98,7 +105,10 @@ def statuses(h: list[int]) -> list[tuple[int, int]]:
 
 
 class Buffers:
-    """One second of statistics, per request type, indexed by the request's position."""
+    """One second of statistics, per request type, indexed by the request's position.
+
+    The lists live as long as the engine; :meth:`take` reads a second out of them.
+    """
 
     __slots__ = (
         "hist",
@@ -183,3 +193,78 @@ class Buffers:
         else:
             row[0] += 1
             row[1] = message
+
+    # -- once a second --------------------------------------------------------
+    def take(self) -> tuple[list[EndpointDelta], list[FlowDelta]]:
+        """This second's rows (request types with activity only) and flows (all, in
+        order); every figure read is set back to zero for the next second.
+
+        A request type was active when a request was sent (bytes sent), a response
+        recorded (a latency sum, or a 0 µs response in bucket 0) or a failure counted.
+        """
+        hist, http_fail, other_fail = self.hist, self.http_fail, self.other_fail
+        active = {i for i, h in enumerate(hist) if h[SUM_SLOT] or h[SENT_SLOT] or h[0]}
+        active.update(compress(range(len(hist)), other_fail))
+        active.update(compress(range(len(hist)), http_fail))
+        svc = self.svc_hist
+        rows = []
+        for i in sorted(active):
+            h = hist[i]
+            buckets = _take_buckets(h)
+            block = h[STATUS_SLOT:]
+            found = [(st, block[st]) for st in compress(_STATUSES, block)]
+            ok = sum(c for _, c in buckets) - sum(c for _, c in found)
+            for st, _ in found:
+                h[STATUS_SLOT + st] = 0
+            if ok:
+                found.append((200, ok))
+                found.sort()
+            row = EndpointDelta(
+                index=i,
+                buckets=buckets,
+                sum_us=h[SUM_SLOT],
+                bytes_received=h[BYTES_SLOT],
+                bytes_sent=h[SENT_SLOT],
+                statuses=found,
+                http_failures=http_fail[i],
+                other_failures=other_fail[i],
+            )
+            h[SUM_SLOT] = h[BYTES_SLOT] = h[SENT_SLOT] = 0
+            http_fail[i] = other_fail[i] = 0
+            if svc:  # open model: service time beside the corrected latency
+                s = svc[i]
+                row.service_buckets = _take_buckets(s)
+                row.service_sum_us, s[SUM_SLOT] = s[SUM_SLOT], 0
+            rows.append(row)
+        flows = []
+        flow_svc = self.flow_svc
+        for i, h in enumerate(self.flow_hist):
+            flow = FlowDelta(buckets=_take_buckets(h), sum_us=h[SUM_SLOT], failed=h[FAILED_SLOT])
+            h[SUM_SLOT] = h[FAILED_SLOT] = 0
+            if flow_svc:
+                s = flow_svc[i]
+                flow.service_buckets = _take_buckets(s)
+                flow.service_sum_us, s[SUM_SLOT] = s[SUM_SLOT], 0
+            flows.append(flow)
+        return rows, flows
+
+    def take_rest(self) -> tuple[list[tuple[str, int | None, int, int, str]], int, list, int]:
+        """This second's errors, arrivals dropped, and scheduler lag (buckets, sum), reset."""
+        errors = [(k, s, i, row[0], row[1]) for (k, s, i), row in self.errors.items()]
+        self.errors = {}
+        dropped, self.dropped = self.dropped, 0
+        lag = _take_buckets(self.lag) if self.lag else []
+        lag_sum, self.lag_sum = self.lag_sum, 0
+        return errors, dropped, lag, lag_sum
+
+
+def _take_buckets(h: list[int]) -> list[tuple[int, int]]:
+    """The non-zero (bucket, count) pairs of a per-second list, each set back to zero.
+
+    ``compress`` finds them in C: reading costs a scan of the buckets plus the
+    non-zero ones.
+    """
+    pairs = [(j, h[j]) for j in compress(_BUCKETS, h)]
+    for j, _ in pairs:
+        h[j] = 0
+    return pairs

@@ -12,21 +12,19 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
-from itertools import compress
 from time import perf_counter_ns
 
 import psutil
 
 from ..scenario import Scenario
-from ..stats.aggregate import EndpointDelta, FlowDelta, WorkerDelta
-from ..stats.histogram import NBUCKETS
+from ..stats.aggregate import WorkerDelta
 from .data_rows import DataRows
 from .flow_user import FlowSlot, FlowUser, HeadAwareFlowSlot, HeadAwareFlowUser
 from .host import SlotFactory, User, UserFactory
 from .journeys import Journeys, compile_journeys
 from .open_model import HeadAwareSlot, OpenDriver, OpenSlot
 from .plan import USER_AGENT, Plan, compile_plan
-from .recording import BYTES_SLOT, FAILED_SLOT, SENT_SLOT, SUM_SLOT, Buffers, statuses
+from .recording import Buffers
 from .script_user import ScriptRow, ScriptRuntime, ScriptSlot, ScriptUser
 from .shares import WorkerShare, split_evenly
 from .vuser import HeadAwareUser, VUser
@@ -415,7 +413,8 @@ class WorkerEngine:
             self.tick_ns += NS
 
     def _point_requests(self) -> None:
-        """Give every request this second's lists (the hot path records into them)."""
+        """Give every request its lists (the hot path records into them; they are read
+        and zeroed in place once a second, never swapped)."""
         buf = self.buf
         for r in self.plan.requests:
             r.hist = buf.hist[r.index]
@@ -429,8 +428,8 @@ class WorkerEngine:
 
     def _emit(self, final: bool = False) -> None:
         buf = self.buf
-        self.buf = Buffers(self.n, self.open_model, self.nflows)
-        self._point_requests()
+        endpoints, flows = buf.take()  # the lists are read and zeroed in place
+        errors, dropped, lag, lag_sum = buf.take_rest()
         began = self.tick_ns - NS
         end = perf_counter_ns() if final else self.tick_ns
         span = min(1.0, max(0.0, (end - began) / NS)) if final else 1.0
@@ -443,30 +442,6 @@ class WorkerEngine:
         peak, self._users_peak = max(self._users_peak, len(self.users)), len(self.users)
         cpu = self._cpu()
         cpu_s, self._cpu_mark = max(0.0, cpu - self._cpu_mark), cpu
-        endpoints = [
-            EndpointDelta(
-                buckets=_sparse(buf.hist[i], NBUCKETS),
-                sum_us=buf.hist[i][SUM_SLOT],
-                bytes_received=buf.hist[i][BYTES_SLOT],
-                bytes_sent=buf.hist[i][SENT_SLOT],
-                statuses=statuses(buf.hist[i]),
-                http_failures=buf.http_fail[i],
-                other_failures=buf.other_fail[i],
-                service_buckets=_sparse(buf.svc_hist[i], NBUCKETS) if self.open_model else None,
-                service_sum_us=buf.svc_hist[i][SUM_SLOT] if self.open_model else 0,
-            )
-            for i in range(self.n)
-        ]
-        flows = [
-            FlowDelta(
-                buckets=_sparse(h, NBUCKETS),
-                sum_us=h[SUM_SLOT],
-                failed=h[FAILED_SLOT],
-                service_buckets=_sparse(buf.flow_svc[i], NBUCKETS) if self.open_model else None,
-                service_sum_us=buf.flow_svc[i][SUM_SLOT] if self.open_model else 0,
-            )
-            for i, h in enumerate(buf.flow_hist)
-        ]
         notes: list[str] = []
         if self.data_rows is not None and self.data_rows.notes:
             notes, self.data_rows.notes = self.data_rows.notes, []
@@ -477,7 +452,6 @@ class WorkerEngine:
             rows, rt.new_rows = rt.new_rows, []
             logs, rt.logs = rt.logs, []
             notes, rt.notes = notes + rt.notes, []
-        errors = [(k, s, i, row[0], row[1]) for (k, s, i), row in buf.errors.items()]
         connects, self.connects = self.connects, 0
         driver = self.driver
         self.send(
@@ -491,9 +465,9 @@ class WorkerEngine:
                 paused=self.paused,
                 connects=connects,
                 target=driver.target_rate() if driver is not None else float(self.target),
-                dropped=buf.dropped,
-                lag_buckets=_sparse(buf.lag, NBUCKETS) if driver is not None else None,
-                lag_sum_us=buf.lag_sum,
+                dropped=dropped,
+                lag_buckets=lag if driver is not None else None,
+                lag_sum_us=lag_sum,
                 flows=flows,
                 notes=notes,
                 new_endpoints=rows,
@@ -506,11 +480,6 @@ class WorkerEngine:
             )
         )
         self.tick += 1
-
-
-def _sparse(counts: list[int], n: int) -> list[tuple[int, int]]:
-    """The non-zero (bucket, count) pairs among the first ``n`` entries."""
-    return [(j, counts[j]) for j in compress(range(n), counts)]
 
 
 def cpu_clock() -> Callable[[], float]:

@@ -48,8 +48,9 @@ ERROR_KINDS = (
 
 @dataclass(slots=True)
 class EndpointDelta:
-    """One endpoint's second on one worker."""
+    """One endpoint's second on one worker (sent only for endpoints with activity in it)."""
 
+    index: int  # the endpoint's row: its position in the scenario (a script: the worker's)
     buckets: list[tuple[int, int]]  # non-zero (bucket, count) pairs of response latencies
     sum_us: int = 0
     bytes_received: int = 0
@@ -84,7 +85,7 @@ class WorkerDelta:
     tick: int  # the second this covers: [tick, tick + 1) after the run started
     span_s: float  # how much of that second the worker was running (1.0 but for the last)
     users: int
-    endpoints: list[EndpointDelta]
+    endpoints: list[EndpointDelta]  # the endpoints with activity in this second, any order
     # (kind, status or None, endpoint index, count, last message)
     errors: list[tuple[str, int | None, int, int, str]] = field(default_factory=list)
     paused: bool = False
@@ -109,10 +110,14 @@ class WorkerDelta:
 
 
 class _Span:
-    """Counters and histograms for one endpoint over some span of time."""
+    """Counters and histograms for one endpoint over some span of time.
+
+    What reading it costs (percentiles, sorted statuses) is kept until it changes:
+    a snapshot reads every endpoint's totals each second, most of them unchanged.
+    """
 
     __slots__ = ("hist", "service", "requests", "failures", "bytes_received", "bytes_sent",
-                 "statuses")  # fmt: skip
+                 "statuses", "_read")  # fmt: skip
 
     def __init__(self) -> None:
         self.hist = Histogram()
@@ -122,8 +127,11 @@ class _Span:
         self.bytes_received = 0
         self.bytes_sent = 0
         self.statuses: dict[int, int] = {}
+        # (latency, service latency, sorted statuses) as last read; None once changed
+        self._read: tuple[Latency, Latency | None, tuple[tuple[int, int], ...]] | None = None
 
     def add(self, d: EndpointDelta) -> None:
+        self._read = None
         responses = self.hist.add_sparse(d.buckets, d.sum_us)
         if d.service_buckets is not None:
             if self.service is None:
@@ -138,6 +146,7 @@ class _Span:
             statuses[status] = statuses.get(status, 0) + count
 
     def merge(self, other: _Span) -> None:
+        self._read = None
         self.hist.merge(other.hist)
         if other.service is not None:
             if self.service is None:
@@ -151,16 +160,28 @@ class _Span:
         for status, count in other.statuses.items():
             statuses[status] = statuses.get(status, 0) + count
 
+    def copy(self) -> _Span:
+        span = _Span()
+        span.merge(self)
+        return span
+
     def stats(self, seconds: float, dropped: int = 0) -> Stats:
+        read = self._read
+        if read is None:
+            read = self._read = (
+                Latency.from_histogram(self.hist),
+                Latency.from_histogram(self.service) if self.service is not None else None,
+                tuple(sorted(self.statuses.items())),
+            )
         return Stats(
             requests=self.requests,
             failures=self.failures,
             rps=self.requests / seconds if seconds > 0 else 0.0,
             bytes_received=self.bytes_received,
             bytes_sent=self.bytes_sent,
-            statuses=tuple(sorted(self.statuses.items())),
-            latency=Latency.from_histogram(self.hist),
-            service=Latency.from_histogram(self.service) if self.service is not None else None,
+            statuses=read[2],
+            latency=read[0],
+            service=read[1],
             dropped=dropped,
         )
 
@@ -208,13 +229,18 @@ def self_requests(d: EndpointDelta) -> int:
 
 
 class _Second:
-    """One second being assembled from several workers' deltas."""
+    """One second being assembled from several workers' deltas.
+
+    It holds the endpoints that were active in it only, so a second costs what its
+    active endpoints cost, however many endpoints the scenario has.
+    """
 
     __slots__ = (
         "reported",
         "span_s",
         "users",
         "endpoints",
+        "total",
         "flows",
         "paused_s",
         "users_peak",
@@ -227,7 +253,7 @@ class _Second:
         "lag",
     )
 
-    def __init__(self, n_endpoints: int, n_flows: int = 0) -> None:
+    def __init__(self, n_flows: int = 0) -> None:
         self.reported: set[int] = set()
         self.span_s = 0.0
         self.paused_s = 0.0
@@ -240,7 +266,8 @@ class _Second:
         self.target = 0.0
         self.dropped = 0
         self.lag: Histogram | None = None
-        self.endpoints = [_Span() for _ in range(n_endpoints)]
+        self.endpoints: dict[int, _Span] = {}  # row -> its span, for active rows only
+        self.total: _Span | None = None  # every endpoint together, once complete
         self.flows = [_FlowSpan() for _ in range(n_flows)]
 
 
@@ -269,6 +296,7 @@ class RunAggregate:
         self._pending: dict[int, _Second] = {}
         self.next_tick = 0  # the first second not yet complete
         self.cumulative = [_Span() for _ in range(self.n)]
+        self._total = _Span()  # every endpoint over every complete second
         self.seconds: list[float] = []  # span of each second on the timeline
         self.tail_s = 0.0  # the last, partial second, left off the timeline (see _complete)
         self.active_s = 0.0  # time not paused, over every complete second
@@ -312,7 +340,7 @@ class RunAggregate:
         tick = self.next_tick if late else delta.tick
         sec = self._pending.get(tick)
         if sec is None:
-            sec = self._pending[tick] = _Second(self.n, len(self.flow_names))
+            sec = self._pending[tick] = _Second(len(self.flow_names))
         if not late:
             sec.reported.add(delta.worker)
             sec.span_s = max(sec.span_s, delta.span_s)
@@ -334,12 +362,15 @@ class RunAggregate:
             sec.lag.add_sparse(delta.lag_buckets, delta.lag_sum_us)
         self.connects += delta.connects
         rows = self._rows(delta)
-        if rows is None:
-            for span, d in zip(sec.endpoints, delta.endpoints, strict=True):
-                span.add(d)
-        else:
-            for i, d in enumerate(delta.endpoints):
-                sec.endpoints[rows[i]].add(d)
+        spans = sec.endpoints
+        for d in delta.endpoints:
+            ep = d.index if rows is None else rows[d.index]
+            span = spans.get(ep)
+            if span is None:
+                if not 0 <= ep < self.n:
+                    raise ValueError(f"worker {delta.worker} sent endpoint row {ep} of {self.n}")
+                span = spans[ep] = _Span()
+            span.add(d)
         for flow, fd in zip(sec.flows, delta.flows, strict=True):
             flow.add(fd)
         for note in delta.notes:
@@ -384,8 +415,6 @@ class RunAggregate:
         self.n += 1
         self.cumulative.append(_Span())
         self.warmup_cumulative.append(_Span())
-        for sec in {id(s): s for s in [*self._pending.values(), *self._window]}.values():
-            sec.endpoints.append(_Span())
         return self.n - 1
 
     def row_key(self, ep: int) -> tuple[str, str]:
@@ -423,7 +452,7 @@ class RunAggregate:
             tick = self.next_tick
             sec = self._pending.get(tick)
             if sec is None:
-                sec = self._pending[tick] = _Second(self.n, len(self.flow_names))
+                sec = self._pending[tick] = _Second(len(self.flow_names))
             missing |= {w for w in self._live if w not in sec.reported}
             done.append(self._complete(tick))
         return done, missing
@@ -444,12 +473,14 @@ class RunAggregate:
     def _complete(self, tick: int) -> int:
         sec = self._pending.pop(tick)
         span = sec.span_s or 1.0
-        total = _Span()
+        total = sec.total = _Span()
         warm = tick < self.warmup_ticks
         cumulative = self.warmup_cumulative if warm else self.cumulative
-        for cum, s in zip(cumulative, sec.endpoints, strict=True):
-            cum.merge(s)
+        for row, s in sec.endpoints.items():
+            cumulative[row].merge(s)
             total.merge(s)
+        if not warm:
+            self._total.merge(total)
         for cum_flow, f in zip(self.warmup_flows if warm else self.flows, sec.flows, strict=True):
             cum_flow.merge(f)
         if warm:
@@ -516,9 +547,12 @@ class RunAggregate:
         return self.user_s / d if d > 0 else 0.0
 
     def total_span(self, warmup: bool = False) -> _Span:
-        """Every endpoint merged, over the measured run (``warmup``: over the warm-up)."""
+        """Every endpoint merged, over the measured run (``warmup``: over the warm-up);
+        a copy, as the run goes on."""
+        if not warmup:
+            return self._total.copy()
         total = _Span()
-        for s in self.warmup_cumulative if warmup else self.cumulative:
+        for s in self.warmup_cumulative:
             total.merge(s)
         return total
 
@@ -526,13 +560,25 @@ class RunAggregate:
         d = self.rate_s
         return [s.stats(d) for s in self.cumulative]
 
-    def window_spans(self) -> tuple[float, list[_Span]]:
+    def window_spans(self) -> tuple[float, dict[int, _Span]]:
+        """The recent window's seconds (not paused) and its active endpoints' spans by row."""
         seconds = sum(max(0.0, (sec.span_s or 1.0) - sec.paused_s) for sec in self._window)
-        spans = [_Span() for _ in range(self.n)]
+        spans: dict[int, _Span] = {}
         for sec in self._window:
-            for acc, s in zip(spans, sec.endpoints, strict=True):
+            for row, s in sec.endpoints.items():
+                acc = spans.get(row)
+                if acc is None:
+                    acc = spans[row] = _Span()
                 acc.merge(s)
         return seconds, spans
+
+    def window_total(self) -> _Span:
+        """Every endpoint over the recent window."""
+        total = _Span()
+        for sec in self._window:
+            if sec.total is not None:
+                total.merge(sec.total)
+        return total
 
     def flow_stats(self) -> list[FlowStats]:
         """Each flow over the whole run."""
@@ -590,13 +636,17 @@ class RunAggregate:
     ) -> Snapshot:
         d = self.rate_s
         w_seconds, w_spans = self.window_spans()
-        w_total = _Span()
-        for s in w_spans:
-            w_total.merge(s)
+        w_total = self.window_total()
+        idle = _Span().stats(w_seconds)  # the window of every endpoint not active in it
         endpoints = tuple(
-            EndpointSnapshot(name=name, method=method, total=c.stats(d), window=w.stats(w_seconds))
-            for (method, name), c, w in zip(
-                self.endpoint_keys, self.cumulative, w_spans, strict=True
+            EndpointSnapshot(
+                name=name,
+                method=method,
+                total=c.stats(d),
+                window=w.stats(w_seconds) if (w := w_spans.get(row)) is not None else idle,
+            )
+            for row, ((method, name), c) in enumerate(
+                zip(self.endpoint_keys, self.cumulative, strict=True)
             )
         )
         last = self.timeline[-1] if self.timeline else None
@@ -616,7 +666,7 @@ class RunAggregate:
             workers=workers,
             users_active=self.users,
             users_target=users_target,
-            total=self.total_span().stats(d, self.dropped),
+            total=self._total.stats(d, self.dropped),
             window=w_total.stats(w_seconds, sum(sec.dropped for sec in self._window)),
             current_rps=current,
             window_s=self.window_s,

@@ -61,52 +61,100 @@ def bucket_value(index: int) -> float:
     return float(low) if width == 1 else low + (width - 1) / 2
 
 
+# A histogram keeps its non-zero buckets in a dict until a dense list of every bucket
+# is the smaller of the two (a dict entry with its key costs about five list slots):
+# a run with thousands of endpoints, most of them with a few dozen buckets, then
+# costs kilobytes per endpoint instead of 26 KB, and merging costs the non-zero
+# buckets only. Busy histograms (a long run's totals) switch to the dense list.
+DENSE_AT = NBUCKETS // 5
+_KEYS = list(range(NBUCKETS))  # shared bucket numbers: dict keys cost no int object each
+
+
 class Histogram:
-    """Dense bucket counts plus an exact count and sum (for the mean).
+    """Bucket counts plus an exact count and sum (for the mean).
 
     Not used on the hot path: workers record into plain lists and ship the
-    non-zero buckets; this class merges and reads them.
+    non-zero buckets; this class merges and reads them. Sparse (a dict of the
+    non-zero buckets) until :data:`DENSE_AT` buckets are used, then dense; both
+    read and merge the same way.
     """
 
-    __slots__ = ("counts", "total", "sum_us")
+    __slots__ = ("_sparse", "_dense", "total", "sum_us")
 
     def __init__(self) -> None:
-        self.counts: list[int] = [0] * NBUCKETS
+        self._sparse: dict[int, int] = {}  # bucket -> count (> 0), while _dense is None
+        self._dense: list[int] | None = None
         self.total = 0
         self.sum_us = 0
 
     # -- building ---------------------------------------------------------
     def record(self, value_us: int, count: int = 1) -> None:
-        self.counts[bucket_index(value_us)] += count
+        if not count:
+            return
+        index = bucket_index(value_us)
+        dense = self._dense
+        if dense is not None:
+            dense[index] += count
+        else:
+            sparse = self._sparse
+            sparse[_KEYS[index]] = sparse.get(index, 0) + count
+            if len(sparse) > DENSE_AT:
+                self._densify()
         self.total += count
         self.sum_us += value_us * count
 
     def add_sparse(self, pairs: Iterable[Sequence[int]], sum_us: int = 0) -> int:
         """Add ``(bucket, count)`` pairs, as shipped by workers and stored in reports;
         return how many values they held (the merge needs it and need not count twice)."""
-        counts = self.counts
         n = 0
-        for index, count in pairs:
-            counts[index] += count
-            n += count
+        dense = self._dense
+        if dense is not None:
+            for index, count in pairs:
+                dense[index] += count
+                n += count
+        else:
+            sparse = self._sparse
+            get = sparse.get
+            for index, count in pairs:
+                if count:
+                    sparse[_KEYS[index]] = get(index, 0) + count
+                    n += count
+            if len(sparse) > DENSE_AT:
+                self._densify()
         self.total += n
         self.sum_us += sum_us
         return n
 
     def add_dense(self, counts: Sequence[int], sum_us: int) -> None:
-        mine = self.counts
-        # compress() skips the empty buckets in C: merging costs the non-zero ones only
-        for index in compress(_INDEXES, counts):
-            mine[index] += counts[index]
-        self.total += sum(counts)
-        self.sum_us += sum_us
+        """Add a full list of bucket counts (index = bucket)."""
+        self.add_sparse([(i, counts[i]) for i in compress(_INDEXES, counts)], sum_us)
 
     def merge(self, other: Histogram) -> None:
-        self.add_dense(other.counts, other.sum_us)
+        other_dense = other._dense
+        if other_dense is None:
+            self.add_sparse(other._sparse.items(), other.sum_us)
+            return
+        if self._dense is None:
+            self._densify()
+        mine = self._dense
+        assert mine is not None
+        # compress() skips the empty buckets in C: merging costs the non-zero ones only
+        for index in compress(_INDEXES, other_dense):
+            mine[index] += other_dense[index]
+        self.total += other.total
+        self.sum_us += other.sum_us
+
+    def _densify(self) -> None:
+        dense = [0] * NBUCKETS
+        for index, count in self._sparse.items():
+            dense[index] = count
+        self._dense = dense
+        self._sparse = {}
 
     def copy(self) -> Histogram:
         h = Histogram()
-        h.counts = self.counts.copy()
+        h._sparse = self._sparse.copy()
+        h._dense = self._dense.copy() if self._dense is not None else None
         h.total = self.total
         h.sum_us = self.sum_us
         return h
@@ -125,9 +173,39 @@ class Histogram:
         return h
 
     # -- reading ----------------------------------------------------------
+    def items(self) -> list[tuple[int, int]]:
+        """The non-zero ``(bucket, count)`` pairs, by bucket."""
+        dense = self._dense
+        if dense is not None:
+            return [(i, dense[i]) for i in compress(_INDEXES, dense)]
+        return sorted(self._sparse.items())
+
+    @property
+    def buckets_used(self) -> int:
+        """How many buckets are non-zero."""
+        if self._dense is not None:
+            return NBUCKETS - self._dense.count(0)
+        return len(self._sparse)
+
+    @property
+    def counts(self) -> list[int]:
+        """Every bucket's count, as a new list (index = bucket)."""
+        if self._dense is not None:
+            return self._dense.copy()
+        dense = [0] * NBUCKETS
+        for index, count in self._sparse.items():
+            dense[index] = count
+        return dense
+
+    @counts.setter
+    def counts(self, counts: Sequence[int]) -> None:
+        """Replace every bucket's count (``total`` follows; ``sum_us`` is left as it is)."""
+        self._sparse, self._dense = {}, None
+        self.total = 0
+        self.add_dense(counts, 0)
+
     def to_sparse(self) -> list[list[int]]:
-        counts = self.counts
-        return [[i, counts[i]] for i in compress(_INDEXES, counts)]
+        return [[i, c] for i, c in self.items()]
 
     def percentiles(self, quantiles: Sequence[float]) -> list[float]:
         """Values (µs) at each quantile in ``quantiles`` (sorted ascending), in one pass.
@@ -142,9 +220,7 @@ class Histogram:
         out: list[float] = []
         k = 0
         seen = 0
-        counts = self.counts
-        for index in compress(_INDEXES, counts):
-            count = counts[index]
+        for index, count in self.items():
             seen += count
             while k < len(ranks) and seen >= ranks[k]:
                 out.append(bucket_value(index))
@@ -157,17 +233,21 @@ class Histogram:
         return self.percentiles([q])[0]
 
     def min(self) -> float:
-        for index, count in enumerate(self.counts):
-            if count:
+        dense = self._dense
+        if dense is not None:
+            for index in compress(_INDEXES, dense):
                 return bucket_value(index)
-        return 0.0
+            return 0.0
+        return bucket_value(min(self._sparse)) if self._sparse else 0.0
 
     def max(self) -> float:
-        counts = self.counts
-        for index in range(len(counts) - 1, -1, -1):
-            if counts[index]:
-                return bucket_value(index)
-        return 0.0
+        dense = self._dense
+        if dense is not None:
+            for index in range(NBUCKETS - 1, -1, -1):
+                if dense[index]:
+                    return bucket_value(index)
+            return 0.0
+        return bucket_value(max(self._sparse)) if self._sparse else 0.0
 
     def mean(self) -> float:
         return self.sum_us / self.total if self.total else 0.0
