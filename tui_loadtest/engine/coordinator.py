@@ -378,7 +378,7 @@ class Run:
     def _worker_ended(self, msg: Ended) -> None:
         if msg.reason == "failed":
             self._worker_failed(msg.worker, msg.text)
-            # it died of an exception: lost like a killed one (the run stops, though)
+            # it died of an exception: lost like a killed one (the run ends "worker failed")
             at = msg.last_tick + 1
             why = self.worker_errors[-1].partition(" failed: ")[2]
             self.lost.append({"worker": msg.worker, "at_s": at, "reason": f"failed: {why}"})
