@@ -14,7 +14,7 @@ from tui_loadtest.engine.coordinator import Run
 from tui_loadtest.examples import example
 from tui_loadtest.report.formatting import fmt_int, fmt_ms, fmt_rate
 from tui_loadtest.report.text import generator_lines, run_summary, users_reached
-from tui_loadtest.scenario import apply_overrides, load_scenario
+from tui_loadtest.scenario import apply_overrides, load_builtin_demo, load_scenario
 from tui_loadtest.stats.result import RunResult
 from tui_loadtest.ui import create_app
 from tui_loadtest.ui.screens.dashboard import DashboardScreen
@@ -102,3 +102,30 @@ async def test_the_summary_warns_of_a_saturated_generator_and_a_lost_worker():
         assert folded(line) in shown
     assert "50 planned, 31 reached, 27.5 on average" in shown
     assert "Flows" not in shown  # no flows in this run: no empty section
+
+
+async def test_an_arrival_rate_runs_latency_views_fit_80_columns(demo_url):
+    scenario = apply_overrides(load_builtin_demo(), host=demo_url, rate=40, run_time="2s")
+    run = Run(scenario, demo_url, workers=1)
+    run.start(go=False)
+    try:
+        app = create_app(run, refresh_s=0.1)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+            screen = app.screen
+            await wait_for(pilot, lambda: screen.result is not None, timeout=30)
+            await pilot.pause()
+            result = screen.result
+            lines = text_of(screen.query_one("#summary-body")).splitlines()
+    finally:
+        run.close()
+    s = result.summary
+    assert s.service is not None and result.lag is not None
+    for label, lat in (
+        ("Corrected (from intended start)", s.latency),
+        ("Service (from when it was sent)", s.service),
+        ("Generator lag (behind schedule)", result.lag),
+    ):
+        row = folded(next(line for line in lines if label in line))  # one line each
+        assert row.endswith(" ".join(fmt_ms(v) for v in (lat.p50, lat.p95, lat.p99, lat.max)))
+    assert any(f"Dropped arrivals: {fmt_int(s.dropped)}" in line for line in lines)

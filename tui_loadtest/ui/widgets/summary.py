@@ -243,7 +243,7 @@ def summary_renderable(
         overall,
         answers,
         *checks,
-        *([_section("Latency Views"), Text("\n".join(views))] if views else []),
+        *([_section("Latency Views"), *latency_table(result, views)] if views else []),
         _section("Endpoint Performance"),
         endpoints,
         *([_section("Flows"), *flows] if (flows := flow_table(result)) else []),
@@ -255,6 +255,25 @@ def summary_renderable(
         Text(""),
         footer,
     )
+
+
+def latency_table(result: RunResult, views: list[str]) -> list[RenderableType]:
+    """Open model: corrected, service and lag latency as a table that fits 80 columns;
+    then the text summary's own notes (dropped arrivals, what a gap means)."""
+    s = result.summary
+    rows = [("Corrected (from intended start)", s.latency)]
+    if s.service is not None:
+        rows.append(("Service (from when it was sent)", s.service))
+    if result.lag is not None:
+        rows.append(("Generator lag (behind schedule)", result.lag))
+    table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
+    table.add_column("Latency, ms", no_wrap=True)
+    for label in ("P50", "P95", "P99", "Max"):
+        table.add_column(label, justify="right", min_width=7)
+    for label, lat in rows:
+        table.add_row(label, *(fmt_ms(v) for v in (lat.p50, lat.p95, lat.p99, lat.max)))
+    notes = views[len(rows) :]  # the text summary's lines after its rows
+    return [table, *(Text(note) for note in notes)]
 
 
 def flow_table(result: RunResult) -> list[RenderableType]:
