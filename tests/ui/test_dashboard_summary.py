@@ -4,9 +4,11 @@ flows (a real journey run against the demo API, on the real app)."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 
 import pytest
+from rich.console import Console
 
 from tests.ui.fakes import FakeSource, demo_source
 from tests.ui.helpers import text_of, wait_for
@@ -18,6 +20,7 @@ from tui_loadtest.scenario import apply_overrides, load_builtin_demo, load_scena
 from tui_loadtest.stats.result import RunResult
 from tui_loadtest.ui import create_app
 from tui_loadtest.ui.screens.dashboard import DashboardScreen
+from tui_loadtest.ui.widgets.summary import summary_renderable
 
 pytestmark = pytest.mark.anyio
 WIDE = (160, 48)
@@ -58,6 +61,13 @@ async def test_a_journey_runs_summary_shows_its_flows_and_the_users_reached(demo
     row += f" {fmt_rate(flow.stats.rate)} {fmt_ms(flow.stats.duration.p50)}"
     assert row in shown
     assert "think time between steps included" in shown
+    # At 80 columns (74 inside the panel) every figure stays: the flow's name wraps instead.
+    console = Console(width=74, record=True, file=io.StringIO())
+    console.print(summary_renderable(result))
+    narrow = folded(console.export_text())
+    figures = (flow.stats.duration.p50, flow.stats.duration.p95, flow.stats.duration.p99)
+    assert "Iterations Failed It/s P50 P95 P99" in narrow
+    assert " ".join(fmt_ms(v) for v in figures) in narrow
     reached = users_reached(result)
     assert reached.startswith("4 planned, 4 reached") and folded(reached) in shown
     # The status codes are the text summary's, counted by the run.

@@ -282,7 +282,7 @@ def flow_table(result: RunResult) -> list[RenderableType]:
     if not result.flows:
         return []
     table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
-    table.add_column("Flow", no_wrap=True, overflow="ellipsis", max_width=40)
+    table.add_column("Flow", ratio=1, max_width=40)  # wraps before a figure is hidden
     for label in ("Iterations", "Failed", "It/s", "P50", "P95", "P99"):
         table.add_column(label, justify="right", min_width=8)
     for f in result.flows:
