@@ -32,7 +32,7 @@ from .failures import classify
 from .flow_user import HEAD_ALLOWANCE, FlowConn
 from .plan import USER_AGENT, Target
 from .recording import FAILED_SLOT, SENT_SLOT, record
-from .vuser import BACKOFF_FIRST, BACKOFF_MAX, close_delimited_status
+from .vuser import BACKOFF_FIRST, BACKOFF_MAX, OwnConnection, close_delimited_status
 
 if TYPE_CHECKING:
     from httptools import HttpResponseParser
@@ -212,7 +212,7 @@ def _header_block(headers: Any) -> bytes:
     return "".join(lines).encode("utf-8")
 
 
-class ScriptUser:
+class ScriptUser(OwnConnection):
     """A closed-model virtual user running a script's tasks in its own asyncio task."""
 
     __slots__ = (
@@ -529,20 +529,6 @@ class ScriptUser:
         conn.transport.write(self.data)
         if self.req is not None:
             self.req.hist[SENT_SLOT] += len(self.data)
-
-    def drop_connection(self) -> None:
-        conn = self.conn
-        if conn is not None:
-            self.conn = None
-            conn.dead = True
-            conn.transport.close()
-
-    def abort_connection(self) -> None:
-        conn = self.conn
-        if conn is not None:
-            self.conn = None
-            conn.dead = True
-            conn.transport.abort()
 
     def on_connection_lost(self, conn: FlowConn, exc: Exception | None) -> None:
         if conn is not self.conn:

@@ -102,6 +102,35 @@ class CycleUser(Protocol):
     def next(self) -> None: ...
 
 
+class ConnHolder(Protocol):
+    """What :class:`OwnConnection` needs: the user's one connection."""
+
+    conn: Conn | None
+
+
+class OwnConnection:
+    """Letting go of the user's one connection (every kind of user has one): closed
+    politely, or aborted (no FIN wait) after a protocol error or a timeout. A mixin."""
+
+    __slots__ = ()
+
+    def drop_connection(self) -> None:
+        u: ConnHolder = cast("ConnHolder", self)
+        conn = u.conn
+        if conn is not None:
+            u.conn = None
+            conn.dead = True
+            conn.transport.close()
+
+    def abort_connection(self) -> None:
+        u: ConnHolder = cast("ConnHolder", self)
+        conn = u.conn
+        if conn is not None:
+            u.conn = None
+            conn.dead = True
+            conn.transport.abort()
+
+
 class UserCycle:
     """What every kind of user does between requests: think, or count a failure and
     carry on (after a pause when it could not connect). A mixin: subclasses hold
@@ -138,7 +167,7 @@ class UserCycle:
             u.next()
 
 
-class VUser(UserCycle):
+class VUser(UserCycle, OwnConnection):
     """A closed-model virtual user: pick a request, send, record, think, repeat."""
 
     conn_class: type[Conn] = Conn  # flow users keep responses with their own kind
@@ -298,20 +327,6 @@ class VUser(UserCycle):
         self.deadline = self.t0 + eng.timeout_ns
         conn.transport.write(self.data)
         self.req.hist[SENT_SLOT] += len(self.data)
-
-    def drop_connection(self) -> None:
-        conn = self.conn
-        if conn is not None:
-            self.conn = None
-            conn.dead = True
-            conn.transport.close()
-
-    def abort_connection(self) -> None:
-        conn = self.conn
-        if conn is not None:
-            self.conn = None
-            conn.dead = True
-            conn.transport.abort()
 
     def on_connection_lost(self, conn: Conn, exc: Exception | None) -> None:
         if conn is not self.conn:
