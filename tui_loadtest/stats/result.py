@@ -449,38 +449,27 @@ def _latency_of(d: fmt.LatencyMs | None, h: Histogram | None) -> Latency:
 _S = TypeVar("_S", fmt.StatsReport, fmt.EndpointReport)
 
 
+def _stats_fields(s: Stats) -> dict[str, Any]:
+    """The figures a summary and an endpoint row share, as the report writes them."""
+    return {
+        "requests": s.requests,
+        "failures": s.failures,
+        "error_rate": round(s.error_rate, 6),
+        "rps": _r(s.rps),
+        "bytes_received": s.bytes_received,
+        "bytes_sent": s.bytes_sent,
+        "status_codes": dict(s.statuses),
+        "latency_ms": _latency_struct(s.latency),
+    }
+
+
 def _summary_struct(s: Stats) -> fmt.StatsReport:
-    return _with_service(
-        fmt.StatsReport(
-            requests=s.requests,
-            failures=s.failures,
-            error_rate=round(s.error_rate, 6),
-            rps=_r(s.rps),
-            bytes_received=s.bytes_received,
-            bytes_sent=s.bytes_sent,
-            status_codes=dict(s.statuses),
-            latency_ms=_latency_struct(s.latency),
-        ),
-        s,
-    )
+    return _with_service(fmt.StatsReport(**_stats_fields(s)), s)
 
 
 def _endpoint_struct(e: EndpointResult) -> fmt.EndpointReport:
-    s = e.stats
     return _with_service(
-        fmt.EndpointReport(
-            method=e.method,
-            name=e.name,
-            requests=s.requests,
-            failures=s.failures,
-            error_rate=round(s.error_rate, 6),
-            rps=_r(s.rps),
-            bytes_received=s.bytes_received,
-            bytes_sent=s.bytes_sent,
-            status_codes=dict(s.statuses),
-            latency_ms=_latency_struct(s.latency),
-        ),
-        s,
+        fmt.EndpointReport(method=e.method, name=e.name, **_stats_fields(e.stats)), e.stats
     )
 
 
