@@ -333,3 +333,28 @@ def test_the_generators_memory_per_worker_is_measured_and_charted(counting):
     assert RunResult.from_report(result.to_report()).generator["peak_rss_bytes"] == max(
         v for s in rss_series for v in s
     )
+
+
+def test_a_delta_bigger_than_the_pipe_arrives_whole(counting):
+    """5,000 endpoints (the most a scenario holds), thousands active each second: a
+    worker's delta is hundreds of KB, more than the socket's buffer. uvloop had made
+    the worker's end non-blocking, the send was cut short and the coordinator read
+    garbage (UnpicklingError, a run that never ended)."""
+    from tui_loadtest.scenario import MAX_ENDPOINTS
+
+    server, url = counting
+    sc = scenario(
+        [{"name": f"e{i}", "path": f"/e/{i}"} for i in range(MAX_ENDPOINTS)],
+        load={"users": 20, "spawn_rate": 1000, "run_time": "3s"},
+    )
+    run = Run(sc, url, workers=1)
+    try:
+        run.start()
+        assert run.wait(90)
+    finally:
+        run.close()
+    result = run.result()
+    assert run.worker_errors == [] and result.outcome["workers_lost"] == []
+    assert result.outcome["reason"] == "run time reached"
+    assert result.summary.requests == server.requests
+    assert sum(1 for e in result.endpoints if e.stats.requests) > 2_000  # big deltas

@@ -107,6 +107,11 @@ async def _serve(conn: Connection, scenario: Scenario, host: str, share: WorkerS
             engine.set_rate(float(msg[1]))
 
     loop.add_reader(conn.fileno(), on_control)
+    # uvloop makes the fd non-blocking when it watches it: a delta bigger than the
+    # socket's buffer (thousands of active endpoints) was then written in part, the
+    # send raised BlockingIOError and the coordinator read garbage (UnpicklingError,
+    # a run that never ended). Blocking sends wait for the coordinator instead.
+    os.set_blocking(conn.fileno(), True)
     await engine.run(delay)
     loop.remove_reader(conn.fileno())
     conn.send(("done", engine.tick - 1))
