@@ -30,7 +30,6 @@ import contextlib
 import ipaddress
 import logging
 import os
-import pickle
 import queue
 import socket
 import tempfile
@@ -55,6 +54,7 @@ from ..engine.pool import (
     PoolError,
     PoolMessage,
     WorkerInfo,
+    decode,
     last_line,
 )
 from ..engine.shares import WorkerShare
@@ -356,7 +356,7 @@ class DaskPool:
         if kind == _DATA:
             for data in payload:
                 self.relayed_bytes[i] += len(data)
-                msg = pickle.loads(data)
+                msg = decode(data)
                 if msg[0] == "delta":
                     delta: WorkerDelta = msg[1]
                     self._last_tick[i] = delta.tick
