@@ -349,7 +349,7 @@ def make_delta(worker: int, endpoints: int, requests: int, rng: random.Random) -
     from tui_loadtest.stats.histogram import bucket_index
 
     eps = []
-    for _ in range(endpoints):
+    for index in range(endpoints):
         counts: dict[int, int] = {}
         total = 0
         for _ in range(min(requests, 4000)):  # the shape; scaled to the count below
@@ -359,8 +359,9 @@ def make_delta(worker: int, endpoints: int, requests: int, rng: random.Random) -
         scale = requests / sum(counts.values())
         buckets = sorted((b, max(1, round(c * scale))) for b, c in counts.items())
         total = sum(c for _, c in buckets)
-        eps.append(EndpointDelta(buckets=buckets, sum_us=3000 * total, bytes_received=2 * total,
-                                 statuses=[(200, total)], bytes_sent=40 * total))  # fmt: skip
+        eps.append(EndpointDelta(index=index, buckets=buckets, sum_us=3000 * total,
+                                 bytes_received=2 * total, statuses=[(200, total)],
+                                 bytes_sent=40 * total))  # fmt: skip
     return WorkerDelta(worker=worker, tick=0, span_s=1.0, users=10, endpoints=eps, cpu_s=0.5)
 
 
