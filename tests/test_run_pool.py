@@ -358,3 +358,31 @@ def test_a_delta_bigger_than_the_pipe_arrives_whole(counting):
     assert result.outcome["reason"] == "run time reached"
     assert result.summary.requests == server.requests
     assert sum(1 for e in result.endpoints if e.stats.requests) > 2_000  # big deltas
+
+
+def test_a_failing_merge_thread_ends_the_run_instead_of_hanging(counting, monkeypatch):
+    """A bug in the merge (here: adding a delta raises) must not leave the run waiting
+    for ever: the engines are killed, the run is done, and result() raises for the
+    command to report an internal error (exit 70) with the traceback in the log."""
+    from tui_loadtest.stats.aggregate import RunAggregate
+
+    server, url = counting
+
+    def broken(self, delta):  # noqa: ANN001, ANN202
+        raise ValueError("planted merge bug")
+
+    monkeypatch.setattr(RunAggregate, "add", broken)
+    sc = scenario([{"path": "/"}], load={"users": 2, "run_time": "1m"})
+    run = Run(sc, url, workers=1)
+    try:
+        run.start()
+        assert run.wait(timeout=30), "the run hung after its merge thread failed"
+    finally:
+        run.close()
+    assert run.snapshot is not None and run.done
+    with pytest.raises(RuntimeError, match="merge thread failed") as caught:
+        run.result()
+    assert isinstance(caught.value.__cause__, ValueError)
+    assert run.log_path is not None
+    with open(run.log_path, encoding="utf-8") as fh:
+        assert "planted merge bug" in fh.read()

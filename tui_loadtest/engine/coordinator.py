@@ -15,6 +15,7 @@ import os
 import tempfile
 import threading
 import time
+import traceback
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -106,6 +107,7 @@ class Run:
         self._targets: list[int] = []  # closed model: each worker's user target
         self.users_lost = 0  # closed model: users that ran on lost workers
         self.log_path: str | None = None
+        self.failure: Exception | None = None  # the merge thread's, if it failed
         self._events: list[Event] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -304,6 +306,24 @@ class Run:
 
     # -- the merge thread -----------------------------------------------------
     def _loop(self) -> None:
+        """The merge thread. If it fails (a bug), the run ends at once rather than hangs:
+        the engines are killed and ``result()`` raises, which the commands report as
+        an internal error (exit 70, the traceback in the run's log)."""
+        try:
+            self._merge_until_done()
+        except Exception as exc:  # noqa: BLE001 - anything: the run must end, not hang
+            self.failure = exc
+            try:
+                self._log("coordinator", [traceback.format_exc()])
+            finally:
+                with self._lock:
+                    self.stop_reason = self.stop_reason or "internal error"
+                    self.state = "done"
+                    self.end_mono = self.end_mono or time.monotonic()
+                self.pool.kill(grace_s=0.0)
+                self._done.set()
+
+    def _merge_until_done(self) -> None:
         pool = self.pool
         while pool.running():
             self._check_clock()
@@ -609,6 +629,9 @@ class Run:
 
     def result(self) -> RunResult:
         """The final (or, before the end, partial) result of the run."""
+        if self.failure is not None:
+            where = f" (details in {self.log_path})" if self.log_path else ""
+            raise RuntimeError(f"the run's merge thread failed{where}") from self.failure
         with self._lock:
             agg = self.aggregate
             duration = agg.rate_s  # time under load: pauses excluded

@@ -192,7 +192,14 @@ class DashboardScreen(Screen):
                 self._has_service = has_service
                 self.refresh_bindings()
         if state == "done" and self.result is None:
-            self.show_summary()
+            try:
+                self.show_summary()
+            except Exception:
+                if getattr(self.source, "failure", None) is None:
+                    raise
+                # The run itself failed (a bug in its merge): leave the app, and the
+                # command reports it in one line with exit 70, as headless does.
+                self.app.exit()
 
     def show_summary(self) -> None:
         """Fetch the final result once and show it in the seed's report layout."""
