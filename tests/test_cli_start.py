@@ -161,6 +161,22 @@ def test_the_first_headless_line_says_how_long_the_run_takes():
     assert plan_line(rate).startswith("running 200 requests/s for 1m00s")
 
 
+def test_an_arrival_rate_runs_plan_line_names_its_rate_before_it_starts():
+    """The plan line is printed before the first second: the rate must be known then."""
+    from tests.engine_harness import scenario
+    from tui_loadtest.engine.coordinator import Run
+    from tui_loadtest.headless import plan_line
+
+    fixed = scenario([{"path": "/"}], load={"mode": "arrival-rate", "rate": 40, "run_time": "5s"})
+    assert plan_line(Run(fixed, "http://127.0.0.1:9").snapshot).startswith(
+        "running 40 requests/s for 5s"
+    )
+    ramp = {"mode": "arrival-rate", "stages": [{"duration": "5s", "target": 40}]}
+    assert "an arrival-rate ramp" in plan_line(
+        Run(scenario([{"path": "/"}], load=ramp), "http://127.0.0.1:9").snapshot
+    )
+
+
 def test_a_headless_run_says_its_length_before_the_first_progress_line():
     out = subprocess.run(
         [sys.executable, "-m", "tui_loadtest", "run", "--headless", "-t", "2s", "-u", "5"],

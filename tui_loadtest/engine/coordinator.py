@@ -80,7 +80,12 @@ class Run:
             self.users_target = 0
         # the most users the run asked for (the stages' peak, or a later manual target)
         self.users_planned = self.users_target or round(scenario.load.peak_level)
-        self.rate_target: float | None = None
+        # open model: the rate asked for (known before the first second, for the plan
+        # line); under stages it follows the ramp from the first second on
+        load = scenario.load
+        self.rate_target: float | None = (
+            load.rate if self.open_model and not load.stages and load.rate else None
+        )
         self.generator = GeneratorWatch()
         self.lost: list[dict[str, Any]] = []  # workers lost: worker, at_s, reason
         self._lag_warned = False
