@@ -46,6 +46,7 @@ from .verdicts import (
     _Sample,
     compare,
     floor_for,
+    overall_verdict,
     scenario_differences,
 )
 
@@ -117,15 +118,7 @@ def compare_runs(
             for n in [*side_a.counts.get(key, []), *side_b.counts.get(key, [])]
         )
         rows.append(_row(key, va, vb, threshold, alpha, thin))
-    judged = [r for r in rows if r.judged]
-    if any(r.verdict == REGRESSED for r in judged):
-        verdict = REGRESSED
-    elif any(r.verdict == IMPROVED for r in judged):
-        verdict = IMPROVED
-    elif any(r.verdict == INCONCLUSIVE for r in judged):
-        verdict = INCONCLUSIVE
-    else:
-        verdict = NO_CHANGE
+    verdict = overall_verdict(rows)
     n_a, n_b = len(baseline), len(current)
     notes = []
     if min(n_a, n_b) < FEW_RUNS:

@@ -239,15 +239,7 @@ def compare(
     z = NormalDist().inv_cdf(1 - (1 - confidence) / (2 * max(1, tested)))
     rows = [_judge(t, threshold, z) for t in tests]
 
-    judged = [r for r in rows if r.judged]
-    if any(r.verdict == REGRESSED for r in judged):
-        verdict = REGRESSED
-    elif any(r.verdict == IMPROVED for r in judged):
-        verdict = IMPROVED
-    elif any(r.verdict == INCONCLUSIVE for r in judged):
-        verdict = INCONCLUSIVE
-    else:
-        verdict = NO_CHANGE
+    verdict = overall_verdict(rows)
     how = {
         "noise": "block bootstrap over seconds"
         if noise_a.usable and noise_b.usable
@@ -265,6 +257,16 @@ def compare(
     return Comparison(
         baseline_name, current_name, threshold, confidence, rows, verdict, how, differences
     )
+
+
+def overall_verdict(rows: list[Row]) -> str:
+    """A table's verdict from its judged rows: any regression wins, then any
+    improvement, then any inconclusive row; else no significant change."""
+    seen = {r.verdict for r in rows if r.judged}
+    for verdict in (REGRESSED, IMPROVED, INCONCLUSIVE):
+        if verdict in seen:
+            return verdict
+    return NO_CHANGE
 
 
 def scenario_differences(a: RunResult, b: RunResult) -> list[str]:
