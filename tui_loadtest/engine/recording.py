@@ -163,30 +163,21 @@ class Buffers:
     def task_failure(self, flow: int, kind: str, message: str) -> None:
         """A failure of a flow (a script task) rather than of one request: kept under the
         negative index ``-1 - flow``, which the aggregate reads as that flow's row."""
-        key = (kind, None, -1 - flow)
-        row = self.errors.get(key)
-        if row is None:
-            self.errors[key] = [1, message]
-        else:
-            row[0] += 1
-            row[1] = message
+        self._note_error((kind, None, -1 - flow), message)
 
     def response_failure(self, index: int, kind: str, message: str) -> None:
         """A response judged failed for another reason than its status: a capture found
         nothing, a script's ``user.fail()``. Counted like an HTTP failure (with a response)."""
         self.http_fail[index] += 1
-        key = (kind, None, index)
-        row = self.errors.get(key)
-        if row is None:
-            self.errors[key] = [1, message]
-        else:
-            row[0] += 1
-            row[1] = message
+        self._note_error((kind, None, index), message)
 
     def other_failure(self, index: int, kind: str, message: str) -> None:
         """A request that got no response: timeout, refused, reset, protocol error..."""
         self.other_fail[index] += 1
-        key = (kind, None, index)
+        self._note_error((kind, None, index), message)
+
+    def _note_error(self, key: ErrorKey, message: str) -> None:
+        """One more of this error this second, keeping its latest message."""
         row = self.errors.get(key)
         if row is None:
             self.errors[key] = [1, message]
