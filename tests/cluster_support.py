@@ -19,10 +19,12 @@ import pytest
 from tui_loadtest.engine.coordinator import Run
 from tui_loadtest.engine.pool import Delta, PoolMessage
 
+from .servers import LoopbackServer
+
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
 
-class PerConnectionServer:
+class PerConnectionServer(LoopbackServer):
     """Answers every request at once, counting requests per connection and when each
     connection closed: a killed engine's connections close when it dies, the survivors'
     only at the end of the run, so the server can tell what each side sent."""
@@ -31,31 +33,12 @@ class PerConnectionServer:
         self.counts: dict[int, int] = {}  # connection number -> requests
         self.closed_at: dict[int, float] = {}  # connection number -> time.monotonic()
         self.paths: list[str] = []  # the first line of the first request of each connection
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._main, daemon=True)
         self._next = 0
+        super().__init__()
 
     @property
     def requests(self) -> int:
         return sum(self.counts.values())
-
-    def start(self) -> str:
-        self.thread.start()
-        self.ready.wait(10)
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-
-    def _main(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        server = self.loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
-        self.port = server.sockets[0].getsockname()[1]
-        self.ready.set()
-        self.loop.run_forever()
-        server.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         n = self._next

@@ -9,18 +9,12 @@ import time
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
 
-class CountingServer:
-    """Answers every request at once and counts them, from its own thread and event
-    loop: it keeps answering while the engine's loop is busy."""
+class LoopbackServer:
+    """A server on 127.0.0.1 run from its own thread and event loop, so it keeps
+    answering while the engine's loop is busy; subclasses write ``_serve``."""
 
-    def __init__(self, respond: bool = True) -> None:
-        self.respond = respond  # False: read requests, never answer (a stalled target)
-        self.requests = 0
-        self.connections = 0
-        # per connection: when it was accepted and when it closed (perf_counter_ns)
-        self.opened: list[int] = []
-        self.closed: list[int] = []
-        self._changed = threading.Condition()
+    def __init__(self) -> None:
+        self.port = 0
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._main, daemon=True)
@@ -29,11 +23,6 @@ class CountingServer:
         self.thread.start()
         self.ready.wait(10)
         return f"http://127.0.0.1:{self.port}"
-
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Wait until every connection the server accepted has closed."""
-        with self._changed:
-            return self._changed.wait_for(lambda: len(self.closed) == self.connections, timeout)
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -46,6 +35,29 @@ class CountingServer:
         self.ready.set()
         self.loop.run_forever()
         server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+
+class CountingServer(LoopbackServer):
+    """Answers every request at once and counts them, from its own thread and event
+    loop: it keeps answering while the engine's loop is busy."""
+
+    def __init__(self, respond: bool = True) -> None:
+        self.respond = respond  # False: read requests, never answer (a stalled target)
+        self.requests = 0
+        self.connections = 0
+        # per connection: when it was accepted and when it closed (perf_counter_ns)
+        self.opened: list[int] = []
+        self.closed: list[int] = []
+        self._changed = threading.Condition()
+        super().__init__()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until every connection the server accepted has closed."""
+        with self._changed:
+            return self._changed.wait_for(lambda: len(self.closed) == self.connections, timeout)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
