@@ -177,6 +177,33 @@ def test_seconds_that_move_together_widen_every_interval() -> None:
     assert width > 1.5 * iid * math.sqrt(2)
 
 
+def test_independent_seconds_get_no_design_effect_from_bootstrap_noise() -> None:
+    """Ten 1-second blocks estimate a variance loosely; floored at 1, that noise alone
+    widens a calm run's intervals by up to 2x in variance. Taken at its lower 90 % bound,
+    a run whose requests are independent keeps a design effect near 1 in every seed;
+    one whose seconds move together still gets one well above 1."""
+    from tui_loadtest.compare import noise
+
+    assert noise.chi2_quantile(0.9, 9) == pytest.approx(14.684, rel=0.01)
+    assert noise.chi2_quantile(0.5, 30) == pytest.approx(29.336, rel=0.01)
+    seeds = range(20, 40)
+    calm = [cmp.RunNoise(make_result([HEALTH, QUERY], seconds=10, seed=s), 300,
+                         random.Random(s)) for s in seeds]  # fmt: skip
+    bounded = [n.deff_at(QUERY.median_ms) for n in calm]
+    assert max(bounded) < 1.5 and sum(bounded) / len(bounded) < 1.1
+    raw = noise.DEFF_CONFIDENCE
+    try:
+        noise.DEFF_CONFIDENCE = 0.5  # about the plain ratio: no allowance for its noise
+        plain = [cmp.RunNoise(make_result([HEALTH, QUERY], seconds=10, seed=s), 300,
+                              random.Random(s)) for s in seeds]  # fmt: skip
+        plain_deffs = [n.deff_at(QUERY.median_ms) for n in plain]
+        assert max(plain_deffs) > 1.8 and sum(plain_deffs) / len(plain_deffs) > 1.2
+    finally:
+        noise.DEFF_CONFIDENCE = raw
+    loud = make_result([HEALTH, QUERY], seconds=10, seed=20, wobble=0.5)
+    assert cmp.RunNoise(loud, 300, random.Random(1)).deff_quantile(0.5) > 3
+
+
 def test_bootstrap_percentiles_match_a_brute_force_merge() -> None:
     a = make_result([HEALTH, QUERY], seconds=45, seed=12)
     noise = cmp.RunNoise(a, 5, random.Random(3))

@@ -36,6 +36,8 @@ MIN_BLOCKS = 20
 QUANTILES = {"p50_ms": 0.50, "p95_ms": 0.95, "p99_ms": 0.99}
 # A percentile is judged only with this many samples beyond it (p99: 1000 responses).
 MIN_TAIL = 10
+# The design effect is taken at this lower confidence bound (see _deff).
+DEFF_CONFIDENCE = 0.90
 Z95 = NormalDist().inv_cdf(0.975)
 
 
@@ -93,6 +95,7 @@ class RunNoise:
         self._quantiles: dict[float, list[float]] = {}
         self._deff: dict[float, float] = {}
         self._deff_at: dict[int, float] = {}
+        self._blocks: list[list[int]] = []  # per block: cumulative count at each bucket index
         self.rates: list[float] = []
         self.error_rates: list[float] = []
         self.deff_rate = 1.0
@@ -101,7 +104,7 @@ class RunNoise:
             return
         n = len(seconds)
         self.block_len = block_len = max(1, min(round(n ** (1 / 3)), n // MIN_BLOCKS))
-        blocks: list[list[int]] = []  # per block: cumulative count at each bucket index
+        blocks: list[list[int]] = []
         counts: list[list[int]] = []
         reqs: list[int] = []
         fails: list[int] = []
@@ -138,8 +141,10 @@ class RunNoise:
             )
         requests, failures = sum(reqs), sum(fails)
         logs = [math.log(v) for v in self.rates if v > 0 and math.isfinite(v)]
-        self.deff_rate = _deff(_sd(logs), poisson_log_se(requests))
-        self.deff_errors = _deff(_sd(self.error_rates), binomial_se(failures, requests))
+        self.deff_rate = _deff(_sd(logs), poisson_log_se(requests), len(blocks))
+        self.deff_errors = _deff(
+            _sd(self.error_rates), binomial_se(failures, requests), len(blocks)
+        )
 
     def quantile(self, q: float) -> list[float]:
         """The percentile ``q`` (in µs) of each resampled run."""
@@ -164,7 +169,7 @@ class RunNoise:
     def deff_quantile(self, q: float) -> float:
         if q not in self._deff:
             logs = [math.log(v) for v in self.quantile(q) if v > 0 and math.isfinite(v)]
-            self._deff[q] = _deff(_sd(logs), rank_log_se(self._hist, q))
+            self._deff[q] = _deff(_sd(logs), rank_log_se(self._hist, q), len(self._blocks))
         return self._deff[q]
 
     def deff_at(self, value_ms: float) -> float:
@@ -193,7 +198,7 @@ class RunNoise:
                 shares.append(sum(map(mul, w, column)) / drawn)
         p = sum(column) / sum(self._totals) if sum(self._totals) else 0.0
         binomial = math.sqrt(p * (1 - p) / total) if 0 < p < 1 else None
-        self._deff_at[index] = deff = _deff(_sd(shares), binomial)
+        self._deff_at[index] = deff = _deff(_sd(shares), binomial, len(self._blocks))
         return deff
 
     def deff_summary(self) -> dict[str, float]:
@@ -262,8 +267,25 @@ def _sd(values: list[float]) -> float:
     return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
-def _deff(bootstrap_sd: float, iid_se: float | None) -> float:
-    """Bootstrap variance over independent-samples variance, never below 1."""
+def _deff(bootstrap_sd: float, iid_se: float | None, blocks: int = 0) -> float:
+    """Bootstrap variance over independent-samples variance, never below 1.
+
+    With few blocks the bootstrap variance is itself noisy (about a chi-square
+    with blocks - 1 degrees of freedom), and a noisy ratio floored at 1 widens
+    on average even where requests are independent. So the ratio is taken at
+    its lower DEFF_CONFIDENCE bound: a run is called noisier than independent
+    requests only by as much as its blocks show beyond chance.
+    """
     if not iid_se:
         return 1.0
-    return max(1.0, (bootstrap_sd / iid_se) ** 2)
+    ratio = (bootstrap_sd / iid_se) ** 2
+    if blocks >= 2:
+        ratio *= (blocks - 1) / chi2_quantile(DEFF_CONFIDENCE, blocks - 1)
+    return max(1.0, ratio)
+
+
+def chi2_quantile(p: float, df: int) -> float:
+    """The chi-square quantile (Wilson-Hilferty: within 1 % for df >= 3)."""
+    z = NormalDist().inv_cdf(p)
+    k = 2 / (9 * df)
+    return df * (1 - k + z * math.sqrt(k)) ** 3
