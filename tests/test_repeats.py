@@ -265,3 +265,26 @@ def test_stopping_during_the_cooldown_keeps_the_runs_made(demo_url, demo_server)
     result = rep.result()
     assert ended == [1] and result.interrupted
     assert result.summary.requests == demo_server.stats()["requests"]
+
+
+def test_a_move_every_run_shows_must_also_stand_out_of_sampling():
+    """Every current run 15 % slower than every baseline run: the rank test alone says
+    p = 0.008. Five 2-second runs hold too few queries to tell 15 % from sampling,
+    so the row is inconclusive; five 30-second runs of the same shape, regressed."""
+    query = [QUERY]
+
+    def sides(seconds: int) -> tuple[list[RunResult], list[RunResult]]:
+        # one sample per side, repeated: the runs agree exactly, so the ranks separate
+        a = make_result(query, seconds=seconds, seed=5)
+        b = make_result(query, seconds=seconds, seed=5, slowdown=1.15)
+        return [a] * 5, [b] * 5
+
+    short = compare_runs(*sides(2))
+    row = next(r for r in short.overall if r.metric == "p50_ms")
+    assert row.p_value == pytest.approx(2 / 252)
+    assert row.pct is not None and row.pct > 0.10
+    assert row.verdict == "inconclusive" and not row.significant
+    assert "pooled" in short.method["sampling"]
+    long = compare_runs(*sides(30))
+    row = next(r for r in long.overall if r.metric == "p50_ms")
+    assert row.verdict == REGRESSED and row.significant

@@ -5,25 +5,33 @@ per-run values of the two sides (each run's P95, its req/s, ...) with the
 Mann-Whitney U test (:mod:`.mann_whitney`) at ``alpha`` (0.05), as benchstat
 does for Go benchmarks. The row shows the medians. A row is regressed or
 improved when, as for single runs, the medians' change clears the threshold
-and the absolute floor, **and** the test finds a difference (p < alpha);
-past the threshold and floor without it, inconclusive; otherwise "~" (no
-significant change).
+and the absolute floor, the test finds a difference (p < alpha), **and** the
+change stands out of sampling: with each side's runs pooled into one sample,
+the single-run test (without design effect, at the table's confidence) finds
+it too. Past the threshold and floor without both, inconclusive; otherwise "~"
+(no significant change).
 
-No correction for the number of rows: with 5 + 5 runs the smallest p the test
-can give is 0.008, so a Bonferroni correction over 30 rows would make every
-change undetectable. The threshold and the floor are what keep a table of many
-rows from flagging noise (see docs/verdicts.md); as for single runs, a
-percentile with fewer than ten responses beyond it in some run is shown but not
-judged (the maximum in disguise). With fewer than 4 runs on a
-side the test is weak (3 + 3 runs cannot go below p = 0.1): the comparison
-carries a note saying so.
+Why both: 5 + 5 runs give the rank test 252 splits, so a noisy row (a tail
+percentile, a 1 % error rate) puts every run of one side above every run of
+the other by chance 1 time in 126, and a table has several such rows; no
+correction over rows is possible (the smallest p is 0.008). Pooled, the same
+runs hold thousands of requests, enough to tell that wobble from a change.
+The rank test keeps what pooling cannot see: a change that only some runs
+show (the machine, not the target). See docs/verdicts.md for the measurements.
+
+As for single runs, a percentile with fewer than ten responses beyond it in
+some run is shown but not judged (the maximum in disguise). With fewer than 4
+runs on a side the test is weak (3 + 3 runs cannot go below p = 0.1): the
+comparison carries a note saying so.
 """
 
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from ..stats.histogram import Histogram
+from ..stats.model import Latency
 from ..stats.result import RunResult
 from .mann_whitney import mann_whitney
 from .noise import MIN_TAIL, QUANTILES
@@ -44,10 +52,12 @@ from .verdicts import (
     Row,
     _like_with_like,
     _Sample,
+    _tests,
     compare,
     floor_for,
     overall_verdict,
     scenario_differences,
+    table_z,
 )
 
 MIN_RUNS = 3  # either side with this many runs: run-to-run variance decides
@@ -85,8 +95,8 @@ def compare_results(
     the two representative runs."""
     a, b = runs_of(baseline), runs_of(current)
     if uses_runs(a, b):
-        return compare_runs(a, b, threshold=threshold, baseline_name=baseline_name,
-                            current_name=current_name)  # fmt: skip
+        return compare_runs(a, b, threshold=threshold, confidence=confidence,
+                            baseline_name=baseline_name, current_name=current_name)  # fmt: skip
     return compare(baseline, current, threshold=threshold, confidence=confidence,
                    baseline_name=baseline_name, current_name=current_name)  # fmt: skip
 
@@ -97,6 +107,7 @@ def compare_runs(
     *,
     threshold: float = 0.10,
     alpha: float = ALPHA,
+    confidence: float = DEFAULT_CONFIDENCE,
     baseline_name: str = "baseline",
     current_name: str = "current",
 ) -> Comparison:
@@ -107,9 +118,11 @@ def compare_runs(
         raise ValueError("threshold must not be negative")
     differences = scenario_differences(baseline[0], current[0])
     view = _like_with_like(baseline[0], current[0])[2]
-    side_a = _values([_like_with_like(r, current[0])[0] for r in baseline])
-    side_b = _values([_like_with_like(baseline[0], r)[1] for r in current])
+    runs_a = [_like_with_like(r, current[0])[0] for r in baseline]
+    runs_b = [_like_with_like(baseline[0], r)[1] for r in current]
+    side_a, side_b = _values(runs_a), _values(runs_b)
     keys = list(side_a.values) + [k for k in side_b.values if k not in side_a.values]
+    beyond_sampling = _beyond_sampling(runs_a, runs_b, confidence)
     rows = []
     for key in keys:
         va, vb = side_a.values.get(key), side_b.values.get(key)
@@ -117,7 +130,11 @@ def compare_runs(
             n * (1 - QUANTILES[key[2]]) < MIN_TAIL
             for n in [*side_a.counts.get(key, []), *side_b.counts.get(key, [])]
         )
-        rows.append(_row(key, va, vb, threshold, alpha, thin))
+        row = _row(key, va, vb, threshold, alpha, thin)
+        if row.significant and key not in beyond_sampling:
+            moved = row.verdict in (REGRESSED, IMPROVED)
+            row = replace(row, significant=False, verdict=INCONCLUSIVE if moved else row.verdict)
+        rows.append(row)
     verdict = overall_verdict(rows)
     n_a, n_b = len(baseline), len(current)
     notes = []
@@ -131,6 +148,8 @@ def compare_runs(
         )
     how = {
         "noise": f"run to run: Mann-Whitney U over per-run values, α = {alpha:g}",
+        "sampling": "each side's runs pooled: the change must also be beyond the sampling"
+        f" noise of that many requests ({confidence:.0%} over the table)",
         "runs": [n_a, n_b],
         "alpha": alpha,
         "latency": view,
@@ -205,3 +224,64 @@ def _row(
         verdict = INCONCLUSIVE
     return Row(scope, method, metric, a, b, delta, pct, direction, None, significant, verdict,
                floor=floor, p_value=test.p, runs=runs)  # fmt: skip
+
+
+def _beyond_sampling(
+    baseline: list[RunResult], current: list[RunResult], confidence: float
+) -> set[tuple[str, str, str]]:
+    """The rows whose change, with each side's runs pooled into one sample, is beyond
+    what sampling that many requests explains (the single-run test, at ``confidence``
+    over the table, with no design effect: run-to-run variance is the rank test's).
+
+    A row must clear both: the rank test says the runs moved consistently, this
+    says the move is larger than the requests' own randomness. With 5 runs a side
+    the rank test alone cannot tell a 10 % wobble of a noisy tail, seen in every run
+    by chance, from a real change; pooled thousands of requests can."""
+    pa, pb = _pooled(baseline), _pooled(current)
+    tests = []
+    for scope, method in [*pa, *(k for k in pb if k not in pa)]:
+        tests += _tests(scope, method, pa.get((scope, method)), pb.get((scope, method)),
+                        None, None)  # fmt: skip
+    _, z = table_z(tests, confidence)
+    return {
+        (t.scope, t.method, t.metric)
+        for t in tests
+        if t.est is not None and t.se is not None and abs(t.est) > z * t.se
+    }
+
+
+def _pooled(results: list[RunResult]) -> dict[tuple[str, str], _Sample]:
+    """Each scope (the whole run, each endpoint, each flow) with every run merged."""
+    parts: dict[tuple[str, str], list[tuple[Histogram, int, int, float]]] = {}
+    for r in results:
+        s = r.summary
+        parts.setdefault((OVERALL, ""), []).append(
+            (r.histogram, s.requests, s.failures, r.duration_s)
+        )
+        for e in r.endpoints:
+            parts.setdefault((e.name, e.method), []).append(
+                (e.histogram, e.stats.requests, e.stats.failures, r.duration_s)
+            )
+        for f in r.flows:
+            parts.setdefault((f"{FLOW_PREFIX}{f.name}", FLOW_METHOD), []).append(
+                (f.histogram, f.stats.iterations, f.stats.failed, r.duration_s)
+            )
+    out = {}
+    for key, items in parts.items():
+        hist = Histogram()
+        for h, *_ in items:
+            hist.merge(h)
+        requests = sum(i[1] for i in items)
+        failures = sum(i[2] for i in items)
+        duration = sum(i[3] for i in items)
+        lat = Latency.from_histogram(hist)
+        values = {
+            "p50_ms": lat.p50,
+            "p95_ms": lat.p95,
+            "p99_ms": lat.p99,
+            "max_ms": lat.max,
+            "rps": requests / duration if duration > 0 else 0.0,
+            "error_rate": failures / requests if requests else 0.0,
+        }
+        out[key] = _Sample(hist, requests, failures, duration, values)
+    return out

@@ -235,8 +235,7 @@ def compare(
     # The confidence holds for the whole table: each row's interval is widened
     # for the number of rows tested (Bonferroni), so a table of many rows does
     # not find a "regression" somewhere by chance.
-    tested = sum(1 for t in tests if t.se is not None and not t.copy)
-    z = NormalDist().inv_cdf(1 - (1 - confidence) / (2 * max(1, tested)))
+    tested, z = table_z(tests, confidence)
     rows = [_judge(t, threshold, z) for t in tests]
 
     verdict = overall_verdict(rows)
@@ -257,6 +256,13 @@ def compare(
     return Comparison(
         baseline_name, current_name, threshold, confidence, rows, verdict, how, differences
     )
+
+
+def table_z(tests: list[_Test], confidence: float) -> tuple[int, float]:
+    """The rows tested and the z each row's interval uses, so that ``confidence``
+    holds for the whole table (Bonferroni)."""
+    tested = sum(1 for t in tests if t.se is not None and not t.copy)
+    return tested, NormalDist().inv_cdf(1 - (1 - confidence) / (2 * max(1, tested)))
 
 
 def overall_verdict(rows: list[Row]) -> str:
@@ -373,12 +379,14 @@ def _tests(
     method: str,
     sa: _Sample | None,
     sb: _Sample | None,
-    na: RunNoise,
-    nb: RunNoise,
+    na: RunNoise | None,
+    nb: RunNoise | None,
 ) -> list[_Test]:
     """One row per metric. Each side's standard error is the independent-samples one,
     widened by that run's design effect for the metric (for an endpoint's percentile:
-    the run's design effect at the same latency)."""
+    the run's design effect at the same latency). Without noise models (``None``: runs
+    pooled over repeats, whose run-to-run test is separate) the independent-samples
+    error stands alone."""
     tests = []
     for metric in METRICS:
         a = sa.values[metric] if sa else None
@@ -389,35 +397,46 @@ def _tests(
         if sa and sb:
             va, vb = sa.values[metric], sb.values[metric]
             ses: tuple[float | None, float | None] = (None, None)
-            deffs: tuple[float, float] = (1.0, 1.0)
             if metric in QUANTILES:
                 q = QUANTILES[metric]
                 est = _log_ratio(va, vb)
                 ses = rank_log_se(sa.hist, q), rank_log_se(sb.hist, q)
-                if scope == OVERALL:
-                    deffs = na.deff_quantile(q), nb.deff_quantile(q)
-                else:  # the noise each run shows at that latency (see RunNoise.deff_at)
-                    deffs = na.deff_at(va), nb.deff_at(vb)
                 why = _quantile_why(sa, sb)
             elif metric == "rps":
                 ok = sa.requests and sb.requests and sa.duration_s > 0 and sb.duration_s > 0
                 est = _log_ratio(va, vb) if ok else None
                 ses = poisson_log_se(sa.requests), poisson_log_se(sb.requests)
-                deffs = na.deff_rate, nb.deff_rate
                 why = "no requests, or no duration, in one of the runs"
             elif metric == "error_rate":
                 est = vb - va if sa.requests and sb.requests else None
                 ses = binomial_se(sa.failures, sa.requests), binomial_se(sb.failures, sb.requests)
-                deffs = na.deff_errors, nb.deff_errors
                 why = "no requests in one of the runs"
             else:  # max: one request, no noise to estimate (no standard error)
                 why = MAX_WHY
             se_a, se_b = ses
             if est is not None and se_a is not None and se_b is not None:
-                se = math.sqrt(se_a**2 * deffs[0] + se_b**2 * deffs[1])
+                deff_a, deff_b = _deffs(scope, metric, va, vb, na, nb)
+                se = math.sqrt(se_a**2 * deff_a + se_b**2 * deff_b)
                 why = None
         tests.append(_Test(scope, method, metric, a, b, est, se, why=why))
     return tests
+
+
+def _deffs(
+    scope: str, metric: str, va: float, vb: float, na: RunNoise | None, nb: RunNoise | None
+) -> tuple[float, float]:
+    """Each side's design effect for this row (1 without noise models)."""
+    if na is None or nb is None:
+        return 1.0, 1.0
+    if metric in QUANTILES:
+        if scope == OVERALL:
+            q = QUANTILES[metric]
+            return na.deff_quantile(q), nb.deff_quantile(q)
+        # an endpoint: the noise each run shows at that latency (see RunNoise.deff_at)
+        return na.deff_at(va), nb.deff_at(vb)
+    if metric == "rps":
+        return na.deff_rate, nb.deff_rate
+    return na.deff_errors, nb.deff_errors
 
 
 MAX_WHY = "a single request: no noise to judge it by"
