@@ -125,6 +125,25 @@ def judge(folder: Path, pairs: int, threshold: float) -> dict:
     return {"flagged": sum(flagged), "caught": sum(caught), "pairs": pairs, "lines": lines}
 
 
+def rates(folder: Path, pairs: int, draws: int, threshold: float) -> str:
+    """The same judgement on ``draws`` pairs drawn at random (seeded) from the runs made:
+    pairs share runs, but the rates are steadier than 20 pairs can give."""
+    import random
+
+    plain = [read_report(folder / f"plain-{i}.json") for i in range(2 * pairs)]
+    slow = [read_report(folder / f"slow-{k}.json") for k in range(pairs)]
+    rng = random.Random(10)
+    flagged = caught = 0
+    for _ in range(draws):
+        i, j = rng.sample(range(len(plain)), 2)
+        same = compare(plain[i], plain[j], threshold=threshold)
+        flagged += bool(same.regressions or same.improvements)
+        slower = compare(plain[i], slow[rng.randrange(len(slow))], threshold=threshold)
+        caught += any(moved_by_it(r) for r in slower.regressions)
+    return (f"over {draws} pairs drawn from the same runs: unchanged flagged {flagged}"
+            f" ({flagged / draws:.1%}), slower caught {caught} ({caught / draws:.1%})")  # fmt: skip
+
+
 def synthetic(pairs: int, users: int, slowdown: float, threshold: float) -> dict:
     """The same judgement on runs drawn from known distributions (sampling noise only)."""
     from dataclasses import replace
@@ -175,6 +194,8 @@ def main() -> int:
     p.add_argument("--reuse", type=Path, help="judge the reports already in this folder")
     p.add_argument("--synthetic", action="store_true", help="judge synthetic runs (no runs)")
     p.add_argument("--speed", action="store_true", help="time compare() on 10-minute runs")
+    p.add_argument("--rates", type=int, default=0, metavar="N",
+                   help="also judge N pairs drawn at random from the runs")  # fmt: skip
     args = p.parse_args()
     if args.speed:
         print(speed())
@@ -215,6 +236,9 @@ def main() -> int:
         f"{args.slowdown:g}x slower P95 caught: {found['caught']}/{n}"
         f"  (target >= {n - max(1, n // 20)}) {'OK' if ok_caught else 'MISSED'}"
     )
+    if args.rates:
+        found["rates"] = rates(folder, args.pairs, args.rates, args.threshold / 100)
+        print(found["rates"])
     (folder / "verdicts.json").write_text(json.dumps(found, indent=2))
     if not args.keep and not args.reuse:
         for f in folder.glob("*.json"):
