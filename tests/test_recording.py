@@ -50,6 +50,14 @@ def test_bucket_equals_bucket_index_everywhere():
     assert bucket(MAX_VALUE_US * 4) == LAST_BUCKET == NBUCKETS - 1
 
 
+def test_record_counts_in_the_bucket_of_bucket_index_everywhere():
+    values = [*range(-2, LUT_SIZE + 4096), *wide_values(), MAX_VALUE_US * 4]
+    for v in values:
+        h = [0] * SLOTS
+        record(h, v, 0)
+        assert h[bucket_index(max(v, 0))] == 1 and sum(h[:NBUCKETS]) == 1, v
+
+
 def test_record_counts_the_bucket_the_sum_and_the_bytes():
     h = [0] * SLOTS
     for v in (0, 300, 70_000, MAX_VALUE_US * 2):

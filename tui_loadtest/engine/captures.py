@@ -38,13 +38,15 @@ class _Fallback(Exception):
 class _Node:
     """One level of the typed tree: an object's fields, an array's elements, or a leaf."""
 
-    __slots__ = ("kind", "fields", "elem", "end")
+    __slots__ = ("kind", "fields", "elem", "end", "indexes", "whole")
 
     def __init__(self) -> None:
         self.kind = "leaf"  # "obj", "arr" or "leaf"
         self.fields: dict[str, _Node] = {}
         self.elem: _Node | None = None
         self.end = False  # a capture's path ends here
+        self.indexes: set[int] = set()  # an array's elements the paths pick, from the start
+        self.whole = False  # an array some path reads from its end or at random
 
 
 def _insert(node: _Node, path: tuple[PathSegment, ...]) -> None:
@@ -57,6 +59,10 @@ def _insert(node: _Node, path: tuple[PathSegment, ...]) -> None:
         if isinstance(seg, str):
             node = node.fields.setdefault(seg, _Node())
         else:
+            if seg is not None and seg >= 0:
+                node.indexes.add(seg)
+            else:
+                node.whole = True
             if node.elem is None:
                 node.elem = _Node()
             node = node.elem
@@ -77,6 +83,18 @@ class _Types:
             return Any
         if node.kind == "arr":
             assert node.elem is not None
+            if not node.whole:
+                # Only elements counted from the start: an array-like Struct whose fields
+                # are the first elements, up to the last one picked (the rest is skipped
+                # without building objects; 0.85 µs against 1.33 µs for the list of Raw
+                # and one element's decode on a 20-object array).
+                elem = self.type_of(node.elem)
+                self.count += 1
+                fields = [
+                    (f"f{i}", elem if i in node.indexes else msgspec.Raw, None)
+                    for i in range(max(node.indexes) + 1)
+                ]
+                return msgspec.defstruct(f"Capture{self.count}", fields, gc=False, array_like=True)
             self.elem_decoders[id(node)] = msgspec.json.Decoder(self.type_of(node.elem))
             return list[msgspec.Raw]
         self.count += 1
@@ -87,24 +105,35 @@ class _Types:
         return msgspec.defstruct(f"Capture{self.count}", fields, gc=False)
 
 
-def _typed_getter(root: _Node, types: _Types, path: tuple[PathSegment, ...]) -> Any:
-    """A function from the typed document to the value at ``path`` (_MISSING if absent)."""
+def _path_ops(root: _Node, types: _Types, path: tuple[PathSegment, ...]) -> list[tuple]:
+    """``path`` as steps on the typed document: (0, field) (an object's member or an
+    array-like Struct's element), or (1, index) / (2, None: a random element) with the
+    element decoder of that array."""
     ops: list[tuple[int, Any, Any]] = []  # (op, argument, element decoder)
     node = root
     for seg in path:
         if isinstance(seg, str):
             ops.append((0, f"f{list(node.fields).index(seg)}", None))
             node = node.fields[seg]
+        elif not node.whole:
+            assert seg is not None and node.elem is not None
+            ops.append((0, f"f{seg}", None))
+            node = node.elem
         else:
             decoder = types.elem_decoders[id(node)].decode
             ops.append((1 if seg is not None else 2, seg, decoder))
             assert node.elem is not None
             node = node.elem
+    return ops
+
+
+def _typed_getter(root: _Node, types: _Types, path: tuple[PathSegment, ...]) -> Any:
+    """A function from the typed document to the value at ``path`` (_MISSING if absent)."""
     # Generated code, one statement per segment (0.09 µs where a loop over the
     # segments costs 0.27 µs: measured with the body's decode at ~1.2 µs).
     namespace: dict[str, Any] = {"M": _MISSING, "random": random.random}
     lines = ["def get(v):"]
-    for k, (op, arg, dec) in enumerate(ops):
+    for k, (op, arg, dec) in enumerate(_path_ops(root, types, path)):
         if op == 0:
             lines += [f"    v = v.{arg}", "    if v is None: return M"]
             continue
@@ -191,12 +220,24 @@ def _dechunk(data: bytes) -> bytes:
 
 
 class StepCaptures:
-    """Every capture of one step, compiled: ``extract`` fills values or names what failed."""
+    """Every capture of one step, compiled: ``apply`` stores what it finds in a user's
+    values; ``extract`` only reads.
+
+    ``apply(raw, status, values, last, cache)`` captures from the kept response
+    ``raw`` into a user's ``values`` and returns -1, or the index of the first capture
+    that found nothing (or a value its place refuses); captures that succeed are stored
+    even when another one fails (strict = false). ``last[name]`` is the text the user
+    last stored under a value's name: the same value found again is neither encoded
+    nor stored, and the user's cached requests (``cache[step]``) stay valid; a new one
+    clears the cached requests that use it. For a step whose captures are all typed
+    JSON, ``apply`` is generated code (decode, the paths' steps, compare) in one call.
+    """
 
     __slots__ = (
         "specs",
         "needs_body",
         "needs_head",
+        "apply",
         "_typed",
         "_getters",
         "_json_index",
@@ -205,7 +246,10 @@ class StepCaptures:
         "_status",
         "_single",
         "_setters",
+        "_names",
+        "_stale",
         "_out",
+        "_ops",
     )
 
     def __init__(self, specs: tuple[CaptureSpec, ...]) -> None:
@@ -216,6 +260,7 @@ class StepCaptures:
         self._json_index = tuple(i for i, _ in json_specs)
         self._typed: Any = None
         self._getters: tuple[Any, ...] = ()
+        self._ops: list[list[tuple]] = []
         if json_specs:
             try:
                 root = _Node()
@@ -226,12 +271,16 @@ class StepCaptures:
                 types = _Types()
                 self._typed = msgspec.json.Decoder(types.type_of(root)).decode
                 self._getters = tuple(_typed_getter(root, types, c.path) for _, c in json_specs)
+                self._ops = [_path_ops(root, types, c.path) for _, c in json_specs]
             except _Fallback:
                 self._typed = None
         self._single = self._getters[0] if len(specs) == 1 and self._typed is not None else None
         # Where each capture's value goes in a user's values: (slot, encoder) pairs
-        # (see engine/journeys.py ValueSlots); set by bind() once the flows are compiled.
+        # (see engine/journeys.py ValueSlots), the number of its name, and the steps
+        # whose cached requests it makes stale; set by bind() once the flows are compiled.
         self._setters: tuple[tuple[tuple[int, Any], ...], ...] = tuple(() for _ in specs)
+        self._names: tuple[int, ...] = tuple(-1 for _ in specs)
+        self._stale: tuple[tuple[int, ...], ...] = tuple(() for _ in specs)
         self._out: list[str | None] = [None] * len(specs)
 
         self._headers = tuple(
@@ -249,44 +298,103 @@ class StepCaptures:
             (i, re.compile(c.pattern)) for i, c in enumerate(specs) if c.source == "regex"
         )
         self._status = tuple(i for i, c in enumerate(specs) if c.source == "status")
+        self.apply: Any = self.apply_any
 
-    def bind(self, setters: tuple[tuple[tuple[int, Any], ...], ...]) -> None:
-        self._setters = setters
+    def bind(
+        self, binding: tuple[tuple[tuple[tuple[int, Any], ...], int, tuple[int, ...]], ...]
+    ) -> None:
+        """Where each capture stores: its (slot, encoder) pairs, its name's number (-1:
+        no placeholder uses it) and the steps whose cached requests it makes stale."""
+        self._setters = tuple(b[0] for b in binding)
+        self._names = tuple(b[1] for b in binding)
+        self._stale = tuple(b[2] for b in binding)
+        all_json = len(self._json_index) == len(self.specs)
+        self.apply = self._generate() if all_json and self._typed is not None else self.apply_any
 
-    def apply(self, raw: bytes, status: int, values: list[bytes]) -> int:
-        """Capture from the kept response ``raw`` into a user's ``values``; return -1, or
-        the index of the first capture that found nothing (or a value its place refuses).
-        Captures that succeed are stored even when another one fails (strict = false)."""
-        single = self._single
-        if single is not None:  # the common case: one JSON capture, typed decode
-            try:
-                v = single(self._typed(body_of(raw)))
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                v = _MISSING
-            if v is not _MISSING:
-                text = v if type(v) is str else value_text(v)
-                for slot, encode in self._setters[0]:
-                    encoded = encode(text)
-                    if encoded is None:
-                        return 0
-                    values[slot] = encoded
-                return -1
+    def _store(
+        self, i: int, text: str, values: list[bytes], last: list[Any], cache: list[Any]
+    ) -> bool:
+        """Store capture ``i``'s ``text`` in every place it goes (False: one refused it)."""
+        k = self._names[i]
+        if k < 0 or last[k] == text:
+            return True  # used nowhere, or the same value: nothing to encode or store
+        for step in self._stale[i]:
+            cache[step] = None
+        ok = True
+        for slot, encode in self._setters[i]:
+            encoded = encode(text)
+            if encoded is None:
+                ok = False
+            else:
+                values[slot] = encoded
+        last[k] = text if ok else None  # a refused value is tried again next time
+        return ok
+
+    def apply_any(
+        self, raw: bytes, status: int, values: list[bytes], last: list[Any], cache: list[Any]
+    ) -> int:
+        """``apply`` for any mix of sources, and any body (chunked too): the fallback of
+        the generated one."""
         out = self._out
         for i in range(len(out)):
             out[i] = None
         self.extract(raw, status, out)
         failed = -1
         for i, found in enumerate(out):
-            if found is None:
+            if found is None or not self._store(i, found, values, last, cache):
                 failed = i if failed < 0 else failed
-                continue
-            for slot, encode in self._setters[i]:
-                encoded = encode(found)
-                if encoded is None:
-                    failed = i if failed < 0 else failed
-                else:
-                    values[slot] = encoded
         return failed
+
+    def _generate(self) -> Any:
+        """``apply`` as one generated function for a step whose captures are all typed
+        JSON: slice the body, decode it once, walk each path, compare with what the user
+        holds. The caller knows whether the body came chunked (httptools tells it) and
+        sends those to ``apply_any``. Anything unusual (no blank line, a miss, another
+        shape) goes there too: it decodes again and walks, so results are the same."""
+        namespace: dict[str, Any] = {
+            "typed": self._typed,
+            "slow": self.apply_any,
+            "store": self._store,
+            "text": value_text,
+            "random": random.random,
+            "E": (msgspec.DecodeError, msgspec.ValidationError, IndexError),
+        }
+        slow = "return slow(raw, status, values, last, cache)"
+        lines = [
+            "def apply(raw, status, values, last, cache):",
+            '    end = raw.find(b"\\r\\n\\r\\n")',
+            "    if end < 0:",
+            f"        {slow}",
+            "    try:",
+            "        doc = typed(raw[end + 4:])",
+        ]
+        for j, ops in enumerate(self._ops):
+            v = "doc"  # the first step reads the document itself
+            for k, (op, arg, dec) in enumerate(ops):
+                if op == 0:
+                    lines += [f"        v = {v}.{arg}", f"        if v is None: {slow}"]
+                    v = "v"
+                    continue
+                namespace[f"D{j}_{k}"] = dec
+                pick = f"{v}[{arg}]" if op == 1 else f"{v}[int(random() * len({v}))]"
+                lines += [f"        if not {v}: {slow}", f"        v = D{j}_{k}({pick})"]
+                v = "v"
+            lines += [
+                f"        if v is None: {slow}",
+                f"        t{j} = v if type(v) is str else text(v)",
+            ]
+        lines += ["    except E:", f"        {slow}", "    bad = -1"]
+        for j, i in enumerate(self._json_index):
+            k = self._names[i]
+            if k < 0:
+                continue  # no placeholder uses this value
+            lines += [
+                f"    if t{j} != last[{k}] and not store({i}, t{j}, values, last, cache):",
+                f"        bad = {i} if bad < 0 else bad",
+            ]
+        lines.append("    return bad")
+        exec("\n".join(lines), namespace)  # noqa: S102 - field names and indexes we made
+        return namespace["apply"]
 
     def extract(self, raw: bytes, status: int, out: list[str | None]) -> int:
         """Fill ``out[i]`` with capture i's value (or None); return the first failed

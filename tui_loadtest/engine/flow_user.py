@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from httptools import HttpParserError
 
 from .recording import FAILED_SLOT, SENT_SLOT, record
-from .vuser import Conn, HeadAwareUser, VUser
+from .vuser import HEAD_KEEP, Conn, HeadAwareUser, VUser
 
 if TYPE_CHECKING:
     from .host import SlotPool, UserHost
@@ -42,21 +42,21 @@ class FlowConn(Conn):
     user: FlowUser
 
     def data_received(self, data: bytes) -> None:
-        """``Conn.data_received`` (written out: a super() call per chunk costs) plus
-        keeping the chunk while the step captures."""
+        """``Conn.data_received`` (written out: a super() call per chunk costs), keeping
+        every chunk while the step captures: the first is ``head`` (a response that came
+        in one chunk is kept as it is, without a copy), the others go to ``keep``."""
         u = self.user
         if self.dead:
             return
-        keep = u.keep
-        if keep is not None:
-            if u.nbytes + len(data) <= u.max_keep:
-                keep.append(data)
-            else:
-                u.keep = None
-                u.over = True
-        if not u.nbytes:
+        n = u.nbytes
+        if not n:
             u.head = data
-        u.nbytes += len(data)
+        elif u.keep is not None:
+            if n + len(data) <= u.max_keep:  # past it: complete() sees nbytes > max_keep
+                u.keep.append(data)
+        elif len(u.head) < HEAD_KEEP:
+            u.head += data  # a head may come in pieces (see close_delimited_status)
+        u.nbytes = n + len(data)
         try:
             self.parser.feed_data(data)
         except HttpParserError as exc:
@@ -73,15 +73,18 @@ class FlowUser(VUser):
         "fonly",
         "flow",
         "step",
-        "pos",
         "values",
+        "last",
+        "cache",
         "keep",
-        "over",
+        "chunks",
+        "chunked",
         "max_keep",
         "it0",
         "it_failed",
         "ready",
         "idle",
+        "open_model",
     )
 
     conn_class = FlowConn
@@ -100,8 +103,9 @@ class FlowUser(VUser):
         self.keepalive = eng.keepalive
         self.conn = None
         self.flow: CompiledFlow = j.table[0]
-        self.step: CompiledStep = self.flow.steps[0]
-        self.req = self.step.req
+        # The step in flight, or the one to send next; None between iterations.
+        self.step: CompiledStep | None = None
+        self.req = self.flow.steps[0].req
         self.data = b""
         self.t0 = 0
         self.deadline = 0
@@ -112,14 +116,19 @@ class FlowUser(VUser):
         self.timer = None
         self.connecting = None
         self.backoff = 0.0
-        self.pos = -1  # the step in flight; -1 between iterations
         self.values = j.values.fresh()
+        self.last: list[str | None] = [None] * len(j.values.names)  # see StepCaptures
+        self.cache: list[bytes | None] = [None] * j.steps  # rendered requests, by step
+        # The chunks after the first of a response the step captures from (else None):
+        # ``chunks``, one list for the user's life.
         self.keep: list[bytes] | None = None
-        self.over = False
+        self.chunks: list[bytes] = []
+        self.chunked = False  # the response has a chunked body (see on_chunk_header)
         self.max_keep = j.max_body + HEAD_ALLOWANCE
         self.it0 = 0
         self.it_failed = False
         self.ready = [f.first == 0 for f in j.flows]  # once steps done, by flow order
+        self.open_model = False  # FlowSlot: latency from the arrival, service time too
         rows = eng.data_rows.take() if eng.data_rows is not None else []
         self.idle = rows is None  # a queue ran out: this user never sends
         for spec, row in rows or ():
@@ -138,24 +147,32 @@ class FlowUser(VUser):
 
     def send_step(self, intended: int) -> None:
         """Send the current step (starting an iteration first if none is under way)."""
-        pos = self.pos
-        if pos < 0:
+        s = self.step
+        if s is None:
             f = self.fonly or self.flows[int(random() * self.tsize)]
             self.flow = f
             self.think = f.think if f.own_think else self.eng.think
-            pos = 0 if not self.ready[f.order] else f.first
+            s = f.steps[f.first if self.ready[f.order] else 0]
+            self.step = s
             self.it0 = 0
             self.it_failed = False
-        s = self.flow.steps[pos]
-        self.pos = pos
-        self.step = s
-        self.req = s.req
-        render = s.render
-        data = s.single or (render(self.values) if render is not None else b"")
+        self.req = r = s.req
+        data = s.single
+        if data is None:
+            data = self.cache[s.no]  # None unless cacheable and rendered since a change
+            if data is None:
+                render = s.render
+                data = render(self.values) if render is not None else b""
+                if s.cacheable:
+                    self.cache[s.no] = data
         self.data = data
         if s.captures is not None:
-            self.keep = []
-            self.over = False
+            keep = self.keep = self.chunks
+            if keep:
+                keep.clear()
+            self.chunked = False
+        else:
+            self.keep = None
         self.nbytes = 0
         self.retried = False
         t0 = perf_counter_ns()
@@ -168,9 +185,11 @@ class FlowUser(VUser):
             self.open_connection()
         else:
             conn.transport.write(data)
-            s.req.hist[SENT_SLOT] += len(data)
+            r.hist[SENT_SLOT] += len(data)
 
     def on_message_complete(self) -> None:
+        """``complete``, then ``next``, ``start_request`` and ``send_step``'s gate
+        written out (three calls per request fewer): the next step goes straight out."""
         t1 = perf_counter_ns()
         p = self.conn.parser  # type: ignore[union-attr]  # the parser calling us is conn's
         status = p.get_status_code()
@@ -179,9 +198,18 @@ class FlowUser(VUser):
         self.complete(status, t1)
         if not (self.keepalive and p.should_keep_alive()):
             self.drop_connection()
-        self.next()
+        if self.open_model:
+            self.next()
+            return
+        th = self.think
+        eng = self.eng
+        if th is not None:
+            self.timer = eng.loop.call_later(th[0] + random() * th[1], self.start_request)
+        elif not eng.gate or eng.admit(self):
+            self.send_step(0)
 
     def record_step(self, t1: int, status: int) -> None:
+        """The open model's recording (``complete`` records inline in the closed one)."""
         r = self.req
         record(r.hist, (t1 - self.t0) // 1000, self.nbytes, status)
 
@@ -190,14 +218,17 @@ class FlowUser(VUser):
         eng = self.eng
         if t1 >= eng.tick_ns:  # the first response of a new second: close the last one
             eng.roll(t1)
-        self.record_step(t1, status)
+        s: CompiledStep = self.step  # type: ignore[assignment]  # a step is in flight
+        r = s.req
+        if self.open_model:
+            self.record_step(t1, status)
+        else:
+            record(r.hist, (t1 - self.t0) // 1000, self.nbytes, status)
         self.deadline = 0
         self.served += 1
-        s = self.step
-        r = self.req
         ok = s.ok[status]
         if not ok:
-            self.eng.buf.http_failure(r.index, status)
+            eng.buf.http_failure(r.index, status)
             self.it_failed = True
         caps = s.captures
         if caps is not None:
@@ -207,25 +238,36 @@ class FlowUser(VUser):
                     self.end_iteration(t1)
                     return
             else:
-                raw = None
-                if keep is not None and not self.over:
-                    raw = keep[0] if len(keep) == 1 else b"".join(keep)
-                bad = 0 if raw is None else caps.apply(raw, status, self.values)
+                raw: bytes | None = None
+                if self.nbytes <= self.max_keep:
+                    raw = self.head
+                    if keep:  # the response came in several chunks
+                        raw = b"".join([raw, *keep])
+                if raw is None:
+                    bad = 0
+                elif self.chunked:  # the slow path de-chunks the body
+                    bad = caps.apply_any(raw, status, self.values, self.last, self.cache)
+                else:
+                    bad = caps.apply(raw, status, self.values, self.last, self.cache)
                 if bad >= 0:
                     message = caps.failure(bad, raw, s.name)
-                    self.eng.buf.response_failure(r.index, "capture", message)
+                    eng.buf.response_failure(r.index, "capture", message)
                     self.it_failed = True
                     if s.strict:
                         self.end_iteration(t1)
                         return
-        pos = self.pos + 1
-        f = self.flow
-        if pos == f.first:
-            self.ready[f.order] = True
-        if pos >= len(f.steps):
+        if s.ends_once:
+            self.ready[self.flow.order] = True
+        nxt = s.next
+        if nxt is None:
             self.end_iteration(t1)
         else:
-            self.pos = pos
+            self.step = nxt
+
+    def on_chunk_header(self) -> None:
+        """httptools calls this only for a chunked body: the captures' fast path, which
+        takes the body as it is, then leaves the response to the de-chunking one."""
+        self.chunked = True
 
     def end_iteration(self, t1: int) -> None:
         f = self.flow
@@ -234,7 +276,7 @@ class FlowUser(VUser):
             record(h, (t1 - self.it0) // 1000, 0)
             if self.it_failed:
                 h[FAILED_SLOT] += 1
-        self.pos = -1
+        self.step = None
 
     def fail(self, kind: str, message: str, backoff: bool = False) -> None:
         """No response: count it, end the iteration (failed), carry on."""
@@ -265,9 +307,10 @@ class FlowSlot(FlowUser):
         self.pool = pool
         self.intended = 0
         self.first_send = 0
+        self.open_model = True
 
     def dispatch(self, intended_ns: int) -> None:
-        self.pos = -1
+        self.step = None
         self.intended = intended_ns
         self.first_send = 0
         if self.idle:
@@ -294,7 +337,7 @@ class FlowSlot(FlowUser):
         super().end_iteration(t1)  # from it0: the intended time
 
     def next(self) -> None:
-        if self.pos < 0:
+        if self.step is None:
             self.pool.slot_free(self)
         else:
             super().next()
@@ -302,7 +345,7 @@ class FlowSlot(FlowUser):
     def start_request(self) -> None:
         """After think time: the next step; after a back-off: the slot is free again."""
         self.timer = None
-        if self.pos < 0:
+        if self.step is None:
             self.pool.slot_free(self)
         else:
             self.send_step(0)

@@ -81,12 +81,20 @@ ENCODERS: dict[str, Callable[[str], bytes | None]] = {
 
 @dataclass(slots=True)
 class ValueSlots:
-    """Where each value name goes in a user's ``values`` list, once per context used."""
+    """Where each value name goes in a user's ``values`` list, once per context used.
+
+    Each name also has a number (``names``): a user keeps the text it last stored
+    under each name (``FlowUser.last``), so a capture that finds the same value again
+    encodes and stores nothing, and the requests rendered from it stay valid.
+    """
 
     slots: dict[tuple[str, str], int] = field(default_factory=dict)
     by_name: dict[str, list[tuple[int, Callable[[str], bytes | None]]]] = field(
         default_factory=dict
     )
+    names: dict[str, int] = field(default_factory=dict)
+    slot_names: list[str] = field(default_factory=list)  # slot -> its value's name
+    drawn: set[int] = field(default_factory=set)  # slots a render fills from ``vars``
 
     def slot(self, name: str, context: str) -> int:
         key = (name, context)
@@ -94,6 +102,8 @@ class ValueSlots:
         if found is None:
             found = self.slots[key] = len(self.slots)
             self.by_name.setdefault(name, []).append((found, ENCODERS[context]))
+            self.names.setdefault(name, len(self.names))
+            self.slot_names.append(name)
         return found
 
     def fill(self, values: list[bytes], name: str, value: str) -> bool:
@@ -112,9 +122,15 @@ class ValueSlots:
         return [b""] * len(self.slots)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class CompiledStep:
-    """One step, ready to send: its row, success table, bytes or renderer, captures."""
+    """One step, ready to send: its row, success table, bytes or renderer, captures.
+
+    ``no`` numbers the worker's steps: a user caches the bytes ``render`` made for a
+    ``cacheable`` step (one whose bytes depend on the user's values only, no ``vars``
+    drawn per request) under it, until a value the step uses changes. ``next`` is the
+    step after it in its flow (None for the last), so a user walks a flow by reference.
+    """
 
     req: CompiledRequest  # the endpoint row it records into (shared by same-named steps)
     name: str
@@ -124,6 +140,11 @@ class CompiledStep:
     captures: StepCaptures | None
     strict: bool
     once: bool
+    uses: frozenset[int] = frozenset()  # the value slots its render fills
+    cacheable: bool = False
+    no: int = 0
+    next: CompiledStep | None = None
+    ends_once: bool = False  # the last once step of its flow: the flow is then ready
 
 
 @dataclass(slots=True)
@@ -140,6 +161,12 @@ class CompiledFlow:
     hist: list[int] = field(default_factory=list)  # this second's iterations (see recording)
     svc: list[int] = field(default_factory=list)  # open model: iterations from the first send
 
+    def __post_init__(self) -> None:
+        steps = self.steps
+        for i, step in enumerate(steps):
+            step.next = steps[i + 1] if i + 1 < len(steps) else None
+            step.ends_once = i + 1 == self.first
+
 
 @dataclass(slots=True)
 class Journeys:
@@ -151,6 +178,7 @@ class Journeys:
     keeps_responses: bool  # some step captures: users keep the raw responses it gets
     max_body: int
     sends_head: bool
+    steps: int = 0  # how many steps (CompiledStep.no runs below it)
 
     @property
     def rows(self) -> list[CompiledFlow]:
@@ -173,9 +201,26 @@ def compile_journeys(scenario: Scenario, plan: Plan) -> Journeys:
         weights.append(r.spec.weight)
     table = [flows[i] for i in weight_table(weights)]
     steps = [s for f in flows for s in f.steps]
+    # The cached requests a new value makes stale: by name, the cacheable steps using it.
+    stale: dict[str, set[int]] = {}
+    for no, s in enumerate(steps):
+        s.no = no
+        s.cacheable = s.cacheable and not (s.uses & slots.drawn)  # vars change per request
+        if s.cacheable:
+            for slot in s.uses:
+                stale.setdefault(slots.slot_names[slot], set()).add(no)
     for s in steps:  # every template is split now: each capture knows its slots
         if s.captures is not None:
-            s.captures.bind(tuple(tuple(slots.by_name.get(c.name, ())) for c in s.captures.specs))
+            s.captures.bind(
+                tuple(
+                    (
+                        tuple(slots.by_name.get(c.name, ())),
+                        slots.names.get(c.name, -1),
+                        tuple(sorted(stale.get(c.name, ()))),
+                    )
+                    for c in s.captures.specs
+                )
+            )
     return Journeys(
         flows=flows,
         table=table,
@@ -183,6 +228,7 @@ def compile_journeys(scenario: Scenario, plan: Plan) -> Journeys:
         keeps_responses=any(s.captures is not None for s in steps),
         max_body=scenario.http.max_body,
         sends_head=any(s.req.is_head for s in steps),
+        steps=len(steps),
     )
 
 
@@ -241,6 +287,8 @@ def _compile_step(
         used |= set(PLACEHOLDER.findall(spec.body.decode()))
     single: bytes | None = None
     render: Callable[[list[bytes]], bytes] | None = None
+    uses: frozenset[int] = frozenset()
+    cacheable = False
     header_values = any(PLACEHOLDER.search(v) for _, v in spec.headers)
     if not (used - var_names) and not header_values and _same_request(spec, req.spec):
         # Nothing per user: the pre-built variants of the plain path.
@@ -248,7 +296,7 @@ def _compile_step(
         if single is None:
             render = _pick(req)
     else:
-        render = _renderer(spec, scenario, target, slots)
+        render, uses, cacheable = _renderer(spec, scenario, target, slots)
     return CompiledStep(
         req=req,
         name=spec.name,
@@ -258,6 +306,8 @@ def _compile_step(
         captures=captures,
         strict=strict,
         once=once,
+        uses=uses,
+        cacheable=cacheable,
     )
 
 
@@ -284,8 +334,9 @@ def _pick(req: CompiledRequest) -> Callable[[list[bytes]], bytes]:
 
 def _renderer(
     spec: RequestSpec, scenario: Scenario, target: Target, slots: ValueSlots
-) -> Callable[[list[bytes]], bytes]:
-    """A function from a user's values to the step's request bytes."""
+) -> tuple[Callable[[list[bytes]], bytes], frozenset[int], bool]:
+    """A function from a user's values to the step's request bytes, the slots it reads,
+    and whether its bytes depend on those values only (no ``vars`` drawn per call)."""
     body_context = "json" if spec.json_body else "body"
     path_parts = _split(spec.path.encode(), "path", slots)
     headers = merged_headers(spec, scenario)
@@ -314,7 +365,9 @@ def _renderer(
         for ctx in CONTEXTS
         if (name, ctx) in slots.slots
     ]
-    return _generate(parts, body_parts, var_slots)
+    slots.drawn.update(slot for slot, _ in var_slots)
+    uses = frozenset(p for p in [*parts, *body_parts] if isinstance(p, int))
+    return _generate(parts, body_parts, var_slots), uses, not var_slots
 
 
 def _split(raw: bytes, context: str, slots: ValueSlots) -> list[bytes | int | None]:

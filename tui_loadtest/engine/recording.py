@@ -84,8 +84,13 @@ def bucket(v: int) -> int:
 
 def record(h: list[int], v: int, nbytes: int, status: int = 0) -> None:
     """Count one response of ``v`` µs, ``nbytes`` bytes and HTTP ``status`` (0: none, as
-    for the open model's service-time list) in a per-second list."""
-    h[bucket(v)] += 1
+    for the open model's service-time list) in a per-second list.
+
+    :func:`bucket`'s first line is written out here (this module's own copy, checked
+    against ``bucket_index`` by ``tests/test_recording.py``): every path but the closed
+    model's callback records through this function, and a call fewer per response
+    measured ~0.06 µs on the flow path."""
+    h[BUCKET_LUT[v] if 0 < v < LUT_SIZE else bucket(v)] += 1
     h[SUM_SLOT] += v
     h[BYTES_SLOT] += nbytes
     if status != 200 and status:

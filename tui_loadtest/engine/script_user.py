@@ -22,6 +22,7 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from httptools import HttpParserError
 from httptools import HttpResponseParser as Parser
 
 from ..scenario.redact import is_sensitive_header
@@ -29,10 +30,10 @@ from ..scenario.script_file import import_script, script_parts
 from ..script import RequestError, Response, User
 from .captures import body_of
 from .failures import classify
-from .flow_user import HEAD_ALLOWANCE, FlowConn
+from .flow_user import HEAD_ALLOWANCE
 from .plan import USER_AGENT, Target
 from .recording import FAILED_SLOT, SENT_SLOT, record
-from .vuser import BACKOFF_FIRST, BACKOFF_MAX, OwnConnection, close_delimited_status
+from .vuser import BACKOFF_FIRST, BACKOFF_MAX, Conn, OwnConnection, close_delimited_status
 
 if TYPE_CHECKING:
     from httptools import HttpResponseParser
@@ -47,6 +48,37 @@ OTHER_NAMES = "(other names)"
 MAX_TRACEBACKS = 20  # per worker: the log gets the first ones of each kind
 _BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
 _PATH_SAFE = "/?&=%:@!$'()*+,;~#[]"
+
+
+class ScriptConn(Conn):
+    """A script user's connection: keeps every chunk of a response while a request
+    waits for it (``user.keep``), up to ``max_keep``, for ``Response.content``."""
+
+    __slots__ = ()
+
+    user: ScriptUser  # type: ignore[assignment]  # not a VUser: its own callbacks
+
+    def data_received(self, data: bytes) -> None:
+        """``Conn.data_received`` (written out: a super() call per chunk costs) plus
+        keeping the chunk."""
+        u = self.user
+        if self.dead:
+            return
+        keep = u.keep
+        if keep is not None:
+            if u.nbytes + len(data) <= u.max_keep:
+                keep.append(data)
+            else:
+                u.keep = None
+                u.over = True
+        if not u.nbytes:
+            u.head = data
+        u.nbytes += len(data)
+        try:
+            self.parser.feed_data(data)
+        except HttpParserError as exc:
+            if not self.dead:
+                u.on_protocol_error(self, exc)
 
 
 class ScriptRow:
@@ -244,14 +276,14 @@ class ScriptUser(OwnConnection):
         "__weakref__",
     )
 
-    conn_class = FlowConn
+    conn_class = ScriptConn
 
     def __init__(self, eng: WorkerEngine) -> None:
         rt = eng.script
         assert rt is not None
         self.eng = eng
         self.rt = rt
-        self.conn: FlowConn | None = None
+        self.conn: ScriptConn | None = None
         self.req: ScriptRow | None = None
         self.data = b""
         self.t0 = 0
@@ -505,7 +537,7 @@ class ScriptUser(OwnConnection):
 
     async def connect(self) -> None:
         eng = self.eng
-        conn = FlowConn(self)  # type: ignore[arg-type]
+        conn = ScriptConn(self)  # type: ignore[arg-type]
         try:
             await eng.connect(conn)
         except asyncio.CancelledError:
@@ -530,7 +562,7 @@ class ScriptUser(OwnConnection):
         if self.req is not None:
             self.req.hist[SENT_SLOT] += len(self.data)
 
-    def on_connection_lost(self, conn: FlowConn, exc: Exception | None) -> None:
+    def on_connection_lost(self, conn: ScriptConn, exc: Exception | None) -> None:
         if conn is not self.conn:
             return
         self.conn = None
@@ -561,7 +593,7 @@ class ScriptUser(OwnConnection):
         kind, message = classify(exc)
         self.failed(kind, message)
 
-    def on_protocol_error(self, conn: FlowConn, exc: Exception) -> None:
+    def on_protocol_error(self, conn: ScriptConn, exc: Exception) -> None:
         self.abort_connection()
         kind, message = classify(exc)
         self.failed(kind, message)
