@@ -348,9 +348,10 @@ class StepCaptures:
     def _generate(self) -> Any:
         """``apply`` as one generated function for a step whose captures are all typed
         JSON: slice the body, decode it once, walk each path, compare with what the user
-        holds. The caller knows whether the body came chunked (httptools tells it) and
-        sends those to ``apply_any``. Anything unusual (no blank line, a miss, another
-        shape) goes there too: it decodes again and walks, so results are the same."""
+        holds. Anything unusual goes to ``apply_any``, which de-chunks, decodes again and
+        walks, so results are the same: no blank line, a miss, another shape, or a
+        chunked body (not looked for: its first chunk's size line comes before the JSON,
+        so it never decodes as the typed document)."""
         namespace: dict[str, Any] = {
             "typed": self._typed,
             "slow": self.apply_any,

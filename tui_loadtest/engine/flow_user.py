@@ -78,7 +78,6 @@ class FlowUser(VUser):
         "cache",
         "keep",
         "chunks",
-        "chunked",
         "max_keep",
         "it0",
         "it_failed",
@@ -123,7 +122,6 @@ class FlowUser(VUser):
         # ``chunks``, one list for the user's life.
         self.keep: list[bytes] | None = None
         self.chunks: list[bytes] = []
-        self.chunked = False  # the response has a chunked body (see on_chunk_header)
         self.max_keep = j.max_body + HEAD_ALLOWANCE
         self.it0 = 0
         self.it_failed = False
@@ -170,7 +168,6 @@ class FlowUser(VUser):
             keep = self.keep = self.chunks
             if keep:
                 keep.clear()
-            self.chunked = False
         else:
             self.keep = None
         self.nbytes = 0
@@ -243,12 +240,11 @@ class FlowUser(VUser):
                     raw = self.head
                     if keep:  # the response came in several chunks
                         raw = b"".join([raw, *keep])
-                if raw is None:
-                    bad = 0
-                elif self.chunked:  # the slow path de-chunks the body
-                    bad = caps.apply_any(raw, status, self.values, self.last, self.cache)
-                else:
-                    bad = caps.apply(raw, status, self.values, self.last, self.cache)
+                bad = (
+                    0
+                    if raw is None
+                    else caps.apply(raw, status, self.values, self.last, self.cache)
+                )
                 if bad >= 0:
                     message = caps.failure(bad, raw, s.name)
                     eng.buf.response_failure(r.index, "capture", message)
@@ -263,11 +259,6 @@ class FlowUser(VUser):
             self.end_iteration(t1)
         else:
             self.step = nxt
-
-    def on_chunk_header(self) -> None:
-        """httptools calls this only for a chunked body: the captures' fast path, which
-        takes the body as it is, then leaves the response to the de-chunking one."""
-        self.chunked = True
 
     def end_iteration(self, t1: int) -> None:
         f = self.flow
