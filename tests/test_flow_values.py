@@ -45,9 +45,11 @@ class TokenServer(LoopbackServer):
                 length = int(fields.get("Content-Length", "0"))
                 body = await reader.readexactly(length) if length else b""
                 self.seen.append((method, path, fields.get("Authorization", ""), body))
-                if path == "/login":
+                if path == "/big":  # past max_body + the head allowance when max_body is 1
+                    doc: Any = {"id": "b1", "pad": "x" * 100_000}
+                elif path == "/login":
                     self.logins += 1
-                    doc: Any = {
+                    doc = {
                         "access_token": f"tok{(self.logins + 1) // 2}",
                         "user": {"bio": "x" * 300, "roles": ["a", "b"]},
                     }
@@ -139,6 +141,33 @@ def test_each_request_carries_the_latest_captured_value(token_server) -> None:  
             assert json.loads(body) == {"token": token, "item": "i2"}
             carried.add(token)
     assert len(carried) == 10  # ten different tokens, each reached the POST's body
+
+
+@pytest.mark.parametrize(("max_body", "failures"), [(1, 5), (None, 0)])
+def test_a_response_over_max_body_fails_its_capture(token_server, max_body, failures) -> None:  # noqa: ANN001
+    server, url = token_server
+    steps = [
+        {"name": "big", "path": "/big", "capture": {"id": "json:$.id"}},
+        {"name": "use", "path": "/items/{id}"},
+    ]
+    data: dict[str, Any] = {
+        "load": {"users": 1, "spawn_rate": 100, "requests": 5 if failures else 10},
+        "flows": [{"name": "big body", "steps": steps}],
+    }
+    if max_body is not None:
+        data["http"] = {"max_body": max_body}
+    agg = asyncio.run(run_engine(parse_scenario(data, "big.toml", env={}), url))
+    errors = agg.error_rows()
+    if not failures:
+        assert not errors
+        assert [p for _, p, _, _ in server.seen] == ["/big", "/items/b1"] * 5
+        return
+    (err,) = errors
+    assert (err.kind, err.count) == ("capture", failures)
+    assert err.message == (
+        "capture id = json:$.id: the response was over max_body (not kept) (step big)"
+    )
+    assert [p for _, p, _, _ in server.seen] == ["/big"] * 5  # strict: the flow stops
 
 
 def caps(*exprs: str) -> StepCaptures:
