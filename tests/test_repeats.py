@@ -285,6 +285,9 @@ def test_a_move_every_run_shows_must_also_stand_out_of_sampling():
     assert row.pct is not None and row.pct > 0.10
     assert row.verdict == "inconclusive" and not row.significant
     assert "pooled" in short.method["sampling"]
+    text = comparison_text(short)
+    assert "the runs differ, but within the sampling noise of the pooled runs" in text
+    assert "beyond the sampling noise of each side's runs pooled" in text
     long = compare_runs(*sides(30))
     row = next(r for r in long.overall if r.metric == "p50_ms")
     assert row.verdict == REGRESSED and row.significant

@@ -158,7 +158,7 @@ def compare_runs(
         " error rate: 0.1 percentage point",
     }
     return Comparison(
-        baseline_name, current_name, threshold, 1 - alpha, rows, verdict, how, differences
+        baseline_name, current_name, threshold, confidence, rows, verdict, how, differences
     )
 
 

@@ -62,8 +62,12 @@ def comparison_text(c: Comparison, baseline_desc: str = "", current_desc: str = 
         lines.append(f"  regressed: {describe(r)}")
     for r in c.improvements:
         lines.append(f"  improved:  {describe(r)}")
+    alpha = c.method.get("alpha", 0.05)
     for r in c.inconclusive:
-        lines.append(f"  inconclusive: {describe(r)} (within the runs' noise)")
+        why = "within the runs' noise"
+        if r.runs is not None and r.p_value is not None and r.p_value < alpha:
+            why = "the runs differ, but within the sampling noise of the pooled runs"
+        lines.append(f"  inconclusive: {describe(r)} ({why})")
     lines += not_judged_lines(c)
     if c.differences:
         lines.append(f"  {differences_line(c)}")
@@ -81,7 +85,8 @@ def _rule(c: Comparison) -> str:
         return start + (
             f"the runs differ (run to run: Mann-Whitney U over per-run values, p <"
             f" {c.method.get('alpha', 0.05):g}; {runs[0]} + {runs[1]} runs; ~ = no significant"
-            " change)"
+            " change), beyond the sampling noise of each side's runs pooled"
+            f" ({c.confidence * 100:g}% confidence over the table)"
         )
     return start + (f"beyond the runs' noise ({c.confidence * 100:g}% confidence over the table)")
 
