@@ -131,7 +131,7 @@ def compare_runs(
             for n in [*side_a.counts.get(key, []), *side_b.counts.get(key, [])]
         )
         row = _row(key, va, vb, threshold, alpha, thin)
-        if row.significant and key not in beyond_sampling:
+        if row.significant and beyond_sampling.get(key, 0.0) * (row.delta or 0.0) <= 0:
             moved = row.verdict in (REGRESSED, IMPROVED)
             row = replace(row, significant=False, verdict=INCONCLUSIVE if moved else row.verdict)
         rows.append(row)
@@ -228,10 +228,12 @@ def _row(
 
 def _beyond_sampling(
     baseline: list[RunResult], current: list[RunResult], confidence: float
-) -> set[tuple[str, str, str]]:
+) -> dict[tuple[str, str, str], float]:
     """The rows whose change, with each side's runs pooled into one sample, is beyond
     what sampling that many requests explains (the single-run test, at ``confidence``
-    over the table, with no design effect: run-to-run variance is the rank test's).
+    over the table, with no design effect: run-to-run variance is the rank test's),
+    each with that pooled change (log ratio, or difference for the error rate): a
+    row counts only when it moved the same way as the medians.
 
     A row must clear both: the rank test says the runs moved consistently, this
     says the move is larger than the requests' own randomness. With 5 runs a side
@@ -244,7 +246,7 @@ def _beyond_sampling(
                         None, None)  # fmt: skip
     _, z = table_z(tests, confidence)
     return {
-        (t.scope, t.method, t.metric)
+        (t.scope, t.method, t.metric): t.est
         for t in tests
         if t.est is not None and t.se is not None and abs(t.est) > z * t.se
     }
