@@ -57,9 +57,7 @@ class TokenServer(LoopbackServer):
                     doc = {"items": [{"id": f"i{n}", "n": n} for n in range(5)], "ok": True}
                 await self._answer(writer, json.dumps(doc).encode())
         except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+            writer.close()  # the client went away (at the server's stop: left to the loop)
 
     async def _answer(self, writer: asyncio.StreamWriter, data: bytes) -> None:
         if not self.chunked:
