@@ -25,8 +25,19 @@ class LoopbackServer:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        """Close the connections still open (their handlers run their cleanup on this
+        loop, not at garbage collection after it closed), then stop the thread."""
+        if not self.thread.is_alive():
+            return
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop).result(10)
         self.thread.join(10)
+
+    async def _shutdown(self) -> None:
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.loop.call_soon(self.loop.stop)
 
     def _main(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -35,6 +46,8 @@ class LoopbackServer:
         self.ready.set()
         self.loop.run_forever()
         server.close()
+        self.loop.run_until_complete(server.wait_closed())
+        self.loop.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         raise NotImplementedError
