@@ -308,3 +308,35 @@ async def test_split_head_over_a_run_time(server):
     assert requests == seen["requests"] > 0
     assert tail <= 1.0
     assert grown <= 0  # no socket left open
+
+
+SPLIT_SCRIPT = """
+from tui_loadtest.script import task
+
+@task
+async def fetch(user):
+    r = await user.get("/fault", name="fault")
+    if r.status != 200 or r.text != "split-head body":
+        user.fail(f"got {r.status} {r.text!r}")
+"""
+
+
+async def test_a_script_reads_a_split_head_too(server, tmp_path):
+    """The same split close-delimited head, through a Python user script's transport."""
+    from dataclasses import replace
+
+    from tui_loadtest.scenario import LoadSpec, script_scenario
+
+    server.set_mode("split-head")
+    path = tmp_path / "users.py"
+    path.write_text(SPLIT_SCRIPT, encoding="utf-8")
+    sc = script_scenario(path)
+    sc = replace(sc, load=LoadSpec(users=2, spawn_rate=100, requests=20),
+                 http=replace(sc.http, timeout_s=30.0, connect_timeout_s=30.0))  # fmt: skip
+    before = server.stats()["requests"]
+    agg = await run_engine(sc, server.url, timeout=60)
+    assert not agg.error_rows()
+    counted = {name: s.requests for (_, name), s in zip(agg.endpoint_keys, agg.endpoint_stats(),
+                                                        strict=True)}  # fmt: skip
+    assert counted == {"fault": 20}
+    assert server.stats()["requests"] - before == 20

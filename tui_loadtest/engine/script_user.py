@@ -33,7 +33,14 @@ from .failures import classify
 from .flow_user import HEAD_ALLOWANCE
 from .plan import USER_AGENT, Target
 from .recording import FAILED_SLOT, SENT_SLOT, record
-from .vuser import BACKOFF_FIRST, BACKOFF_MAX, Conn, OwnConnection, close_delimited_status
+from .vuser import (
+    BACKOFF_FIRST,
+    BACKOFF_MAX,
+    HEAD_KEEP,
+    Conn,
+    OwnConnection,
+    close_delimited_status,
+)
 
 if TYPE_CHECKING:
     from httptools import HttpResponseParser
@@ -73,6 +80,8 @@ class ScriptConn(Conn):
                 u.over = True
         if not u.nbytes:
             u.head = data
+        elif len(u.head) < HEAD_KEEP:
+            u.head += data  # a head may come in pieces (see close_delimited_status)
         u.nbytes += len(data)
         try:
             self.parser.feed_data(data)
