@@ -289,3 +289,32 @@ async def test_the_verdict_and_the_thresholds_show_when_the_run_ends(store) -> N
     assert "Thresholds (1/2 passed)" in text and "Compared with fast" in text
     assert "✗ p95_ms <= 0.5" in text and "✓ error_rate <= 0.5" in text
     assert "Verdict: regressed" in text and "POST /api/agents/{id}/query" in text
+
+
+async def test_two_baselines_of_several_runs_are_judged_over_their_runs(tmp_path: Path) -> None:
+    """Marked baselines that hold 5 runs each are compared as the command line and the
+    gate compare them: over the runs (Mann-Whitney and the pooled runs), with the
+    rule, p and the runs a side on screen."""
+    from tui_loadtest.stats.repeats import combine
+
+    s = BaselineStore(tmp_path / "baselines.sqlite3")
+    runs = {
+        name: combine([make_result([HEALTH, QUERY], seconds=10, seed=seed + i,
+                                   slowdown=slowdown) for i in range(5)], cooldown_s=0.0)
+        for name, seed, slowdown in (("before", 1, 1.0), ("after", 20, 1.3))
+    }  # fmt: skip
+    s.save(Baseline("before", "2024-01-01T10:00:00+00:00", runs["before"], {"source": "run"}))
+    s.save(Baseline("after", "2024-02-01T10:00:00+00:00", runs["after"], {"source": "run"}))
+    app = create_baselines_app(s)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await list_screen(app, pilot)
+        await pilot.press("space", "down", "space", "c")
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), timeout=10)
+        await pilot.pause()
+        c = app.screen.comparison
+        assert c.method["runs"] == [5, 5] and c.verdict == REGRESSED
+        legend = text_of(app.screen.query_one("#compare-legend"))
+        assert "Mann-Whitney" in legend and "pooled" in legend
+        table = app.screen.query_one(DataTable)
+        p95 = next(i for i, r in enumerate(c.rows) if r.scope == "overall" and r.metric == "p95_ms")
+        assert "n=5+5" in str(table.get_row_at(p95)[-1])

@@ -49,7 +49,7 @@ def comparison_text(c: Comparison, baseline_desc: str = "", current_desc: str = 
         RULE,
         f"Baseline: {c.baseline_name}" + (f"  ({baseline_desc})" if baseline_desc else ""),
         f"Current:  {c.current_name}" + (f"  ({current_desc})" if current_desc else ""),
-        _rule(c),
+        f"Rule: {rule_text(c)}",
     ]
     lines += [f"Note: {note}" for note in c.method.get("notes") or []]
     if c.method.get("latency"):
@@ -74,10 +74,11 @@ def comparison_text(c: Comparison, baseline_desc: str = "", current_desc: str = 
     return "\n".join(lines)
 
 
-def _rule(c: Comparison) -> str:
-    """What a change must clear: over repeated runs, the run-to-run test."""
+def rule_text(c: Comparison) -> str:
+    """What a change must clear, in one sentence (every view of a comparison says it):
+    over repeated runs, the run-to-run test and the pooled runs' sampling noise."""
     start = (
-        f"Rule: a change counts when it is at least {c.threshold * 100:g}%, at least the floor"
+        f"A change counts when it is at least {c.threshold * 100:g}%, at least the floor"
         " (1 ms for latency), and "
     )
     runs = c.method.get("runs")
@@ -86,9 +87,9 @@ def _rule(c: Comparison) -> str:
             f"the runs differ (run to run: Mann-Whitney U over per-run values, p <"
             f" {c.method.get('alpha', 0.05):g}; {runs[0]} + {runs[1]} runs; ~ = no significant"
             " change), beyond the sampling noise of each side's runs pooled"
-            f" ({c.confidence * 100:g}% confidence over the table)"
+            f" ({c.confidence * 100:g}% confidence over the table)."
         )
-    return start + (f"beyond the runs' noise ({c.confidence * 100:g}% confidence over the table)")
+    return start + f"beyond the runs' noise ({c.confidence * 100:g}% confidence over the table)."
 
 
 def not_judged_lines(c: Comparison) -> list[str]:

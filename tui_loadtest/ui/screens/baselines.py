@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from ...baselines import SORT_KEYS, export_data, export_file_name, filter_infos, sort_infos
 from ...compare import compare
+from ...compare.repeated import compare_results
 from ...errors import UserError
 from ...ratings import rate_throughput
 from ...report.formatting import fmt_ms, fmt_pct, fmt_rate
@@ -293,7 +294,7 @@ class BaselineListScreen(_BaselineActions):
         except UserError as exc:
             self.app.call_from_thread(self.app.notify, str(exc), severity="error")
             return
-        c = compare(ba.result, bb.result, baseline_name=a, current_name=b)
+        c = compare_results(ba.result, bb.result, baseline_name=a, current_name=b)
         screen = CompareScreen(c, _describe(ba), _describe(bb))
         self.app.call_from_thread(self.app.push_screen, screen)
 

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Static
 from ...compare import IMPROVED, OVERALL, REGRESSED, Comparison, Row
 from ...report.compare_format import fmt_change, fmt_delta
 from ...report.compare_format import fmt_value as value_text
-from ...report.compare_text import verdict_text
+from ...report.compare_text import rule_text, verdict_text
 from ..style import TONE_COLOURS
 
 DIRECTION_COLOURS = {"better": TONE_COLOURS["good"], "worse": TONE_COLOURS["bad"], "same": ""}
@@ -69,9 +69,9 @@ class CompareScreen(Screen):
             table.add_column(label, key=key)
         yield table
         yield Static(
-            f"A change counts when it is at least {c.threshold * 100:g}% and beyond both runs'"
-            f" noise ({c.confidence * 100:g}% confidence over the table). Green: better for"
-            " users; red: worse; bold: a verdict; Max and thin tails are shown, not judged."
+            rule_text(c) + " Green: better for users; red: worse; bold: a verdict; Max and"
+            " thin tails are shown, not judged."
+            + "".join(f"\nNote: {n}" for n in c.method.get("notes") or [])
             + (f"\nLatency compared: {c.method['latency']}." if c.method.get("latency") else ""),
             id="compare-legend",
         )

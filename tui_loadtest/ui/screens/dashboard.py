@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 
-from ...compare import compare
+from ...compare.repeated import compare_results
 from ...stats.model import Snapshot
 from ...stats.result import RunResult
 from ..baseline_hooks import BaselineContext, BaselineDeltas
@@ -207,8 +207,9 @@ class DashboardScreen(Screen):
         comparison = None
         ctx = self.baselines
         if ctx is not None and ctx.compare_to is not None and self.result.summary.requests:
-            # --compare-to: the verdict on screen as soon as the run ends.
-            comparison = compare(
+            # --compare-to: the verdict on screen as soon as the run ends, judged as the
+            # exit code will be (over the runs when either side holds several).
+            comparison = compare_results(
                 ctx.compare_to.result,
                 self.result,
                 threshold=ctx.threshold,

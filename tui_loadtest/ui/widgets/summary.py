@@ -21,7 +21,7 @@ from textual.widgets import Static
 from ...compare import IMPROVED, NO_CHANGE, OVERALL, REGRESSED, Comparison
 from ...ratings import rate_error_rate, rate_response_ms, rate_throughput
 from ...report.compare_format import fmt_change, fmt_value
-from ...report.compare_text import differences_line
+from ...report.compare_text import differences_line, rule_text, verdict_text
 from ...report.formatting import (
     endpoint_label,
     fmt_int,
@@ -93,16 +93,13 @@ def comparison_renderable(c: Comparison) -> RenderableType:
             fmt_value(r.metric, r.a),
             fmt_value(r.metric, r.b),
             fmt_change(r),
-            Text(r.verdict or "", style=TONE_COLOURS[tone]),
+            Text(verdict_text(r), style=TONE_COLOURS[tone]),
         )
     verdict = Text("Verdict: ", style="bold")
     verdict.append(c.verdict, style=f"bold {TONE_COLOURS[colour]}")
-    note = Text(
-        f"A change counts at {c.threshold * 100:g}%, past the floor and beyond the runs' noise."
-        + ("" if shown else " No row moved that far."),
-        style="dim",
-    )
+    note = Text(rule_text(c) + ("" if shown else " No row moved that far."), style="dim")
     parts: list[RenderableType] = [verdict, note]
+    parts += [Text(f"Note: {n}", style=TONE_COLOURS["warn"]) for n in c.method.get("notes") or []]
     if c.differences:
         parts.append(Text(differences_line(c), style=TONE_COLOURS["warn"]))
     if shown:
