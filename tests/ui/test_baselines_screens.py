@@ -307,7 +307,7 @@ async def test_two_baselines_of_several_runs_are_judged_over_their_runs(tmp_path
     s.save(Baseline("after", "2024-02-01T10:00:00+00:00", runs["after"], {"source": "run"}))
     app = create_baselines_app(s)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await list_screen(app, pilot)
+        await list_screen(app, pilot)
         await pilot.press("space", "down", "space", "c")
         await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), timeout=10)
         await pilot.pause()
