@@ -89,6 +89,10 @@ def test_compare_over_runs_finds_a_slowdown_and_not_noise():
     assert row.runs == (5, 5)
     text = comparison_text(c)
     assert "p=0.008" in text and "n=5+5" in text
+    from tui_loadtest.report.html import html_report
+
+    page = html_report(slower[0], comparison=c)  # the HTML says the same as the text
+    assert "Mann-Whitney" in page and "p=0.008 n=5+5" in page
     # three runs a side cannot reach 0.05: the same slowdown is only inconclusive, and
     # the comparison says why
     weak = compare_runs(a[:3], slower[:3])

@@ -19,7 +19,7 @@ from ..ratings import Rating, rate_error_rate, rate_response_ms, rate_throughput
 from ..stats.result import RunResult
 from .axis import round_ticks, tick_text
 from .compare_format import fmt_change, fmt_delta, fmt_value
-from .compare_text import differences_line
+from .compare_text import differences_line, rule_text, verdict_text
 from .formatting import (
     endpoint_label,
     fmt_bytes,
@@ -249,16 +249,17 @@ def _charts(result: RunResult) -> str:
 def _comparison(c: Comparison) -> str:
     out = [
         f'<p>Verdict: <span class="verdict {_verdict_class(c.verdict)}">'
-        f"{escape(c.verdict)}</span> (a change counts at {c.threshold * 100:g}% and beyond"
-        f" the runs' noise, {c.confidence * 100:g}% confidence over the table)</p>"
+        f"{escape(c.verdict)}</span></p>",
+        f"<p>{escape(rule_text(c))}</p>",
     ]
+    out += [f"<p>Note: {escape(n)}</p>" for n in c.method.get("notes") or []]
     if c.differences:
         out.append(f'<p class="worse">{escape(differences_line(c))}</p>')
     head = ["Scope", "Metric", "Baseline", "Current", "Delta", "Change", "Verdict"]
     rows = []
     for r in c.rows:
         scope = "Overall" if r.scope == OVERALL else r.scope
-        verdict = r.verdict or "not judged"
+        verdict = verdict_text(r)  # over repeated runs with p and the runs a side
         rows.append(
             [
                 escape(scope),
