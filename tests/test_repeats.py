@@ -116,6 +116,17 @@ def test_a_result_of_several_runs_writes_and_reads_back_every_run(tmp_path):
     again = RunResult.from_report(json.loads(json.dumps(combined.to_report())))
     assert [r.summary.requests for r in again.runs] == [r.summary.requests for r in runs]
     assert again.repeats == rep
+    # the HTML report shows each run and the spread, as the text summary does
+    from tui_loadtest.report.formatting import fmt_ms
+    from tui_loadtest.report.html import html_report
+    from tui_loadtest.report.text import repeat_lines
+
+    page = html_report(combined)
+    assert "<h2>Repeated runs</h2>" in page and "Outlier: none" in page
+    p95 = [fmt_ms(r.summary.latency.p95) for r in runs]
+    assert all(f"<td>{v}</td>" in page for v in p95)
+    text = "\n".join(repeat_lines(combined))
+    assert all(v in text for v in p95) and "run 3" in text and "CV" in text
 
 
 def cli(capsys, *args: str) -> tuple[int, str, str]:  # noqa: ANN001

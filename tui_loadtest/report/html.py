@@ -31,6 +31,7 @@ from .formatting import (
 )
 from .output_files import write_output
 from .recommendations import recommend
+from .text import repeat_table
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;
@@ -95,6 +96,7 @@ def html_report(
         "<h2>Overall summary</h2>",
         _cards(result),
         *_thresholds(result),
+        *_repeats(result),
         "<h2>Endpoints</h2>",
         _endpoint_table(result),
         "<h2>Errors</h2>",
@@ -172,6 +174,20 @@ def _thresholds(result: RunResult) -> list[str]:
     return [
         f"<h2>Thresholds ({passed}/{len(found)} passed)</h2>",
         _table(["Result", "Threshold", "Scope", "Measured"], rows, left=4),
+    ]
+
+
+def _repeats(result: RunResult) -> list[str]:
+    """``--repeat N``: each run, the spread and the outlier, as the text summary has them."""
+    table = repeat_table(result)
+    if table is None:
+        return []
+    rows = [[escape(label), *map(escape, cells), escape(mark)] for label, cells, mark in table.rows]
+    return [
+        "<h2>Repeated runs</h2>",
+        f"<p>{escape(table.title)}</p>",
+        _table(["Run", *table.columns, ""], rows, left=1),
+        f"<p>{escape(table.outlier)}</p>",
     ]
 
 

@@ -7,6 +7,8 @@ who already read those reports read ours the same way.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..stats.model import Latency, Snapshot
 from ..stats.result import CLOCK_WARN_S, RunResult
 from .formatting import (
@@ -347,37 +349,44 @@ def _repeat_cell(metric: str, value: float | None) -> str:
     return fmt_ms(value)
 
 
-def repeat_lines(result: RunResult) -> list[str]:
-    """``--repeat N``: each run's figures, their spread and the outlier run, if any."""
+@dataclass(frozen=True)
+class RepeatTable:
+    """``--repeat N`` as a table, for the text summary and the HTML report alike."""
+
+    title: str
+    columns: list[str]
+    rows: list[tuple[str, list[str], str]]  # label, one cell per column, mark
+    outlier: str
+
+
+def repeat_table(result: RunResult) -> RepeatTable | None:
+    """Each run's figures, their spread and the outlier run, if any (None: one run)."""
     rep = result.repeats
     if not rep:
-        return []
+        return None
     runs = rep.get("runs") or []
     cooldown = float(rep.get("cooldown_s") or 0)
     title = (
         f"Repeated Runs ({len(runs)} runs, {cooldown:g} s cooldown; the figures below are"
         f" run {rep.get('representative')}'s, the median P95)"
     )
-    head = f"{'':<8}" + "".join(f"{label:>12}" for _, label in _REPEAT_COLUMNS)
-    lines = [title, THIN, head]
+    rows: list[tuple[str, list[str], str]] = []
     outlier = rep.get("outlier") or {}
     for r in runs:
         mark = "  outlier" if outlier.get("run") == r.get("run") else ""
         mark += "  interrupted" if r.get("interrupted") else ""
-        cells = "".join(f"{_repeat_cell(m, r.get(m)):>12}" for m, _ in _REPEAT_COLUMNS)
-        lines.append(f"{'run ' + str(r.get('run')):<8}{cells}{mark}")
+        cells = [_repeat_cell(m, r.get(m)) for m, _ in _REPEAT_COLUMNS]
+        rows.append((f"run {r.get('run')}", cells, mark.strip()))
     spread = rep.get("spread") or {}
     for stat in ("min", "median", "max"):
-        cells = "".join(
-            f"{_repeat_cell(m, (spread.get(m) or {}).get(stat)):>12}" for m, _ in _REPEAT_COLUMNS
-        )
-        lines.append(f"{stat:<8}{cells}")
+        cells = [_repeat_cell(m, (spread.get(m) or {}).get(stat)) for m, _ in _REPEAT_COLUMNS]
+        rows.append((stat, cells, ""))
     cvs = [(spread.get(m) or {}).get("cv") for m, _ in _REPEAT_COLUMNS]
-    lines.append(f"{'CV':<8}" + "".join(f"{'–' if cv is None else fmt_pct(cv):>12}" for cv in cvs))
+    rows.append(("CV", ["–" if cv is None else fmt_pct(cv) for cv in cvs], ""))
     if outlier:
         metric = str(outlier.get("metric"))
         z = outlier.get("z")
-        lines.append(
+        line = (
             f"Outlier: run {outlier.get('run')} ({_REPEAT_TITLES.get(metric, metric)}"
             f" {_repeat_cell(metric, outlier.get('value'))} against a median of"
             f" {_repeat_cell(metric, outlier.get('median'))}"
@@ -385,8 +394,21 @@ def repeat_lines(result: RunResult) -> list[str]:
             + "): check what else ran on the machine or the target then"
         )
     else:
-        lines.append("Outlier: none (no run stands out from the others)")
-    return [*lines, ""]
+        line = "Outlier: none (no run stands out from the others)"
+    return RepeatTable(title, [label for _, label in _REPEAT_COLUMNS], rows, line)
+
+
+def repeat_lines(result: RunResult) -> list[str]:
+    """``--repeat N``: each run's figures, their spread and the outlier run, if any."""
+    table = repeat_table(result)
+    if table is None:
+        return []
+    head = f"{'':<8}" + "".join(f"{label:>12}" for label in table.columns)
+    lines = [table.title, THIN, head]
+    for label, cells, mark in table.rows:
+        lines.append(f"{label:<8}" + "".join(f"{c:>12}" for c in cells)
+                     + (f"  {mark}" if mark else ""))  # fmt: skip
+    return [*lines, table.outlier, ""]
 
 
 _REPEAT_TITLES = {"p50_ms": "P50", "p95_ms": "P95", "p99_ms": "P99", "rps": "req/s",
