@@ -340,3 +340,31 @@ async def test_a_script_reads_a_split_head_too(server, tmp_path):
                                                         strict=True)}  # fmt: skip
     assert counted == {"fault": 20}
     assert server.stats()["requests"] - before == 20
+
+
+async def test_a_capturing_flow_step_reads_a_split_head_too(server):
+    """The same split close-delimited head, on a flow step that keeps its response to
+    capture from it (the flow transport keeps chunks its own way), and the next step
+    uses the value."""
+    from tui_loadtest.scenario import parse_scenario
+
+    server.set_mode("split-head")
+    sc = parse_scenario(
+        {
+            "name": "split flow",
+            "host": "http://127.0.0.1:1",
+            "flows": [{"name": "f", "steps": [
+                {"path": "/fault", "capture": {"word": "regex:split-(head) body"}},
+                {"path": "/fault?w={word}"},
+            ]}],
+            "load": {"users": 2, "requests": 20, "spawn_rate": 100},
+            "http": {"timeout": "30s", "connect_timeout": "30s"},
+        },
+        "split.toml",
+        env={},
+    )  # fmt: skip
+    before = server.stats()["requests"]
+    agg = await run_engine(sc, server.url, timeout=60)
+    assert not agg.error_rows()
+    assert sum(s.requests for s in agg.endpoint_stats()) == 20
+    assert server.stats()["requests"] - before == 20

@@ -269,6 +269,12 @@ class FlowUser(VUser):
                 h[FAILED_SLOT] += 1
         self.step = None
 
+    def received_head(self) -> bytes:
+        """A capturing step keeps the chunks after the first apart (``keep``), so the
+        head of a close-delimited response may be spread over them."""
+        keep = self.keep
+        return b"".join([self.head, *keep]) if keep else self.head
+
     def fail(self, kind: str, message: str, backoff: bool = False) -> None:
         """No response: count it, end the iteration (failed), carry on."""
         self.keep = None

@@ -346,7 +346,7 @@ class VUser(UserCycle, OwnConnection):
             self.open_connection()
             return
         if self.nbytes and exc is None:
-            status = close_delimited_status(self.head)
+            status = close_delimited_status(self.received_head())
             if status:
                 self.complete(status, perf_counter_ns())
                 self.next()
@@ -355,6 +355,10 @@ class VUser(UserCycle, OwnConnection):
             return
         kind, message = classify(exc)
         self.fail(kind, message)
+
+    def received_head(self) -> bytes:
+        """The start of the response received so far (a head may come in pieces)."""
+        return self.head
 
     def on_protocol_error(self, conn: Conn, exc: Exception) -> None:
         self.abort_connection()
