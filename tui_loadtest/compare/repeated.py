@@ -28,7 +28,7 @@ comparison carries a note saying so.
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ..stats.histogram import Histogram
 from ..stats.model import Latency
@@ -40,24 +40,21 @@ from .verdicts import (
     DEFAULT_THRESHOLD,
     FLOW_METHOD,
     FLOW_PREFIX,
-    HIGHER_IS_BETTER,
-    IMPROVED,
-    INCONCLUSIVE,
     MAX_WHY,
     METRICS,
-    NO_CHANGE,
     OVERALL,
-    REGRESSED,
     Comparison,
     Row,
     _like_with_like,
     _Sample,
     _tests,
     compare,
+    direction_of,
     floor_for,
     overall_verdict,
     scenario_differences,
     table_z,
+    verdict_of,
 )
 
 MIN_RUNS = 3  # either side with this many runs: run-to-run variance decides
@@ -130,11 +127,7 @@ def compare_runs(
             n * (1 - QUANTILES[key[2]]) < MIN_TAIL
             for n in [*side_a.counts.get(key, []), *side_b.counts.get(key, [])]
         )
-        row = _row(key, va, vb, threshold, alpha, thin)
-        if row.significant and beyond_sampling.get(key, 0.0) * (row.delta or 0.0) <= 0:
-            moved = row.verdict in (REGRESSED, IMPROVED)
-            row = replace(row, significant=False, verdict=INCONCLUSIVE if moved else row.verdict)
-        rows.append(row)
+        rows.append(_row(key, va, vb, threshold, alpha, thin, beyond_sampling.get(key, 0.0)))
     verdict = overall_verdict(rows)
     n_a, n_b = len(baseline), len(current)
     notes = []
@@ -187,7 +180,10 @@ def _row(
     threshold: float,
     alpha: float,
     thin: bool = False,
+    pooled: float = 0.0,
 ) -> Row:
+    """One row over the runs; ``pooled`` is the change the pooled runs show beyond their
+    sampling noise (0: none, see _beyond_sampling)."""
     scope, method, metric = key
     a = statistics.median(va) if va else None
     b = statistics.median(vb) if vb else None
@@ -196,11 +192,7 @@ def _row(
     delta = b - a
     pct = delta / a if a else None
     floor = floor_for(metric, a, b)
-    if delta == 0:
-        direction = "same"
-    else:
-        improved = delta > 0 if metric in HIGHER_IS_BETTER else delta < 0
-        direction = "better" if improved else "worse"
+    direction = direction_of(metric, delta)
     runs = (len(va), len(vb))
     why = None
     if metric == "max_ms":  # one request per run: shown, never judged
@@ -211,17 +203,9 @@ def _row(
         return Row(scope, method, metric, a, b, delta, pct, direction, None, False, None,
                    floor=floor, not_judged=why, runs=runs)  # fmt: skip
     test = mann_whitney(va, vb)
-    significant = test.p < alpha
-    if metric == "error_rate":
-        beyond = delta != 0 and (a == 0 or abs(delta) / a >= threshold)
-    else:
-        beyond = a > 0 and abs(delta) / a >= threshold
-    notable = beyond and abs(delta) >= floor and direction != "same"
-    verdict = NO_CHANGE
-    if notable and significant:
-        verdict = IMPROVED if direction == "better" else REGRESSED
-    elif notable:
-        verdict = INCONCLUSIVE
+    # the runs differ, and pooled they moved the same way beyond sampling noise
+    significant = test.p < alpha and pooled * delta > 0
+    verdict = verdict_of(metric, a, delta, floor, threshold, significant)
     return Row(scope, method, metric, a, b, delta, pct, direction, None, significant, verdict,
                floor=floor, p_value=test.p, runs=runs)  # fmt: skip
 

@@ -471,6 +471,32 @@ def floor_for(metric: str, a: float, b: float) -> float:
     return 0.0
 
 
+def direction_of(metric: str, delta: float) -> str:
+    """ "better", "worse" or "same" from the user's point of view: lower latency and
+    error rate are better, higher throughput is."""
+    if delta == 0:
+        return "same"
+    improved = delta > 0 if metric in HIGHER_IS_BETTER else delta < 0
+    return "better" if improved else "worse"
+
+
+def verdict_of(
+    metric: str, a: float, delta: float, floor: float, threshold: float, significant: bool
+) -> str:
+    """A judged row's verdict, whatever tested it (one run's noise, or the runs'): a
+    change past the relative threshold and the absolute floor is regressed or
+    improved when ``significant``, else inconclusive; anything smaller, no change."""
+    if metric == "error_rate":
+        beyond = delta != 0 and (a == 0 or abs(delta) / a >= threshold)
+    else:
+        beyond = a > 0 and abs(delta) / a >= threshold
+    if not (beyond and abs(delta) >= floor and delta != 0):
+        return NO_CHANGE
+    if not significant:
+        return INCONCLUSIVE
+    return IMPROVED if direction_of(metric, delta) == "better" else REGRESSED
+
+
 def _judge(t: _Test, threshold: float, z: float) -> Row:
     """A change counts (regressed or improved) when it clears three things: the
     relative threshold, the absolute floor, and the runs' noise (its interval, at
@@ -483,11 +509,7 @@ def _judge(t: _Test, threshold: float, z: float) -> Row:
     delta = b - a
     pct = delta / a if a else None
     floor = floor_for(t.metric, a, b)
-    if delta == 0:
-        direction = "same"
-    else:
-        improved = delta > 0 if t.metric in HIGHER_IS_BETTER else delta < 0
-        direction = "better" if improved else "worse"
+    direction = direction_of(t.metric, delta)
     if t.est is None or t.se is None:
         return Row(
             t.scope,
@@ -506,18 +528,8 @@ def _judge(t: _Test, threshold: float, z: float) -> Row:
         )
     lo, hi = t.est - z * t.se, t.est + z * t.se
     significant = lo > 0 or hi < 0
-    if t.metric == "error_rate":
-        ci = (lo, hi)
-        beyond = delta != 0 and (a == 0 or abs(delta) / a >= threshold)
-    else:
-        ci = (math.exp(lo), math.exp(hi))
-        beyond = a > 0 and abs(delta) / a >= threshold
-    notable = beyond and abs(delta) >= floor and direction != "same"
-    verdict = NO_CHANGE
-    if notable and significant:
-        verdict = IMPROVED if direction == "better" else REGRESSED
-    elif notable:
-        verdict = INCONCLUSIVE
+    ci = (lo, hi) if t.metric == "error_rate" else (math.exp(lo), math.exp(hi))
+    verdict = verdict_of(t.metric, a, delta, floor, threshold, significant)
     return Row(
         t.scope, t.method, t.metric, a, b, delta, pct, direction, ci, significant, verdict, floor
     )
