@@ -114,21 +114,19 @@ class OwnConnection:
 
     __slots__ = ()
 
-    def drop_connection(self) -> None:
+    def drop_connection(self, abort: bool = False) -> None:
         u: ConnHolder = cast("ConnHolder", self)
         conn = u.conn
         if conn is not None:
             u.conn = None
             conn.dead = True
-            conn.transport.close()
+            if abort:
+                conn.transport.abort()
+            else:
+                conn.transport.close()
 
     def abort_connection(self) -> None:
-        u: ConnHolder = cast("ConnHolder", self)
-        conn = u.conn
-        if conn is not None:
-            u.conn = None
-            conn.dead = True
-            conn.transport.abort()
+        self.drop_connection(abort=True)
 
 
 class UserCycle:

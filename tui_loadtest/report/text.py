@@ -8,6 +8,7 @@ who already read those reports read ours the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..stats.model import Latency, Snapshot
 from ..stats.result import CLOCK_WARN_S, RunResult
@@ -197,11 +198,7 @@ def users_reached(result: RunResult) -> str:
     peak, average = int(users.get("peak") or 0), float(users.get("average") or 0)
     load = result.load
     if load.get("mode") == "arrival-rate":
-        shape = f"{load['rate']:g} req/s" if load.get("rate") else "rate following stages"
-        return (
-            f"up to {fmt_int(load.get('max_users') or 0)} in flight (arrival rate, {shape}):"
-            f" {fmt_int(peak)} connections at most, {average:,.1f} on average"
-        )
+        return f"{_planned(load)}: {fmt_int(peak)} connections at most, {average:,.1f} on average"
     planned = int(users.get("planned") or load.get("users") or 0)
     return f"{fmt_int(planned)} planned, {fmt_int(peak)} reached, {average:,.1f} on average"
 
@@ -272,16 +269,24 @@ def threshold_lines(result: RunResult) -> list[str]:
     ]
 
 
+def users_line(result: RunResult) -> str:
+    """The summary's users: "50 planned, 12 reached, 9.8 on average", or the load as
+    planned when the run did not say what it reached (an arrival-rate run's slots)."""
+    return users_reached(result) or _planned(result.load)
+
+
+def _planned(load: dict[str, Any]) -> str:
+    """The users the load asked for (arrival rate: the slots and the rate)."""
+    if load.get("mode") == "arrival-rate":
+        shape = f"{load['rate']:g} req/s" if load.get("rate") else "rate following stages"
+        return f"up to {fmt_int(load.get('max_users') or 0)} in flight (arrival rate, {shape})"
+    return fmt_int(load.get("users") or 0)
+
+
 def run_summary(result: RunResult) -> str:
     """The end-of-run summary printed by headless runs."""
     s = result.summary
-    load = result.load
-    if load.get("mode") == "arrival-rate":
-        shape = f"{load['rate']:g} req/s" if load.get("rate") else "rate following stages"
-        users = f"up to {fmt_int(load.get('max_users') or 0)} in flight (arrival rate, {shape})"
-    else:
-        users = fmt_int(load.get("users") or 0)
-    users = users_reached(result) or users
+    users = users_line(result)
     paused = float(result.outcome.get("paused_s") or 0)
     views = latency_views(result)
     flows = flow_table(result)

@@ -37,7 +37,7 @@ from ...report.text import (
     latency_views,
     repeat_lines,
     response_lines,
-    users_reached,
+    users_line,
     warmup_note,
 )
 from ...stats.result import RunResult
@@ -111,13 +111,7 @@ def summary_renderable(
     result: RunResult, out: str | None = None, comparison: Comparison | None = None
 ) -> RenderableType:
     s = result.summary
-    load = result.load
-    if load.get("mode") == "arrival-rate":
-        shape = f"{load['rate']:g} req/s" if load.get("rate") else "rate following stages"
-        users = f"up to {fmt_int(load.get('max_users') or 0)} in flight (arrival rate, {shape})"
-    else:
-        users = fmt_int(load.get("users") or 0)
-    users = users_reached(result) or users  # "50 planned, 12 reached, 9.8 on average"
+    users = users_line(result)
     paused = float(result.outcome.get("paused_s") or 0)
     head = Table.grid(padding=(0, 2))
     head.add_column(style="dim", no_wrap=True)
