@@ -22,6 +22,7 @@ from tui_loadtest.cli import main
 from tui_loadtest.engine.coordinator import Run
 from tui_loadtest.engine.pool import PoolError
 from tui_loadtest.report.text import run_summary
+from tui_loadtest.stats.result import RunResult
 
 from .cluster_support import (
     recording_pool,
@@ -38,6 +39,19 @@ pytestmark = pytest.mark.timeout(180)
 def run_on(pool, sc, url, workers=2) -> Run:  # noqa: ANN001
     pool.connect()
     return Run(sc, url, workers=workers, pool=pool)
+
+
+def run_to_end(address: str, sc, url: str) -> RunResult:  # noqa: ANN001
+    """Run ``sc`` on the cluster until it ends by itself; its result."""
+    pool = recording_pool(address)
+    run = run_on(pool, sc, url)
+    try:
+        run.start()
+        assert run.wait(60)
+    finally:
+        run.close()
+        pool.close()
+    return run.result()
 
 
 def test_exact_totals_and_the_same_accounting_as_local_processes(dask_cluster, conn_server):
@@ -295,15 +309,8 @@ def test_a_user_script_travels_to_the_workers_as_text(dask_cluster, conn_server,
         "    await user.get('/' + Path(__file__).parent.name, name='where')\n"
     )
     sc = apply_overrides(script_scenario(str(script)), host=url, users=2, requests=40)
-    pool = recording_pool(dask_cluster.scheduler_address)
-    run = run_on(pool, sc, url)
-    try:
-        run.start()
-        assert run.wait(60)
-    finally:
-        run.close()
-        pool.close()
-    assert run.result().summary.requests == srv.requests == 40
+    assert run_to_end(dask_cluster.scheduler_address, sc, url).summary.requests == srv.requests
+    assert srv.requests == 40
     assert srv.paths and all(p.startswith("/tui-loadtest-script-") for p in srv.paths)
     copies = {Path(tempfile.gettempdir()) / p.strip("/") for p in srv.paths}
     deadline = time.monotonic() + 20
@@ -359,15 +366,8 @@ def test_data_rows_travel_with_the_scenario_split_by_queue(dask_cluster, conn_se
     )
     sc = load_scenario(str(tmp_path / "rows.toml"))
     (tmp_path / "users.csv").unlink()  # nothing reads it from now on
-    pool = recording_pool(dask_cluster.scheduler_address)
-    run = run_on(pool, sc, url)
-    try:
-        run.start()
-        assert run.wait(60)
-    finally:
-        run.close()
-        pool.close()
-    assert run.result().summary.requests == srv.requests == 40
+    assert run_to_end(dask_cluster.scheduler_address, sc, url).summary.requests == srv.requests
+    assert srv.requests == 40
     assert sorted(srv.paths) == ["/u/r0", "/u/r1", "/u/r2", "/u/r3"]  # one connection per user
 
 
