@@ -1,8 +1,9 @@
 """The engine's recording agrees with the stats package's histogram.
 
-``recording.bucket`` and the one inlined copy of it (``VUser.on_message_complete``)
-are checked against ``stats.histogram.bucket_index`` over every value below the
-table's end and around every power of two of the tracked range and beyond it.
+``recording.bucket`` and the two inlined copies of ``record``
+(``VUser.on_message_complete``, ``FlowUser.complete``) are checked against
+``stats.histogram.bucket_index`` over every value below the table's end and around
+every power of two of the tracked range and beyond it.
 """
 
 from __future__ import annotations
@@ -15,18 +16,23 @@ from types import SimpleNamespace
 import pytest
 
 from tui_loadtest.engine import vuser
+from tui_loadtest.engine.flow_user import FlowUser
 from tui_loadtest.engine.open_model import OpenSlot
 from tui_loadtest.engine.recording import (
     BYTES_SLOT,
     LAST_BUCKET,
     SENT_SLOT,
     SLOTS,
+    STATUS_SLOT,
     SUM_SLOT,
     Buffers,
     bucket,
     record,
 )
+from tui_loadtest.engine.shares import make_shares
 from tui_loadtest.engine.vuser import VUser
+from tui_loadtest.engine.worker_engine import WorkerEngine
+from tui_loadtest.scenario import parse_scenario
 from tui_loadtest.stats.histogram import LUT_SIZE, MAX_VALUE_US, NBUCKETS, bucket_index
 
 
@@ -84,7 +90,7 @@ def fake_host(**extra):
 
 @pytest.mark.parametrize("path", ["on_message_complete", "complete"])
 def test_the_inline_copy_matches_bucket_index(path, monkeypatch):
-    """``VUser.on_message_complete`` holds the one inlined copy of ``record``; the real
+    """``VUser.on_message_complete`` holds the first inlined copy of ``record``; the real
     method runs here, its clock set to each value in turn."""
     user = VUser(fake_host())  # type: ignore[arg-type]
     parser = SimpleNamespace(get_status_code=lambda: 200, should_keep_alive=lambda: True)
@@ -170,3 +176,26 @@ def test_take_reads_active_request_types_and_zeroes_the_lists_in_place():
     errors, *_ = buf.take_rest()
     assert sorted(e[:4] for e in errors) == [("http", 503, 3, 1), ("timeout", None, 0, 1)]
     assert buf.take_rest()[0] == []
+
+
+def test_the_flow_steps_inline_copy_matches_bucket_index():
+    """``FlowUser.complete`` holds the second inlined copy of ``record``: a real flow
+    user of a real engine records each value in the bucket of ``bucket_index``."""
+    sc = parse_scenario(
+        {"flows": [{"name": "f", "steps": [{"path": "/a"}, {"path": "/b"}]}]}, "flow.toml"
+    )
+    eng = WorkerEngine(sc, "http://127.0.0.1:9", make_shares(sc, 1)[0], lambda d: None)
+    eng.tick_ns = 1 << 62  # the second never ends here
+    user = eng.user_class(eng)
+    assert isinstance(user, FlowUser) and not user.open_model
+    for v in wide_values():
+        user.step = step = user.flow.steps[0]
+        hist = step.req.hist
+        hist[:] = [0] * len(hist)
+        user.t0, user.deadline, user.nbytes = 0, 1, 7
+        user.complete(404 if v % 2 else 200, v * 1000 + 999)  # in ns: v µs and a fraction
+        assert hist.index(1) == bucket_index(v), v
+        assert sum(hist[:NBUCKETS]) == 1
+        assert (hist[SUM_SLOT], hist[BYTES_SLOT]) == (v, 7)
+        assert hist[STATUS_SLOT + 404] == v % 2
+        assert user.deadline == 0 and user.step is step.next

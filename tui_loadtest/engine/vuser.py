@@ -5,9 +5,9 @@ response completes, the parser callback records it and writes the next request
 straight away (or arms a think-time timer). Nothing is allocated per request
 beyond what httptools and the transport need, no future and no timer are
 created per request (a watchdog in the engine enforces deadlines), and the
-latency histogram index is computed inline (the one inlined copy of
-:func:`~tui_loadtest.engine.recording.bucket`). See docs/architecture.md,
-"Hot-path habits".
+latency histogram index is computed inline (one of the two marked inline copies
+of :func:`~tui_loadtest.engine.recording.record`, the other in a flow step's
+completion). See docs/architecture.md, "Hot-path habits".
 
 Latency counts from the moment the user starts a request, including opening a
 connection when it needs one, until the response is complete.
@@ -235,9 +235,10 @@ class VUser(UserCycle, OwnConnection):
     def on_message_complete(self) -> None:
         """The hottest function: ``complete`` and ``next`` written out inline.
 
-        INLINE COPY of ``recording.record`` (and of ``recording.bucket``): the one
-        place the recording statements are written out, because a call per response
-        was measured to cost (bench/micro_record.py). Keep it in step with
+        INLINE COPY of ``recording.record`` (and of ``recording.bucket``): one of the
+        two places the recording statements are written out (``FlowUser.complete``
+        is the other), because a call per response was measured to cost
+        (bench/micro_record.py). Keep it in step with
         ``recording.py``; ``tests/test_recording.py`` drives this method over a wide
         range of latencies and checks it against ``stats.histogram.bucket_index``.
         """

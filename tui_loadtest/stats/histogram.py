@@ -9,9 +9,9 @@ Two histograms merge by adding their bucket counts, which is what lets workers,
 seconds and endpoints be combined without ever averaging percentiles.
 
 The engine records with its own cheaper equivalent of :func:`bucket_index`
-(``engine/recording.py``, whose constants derive from the ones below, and one
-marked inline copy in ``engine/vuser.py``); ``tests/test_recording.py`` checks
-that they agree.
+(``engine/recording.py``, whose constants derive from the ones below, and two
+marked inline copies, in ``engine/vuser.py`` and ``engine/flow_user.py``);
+``tests/test_recording.py`` checks that they agree.
 """
 
 from __future__ import annotations
