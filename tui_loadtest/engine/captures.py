@@ -417,7 +417,6 @@ class StepCaptures:
         namespace: dict[str, Any] = {
             "typed": self._typed,
             "slow": self.apply_any,
-            "store": self._store,
             "text": value_text,
             "random": random.random,
             "E": (msgspec.DecodeError, msgspec.ValidationError, IndexError),
@@ -446,18 +445,8 @@ class StepCaptures:
                 f"        if v is None: {slow}",
                 f"        t{j} = v if type(v) is str else text(v)",
             ]
-        lines += ["    except E:", f"        {slow}", "    bad = -1"]
-        for j, i in enumerate(self._json_index):
-            k = self._names[i]
-            if k < 0:
-                continue  # no placeholder uses this value
-            lines += [
-                f"    if t{j} != last[{k}] and not store({i}, t{j}, values, last, cache):",
-                f"        bad = {i} if bad < 0 else bad",
-            ]
-        lines.append("    return bad")
-        exec("\n".join(lines), namespace)  # noqa: S102 - field names and indexes we made
-        return namespace["apply"]
+        lines += ["    except E:", f"        {slow}"]
+        return self._stored(lines, namespace)
 
     def _generate_leading(self, typed: Any) -> Any:
         """``apply`` reading each value where it lies near the body's start (one regex
@@ -465,7 +454,7 @@ class StepCaptures:
         when one of them does not match there. The same values as the decode, except
         that a body is read only up to its values: what follows them is not checked
         (as k6's gjson does), and of a key written twice the first counts."""
-        namespace: dict[str, Any] = {"typed": typed, "store": self._store}
+        namespace: dict[str, Any] = {"typed": typed}
         slow = "return typed(raw, status, values, last, cache)"
         lines = ["def apply(raw, status, values, last, cache):"]
         for j, rx in enumerate(self._leading):
@@ -483,7 +472,14 @@ class StepCaptures:
         lines.append("    try:")
         for j in range(len(self._leading)):
             lines.append(f"        t{j} = b{j}.decode()")
-        lines += ["    except UnicodeDecodeError:", f"        {slow}", "    bad = -1"]
+        lines += ["    except UnicodeDecodeError:", f"        {slow}"]
+        return self._stored(lines, namespace)
+
+    def _stored(self, lines: list[str], namespace: dict[str, Any]) -> Any:
+        """The end of a generated ``apply`` (its values found as ``t0``, ``t1``...): store
+        each value a placeholder uses unless the user holds it already, and return the
+        first capture whose place refused its value (-1: none). Compiled here."""
+        lines.append("    bad = -1")
         for j, i in enumerate(self._json_index):
             k = self._names[i]
             if k < 0:
@@ -493,6 +489,7 @@ class StepCaptures:
                 f"        bad = {i} if bad < 0 else bad",
             ]
         lines.append("    return bad")
+        namespace["store"] = self._store
         exec("\n".join(lines), namespace)  # noqa: S102 - only our own names and numbers
         return namespace["apply"]
 
