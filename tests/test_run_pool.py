@@ -121,7 +121,11 @@ def test_the_report_says_users_reached_and_the_generators_cpu(counting):
     assert result.summary.requests == server.requests
     users = result.outcome["users"]
     assert users["planned"] == 500
-    assert 10 <= users["peak"] == server.connections < 500
+    # Every user reached made one connection, but a user spawned as the run ends may
+    # be stopped while it connects (nothing sent): the server then sees one fewer
+    # (1 run in ~15 here, spawning every 100 ms until the end).
+    assert 10 <= users["peak"] < 500
+    assert users["peak"] - 1 <= server.connections <= users["peak"]
     assert 0 < users["average"] < users["peak"]
     assert f"500 planned, {users['peak']} reached" in run_summary(result)
     gen = result.generator
