@@ -1,7 +1,7 @@
 """The engine's recording agrees with the stats package's histogram.
 
 ``recording.bucket`` and the two inlined copies of ``record``
-(``VUser.on_message_complete``, ``FlowUser.complete``) are checked against
+(``VUser.on_message_complete``, ``FlowUser.on_message_complete``) are checked against
 ``stats.histogram.bucket_index`` over every value below the table's end and around
 every power of two of the tracked range and beyond it.
 """
@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tui_loadtest.engine import vuser
+from tui_loadtest.engine import flow_user, vuser
 from tui_loadtest.engine.flow_user import FlowUser
 from tui_loadtest.engine.open_model import OpenSlot
 from tui_loadtest.engine.recording import (
@@ -178,24 +178,33 @@ def test_take_reads_active_request_types_and_zeroes_the_lists_in_place():
     assert buf.take_rest()[0] == []
 
 
-def test_the_flow_steps_inline_copy_matches_bucket_index():
-    """``FlowUser.complete`` holds the second inlined copy of ``record``: a real flow
-    user of a real engine records each value in the bucket of ``bucket_index``."""
+def test_the_flow_steps_inline_copy_matches_bucket_index(monkeypatch):
+    """``FlowUser.on_message_complete`` holds the second inlined copy of ``record``: a
+    real flow user of a real engine records each value in the bucket of
+    ``bucket_index`` (the real callback runs, its clock set to each value in turn)."""
     sc = parse_scenario(
-        {"flows": [{"name": "f", "steps": [{"path": "/a"}, {"path": "/b"}]}]}, "flow.toml"
+        {"load": {"think_time": "1s"}, "flows": [{"name": "f", "steps": [{"path": "/a"}]}]},
+        "flow.toml",
     )
     eng = WorkerEngine(sc, "http://127.0.0.1:9", make_shares(sc, 1)[0], lambda d: None)
     eng.tick_ns = 1 << 62  # the second never ends here
+    eng.loop = SimpleNamespace(call_later=lambda *a: None)  # think: nothing is sent
     user = eng.user_class(eng)
     assert isinstance(user, FlowUser) and not user.open_model
+    status = [200]
+    parser = SimpleNamespace(get_status_code=lambda: status[0], should_keep_alive=lambda: True)
+    user.conn = SimpleNamespace(parser=parser)  # type: ignore[assignment]
     for v in wide_values():
         user.step = step = user.flow.steps[0]
         hist = step.req.hist
         hist[:] = [0] * len(hist)
         user.t0, user.deadline, user.nbytes = 0, 1, 7
-        user.complete(404 if v % 2 else 200, v * 1000 + 999)  # in ns: v µs and a fraction
+        status[0] = 404 if v % 2 else 200
+        t1 = v * 1000 + 999  # in ns: v µs plus a fraction
+        monkeypatch.setattr(flow_user, "perf_counter_ns", lambda t1=t1: t1)
+        user.on_message_complete()
         assert hist.index(1) == bucket_index(v), v
         assert sum(hist[:NBUCKETS]) == 1
         assert (hist[SUM_SLOT], hist[BYTES_SLOT]) == (v, 7)
         assert hist[STATUS_SLOT + 404] == v % 2
-        assert user.deadline == 0 and user.step is step.next
+        assert user.deadline == 0 and user.step is None  # its one step: the iteration ended

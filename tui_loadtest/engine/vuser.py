@@ -236,9 +236,9 @@ class VUser(UserCycle, OwnConnection):
         """The hottest function: ``complete`` and ``next`` written out inline.
 
         INLINE COPY of ``recording.record`` (and of ``recording.bucket``): one of the
-        two places the recording statements are written out (``FlowUser.complete``
-        is the other), because a call per response was measured to cost
-        (bench/micro_record.py). Keep it in step with
+        two places the recording statements are written out (the other is
+        ``FlowUser.on_message_complete``), because a call per response was measured
+        to cost (bench/micro_record.py). Keep it in step with
         ``recording.py``; ``tests/test_recording.py`` drives this method over a wide
         range of latencies and checks it against ``stats.histogram.bucket_index``.
         """
