@@ -137,7 +137,8 @@ def capture_costs(repeat: int = 9, number: int = 20000) -> dict[str, float]:
     """µs of CPU for one capture on a kept response, as the engine runs it (a step's
     ``apply``, storing the value as a header would; best of ``repeat``). The value is
     the same at each call, as in the bench's flow (found, compared, not stored again),
-    but for ``[*]``, a random element: a new value most times, encoded and stored."""
+    but for ``[*]`` (a random element) and "a new value" (as an id that changes every
+    iteration): encoded, stored, and the cached request that uses it cleared."""
     from tui_loadtest.engine.captures import StepCaptures
     from tui_loadtest.engine.journeys import encode_header
     from tui_loadtest.scenario.captures import parse_json_path
@@ -161,18 +162,27 @@ def capture_costs(repeat: int = 9, number: int = 20000) -> dict[str, float]:
         "regex": CaptureSpec("a", "regex", 'regex:"id":"(a\\d+)"', pattern='"id":"(a\\d+)"'),
     }
     out: dict[str, float] = {}
-    for label, spec in cases.items():
-        caps = StepCaptures((spec,))
-        caps.bind(((((0, encode_header),), 0, ()),))
+    for label, spec in [*cases.items(), ("json $.agents[0].id, a new value", None)]:
+        new_each_time = spec is None  # as an id that changes every iteration: stored
+        caps = StepCaptures((spec or cases["json $.agents[0].id"],))
+        caps.bind(((((0, encode_header),), 0, (0,)),))  # its value makes request 0 stale
         values: list[bytes] = [b""]
         last: list[str | None] = [None]
-        assert caps.apply(raw, 200, values, last, []) < 0, label
-        times = timeit.repeat(
-            lambda caps=caps, values=values, last=last: caps.apply(raw, 200, values, last, []),
-            repeat=repeat,
-            number=number,
-            timer=time.process_time,
-        )
+        cache: list[bytes | None] = [None]
+        assert caps.apply(raw, 200, values, last, cache) < 0, label
+
+        def one(
+            caps: StepCaptures = caps,
+            values: list[bytes] = values,
+            last: list[str | None] = last,
+            cache: list[bytes | None] = cache,
+            new: bool = new_each_time,
+        ) -> None:
+            if new:
+                last[0] = None
+            caps.apply(raw, 200, values, last, cache)
+
+        times = timeit.repeat(one, repeat=repeat, number=number, timer=time.process_time)
         out[label] = round(min(times) / number * 1e6, 3)
     return out
 
