@@ -41,10 +41,11 @@ def run_on(pool, sc, url, workers=2) -> Run:  # noqa: ANN001
     return Run(sc, url, workers=workers, pool=pool)
 
 
-def run_to_end(address: str, sc, url: str) -> RunResult:  # noqa: ANN001
-    """Run ``sc`` on the cluster until it ends by itself; its result."""
-    pool = recording_pool(address)
-    run = run_on(pool, sc, url)
+def run_to_end(address: str, sc, url: str, workers: int | None = None) -> RunResult:  # noqa: ANN001
+    """Run ``sc`` on the cluster (``workers`` engines; None: the pool's two) until it
+    ends by itself; its result."""
+    pool = recording_pool(address, workers=workers)
+    run = run_on(pool, sc, url, workers=workers or 2)
     try:
         run.start()
         assert run.wait(60)
@@ -378,16 +379,9 @@ def test_cluster_workers_takes_part_of_the_cluster(dask_cluster, conn_server, mo
 
     srv, url = conn_server
     sc = scenario([{"path": "/"}], load={"users": 4, "requests": 20})
-    pool = recording_pool(dask_cluster.scheduler_address, workers=1)
-    run = run_on(pool, sc, url, workers=1)
-    try:
-        run.start()
-        assert run.wait(60)
-    finally:
-        run.close()
-        pool.close()
-    assert run.result().summary.requests == srv.requests == 20
-    assert len(run.result().environment["engines"]) == 1
+    result = run_to_end(dask_cluster.scheduler_address, sc, url, workers=1)
+    assert result.summary.requests == srv.requests == 20
+    assert len(result.environment["engines"]) == 1
     monkeypatch.setattr(dask_pool, "CONNECT_TIMEOUT_S", 1.0)
     with pytest.raises(PoolError) as err:
         dask_pool.DaskPool(dask_cluster.scheduler_address, 3).connect()
