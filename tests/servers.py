@@ -88,3 +88,35 @@ class CountingServer(LoopbackServer):
                 self.closed.append(time.perf_counter_ns())
                 self._changed.notify_all()
             writer.close()
+
+
+class HoldingServer(LoopbackServer):
+    """Holds every response for ``hold_s`` and counts the requests it holds at once:
+    the concurrency the target really saw (``peak``), whatever the load tester says."""
+
+    def __init__(self, hold_s: float, status: int = 200) -> None:
+        self.hold_s = hold_s
+        self.response = (
+            f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\nContent-Length: 2\r\n\r\nok"
+        ).encode()
+        self.requests = 0
+        self.in_flight = 0
+        self.peak = 0  # the most requests held at once
+        super().__init__()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                self.requests += 1
+                self.in_flight += 1
+                self.peak = max(self.peak, self.in_flight)
+                try:
+                    await asyncio.sleep(self.hold_s)
+                finally:
+                    self.in_flight -= 1
+                writer.write(self.response)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()

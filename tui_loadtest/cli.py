@@ -614,12 +614,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from .report.json_report import default_report_name
-    from .scenario import HttpSpec, single_url_scenario
+    from .scenario import AT_ONCE, HttpSpec, single_url_scenario
 
     total = args.total_flag or args.total
     users = args.users_flag or args.users
     if args.duration or uses_request_flags(args):
-        load: dict[str, object] = {"users": users, "spawn_rate": users}
+        load: dict[str, object] = {"users": users, "spawn_rate": AT_ONCE}  # all at once
         if args.duration:
             load["run_time"] = args.duration
         if not args.duration or args.total_flag:

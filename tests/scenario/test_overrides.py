@@ -99,7 +99,7 @@ def test_single_url_scenario() -> None:
     assert (request.method, request.path) == ("GET", "/api/agents?limit=5")
     assert request.name == "GET /api/agents?limit=5"
     assert (sc.load.users, sc.load.requests, sc.load.run_time_s) == (8, 1000, None)
-    assert sc.load.effective_spawn_rate == 8
+    assert sc.load.starts_at_once  # every user at once, as performance_test.py
     assert json.loads(json.dumps(sc.redacted))["requests"][0]["path"] == "/api/agents?limit=5"
 
 

@@ -13,7 +13,7 @@ from ..stats.result import RunResult
 from ..store.records import Baseline
 from .formatting import fmt_int
 from .recommendations import numbered, recommend
-from .text import RULE, THIN, endpoint_table, overall_lines
+from .text import RULE, THIN, endpoint_table, overall_lines, users_line
 
 
 def rating_line(result: RunResult) -> str:
@@ -29,7 +29,6 @@ def rating_line(result: RunResult) -> str:
 def baseline_report(baseline: Baseline) -> str:
     result = baseline.result
     s = result.summary
-    users = result.load.get("users") or result.load.get("max_users") or 0
     return "\n".join(
         [
             RULE,
@@ -39,7 +38,7 @@ def baseline_report(baseline: Baseline) -> str:
             f"Generated: {baseline.created_at}",
             f"Test Duration: {result.duration_s:.2f} seconds",
             f"Total Requests: {fmt_int(s.requests)}",
-            f"Concurrent Users: {fmt_int(int(users))}",
+            f"Concurrent Users: {users_line(result)}",  # planned, and reached
             "",
             "Overall Summary",
             THIN,

@@ -31,7 +31,7 @@ from .formatting import (
 )
 from .output_files import write_output
 from .recommendations import recommend
-from .text import repeat_table
+from .text import repeat_table, users_line
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;
@@ -77,13 +77,12 @@ def html_report(
 ) -> str:
     s = result.summary
     heading = title or f"Load test: {result.scenario_name}"
-    users = result.load.get("users") or result.load.get("max_users") or 0
     meta = " · ".join(
         [
             f"Host {result.host}",
             f"started {result.started_at}",
             f"{result.duration_s:.1f} s",
-            f"{fmt_int(int(users))} users",
+            f"users: {users_line(result)}",  # planned, and reached
         ]
     )
     parts = [

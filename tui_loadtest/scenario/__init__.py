@@ -27,6 +27,7 @@ from .loader import (
 )
 from .model import (
     ARRIVALS,
+    AT_ONCE,
     DEFAULT_MAX_USERS,
     MAX_DURATION_S,
     MAX_ENDPOINTS,
@@ -59,6 +60,7 @@ from .urls import normalize_host
 
 __all__ = [
     "ARRIVALS",
+    "AT_ONCE",
     "DEFAULT_MAX_USERS",
     "MAX_DURATION_S",
     "MAX_ENDPOINTS",

@@ -17,6 +17,7 @@ from ..errors import ScenarioError
 from .checks import RATE_LIMIT, SPAWN_LIMIT, USERS_LIMIT, is_number
 from .messages import flag_error, number_text, show
 from .model import (
+    AT_ONCE,
     MAX_RATE,
     MAX_USERS,
     MAX_WORKERS,
@@ -267,7 +268,7 @@ def single_url_scenario(
     verb = method.upper()
     shown_path = redact_query(path)  # names and reports never show a credential
     request = RequestSpec(name=f"{verb} {shown_path}", method=verb, path=path)
-    load = LoadSpec(users=concurrency, spawn_rate=float(concurrency), requests=count)
+    load = LoadSpec(users=concurrency, spawn_rate=AT_ONCE, requests=count)
     scenario = Scenario(
         name=name or f"bench {redact_query(url)}",
         host=host,

@@ -1,0 +1,67 @@
+"""`bench URL TOTAL USERS`, as the guide's performance_test.py: every user at once, and
+reports that say how many users the target really saw."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tui_loadtest.cli import main
+from tui_loadtest.report.baseline_text import baseline_report
+from tui_loadtest.report.html import html_report
+from tui_loadtest.report.json_report import read_report
+from tui_loadtest.store.records import Baseline
+
+from .servers import HoldingServer
+
+
+@pytest.fixture
+def holding() -> Iterator[tuple[HoldingServer, str]]:
+    server = HoldingServer(hold_s=0.02)
+    url = server.start()
+    yield server, url
+    server.stop()
+
+
+def bench(url: str, out: Path, *args: str) -> int:
+    return main(["bench", url, *args, "--out", str(out)])
+
+
+def test_bench_holds_every_user_at_once(holding, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    """1,000 requests from 100 users, each answer held 20 ms: the server holds 100 at
+    once (users started over a second reached about 60 before the budget ran out)."""
+    server, url = holding
+    out = tmp_path / "r.json"
+    assert bench(f"{url}/x", out, "1000", "100") == 0
+    text = capsys.readouterr().out
+    assert server.requests == 1000
+    assert server.peak == 100
+    assert json.loads(out.read_text())["outcome"]["users"]["peak"] == 100
+    assert "Concurrent Users: 100 planned, 100 reached" in text
+
+
+def test_the_flag_form_starts_every_user_at_once_too(holding, tmp_path: Path) -> None:  # noqa: ANN001
+    server, url = holding
+    assert bench(f"{url}/x", tmp_path / "r.json", "-n", "600", "-c", "60", "-m", "GET") == 0
+    assert server.requests == 600
+    assert server.peak == 60
+
+
+def test_every_report_says_the_users_reached(holding, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    """20 requests for 100 users: only 20 users can send one, and each report says so
+    where it shows the concurrency, as the server saw it."""
+    server, url = holding
+    out = tmp_path / "r.json"
+    assert bench(f"{url}/x", out, "20", "100") == 0
+    assert server.requests == 20
+    reached = f"100 planned, {server.peak} reached"
+    assert server.peak == 20
+    assert f"Concurrent Users: {reached}" in capsys.readouterr().out
+    result = read_report(out)
+    assert result.outcome["users"]["peak"] == server.peak  # the JSON report
+    text = baseline_report(Baseline("b", "2024-01-01T12:00:00", result))
+    assert any(line.startswith(f"Concurrent Users: {reached}, ") for line in text.splitlines())
+    assert f"users: {reached}" in html_report(result)
