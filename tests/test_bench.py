@@ -65,3 +65,47 @@ def test_every_report_says_the_users_reached(holding, tmp_path: Path, capsys) ->
     text = baseline_report(Baseline("b", "2024-01-01T12:00:00", result))
     assert any(line.startswith(f"Concurrent Users: {reached}, ") for line in text.splitlines())
     assert f"users: {reached}" in html_report(result)
+
+
+@pytest.fixture
+def dead() -> Iterator[tuple[HoldingServer, str]]:
+    """A target that answers 404 to everything: a path that does not exist."""
+    server = HoldingServer(hold_s=0.0, status=404)
+    url = server.start()
+    yield server, url
+    server.stop()
+
+
+def test_bench_exits_1_when_every_request_failed(dead, tmp_path: Path, capfd) -> None:  # noqa: ANN001
+    server, url = dead
+    out = tmp_path / "r.json"
+    assert bench(f"{url}/missing", out, "50", "5") == 1
+    assert server.requests == 50
+    assert json.loads(out.read_text())["summary"]["failures"] == 50  # the report is written
+    assert "every request failed (50 of 50): exit code 1" in capfd.readouterr().err
+
+
+def test_run_keeps_exit_0_when_every_request_failed(dead, tmp_path: Path) -> None:  # noqa: ANN001
+    """run follows k6: only thresholds and gates (and --exit-code-on-error) fail a run."""
+    server, url = dead
+    args = ["run", f"{url}/missing", "--no-ui", "-n", "30", "-c", "3"]
+    assert main([*args, "--out", str(tmp_path / "r.json")]) == 0
+    assert main([*args, "--exit-code-on-error", "5"]) == 5
+    assert server.requests == 60
+
+
+def test_bench_exit_code_on_error_still_wins(dead, tmp_path: Path) -> None:  # noqa: ANN001
+    _, url = dead
+    assert bench(f"{url}/missing", tmp_path / "r.json", "20", "2", "--exit-code-on-error", "5") == 5
+
+
+def test_bench_exits_0_when_some_requests_succeeded(tmp_path: Path) -> None:
+    server = HoldingServer(hold_s=0.0, fail_every=2)  # half of them fail
+    url = server.start()
+    try:
+        out = tmp_path / "r.json"
+        assert bench(f"{url}/flaky", out, "40", "4") == 0
+    finally:
+        server.stop()
+    assert server.failed == 20
+    assert json.loads(out.read_text())["summary"]["failures"] == server.failed

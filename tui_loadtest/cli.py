@@ -56,7 +56,8 @@ if TYPE_CHECKING:
 EXIT_CODES_HELP = """\
 exit codes:
   0    the run completed
-  1    a threshold failed or a significant regression was found
+  1    a threshold failed or a significant regression was found; bench: every
+       request failed
   N    with --exit-code-on-error N: a request failed and no other code applies
   2    usage error, an invalid scenario file or store, or an output file that
        could not be written (its content went to a fallback file named on stderr)
@@ -632,7 +633,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         )
     if args.out is None:
         args.out = str(Path.cwd() / default_report_name())
-    outputs = prepare_outputs(output_options(args, scenario))  # checks --out (or the default) too
+    options = replace(output_options(args, scenario), fail_when_all_failed=True)
+    outputs = prepare_outputs(options)  # checks --out (or the default) too
     return execute(
         scenario,
         workers=_plan_workers(scenario, args.workers),
