@@ -541,6 +541,7 @@ def _after_run(
     outputs: RunOutputs | None,
 ) -> int:
     from .outputs import output_failed
+    from .report.fit import output_width
     from .report.json_report import report_json
     from .report.output_files import OutputError, save_output
     from .report.text import run_summary
@@ -555,7 +556,7 @@ def _after_run(
         except OutputError as exc:
             _note(f"error: {exc}")
             written = False
-    print(run_summary(result), flush=True)
+    print(run_summary(result, output_width(sys.stdout)), flush=True)  # the terminal's width
     for line in run.worker_errors:
         _note(line + (f" (details in {run.log_path})" if run.log_path else ""))
     if run.log_path and any(e.kind == "script" for e in result.errors):
