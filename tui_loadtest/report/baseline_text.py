@@ -8,22 +8,24 @@ ones the end-of-run summary prints, so both read the same.
 
 from __future__ import annotations
 
-from ..ratings import rate_error_rate, rate_response_ms, rate_throughput
+from ..ratings import rate_error_rate, rate_response_ms
 from ..stats.result import RunResult
 from ..store.records import Baseline
 from .fit import PIPED_WIDTH, fit_lines, rule
 from .formatting import fmt_int
 from .recommendations import numbered, recommend
 from .text import endpoint_table, overall_lines, users_line
+from .throughput import throughput_rating
 
 
 def rating_line(result: RunResult) -> str:
     """The guide's three bands in one line: response time (P95), error rate, throughput."""
     s = result.summary
+    throughput, why = throughput_rating(result)
     return (
         f"Rating: response time {rate_response_ms(s.latency.p95).label}"
         f", error rate {rate_error_rate(s.error_rate).label}"
-        f", throughput {rate_throughput(s.rps).label}"
+        f", throughput {throughput.label}" + (f" ({why})" if why else "")
     )
 
 
