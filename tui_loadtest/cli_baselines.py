@@ -517,12 +517,12 @@ def cmd_rename(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .outputs import check_files, write_extra_formats
     from .report.baseline_text import baseline_report
-    from .report.fit import output_width
+    from .report.fit import PIPED_WIDTH, output_width
     from .report.output_files import write_output
 
     check_files(out=args.out, html=args.html, csv_prefix=args.csv)
     baseline = _store(args).load(args.name)
-    text = baseline_report(baseline)  # the file keeps the guide's layout
+    text = baseline_report(baseline, PIPED_WIDTH)  # a file: as piped output
     print(baseline_report(baseline, output_width(sys.stdout)))
     if args.out is not None:
         _note(f"report written to {write_output(args.out, text + chr(10), flag='--out')}")
