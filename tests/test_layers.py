@@ -68,7 +68,7 @@ VIOLATIONS = {
     "starlette": ("store/db.py", "from starlette.requests import Request"),
     "dask": ("engine/coordinator.py", "import distributed"),
     "demo": ("demo/app.py", "from tui_loadtest.stats import histogram"),
-    "httpx": ("engine/vuser.py", "import httpx"),
+    "httpx": ("engine/users/plain.py", "import httpx"),
     "argparse": ("stats/model.py", "import argparse"),
 }
 
@@ -164,7 +164,7 @@ def test_only_a_run_on_a_cluster_loads_dask():
     ("module", "package"),
     [
         ("tui_loadtest.ui", "textual"),
-        ("tui_loadtest.engine.httpx_user", "httpx"),
+        ("tui_loadtest.engine.users.httpx_user", "httpx"),
         ("tui_loadtest.cluster.dask_pool", "distributed"),
     ],
 )

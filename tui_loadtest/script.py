@@ -157,7 +157,7 @@ class _Sender(Protocol):
         content_type: str | None,
     ) -> Awaitable[Response]: ...
 
-    def fail(self, reason: str) -> None: ...
+    def fail_response(self, reason: str) -> None: ...
 
 
 class User:
@@ -213,4 +213,4 @@ class User:
 
     def fail(self, reason: str) -> None:
         """Count the last response as failed (kind ``check``), with ``reason`` as message."""
-        self._sender.fail(str(reason))
+        self._sender.fail_response(str(reason))

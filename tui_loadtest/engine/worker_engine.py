@@ -19,39 +19,19 @@ import psutil
 from ..scenario import Scenario
 from ..stats.aggregate import WorkerDelta
 from .data_rows import DataRows
-from .flow_user import FlowSlot, FlowUser, HeadAwareFlowSlot, HeadAwareFlowUser
-from .host import SlotFactory, User, UserFactory
+from .host import Row, User
 from .journeys import Journeys, compile_journeys
-from .open_model import HeadAwareSlot, OpenDriver, OpenSlot
+from .open_model import OpenDriver
 from .plan import USER_AGENT, Plan, compile_plan
 from .recording import Buffers
-from .script_user import ScriptRow, ScriptRuntime, ScriptSlot, ScriptUser
 from .shares import WorkerShare, split_evenly
-from .vuser import HeadAwareUser, VUser
+from .users import user_classes
+from .users.script import ScriptRuntime
 
 NS = 1_000_000_000  # one second, in perf_counter_ns units
 WATCHDOG_S = 0.1
 SPAWN_STEP_S = 0.01
 STAGE_STEP_S = 0.1
-
-
-def user_classes(
-    transport: str, sends_head: bool, journeys: bool = False, script: bool = False
-) -> tuple[UserFactory, SlotFactory]:
-    """The closed-model user class and the open-model slot class for a plan."""
-    if script:
-        return ScriptUser, ScriptSlot  # type: ignore[return-value]
-    if journeys:
-        if sends_head:
-            return HeadAwareFlowUser, HeadAwareFlowSlot
-        return FlowUser, FlowSlot
-    if transport == "httpx":
-        from .httpx_user import HttpxSlot, HttpxUser  # httpx is imported only when used
-
-        return HttpxUser, HttpxSlot
-    if sends_head:
-        return HeadAwareUser, HeadAwareSlot
-    return VUser, OpenSlot
 
 
 class WorkerEngine:
@@ -99,12 +79,6 @@ class WorkerEngine:
         self.user_agent = USER_AGENT
         self.keepalive = http.keepalive
         self.uses_httpx = http.transport == "httpx"
-        self.user_class, self.slot_class = user_classes(
-            http.transport,
-            any(r.is_head for r in self.plan.requests),
-            self.journeys is not None,
-            scenario.script is not None,
-        )
         self.closing: set[asyncio.Task] = set()  # httpx clients being closed
         self.ssl_context = make_ssl_context(http.verify_tls) if self.plan.target.tls else None
         self.open_model = scenario.load.is_open
@@ -112,6 +86,12 @@ class WorkerEngine:
         if scenario.script is not None:
             self.script = ScriptRuntime(self)  # imports the script (once per worker)
             self.nflows = len(self.script.flows)
+        self.user_class, self.slot_class = user_classes(
+            http.transport,
+            any(r.is_head for r in self.plan.requests),
+            self.journeys is not None,
+            self.script,
+        )
         self.buf = Buffers(self.n, self.open_model, self.nflows)
         self._point_requests()
         self.connects = 0
@@ -161,7 +141,7 @@ class WorkerEngine:
         self.users_started += 1
         return self.share.worker + self.share.workers * k
 
-    def add_row(self, row: ScriptRow) -> None:
+    def add_row(self, row: Row) -> None:
         """A request type first seen now (a script's name=): its row and its lists."""
         self.plan.requests.append(row)  # type: ignore[arg-type]
         self.n += 1
