@@ -155,7 +155,7 @@ def test_only_a_run_on_a_cluster_loads_dask():
         for info in pkgutil.walk_packages(tui_loadtest.__path__, "tui_loadtest.")
         if not info.name.startswith("tui_loadtest.cluster") and not info.name.endswith("__main__")
     ]
-    assert "tui_loadtest.cli_cluster" in modules and "tui_loadtest.ui.app" in modules
+    assert "tui_loadtest.cli.cluster" in modules and "tui_loadtest.ui.app" in modules
     proc = loads(modules, ["dask", "distributed"])
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
