@@ -135,7 +135,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _store(args: argparse.Namespace) -> BaselineStore:
     from ..baselines import open_store
-    from ..outputs import not_empty
+    from ..pipeline.outputs import not_empty
 
     not_empty(getattr(args, "store", None), "--store", "a store file or folder")
     return open_store(getattr(args, "store", None))
@@ -380,7 +380,7 @@ def cmd_rename(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from ..outputs import check_files, write_extra_formats
+    from ..pipeline.outputs import check_files, write_extra_formats
     from ..report.baseline_text import baseline_report
     from ..report.output_files import write_output
 

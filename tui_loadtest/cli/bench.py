@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..outputs import prepare_outputs
+from ..pipeline.outputs import prepare_outputs
 from .args import EXIT_CODES_HELP, Formatter, positive_int, seconds, user_count
 from .execute import execute, plan_workers
 from .outputs import output_flags, output_options

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ..engine.coordinator import Run
     from ..engine.pool import WorkerPool
     from ..engine.repeated import RepeatedRun
-    from ..outputs import RunOutputs
+    from ..pipeline.outputs import RunOutputs
     from ..scenario import Scenario
     from ..stats.result import RunResult
 
@@ -63,7 +63,7 @@ def execute(
     """Run a scenario to its end and return the exit code (shared by ``run`` and ``bench``).
     ``repeat``: run it that many times, ``cooldown_s`` apart (see engine/repeated.py).
 
-    ``outputs`` (see :mod:`tui_loadtest.outputs`) gives the dashboard its baseline
+    ``outputs`` (see :mod:`tui_loadtest.pipeline.outputs`) gives the dashboard its baseline
     store and ``--compare-to`` baseline, and once the result exists does what the flags
     ask (reports, comparison, gates, saving a baseline) and decides the final exit code.
     With ``--out -`` the JSON report is standard output's only content: progress lines,
@@ -72,8 +72,8 @@ def execute(
     """
     from ..engine.coordinator import Run
     from ..engine.repeated import RepeatedRun
-    from ..headless import Signals, run_headless
-    from ..launch import preflight, target_url
+    from ..pipeline.headless import Signals, run_headless
+    from ..pipeline.launch import preflight, target_url
     from ..report.text import run_line
 
     not_a_terminal = not no_ui and not (sys.stdout.isatty() and sys.stdin.isatty())
@@ -133,7 +133,7 @@ def after_run(
 ) -> int:
     """Write the report first (nothing after the run may lose it), then the summary, the
     worker and script errors, the outputs; return the exit code."""
-    from ..outputs import output_failed
+    from ..pipeline.outputs import output_failed
     from ..report.json_report import report_json
     from ..report.output_files import OutputError, save_output
     from ..report.text import run_summary

@@ -24,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_OK
-    from ..headless import Signals
+    from ..pipeline.headless import Signals
 
     try:
         with Signals():  # SIGTERM and SIGHUP end any command as Ctrl+C does

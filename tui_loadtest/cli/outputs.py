@@ -1,9 +1,9 @@
 """The flags ``run`` and ``bench`` share for baselines, gates and extra reports
 (``--save-baseline``, ``--compare-to``, ``--fail-on-regression``, ``--junit``,
 ``--html``, ``--csv``, ``--exit-code-on-error``, ``--store``), as a parent parser,
-and their values as the core's plain :class:`~tui_loadtest.outputs.OutputOptions`.
+and their values as the core's plain :class:`~tui_loadtest.pipeline.outputs.OutputOptions`.
 
-What those flags do after the run is :mod:`tui_loadtest.outputs`.
+What those flags do after the run is :mod:`tui_loadtest.pipeline.outputs`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .args import exit_code, percent, store_option
 
 if TYPE_CHECKING:
-    from ..outputs import OutputOptions
+    from ..pipeline.outputs import OutputOptions
     from ..scenario import Scenario
 
 
@@ -80,7 +80,7 @@ def output_flags(*, dashboard: bool) -> argparse.ArgumentParser:
 
 def output_options(args: argparse.Namespace, scenario: Scenario) -> OutputOptions:
     """The parsed output flags as the core's plain options."""
-    from ..outputs import OutputOptions
+    from ..pipeline.outputs import OutputOptions
 
     return OutputOptions(
         store=args.store,

@@ -12,7 +12,7 @@ from importlib.resources import as_file
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
-from ..outputs import prepare_outputs
+from ..pipeline.outputs import prepare_outputs
 from .args import (
     EXIT_CODES_HELP,
     Formatter,

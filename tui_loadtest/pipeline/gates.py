@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .compare import Comparison
-from .errors import (
+from ..compare import Comparison
+from ..errors import (
     EXIT_GATE_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -20,11 +20,11 @@ from .errors import (
     EXIT_USAGE,
     EXIT_WORKER_LOST,
 )
-from .report.compare_format import describe
-from .report.formatting import threshold_measured
-from .scenario import Threshold
-from .stats.result import RunResult
-from .stats.thresholds import ThresholdResult, evaluate
+from ..report.compare_format import describe
+from ..report.formatting import threshold_measured
+from ..scenario import Threshold
+from ..stats.result import RunResult
+from ..stats.thresholds import ThresholdResult, evaluate
 
 PASS, FAIL = "✓", "✗"
 _WINNING_CODES = (EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED, EXIT_WORKER_LOST)
