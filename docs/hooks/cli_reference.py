@@ -57,7 +57,9 @@ def _command(
     formatter.add_usage(parser.usage, parser._actions, parser._mutually_exclusive_groups, "")
     usage = formatter.format_help().strip()
     out += ["```text", usage, "```", ""]
-    out += _prose_and_code(parser.description or "")
+    description = parser.description or ""
+    if description.strip().rstrip(".").lower() != help_.strip().rstrip(".").lower():
+        out += _prose_and_code(description)  # (many subcommands repeat their help line)
     subcommands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     for action in subcommands:
         out += ["| command | does |", "|---|---|"]
