@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import os
 
-# Exit codes (documented in the README).
+# Exit codes (documented in docs/reference/exit-codes.md).
 EXIT_OK = 0
 EXIT_GATE_FAILED = 1  # a threshold failed or a significant regression was found
 EXIT_USAGE = 2  # bad flag, bad scenario file, bad store

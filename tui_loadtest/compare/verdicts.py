@@ -43,7 +43,7 @@ INCONCLUSIVE = "inconclusive"
 # FLOOR_MS and the histogram's resolution at the value (a bucket is up to 1/128
 # of its value wide). Why 1 ms: below it, run-to-run differences on an unchanged
 # target come from the machines (scheduler slices, timer slack, a busy CPU next
-# to the generator), not from the code under test; see README "Comparing runs".
+# to the generator), not from the code under test; see docs/baselines.md, "Comparing runs".
 FLOOR_MS = 1.0
 RESOLUTION = 1 / 128
 # The error rate's floor: a change of less than 0.1 percentage point is not judged.
