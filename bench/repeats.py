@@ -114,6 +114,7 @@ def judge(folder: Path, comparisons: int, threshold: float, seed: int) -> dict:
         lines.append(
             f"comparison {k:2d}: unchanged -> {same.verdict:<21}"
             + (f" ({'; '.join(describe(r) for r in moved)})" if moved else "")
+            + (f" [disturbed: {same.disturbed}]" if same.disturbed else "")
             + f" | slower -> {slower.verdict:<21} overall P95 x{(p95.b or 0) / (p95.a or 1):.2f}"
             f" p={p95.p_value:.3f}"
         )

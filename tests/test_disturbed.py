@@ -80,21 +80,40 @@ def test_a_disturbed_side_reads_inconclusive_on_every_view() -> None:
     assert c.verdict == INCONCLUSIVE and not c.regressions
     p95 = row(c, HEALTH_NAME, "p95_ms")
     assert p95.verdict == INCONCLUSIVE
-    assert p95.disturbed is not None and p95.disturbed.startswith("current run: loop lag P95")
+    # the target listens on the generator's machine: a P95 against the lag's P99
+    assert p95.disturbed is not None and p95.disturbed.startswith("current run: loop lag P99")
     assert c.disturbed.startswith("current run: loop lag P")
     assert "load average 3.1 on 2 CPUs" in c.disturbed and "baseline" not in c.disturbed
     line = verdict_line(c)
     assert line == f"inconclusive: the load generator was disturbed ({c.disturbed})"
     text = comparison_text(c)
     assert f"Verdict: {line}" in text
-    assert "(the load generator was disturbed: current run: loop lag P95" in text
+    assert "(the load generator was disturbed: current run: loop lag P99" in text
     assert "inconclusive (generator disturbed)" in text  # the row's own verdict
     assert line in html_report(b, comparison=c)
     assert c.to_dict()["disturbed"] == c.disturbed
-    assert c.method["generator"]["current"]["lag_ms"]["p95"] >= 1.0
+    assert c.method["generator"]["current"]["lag_ms"]["p99"] == pytest.approx(3.0, rel=0.01)
     (gate,) = regression_gates(c)
     assert gate.passed and gate.measured == line
     assert exit_code(0, [gate]) == 0
+
+
+def test_a_target_elsewhere_is_weighed_against_the_lag_at_its_own_percentile() -> None:
+    """On the generator's machine the target waits for the CPU as the generator does, and
+    more when it is the busier process: a P95 is weighed against the lag's P99 there, and
+    against the lag's own P95 for a target elsewhere."""
+    found = {}
+    for host in ("http://127.0.0.1:5000", "http://staging.example"):
+        a = make_result([FAST, QUERY], seconds=20, seed=1, host=host)
+        b = make_result([replace(FAST, median_ms=1.5), QUERY], seconds=20, seed=2, host=host)
+        c = compare(measured(a, CALM), measured(b, BUSY, BUSY_MACHINE))
+        found[host] = row(c, HEALTH_NAME, "p95_ms")
+    local, remote = found.values()
+    assert local.delta == remote.delta and local.delta is not None
+    lag = measured(plain(1), BUSY).generator["loop"]["lag_ms"]
+    assert lag["p95"] < local.delta / 2 <= lag["p99"]  # between the two scales
+    assert local.verdict == INCONCLUSIVE and "loop lag P99" in (local.disturbed or "")
+    assert remote.verdict == REGRESSED and remote.disturbed is None
 
 
 def test_an_undisturbed_pair_still_decides() -> None:

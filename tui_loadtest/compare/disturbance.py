@@ -13,9 +13,11 @@ of the change, meaning at least half of it:
 
 - a percentile row (P50, P95, P99): the loop lag at the same percentile is at least half
   the change (a loop late by 1 ms at the 95th percentile of the time can move a P95 by
-  about that much); or the requests in flight across a stall are at least half the tail
-  beyond the percentile (2.5 % for a P95) and the longest stall is at least half the
-  change;
+  about that much); for a target on the generator's own machine (a loopback address),
+  the lag one step further out (P50: the lag's P90, P95: P99, P99: P99.9), since the
+  target waits for the CPU as the generator does, and longer when it is the busier
+  process; or the requests in flight across a stall are at least half the tail beyond
+  the percentile (2.5 % for a P95) and the longest stall is at least half the change;
 - req/s: the share of the run the loop lost (time blocked in stalls, and the mean lag
   against the mean latency, which is what it costs each request of a closed loop) is at
   least half the relative change;
@@ -33,9 +35,11 @@ latency's own unit. docs/verdicts.md ("A disturbed generator") has the measureme
 
 from __future__ import annotations
 
+import ipaddress
 import statistics
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .noise import QUANTILES
 
@@ -47,6 +51,9 @@ SCALE = 0.5  # a disturbance counts when it is at least this share of the change
 LOAD_SHOWN = 1.0  # load average per CPU above which the reason names it
 STEAL_SHOWN_PCT = 5.0
 _LAG_KEYS = {"p50_ms": "p50", "p95_ms": "p95", "p99_ms": "p99"}
+# A target on the generator's machine: each percentile against the lag one step out.
+_LOCAL_LAG_KEYS = {"p50_ms": "p90", "p95_ms": "p99", "p99_ms": "p999"}
+_LAG_LABELS = {"p50": "P50", "p90": "P90", "p95": "P95", "p99": "P99", "p999": "P99.9"}
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,7 @@ class Disturbance:
     cpus: int | None = None
     steal_pct: float | None = None
     saturated: bool = False
+    local_target: bool = False  # the target listens on the generator's machine (loopback)
 
     @classmethod
     def of(cls, result: RunResult) -> Disturbance:
@@ -81,7 +89,7 @@ class Disturbance:
         duration = result.duration_s
         return cls(
             measured=bool(loop),
-            lag_ms=tuple((k, float(lag[k])) for k in ("p50", "p95", "p99", "mean") if k in lag),
+            lag_ms=tuple((k, float(lag[k])) for k in _LAG_READ if k in lag),
             stalls=int(loop.get("stalls") or 0),
             stalled_share=float(loop.get("stalled_share") or 0.0),
             max_stall_ms=float(loop.get("max_stall_ms") or 0.0),
@@ -94,6 +102,7 @@ class Disturbance:
             cpus=machine.get("cpus"),
             steal_pct=(machine.get("steal_pct") or {}).get("mean"),
             saturated=bool(gen.get("saturated")),
+            local_target=is_loopback(result.host),
         )
 
     @classmethod
@@ -130,6 +139,7 @@ class Disturbance:
             cpus=max(cpus) if cpus else None,
             steal_pct=mid_or_none([d.steal_pct for d in measured]),
             saturated=sum(d.saturated for d in measured) * 2 > len(measured),
+            local_target=measured[0].local_target,
         )
 
     def lag(self, key: str) -> float:
@@ -143,10 +153,10 @@ class Disturbance:
         change = abs(row.delta)
         metric = row.metric
         if metric in QUANTILES:
-            label = metric.removesuffix("_ms").upper()
-            lag = self.lag(_LAG_KEYS[metric])
+            key = (_LOCAL_LAG_KEYS if self.local_target else _LAG_KEYS)[metric]
+            lag = self.lag(key)
             if lag > 0 and lag >= SCALE * change:
-                return f"loop lag {label} {_ms(lag)} ms"
+                return f"loop lag {_LAG_LABELS[key]} {_ms(lag)} ms"
             tail = 1 - QUANTILES[metric]
             if self.stalled_share >= SCALE * tail and self.max_stall_ms >= SCALE * change:
                 return (
@@ -227,6 +237,20 @@ def apply(rows: list[Row], baseline: Disturbance, current: Disturbance) -> tuple
             worst = seen[side][0]
             parts.append(f"{side}: {', '.join([worst, *d.causes()])}")
     return out, "; ".join(parts)
+
+
+_LAG_READ = ("p50", "p90", "p95", "p99", "p999", "mean")
+
+
+def is_loopback(url: str) -> bool:
+    """Does ``url`` name this machine's loopback (127.0.0.0/8, ::1, localhost)?"""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _ms(v: float) -> str:
