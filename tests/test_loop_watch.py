@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tui_loadtest.engine.loop_watch import LoopWatch
 from tui_loadtest.scenario import LoadSpec, script_scenario
+from tui_loadtest.store import BaselineStore
 
 from .engine_harness import run_engine, totals
 from .servers import CountingServer
@@ -121,7 +122,8 @@ def test_the_report_and_the_summary_show_the_stalls(tmp_path: Path) -> None:
     server = CountingServer()
     url = server.start()
     try:
-        args = ["run", "sleepy.py", "--no-ui", "-t", "2s", "-u", "2", "--host", url]
+        args = ["run", "sleepy.py", "--no-ui", "-t", "2s", "-u", "2", "--host", url,
+                "--store", "s.sqlite3", "--save-baseline", "sleepy"]  # fmt: skip
         proc = subprocess.run(
             [sys.executable, "-m", "tui_loadtest", *args, "--out", "r.json"],
             capture_output=True,
@@ -142,6 +144,9 @@ def test_the_report_and_the_summary_show_the_stalls(tmp_path: Path) -> None:
     assert 0 <= loop["stalled_requests"] <= report["summary"]["requests"]
     assert loop["stalled_seconds"] and all(0 <= t <= 3 for t in loop["stalled_seconds"])
     assert report["generator"]["machine"]["cpus"] >= 1
+    # the baseline keeps them, as it keeps the whole report
+    kept = BaselineStore(tmp_path / "s.sqlite3").load("sleepy").result.generator
+    assert kept["loop"] == loop and kept["machine"] == report["generator"]["machine"]
     out = proc.stdout
     assert "Generator: its event loop was blocked" in out
     assert f"task sleepy (sleepy.py:{SLEEP_LINE})" in out
