@@ -123,7 +123,7 @@ class LoopWatch:
         hist, self._hist = self._hist, Histogram()
         stalls, self._stalls = self._stalls, []
         notes, self._notes = self._notes, []
-        return LoopSecond([(b, c) for b, c in hist.items()], hist.sum_us, stalls, notes)
+        return LoopSecond(hist.items(), hist.sum_us, stalls, notes)
 
     # -- the heartbeat (on the loop) -----------------------------------------
     def _beat(self) -> None:
