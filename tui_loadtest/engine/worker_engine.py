@@ -21,6 +21,7 @@ from ..stats.aggregate import WorkerDelta
 from .data_rows import DataRows
 from .host import Row, User
 from .journeys import Journeys, compile_journeys
+from .loop_watch import LoopWatch
 from .open_model import OpenDriver
 from .plan import USER_AGENT, Plan, compile_plan
 from .recording import Buffers
@@ -127,6 +128,7 @@ class WorkerEngine:
         self._ticker: asyncio.TimerHandle | None = None
         self._watchdog: asyncio.TimerHandle | None = None
         self._stager: asyncio.TimerHandle | None = None
+        self.watch: LoopWatch | None = None  # the loop's heartbeat and watchdog, from run()
         self.driver: OpenDriver | None = None
         if self.open_model:
             self.driver = OpenDriver(
@@ -291,6 +293,7 @@ class WorkerEngine:
         if delay > 0:
             await asyncio.sleep(delay)
         self._cpu_mark = self._cpu()
+        self._watch_loop()
         self._schedule_tick()
         self._watchdog = self.loop.call_later(WATCHDOG_S, self._check_deadlines)
         spawner = None
@@ -315,9 +318,25 @@ class WorkerEngine:
                 self._ticker.cancel()
             if self._watchdog is not None:
                 self._watchdog.cancel()
+            if self.watch is not None:
+                self.watch.stop()
             if self.closing:
                 await asyncio.wait(self.closing, timeout=2.0)
             self._emit(final=True)
+
+    def _watch_loop(self) -> None:
+        """Start the heartbeat and watchdog of this loop (engine/loop_watch.py): a stall
+        is named after the script task running, and counts the requests in flight."""
+        rt = self.script
+        names = {f.fn.__code__: f.name for f in rt.flows if hasattr(f.fn, "__code__")} if rt else {}
+        users = self.users
+        self.watch = LoopWatch(
+            self.loop,
+            worker=self.share.worker,
+            names=names,
+            in_flight=lambda: sum(1 for u in users if u.deadline),
+        )
+        self.watch.start()
 
     def _budget_spent(self) -> bool:
         return self.remaining is not None and self.remaining <= 0
@@ -433,6 +452,9 @@ class WorkerEngine:
             logs, rt.logs = rt.logs, []
             notes, rt.notes = notes + rt.notes, []
         connects, self.connects = self.connects, 0
+        loop = self.watch.take() if self.watch is not None else None
+        if loop is not None and loop.notes:
+            notes = notes + loop.notes
         driver = self.driver
         self.send(
             WorkerDelta(
@@ -457,6 +479,9 @@ class WorkerEngine:
                 user_s=user_s,
                 cpu_s=cpu_s,
                 rss_bytes=self._rss(),
+                loop_lag=loop.lag if loop is not None else None,
+                loop_lag_sum_us=loop.lag_sum_us if loop is not None else 0,
+                stalls=loop.stalls if loop is not None else [],
             )
         )
         self.tick += 1

@@ -20,7 +20,7 @@ from ..errors import (
     EXIT_USAGE,
     EXIT_WORKER_LOST,
 )
-from ..report.compare_format import describe
+from ..report.compare_format import describe, verdict_line
 from ..report.formatting import threshold_measured
 from ..scenario import Threshold
 from ..stats.result import RunResult
@@ -68,6 +68,8 @@ def regression_gates(comparison: Comparison) -> list[GateResult]:
         seen = "improved" if comparison.improvements else "no significant change"
         if comparison.inconclusive and not comparison.improvements:
             seen = f"inconclusive: {len(comparison.inconclusive)} row(s) moved within the noise"
+            if comparison.disturbed:  # moved as much as the generator's own delay
+                seen = verdict_line(comparison)
         if comparison.differences:
             seen += "; the scenarios differ"
         return [
