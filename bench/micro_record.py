@@ -47,7 +47,7 @@ from tui_loadtest.engine.recording import (
     Buffers,
     record,
 )
-from tui_loadtest.engine.vuser import VUser
+from tui_loadtest.engine.users.plain import VUser
 from tui_loadtest.stats.histogram import NBUCKETS, Histogram, bucket_index
 
 N = 100_000

@@ -26,6 +26,9 @@ independent comparisons need 200 plain and 100 slow runs (``--plain 200 --slow
 steadier than 20 can give. Runs last 10 s like bench/verdicts.py's (3 s runs hold
 too few queries: a 20 % change is then within sampling noise). The machine's load
 average is printed beside every run and in the summary (about 11 minutes in all).
+``--neighbour`` makes the runs beside a CPU-bound process pinned to the last CPU (see
+bench/verdicts.py): on such a machine each side is as disturbed as its median run, and
+a row the generator's loop lag could account for reads inconclusive.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from verdicts import load_average, moved_by_it, run_once  # noqa: E402
+from verdicts import generator_line, load_average, moved_by_it, neighbour, run_once  # noqa: E402
 
 from tui_loadtest.compare import IMPROVED, REGRESSED  # noqa: E402
 from tui_loadtest.compare.repeated import compare_runs  # noqa: E402
@@ -53,29 +56,38 @@ SIDE = 5
 
 
 def make_runs(folder: Path, plain: int, slow: int, seconds: float, users: int,
-              slowdown: float) -> list[float]:  # fmt: skip
-    """Alternate plain and slow runs until both pools are full; the load after each."""
+              slowdown: float, busy: bool = False) -> list[float]:  # fmt: skip
+    """Alternate plain and slow runs until both pools are full (``busy``: beside a
+    CPU-bound neighbour); the load after each."""
     loads: list[float] = []
     servers = {"plain": DemoServer(), "slow": DemoServer(latency_scale=slowdown)}
     for s in servers.values():
         s.start()
     try:
-        want = {"plain": plain, "slow": slow}
-        made = {"plain": 0, "slow": 0}
-        while made != want:
-            for kind in ("plain", "slow", "plain"):
-                if made[kind] >= want[kind]:
-                    continue
-                t0 = time.monotonic()
-                run_once(servers[kind].url, seconds, users, folder / f"{kind}-{made[kind]}.json")
-                made[kind] += 1
-                loads.append(load_average())
-                print(f"  {kind}-{made[kind] - 1}: {time.monotonic() - t0:.1f} s,"
-                      f" load average {loads[-1]:.1f}", file=sys.stderr, flush=True)  # fmt: skip
+        with neighbour(busy):
+            _fill(folder, servers, {"plain": plain, "slow": slow}, seconds, users, loads)
     finally:
         for s in servers.values():
             s.stop()
     return loads
+
+
+def _fill(folder: Path, servers: dict, want: dict, seconds: float, users: int,
+          loads: list[float]) -> None:  # fmt: skip
+    """Alternate plain and slow runs until each pool holds what is wanted."""
+    made = {"plain": 0, "slow": 0}
+    while made != want:
+        for kind in ("plain", "slow", "plain"):
+            if made[kind] >= want[kind]:
+                continue
+            t0 = time.monotonic()
+            run_once(servers[kind].url, seconds, users, folder / f"{kind}-{made[kind]}.json")
+            made[kind] += 1
+            loads.append(load_average())
+            name = f"{kind}-{made[kind] - 1}"
+            print(f"  {name}: {time.monotonic() - t0:.1f} s, load average {loads[-1]:.1f};"
+                  f" {generator_line(folder / f'{name}.json')}",
+                  file=sys.stderr, flush=True)  # fmt: skip
 
 
 def judge(folder: Path, comparisons: int, threshold: float, seed: int) -> dict:
@@ -102,6 +114,7 @@ def judge(folder: Path, comparisons: int, threshold: float, seed: int) -> dict:
         lines.append(
             f"comparison {k:2d}: unchanged -> {same.verdict:<21}"
             + (f" ({'; '.join(describe(r) for r in moved)})" if moved else "")
+            + (f" [disturbed: {same.disturbed}]" if same.disturbed else "")
             + f" | slower -> {slower.verdict:<21} overall P95 x{(p95.b or 0) / (p95.a or 1):.2f}"
             f" p={p95.p_value:.3f}"
         )
@@ -124,6 +137,8 @@ def main() -> int:
     ap.add_argument("--comparisons", type=int, default=20)
     ap.add_argument("--threshold", type=float, default=0.10)
     ap.add_argument("--seed", type=int, default=14)
+    ap.add_argument("--neighbour", action="store_true",
+                    help="beside a CPU-bound process pinned to the last CPU")  # fmt: skip
     ap.add_argument("--keep", type=Path, help="keep the reports in this folder")
     ap.add_argument("--reuse", type=Path, help="judge the reports in this folder (no runs)")
     args = ap.parse_args()
@@ -135,7 +150,8 @@ def main() -> int:
         folder.mkdir(parents=True, exist_ok=True)
         print(f"{args.plain} plain + {args.slow} slow runs of {args.seconds:g} s,"
               f" {args.users} users, slowdown x{args.slowdown:g}", file=sys.stderr)  # fmt: skip
-        loads = make_runs(folder, args.plain, args.slow, args.seconds, args.users, args.slowdown)
+        loads = make_runs(folder, args.plain, args.slow, args.seconds, args.users, args.slowdown,
+                          busy=args.neighbour)  # fmt: skip
     out = judge(folder, args.comparisons, args.threshold, args.seed)
     print("\n".join(out["lines"]))
     n = out["comparisons"]

@@ -3,6 +3,7 @@
     .venv/bin/python bench/verdicts.py                 # 20 pairs of each, 10 s runs
     .venv/bin/python bench/verdicts.py --pairs 5 --seconds 5 --keep /tmp/v
     .venv/bin/python bench/verdicts.py --reuse /tmp/v  # re-judge saved reports, no runs
+    .venv/bin/python bench/verdicts.py --neighbour     # beside a CPU-bound neighbour
 
 What it does: the built-in demo scenario (``tui-loadtest run --no-ui -t 10s -u 100 -r 100``)
 runs against two demo servers on loopback, one as shipped and one started with
@@ -25,6 +26,15 @@ the honest answer for so little data. 100 users (about 600 req/s) give enough.
 The machine's load average is printed beside each run: other work on a small
 machine moves latency tails between runs, which no single run can see.
 
+``--neighbour`` makes the same runs beside a CPU-bound process pinned to the last CPU
+(``stress --cpu 1`` in Python: the busy neighbour of a shared CI runner). Then the
+target is the false alarms' alone, at most 1 of 20 unchanged pairs flagged: unchanged
+pairs read "inconclusive: the load generator was disturbed" where the machine moved
+a fast endpoint by about as much as the generator's own loop ran late
+(compare/disturbance.py); the catch target (at least 19 of 20) is for a quiet
+machine, and each run's line shows its loop lag and load. Both need a machine with
+nothing else running: a shared one is busy already.
+
 ``--synthetic`` judges the same pairs drawn from lognormal latencies shaped like the
 demo (tests/synthetic.py): sampling is then the only noise, which shows what the
 method does when the machine is quiet. No runs, a few seconds.
@@ -37,12 +47,14 @@ Loopback only; each run is bounded by its run time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -72,6 +84,36 @@ def run_once(url: str, seconds: float, users: int, out: Path) -> None:
         raise SystemExit(f"run failed ({proc.returncode}): {proc.stderr.strip()[-400:]}")
 
 
+@contextlib.contextmanager
+def neighbour(on: bool) -> Iterator[None]:
+    """A CPU-bound process pinned to the machine's last CPU while the block runs (``stress
+    --cpu 1`` in Python): the busy neighbour of a shared CI runner. Nothing when not ``on``."""
+    if not on:
+        yield
+        return
+    cpu = (os.cpu_count() or 1) - 1
+    proc = subprocess.Popen(
+        [sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass"]
+    )
+    try:
+        yield
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def generator_line(path: Path) -> str:
+    """What the run's generator saw: its loop's lag and the machine's load."""
+    gen = json.loads(path.read_text()).get("generator") or {}
+    lag = (gen.get("loop") or {}).get("lag_ms") or {}
+    load = ((gen.get("machine") or {}).get("load_average") or {}).get("mean")
+    figures = [f"lag P50/P95/P99 {lag.get('p50', 0):.2f}/{lag.get('p95', 0):.2f}/"
+               f"{lag.get('p99', 0):.2f} ms" if lag else "no loop lag"]  # fmt: skip
+    if load is not None:
+        figures.append(f"load {load:.1f}")
+    return ", ".join(figures)
+
+
 def load_average() -> float:
     """The 1-minute load average (0 where the platform does not say)."""
     try:
@@ -80,14 +122,19 @@ def load_average() -> float:
         return 0.0
 
 
-def make_runs(folder: Path, pairs: int, seconds: float, users: int, slowdown: float) -> list[float]:
-    """Run every pair; return the machine's load average after each run."""
+def make_runs(folder: Path, pairs: int, seconds: float, users: int, slowdown: float,
+              busy: bool = False) -> list[float]:  # fmt: skip
+    """Run every pair (``busy``: beside a CPU-bound neighbour); return the machine's load
+    average after each run."""
     loads: list[float] = []
     plain = DemoServer()
     slow = DemoServer(latency_scale=slowdown)
     plain.start()
     slow.start()
-    try:
+    with contextlib.ExitStack() as stack:
+        stack.callback(slow.stop)
+        stack.callback(plain.stop)
+        stack.enter_context(neighbour(busy))
         for k in range(pairs):
             for name, server in ((f"plain-{2 * k}", plain), (f"slow-{k}", slow),
                                  (f"plain-{2 * k + 1}", plain)):  # fmt: skip
@@ -96,16 +143,14 @@ def make_runs(folder: Path, pairs: int, seconds: float, users: int, slowdown: fl
                 took = time.monotonic() - t0
                 load = load_average()
                 loads.append(load)
-                print(f"  {name}: {took:.1f} s, load average {load:.1f}",
+                print(f"  {name}: {took:.1f} s, load average {load:.1f};"
+                      f" {generator_line(folder / f'{name}.json')}",
                       file=sys.stderr, flush=True)  # fmt: skip
-    finally:
-        plain.stop()
-        slow.stop()
     return loads
 
 
 def judge(folder: Path, pairs: int, threshold: float) -> dict:
-    flagged, caught = [], []
+    flagged, caught, disturbed = [], [], []
     lines = []
     for k in range(pairs):
         a = read_report(folder / f"plain-{2 * k}.json")
@@ -117,12 +162,15 @@ def judge(folder: Path, pairs: int, threshold: float) -> dict:
         slower = compare(a, s, threshold=threshold)
         caught.append(any(moved_by_it(r) for r in slower.regressions))
         q = next(r for r in slower.rows if r.scope == QUERY and r.metric == "p95_ms")
+        disturbed.append(bool(same.disturbed))
         lines.append(
             f"pair {k:2d}: unchanged -> {same.verdict:<21}"
             + (f" ({'; '.join(describe(r) for r in moved)})" if moved else "")
+            + (f" [disturbed: {same.disturbed}]" if same.disturbed else "")
             + f" | slower -> {slower.verdict:<21} query P95 x{(q.b or 0) / (q.a or 1):.2f}"
         )
-    return {"flagged": sum(flagged), "caught": sum(caught), "pairs": pairs, "lines": lines}
+    return {"flagged": sum(flagged), "caught": sum(caught), "pairs": pairs, "lines": lines,
+            "disturbed": sum(disturbed)}  # fmt: skip
 
 
 def rates(folder: Path, pairs: int, draws: int, threshold: float) -> str:
@@ -194,6 +242,8 @@ def main() -> int:
     p.add_argument("--reuse", type=Path, help="judge the reports already in this folder")
     p.add_argument("--synthetic", action="store_true", help="judge synthetic runs (no runs)")
     p.add_argument("--speed", action="store_true", help="time compare() on 10-minute runs")
+    p.add_argument("--neighbour", action="store_true",
+                   help="beside a CPU-bound process pinned to the last CPU")  # fmt: skip
     p.add_argument("--rates", type=int, default=0, metavar="N",
                    help="also judge N pairs drawn at random from the runs")  # fmt: skip
     args = p.parse_args()
@@ -213,8 +263,14 @@ def main() -> int:
         folder = args.keep or Path(tempfile.mkdtemp(prefix="tui-verdicts-"))
         folder.mkdir(parents=True, exist_ok=True)
         print(f"runs: {3 * args.pairs} x {args.seconds:g} s into {folder}", file=sys.stderr)
-        loads = make_runs(folder, args.pairs, args.seconds, args.users, args.slowdown)
+        loads = make_runs(folder, args.pairs, args.seconds, args.users, args.slowdown,
+                          busy=args.neighbour)  # fmt: skip
         (folder / "loads.json").write_text(json.dumps(loads))
+        (folder / "setup.json").write_text(json.dumps({"neighbour": args.neighbour}))
+    setup_file = folder / "setup.json"
+    busy_run = args.neighbour or (
+        setup_file.exists() and json.loads(setup_file.read_text()).get("neighbour")
+    )
     found = judge(folder, args.pairs, args.threshold / 100)
     loads_file = folder / "loads.json"
     if loads_file.exists():
@@ -230,12 +286,19 @@ def main() -> int:
     n = found["pairs"]
     ok_false = found["flagged"] <= max(1, n // 20)
     ok_caught = found["caught"] >= n - max(1, n // 20)
-    print(f"\nunchanged pairs flagged: {found['flagged']}/{n}  (target <= {max(1, n // 20)})"
-          f" {'OK' if ok_false else 'MISSED'}")  # fmt: skip
-    print(
-        f"{args.slowdown:g}x slower P95 caught: {found['caught']}/{n}"
-        f"  (target >= {n - max(1, n // 20)}) {'OK' if ok_caught else 'MISSED'}"
-    )
+    where = "beside a CPU-bound neighbour" if busy_run else "no neighbour started"
+    print(f"\nunchanged pairs flagged ({where}): {found['flagged']}/{n}"
+          f"  (target <= {max(1, n // 20)}) {'OK' if ok_false else 'MISSED'};"
+          f" {found['disturbed']} read 'the load generator was disturbed'")  # fmt: skip
+    if busy_run:  # the catch target is for a quiet machine: a disturbed one may say so
+        ok_caught = True
+        print(f"{args.slowdown:g}x slower P95 caught: {found['caught']}/{n}"
+              " (the target, >= 19 of 20, is for a quiet machine)")  # fmt: skip
+    else:
+        print(
+            f"{args.slowdown:g}x slower P95 caught: {found['caught']}/{n}"
+            f"  (target >= {n - max(1, n // 20)}) {'OK' if ok_caught else 'MISSED'}"
+        )
     if args.rates:
         found["rates"] = rates(folder, args.pairs, args.rates, args.threshold / 100)
         print(found["rates"])

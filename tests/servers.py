@@ -72,9 +72,16 @@ class CountingServer(LoopbackServer):
         with self._changed:
             return self._changed.wait_for(lambda: len(self.closed) == self.connections, timeout)
 
+    def wait_connections(self, count: int, timeout: float = 10.0) -> bool:
+        """Wait until the server has accepted ``count`` connections."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.connections >= count, timeout)
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        self.opened.append(time.perf_counter_ns())
+        with self._changed:
+            self.connections += 1
+            self.opened.append(time.perf_counter_ns())
+            self._changed.notify_all()
         try:
             while True:
                 await reader.readuntil(b"\r\n\r\n")

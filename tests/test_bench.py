@@ -109,3 +109,14 @@ def test_bench_exits_0_when_some_requests_succeeded(tmp_path: Path) -> None:
         server.stop()
     assert server.failed == 20
     assert json.loads(out.read_text())["summary"]["failures"] == server.failed
+
+
+def test_a_bench_load_starts_every_user_at_once() -> None:
+    """As performance_test.py URL total concurrent: no ramp (spawned over a second, a
+    short bench reached 8 of 100 users)."""
+    from tui_loadtest.cli.bench import bench_load
+    from tui_loadtest.scenario import url_scenario
+
+    for load in (bench_load(1000, 100, None, False), bench_load(1000, 100, "5s", False)):
+        sc = url_scenario("http://127.0.0.1:8000/x", load=load)
+        assert sc.load.starts_at_once and sc.load.users == 100

@@ -330,7 +330,7 @@ def test_bench_saves_a_baseline_too(demo_url, tmp_path: Path) -> None:  # noqa: 
 
 
 def test_saving_is_skipped_for_a_run_that_did_not_complete(store, capsys) -> None:  # noqa: ANN001
-    from tui_loadtest.outputs import RunOutputs
+    from tui_loadtest.pipeline.outputs import RunOutputs
 
     r = make_result([HEALTH], seconds=3, seed=4)
     interrupted = replace(r, outcome={**r.outcome, "interrupted": True})

@@ -148,7 +148,7 @@ def test_the_first_headless_line_says_how_long_the_run_takes():
     from dataclasses import replace
 
     from tests.ui.fakes import demo_source
-    from tui_loadtest.headless import plan_line
+    from tui_loadtest.pipeline.headless import plan_line
 
     snap = demo_source().snapshot  # 50 users, 60 s
     assert plan_line(snap).startswith("running 50 users for 1m00s (Ctrl+C stops early")
@@ -165,7 +165,7 @@ def test_an_arrival_rate_runs_plan_line_names_its_rate_before_it_starts():
     """The plan line is printed before the first second: the rate must be known then."""
     from tests.engine_harness import scenario
     from tui_loadtest.engine.coordinator import Run
-    from tui_loadtest.headless import plan_line
+    from tui_loadtest.pipeline.headless import plan_line
 
     fixed = scenario([{"path": "/"}], load={"mode": "arrival-rate", "rate": 40, "run_time": "5s"})
     assert plan_line(Run(fixed, "http://127.0.0.1:9").snapshot).startswith(

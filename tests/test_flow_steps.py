@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from tui_loadtest.engine import flow_user
-from tui_loadtest.engine.flow_user import FlowUser
 from tui_loadtest.engine.shares import make_shares
+from tui_loadtest.engine.users import flow as flow_user
+from tui_loadtest.engine.users.flow import FlowUser
 from tui_loadtest.engine.worker_engine import WorkerEngine
 from tui_loadtest.scenario import parse_scenario
 

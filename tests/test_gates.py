@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from tui_loadtest import gates
 from tui_loadtest.compare import compare
 from tui_loadtest.errors import EXIT_INTERRUPTED, EXIT_UNREACHABLE, EXIT_USAGE, UserError
-from tui_loadtest.outputs import RunOutputs
+from tui_loadtest.pipeline import gates
+from tui_loadtest.pipeline.outputs import RunOutputs
 from tui_loadtest.scenario import Threshold, parse_scenario
 from tui_loadtest.stats.thresholds import measure
 from tui_loadtest.store import Baseline, BaselineStore
@@ -122,7 +122,7 @@ def test_run_outputs_print_every_gate_and_name_each_failure(capsys) -> None:  # 
 
 def test_run_outputs_hand_their_lines_to_the_caller(tmp_path) -> None:  # noqa: ANN001
     """The pipeline knows no terminal: another front end collects what it says."""
-    from tui_loadtest.outputs import OutputOptions, prepare_outputs
+    from tui_loadtest.pipeline.outputs import OutputOptions, prepare_outputs
 
     base = make_result([HEALTH, QUERY], seconds=30, seed=1)
     run = make_result([HEALTH, QUERY], seconds=30, seed=2, slowdown=1.4)

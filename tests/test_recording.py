@@ -15,9 +15,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from tui_loadtest.engine import flow_user, vuser
-from tui_loadtest.engine.flow_user import FlowUser
-from tui_loadtest.engine.open_model import OpenSlot
 from tui_loadtest.engine.recording import (
     BYTES_SLOT,
     LAST_BUCKET,
@@ -30,7 +27,10 @@ from tui_loadtest.engine.recording import (
     record,
 )
 from tui_loadtest.engine.shares import make_shares
-from tui_loadtest.engine.vuser import VUser
+from tui_loadtest.engine.users import flow as flow_user
+from tui_loadtest.engine.users import plain as vuser
+from tui_loadtest.engine.users.flow import FlowUser
+from tui_loadtest.engine.users.plain import OpenSlot, VUser
 from tui_loadtest.engine.worker_engine import WorkerEngine
 from tui_loadtest.scenario import parse_scenario
 from tui_loadtest.stats.histogram import LUT_SIZE, MAX_VALUE_US, NBUCKETS, bucket_index
@@ -142,7 +142,7 @@ def test_the_coordinator_does_not_import_httpx():
 
 
 def test_the_import_check_sees_httpx_when_it_is_imported():
-    code = "import sys, tui_loadtest.engine.worker_engine, tui_loadtest.engine.httpx_user\n"
+    code = "import sys, tui_loadtest.engine.worker_engine, tui_loadtest.engine.users.httpx_user\n"
     code += "sys.exit(0 if 'httpx' in sys.modules else 1)\n"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr

@@ -9,6 +9,10 @@
 
 ``generate_baseline`` also saves the baseline in the store, so it shows in
 ``tui-loadtest baselines`` at once (``save=False`` only builds it).
+
+Public and stable: the names in ``__all__`` (docs/reference/public-api.md). The rest of
+this module (``open_store``, ``make_baseline``, ``export_data``, the list helpers) is
+internal: the command line, the app and ``serve`` share it, and it may change.
 """
 
 from __future__ import annotations
@@ -29,18 +33,8 @@ from .store.records import TONE_ORDER
 
 SORT_KEYS = ("date", "name", "scenario", "host", "rps", "p95", "errors", "rating")
 
-__all__ = [
-    "SORT_KEYS",
-    "Baseline",
-    "BaselineGenerator",
-    "export_data",
-    "export_file_name",
-    "filter_infos",
-    "make_baseline",
-    "open_store",
-    "report_file_name",
-    "sort_infos",
-]
+# The public API (docs/reference/public-api.md); nothing else here is kept stable.
+__all__ = ["Baseline", "BaselineGenerator"]
 
 
 def open_store(path: str | Path | None = None) -> BaselineStore:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import os
 
-# Exit codes (documented in the README).
+# Exit codes (documented in docs/reference/exit-codes.md).
 EXIT_OK = 0
 # A threshold failed or a significant regression was found; bench: every request failed.
 EXIT_GATE_FAILED = 1

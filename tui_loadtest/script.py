@@ -25,7 +25,9 @@ the run's log file, and the user carries on with its next task. No gevent: every
 request is an ``await``.
 
 This module is imported by user code: it holds only the markers, the wait-time
-helpers and the types a script sees, and imports nothing heavy.
+helpers and the types a script sees, and imports nothing heavy. It is public and
+stable: the names in ``__all__`` (docs/reference/public-api.md); the marker attributes
+and what the engine hands a ``User`` are internal.
 """
 
 from __future__ import annotations
@@ -157,7 +159,7 @@ class _Sender(Protocol):
         content_type: str | None,
     ) -> Awaitable[Response]: ...
 
-    def fail(self, reason: str) -> None: ...
+    def fail_response(self, reason: str) -> None: ...
 
 
 class User:
@@ -213,4 +215,4 @@ class User:
 
     def fail(self, reason: str) -> None:
         """Count the last response as failed (kind ``check``), with ``reason`` as message."""
-        self._sender.fail(str(reason))
+        self._sender.fail_response(str(reason))

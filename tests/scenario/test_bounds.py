@@ -24,7 +24,7 @@ from tui_loadtest.scenario import (
     normalize_host,
     parse_scenario,
     plan_workers,
-    single_url_scenario,
+    url_scenario,
 )
 
 from .helpers import HEALTH, ErrorText, LoadText
@@ -157,8 +157,8 @@ def test_flag_bounds(load_text: LoadText, flags: dict[str, str], message: str) -
 
 
 def test_bench_concurrency_is_bounded() -> None:
-    with pytest.raises(ScenarioError, match=r"^C: expected at most 100000 users"):
-        single_url_scenario("http://127.0.0.1:1/", users=MAX_USERS + 1, requests=1)
+    with pytest.raises(ScenarioError, match=r"^the command line: load.users: expected at most"):
+        url_scenario("http://127.0.0.1:1/", load={"users": MAX_USERS + 1, "requests": 1})
 
 
 # ----------------------------------------------------------------------- endpoints

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tui_loadtest.errors import ScenarioError
-from tui_loadtest.scenario import apply_overrides, single_url_scenario
+from tui_loadtest.scenario import apply_overrides, url_scenario
 
 from .helpers import HEALTH, LoadText
 
@@ -92,22 +92,25 @@ def test_users_override_rejected_in_arrival_rate_mode(load_text: LoadText) -> No
     assert apply_overrides(sc, max_users=7).load.max_users == 7
 
 
-def test_single_url_scenario() -> None:
-    sc = single_url_scenario("http://127.0.0.1:8000/api/agents?limit=5", users=8, requests=1000)
+BENCH_LOAD = {"users": 8, "spawn_rate": 8, "requests": 1000}
+
+
+def test_url_scenario() -> None:
+    sc = url_scenario("http://127.0.0.1:8000/api/agents?limit=5", load=BENCH_LOAD)
     assert sc.host == "http://127.0.0.1:8000"
     (request,) = sc.requests
     assert (request.method, request.path) == ("GET", "/api/agents?limit=5")
     assert request.name == "GET /api/agents?limit=5"
     assert (sc.load.users, sc.load.requests, sc.load.run_time_s) == (8, 1000, None)
-    assert sc.load.starts_at_once  # every user at once, as performance_test.py
+    assert sc.load.effective_spawn_rate == 8
     assert json.loads(json.dumps(sc.redacted))["requests"][0]["path"] == "/api/agents?limit=5"
 
 
-def test_single_url_scenario_root_path_and_errors() -> None:
-    assert single_url_scenario("https://example.com", 1, 1).requests[0].path == "/"
+def test_url_scenario_root_path_and_errors() -> None:
+    assert url_scenario("https://example.com", load={}).requests[0].path == "/"
     with pytest.raises(ScenarioError, match=r'^URL: expected .*got "example.com"$'):
-        single_url_scenario("example.com", 1, 1)
-    with pytest.raises(ScenarioError, match=r'^N: expected a positive integer, got "0"$'):
-        single_url_scenario("http://h", 1, 0)
-    with pytest.raises(ScenarioError, match=r'^C: expected a positive integer, got "0"$'):
-        single_url_scenario("http://h", 0, 1)
+        url_scenario("example.com", load={})
+    with pytest.raises(ScenarioError, match=r"^the command line: load.requests: expected"):
+        url_scenario("http://h", load={"requests": 0})
+    with pytest.raises(ScenarioError, match=r"^the command line: load.users: expected"):
+        url_scenario("http://h", load={"users": 0})

@@ -15,7 +15,7 @@ from tui_loadtest.scenario import (
     redact_query,
     redact_scenario,
     redact_text,
-    single_url_scenario,
+    url_scenario,
 )
 
 from .helpers import HEALTH, SECRET, ErrorText, LoadText
@@ -250,13 +250,13 @@ def test_redact_text_scrubs_secrets_longest_first() -> None:
 
 
 def test_bench_url_credentials_are_redacted() -> None:
-    sc = single_url_scenario("http://127.0.0.1:1/x?api_key=lit-key-123", 1, 1)
+    sc = url_scenario("http://127.0.0.1:1/x?api_key=lit-key-123", load={"requests": 1})
     assert sc.requests[0].path == "/x?api_key=lit-key-123"
     assert sc.requests[0].name == "GET /x?api_key=<redacted>"
     assert "lit-key-123" not in json.dumps(sc.redacted) + sc.name
     assert "lit-key-123" in sc.secrets
     with pytest.raises(ScenarioError) as info:
-        single_url_scenario("http://h/x?token=lit-key-123&a=b c", 1, 1)
+        url_scenario("http://h/x?token=lit-key-123&a=b c", load={"requests": 1})
     assert "lit-key-123" not in str(info.value)
 
 

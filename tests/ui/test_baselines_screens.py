@@ -179,7 +179,7 @@ async def on_dashboard(app, pilot):  # noqa: ANN001, ANN201
 
 async def test_b_saves_the_run_and_replaces_only_after_a_yes(tmp_path: Path) -> None:
     from tests.ui.fakes import demo_source
-    from tui_loadtest.outputs import BaselineContext
+    from tui_loadtest.pipeline.outputs import BaselineContext
     from tui_loadtest.ui import create_app
 
     store = BaselineStore(tmp_path / "s.sqlite3")
@@ -216,7 +216,7 @@ async def test_b_saves_the_run_and_replaces_only_after_a_yes(tmp_path: Path) -> 
 
 async def test_l_opens_the_list_and_c_compares_a_baseline_with_the_live_run(store) -> None:  # noqa: ANN001
     from tests.ui.fakes import demo_source
-    from tui_loadtest.outputs import BaselineContext
+    from tui_loadtest.pipeline.outputs import BaselineContext
     from tui_loadtest.ui import create_app
 
     app = create_app(demo_source(), baselines=BaselineContext(store))
@@ -236,7 +236,7 @@ async def test_l_opens_the_list_and_c_compares_a_baseline_with_the_live_run(stor
 
 async def test_compare_to_puts_the_baseline_beside_the_live_figures(store) -> None:  # noqa: ANN001
     from tests.ui.fakes import demo_source
-    from tui_loadtest.outputs import BaselineContext
+    from tui_loadtest.pipeline.outputs import BaselineContext
     from tui_loadtest.ui import create_app
     from tui_loadtest.ui.baseline_hooks import BaselineDeltas
 
@@ -263,7 +263,7 @@ async def test_the_verdict_and_the_thresholds_show_when_the_run_ends(store) -> N
     from rich.console import Console
 
     from tests.ui.fakes import demo_source
-    from tui_loadtest.outputs import BaselineContext
+    from tui_loadtest.pipeline.outputs import BaselineContext
     from tui_loadtest.ui import create_app
     from tui_loadtest.ui.baseline_hooks import BaselineDeltas
     from tui_loadtest.ui.widgets.summary import SummaryView, summary_renderable

@@ -1,9 +1,13 @@
 """Verdicts over repeated runs: run-to-run variance instead of the within-run noise model.
 
-When either side holds at least :data:`MIN_RUNS` runs, each row compares the
+When the two sides hold enough runs for the test to reach p < ``alpha`` at all
+(4 + 4, 3 + 5, 2 + 8 ...: :func:`uses_runs`), each row compares the
 per-run values of the two sides (each run's P95, its req/s, ...) with the
 Mann-Whitney U test (:mod:`.mann_whitney`) at ``alpha`` (0.05), as benchstat
-does for Go benchmarks. The row shows the medians. A row is regressed or
+does for Go benchmarks. With fewer, the test could only ever say "no
+significant change" (3 + 3 runs cannot go below p = 0.1), which would pass a gate
+whatever changed: the representative runs are judged by the single-run noise
+model instead, and the comparison says so. The row shows the medians. A row is regressed or
 improved when, as for single runs, the medians' change clears the threshold
 and the absolute floor, the test finds a difference (p < alpha), **and** the
 change stands out of sampling: with each side's runs pooled into one sample,
@@ -21,7 +25,7 @@ show (the machine, not the target). See docs/verdicts.md for the measurements.
 
 As for single runs, a percentile with fewer than ten responses beyond it in
 some run is shown but not judged (the maximum in disguise). With fewer than 4
-runs on a side the test is weak (3 + 3 runs cannot go below p = 0.1): the
+runs on a side the test is weak (3 + 5 runs cannot go below p = 0.036): the
 comparison carries a note saying so.
 """
 
@@ -33,6 +37,8 @@ from dataclasses import dataclass
 from ..stats.histogram import Histogram
 from ..stats.model import Latency
 from ..stats.result import RunResult
+from . import disturbance
+from .disturbance import Disturbance
 from .mann_whitney import mann_whitney
 from .noise import MIN_TAIL, QUANTILES
 from .verdicts import (
@@ -57,7 +63,6 @@ from .verdicts import (
     verdict_of,
 )
 
-MIN_RUNS = 3  # either side with this many runs: run-to-run variance decides
 FEW_RUNS = 4  # below it on a side: the comparison says the test is weak
 ALPHA = 0.05
 
@@ -68,9 +73,15 @@ class _Side:
     counts: dict[tuple[str, str, str], list[int]]  # the requests each value stands on
 
 
-def uses_runs(a: list[RunResult], b: list[RunResult]) -> bool:
-    """True when run-to-run variance decides: either side holds at least MIN_RUNS runs."""
-    return max(len(a), len(b)) >= MIN_RUNS
+def uses_runs(a: list[RunResult], b: list[RunResult], alpha: float = ALPHA) -> bool:
+    """True when run-to-run variance decides: the rank test can reach p < ``alpha`` with
+    this many runs a side (from 4 + 4; 3 + 3 cannot: its smallest p is 0.1)."""
+    return smallest_p(len(a), len(b)) < alpha
+
+
+def smallest_p(n_a: int, n_b: int) -> float:
+    """The smallest two-sided p the exact rank test can give for these sizes."""
+    return mann_whitney([0.0] * n_a, [1.0] * n_b).min_p
 
 
 def runs_of(result: RunResult) -> list[RunResult]:
@@ -88,14 +99,29 @@ def compare_results(
     current_name: str = "current",
 ) -> Comparison:
     """The comparison a baseline and a run (each one run or several) get: over the runs
-    when either side holds at least MIN_RUNS, else the single-run noise model between
-    the two representative runs."""
+    when the rank test can decide with their number (:func:`uses_runs`), else the
+    single-run noise model between the two representative runs, with a note when
+    either side held several runs."""
     a, b = runs_of(baseline), runs_of(current)
     if uses_runs(a, b):
         return compare_runs(a, b, threshold=threshold, confidence=confidence,
                             baseline_name=baseline_name, current_name=current_name)  # fmt: skip
-    return compare(baseline, current, threshold=threshold, confidence=confidence,
-                   baseline_name=baseline_name, current_name=current_name)  # fmt: skip
+    c = compare(baseline, current, threshold=threshold, confidence=confidence,
+                baseline_name=baseline_name, current_name=current_name)  # fmt: skip
+    if max(len(a), len(b)) > 1:
+        c.method["notes"] = [few_runs_note(len(a), len(b))]
+    return c
+
+
+def few_runs_note(n_a: int, n_b: int) -> str:
+    """Why runs a side did not decide: the rank test could not have."""
+    return (
+        f"a side has fewer than {FEW_RUNS} runs ({n_a} + {n_b}): the run to run test's"
+        f" smallest p would be {smallest_p(n_a, n_b):.3g}, not below α = {ALPHA:g}, so each"
+        " side's representative run was judged by the single-run noise model (which does"
+        " not see how runs differ); more runs (--repeat, baselines add-run) let the runs"
+        " decide"
+    )
 
 
 def compare_runs(
@@ -128,11 +154,14 @@ def compare_runs(
             for n in [*side_a.counts.get(key, []), *side_b.counts.get(key, [])]
         )
         rows.append(_row(key, va, vb, threshold, alpha, thin, beyond_sampling.get(key, 0.0)))
+    # Each side as disturbed as its typical run (the median of each figure over its runs).
+    gen_a, gen_b = Disturbance.median(baseline), Disturbance.median(current)
+    rows, disturbed = disturbance.apply(rows, gen_a, gen_b)
     verdict = overall_verdict(rows)
     n_a, n_b = len(baseline), len(current)
     notes = []
     if min(n_a, n_b) < FEW_RUNS:
-        smallest = mann_whitney([0.0] * n_a, [1.0] * n_b).min_p
+        smallest = smallest_p(n_a, n_b)
         notes.append(
             f"a side has fewer than {FEW_RUNS} runs ({n_a} + {n_b}): the smallest p the test"
             f" can give is {smallest:.3g}"
@@ -149,9 +178,18 @@ def compare_runs(
         "notes": notes,
         "floor": "latency: the larger of 1 ms and 1/128 of the value;"
         " error rate: 0.1 percentage point",
+        "generator": {"baseline": gen_a.summary(), "current": gen_b.summary()},
     }
     return Comparison(
-        baseline_name, current_name, threshold, confidence, rows, verdict, how, differences
+        baseline_name,
+        current_name,
+        threshold,
+        confidence,
+        rows,
+        verdict,
+        how,
+        differences,
+        disturbed,
     )
 
 

@@ -32,6 +32,8 @@ from typing import Any
 from ..stats.histogram import Histogram
 from ..stats.model import Stats
 from ..stats.result import EndpointResult, FlowResult, RunResult, service_view
+from . import disturbance
+from .disturbance import Disturbance
 from .noise import MIN_TAIL, QUANTILES, RunNoise, binomial_se, poisson_log_se, rank_log_se
 
 REGRESSED = "regressed"
@@ -43,7 +45,7 @@ INCONCLUSIVE = "inconclusive"
 # FLOOR_MS and the histogram's resolution at the value (a bucket is up to 1/128
 # of its value wide). Why 1 ms: below it, run-to-run differences on an unchanged
 # target come from the machines (scheduler slices, timer slack, a busy CPU next
-# to the generator), not from the code under test; see README "Comparing runs".
+# to the generator), not from the code under test; see docs/baselines.md, "Comparing runs".
 FLOOR_MS = 1.0
 RESOLUTION = 1 / 128
 # The error rate's floor: a change of less than 0.1 percentage point is not judged.
@@ -90,6 +92,9 @@ class Row:
     # Over repeated runs (compare/repeated.py): the test's p-value and the runs a side.
     p_value: float | None = None
     runs: tuple[int, int] | None = None
+    # Inconclusive because the load generator was disturbed on the scale of the change
+    # (compare/disturbance.py): which side, and what it measured.
+    disturbed: str | None = None
 
     @property
     def label(self) -> str:
@@ -119,6 +124,7 @@ class Row:
                 if self.runs is not None
                 else {}
             ),
+            **({"disturbed": self.disturbed} if self.disturbed else {}),
         }
 
 
@@ -140,6 +146,9 @@ class Comparison:
     verdict: str
     method: dict[str, Any] = field(default_factory=dict)
     differences: list[str] = field(default_factory=list)
+    # Why rows that moved were not judged: the load generator was disturbed on the scale
+    # of their change ("" when it was not; see compare/disturbance.py).
+    disturbed: str = ""
 
     @property
     def overall(self) -> list[Row]:
@@ -177,6 +186,7 @@ class Comparison:
             "verdict": self.verdict,
             "scenarios_differ": bool(self.differences),
             "differences": self.differences,
+            "disturbed": self.disturbed or None,
             "method": self.method,
             "rows": [r.to_dict() for r in self.rows],
         }
@@ -236,7 +246,9 @@ def compare(
     # for the number of rows tested (Bonferroni), so a table of many rows does
     # not find a "regression" somewhere by chance.
     tested, z = table_z(tests, confidence)
-    rows = [_judge(t, threshold, z) for t in tests]
+    # A change that the generator's own delay could account for is not the target's.
+    side_a, side_b = Disturbance.of(baseline), Disturbance.of(current)
+    rows, disturbed = disturbance.apply([_judge(t, threshold, z) for t in tests], side_a, side_b)
 
     verdict = overall_verdict(rows)
     how = {
@@ -252,9 +264,18 @@ def compare(
         "latency": view,
         "floor": f"latency: the larger of {FLOOR_MS:g} ms and 1/128 of the value;"
         f" error rate: {FLOOR_ERROR_RATE * 100:g} percentage point",
+        "generator": {"baseline": side_a.summary(), "current": side_b.summary()},
     }
     return Comparison(
-        baseline_name, current_name, threshold, confidence, rows, verdict, how, differences
+        baseline_name,
+        current_name,
+        threshold,
+        confidence,
+        rows,
+        verdict,
+        how,
+        differences,
+        disturbed,
     )
 
 

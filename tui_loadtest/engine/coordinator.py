@@ -35,7 +35,7 @@ from ..stats.result import (
     environment,
     warmup_section,
 )
-from .generator import GeneratorWatch
+from .generator import GeneratorWatch, loop_section
 from .pool import Delta, Ended, LocalProcessPool, WorkerInfo, WorkerPool, last_line
 from .shares import WorkerShare, make_shares, split_evenly
 
@@ -694,7 +694,13 @@ class Run:
                         "average": round(agg.users_average, 1),
                     },
                 },
-                generator=self.generator.report(agg.cpu, agg.rss),
+                generator=self.generator.report(
+                    agg.cpu,
+                    agg.rss,
+                    loop_section(agg.loop_lag, agg.stalls, total.requests)
+                    if agg.loop_lag.total or agg.stalls
+                    else None,
+                ),
                 environment={**environment(self.workers), **self._engines_report()},
                 resources=list(self.monitor.series()),
                 monitor=self.monitor.report() if self.monitor.sources else {},

@@ -7,6 +7,13 @@ every second's delta (so remote workers measure themselves); the coordinator
 samples its own process here. Past :data:`SATURATED_PCT` for
 :data:`SATURATED_S` seconds in a row the run is marked saturated (Locust warns
 at 90 % too), with a warning event, a badge and a sentence in the report.
+
+Two more things disturb a generator without showing in its CPU: its event loop
+running late (a blocking call in a script, the machine's other work taking the
+core; measured in each worker by engine/loop_watch.py and summed up here by
+:func:`loop_section`), and the machine being busy (its load average and the CPU
+time a hypervisor stole, sampled here once a second). Comparisons read them to
+tell a change of the target from a disturbed generator (compare/disturbance.py).
 """
 
 from __future__ import annotations
@@ -16,7 +23,10 @@ from typing import Any, TypeVar
 
 import psutil
 
+from ..stats.histogram import Histogram
+from ..stats.model import Latency
 from ..stats.resources import ResourceSeries
+from .loop_watch import PERIOD_S, STALL_S, culprit_key
 
 _V = TypeVar("_V", int, float)
 
@@ -36,6 +46,11 @@ class GeneratorWatch:
         self.saturated_pct = 0.0
         self._series_key: tuple[int, int] = (0, 0)
         self._series: tuple[ResourceSeries, ...] = ()
+        # The machine, once a second: its 1-minute load average, and the share of CPU
+        # time stolen by a hypervisor (None where the platform does not say).
+        self.load_average: list[float] = []
+        self.steal_pct: list[float | None] = []
+        self._times = _cpu_times()
 
     def _cpu(self) -> float:
         t = self._proc.cpu_times()
@@ -50,6 +65,24 @@ class GeneratorWatch:
         pct = 100 * (cpu - self._mark[1]) / wall if wall > 0 else 0.0
         self._mark = (now, cpu)
         self.coordinator.extend([round(pct, 1)] * seconds)
+        self._sample_machine(seconds)
+
+    def _sample_machine(self, seconds: int) -> None:
+        try:
+            load = psutil.getloadavg()[0]
+        except (OSError, AttributeError):
+            load = None
+        times = _cpu_times()
+        steal = None
+        if times is not None and self._times is not None:
+            total = _total(times) - _total(self._times)
+            stolen = getattr(times, "steal", None)
+            if stolen is not None and total > 0:
+                steal = 100 * max(0.0, stolen - getattr(self._times, "steal", 0.0)) / total
+        self._times = times
+        if load is not None:
+            self.load_average.extend([round(load, 2)] * seconds)
+        self.steal_pct.extend([None if steal is None else round(steal, 2)] * seconds)
 
     def check(self, workers_cpu: list[list[float | None]], elapsed_s: float) -> str | None:
         """A warning the first time a process has been saturated for SATURATED_S seconds."""
@@ -83,8 +116,9 @@ class GeneratorWatch:
         self,
         workers_cpu: list[list[float | None]],
         workers_rss: list[list[int | None]] | None = None,
+        loop: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The report's ``generator`` section."""
+        """The report's ``generator`` section (``loop``: :func:`loop_section`'s)."""
         series = _by_worker(workers_cpu)
         values = [v for s in series for v in s if v is not None] + self.coordinator
         memory: dict[str, Any] = {}
@@ -105,6 +139,17 @@ class GeneratorWatch:
                 "coordinator": list(self.coordinator),
             },
             **memory,
+            **({"loop": loop} if loop else {}),
+            "machine": self.machine(),
+        }
+
+    def machine(self) -> dict[str, Any]:
+        """The machine over the run: CPUs, load average and steal (mean and max)."""
+        steal = [v for v in self.steal_pct if v is not None]
+        return {
+            "cpus": psutil.cpu_count() or 1,
+            "load_average": _mean_max(self.load_average),
+            "steal_pct": _mean_max(steal) if steal else None,
         }
 
     def series(
@@ -140,6 +185,65 @@ class GeneratorWatch:
                 out.append(ResourceSeries(name, source, metric, label, unit, points=points))
         self._series_key, self._series = key, tuple(out)
         return self._series
+
+
+def loop_section(
+    lag: Histogram,
+    stalls: list[tuple[int, int, str, float, int]],
+    requests: int,
+) -> dict[str, Any]:
+    """The ``generator.loop`` section: how late the workers' event loops ran (their
+    heartbeats' lateness, time-weighted, in ms), and the stalls past STALL_S: how many,
+    how long, the requests whose latency holds one, the seconds they fell in, and the
+    code that blocked the loop (worst first)."""
+    by: dict[str, dict[str, Any]] = {}
+    for _tick, worker, culprit, blocked, _n in stalls:
+        entry = by.setdefault(
+            culprit_key(culprit),
+            {"culprit": culprit, "stalls": 0, "blocked_s": 0.0, "workers": []},
+        )
+        entry["stalls"] += 1
+        entry["blocked_s"] += blocked
+        if worker not in entry["workers"]:
+            entry["workers"].append(worker)
+    culprits = sorted(by.values(), key=lambda e: -e["blocked_s"])
+    for entry in culprits:
+        entry["blocked_s"] = round(entry["blocked_s"], 3)
+    stalled = sum(n for *_, n in stalls)
+    lat = Latency.from_histogram(lag)
+    return {
+        "heartbeat_ms": PERIOD_S * 1000,
+        "stall_ms": STALL_S * 1000,
+        "lag_ms": {k: round(getattr(lat, k), 3) for k in _LATENCY_KEYS} if lag.total else None,
+        "stalls": len(stalls),
+        "blocked_s": round(sum(b for *_, b, _n in stalls), 3),
+        "max_stall_ms": round(max((b for *_, b, _n in stalls), default=0.0) * 1000, 1),
+        "stalled_requests": stalled,
+        "stalled_share": round(stalled / requests, 6) if requests else 0.0,
+        "stalled_seconds": sorted({t for t, *_ in stalls}),
+        "culprits": culprits[:10],
+    }
+
+
+_LATENCY_KEYS = ("min", "mean", "p50", "p90", "p95", "p99", "p999", "max")
+
+
+def _mean_max(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    return {"mean": round(sum(values) / len(values), 2), "max": round(max(values), 2)}
+
+
+def _total(times: Any) -> float:
+    """All CPU time in a psutil ``cpu_times()``; guest time is already in user and nice."""
+    return sum(times) - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
+
+
+def _cpu_times() -> Any:
+    try:
+        return psutil.cpu_times()
+    except (OSError, RuntimeError):
+        return None
 
 
 def _by_worker(per_second: list[list[_V | None]]) -> list[list[_V | None]]:

@@ -1,9 +1,10 @@
 """What users may use of the engine that runs them, and what the engine uses of users.
 
-Users (``vuser``, ``open_model``, ``httpx_user``) are written against these
-Protocols, not against :class:`~tui_loadtest.engine.worker_engine.WorkerEngine`:
-the engine imports the user modules, never the other way round, and what a user
-may touch is written down in one place.
+Users (the ``engine.users`` package: plain, flow, script and httpx users) and the
+open model's driver are written against these Protocols, not against
+:class:`~tui_loadtest.engine.worker_engine.WorkerEngine`: the engine imports the user
+modules, never the other way round, and what a user may touch is written down in
+one place.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from ..scenario import Scenario
     from .data_rows import DataRows
     from .journeys import Journeys
-    from .plan import CompiledRequest
+    from .plan import CompiledRequest, Plan
     from .recording import Buffers
 
 
@@ -101,6 +102,32 @@ class UserHost(Protocol):
 
     async def connect(self, conn: asyncio.Protocol) -> None:
         """Open a connection to the target for ``conn`` (TLS when the target is https)."""
+        ...
+
+
+class Row(Protocol):
+    """An endpoint row found at run time (a script's ``name=``), with its lists."""
+
+    index: int
+    method: str
+    name: str
+    hist: list[int]
+    svc: list[int]
+
+
+class ScriptHost(UserHost, Protocol):
+    """What script users use besides: the plan, rows added at run time, user numbers."""
+
+    plan: Plan
+    n: int  # rows so far
+    open_model: bool
+
+    def next_user_id(self) -> int:
+        """A new user's number in the whole run."""
+        ...
+
+    def add_row(self, row: Row) -> None:
+        """A request type first seen now: give it its row and its lists."""
         ...
 
 

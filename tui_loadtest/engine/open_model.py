@@ -1,7 +1,8 @@
 """The open (arrival-rate) model: requests start on a schedule, whatever the latency.
 
 Arrivals come from an :class:`ArrivalSchedule`. Each is handed to an idle
-connection slot (a :class:`OpenSlot`, at most ``max_users`` of them); when all
+connection slot (a :class:`~tui_loadtest.engine.users.plain.OpenSlot`, or its
+flow, script or httpx kind, at most ``max_users`` of them); when all
 slots are busy it waits in a bounded queue, and its waiting time counts in its
 latency. Past the bound an arrival is dropped and counted, never skipped
 silently. Each request records two latencies: *corrected*, from its intended
@@ -16,83 +17,17 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import deque
-from random import random
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
-from .recording import SENT_SLOT, bucket, record
+from .recording import bucket
 from .schedule import ArrivalSchedule
-from .vuser import HeadAwareUser, VUser
 
 if TYPE_CHECKING:
-    from .host import DriverHost, Slot, SlotFactory, SlotPool, UserHost
+    from .host import DriverHost, Slot, SlotFactory
 
 PUMP_MAX_S = 0.05  # look at the schedule at least this often
 MIN_QUEUE = 1000
-
-
-class OpenSlot(VUser):
-    """A connection slot: sends one scheduled request at a time, then returns to the pool."""
-
-    __slots__ = ("intended", "pool")
-
-    def __init__(self, eng: UserHost, pool: SlotPool) -> None:
-        super().__init__(eng)
-        self.pool = pool
-        self.intended = 0
-
-    def dispatch(self, intended_ns: int) -> None:
-        """Send a request whose arrival was due at ``intended_ns`` (perf_counter_ns)."""
-        self.intended = intended_ns
-        r = self.only or self.table[int(random() * self.tsize)]
-        self.req = r
-        self.data = data = r.single or r.pick()
-        self.nbytes = 0
-        self.retried = False
-        t0 = perf_counter_ns()
-        self.t0 = t0
-        self.deadline = t0 + self.eng.timeout_ns
-        conn = self.conn
-        if conn is None:
-            self.open_connection()
-        else:
-            conn.transport.write(data)
-            r.hist[SENT_SLOT] += len(data)
-
-    def on_message_complete(self) -> None:
-        t1 = perf_counter_ns()
-        p = self.conn.parser  # type: ignore[union-attr]  # the parser calling us is conn's
-        status = p.get_status_code()
-        if status < 200 or not self.deadline:  # a 1xx, or already completed (HEAD)
-            return
-        self.complete(status, t1)
-        if not (self.keepalive and p.should_keep_alive()):
-            self.drop_connection()
-        self.next()
-
-    def complete(self, status: int, t1: int) -> None:
-        r = self.req
-        eng = self.eng
-        if t1 >= eng.tick_ns:
-            eng.roll(t1)
-        record(r.hist, (t1 - self.intended) // 1000, self.nbytes, status)  # corrected latency
-        record(r.svc, (t1 - self.t0) // 1000, 0)  # service time
-        self.deadline = 0
-        self.served += 1
-        if not r.ok[status]:
-            eng.buf.http_failure(r.index, status)
-
-    def next(self) -> None:
-        self.pool.slot_free(self)
-
-    def start_request(self) -> None:
-        """After a back-off (failed connect), the slot is available again."""
-        self.timer = None
-        self.pool.slot_free(self)
-
-
-class HeadAwareSlot(OpenSlot, HeadAwareUser):
-    __slots__ = ()
 
 
 class OpenDriver:

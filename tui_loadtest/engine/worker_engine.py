@@ -19,39 +19,20 @@ import psutil
 from ..scenario import Scenario
 from ..stats.aggregate import WorkerDelta
 from .data_rows import DataRows
-from .flow_user import FlowSlot, FlowUser, HeadAwareFlowSlot, HeadAwareFlowUser
-from .host import SlotFactory, User, UserFactory
+from .host import Row, User
 from .journeys import Journeys, compile_journeys
-from .open_model import HeadAwareSlot, OpenDriver, OpenSlot
+from .loop_watch import LoopWatch
+from .open_model import OpenDriver
 from .plan import USER_AGENT, Plan, compile_plan
 from .recording import Buffers
-from .script_user import ScriptRow, ScriptRuntime, ScriptSlot, ScriptUser
 from .shares import WorkerShare, split_evenly
-from .vuser import HeadAwareUser, VUser
+from .users import user_classes
+from .users.script import ScriptRuntime
 
 NS = 1_000_000_000  # one second, in perf_counter_ns units
 WATCHDOG_S = 0.1
 SPAWN_STEP_S = 0.01
 STAGE_STEP_S = 0.1
-
-
-def user_classes(
-    transport: str, sends_head: bool, journeys: bool = False, script: bool = False
-) -> tuple[UserFactory, SlotFactory]:
-    """The closed-model user class and the open-model slot class for a plan."""
-    if script:
-        return ScriptUser, ScriptSlot  # type: ignore[return-value]
-    if journeys:
-        if sends_head:
-            return HeadAwareFlowUser, HeadAwareFlowSlot
-        return FlowUser, FlowSlot
-    if transport == "httpx":
-        from .httpx_user import HttpxSlot, HttpxUser  # httpx is imported only when used
-
-        return HttpxUser, HttpxSlot
-    if sends_head:
-        return HeadAwareUser, HeadAwareSlot
-    return VUser, OpenSlot
 
 
 class WorkerEngine:
@@ -99,12 +80,6 @@ class WorkerEngine:
         self.user_agent = USER_AGENT
         self.keepalive = http.keepalive
         self.uses_httpx = http.transport == "httpx"
-        self.user_class, self.slot_class = user_classes(
-            http.transport,
-            any(r.is_head for r in self.plan.requests),
-            self.journeys is not None,
-            scenario.script is not None,
-        )
         self.closing: set[asyncio.Task] = set()  # httpx clients being closed
         self.ssl_context = make_ssl_context(http.verify_tls) if self.plan.target.tls else None
         self.open_model = scenario.load.is_open
@@ -112,6 +87,12 @@ class WorkerEngine:
         if scenario.script is not None:
             self.script = ScriptRuntime(self)  # imports the script (once per worker)
             self.nflows = len(self.script.flows)
+        self.user_class, self.slot_class = user_classes(
+            http.transport,
+            any(r.is_head for r in self.plan.requests),
+            self.journeys is not None,
+            self.script,
+        )
         self.buf = Buffers(self.n, self.open_model, self.nflows)
         self._point_requests()
         self.connects = 0
@@ -147,6 +128,7 @@ class WorkerEngine:
         self._ticker: asyncio.TimerHandle | None = None
         self._watchdog: asyncio.TimerHandle | None = None
         self._stager: asyncio.TimerHandle | None = None
+        self.watch: LoopWatch | None = None  # the loop's heartbeat and watchdog, from run()
         self.driver: OpenDriver | None = None
         if self.open_model:
             self.driver = OpenDriver(
@@ -161,7 +143,7 @@ class WorkerEngine:
         self.users_started += 1
         return self.share.worker + self.share.workers * k
 
-    def add_row(self, row: ScriptRow) -> None:
+    def add_row(self, row: Row) -> None:
         """A request type first seen now (a script's name=): its row and its lists."""
         self.plan.requests.append(row)  # type: ignore[arg-type]
         self.n += 1
@@ -311,6 +293,7 @@ class WorkerEngine:
         if delay > 0:
             await asyncio.sleep(delay)
         self._cpu_mark = self._cpu()
+        self._watch_loop()
         self._schedule_tick()
         self._watchdog = self.loop.call_later(WATCHDOG_S, self._check_deadlines)
         spawner = None
@@ -335,9 +318,25 @@ class WorkerEngine:
                 self._ticker.cancel()
             if self._watchdog is not None:
                 self._watchdog.cancel()
+            if self.watch is not None:
+                self.watch.stop()
             if self.closing:
                 await asyncio.wait(self.closing, timeout=2.0)
             self._emit(final=True)
+
+    def _watch_loop(self) -> None:
+        """Start the heartbeat and watchdog of this loop (engine/loop_watch.py): a stall
+        is named after the script task running, and counts the requests in flight."""
+        rt = self.script
+        names = {f.fn.__code__: f.name for f in rt.flows if hasattr(f.fn, "__code__")} if rt else {}
+        users = self.users
+        self.watch = LoopWatch(
+            self.loop,
+            worker=self.share.worker,
+            names=names,
+            in_flight=lambda: sum(1 for u in users if u.deadline),
+        )
+        self.watch.start()
 
     def _budget_spent(self) -> bool:
         return self.remaining is not None and self.remaining <= 0
@@ -457,6 +456,9 @@ class WorkerEngine:
             logs, rt.logs = rt.logs, []
             notes, rt.notes = notes + rt.notes, []
         connects, self.connects = self.connects, 0
+        loop = self.watch.take() if self.watch is not None else None
+        if loop is not None and loop.notes:
+            notes = notes + loop.notes
         driver = self.driver
         self.send(
             WorkerDelta(
@@ -481,6 +483,9 @@ class WorkerEngine:
                 user_s=user_s,
                 cpu_s=cpu_s,
                 rss_bytes=self._rss(),
+                loop_lag=loop.lag if loop is not None else None,
+                loop_lag_sum_us=loop.lag_sum_us if loop is not None else 0,
+                stalls=loop.stalls if loop is not None else [],
             )
         )
         self.tick += 1

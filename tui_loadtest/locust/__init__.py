@@ -1,5 +1,5 @@
 """For Locust users: a ``--csv`` run read back as a baseline (:mod:`.csv_import`), and a
 running Locust watched on the dashboard through its web API (:mod:`.watch`).
 
-Only :mod:`.command` (argparse) is imported when the CLI starts.
+Its command (``tui-loadtest locust ...``) is :mod:`tui_loadtest.cli.locust`.
 """

@@ -7,7 +7,7 @@ compare screen, the gate lines) formats them here, so they read the same.
 
 from __future__ import annotations
 
-from ..compare import OVERALL, Row
+from ..compare import INCONCLUSIVE, OVERALL, Comparison, Row
 from .formatting import fmt_ms, fmt_pct, fmt_rate
 
 
@@ -43,6 +43,18 @@ def fmt_change(row: Row) -> str:
         return "±0.0%" if row.delta == 0 else "new"
     sign = "+" if row.pct > 0 else "-" if row.pct < 0 else "±"
     return f"{sign}{abs(row.pct) * 100:.1f}%"
+
+
+def verdict_line(c: Comparison) -> str:
+    """The table's verdict as every view states it: ``inconclusive: the load generator
+    was disturbed (current run: loop lag P95 1.04 ms, load average 2.2 on 2 CPUs)`` when
+    rows that moved were left undecided for that (compare/disturbance.py)."""
+    if c.verdict == INCONCLUSIVE and c.disturbed:
+        return f"{INCONCLUSIVE}: {DISTURBED} ({c.disturbed})"
+    return c.verdict
+
+
+DISTURBED = "the load generator was disturbed"
 
 
 def describe(row: Row) -> str:

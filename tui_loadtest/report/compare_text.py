@@ -4,7 +4,7 @@ side by side, each row with its absolute and relative change and its verdict."""
 from __future__ import annotations
 
 from ..compare import NO_CHANGE, OVERALL, Comparison, Row
-from .compare_format import describe, fmt_change, fmt_delta, fmt_value
+from .compare_format import DISTURBED, describe, fmt_change, fmt_delta, fmt_value, verdict_line
 from .text import RULE, THIN
 
 _METRIC_TITLES = {
@@ -18,12 +18,14 @@ _METRIC_TITLES = {
 
 
 def verdict_text(row: Row) -> str:
+    disturbed = "generator disturbed" if row.disturbed else ""
     if row.runs is not None and row.verdict is not None:  # over repeated runs (benchstat's ~)
         word = "~" if row.verdict == NO_CHANGE else row.verdict
         p = "" if row.p_value is None else f"p={row.p_value:.3f} "
-        return f"{word} ({p}n={row.runs[0]}+{row.runs[1]})"
+        extra = f"; {disturbed}" if disturbed else ""
+        return f"{word} ({p}n={row.runs[0]}+{row.runs[1]}{extra})"
     if row.verdict is not None:
-        return row.verdict
+        return f"{row.verdict} ({disturbed})" if disturbed else row.verdict
     if row.a is None:
         return "only in current"
     if row.b is None:
@@ -57,7 +59,10 @@ def comparison_text(c: Comparison, baseline_desc: str = "", current_desc: str = 
     for scope in c.scopes:
         lines += ["", "Overall" if scope == OVERALL else scope, THIN, header, THIN]
         lines += [_row_line(r) for r in c.scope_rows(scope)]
-    lines += ["", f"Verdict: {c.verdict}" + (" (the scenarios differ)" if c.differences else "")]
+    lines += [
+        "",
+        f"Verdict: {verdict_line(c)}" + (" (the scenarios differ)" if c.differences else ""),
+    ]
     for r in c.regressions:
         lines.append(f"  regressed: {describe(r)}")
     for r in c.improvements:
@@ -65,7 +70,9 @@ def comparison_text(c: Comparison, baseline_desc: str = "", current_desc: str = 
     alpha = c.method.get("alpha", 0.05)
     for r in c.inconclusive:
         why = "within the runs' noise"
-        if r.runs is not None and r.p_value is not None and r.p_value < alpha:
+        if r.disturbed:
+            why = f"{DISTURBED}: {r.disturbed}"
+        elif r.runs is not None and r.p_value is not None and r.p_value < alpha:
             why = "the runs differ, but within the sampling noise of the pooled runs"
         lines.append(f"  inconclusive: {describe(r)} ({why})")
     lines += not_judged_lines(c)

@@ -18,7 +18,7 @@ from ..compare import OVERALL, Comparison
 from ..ratings import Rating, rate_error_rate, rate_response_ms
 from ..stats.result import RunResult
 from .axis import round_ticks, tick_text
-from .compare_format import fmt_change, fmt_delta, fmt_value
+from .compare_format import fmt_change, fmt_delta, fmt_value, verdict_line
 from .compare_text import differences_line, rule_text, verdict_text
 from .formatting import (
     endpoint_label,
@@ -265,7 +265,7 @@ def _charts(result: RunResult) -> str:
 def _comparison(c: Comparison) -> str:
     out = [
         f'<p>Verdict: <span class="verdict {_verdict_class(c.verdict)}">'
-        f"{escape(c.verdict)}</span></p>",
+        f"{escape(verdict_line(c))}</span></p>",
         f"<p>{escape(rule_text(c))}</p>",
     ]
     out += [f"<p>Note: {escape(n)}</p>" for n in c.method.get("notes") or []]

@@ -44,7 +44,7 @@ def junit_cases(
 ) -> list[JUnitCase]:
     """The run, each threshold gate, and each judged row of the comparison, as cases.
 
-    ``gates`` are :class:`tui_loadtest.gates.GateResult`; a comparison's rows are
+    ``gates`` are :class:`tui_loadtest.pipeline.gates.GateResult`; a comparison's rows are
     used one by one (a regression fails its own case, with its figures), so the
     "regression" gate lines themselves are not repeated.
     """

@@ -54,6 +54,15 @@ def generator_rule(result: RunResult) -> list[str]:
             " on the target: raise the open-file limit (ulimit -n), lower the users, or"
             " spread them with --workers."
         )
+    loop = result.generator.get("loop") or {}
+    if loop.get("stalls"):
+        culprit = (loop.get("culprits") or [{}])[0].get("culprit") or "unknown code"
+        lines.append(
+            f"The load generator's event loop was blocked {loop.get('blocked_s', 0):.2f} s in"
+            f" all, mostly by {culprit}: every latency in flight meanwhile includes it. Replace"
+            " blocking calls in the script (time.sleep, requests, urllib) with await"
+            " asyncio.sleep(...) and await user.get(...)."
+        )
     if result.saturated:
         lines.append(
             "The load generator ran out of CPU: latencies and throughput may understate the"
@@ -135,9 +144,18 @@ def error_kind_rule(result: RunResult) -> list[str]:
     return lines
 
 
+def stalled_share(result: RunResult) -> float:
+    """The share of requests in flight across a stall of the generator's event loop: a
+    percentile whose tail holds that many is the generator's, not the target's."""
+    return float((result.generator.get("loop") or {}).get("stalled_share") or 0.0)
+
+
 def slow_endpoint_rule(result: RunResult) -> list[str]:
-    """Endpoints whose p95 falls outside the "excellent" and "good" response-time bands."""
-    lines = []
+    """Endpoints whose p95 falls outside the "excellent" and "good" response-time bands
+    (not when the generator's stalls could make the P95: the generator rule says so)."""
+    lines: list[str] = []
+    if stalled_share(result) >= 0.05:
+        return lines
     for e in sorted(result.endpoints, key=lambda e: -e.stats.latency.p95):
         p95 = e.stats.latency.p95
         if not e.histogram.total and not p95:
@@ -157,8 +175,11 @@ def slow_endpoint_rule(result: RunResult) -> list[str]:
 
 
 def spread_rule(result: RunResult) -> list[str]:
-    """A long tail: p99 far above p50 on an endpoint whose p99 is no longer excellent."""
+    """A long tail: p99 far above p50 on an endpoint whose p99 is no longer excellent
+    (not when the generator's stalls could make the P99)."""
     flagged = []
+    if stalled_share(result) >= 0.01:
+        return []
     for e in result.endpoints:
         lat = e.stats.latency
         if lat.p50 > 0 and lat.p99 >= SPREAD_MIN_P99_MS and lat.p99 / lat.p50 >= SPREAD_RATIO:

@@ -296,6 +296,7 @@ def generator_lines(result: RunResult) -> list[str]:
             f"Generator: saturated ({who} at {pct:.0f} % CPU): latencies and throughput"
             " may understate the target."
         )
+    lines += loop_lines(result)
     for e in result.environment.get("engines") or []:
         offset = e.get("clock_offset_ms") or 0.0
         if abs(offset) > CLOCK_WARN_S * 1000:
@@ -309,6 +310,58 @@ def generator_lines(result: RunResult) -> list[str]:
         lines.append(
             f"Degraded: worker {w.get('worker')} of {workers} lost at {w.get('at_s')} s"
             f" ({w.get('reason')}); {w.get('missing_s', 0):g} s of its share missing."
+        )
+    return lines
+
+
+LAG_SHOWN_MS = 10.0  # a loop lag P99 from here on is worth a line without any stall
+STEAL_SHOWN_PCT = 5.0  # CPU time stolen by a hypervisor worth a line
+
+
+def loop_lines(result: RunResult) -> list[str]:
+    """The workers' event loops: stalls and what caused them, or a loop that ran late;
+    and a machine with more runnable work than CPUs (its load average) or stolen time."""
+    gen = result.generator
+    loop = gen.get("loop") or {}
+    lines = []
+    stalls = int(loop.get("stalls") or 0)
+    if stalls:
+        culprits = loop.get("culprits") or []
+        by = ", ".join(str(c.get("culprit")) for c in culprits[:2]) or "unknown code"
+        more = f" and {len(culprits) - 2} more" if len(culprits) > 2 else ""
+        stalled = int(loop.get("stalled_requests") or 0)
+        share = float(loop.get("stalled_share") or 0.0)
+        lines.append(
+            f"Generator: its event loop was blocked {stalls:,} time{'s' if stalls != 1 else ''},"
+            f" {float(loop.get('blocked_s') or 0):.2f} s in all (longest"
+            f" {fmt_ms(float(loop.get('max_stall_ms') or 0))} ms), by {by}{more};"
+            f" {fmt_int(stalled)} request{'s' if stalled != 1 else ''} ({share * 100:.1f} %)"
+            " were in flight across a stall, and their latencies include it. A blocking call"
+            " stalls every user of its worker: use await user.get(...) and await"
+            " asyncio.sleep(...)."
+        )
+    else:
+        lag = loop.get("lag_ms") or {}
+        p99 = float(lag.get("p99") or 0.0)
+        if p99 >= LAG_SHOWN_MS:
+            lines.append(
+                f"Generator: its event loop ran late (lag P99 {fmt_ms(p99)} ms, max"
+                f" {fmt_ms(float(lag.get('max') or 0))} ms): responses waited that long to be"
+                " read, and latencies include it."
+            )
+    machine = gen.get("machine") or {}
+    cpus = int(machine.get("cpus") or 0)
+    load = (machine.get("load_average") or {}).get("mean")
+    steal = (machine.get("steal_pct") or {}).get("mean")
+    busy = []
+    if cpus and load is not None and load > cpus:
+        busy.append(f"load average {load:.1f} on {cpus} CPUs")
+    if steal is not None and steal >= STEAL_SHOWN_PCT:
+        busy.append(f"{steal:.0f} % of CPU time stolen by the hypervisor")
+    if busy:
+        lines.append(
+            f"Machine: busy ({', '.join(busy)}): latencies include waiting for a CPU; compare"
+            " runs made in like conditions."
         )
     return lines
 

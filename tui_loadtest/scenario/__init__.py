@@ -9,7 +9,8 @@ Locust has one (``users``, ``spawn_rate``, ``run_time``).
   ``thresholds``, ``headers``, ``env``, ``checks`` and ``messages``), every
   problem one line naming the file, the key and what was expected;
 - ``urls``: the target URL rules;
-- ``overrides``: command-line flags over a scenario, and ``bench``'s one-URL scenario;
+- ``overrides``: command-line flags over a scenario;
+- ``adhoc``: the one-request scenario of ``run URL`` and ``bench URL``;
 - ``redact``: what may leave the process (reports, the store), secrets removed.
 
 This is a core package: it must not import textual.
@@ -17,6 +18,7 @@ This is a core package: it must not import textual.
 
 from __future__ import annotations
 
+from .adhoc import AdhocRequest, url_scenario
 from .loader import (
     MAX_FILE_BYTES,
     MAX_NESTING,
@@ -47,7 +49,7 @@ from .model import (
     Stage,
     Threshold,
 )
-from .overrides import apply_overrides, cpu_cores, plan_workers, single_url_scenario
+from .overrides import apply_overrides, cpu_cores, plan_workers
 from .redact import (
     REDACTED,
     is_secret_param,
@@ -61,6 +63,7 @@ from .urls import normalize_host
 __all__ = [
     "ARRIVALS",
     "AT_ONCE",
+    "AdhocRequest",
     "DEFAULT_MAX_USERS",
     "MAX_DURATION_S",
     "MAX_ENDPOINTS",
@@ -95,5 +98,5 @@ __all__ = [
     "redact_scenario",
     "redact_text",
     "script_scenario",
-    "single_url_scenario",
+    "url_scenario",
 ]

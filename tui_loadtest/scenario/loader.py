@@ -74,7 +74,7 @@ __all__ = [
 ]
 
 _DEMO_RESOURCE = ("demo", "scenarios", "demo.toml")
-# Documented limits (README, "Limits"): a scenario file is a small text file.
+# Documented limits (docs/scenarios.md, "Limits"): a scenario file is a small text file.
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_NESTING = 64  # levels of tables and arrays; json bodies included
 _FILE_KINDS = (

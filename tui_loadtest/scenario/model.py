@@ -30,7 +30,7 @@ TRANSPORTS = ("fast", "httpx")
 # flight is far above what a healthy target at a few thousand req/s needs and
 # still well below typical file-descriptor limits.
 DEFAULT_MAX_USERS = 1000
-# Documented maximums (README, "Limits"). Beyond them a value is a typo or asks
+# Documented maximums (docs/scenarios.md, "Limits"). Beyond them a value is a typo or asks
 # more of one machine than it has: 100,000 connections are more than one source
 # address can open to one target (about 28,000 ephemeral ports on Linux), and the
 # engine would fail later and worse (out of file descriptors, a spinning worker).

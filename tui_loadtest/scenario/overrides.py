@@ -1,4 +1,4 @@
-"""Command-line flags over a scenario, and the one-URL scenario of ``tui-loadtest bench``.
+"""Command-line flags over a scenario.
 
 Flag errors name the flag (``--users: expected a positive integer, got "x"``)
 rather than a file key, since the flag is what the user typed.
@@ -15,31 +15,25 @@ from typing import Any
 from ..durations import parse_duration
 from ..errors import ScenarioError
 from .checks import RATE_LIMIT, SPAWN_LIMIT, USERS_LIMIT, is_number
-from .messages import flag_error, number_text, show
+from .messages import flag_error, number_text
 from .model import (
-    AT_ONCE,
     MAX_RATE,
     MAX_USERS,
     MAX_WORKERS,
-    HttpSpec,
     LoadSpec,
     MonitorSpec,
-    RequestSpec,
     Scenario,
 )
 from .monitor_table import check_scrape_url
 from .redact import (
-    REDACTED,
-    is_sensitive_header,
     load_dict,
     monitor_dict,
     redact_query,
-    report_dict,
     secret_query_values,
 )
-from .urls import normalize_host, split_url
+from .urls import normalize_host
 
-__all__ = ["apply_overrides", "cpu_cores", "plan_workers", "single_url_scenario"]
+__all__ = ["apply_overrides", "cpu_cores", "plan_workers"]
 
 
 def _flag_int(flag: str, value: Any, maximum: int | None = None, what: str = "") -> int:
@@ -240,48 +234,6 @@ def _without_stages(load: LoadSpec) -> LoadSpec:
         return load
     run_time = load.run_time_s if load.run_time_s is not None else load.total_stage_time
     return replace(load, stages=(), run_time_s=run_time)
-
-
-def single_url_scenario(
-    url: str,
-    users: int,
-    requests: int,
-    *,
-    method: str = "GET",
-    http: HttpSpec | None = None,
-    name: str | None = None,
-) -> Scenario:
-    """A one-request scenario for ``tui-loadtest bench URL N C`` (ab-style).
-
-    ``users`` connections share ``requests`` requests, all started at once.
-    Messages name the command's arguments: URL, N (requests), C (users).
-    """
-    try:
-        if not isinstance(url, str):
-            raise ValueError('expected a URL like "http://127.0.0.1:5000/api/health"')
-        host, path = split_url(url.strip(), allow_path=True)
-    except ValueError as exc:
-        shown = redact_query(url) if isinstance(url, str) else url
-        raise ScenarioError(f"URL: {exc}, got {show(shown)}") from None
-    count = _flag_int("N", requests)
-    concurrency = _flag_int("C", users, MAX_USERS, USERS_LIMIT)
-    verb = method.upper()
-    shown_path = redact_query(path)  # names and reports never show a credential
-    request = RequestSpec(name=f"{verb} {shown_path}", method=verb, path=path)
-    load = LoadSpec(users=concurrency, spawn_rate=AT_ONCE, requests=count)
-    scenario = Scenario(
-        name=name or f"bench {redact_query(url)}",
-        host=host,
-        load=load,
-        http=http or HttpSpec(),
-        requests=(request,),
-        source=None,
-    )
-    http_report = {k: REDACTED if is_sensitive_header(k) else v for k, v in scenario.http.headers}
-    secrets = {v for k, v in scenario.http.headers if is_sensitive_header(k)}
-    secrets |= secret_query_values(path)
-    redacted = report_dict(scenario, http_report, [{"path": shown_path}])
-    return replace(scenario, redacted=redacted, secrets=frozenset(secrets))
 
 
 def plan_workers(load: LoadSpec, requested: int, cores: int) -> tuple[int, list[str]]:

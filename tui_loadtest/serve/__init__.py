@@ -1,9 +1,8 @@
 """``tui-loadtest serve``: the guide's baseline API over HTTP, on the same store as the CLI.
 
-Starlette under uvicorn (the ``serve`` extra). Only :mod:`.command` (the argparse
-part) is imported when the CLI starts; everything that needs Starlette is
-imported by the command's handler, so ``tui-loadtest --help`` stays fast and
-works without the extra.
+Starlette under uvicorn (the ``serve`` extra). The command
+(:mod:`tui_loadtest.cli.serve`) imports this package's Starlette parts only in its
+handler, so ``tui-loadtest --help`` stays fast and works without the extra.
 
 - :mod:`.config`: what a server serves (store, results folder, token) and the
   bind rule (loopback, or a token).

@@ -107,6 +107,12 @@ class WorkerDelta:
     user_s: float = 0.0  # users integrated over the span (user-seconds)
     cpu_s: float | None = None  # CPU time the worker's process used over the span
     rss_bytes: int | None = None  # the worker process's resident memory at the end of the span
+    # The worker's event loop (engine/loop_watch.py): how late its heartbeat ran, as
+    # (bucket, count) pairs of µs, time-weighted; and each stall past 100 ms as
+    # (the code that blocked it, seconds blocked, requests in flight across it).
+    loop_lag: list[tuple[int, int]] | None = None
+    loop_lag_sum_us: int = 0
+    stalls: list[tuple[str, float, int]] = field(default_factory=list)
 
 
 class _Span:
@@ -312,6 +318,11 @@ class RunAggregate:
         self._window: deque[_Second] = deque(maxlen=window_s)
         self.dropped = 0
         self.lag = Histogram()  # open model: scheduler lateness, whole run
+        # Every worker's event loop past the warm-up (engine/loop_watch.py): how late its
+        # heartbeat ran (time-weighted), and each stall as (second, worker, culprit,
+        # seconds blocked, requests in flight across it).
+        self.loop_lag = Histogram()
+        self.stalls: list[tuple[int, int, str, float, int]] = []
         # (kind, status, endpoint index) -> [count, last message, first seen (s), last seen (s)]
         self.errors: dict[tuple[str, int | None, int], list] = {}
         self.events: list[Event] = []
@@ -361,6 +372,11 @@ class RunAggregate:
                 sec.lag = Histogram()
             sec.lag.add_sparse(delta.lag_buckets, delta.lag_sum_us)
         self.connects += delta.connects
+        if delta.tick >= self.warmup_ticks:
+            if delta.loop_lag:
+                self.loop_lag.add_sparse(delta.loop_lag, delta.loop_lag_sum_us)
+            for culprit, blocked_s, in_flight in delta.stalls:
+                self.stalls.append((delta.tick, delta.worker, culprit, blocked_s, in_flight))
         rows = self._rows(delta)
         spans = sec.endpoints
         for d in delta.endpoints:

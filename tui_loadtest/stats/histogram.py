@@ -10,7 +10,7 @@ seconds and endpoints be combined without ever averaging percentiles.
 
 The engine records with its own cheaper equivalent of :func:`bucket_index`
 (``engine/recording.py``, whose constants derive from the ones below, and two
-marked inline copies, in ``engine/vuser.py`` and ``engine/flow_user.py``);
+marked inline copies, in ``engine/users/plain.py`` and ``engine/users/flow.py``);
 ``tests/test_recording.py`` checks that they agree.
 """
 

@@ -287,6 +287,46 @@ class GeneratorRssReport(Struct, kw_only=True):
     workers: list[list[int | None]] = msgspec.field(default_factory=list)
 
 
+class LoopCulpritReport(Struct, kw_only=True):
+    """Code that blocked a worker's event loop: where, how often, how long in all."""
+
+    culprit: str  # "task browse (shop.py:42)", or the function without a script task
+    stalls: int
+    blocked_s: float
+    workers: list[int] = msgspec.field(default_factory=list)
+
+
+class GeneratorLoopReport(Struct, kw_only=True):
+    """The workers' event loops (engine/loop_watch.py): how late their heartbeats ran
+    (time-weighted: the wait an event arriving at a random moment saw, in ms), and every
+    stall of at least ``stall_ms``: the requests whose latency holds one are counted in
+    ``stalled_requests``, and the seconds they fell in listed in ``stalled_seconds``."""
+
+    heartbeat_ms: float
+    stall_ms: float
+    lag_ms: LatencyMs | None = None
+    stalls: int = 0
+    blocked_s: float = 0.0
+    max_stall_ms: float = 0.0
+    stalled_requests: int = 0
+    stalled_share: float = 0.0  # of the run's requests
+    stalled_seconds: list[int] = msgspec.field(default_factory=list)
+    culprits: list[LoopCulpritReport] = msgspec.field(default_factory=list)
+
+
+class MeanMax(Struct, kw_only=True):
+    mean: float
+    max: float
+
+
+class GeneratorMachineReport(Struct, kw_only=True):
+    """The generator's machine over the run (the coordinator's, for remote workers)."""
+
+    cpus: int
+    load_average: MeanMax | None = None  # the 1-minute load average, sampled each second
+    steal_pct: MeanMax | None = None  # CPU time a hypervisor took (None: not reported)
+
+
 class GeneratorReport(Struct, kw_only=True):
     """The load generator's own load: was it the bottleneck?"""
 
@@ -301,6 +341,8 @@ class GeneratorReport(Struct, kw_only=True):
     # whole run, the warm-up's seconds included.
     rss_bytes: GeneratorRssReport | UnsetType = UNSET
     peak_rss_bytes: int | None | UnsetType = UNSET
+    loop: GeneratorLoopReport | UnsetType = UNSET  # reports before it was measured lack it
+    machine: GeneratorMachineReport | UnsetType = UNSET  # likewise
 
 
 class ResourceSeriesReport(Struct, kw_only=True):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import platform
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -19,9 +19,7 @@ from . import report_format as fmt
 from .histogram import NBUCKETS, SUB_BITS, Histogram
 from .model import ErrorRow, FlowStats, Latency, Stats, TimelinePoint
 from .resources import ResourceSeries
-
-if TYPE_CHECKING:
-    from .thresholds import ThresholdResult
+from .thresholds import ThresholdResult, evaluate, scenario_thresholds
 
 REPORT_FORMAT = fmt.REPORT_FORMAT
 HISTOGRAM_SCHEME: dict[str, Any] = {
@@ -132,8 +130,6 @@ class RunResult:
 
     def threshold_results(self) -> list[ThresholdResult]:
         """The scenario's thresholds, each with the value measured and passed or failed."""
-        from .thresholds import evaluate, scenario_thresholds
-
         return evaluate(scenario_thresholds(self.scenario), self)
 
     def endpoint(self, name: str) -> EndpointResult | None:

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..scenario import Threshold
 from .model import Stats
-
-if TYPE_CHECKING:
-    from .result import RunResult
 
 OVERALL = "overall"
 _LATENCY = {
@@ -27,6 +24,20 @@ _LATENCY = {
     "max_ms": "max",
     "mean_ms": "mean",
 }
+
+
+class EndpointFigures(Protocol):
+    @property
+    def stats(self) -> Stats: ...
+
+
+class Measured(Protocol):
+    """What thresholds read of a run (a ``RunResult``): its summary and its endpoints."""
+
+    @property
+    def summary(self) -> Stats: ...
+
+    def endpoint(self, name: str) -> EndpointFigures | None: ...
 
 
 @dataclass(frozen=True)
@@ -42,7 +53,7 @@ class ThresholdResult:
     label: str  # as written in the scenario, e.g. "p95_ms <= 500"
 
 
-def measure(threshold: Threshold, result: RunResult) -> float | None:
+def measure(threshold: Threshold, result: Measured) -> float | None:
     """The value ``threshold`` is checked against; None when there is nothing to measure."""
     stats: Stats | None = result.summary
     if threshold.endpoint is not None:
@@ -59,7 +70,7 @@ def measure(threshold: Threshold, result: RunResult) -> float | None:
     return float(getattr(stats.latency, _LATENCY[threshold.metric]))
 
 
-def evaluate(thresholds: Iterable[Threshold], result: RunResult) -> list[ThresholdResult]:
+def evaluate(thresholds: Iterable[Threshold], result: Measured) -> list[ThresholdResult]:
     out = []
     for t in thresholds:
         value = measure(t, result)

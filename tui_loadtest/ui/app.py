@@ -20,7 +20,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from ..headless import Interrupted, Signals, finish_interrupted
+from ..pipeline.headless import Interrupted, Signals, finish_interrupted
 from ..stats.result import RunResult
 from .baseline_hooks import BaselineContext, default_context, open_baselines, save_baseline
 from .screens.confirm import ConfirmQuit

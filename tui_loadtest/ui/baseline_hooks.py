@@ -19,7 +19,7 @@ from textual.widgets import Static
 
 from ..baselines import make_baseline
 from ..errors import UserError
-from ..outputs import BaselineContext
+from ..pipeline.outputs import BaselineContext
 from ..report.formatting import fmt_ms, fmt_pct, fmt_rate
 from ..stats.model import Snapshot, Stats
 from ..store import Baseline, check_name

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..engine.coordinator import Run
 from ..errors import UserError
-from ..launch import target_url
+from ..pipeline.launch import target_url
 from ..report.output_files import check_output, write_output
 from ..scenario import load_builtin_demo
 from .app import create_app

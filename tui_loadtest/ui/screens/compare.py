@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from ...compare import IMPROVED, OVERALL, REGRESSED, Comparison, Row
-from ...report.compare_format import fmt_change, fmt_delta
+from ...report.compare_format import fmt_change, fmt_delta, verdict_line
 from ...report.compare_format import fmt_value as value_text
 from ...report.compare_text import rule_text, verdict_text
 from ..style import TONE_COLOURS
@@ -91,7 +91,7 @@ class CompareScreen(Screen):
         title.append(c.current_name, style="bold")
         title.append(f" ({self.current_desc})" if self.current_desc else "", style="dim")
         title.append("\nVerdict: ")
-        title.append(c.verdict, style=VERDICT_STYLES.get(c.verdict, "bold"))
+        title.append(verdict_line(c), style=VERDICT_STYLES.get(c.verdict, "bold"))
         if c.regressions:
             title.append(f"  ({len(c.regressions)} regressed row(s))", style="dim")
         return title

@@ -231,7 +231,9 @@ class DashboardScreen(Screen):
                 current_name="this run",
             )
             for panel in self.query(BaselineDeltas):
-                panel.border_subtitle = f"verdict: {comparison.verdict}"
+                panel.border_subtitle = f"verdict: {comparison.verdict}" + (
+                    " (generator disturbed)" if comparison.disturbed else ""
+                )
         self.query_one(SummaryView).show(self.result, self.out, comparison)
         self.query_one("#body", ContentSwitcher).current = "summary"
         self.query_one(SummaryView).focus()

@@ -20,7 +20,7 @@ from textual.widgets import Static
 
 from ...compare import IMPROVED, NO_CHANGE, OVERALL, REGRESSED, Comparison
 from ...ratings import rate_error_rate, rate_response_ms
-from ...report.compare_format import fmt_change, fmt_value
+from ...report.compare_format import fmt_change, fmt_value, verdict_line
 from ...report.compare_text import differences_line, rule_text, verdict_text
 from ...report.formatting import (
     endpoint_label,
@@ -97,7 +97,7 @@ def comparison_renderable(c: Comparison) -> RenderableType:
             Text(verdict_text(r), style=TONE_COLOURS[tone]),
         )
     verdict = Text("Verdict: ", style="bold")
-    verdict.append(c.verdict, style=f"bold {TONE_COLOURS[colour]}")
+    verdict.append(verdict_line(c), style=f"bold {TONE_COLOURS[colour]}")
     note = Text(rule_text(c) + ("" if shown else " No row moved that far."), style="dim")
     parts: list[RenderableType] = [verdict, note]
     parts += [Text(f"Note: {n}", style=TONE_COLOURS["warn"]) for n in c.method.get("notes") or []]

@@ -1,10 +1,7 @@
-"""The ``baselines`` command tree, and the flags ``run`` and ``bench`` share for baselines,
-gates and extra report formats (``--save-baseline``, ``--compare-to``,
-``--fail-on-regression``, ``--html``, ``--csv``, ``--store``) as a parent parser.
+"""``tui-loadtest baselines ...``: browse, list, show, compare, add runs to, export,
+import, rename, report and delete the saved runs in the store.
 
-What those flags do after the run is :mod:`tui_loadtest.outputs`. ``baselines``
-is registered through ``cli.EXTRA_COMMANDS``; heavy imports stay inside the
-handlers so ``tui-loadtest --help`` stays fast.
+Heavy imports stay inside the handlers, so ``tui-loadtest --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -17,154 +14,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import EXIT_GATE_FAILED, EXIT_OK, UserError
+from ..errors import EXIT_GATE_FAILED, EXIT_OK, UserError
+from .args import confidence, note, percent, store_option
 
 if TYPE_CHECKING:
-    from .outputs import OutputOptions
-    from .scenario import Scenario
-    from .stats.result import RunResult
-    from .store import Baseline, BaselineStore
-
-
-def _note(text: str) -> None:
-    print(f"tui-loadtest: {text}", file=sys.stderr, flush=True)
-
-
-def _percent(text: str) -> float:
-    try:
-        value = float(text.rstrip("%"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a percentage like 10, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a percentage of 0 or more, got {text!r}")
-    return value
-
-
-def _confidence(text: str) -> float:
-    try:
-        value = float(text.rstrip("%"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a confidence like 95, got {text!r}") from None
-    value = value / 100 if value > 1 else value
-    if not 0.5 <= value < 1:
-        raise argparse.ArgumentTypeError(
-            f"expected a confidence between 50 and 99.99, got {text!r}"
-        )
-    return value
-
-
-def _store_option(parser: argparse._ActionsContainer, *, suppress: bool = True) -> None:
-    parser.add_argument(
-        "--store",
-        metavar="PATH",
-        default=argparse.SUPPRESS if suppress else None,
-        help="baseline store file or folder (default: $TUI_LOADTEST_STORE, else per user)",
-    )
+    from ..stats.result import RunResult
+    from ..store import Baseline, BaselineStore
 
 
 # --------------------------------------------------------------------- registration
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``baselines ...`` (called by ``cli.build_parser``)."""
-    _add_baselines(sub)
-
-
-THRESHOLDS_EPILOG = (
-    "\nthresholds from the scenario's [thresholds] table are checked at the end;"
-    "\na failed one exits 1 and is named on one line.\n"
-)
-
-
-def output_flags(*, dashboard: bool) -> argparse.ArgumentParser:
-    """The flags ``run`` and ``bench`` share (a parent parser): baselines, gates, reports.
-    ``dashboard``: the command can show the comparison live (``run``)."""
-    parent = argparse.ArgumentParser(add_help=False)
-    group = parent.add_argument_group("baselines, gates and reports")
-    group.add_argument(
-        "--save-baseline", metavar="NAME", help="save the finished run as baseline NAME"
-    )
-    group.add_argument(
-        "--overwrite-baseline",
-        action="store_true",
-        help="with --save-baseline: replace a baseline of that name",
-    )
-    group.add_argument(
-        "--compare-to",
-        metavar="NAME",
-        help=(
-            "compare with baseline NAME at the end (and live, on run's dashboard);"
-            if dashboard
-            else "compare with baseline NAME at the end;"
-        )
-        + " a significant regression exits 1",
-    )
-    group.add_argument(
-        "--fail-on-regression",
-        type=_percent,
-        default=10.0,
-        metavar="PCT",
-        help="with --compare-to: a change counts from PCT %% (default 10)",
-    )
-    group.add_argument(
-        "--junit",
-        metavar="FILE",
-        help="write each threshold and regression verdict as a JUnit XML test case"
-        " (GitLab, Jenkins and GitHub test reports)",
-    )
-    group.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
-    group.add_argument(
-        "--csv",
-        metavar="PREFIX",
-        help="write Locust's four CSV files: PREFIX_stats.csv, PREFIX_stats_history.csv,"
-        " PREFIX_failures.csv, PREFIX_exceptions.csv",
-    )
-    group.add_argument(
-        "--exit-code-on-error",
-        type=_exit_code,
-        metavar="N",
-        help="exit N when any request failed and the run would otherwise exit 0"
-        " (Locust's flag; default: failures alone do not change the exit code)",
-    )
-    _store_option(group, suppress=False)
-    return parent
-
-
-def _exit_code(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an exit code 0-255, got {text!r}") from None
-    if not 0 <= value <= 255:
-        raise argparse.ArgumentTypeError(f"expected an exit code 0-255, got {text!r}")
-    return value
-
-
-def output_options(args: argparse.Namespace, scenario: Scenario) -> OutputOptions:
-    """The parsed output flags as the core's plain options."""
-    from .outputs import OutputOptions
-
-    return OutputOptions(
-        store=args.store,
-        save_baseline=args.save_baseline,
-        overwrite_baseline=args.overwrite_baseline,
-        compare_to=args.compare_to,
-        fail_on_regression_pct=args.fail_on_regression,
-        html=args.html,
-        csv=args.csv,
-        junit=args.junit,
-        thresholds=tuple(scenario.thresholds),
-        out=getattr(args, "out", None),
-        scenario_file=getattr(args, "scenario", None),
-        exit_code_on_error=args.exit_code_on_error,
-    )
-
-
-def _add_baselines(sub: argparse._SubParsersAction) -> None:
-    from .baselines import SORT_KEYS
+    """Add ``baselines ...`` (called by ``cli.parser.build_parser``)."""
+    from ..baselines import SORT_KEYS
 
     common = argparse.ArgumentParser(add_help=False)
-    _store_option(common)
+    store_option(common)
     top = sub.add_parser(
         "baselines",
         parents=[common],
@@ -222,14 +88,14 @@ def _add_baselines(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument(
         "--threshold",
-        type=_percent,
+        type=percent,
         default=10.0,
         metavar="PCT",
         help="smallest change that counts, in %% (default 10)",
     )
     p.add_argument(
         "--confidence",
-        type=_confidence,
+        type=confidence,
         default=0.95,
         metavar="C",
         help="confidence over the whole table (default 95)",
@@ -268,8 +134,8 @@ def _add_baselines(sub: argparse._SubParsersAction) -> None:
 
 
 def _store(args: argparse.Namespace) -> BaselineStore:
-    from .baselines import open_store
-    from .outputs import not_empty
+    from ..baselines import open_store
+    from ..pipeline.outputs import not_empty
 
     not_empty(getattr(args, "store", None), "--store", "a store file or folder")
     return open_store(getattr(args, "store", None))
@@ -283,23 +149,23 @@ def cmd_browse(args: argparse.Namespace) -> int:
     store = _store(args)
     store.list()  # a damaged or newer store fails here, as one line, before the app starts
     if not (sys.stdout.isatty() and sys.stdin.isatty()):
-        _note("not a terminal: printing the list (as with `baselines list`)")
+        note("not a terminal: printing the list (as with `baselines list`)")
         return cmd_list(argparse.Namespace(store=str(store.path), json=False, sort="date",
                                            reverse=False, filter=None, wide=False))  # fmt: skip
-    from .ui.baselines_app import run_baselines_app
+    from ..ui.baselines_app import run_baselines_app
 
     run_baselines_app(store)
     return EXIT_OK
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from .baselines import filter_infos, sort_infos
-    from .store import describe_skipped
+    from ..baselines import filter_infos, sort_infos
+    from ..store import describe_skipped
 
     store = _store(args)
     found, skipped = store.scan()
     if skipped:
-        _note("warning: " + describe_skipped(skipped))
+        note("warning: " + describe_skipped(skipped))
     infos = sort_infos(filter_infos(found, args.filter), args.sort, args.reverse)
     if args.json:
         print(json.dumps({"store": str(store.path), "baselines": [i.to_dict() for i in infos],
@@ -322,7 +188,7 @@ def list_lines(infos: list, width: int | None) -> list[str]:
     """The list as a table. Names are printed whole (they are typed into ``show`` and
     ``compare``), however long; the scenario and host share what is left of ``width``
     columns (None: no limit, as ``--wide``), each cut to no less than MIN_CUT."""
-    from .report.formatting import fmt_ms, fmt_pct, fmt_rate
+    from ..report.formatting import fmt_ms, fmt_pct, fmt_rate
 
     name_w = max(len("Name"), *(len(i.name) for i in infos))
     scen_w = max(len("Scenario"), *(len(i.scenario_name) for i in infos))
@@ -379,9 +245,9 @@ def describe(baseline: Baseline) -> list[str]:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from .baselines import export_data
-    from .report.fit import output_width
-    from .report.text import run_summary
+    from ..baselines import export_data
+    from ..report.fit import output_width
+    from ..report.text import run_summary
 
     baseline = _store(args).load(args.name)
     if args.json:
@@ -395,8 +261,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def _resolve(store: BaselineStore, ref: str) -> tuple[str, RunResult, str]:
     """A baseline by name, else a report file by path: (label, result, description)."""
-    from .report.json_report import read_report
-    from .store import BaselineNotFound
+    from ..report.json_report import read_report
+    from ..store import BaselineNotFound
 
     try:
         b = store.load(ref)
@@ -410,8 +276,8 @@ def _resolve(store: BaselineStore, ref: str) -> tuple[str, RunResult, str]:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .compare.repeated import compare_results
-    from .report.compare_text import comparison_text, differences_line
+    from ..compare.repeated import compare_results
+    from ..report.compare_text import comparison_text, differences_line
 
     store = _store(args)
     name_a, a, desc_a = _resolve(store, args.a)
@@ -429,14 +295,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     else:
         print(comparison_text(c, desc_a, desc_b))
     if c.differences:
-        _note(differences_line(c))
+        note(differences_line(c))
     return EXIT_GATE_FAILED if c.regressions else EXIT_OK
 
 
 def cmd_add_run(args: argparse.Namespace) -> int:
     """Add a report's run (all of them, for a --repeat report) to a stored baseline."""
-    from .compare import scenario_differences
-    from .report.json_report import read_report
+    from ..compare import scenario_differences
+    from ..report.json_report import read_report
 
     store = _store(args)
     result = read_report(args.report)
@@ -451,7 +317,7 @@ def cmd_add_run(args: argparse.Namespace) -> int:
             " a baseline's runs must all be of one scenario"
         )
     saved = store.add_runs(args.name, new)
-    _note(f'baseline "{args.name}" now holds {len(saved.runs)} runs ({store.path})')
+    note(f'baseline "{args.name}" now holds {len(saved.runs)} runs ({store.path})')
     return EXIT_OK
 
 
@@ -472,9 +338,9 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .baselines import export_data, export_file_name
-    from .report.json_report import json_text
-    from .report.output_files import STDOUT, check_output, write_output
+    from ..baselines import export_data, export_file_name
+    from ..report.json_report import json_text
+    from ..report.output_files import STDOUT, check_output, write_output
 
     target = args.file
     check_output(target, "FILE", allow_stdout=True)
@@ -484,13 +350,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         write_output(target, json_text(data), allow_stdout=True)
         return EXIT_OK
     path = write_output(target or export_file_name(baseline.name), json_text(data), flag="FILE")
-    _note(f'baseline "{baseline.name}" written to {path}')
+    note(f'baseline "{baseline.name}" written to {path}')
     return EXIT_OK
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .baselines import make_baseline
-    from .report.json_report import read_exported
+    from ..baselines import make_baseline
+    from ..report.json_report import read_exported
 
     result, block = read_exported(args.file)
     name = args.name or (block.name if block else None)
@@ -504,7 +370,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         baseline.created_at = block.created_at
     store = _store(args)
     _save_or_explain(store, baseline, args.overwrite)
-    _note(f'imported "{baseline.name}" into {store.path}')
+    note(f'imported "{baseline.name}" into {store.path}')
     return EXIT_OK
 
 
@@ -515,35 +381,35 @@ def cmd_rename(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .outputs import check_files, write_extra_formats
-    from .report.baseline_text import baseline_report
-    from .report.fit import PIPED_WIDTH, output_width
-    from .report.output_files import write_output
+    from ..pipeline.outputs import check_files, write_extra_formats
+    from ..report.baseline_text import baseline_report
+    from ..report.fit import PIPED_WIDTH, output_width
+    from ..report.output_files import write_output
 
     check_files(out=args.out, html=args.html, csv_prefix=args.csv)
     baseline = _store(args).load(args.name)
     text = baseline_report(baseline, PIPED_WIDTH)  # a file: as piped output
     print(baseline_report(baseline, output_width(sys.stdout)))
     if args.out is not None:
-        _note(f"report written to {write_output(args.out, text + chr(10), flag='--out')}")
+        note(f"report written to {write_output(args.out, text + chr(10), flag='--out')}")
     write_extra_formats(baseline.result, args.html, args.csv, title=f"Baseline: {baseline.name}")
     return EXIT_OK
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    from .baselines import make_baseline
-    from .report.json_report import read_report
+    from ..baselines import make_baseline
+    from ..report.json_report import read_report
 
     result = read_report(args.source)
     baseline = make_baseline(result, args.name, source="report", metadata={"file": args.source})
     store = _store(args)
     _save_or_explain(store, baseline, args.overwrite)
-    _note(f'baseline "{baseline.name}" created in {store.path}')
+    note(f'baseline "{baseline.name}" created in {store.path}')
     return EXIT_OK
 
 
 def _save_or_explain(store: BaselineStore, baseline: Baseline, overwrite: bool) -> None:
-    from .store import BaselineExists
+    from ..store import BaselineExists
 
     try:
         store.save(baseline, overwrite=overwrite)

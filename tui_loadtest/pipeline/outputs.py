@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import EXIT_GATE_FAILED, EXIT_OK, EXIT_USAGE, UserError
+from ..errors import EXIT_GATE_FAILED, EXIT_OK, EXIT_USAGE, UserError
 
 if TYPE_CHECKING:
-    from .compare import Comparison
+    from ..compare import Comparison
+    from ..scenario import Threshold
+    from ..stats.result import RunResult
+    from ..store import Baseline, BaselineStore
     from .gates import GateResult
-    from .scenario import Threshold
-    from .stats.result import RunResult
-    from .store import Baseline, BaselineStore
 
 
 def print_line(text: str) -> None:
@@ -87,16 +87,16 @@ class RunOutputs:
 
     def dashboard_context(self) -> BaselineContext:
         """What the dashboard's b, l and live deltas use."""
-        from .baselines import open_store
+        from ..baselines import open_store
 
         store = self.store or open_store(self.store_path)
         return BaselineContext(store, self.compare_to, self.fail_pct / 100)
 
     def finish(self, result: RunResult, code: int) -> int:
         """Reports, comparison, gates, saving; returns the final exit code."""
+        from ..compare.repeated import compare_results
+        from ..report.compare_text import comparison_text, differences_line
         from . import gates
-        from .compare.repeated import compare_results
-        from .report.compare_text import comparison_text, differences_line
 
         measured = not result.unreachable and result.summary.requests > 0
         verdicts: list[gates.GateResult] = []
@@ -143,8 +143,8 @@ class RunOutputs:
 
     def _write_junit(self, result: RunResult, verdicts: list[GateResult]) -> bool:
         """The gates as JUnit XML; False (and one line) if the file could not be written."""
-        from .report.junit import junit_cases, junit_xml
-        from .report.output_files import OutputError, save_output
+        from ..report.junit import junit_cases, junit_xml
+        from ..report.output_files import OutputError, save_output
 
         assert self.junit is not None
         cases = junit_cases(result, verdicts, self.comparison)
@@ -166,7 +166,7 @@ class RunOutputs:
         return True
 
     def _save(self, result: RunResult, code: int) -> int:
-        from .baselines import make_baseline
+        from ..baselines import make_baseline
 
         assert self.store is not None and self.save_name is not None
         if result.interrupted or result.unreachable or not result.summary.requests:
@@ -184,9 +184,9 @@ class RunOutputs:
 
 def _kept_for_import(baseline: Baseline) -> str:
     """The unsaved baseline, exported to a fallback file: how to import it later."""
-    from .baselines import export_data
-    from .report.json_report import json_text
-    from .report.output_files import fallback_file
+    from ..baselines import export_data
+    from ..report.json_report import json_text
+    from ..report.output_files import fallback_file
 
     path, why = fallback_file(json_text(export_data(baseline)), suffix=".json")
     if path is None:
@@ -209,8 +209,8 @@ def prepare_outputs(options: OutputOptions) -> RunOutputs:
     """Check the options before the run: an empty or unwritable output name, a missing
     --compare-to baseline, a taken --save-baseline name or an unusable store end here,
     with exit code 2."""
-    from .baselines import open_store
-    from .store import check_name
+    from ..baselines import open_store
+    from ..store import check_name
 
     not_empty(options.save_baseline, "--save-baseline", "a baseline name")
     not_empty(options.compare_to, "--compare-to", "a baseline name")
@@ -265,16 +265,16 @@ def write_extra_formats(
     """Write --html and --csv, each announced with one note. With ``keep`` (after a run)
     a file that cannot be written is saved to a fallback file, named on one line, and
     the others are still written; returns False if any of them failed."""
-    from .report.output_files import OutputError, save_output, write_output
+    from ..report.output_files import OutputError, save_output, write_output
 
     files: list[tuple[str, str, str, str | None, str]] = []  # flag, path, text, newline, what
     if html is not None:
-        from .report.html import html_report
+        from ..report.html import html_report
 
         text = html_report(result, title=title, comparison=comparison)
         files.append(("--html", html, text, None, "the HTML report"))
     if csv_prefix is not None:
-        from .report.csv_export import csv_files
+        from ..report.csv_export import csv_files
 
         for name, text in csv_files(result, csv_prefix):
             files.append(("--csv", name, text, "", f"the CSV file {Path(name).name}"))
@@ -310,8 +310,8 @@ def check_files(
 ) -> None:
     """Before any work: each output name is writable by the output-file rules, and no two
     outputs (nor an output and the scenario file) name the same file. One line if not."""
-    from .report.csv_export import csv_file_names
-    from .report.output_files import check_output, same_file
+    from ..report.csv_export import csv_file_names
+    from ..report.output_files import check_output, same_file
 
     if csv_prefix is not None and not csv_prefix.strip():
         raise UserError("--csv: expected a file name prefix, got an empty one")

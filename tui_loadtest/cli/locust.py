@@ -1,4 +1,5 @@
-"""``tui-loadtest locust import|watch``: the argparse part, imported when the CLI starts."""
+"""``tui-loadtest locust import|watch``: bring Locust runs into tui-loadtest (a ``--csv`` run
+as a baseline, a running Locust on the dashboard)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import sys
 
 from ..errors import EXIT_OK, UserError
+from .args import note, store_option
 
 IMPORT_HELP = """\
 Store a Locust --csv run (PREFIX_stats.csv, PREFIX_stats_history.csv and
@@ -54,11 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="", help="the host Locust ran against (not in its CSV)")
     p.add_argument("--scenario", metavar="TEXT", help='scenario name (default "locust PREFIX")')
     p.add_argument("--overwrite", action="store_true", help="replace a baseline of that name")
-    p.add_argument(
-        "--store",
-        metavar="PATH",
-        help="baseline store file or folder (default: $TUI_LOADTEST_STORE, else per user)",
-    )
+    store_option(p, suppress=False)
     p.set_defaults(handler=cmd_import)
 
     p = lsub.add_parser(
@@ -70,10 +68,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("url", metavar="URL", help="Locust's web UI, e.g. http://127.0.0.1:8089")
     p.add_argument("--interval", type=float, default=1.0, metavar="S", help="seconds between polls")
-    p.add_argument(
-        "--store",
-        metavar="PATH",
-        help="where b saves baselines (default: $TUI_LOADTEST_STORE, else per user)",
+    store_option(
+        p,
+        suppress=False,
+        help_="where b saves baselines (default: $TUI_LOADTEST_STORE, else per user)",
     )
     p.set_defaults(handler=cmd_watch)
 
@@ -83,14 +81,10 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return EXIT_OK
 
 
-def _note(text: str) -> None:
-    print(f"tui-loadtest: {text}", file=sys.stderr, flush=True)
-
-
 def cmd_import(args: argparse.Namespace) -> int:
     from ..baselines import make_baseline, open_store
+    from ..locust.csv_import import MISSING, read_locust_csv
     from ..store import BaselineExists
-    from .csv_import import MISSING, read_locust_csv
 
     result = read_locust_csv(args.prefix, host=args.host, scenario_name=args.scenario)
     baseline = make_baseline(
@@ -107,7 +101,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             f'a baseline named "{args.name}" already exists (pass --overwrite to replace it)'
         ) from None
     s = result.summary
-    _note(
+    note(
         f'Locust run "{args.prefix}" stored as baseline "{args.name}" in {store.path}:'
         f" {s.requests} requests, {len(result.endpoints)} endpoint(s);"
         f" not in Locust's CSV: {', '.join(m.replace('_', ' ') for m in MISSING)}"
@@ -116,7 +110,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from .watch import LocustWatch, probe
+    from ..locust.watch import LocustWatch, probe
 
     if not args.interval > 0:
         raise UserError("--interval: expected a positive number of seconds")

@@ -24,21 +24,19 @@ from urllib.parse import quote
 
 from httptools import HttpResponseParser as Parser
 
-from ..scenario.redact import is_sensitive_header
-from ..scenario.script_file import import_script, script_parts
-from ..script import RequestError, Response, User
-from .captures import body_of
-from .failures import classify
-from .flow_user import HEAD_ALLOWANCE
-from .plan import USER_AGENT, Target
-from .recording import FAILED_SLOT, SENT_SLOT, record
-from .vuser import BACKOFF_FIRST, BACKOFF_MAX, Conn, OwnConnection, close_delimited_status
+from ...scenario.redact import is_sensitive_header
+from ...scenario.script_file import import_script, script_parts
+from ...script import RequestError, Response, User
+from ..captures import body_of
+from ..plan import USER_AGENT, Target, weight_table
+from ..recording import FAILED_SLOT, SENT_SLOT, record
+from .connection import BACKOFF_FIRST, BACKOFF_MAX, Conn, Connection
+from .flow import HEAD_ALLOWANCE
 
 if TYPE_CHECKING:
     from httptools import HttpResponseParser
 
-    from .host import SlotPool
-    from .worker_engine import WorkerEngine
+    from ..host import ScriptHost, SlotPool
 
 # A script naming requests after their full path can make endless rows; past this
 # many names the rest share one row and the run says so once.
@@ -55,7 +53,7 @@ class ScriptConn(Conn):
 
     __slots__ = ()
 
-    user: ScriptUser  # type: ignore[assignment]  # not a VUser: its own callbacks
+    user: ScriptUser
 
     def data_received(self, data: bytes) -> None:
         """Keep the chunk, then read it as every connection does (``Conn``'s reading,
@@ -104,7 +102,7 @@ class ScriptFlow:
 class ScriptRuntime:
     """What a worker's script users share: the module's tasks, rows, request heads."""
 
-    def __init__(self, eng: WorkerEngine) -> None:
+    def __init__(self, eng: ScriptHost) -> None:
         spec = eng.scenario.script
         assert spec is not None
         self.eng = eng
@@ -112,7 +110,7 @@ class ScriptRuntime:
         tasks, start, wait = script_parts(module)
         self.flows = [ScriptFlow(i, name, fn) for i, (name, fn, _) in enumerate(tasks)]
         weights = [w for _, _, w in tasks]
-        self.table = [self.flows[i] for i in _weighted(weights)]
+        self.table = [self.flows[i] for i in weight_table(weights)]
         self.on_start = ScriptFlow(len(self.flows), start.__name__, start) if start else None
         if self.on_start is not None:
             self.flows.append(self.on_start)
@@ -134,6 +132,14 @@ class ScriptRuntime:
         self._blocks: dict[tuple[tuple[str, str], ...], tuple[bytes, bool]] = {}
         self.closing = b"" if http.keepalive else b"Connection: close\r\n"
         self.secrets = [v for n, v in http.headers if is_sensitive_header(n) and len(v) >= 4]
+
+    def user(self, eng: ScriptHost) -> ScriptUser:
+        """A closed-model user of this script (the engine's ``user_class``)."""
+        return ScriptUser(eng, self)
+
+    def slot(self, eng: ScriptHost, pool: SlotPool) -> ScriptSlot:
+        """An open-model slot of this script (the engine's ``slot_class``)."""
+        return ScriptSlot(eng, self, pool)
 
     def row(self, method: str, name: str) -> ScriptRow:
         key = (method, name)
@@ -221,12 +227,6 @@ class ScriptRuntime:
         return text
 
 
-def _weighted(weights: list[float]) -> list[int]:
-    from .plan import weight_table
-
-    return weight_table(weights)
-
-
 def _header_block(headers: Any) -> bytes:
     lines = []
     for name, value in headers:
@@ -237,7 +237,7 @@ def _header_block(headers: Any) -> bytes:
     return "".join(lines).encode("utf-8")
 
 
-class ScriptUser(OwnConnection):
+class ScriptUser(Connection):
     """A closed-model virtual user running a script's tasks in its own asyncio task."""
 
     __slots__ = (
@@ -245,23 +245,12 @@ class ScriptUser(OwnConnection):
         "rt",
         "api",
         "secrets",
-        "conn",
-        "req",
-        "data",
-        "t0",
-        "deadline",
-        "nbytes",
-        "head",
-        "served",
-        "retried",
         "keep",
         "over",
         "max_keep",
         "fut",
-        "connecting",
         "task",
         "resume",
-        "backoff",
         "intended",
         "it_failed",
         "started",
@@ -271,9 +260,7 @@ class ScriptUser(OwnConnection):
 
     conn_class = ScriptConn
 
-    def __init__(self, eng: WorkerEngine) -> None:
-        rt = eng.script
-        assert rt is not None
+    def __init__(self, eng: ScriptHost, rt: ScriptRuntime) -> None:
         self.eng = eng
         self.rt = rt
         self.conn: ScriptConn | None = None
@@ -317,20 +304,7 @@ class ScriptUser(OwnConnection):
     def cancel(self) -> None:
         if self.task is not None:
             self.task.cancel()
-        if self.connecting is not None:
-            self.connecting.cancel()
-            self.connecting = None
-        self.drop_connection()
-
-    def on_timeout(self) -> None:
-        task = self.connecting
-        if task is not None:
-            self.connecting = None
-            task.cancel()
-            self.failed("timeout", f"connect timed out after {self.eng.connect_timeout_s:g}s", True)
-        else:
-            self.abort_connection()
-            self.failed("timeout", f"no complete response within {self.eng.timeout_s:g}s")
+        Connection.cancel(self)
 
     # -- the user's life ------------------------------------------------------------
     async def main(self) -> None:
@@ -442,7 +416,7 @@ class ScriptUser(OwnConnection):
     def admitted(self) -> bool:
         return self.eng.admit(self)
 
-    def fail(self, reason: str) -> None:
+    def fail_response(self, reason: str) -> None:
         """``user.fail()``: the last response counts as failed, kind ``check``."""
         row = self.req
         if row is None:
@@ -509,7 +483,7 @@ class ScriptUser(OwnConnection):
         if fut is not None and not fut.done():
             fut.set_result(response)
 
-    def failed(self, kind: str, message: str, backoff: bool = False) -> None:
+    def fail(self, kind: str, message: str, backoff: bool = False) -> None:
         """No response: count it and raise RequestError in the waiting task."""
         self.deadline = 0
         self.keep = None
@@ -522,74 +496,23 @@ class ScriptUser(OwnConnection):
         if fut is not None and not fut.done():
             fut.set_exception(RequestError(kind, message))
 
-    # -- connections (as VUser's) ---------------------------------------------------
-    def open_connection(self) -> None:
-        eng = self.eng
-        self.deadline = min(self.deadline, perf_counter_ns() + eng.connect_timeout_ns)
-        self.connecting = eng.loop.create_task(self.connect())
+    def next(self) -> None:
+        """After a response completed by the connection (close-delimited): nothing, the
+        waiting task goes on by itself."""
 
-    async def connect(self) -> None:
-        eng = self.eng
-        conn = ScriptConn(self)  # type: ignore[arg-type]
-        try:
-            await eng.connect(conn)
-        except asyncio.CancelledError:
-            conn.dead = True
-            return
-        except Exception as exc:  # noqa: BLE001 - every failure is counted, none is fatal
-            self.connecting = None
-            conn.dead = True
-            kind, message = classify(exc)
-            self.failed(kind, message, backoff=True)
-            return
-        self.connecting = None
-        if self.deadline == 0 or eng.stopped:
-            conn.dead = True
-            conn.transport.close()
-            return
-        eng.connects += 1
-        self.conn = conn
-        self.served = 0
-        self.deadline = self.t0 + eng.timeout_ns
-        conn.transport.write(self.data)
-        if self.req is not None:
-            self.req.hist[SENT_SLOT] += len(self.data)
+    # -- the connection's hooks (connection.Connection) ------------------------------
+    def stale_after_stop(self) -> None:
+        """A stale connection after the stop: not a request (nothing is counted); the
+        task ends with the run."""
+        self.deadline = 0
+        self.keep = None
+        fut, self.fut = self.fut, None
+        if fut is not None and not fut.done():
+            fut.cancel()
 
-    def on_connection_lost(self, conn: ScriptConn, exc: Exception | None) -> None:
-        if conn is not self.conn:
-            return
-        self.conn = None
-        if not self.deadline:
-            return
-        if self.nbytes == 0 and self.served and not self.retried:
-            # A stale keep-alive connection: nothing came back, so the request cannot
-            # have been processed. After a stop it is simply not a request (nothing is
-            # counted, as for VUser); before, it is sent once more on a new connection.
-            if self.eng.stopped:
-                self.deadline = 0
-                self.keep = None
-                fut, self.fut = self.fut, None
-                if fut is not None and not fut.done():
-                    fut.cancel()  # the task is ending with the run
-                return
-            self.retried = True
-            self.keep = []
-            self.open_connection()
-            return
-        if self.nbytes and exc is None:
-            status = close_delimited_status(self.head)
-            if status:
-                self.complete(status, perf_counter_ns())
-                return
-            self.failed("protocol", "connection closed before the response was complete")
-            return
-        kind, message = classify(exc)
-        self.failed(kind, message)
-
-    def on_protocol_error(self, conn: ScriptConn, exc: Exception) -> None:
-        self.abort_connection()
-        kind, message = classify(exc)
-        self.failed(kind, message)
+    def resend(self) -> None:
+        self.keep = []
+        Connection.resend(self)
 
 
 class ScriptSlot(ScriptUser):
@@ -597,8 +520,8 @@ class ScriptSlot(ScriptUser):
 
     __slots__ = ("pool",)
 
-    def __init__(self, eng: WorkerEngine, pool: SlotPool) -> None:
-        super().__init__(eng)
+    def __init__(self, eng: ScriptHost, rt: ScriptRuntime, pool: SlotPool) -> None:
+        super().__init__(eng, rt)
         self.pool = pool
 
     def dispatch(self, intended_ns: int) -> None:

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from .failures import classify
-from .recording import SENT_SLOT, record
-from .vuser import UserCycle
+from ..failures import classify
+from ..recording import SENT_SLOT, record
+from .cycle import UserCycle
 
 if TYPE_CHECKING:
-    from .host import SlotPool, UserHost
-    from .plan import CompiledRequest
+    from ..host import SlotPool, UserHost
+    from ..plan import CompiledRequest
 
 
 def make_client(eng: UserHost) -> httpx.AsyncClient:

@@ -14,9 +14,9 @@ import sys
 from importlib.resources import files
 from pathlib import Path
 
-from .errors import EXIT_OK, UserError
-from .examples import Example, example, examples
-from .report.output_files import STDOUT, write_output
+from ..errors import EXIT_OK, UserError
+from ..examples import Example, example, examples
+from ..report.output_files import STDOUT, write_output
 
 DEFAULT_SCENARIO = "scenario.toml"
 
@@ -120,7 +120,7 @@ def cmd_examples(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_OK
-    chosen = found if args.all else [_named(n) for n in args.names]
+    chosen = found if args.all else [named_example(n) for n in args.names]
     folder = Path(args.dir)
     if not folder.is_dir():
         raise UserError(f"--dir: {folder}: no such folder")
@@ -143,7 +143,8 @@ def _data_files(e: Example) -> list[str]:
     return [d["file"] for d in data if isinstance(d, dict) and isinstance(d.get("file"), str)]
 
 
-def _named(name: str) -> Example:
+def named_example(name: str) -> Example:
+    """The packaged example ``name``, or one line listing the ones there are."""
     found = example(name)
     if found is None:
         names = ", ".join(e.name for e in examples())

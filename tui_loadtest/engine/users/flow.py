@@ -1,6 +1,6 @@
 """Users that follow flows: ordered steps, captured values, data rows, iteration stats.
 
-A :class:`FlowUser` is a :class:`~tui_loadtest.engine.vuser.VUser` whose next request
+A :class:`FlowUser` is a :class:`~tui_loadtest.engine.users.plain.VUser` whose next request
 is the next step of its current flow instead of a weighted pick. It keeps a raw
 response only for steps that capture (:class:`FlowConn` holds the chunks as they
 arrive: no ``on_body`` callback, which would make httptools copy every body of every
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from httptools import HttpParserError
 
-from .recording import (
+from ..recording import (
     BUCKET_LUT,
     BYTES_SLOT,
     FAILED_SLOT,
@@ -34,11 +34,12 @@ from .recording import (
     bucket,
     record,
 )
-from .vuser import HEAD_KEEP, Conn, HeadAwareUser, VUser
+from .connection import HEAD_KEEP, Conn
+from .plain import HeadAwareUser, VUser
 
 if TYPE_CHECKING:
-    from .host import SlotPool, UserHost
-    from .journeys import CompiledFlow, CompiledStep
+    from ..host import SlotPool, UserHost
+    from ..journeys import CompiledFlow, CompiledStep
 
 # A kept response may exceed max_body by its head (status line and headers).
 HEAD_ALLOWANCE = 64 * 1024

@@ -19,13 +19,13 @@ from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import TextIO
 
-from .engine.coordinator import Run
-from .engine.repeated import RepeatedRun
-from .report.fit import fit_text, is_terminal, output_width
-from .report.formatting import fmt_clock, fmt_int
-from .report.text import progress_line
-from .stats.model import Snapshot
-from .stats.result import RunResult
+from ..engine.coordinator import Run
+from ..engine.repeated import RepeatedRun
+from ..report.fit import fit_text, is_terminal, output_width
+from ..report.formatting import fmt_clock, fmt_int
+from ..report.text import progress_line
+from ..stats.model import Snapshot
+from ..stats.result import RunResult
 
 INTERRUPTING: tuple[int, ...] = tuple(
     int(s) for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s

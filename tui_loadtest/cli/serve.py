@@ -1,4 +1,5 @@
-"""``tui-loadtest serve``: the argparse part, imported when the CLI starts (no Starlette)."""
+"""``tui-loadtest serve``: the baseline API over HTTP. The parser and the checks before
+listening; the server itself (Starlette, the serve extra) is imported only when it starts."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import sys
 from pathlib import Path
 
 from ..errors import EXIT_OK, UsageError, UserError
+from .args import port, store_option
 
 TOKEN_ENV = "TUI_LOADTEST_SERVE_TOKEN"
+# Not 5000: that is the target's port in the guide and the demo server's default.
+DEFAULT_PORT = 5001
 EXTRA_HINT = "tui-loadtest serve needs the serve extra: pip install 'tui-loadtest[serve]'"
 
 HELP = """\
@@ -49,12 +53,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=5000, help="port (default 5000; 0 picks a free one)")
     p.add_argument(
-        "--store",
-        metavar="PATH",
-        help="baseline store file or folder (default: $TUI_LOADTEST_STORE, else per user)",
+        "--port",
+        type=port,
+        default=DEFAULT_PORT,
+        help=f"port (default {DEFAULT_PORT}; 0 picks a free one)",
     )
+    store_option(p, suppress=False)
     p.add_argument(
         "--results-dir",
         metavar="DIR",
@@ -72,19 +77,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from ..baselines import open_store
-    from .config import ServeConfig, check_bind
+    from ..serve.config import ServeConfig, check_bind
 
     token = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
     check_bind(args.host, token)
-    if not 0 <= args.port <= 65535:
-        raise UsageError(f"--port: expected 0 to 65535, got {args.port}")
     results = Path(args.results_dir).expanduser()
     if not results.is_dir():
         raise UsageError(f"--results-dir {results}: no such folder")
     store = open_store(args.store)
     store.list()  # a damaged or newer store fails here, as one line, before listening
     try:
-        from .server import bind, serve_forever, url_of
+        from ..serve.server import bind, serve_forever, url_of
     except ImportError as exc:
         if exc.name and exc.name.split(".")[0] in ("starlette", "uvicorn"):
             raise UserError(EXTRA_HINT) from None

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .compare import Comparison
-from .errors import (
+from ..compare import Comparison
+from ..errors import (
     EXIT_GATE_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -20,11 +20,11 @@ from .errors import (
     EXIT_USAGE,
     EXIT_WORKER_LOST,
 )
-from .report.compare_format import describe
-from .report.formatting import threshold_measured
-from .scenario import Threshold
-from .stats.result import RunResult
-from .stats.thresholds import ThresholdResult, evaluate
+from ..report.compare_format import describe, verdict_line
+from ..report.formatting import threshold_measured
+from ..scenario import Threshold
+from ..stats.result import RunResult
+from ..stats.thresholds import ThresholdResult, evaluate
 
 PASS, FAIL = "✓", "✗"
 _WINNING_CODES = (EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED, EXIT_WORKER_LOST)
@@ -68,6 +68,8 @@ def regression_gates(comparison: Comparison) -> list[GateResult]:
         seen = "improved" if comparison.improvements else "no significant change"
         if comparison.inconclusive and not comparison.improvements:
             seen = f"inconclusive: {len(comparison.inconclusive)} row(s) moved within the noise"
+            if comparison.disturbed:  # moved as much as the generator's own delay
+                seen = verdict_line(comparison)
         if comparison.differences:
             seen += "; the scenarios differ"
         return [

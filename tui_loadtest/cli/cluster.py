@@ -10,10 +10,9 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from .errors import UsageError, UserError
-from .scenario import Scenario
-from .scenario.cluster import with_cluster_flags
-from .scenario.model import WORKER_LOSS
+from ..errors import UsageError, UserError
+from ..scenario import Scenario
+from ..scenario.model import WORKER_LOSS
 
 DEMO_ON_A_CLUSTER = (
     "the embedded demo API listens on this machine's loopback, which the cluster's workers "
@@ -44,16 +43,6 @@ def add_flags(run: argparse.ArgumentParser, positive_int: Callable[[str], int]) 
     )
 
 
-def apply_flags(scenario: Scenario, args: argparse.Namespace) -> Scenario:
-    """The scenario's ``[cluster]`` with the flags applied (flags win)."""
-    return with_cluster_flags(
-        scenario,
-        address=getattr(args, "cluster", None),
-        workers=getattr(args, "cluster_workers", None),
-        on_worker_loss=getattr(args, "on_worker_loss", None),
-    )
-
-
 def open_pool(
     scenario: Scenario, *, workers_flag: int | None, note: Callable[[str], None]
 ) -> tuple[Any, int]:
@@ -71,13 +60,13 @@ def open_pool(
     if spec.remote and scenario.is_demo:
         raise UsageError(DEMO_ON_A_CLUSTER)
     try:
-        from .cluster.dask_pool import DaskPool
+        from ..cluster.dask_pool import DaskPool
     except ImportError as exc:
         raise UsageError(
             f"--cluster needs Dask ({exc.name or exc} is not installed): "
             "pip install 'tui-loadtest[cluster]'"
         ) from None
-    from .engine.pool import PoolError
+    from ..engine.pool import PoolError
 
     assert spec.address is not None
     pool = DaskPool(spec.address, spec.workers)

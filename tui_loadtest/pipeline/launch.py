@@ -9,8 +9,8 @@ import socket
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
-from .errors import TargetUnreachable
-from .scenario import Scenario
+from ..errors import TargetUnreachable
+from ..scenario import Scenario
 
 
 @contextlib.contextmanager
@@ -19,7 +19,7 @@ def target_url(scenario: Scenario, announce: Callable[[str], None] | None = None
     if scenario.host is not None:
         yield scenario.host
         return
-    from .demo import DemoServer
+    from ..demo import DemoServer
 
     server = DemoServer()
     try:

@@ -1,0 +1,277 @@
+"""``tui-loadtest run``: a scenario file, a user script, a URL, a packaged example or
+the built-in demo, on the dashboard or headless.
+
+The flags end here: :func:`cmd_run` turns them into a scenario (the loader and its
+overrides) and plain options, and :func:`~tui_loadtest.cli.execute.execute` runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from importlib.resources import as_file
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UserError
+from ..pipeline.outputs import prepare_outputs
+from .args import (
+    EXIT_CODES_HELP,
+    Formatter,
+    note,
+    positive_float,
+    positive_int,
+    seconds,
+    seconds_or_zero,
+)
+from .cluster import add_flags as add_cluster_flags
+from .cluster import open_pool
+from .execute import check_monitor, execute, plan_workers
+from .outputs import THRESHOLDS_EPILOG, output_flags, output_options
+from .request_flags import add_request_flags, adhoc_request, looks_like_url, uses_request_flags
+
+if TYPE_CHECKING:
+    from ..scenario import Scenario
+
+# `run URL` without flags: what a first try at a new URL needs.
+RUN_DEFAULTS: dict[str, Any] = {"users": 10, "spawn_rate": 10, "run_time": "30s"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    run = sub.add_parser(
+        "run",
+        parents=[output_flags(dashboard=True)],  # --save-baseline, --compare-to, --html, ...
+        help="run a scenario (the dashboard by default, --no-ui for CI)",
+        description=(
+            "Run a load test. SCENARIO is a TOML file (or -f FILE, or --example NAME) or a\n"
+            "Python user script (users.py, see configs/journey_users.py); a URL instead\n"
+            "runs that one request (shape it with -m, -H, -d, --json); without either, the\n"
+            "built-in demo scenario runs against the embedded demo API. Flags override the\n"
+            "file.\n\n"
+            "  tui-loadtest run http://127.0.0.1:8080/api/health -c 20 -t 1m\n"
+            "  tui-loadtest run https://api.example.test/items -H 'Authorization: Bearer ...'\n"
+            "  tui-loadtest run -f my.toml --headless"
+        ),
+        epilog=EXIT_CODES_HELP + THRESHOLDS_EPILOG,
+        formatter_class=Formatter,
+    )
+    run.add_argument(
+        "scenario", nargs="?", metavar="SCENARIO", help="scenario TOML file, .py user script or URL"
+    )
+    run.add_argument("-f", "--file", metavar="FILE", help="scenario file (as Locust's -f)")
+    run.add_argument(
+        "--example", metavar="NAME", help="run a packaged example (list: tui-loadtest examples)"
+    )
+    run.add_argument(
+        "--no-ui",
+        "--headless",
+        dest="no_ui",
+        action="store_true",
+        help="no dashboard: print progress lines and a summary (for CI)",
+    )
+    run.add_argument(
+        "-u", "-c", "--users", type=positive_int, metavar="N", help="concurrent virtual users"
+    )
+    run.add_argument(
+        "-r", "--spawn-rate", type=positive_float, metavar="R", help="users started per second"
+    )
+    run.add_argument("-t", "--run-time", metavar="T", help='how long to run: "90s", "5m", "1h30m"')
+    run.add_argument(
+        "-n", "--requests", type=positive_int, metavar="N", help="stop after N requests in total"
+    )
+    run.add_argument(
+        "--warmup",
+        metavar="T",
+        help='load for T first ("30s"), measured apart: the summary, thresholds, baselines and'
+        " compare cover the rest only (T is part of --run-time)",
+    )
+    run.add_argument(
+        "--repeat",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="run the scenario N times (default 1): each run's figures, their spread and an"
+        " outlier run in the summary; --save-baseline keeps all N; --compare-to judges"
+        " over run-to-run variance from 3 runs on a side (docs/verdicts.md)",
+    )
+    run.add_argument(
+        "--cooldown",
+        type=seconds_or_zero,
+        default=10.0,
+        metavar="T",
+        help="with --repeat: pause T between runs so the target settles (default 10s)",
+    )
+    run.add_argument(
+        "--rate",
+        type=positive_float,
+        metavar="R",
+        help="arrival-rate mode: start R requests per second",
+    )
+    run.add_argument(
+        "--max-users",
+        type=positive_int,
+        metavar="N",
+        help="arrival-rate mode: cap on requests in flight",
+    )
+    run.add_argument(
+        "--host",
+        metavar="URL",
+        help='target base URL, e.g. http://127.0.0.1:8080 ("demo" for the built-in API)',
+    )
+    run.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="worker processes generating load (default 1; one per core at most)",
+    )
+    run.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the JSON report to FILE (- for stdout; the summary then goes to stderr)",
+    )
+    run.add_argument(
+        "--interval",
+        type=seconds,
+        default=2.0,
+        metavar="S",
+        help="headless: seconds between progress lines (default 2)",
+    )
+    run.add_argument(
+        "--user-step",
+        type=positive_int,
+        metavar="N",
+        help="dashboard: users added or removed by + and - (default: a tenth of --users)",
+    )
+    watch = run.add_argument_group("watching the target (series in the report and the dashboard)")
+    watch.add_argument(
+        "--monitor-pid",
+        type=positive_int,
+        action="append",
+        default=[],
+        metavar="PID",
+        help="a local target process: CPU %%, memory, threads and open files every second,"
+        " its children included (repeatable)",
+    )
+    watch.add_argument(
+        "--scrape",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a Prometheus endpoint to poll every second (repeatable; /metrics alone: on the"
+        " target); counters become rates; a failed scrape is an event, never a failure",
+    )
+    add_request_flags(run)
+    add_cluster_flags(run, positive_int)
+    run.set_defaults(handler=cmd_run)
+
+
+def load_scenario(args: argparse.Namespace) -> Scenario:
+    """The scenario the arguments name, with the flags applied over it."""
+    from ..scenario import (
+        apply_overrides,
+        load_builtin_demo,
+        load_scenario,
+        script_scenario,
+        url_scenario,
+    )
+    from ..scenario.cluster import with_cluster_flags
+
+    given = [g for g in (args.scenario, args.file, args.example) if g]
+    if len(given) > 1:
+        raise UserError("give one scenario: SCENARIO, -f FILE, --example NAME or a URL")
+    source = args.scenario or args.file
+    if looks_like_url(source):
+        sc = url_scenario(source, adhoc_request(args), load=RUN_DEFAULTS)
+    else:
+        if uses_request_flags(args):
+            adhoc_request(args)  # `-H http://host` (Locust's host flag) is named first
+            raise UserError(
+                "-m, -H, -d and --json shape the request of `run URL`; a scenario file"
+                " has its own [[requests]]"
+            )
+        _duration_split_in_two(args.run_time, source)
+        if args.example:
+            sc = load_scenario(example_path(args.example))
+        elif not source:
+            sc = load_builtin_demo()
+        elif str(source).endswith(".py"):
+            sc = script_scenario(source)  # a Python user script, run directly
+        else:
+            sc = load_scenario(source)
+    sc = apply_overrides(
+        sc,
+        users=args.users,
+        spawn_rate=args.spawn_rate,
+        run_time=args.run_time,
+        requests=args.requests,
+        host=args.host,
+        rate=args.rate,
+        max_users=args.max_users,
+        monitor_pids=args.monitor_pid,
+        scrape=args.scrape,
+        warmup=args.warmup,
+    )
+    return with_cluster_flags(
+        sc, address=args.cluster, workers=args.cluster_workers, on_worker_loss=args.on_worker_loss
+    )
+
+
+def _duration_split_in_two(run_time: str | None, source: str | None) -> None:
+    """``-t 5 min`` takes "5" as the run time and "min" as the scenario: say so."""
+    from pathlib import Path
+
+    units = {"s", "sec", "secs", "second", "seconds", "m", "min", "mins", "minute", "minutes",
+             "h", "hr", "hrs", "hour", "hours", "ms"}  # fmt: skip
+    if run_time is None or source is None or source.lower() not in units or Path(source).exists():
+        return
+    unit = {
+        "sec": "s",
+        "secs": "s",
+        "second": "s",
+        "seconds": "s",
+        "min": "m",
+        "mins": "m",
+        "minute": "m",
+        "minutes": "m",
+        "hr": "h",
+        "hrs": "h",
+        "hour": "h",
+        "hours": "h",
+    }
+    shown = f"{run_time}{unit.get(source.lower(), source.lower())}"  # fmt: skip
+    raise UserError(f"-t {run_time} {source}: a duration is one word, like -t {shown}")
+
+
+def example_path(name: str) -> str:
+    """A packaged example as a real file (inside the installed package)."""
+    from .start import named_example
+
+    with as_file(named_example(name).resource) as path:
+        return str(path)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args)
+    check_monitor(scenario)
+    pool = None
+    if scenario.cluster.address is None:
+        workers = plan_workers(scenario, args.workers or 1)
+    # Fails fast on a missing --compare-to baseline or a taken --save-baseline name.
+    if args.repeat > 1 and scenario.cluster.address is not None:
+        raise UserError(
+            "--repeat: not with a cluster yet (each run would need the cluster's engines"
+            " again); repeat the command, then `baselines add-run` each report"
+        )
+    outputs = prepare_outputs(output_options(args, scenario))
+    if scenario.cluster.address is not None:
+        pool, workers = open_pool(scenario, workers_flag=args.workers, note=note)
+    return execute(
+        scenario,
+        workers=workers,
+        out=args.out,
+        no_ui=args.no_ui,
+        interval=args.interval,
+        user_step=args.user_step,
+        outputs=outputs,
+        pool=pool,
+        repeat=args.repeat,
+        cooldown_s=args.cooldown,
+    )
