@@ -95,3 +95,41 @@ class CountingServer(LoopbackServer):
                 self.closed.append(time.perf_counter_ns())
                 self._changed.notify_all()
             writer.close()
+
+
+class HoldingServer(LoopbackServer):
+    """Holds every response for ``hold_s`` and counts the requests it holds at once:
+    the concurrency the target really saw (``peak``), whatever the load tester says."""
+
+    def __init__(self, hold_s: float, status: int = 200, fail_every: int = 0) -> None:
+        self.hold_s = hold_s
+        self.response = _answer(status)
+        self.fail_every = fail_every  # every n-th request gets a 500 (0: none)
+        self.requests = 0
+        self.failed = 0  # the 500s sent
+        self.in_flight = 0
+        self.peak = 0  # the most requests held at once
+        super().__init__()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                self.requests += 1
+                failed = self.fail_every and self.requests % self.fail_every == 0
+                self.failed += bool(failed)
+                self.in_flight += 1
+                self.peak = max(self.peak, self.in_flight)
+                try:
+                    await asyncio.sleep(self.hold_s)
+                finally:
+                    self.in_flight -= 1
+                writer.write(_answer(500) if failed else self.response)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+def _answer(status: int) -> bytes:
+    return f"HTTP/1.1 {status} X\r\nContent-Length: 2\r\n\r\nok".encode()

@@ -76,12 +76,20 @@ def test_report_follows_the_guide_layout() -> None:
 
 
 def test_rating_line_uses_the_guide_bands() -> None:
-    b = golden_baseline()
+    # 4 users for about 4 requests in flight: they waited on the target, which is rated.
+    result = make_result([HEALTH, QUERY], seconds=20, seed=42, users=4)
+    b = Baseline("busy", "2024-01-01T12:00:00", result)
     s = b.result.summary
     (line,) = [x for x in baseline_report(b).splitlines() if x.startswith("Rating:")]
     assert f"response time {rate_response_ms(s.latency.p95).label}" in line
     assert f"error rate {rate_error_rate(s.error_rate).label}" in line
-    assert f"throughput {rate_throughput(s.rps).label}" in line
+    assert line.endswith(f"throughput {rate_throughput(s.rps).label}")
+
+
+def test_the_golden_runs_throughput_is_set_by_its_load() -> None:
+    """100 users with about 5 requests in flight: they mostly thought, so no band."""
+    (line,) = [x for x in baseline_report(golden_baseline()).splitlines() if "Rating:" in x]
+    assert "throughput set by the load (users waited for responses 5% of the time" in line
 
 
 def test_generator_api_mirrors_the_guide(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

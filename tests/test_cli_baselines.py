@@ -14,6 +14,7 @@ import pytest
 
 from tui_loadtest.cli import main
 from tui_loadtest.report.baseline_text import baseline_report
+from tui_loadtest.report.fit import PIPED_WIDTH
 from tui_loadtest.report.json_report import write_report
 from tui_loadtest.store import Baseline, BaselineStore
 
@@ -117,7 +118,7 @@ def test_show_and_report(store, capsys, tmp_path: Path) -> None:  # noqa: ANN001
         "--out", str(txt),
     )  # fmt: skip
     assert code == 0
-    assert out == baseline_report(store.load("v1")) + "\n"
+    assert out == baseline_report(store.load("v1"), PIPED_WIDTH) + "\n"  # not a terminal
     assert txt.read_text() == out
     assert html.read_text().startswith("<!DOCTYPE html>")
     assert (tmp_path / "csv" / "v1_stats.csv").exists()

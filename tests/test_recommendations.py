@@ -84,11 +84,15 @@ def test_spread_rule_flags_a_long_tail_only_past_the_excellent_band() -> None:
 
 
 def test_throughput_rule_fires_below_100_rps() -> None:
-    slow = make_result([replace(HEALTH, rps=30)], seconds=40, seed=9)
+    # One user waiting on 40 ms answers all the time: the target set the pace.
+    slow = make_result([replace(QUERY, rps=30)], seconds=40, seed=9, users=1)
     assert slow.summary.rps < 100
     (line,) = rec.throughput_rule(slow)
     assert "needs scaling" in line
     assert rec.throughput_rule(healthy()) == []
+    # 50 users doing the same: they waited 2 % of the time, think time set the pace.
+    light = replace(slow, load={**slow.load, "users": 50})
+    assert rec.throughput_rule(light) == []
 
 
 def test_drift_rule_sees_latency_growing_during_the_run() -> None:
@@ -118,7 +122,7 @@ def test_empty_run_does_not_crash() -> None:
 
 
 def test_run_summary_ends_with_numbered_recommendations() -> None:
-    result = make_result([replace(HEALTH, rps=30)], seconds=10, seed=14)
+    result = make_result([replace(QUERY, rps=30)], seconds=10, seed=14, users=1)
     text = run_summary(result)
     tail = text[text.index("Recommendations") :].splitlines()
     expected = rec.recommend(result)

@@ -7,7 +7,8 @@ import os
 
 # Exit codes (documented in docs/reference/exit-codes.md).
 EXIT_OK = 0
-EXIT_GATE_FAILED = 1  # a threshold failed or a significant regression was found
+# A threshold failed or a significant regression was found; bench: every request failed.
+EXIT_GATE_FAILED = 1
 EXIT_USAGE = 2  # bad flag, bad scenario file, bad store
 EXIT_UNREACHABLE = 3  # the target refused or never answered every request
 EXIT_INTERRUPTED = 130  # Ctrl+C; the partial report is still written

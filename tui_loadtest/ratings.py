@@ -59,6 +59,21 @@ def rate_throughput(rps: float) -> Rating:
     return Rating("needs scaling", "bad")
 
 
+# Throughput is rated only when the target set its pace: when the users spent at least
+# this share of their time waiting for responses (docs: "How throughput is rated").
+WAITING_SHARE = 0.5
+NOT_RATED = Rating("set by the load", "none")
+
+
+def waiting_share(rps: float, mean_response_ms: float, users: float) -> float:
+    """The share of the users' time spent waiting for responses, by Little's law (the
+    requests in flight, on average, are the throughput times the mean response time);
+    the rest went to think time or a script's own work. 1 when no users are known."""
+    if users <= 0 or mean_response_ms != mean_response_ms:  # NaN: not recorded
+        return 1.0
+    return min(1.0, rps * mean_response_ms / 1000 / users)
+
+
 def bands() -> dict[str, list[dict[str, object]]]:
     """The three scales as data (``serve``'s /info): each band's label, tone and upper
     limit (response time in ms, error rate as a fraction); throughput bands are lower

@@ -233,8 +233,25 @@ def test_data_errors_never_show_values(journey_error: ErrorText) -> None:
     Path("ragged.csv").write_text("username,password\nuser1,TOPSECRET,extra\n", encoding="utf-8")
     message = journey_error(JOURNEY.replace('"users.csv"', '"ragged.csv"'))
     assert message == (
-        'x.toml: data[1].file: "ragged.csv" row 2: expected 2 fields (as in the header), got 3'
+        'x.toml: data[1].file: "ragged.csv" line 2: expected 2 fields (as in the header), got 3'
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("username,password\n\nuser1,p1\n\n\nuser2,p2,extra\n", 6),  # blank lines
+        ('username,password\n"two\nlines",p1\nuser2,p2,extra\n', 4),  # a quoted newline
+        ("\nusername,password\r\nuser1,p1\r\n\r\nuser2\r\n", 5),  # CRLF, a blank first line
+    ],
+)
+def test_a_bad_data_row_is_named_by_its_line_in_the_file(
+    journey_error: ErrorText, text: str, line: int
+) -> None:
+    """The line an editor shows: blank lines and quoted newlines count (they did not)."""
+    Path("ragged.csv").write_text(text, encoding="utf-8", newline="")
+    message = journey_error(JOURNEY.replace('"users.csv"', '"ragged.csv"'))
+    assert f'"ragged.csv" line {line}: expected 2 fields (as in the header)' in message
 
 
 def test_data_column_in_two_files(journey_error: ErrorText) -> None:

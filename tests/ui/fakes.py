@@ -101,6 +101,8 @@ class SeededRun:
                     tick=tick,
                     span_s=1.0,
                     users=users if users is not None else self.users,
+                    users_peak=users if users is not None else self.users,
+                    user_s=float(users if users is not None else self.users),
                     endpoints=eps,
                     errors=errors,
                     paused=paused,
@@ -122,8 +124,10 @@ class SeededRun:
         )
 
     def result(self, reason: str = "run time reached") -> RunResult:
+        """The result as ``Run.result()`` builds it: rates over the time under load,
+        the users planned, reached and on average, the time paused."""
         agg = self.agg
-        duration = agg.duration_s
+        duration = agg.rate_s
         total = agg.total_span()
         return RunResult(
             started_at="2024-01-01T12:00:00+00:00",
@@ -141,7 +145,17 @@ class SeededRun:
             errors=agg.error_rows(),
             timeline=list(agg.timeline),
             per_second=agg.per_second_buckets,
-            outcome={"reason": reason, "interrupted": reason == "interrupted", "connections": 5},
+            outcome={
+                "reason": reason,
+                "interrupted": reason == "interrupted",
+                "connections": 5,
+                "paused_s": round(agg.duration_s - agg.rate_s, 3),
+                "users": {
+                    "planned": self.users,
+                    "peak": agg.users_peak,
+                    "average": round(agg.users_average, 1),
+                },
+            },
         )
 
 

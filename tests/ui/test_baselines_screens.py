@@ -318,3 +318,26 @@ async def test_two_baselines_of_several_runs_are_judged_over_their_runs(tmp_path
         table = app.screen.query_one(DataTable)
         p95 = next(i for i, r in enumerate(c.rows) if r.scope == "overall" and r.metric == "p95_ms")
         assert "n=5+5" in str(table.get_row_at(p95)[-1])
+
+
+async def test_the_palettes_screenshot_saves_the_baselines_screen(  # noqa: ANN001
+    store, tmp_path: Path, monkeypatch
+) -> None:
+    """As the dashboard's: in the folder the command names (here: the current one), never
+    in a Downloads folder that may not exist, and it says where."""
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    monkeypatch.setenv("HOME", str(tmp_path / "home-without-downloads"))
+    monkeypatch.delenv("TUI_LOADTEST_SCREENSHOTS", raising=False)
+    app = create_baselines_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await list_screen(app, pilot)
+        (command,) = [c for c in app.get_system_commands(screen) if c.title == "Screenshot"]
+        assert str(here) in command.help
+        command.callback()
+        await wait_for(pilot, lambda: any(here.glob("*.svg")))
+        (saved,) = here.glob("*.svg")
+        assert "fast" in saved.read_text()  # the list, as drawn
+        notes = lambda: [str(n.message) for n in app._notifications]  # noqa: E731
+        await wait_for(pilot, lambda: any(str(saved) in m for m in notes()))

@@ -12,10 +12,10 @@ from tests.ui.fakes import FakeSource, SeededRun, demo_source, with_open_model
 from tests.ui.helpers import text_of, wait_for
 from tui_loadtest.report.formatting import fmt_ms
 from tui_loadtest.ui import create_app
-from tui_loadtest.ui.app import SCREENSHOTS_ENV, save_svg
 from tui_loadtest.ui.screens.confirm import ConfirmQuit
 from tui_loadtest.ui.screens.dashboard import DashboardScreen
 from tui_loadtest.ui.screens.help import HelpScreen
+from tui_loadtest.ui.screenshot_files import SCREENSHOTS_ENV, save_svg
 from tui_loadtest.ui.widgets.charts import LatencyChart, RpsChart, axis_seconds
 from tui_loadtest.ui.widgets.endpoints import COLUMNS, MIN_NAME_WIDTH, EndpointTable, fit_columns
 from tui_loadtest.ui.widgets.header import RunHeader, short_host

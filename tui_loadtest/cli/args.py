@@ -14,7 +14,8 @@ from typing import NoReturn
 EXIT_CODES_HELP = """\
 exit codes:
   0    the run completed
-  1    a threshold failed or a significant regression was found
+  1    a threshold failed or a significant regression was found; bench: every
+       request failed
   N    with --exit-code-on-error N: a request failed and no other code applies
   2    usage error, an invalid scenario file or store, or an output file that
        could not be written (its content went to a fallback file named on stderr)

@@ -246,6 +246,7 @@ def describe(baseline: Baseline) -> list[str]:
 
 def cmd_show(args: argparse.Namespace) -> int:
     from ..baselines import export_data
+    from ..report.fit import output_width
     from ..report.text import run_summary
 
     baseline = _store(args).load(args.name)
@@ -254,7 +255,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         return EXIT_OK
     print("\n".join(describe(baseline)))
     print()
-    print(run_summary(baseline.result))
+    print(run_summary(baseline.result, output_width(sys.stdout)))
     return EXIT_OK
 
 
@@ -382,12 +383,13 @@ def cmd_rename(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from ..pipeline.outputs import check_files, write_extra_formats
     from ..report.baseline_text import baseline_report
+    from ..report.fit import PIPED_WIDTH, output_width
     from ..report.output_files import write_output
 
     check_files(out=args.out, html=args.html, csv_prefix=args.csv)
     baseline = _store(args).load(args.name)
-    text = baseline_report(baseline)
-    print(text)
+    text = baseline_report(baseline, PIPED_WIDTH)  # a file: as piped output
+    print(baseline_report(baseline, output_width(sys.stdout)))
     if args.out is not None:
         note(f"report written to {write_output(args.out, text + chr(10), flag='--out')}")
     write_extra_formats(baseline.result, args.html, args.csv, title=f"Baseline: {baseline.name}")

@@ -5,6 +5,7 @@ concurrent``), headless, with a report file by default."""
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def bench_load(total: int, users: int, duration: str | None, count_given: bool) -> dict[str, Any]:
     """The ``[load]`` of a bench: every user from the start, sharing the requests (or
     sending for the duration, and at most the requests when a count was given too)."""
-    load: dict[str, Any] = {"users": users, "spawn_rate": users}
+    from ..scenario import AT_ONCE  # the spawn rate that starts every user at once
+
+    load: dict[str, Any] = {"users": users, "spawn_rate": AT_ONCE}
     if duration:
         load["run_time"] = duration
     if not duration or count_given:
@@ -104,7 +107,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     scenario = url_scenario(args.url, adhoc_request(args), load=load, http=http)
     out = args.out if args.out is not None else str(Path.cwd() / default_report_name())
     args.out = out  # output_options checks --out (or the default) too
-    outputs = prepare_outputs(output_options(args, scenario))
+    # Every request failed: exit 1 (a dead path is no benchmark); run keeps k6's rule.
+    outputs = prepare_outputs(replace(output_options(args, scenario), fail_when_all_failed=True))
     return execute(
         scenario,
         workers=plan_workers(scenario, args.workers),

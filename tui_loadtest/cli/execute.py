@@ -134,6 +134,7 @@ def after_run(
     """Write the report first (nothing after the run may lose it), then the summary, the
     worker and script errors, the outputs; return the exit code."""
     from ..pipeline.outputs import output_failed
+    from ..report.fit import output_width
     from ..report.json_report import report_json
     from ..report.output_files import OutputError, save_output
     from ..report.text import run_summary
@@ -148,7 +149,7 @@ def after_run(
         except OutputError as exc:
             note(f"error: {exc}")
             written = False
-    print(run_summary(result), flush=True)
+    print(run_summary(result, output_width(sys.stdout)), flush=True)  # the terminal's width
     for line in run.worker_errors:
         note(line + (f" (details in {run.log_path})" if run.log_path else ""))
     if run.log_path and any(e.kind == "script" for e in result.errors):

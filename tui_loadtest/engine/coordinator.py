@@ -184,6 +184,8 @@ class Run:
             return f"arrival-rate mode, {shape}, at most {load.max_users} in flight, {on}"
         if load.stages:
             return f"users follow {len(load.stages)} stage(s), peak {load.peak_level:g}, {on}"
+        if load.starts_at_once:
+            return f"starting {self.users_target} users at once {on}"
         rate = load.effective_spawn_rate
         return f"spawning {self.users_target} users at {rate:g}/s {on}"
 

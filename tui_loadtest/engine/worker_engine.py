@@ -356,7 +356,9 @@ class WorkerEngine:
         """Start users at the spawn rate until the target is reached; wait for changes.
 
         With stages the ramp itself paces growth, so users start as soon as the
-        target allows.
+        target allows. Every user due before the loop wakes again starts now, so a rate
+        that makes them all due within one step (``bench`` asks for ``MAX_USERS`` a
+        second) starts them all at once; none starts once the request budget is spent.
         """
         rate = self.share.spawn_rate if not self.stages else 1e9
         started = 0
@@ -372,8 +374,10 @@ class WorkerEngine:
                 await self._target_changed.wait()
                 started, t_start = 0, time.monotonic()
                 continue
-            due = int((time.monotonic() - t_start) * rate) + 1 - started
+            due = int((time.monotonic() - t_start + SPAWN_STEP_S) * rate) + 1 - started
             for _ in range(min(max(due, 0), missing)):
+                if self._budget_spent():
+                    break
                 user = self.user_class(self)
                 self.add_user(user)
                 started += 1

@@ -21,6 +21,7 @@ from typing import TextIO
 
 from ..engine.coordinator import Run
 from ..engine.repeated import RepeatedRun
+from ..report.fit import fit_text, is_terminal, output_width
 from ..report.formatting import fmt_clock, fmt_int
 from ..report.text import progress_line
 from ..stats.model import Snapshot
@@ -130,7 +131,10 @@ def run_headless(
     interrupted; the result (partial) is still returned so the report gets written.
     """
     out = out or sys.stdout
-    _say(plan_line(run.snapshot), out)
+    # A terminal narrower than a progress line gets it broken between words; a file or
+    # a pipe keeps one line per report, for grep.
+    width = output_width(out) if is_terminal(out) else None
+    _say(fit_text(plan_line(run.snapshot), width), out)
     next_line = time.monotonic() + interval_s
     alerted = 0
     try:
@@ -138,7 +142,7 @@ def run_headless(
             alerted = _alert(run, alerted)
             now = time.monotonic()
             if now >= next_line:
-                _say(progress_line(run.snapshot, run.elapsed()), out)
+                _say(fit_text(progress_line(run.snapshot, run.elapsed()), width), out)
                 next_line += interval_s
     except KeyboardInterrupt as exc:
         finish_interrupted(run, signum=getattr(exc, "signum", signal.SIGINT), signals=signals)

@@ -60,6 +60,9 @@ class OutputOptions:
     out: str | None = None  # the JSON report's file ("-": stdout), checked with the others
     scenario_file: str | None = None  # no output may name it
     exit_code_on_error: int | None = None  # Locust's --exit-code-on-error
+    # bench: exit 1 when every request failed (a dead path is no benchmark), where
+    # run keeps k6's convention (only thresholds and gates fail a run that ran).
+    fail_when_all_failed: bool = False
 
 
 @dataclass
@@ -77,6 +80,7 @@ class RunOutputs:
     junit: str | None = None
     thresholds: tuple[Threshold, ...] = ()
     error_code: int | None = None  # the exit code when any request failed (else unchanged)
+    fail_when_all_failed: bool = False  # exit 1 when every request failed (bench)
     emit: Callable[[str], None] = print_line  # a line of the run's output (stdout)
     note: Callable[[str], None] = print_note  # a remark beside it (stderr)
     comparison: Comparison | None = field(default=None, init=False)
@@ -126,10 +130,13 @@ class RunOutputs:
         if self.junit is not None:
             written = self._write_junit(result, verdicts) and written
         code = gates.exit_code(code, verdicts)
-        failures = result.summary.failures
+        failures, requests = result.summary.failures, result.summary.requests
         if self.error_code is not None and code == EXIT_OK and failures:
             code = self.error_code
             self.note(f"{failures:,} request(s) failed: exit code {code} (--exit-code-on-error)")
+        if self.fail_when_all_failed and code == EXIT_OK and measured and failures >= requests:
+            code = EXIT_GATE_FAILED
+            self.note(f"every request failed ({failures:,} of {requests:,}): exit code {code}")
         if self.save_name is not None and self.store is not None:
             code = self._save(result, code)
         return code if written else output_failed(code)
@@ -226,6 +233,7 @@ def prepare_outputs(options: OutputOptions) -> RunOutputs:
         overwrite=options.overwrite_baseline,
         store_path=options.store,
         error_code=options.exit_code_on_error,
+        fail_when_all_failed=options.fail_when_all_failed,
     )
     if out.save_name is not None or options.compare_to is not None:
         out.store = open_store(options.store)

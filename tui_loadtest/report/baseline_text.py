@@ -8,50 +8,54 @@ ones the end-of-run summary prints, so both read the same.
 
 from __future__ import annotations
 
-from ..ratings import rate_error_rate, rate_response_ms, rate_throughput
+from ..ratings import rate_error_rate, rate_response_ms
 from ..stats.result import RunResult
 from ..store.records import Baseline
+from .fit import PIPED_WIDTH, fit_lines, rule
 from .formatting import fmt_int
 from .recommendations import numbered, recommend
-from .text import RULE, THIN, endpoint_table, overall_lines
+from .text import endpoint_table, overall_lines, users_line
+from .throughput import throughput_rating
 
 
 def rating_line(result: RunResult) -> str:
     """The guide's three bands in one line: response time (P95), error rate, throughput."""
     s = result.summary
+    throughput, why = throughput_rating(result)
     return (
         f"Rating: response time {rate_response_ms(s.latency.p95).label}"
         f", error rate {rate_error_rate(s.error_rate).label}"
-        f", throughput {rate_throughput(s.rps).label}"
+        f", throughput {throughput.label}" + (f" ({why})" if why else "")
     )
 
 
-def baseline_report(baseline: Baseline) -> str:
+def baseline_report(baseline: Baseline, width: int | None = None) -> str:
+    """The report in the guide's layout, or fitted to ``width`` columns (a terminal's)."""
     result = baseline.result
     s = result.summary
-    users = result.load.get("users") or result.load.get("max_users") or 0
-    return "\n".join(
-        [
-            RULE,
-            "Performance Baseline Report",
-            RULE,
-            f"Baseline ID: {baseline.name}",
-            f"Generated: {baseline.created_at}",
-            f"Test Duration: {result.duration_s:.2f} seconds",
-            f"Total Requests: {fmt_int(s.requests)}",
-            f"Concurrent Users: {fmt_int(int(users))}",
-            "",
-            "Overall Summary",
-            THIN,
-            *overall_lines(result),
-            rating_line(result),
-            "",
-            "Endpoint Performance",
-            THIN,
-            *endpoint_table(result),
-            "",
-            "Recommendations",
-            THIN,
-            *numbered(recommend(result)),
-        ]
-    )
+    fits = width or PIPED_WIDTH
+    heavy, thin = rule("=", fits), rule("-", fits)
+    lines = [
+        heavy,
+        "Performance Baseline Report",
+        heavy,
+        f"Baseline ID: {baseline.name}",
+        f"Generated: {baseline.created_at}",
+        f"Test Duration: {result.duration_s:.2f} seconds",
+        f"Total Requests: {fmt_int(s.requests)}",
+        f"Concurrent Users: {users_line(result)}",  # planned, and reached
+        "",
+        "Overall Summary",
+        thin,
+        *overall_lines(result),
+        rating_line(result),
+        "",
+        "Endpoint Performance",
+        thin,
+        *endpoint_table(result, fits),
+        "",
+        "Recommendations",
+        thin,
+        *numbered(recommend(result)),
+    ]
+    return "\n".join(lines if width is None else fit_lines(lines, width))

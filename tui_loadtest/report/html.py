@@ -15,7 +15,7 @@ from html import escape
 
 from .. import __version__
 from ..compare import OVERALL, Comparison
-from ..ratings import Rating, rate_error_rate, rate_response_ms, rate_throughput
+from ..ratings import Rating, rate_error_rate, rate_response_ms
 from ..stats.result import RunResult
 from .axis import round_ticks, tick_text
 from .compare_format import fmt_change, fmt_delta, fmt_value, verdict_line
@@ -31,7 +31,8 @@ from .formatting import (
 )
 from .output_files import write_output
 from .recommendations import recommend
-from .text import repeat_table
+from .text import repeat_table, users_line
+from .throughput import throughput_rating
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;
@@ -77,13 +78,12 @@ def html_report(
 ) -> str:
     s = result.summary
     heading = title or f"Load test: {result.scenario_name}"
-    users = result.load.get("users") or result.load.get("max_users") or 0
     meta = " · ".join(
         [
             f"Host {result.host}",
             f"started {result.started_at}",
             f"{result.duration_s:.1f} s",
-            f"{fmt_int(int(users))} users",
+            f"users: {users_line(result)}",  # planned, and reached
         ]
     )
     parts = [
@@ -134,7 +134,7 @@ def _cards(result: RunResult) -> str:
     lat = s.latency
     cards = [
         _card("Requests", fmt_int(s.requests)),
-        _card("Requests/s", f"{s.rps:,.2f}", rate_throughput(s.rps)),
+        _card("Requests/s", f"{s.rps:,.2f}", throughput_rating(result)[0]),
         _card("Average", f"{fmt_ms(lat.mean)} ms"),
         _card("P50", f"{fmt_ms(lat.p50)} ms"),
         _card("P95", f"{fmt_ms(lat.p95)} ms", rate_response_ms(lat.p95)),

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..ratings import rate_error_rate, rate_response_ms, rate_throughput
+from ..ratings import rate_error_rate, rate_response_ms
 from ..stats.histogram import Histogram
 from ..stats.result import RunResult
 from .formatting import fmt_int, fmt_ms, fmt_pct, fmt_rate
+from .throughput import throughput_rating
 
 ALL_CLEAR = "Performance metrics are within acceptable ranges."
 
@@ -193,8 +194,9 @@ def spread_rule(result: RunResult) -> list[str]:
 
 
 def throughput_rule(result: RunResult) -> list[str]:
+    """A low throughput, when the target set it (not the think time: report/throughput)."""
     s = result.summary
-    rating = rate_throughput(s.rps)
+    rating, _ = throughput_rating(result)
     if s.requests == 0 or rating.tone != "bad":
         return []
     return [

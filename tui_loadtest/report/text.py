@@ -12,6 +12,7 @@ from typing import Any
 
 from ..stats.model import Latency, Snapshot
 from ..stats.result import CLOCK_WARN_S, RunResult
+from .fit import PIPED_WIDTH, clip, fit_lines, rule
 from .formatting import (
     endpoint_label,
     fmt_bytes,
@@ -25,8 +26,8 @@ from .formatting import (
 from .recommendations import numbered, recommend
 from .resources import resource_lines
 
-RULE = "=" * 80
-THIN = "-" * 80
+RULE = rule("=", PIPED_WIDTH)  # the guide's 80 columns
+THIN = rule("-", PIPED_WIDTH)
 
 
 def progress_line(snap: Snapshot, elapsed_s: float) -> str:
@@ -73,26 +74,30 @@ def progress_line(snap: Snapshot, elapsed_s: float) -> str:
     )
 
 
-def latency_views(result: RunResult) -> list[str]:
+def latency_views(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
     """Open model: corrected and service latency side by side, lag and drops, and
-    one sentence on what a gap between the two views means."""
+    one sentence on what a gap between the two views means (narrower than a row: each
+    view's name above its figures)."""
     s = result.summary
     if s.service is None:
         return []
 
-    def row(label: str, lat: Latency) -> str:
-        return (
-            f"{label:<34} p50 {fmt_ms(lat.p50):>8}  p95 {fmt_ms(lat.p95):>8}  "
+    def row(label: str, lat: Latency) -> list[str]:
+        figures = (
+            f"p50 {fmt_ms(lat.p50):>8}  p95 {fmt_ms(lat.p95):>8}  "
             f"p99 {fmt_ms(lat.p99):>8}  max {fmt_ms(lat.max):>8} ms"
         )
+        if 35 + len(figures) <= width:
+            return [f"{label:<34} {figures}"]
+        return [label, "  " + figures]
 
     lines = [
-        row("Corrected (from intended start):", s.latency),
-        row("Service (from when it was sent):", s.service),
+        *row("Corrected (from intended start):", s.latency),
+        *row("Service (from when it was sent):", s.service),
     ]
     lag = result.lag
     if lag is not None:
-        lines.append(row("Generator lag (behind schedule):", lag))
+        lines += row("Generator lag (behind schedule):", lag)
     lines.append(f"Dropped arrivals: {fmt_int(s.dropped)}")
     if s.service.p99 > 0 and s.latency.p99 > 2 * s.service.p99:
         if lag is not None and lag.p99 > s.latency.p99 / 2:
@@ -109,40 +114,74 @@ def latency_views(result: RunResult) -> list[str]:
     return lines
 
 
-def endpoint_table(result: RunResult) -> list[str]:
-    """The endpoint table: method, endpoint, P50, P95, P99, RPS, errors."""
-    lines = [
-        f"{'Method':<8} {'Endpoint':<41} {'P50':<10} {'P95':<10} {'P99':<10} {'RPS':<10} Errors",
-        THIN,
-    ]
-    for e in result.endpoints:
-        s = e.stats
-        lat = s.latency
-        lines.append(
-            f"{e.method:<8} {endpoint_label(e.method, e.name):<41} {fmt_ms(lat.p50):<10} "
-            f"{fmt_ms(lat.p95):<10} {fmt_ms(lat.p99):<10} {fmt_rate(s.rps):<10} "
-            f"{fmt_pct(s.error_rate)}"
+# The guide's endpoint table: Method, Endpoint, P50, P95, P99, RPS (left-aligned, in
+# columns of 8, 41 and 10) and Errors; 102 columns with an error rate of 100.00%.
+_GUIDE_TABLE_WIDTH = 8 + 1 + 41 + 1 + 4 * 11 + len("100.00%")
+
+
+def endpoint_table(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
+    """The endpoint table: method, endpoint, P50, P95, P99, RPS, errors; the guide's
+    layout where it fits, else columns as wide as their figures and the endpoint's name
+    shortened to what is left."""
+    rows = [
+        (
+            e.method,
+            endpoint_label(e.method, e.name),
+            fmt_ms(e.stats.latency.p50),
+            fmt_ms(e.stats.latency.p95),
+            fmt_ms(e.stats.latency.p99),
+            fmt_rate(e.stats.rps),
+            fmt_pct(e.stats.error_rate),
         )
+        for e in result.endpoints
+    ]
+    if width >= _GUIDE_TABLE_WIDTH:
+        lines = [
+            f"{'Method':<8} {'Endpoint':<41} {'P50':<10} {'P95':<10} {'P99':<10} {'RPS':<10}"
+            " Errors",
+            rule("-", width),
+        ]
+        lines += [
+            f"{m:<8} {name:<41} {p50:<10} {p95:<10} {p99:<10} {rps:<10} {err}"
+            for m, name, p50, p95, p99, rps, err in rows
+        ]
+        return lines
+    head = ("Method", "Endpoint", "P50", "P95", "P99", "RPS", "Errors")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    gaps = len(head) - 1
+    gap = next((g for g in (3, 2) if sum(widths) + g * gaps <= width), 1)
+    room = width - sum(widths) + widths[1] - gap * gaps  # what the name may take
+    widths[1] = max(5, min(widths[1], room))
+    lines = []
+    for i, r in enumerate([head, *rows]):
+        cells = [
+            clip(c, w) if j == 1 else c for j, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
+        row = (" " * gap).join(f"{c:<{w}}" for c, w in zip(cells, widths, strict=True))
+        lines.append(row.rstrip())
+        if i == 0:
+            lines.append(rule("-", width))
     return lines
 
 
-def flow_table(result: RunResult) -> list[str]:
+def flow_table(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
     """Journeys: iterations, failed ones and iteration duration per flow (k6's
-    ``iterations`` and ``iteration_duration``)."""
+    ``iterations`` and ``iteration_duration``); the flow's name shortened to fit."""
     if not result.flows:
         return []
     corrected = result.service_histogram is not None
+    name_w = max(8, min(31, width - 59))  # 59: the figures' columns and their spaces
     lines = [
-        f"{'Flow':<31} {'Iterations':>10} {'Failed':>8} {'It/s':>8} "
+        f"{'Flow':<{name_w}} {'Iterations':>10} {'Failed':>8} {'It/s':>8} "
         f"{'P50':>9} {'P95':>9} {'P99':>9}",
-        THIN,
+        rule("-", width),
     ]
     for f in result.flows:
         s = f.stats
         d = s.duration
-        name = f.name if len(f.name) <= 31 else f.name[:30] + "…"
+        name = clip(f.name, name_w)
         lines.append(
-            f"{name:<31} {fmt_int(s.iterations):>10} {fmt_int(s.failed):>8} "
+            f"{name:<{name_w}} {fmt_int(s.iterations):>10} {fmt_int(s.failed):>8} "
             f"{fmt_rate(s.rate):>8} {fmt_ms(d.p50):>9} {fmt_ms(d.p95):>9} {fmt_ms(d.p99):>9}"
         )
     note = "from each arrival's intended start" if corrected else "from the first send"
@@ -177,15 +216,37 @@ def response_lines(result: RunResult) -> list[str]:
     ]
 
 
-def error_table(result: RunResult) -> list[str]:
+def error_table(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
+    """Errors by kind and endpoint, with the last message. Narrower than its full width,
+    the columns take what their figures need, then the message and the endpoint's name
+    are cut to what is left."""
     if not result.errors:
         return ["No errors."]
-    lines = [f"{'Kind':<12} {'Endpoint':<34} {'Count':>9}  Last message", THIN]
-    for err in result.errors:
-        label = f"HTTP {err.status}" if err.kind == "http" and err.status else err.kind
-        name = err.endpoint if len(err.endpoint) <= 34 else err.endpoint[:33] + "…"
-        message = err.message if len(err.message) <= 60 else err.message[:59] + "…"
-        lines.append(f"{label:<12} {name:<34} {fmt_int(err.count):>9}  {message}")
+    rows = [
+        (
+            f"HTTP {e.status}" if e.kind == "http" and e.status else e.kind,
+            e.endpoint,
+            fmt_int(e.count),
+            e.message,
+        )
+        for e in result.errors
+    ]
+    kind_w, name_w, count_w, message_w = 12, 34, 9, 60
+    if width < kind_w + 1 + name_w + 1 + count_w + 2 + message_w:  # the full width
+        kind_w = max(4, *(len(r[0]) for r in rows))
+        count_w = max(5, *(len(r[2]) for r in rows))
+        name_w = min(34, max(8, *(len(r[1]) for r in rows)))
+        fixed = kind_w + 1 + 1 + count_w + 2  # and the gaps
+        message_w = max(12, width - fixed - name_w)
+        name_w = max(5, min(name_w, width - fixed - message_w))
+        message_w = max(5, width - fixed - name_w)
+    lines = [
+        f"{'Kind':<{kind_w}} {'Endpoint':<{name_w}} {'Count':>{count_w}}  Last message",
+        rule("-", width),
+    ]
+    for kind, endpoint, count, message in rows:
+        name, said = clip(endpoint, name_w), clip(message, message_w)
+        lines.append(f"{clip(kind, kind_w):<{kind_w}} {name:<{name_w}} {count:>{count_w}}  {said}")
     return lines
 
 
@@ -305,7 +366,7 @@ def loop_lines(result: RunResult) -> list[str]:
     return lines
 
 
-def threshold_lines(result: RunResult) -> list[str]:
+def threshold_lines(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
     """Each of the scenario's thresholds: ✓ or ✗, the rule, and what was measured."""
     found = result.threshold_results()
     if not found:
@@ -313,7 +374,7 @@ def threshold_lines(result: RunResult) -> list[str]:
     passed = sum(t.passed for t in found)
     return [
         f"Thresholds ({passed}/{len(found)} passed)",
-        THIN,
+        rule("-", width),
         *(
             f"{'✓' if t.passed else '✗'} {t.label}  ({threshold_measured(t.metric, t.value)})"
             for t in found
@@ -336,17 +397,21 @@ def _planned(load: dict[str, Any]) -> str:
     return fmt_int(load.get("users") or 0)
 
 
-def run_summary(result: RunResult) -> str:
-    """The end-of-run summary printed by headless runs."""
+def run_summary(result: RunResult, width: int | None = None) -> str:
+    """The end-of-run summary printed by headless runs: the guide's layout, or fitted
+    to ``width`` columns (:func:`tui_loadtest.report.fit.output_width`: a terminal's,
+    or a sane width for a file or a pipe)."""
+    fits = width or PIPED_WIDTH
     s = result.summary
     users = users_line(result)
     paused = float(result.outcome.get("paused_s") or 0)
-    views = latency_views(result)
-    flows = flow_table(result)
+    views = latency_views(result, fits)
+    flows = flow_table(result, fits)
+    heavy, thin = rule("=", fits), rule("-", fits)
     lines = [
-        RULE,
+        heavy,
         f"Run Summary: {result.scenario_name}",
-        RULE,
+        heavy,
         f"Host: {result.host}",
         f"Started: {result.started_at}",
         f"Test Duration: {result.duration_s:.2f} seconds"
@@ -357,32 +422,32 @@ def run_summary(result: RunResult) -> str:
         *warmup_lines(result),
         *generator_lines(result),
         "",
-        *repeat_lines(result),
+        *repeat_lines(result, fits),
         "Overall Summary",
-        THIN,
+        thin,
         *overall_lines(result),
         *response_lines(result),
         "",
-        *threshold_lines(result),
-        *(["Latency Views", THIN, *views, ""] if views else []),
+        *threshold_lines(result, fits),
+        *(["Latency Views", thin, *views, ""] if views else []),
         "Endpoint Performance",
-        THIN,
-        *endpoint_table(result),
+        thin,
+        *endpoint_table(result, fits),
         "",
-        *(["Flows", THIN, *flows, ""] if flows else []),
-        *(["Resources", THIN, *res, ""] if (res := resource_lines(result)) else []),
+        *(["Flows", thin, *flows, ""] if flows else []),
+        *(["Resources", thin, *res, ""] if (res := resource_lines(result)) else []),
         "Errors",
-        THIN,
-        *error_table(result),
+        thin,
+        *error_table(result, fits),
         "",
         "Recommendations",
-        THIN,
+        thin,
         *numbered(recommend(result)),
     ]
     reason = result.outcome.get("reason")
     if reason:
         lines += ["", f"Run ended: {reason}."]
-    return "\n".join(lines)
+    return "\n".join(lines if width is None else fit_lines(lines, width))
 
 
 _REPEAT_COLUMNS = (
@@ -456,13 +521,13 @@ def repeat_table(result: RunResult) -> RepeatTable | None:
     return RepeatTable(title, [label for _, label in _REPEAT_COLUMNS], rows, line)
 
 
-def repeat_lines(result: RunResult) -> list[str]:
+def repeat_lines(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
     """``--repeat N``: each run's figures, their spread and the outlier run, if any."""
     table = repeat_table(result)
     if table is None:
         return []
     head = f"{'':<8}" + "".join(f"{label:>12}" for label in table.columns)
-    lines = [table.title, THIN, head]
+    lines = [table.title, rule("-", width), head]
     for label, cells, mark in table.rows:
         lines.append(f"{label:<8}" + "".join(f"{c:>12}" for c in cells)
                      + (f"  {mark}" if mark else ""))  # fmt: skip

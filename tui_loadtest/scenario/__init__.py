@@ -29,6 +29,7 @@ from .loader import (
 )
 from .model import (
     ARRIVALS,
+    AT_ONCE,
     DEFAULT_MAX_USERS,
     MAX_DURATION_S,
     MAX_ENDPOINTS,
@@ -61,6 +62,7 @@ from .urls import normalize_host
 
 __all__ = [
     "ARRIVALS",
+    "AT_ONCE",
     "AdhocRequest",
     "DEFAULT_MAX_USERS",
     "MAX_DURATION_S",

@@ -75,7 +75,11 @@ def _read(ctx: Context, key: str, value: Any) -> DataSpec:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ctx.fail(key, f"{show(value)} is not UTF-8 text (byte {exc.start + 1})") from None
-    rows = [row for row in csv.reader(io.StringIO(text, newline="")) if row]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    # Each record with the file's line it ends on (blank lines skipped but counted, a
+    # quoted newline counted): the line an editor shows, for the messages below.
+    lines = [(reader.line_num, row) for row in reader if row]
+    rows = [row for _, row in lines]
     if not rows:
         raise ctx.fail(
             key, f"{show(value)} is empty (expected a header row naming the fields, then rows)"
@@ -93,11 +97,11 @@ def _read(ctx: Context, key: str, value: Any) -> DataSpec:
     if not body:
         raise ctx.fail(key, f"{show(value)} has a header row but no data rows")
     width = len(header)
-    for line, row in enumerate(body, start=2):
+    for line, row in lines[1:]:
         if len(row) != width:
             raise ctx.fail(
                 key,
-                f"{show(value)} row {line}: expected {width} fields (as in the header), "
+                f"{show(value)} line {line}: expected {width} fields (as in the header), "
                 f"got {len(row)}",
             )
     return DataSpec(

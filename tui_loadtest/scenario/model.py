@@ -36,6 +36,9 @@ DEFAULT_MAX_USERS = 1000
 # engine would fail later and worse (out of file descriptors, a spinning worker).
 # The engine checks the same users against the process's file-descriptor limit.
 MAX_USERS = 100_000
+# The spawn rate that starts every user at once (``bench``, as the guide's
+# performance_test.py starts its threads): the most a spawn rate may be.
+AT_ONCE = float(MAX_USERS)
 MAX_RATE = 1_000_000.0  # requests per second, arrival-rate mode
 MAX_WEIGHT = 1_000_000.0  # weights are relative; more range than this is a typo
 # What a run costs per endpoint: each worker keeps one recording list per endpoint
@@ -153,6 +156,11 @@ class LoadSpec:
     def effective_spawn_rate(self) -> float:
         """Users started per second; unset means all users within about a second."""
         return float(self.spawn_rate) if self.spawn_rate is not None else float(self.users)
+
+    @property
+    def starts_at_once(self) -> bool:
+        """Every user starts at once rather than ramping up (the spawn rate ``AT_ONCE``)."""
+        return self.effective_spawn_rate >= AT_ONCE
 
     @property
     def is_open(self) -> bool:

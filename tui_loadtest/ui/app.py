@@ -14,11 +14,7 @@ command palette (Ctrl+P).
 from __future__ import annotations
 
 import asyncio
-import errno
-import os
 from collections.abc import Iterable
-from datetime import datetime
-from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -30,10 +26,10 @@ from .baseline_hooks import BaselineContext, default_context, open_baselines, sa
 from .screens.confirm import ConfirmQuit
 from .screens.dashboard import LIVE_STATES, DashboardScreen
 from .screens.help import HelpScreen
+from .screenshot_files import SavesScreenshots
 from .source import RunSource
 
 QUIT_INTERRUPTED = "interrupted"  # the app's return value when a running run was abandoned
-SCREENSHOTS_ENV = "TUI_LOADTEST_SCREENSHOTS"  # the folder the palette's Screenshot saves in
 WATCH_QUIT = (
     "The watched run keeps going where it runs; only this view closes (exit code 0)."
     " What was seen here is kept only if saved with b first."
@@ -44,28 +40,12 @@ WATCH_QUIT_TEXTS = {
 }
 
 
-def save_svg(svg: str, folder: Path, filename: str | None = None) -> Path:
-    """Write ``svg`` as a new file in ``folder``: a name with the time, ``-2``… if taken.
-
-    The folder must exist: like every output, a screenshot never creates folders."""
-    stem = Path(filename).stem if filename else f"tui-loadtest-{datetime.now():%Y%m%d-%H%M%S}"
-    for n in range(1, 1000):
-        path = folder / (f"{stem}.svg" if n == 1 else f"{stem}-{n}.svg")
-        try:
-            with path.open("x", encoding="utf-8") as fh:  # never replaces a file
-                fh.write(svg)
-        except FileExistsError:
-            continue
-        return path.resolve()
-    raise FileExistsError(errno.EEXIST, "too many screenshots with this name", str(folder))
-
-
 def default_user_step(users: int) -> int:
     """About a tenth of the users, at least one: +/- then feel the same at 50 or 5,000."""
     return max(1, round(users / 10))
 
 
-class LoadTestApp(App[str]):
+class LoadTestApp(SavesScreenshots, App[str]):
     """The live dashboard for one run."""
 
     TITLE = "tui-loadtest"
@@ -240,38 +220,13 @@ class LoadTestApp(App[str]):
         for command in super().get_system_commands(screen):
             if command.title not in ("Quit", "Screenshot"):
                 yield command
-        yield SystemCommand(
-            "Screenshot",
-            f"Save an SVG of the screen in {self.screenshot_dir()}",
-            lambda: self.set_timer(0.1, self.action_screenshot),  # after the palette closes
-        )
+        yield self.screenshot_command()
         quit_help = (
             "Stop watching (the watched run goes on)"
             if self.source.observe_only
             else "Quit (asks first while the run is going)"
         )
         yield SystemCommand("Quit", quit_help, self.action_quit)
-
-    # -- screenshots ---------------------------------------------------------------
-    def screenshot_dir(self) -> Path:
-        """Where screenshots go: ``screenshots``, else ``$TUI_LOADTEST_SCREENSHOTS``, else here."""
-        configured = self.screenshots or os.environ.get(SCREENSHOTS_ENV)
-        return Path(configured).expanduser() if configured else Path.cwd()
-
-    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
-        """Save an SVG of the screen (never over an existing file) and say where."""
-        folder = Path(path) if path else self.screenshot_dir()
-        try:
-            saved = save_svg(self.export_screenshot(), folder, filename)
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
-            self.notify(
-                f"Could not save the screenshot in {folder}: {reason}. "
-                f"Set {SCREENSHOTS_ENV} to a folder you can write to.",
-                title="Screenshot", severity="error", timeout=8,
-            )  # fmt: skip
-            return
-        self.notify(f"Saved {saved}", title="Screenshot", timeout=6)
 
 
 def create_app(

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from textual.app import App
+from collections.abc import Iterable
+
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 
 from ..store import BaselineStore
 from .screens.baselines import BaselineListScreen
+from .screenshot_files import SavesScreenshots
 
 
-class BaselinesApp(App[None]):
+class BaselinesApp(SavesScreenshots, App[None]):
     """Browse, inspect and compare stored baselines."""
 
     TITLE = "tui-loadtest · baselines"
@@ -24,6 +28,13 @@ class BaselinesApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(BaselineListScreen(self.store, root=True))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's commands, with our Screenshot (see screenshot_files) for its own."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Screenshot":
+                yield command
+        yield self.screenshot_command()
 
 
 def create_baselines_app(store: BaselineStore) -> BaselinesApp:

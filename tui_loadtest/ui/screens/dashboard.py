@@ -24,7 +24,7 @@ from ..widgets.charts import LatencyChart, RpsChart
 from ..widgets.endpoints import EndpointTable
 from ..widgets.errors import ErrorTable
 from ..widgets.events import EventLog
-from ..widgets.header import RunHeader, RunProgress
+from ..widgets.header import RunHeader, RunProgress, time_under_load
 from ..widgets.kpi import KpiBar
 from ..widgets.percentiles import PercentilePanel
 from ..widgets.resources import ResourcesView
@@ -162,14 +162,12 @@ class DashboardScreen(Screen):
         now = time.monotonic()
         if changed or now - self._clock_drawn >= CLOCK_FALLBACK_S:
             self._clock_drawn = now
-            elapsed = snap.elapsed_s if state == "done" else self.source.elapsed()
-            self._header.show(snap, state, elapsed)
-            self._progress.show(snap, elapsed, self.source.paused_time(), state)
+            self._show_clock(snap, state)
         if changed:
             self._snap = snap
             for panel in self._panels:
                 panel.show(snap)
-            self._kpis.show(snap, state)
+            self._kpis.show(snap, state, self.result)
             done = state == "done"
             self._rps_chart.show(snap.timeline, snap.duration_s, done)
             self._latency_chart.show(snap.timeline, snap.duration_s, done)
@@ -201,9 +199,25 @@ class DashboardScreen(Screen):
                 # command reports it in one line with exit 70, as headless does.
                 self.app.exit()
 
+    def _show_clock(self, snap: Snapshot, state: str) -> None:
+        """The header's clock and the progress line: live, or once the result exists the
+        run's time under load and how far it got (as the summary states them)."""
+        if self.result is not None:
+            ran = time_under_load(self.result)
+            self._header.show(snap, state, ran)
+            self._progress.show(snap, ran, 0.0, state, self.result)
+            return
+        elapsed = snap.elapsed_s if state == "done" else self.source.elapsed()
+        self._header.show(snap, state, elapsed)
+        self._progress.show(snap, elapsed, self.source.paused_time(), state)
+
     def show_summary(self) -> None:
-        """Fetch the final result once and show it in the seed's report layout."""
+        """Fetch the final result once and show it in the seed's report layout; the
+        header, the progress line and the tiles then show the result's figures too."""
         self.result = self.source.result()
+        snap = self.source.snapshot
+        self._show_clock(snap, "done")
+        self._kpis.show(snap, "done", self.result)
         comparison = None
         ctx = self.baselines
         if ctx is not None and ctx.compare_to is not None and self.result.summary.requests:

@@ -16,6 +16,7 @@ from textual.widgets import Static
 
 from ...report.formatting import fmt_clock, fmt_int
 from ...stats.model import Snapshot
+from ...stats.result import RunResult
 from ..style import STATE_COLOURS, fmt_clock_colon
 
 
@@ -157,11 +158,21 @@ class RunProgress(_Line):
     """
 
     def show(  # type: ignore[override]
-        self, snap: Snapshot, elapsed: float, paused_s: float, state: str
+        self,
+        snap: Snapshot,
+        elapsed: float,
+        paused_s: float,
+        state: str,
+        result: RunResult | None = None,
     ) -> None:
-        fraction, detail = _progress(snap, elapsed, paused_s, state)
+        """The live clock's progress, or once ``result`` exists how far the run got."""
+        fraction, detail = (
+            _ended(snap, result)
+            if result is not None
+            else _progress(snap, elapsed, paused_s, state)
+        )
         percent = None if fraction is None else int(fraction * 100)
-        if not self._redraw((percent, detail, state), (snap, elapsed, paused_s, state)):
+        if not self._redraw((percent, detail, state), (snap, elapsed, paused_s, state, result)):
             return
         width = self.content_region.width or self.size.width
         right = Text(f"  {detail}", style="dim" if state == "done" else "")
@@ -215,3 +226,39 @@ def _progress(
     if state == "stopping":
         words = "stopping: finishing requests in flight"
     return (max(fractions) if fractions else None), words
+
+
+def time_under_load(result: RunResult) -> float:
+    """The run's time under load, as the summary states it: its Test Duration (pauses
+    left out), plus the warm-up it measured apart (part of the run time)."""
+    return result.duration_s + float(result.warmup.get("duration_s") or 0.0)
+
+
+# How a run ends when it did all it was asked (the coordinator's stop reasons).
+COMPLETE = ("run time reached", "request budget spent", "finished")
+
+
+def _ended(snap: Snapshot, result: RunResult) -> tuple[float | None, str]:
+    """(fraction of the plan done, words) from the result, as the summary states it: a
+    run stopped at 6 s of 12 s is 50 % "stopped by user after 6s of 12s", not 100 %."""
+    reason = str(result.outcome.get("reason") or "")
+    ran = time_under_load(result)
+    planned_s, planned_n = snap.duration_s, snap.requests_planned
+    fractions = []
+    if planned_s:
+        fractions.append(min(1.0, ran / planned_s))
+    if planned_n:
+        fractions.append(min(1.0, result.summary.requests / planned_n))
+    complete = reason in COMPLETE
+    if complete:
+        words = f"done in {fmt_clock(ran)}"
+        if planned_s and ran >= planned_s + 1:  # the requests in flight took that long
+            words += f" ({fmt_clock(planned_s)} planned, then requests in flight finished)"
+    else:
+        words = f"{reason or 'ended'} after {fmt_clock(ran)}"
+        if planned_s:
+            words += f" of {fmt_clock(planned_s)}"
+        if planned_n:
+            words += f" · {fmt_int(result.summary.requests)} of {fmt_int(planned_n)} requests"
+    # No end set: it ran until it was stopped, which is all it was asked.
+    return (1.0 if complete or not fractions else max(fractions)), words

@@ -19,7 +19,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ...compare import IMPROVED, NO_CHANGE, OVERALL, REGRESSED, Comparison
-from ...ratings import rate_error_rate, rate_response_ms, rate_throughput
+from ...ratings import rate_error_rate, rate_response_ms
 from ...report.compare_format import fmt_change, fmt_value, verdict_line
 from ...report.compare_text import differences_line, rule_text, verdict_text
 from ...report.formatting import (
@@ -40,6 +40,7 @@ from ...report.text import (
     users_line,
     warmup_note,
 )
+from ...report.throughput import throughput_rating
 from ...stats.result import RunResult
 from ..style import TONE_COLOURS, error_tone, ms_tone
 
@@ -148,7 +149,7 @@ def summary_renderable(
         Text(fmt_pct(s.error_rate), style=TONE_COLOURS[er.tone]),
         Text(er.label, style=f"dim {TONE_COLOURS[er.tone]}"),
     )
-    tr = rate_throughput(s.rps)
+    tr, _ = throughput_rating(result)  # rated only when the target set the pace
     overall.add_row("Requests per Second", Text(f"{s.rps:,.2f}"), Text(tr.label, style="dim"))
     answers = Table.grid(padding=(0, 2))  # status codes and bytes, worded as the text summary
     answers.add_column(no_wrap=True, min_width=len("Median (P50) Response Time"))
