@@ -10,13 +10,15 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from math import gcd
 from urllib.parse import urlsplit
 
 from .. import __version__
 from ..scenario import RequestSpec, Scenario
+from .http.encoding import accept_encoding
+from .http.routes import parse_proxy, proxy_for
 
 USER_AGENT = f"tui-loadtest/{__version__}"
 # Pre-build every combination of template values up to this many per request.
@@ -27,16 +29,32 @@ MAX_TABLE = 10_000
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """Where requests go."""
+    """Where requests go: an origin, and how to reach it."""
 
     scheme: str
     host: str  # name or address, without brackets
     port: int
     host_header: str
+    sni: str | None = None  # the TLS server name when it is not ``host`` (http.server_name)
+    proxy: tuple[str, int] | None = None  # an HTTP proxy to go through (host, port)
+    proxy_auth: str | None = field(default=None, repr=False)  # its Proxy-Authorization
 
     @property
     def tls(self) -> bool:
         return self.scheme == "https"
+
+    @property
+    def prefix(self) -> str:
+        """What comes before a path in a request line: the origin, when the request goes
+        to an HTTP proxy in the clear (absolute form); nothing otherwise (a tunnel for
+        https, or no proxy)."""
+        if self.proxy is not None and not self.tls:
+            return f"http://{self.host_header}"
+        return ""
+
+    @property
+    def server_name(self) -> str:
+        return self.sni or self.host
 
     @classmethod
     def from_url(cls, url: str) -> Target:
@@ -44,10 +62,29 @@ class Target:
         scheme = parts.scheme.lower()
         host = parts.hostname or ""
         port = parts.port or (443 if scheme == "https" else 80)
-        default = (scheme == "https" and port == 443) or (scheme == "http" and port == 80)
-        shown = f"[{host}]" if ":" in host else host
-        header = shown if default else f"{shown}:{port}"
-        return cls(scheme=scheme, host=host, port=port, host_header=header)
+        return cls(scheme=scheme, host=host, port=port, host_header=host_header(scheme, host, port))
+
+    def named(self, server_name: str) -> Target:
+        """The same origin reached by address but named ``server_name`` (SNI and Host)."""
+        header = host_header(self.scheme, server_name, self.port)
+        return replace(self, sni=server_name, host_header=header)
+
+
+def route(target: Target, setting: str | None) -> Target:
+    """``target`` with the proxy it goes through (``[http] proxy``, else the
+    environment's), if any."""
+    url = proxy_for(target.scheme, target.host, setting)
+    if url is None:
+        return target
+    host, port, auth = parse_proxy(url)
+    return replace(target, proxy=(host, port), proxy_auth=auth)
+
+
+def host_header(scheme: str, host: str, port: int) -> str:
+    """The Host header's value: the port only when it is not the scheme's own."""
+    default = (scheme == "https" and port == 443) or (scheme == "http" and port == 80)
+    shown = f"[{host}]" if ":" in host else host
+    return shown if default else f"{shown}:{port}"
 
 
 @dataclass(slots=True)
@@ -116,7 +153,7 @@ def build_request_bytes(
 ) -> bytes:
     """Serialise one HTTP/1.1 request. Header names are compared case-insensitively
     so that user headers replace our defaults rather than duplicate them."""
-    lines = [f"{method} {path} HTTP/1.1"]
+    lines = [f"{method} {target.prefix}{path} HTTP/1.1"]
     given = {name.lower() for name, _ in headers}
     defaults = [
         ("Host", target.host_header),
@@ -128,6 +165,8 @@ def build_request_bytes(
             lines.append(f"{name}: {value}")
     for name, value in headers:
         lines.append(f"{name}: {value}")
+    if target.proxy_auth and target.prefix:  # the proxy reads it (a tunnel's is in CONNECT)
+        lines.append(f"Proxy-Authorization: {target.proxy_auth}")
     if not keepalive and "connection" not in given:
         lines.append("Connection: close")
     if (body is not None or method in ("POST", "PUT", "PATCH")) and "content-length" not in given:
@@ -143,6 +182,9 @@ def merged_headers(spec: RequestSpec, scenario: Scenario) -> list[tuple[str, str
     headers.extend(spec.headers)
     if spec.content_type and "content-type" not in {n.lower() for n, _ in headers}:
         headers.append(("Content-Type", spec.content_type))
+    accept = accept_encoding(scenario.http.compression)
+    if accept and "accept-encoding" not in {n.lower() for n, _ in headers}:
+        headers.append(("Accept-Encoding", accept))
     return headers
 
 
@@ -217,7 +259,9 @@ class Plan:
 
 
 def compile_plan(scenario: Scenario, host: str) -> Plan:
-    target = Target.from_url(host)
+    target = route(Target.from_url(host), scenario.http.proxy)
+    if scenario.http.server_name:
+        target = target.named(scenario.http.server_name)
     reqs = [compile_request(i, spec, target, scenario) for i, spec in enumerate(scenario.requests)]
     table = weight_table([r.spec.weight for r in reqs])
     return Plan(target=target, requests=reqs, table=table)
