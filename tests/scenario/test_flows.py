@@ -164,7 +164,7 @@ BAD = [
         "unknown capture source",
         ('"json:$.query_id"', '"jsn:$.query_id"'),
         'x.toml: flows[1].steps[3].capture.qid: expected "json:$.path", "header:NAME", '
-        '"regex:PATTERN" or "status", got "jsn:$.query_id"',
+        '"cookie:NAME", "regex:PATTERN" or "status", got "jsn:$.query_id"',
     ),
     (
         "bad regex",

@@ -74,7 +74,6 @@ rps_min = 100
         connect_timeout_s=3,
         keepalive=False,
         verify_tls=False,
-        follow_redirects=True,
         headers=(("Authorization", f"Bearer {SECRET}"),),
         transport="httpx",
         http2=True,

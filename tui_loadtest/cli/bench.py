@@ -14,6 +14,7 @@ from .args import EXIT_CODES_HELP, Formatter, positive_int, seconds, user_count
 from .execute import execute, plan_workers
 from .outputs import output_flags, output_options
 from .request_flags import add_request_flags, adhoc_request
+from .tls_flags import add_tls_flags, apply_tls_flags
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -77,6 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "-z", "--duration", metavar="T", help='send for T ("30s", "5m") instead of a count'
     )
     add_request_flags(bench)
+    add_tls_flags(bench)
     bench.set_defaults(handler=cmd_bench)
 
 
@@ -104,7 +106,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         args.total_flag is not None,
     )
     http = {"timeout": args.timeout}  # seconds, already checked by its type
-    scenario = url_scenario(args.url, adhoc_request(args), load=load, http=http)
+    scenario = apply_tls_flags(
+        url_scenario(args.url, adhoc_request(args), load=load, http=http), args
+    )
     out = args.out if args.out is not None else str(Path.cwd() / default_report_name())
     args.out = out  # output_options checks --out (or the default) too
     # Every request failed: exit 1 (a dead path is no benchmark); run keeps k6's rule.

@@ -27,6 +27,7 @@ from .cluster import open_pool
 from .execute import check_monitor, execute, plan_workers
 from .outputs import THRESHOLDS_EPILOG, output_flags, output_options
 from .request_flags import add_request_flags, adhoc_request, looks_like_url, uses_request_flags
+from .tls_flags import add_tls_flags, apply_tls_flags
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -159,6 +160,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         " target); counters become rates; a failed scrape is an event, never a failure",
     )
     add_request_flags(run)
+    add_tls_flags(run)
     add_cluster_flags(run, positive_int)
     run.set_defaults(handler=cmd_run)
 
@@ -209,6 +211,7 @@ def load_scenario(args: argparse.Namespace) -> Scenario:
         scrape=args.scrape,
         warmup=args.warmup,
     )
+    sc = apply_tls_flags(sc, args)
     return with_cluster_flags(
         sc, address=args.cluster, workers=args.cluster_workers, on_worker_loss=args.on_worker_loss
     )

@@ -49,7 +49,7 @@ from .model import (
     Stage,
     Threshold,
 )
-from .overrides import apply_overrides, cpu_cores, plan_workers
+from .overrides import apply_overrides, cpu_cores, plan_workers, with_tls_flags
 from .redact import (
     REDACTED,
     is_secret_param,
@@ -99,4 +99,5 @@ __all__ = [
     "redact_text",
     "script_scenario",
     "url_scenario",
+    "with_tls_flags",
 ]

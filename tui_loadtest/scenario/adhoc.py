@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ScenarioError
-from .loader import parse_scenario
+from .loader import SOURCE_FLAGS, parse_scenario
 from .messages import show
 from .model import Scenario
 from .redact import redact_query
 from .urls import split_url
 
-SOURCE = "the command line"
+SOURCE = SOURCE_FLAGS
 FORM = "application/x-www-form-urlencoded"  # what curl -d sends unless told otherwise
 
 

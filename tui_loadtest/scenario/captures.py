@@ -23,7 +23,7 @@ from .model import CAPTURE_SOURCES, CaptureSpec, PathSegment
 __all__ = ["CAPTURE_NAME", "parse_capture_table", "parse_json_path"]
 
 CAPTURE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_EXPECTED = '"json:$.path", "header:NAME", "regex:PATTERN" or "status"'
+_EXPECTED = '"json:$.path", "header:NAME", "cookie:NAME", "regex:PATTERN" or "status"'
 _DOT_NAME = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)")
 _INDEX = re.compile(r"\[\s*(-?\d+)\s*\]")
 _QUOTED = re.compile(r"""\[\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")\s*\]""")
@@ -102,6 +102,10 @@ def _parse_capture(ctx: Context, key: str, name: str, value: Any) -> CaptureSpec
         if not TOKEN.fullmatch(expr):
             raise ctx.expected(key, 'a header name after "header:", like "header:ETag"', value)
         return CaptureSpec(name=name, source="header", text=value, header=expr)
+    if source == "cookie":
+        if not TOKEN.fullmatch(expr):
+            raise ctx.expected(key, 'a cookie name after "cookie:", like "cookie:sid"', value)
+        return CaptureSpec(name=name, source="cookie", text=value, header=expr)
     if source == "regex":
         try:
             re.compile(expr)

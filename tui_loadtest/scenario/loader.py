@@ -19,6 +19,7 @@ from functools import partial
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..durations import format_duration, parse_think_time
 from ..errors import ScenarioError
@@ -42,12 +43,14 @@ from .cluster import parse_cluster
 from .data_files import columns_hint, parse_data
 from .flow_table import parse_flows
 from .headers import parse_headers
-from .messages import join
+from .messages import join, show
 from .model import (
     ARRIVALS,
+    COMPRESSIONS,
     MAX_DURATION_S,
     MAX_ENDPOINTS,
     MAX_RATE,
+    MAX_REDIRECTS,
     MAX_USERS,
     MODES,
     TRANSPORTS,
@@ -58,14 +61,18 @@ from .model import (
     Stage,
 )
 from .monitor_table import parse_monitor
-from .redact import report_dict
+from .redact import redact_proxy, report_dict
 from .request_table import parse_requests
 from .script_file import load_script
 from .thresholds import parse_thresholds
 from .urls import normalize_host
 
+# The source named by a scenario made from command-line flags (run URL, bench).
+SOURCE_FLAGS = "the command line"
+
 __all__ = [
     "MAX_FILE_BYTES",
+    "SOURCE_FLAGS",
     "MAX_NESTING",
     "load_builtin_demo",
     "load_scenario",
@@ -441,15 +448,75 @@ def byte_size(ctx: Context, key: str, value: Any) -> int:
     return size
 
 
+def redirect_limit(ctx: Context, key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_REDIRECTS:
+        raise ctx.expected(key, f"a whole number of redirects from 0 to {MAX_REDIRECTS}", value)
+    return value
+
+
+def compression(ctx: Context, key: str, value: Any) -> str:
+    """``"gzip, deflate"`` (the default), ``"gzip, deflate, br"``, or ``"none"``."""
+    what = f'"none" or a list of {", ".join(COMPRESSIONS)}, like "gzip, deflate"'
+    if not isinstance(value, str):
+        raise ctx.expected(key, what, value)
+    names = [n.strip().lower() for n in value.split(",") if n.strip()]
+    if names == ["none"]:
+        return "none"
+    if not names or any(n not in COMPRESSIONS for n in names):
+        raise ctx.expected(key, what, value)
+    return ", ".join(names)
+
+
+def pem_file(ctx: Context, key: str, value: Any) -> str:
+    """A readable file, relative to the scenario's folder."""
+    if not isinstance(value, str) or not value.strip():
+        raise ctx.expected(key, "the path of a PEM file", value)
+    path = Path(value).expanduser()
+    if not path.is_absolute() and ctx.source != SOURCE_FLAGS:
+        path = Path(ctx.source).parent / path
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise ctx.fail(key, f"cannot read {path}: {exc.strerror or exc}") from None
+    return str(path)
+
+
+def server_name(ctx: Context, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or any(c in value for c in " /:@"):
+        raise ctx.expected(key, 'a host name, like "api.example.test"', value)
+    return value.strip().lower()
+
+
+def proxy_url(ctx: Context, key: str, value: Any) -> str:
+    """``http://HOST:PORT`` (credentials allowed: kept out of reports), or "" for none."""
+    if value == "":
+        return ""
+    what = 'a proxy URL like "http://127.0.0.1:3128", or "" for none'
+    if not isinstance(value, str):
+        raise ctx.expected(key, what, value)
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ctx.fail(key, f"expected {what}, got {show(redact_proxy(value))}")
+    return value.strip()
+
+
 # [http] keys: (key, HttpSpec field, check); transport and headers are parsed apart.
 _HTTP_VALUES: tuple[tuple[str, str, Check], ...] = (
     ("timeout", "timeout_s", duration),
     ("connect_timeout", "connect_timeout_s", duration),
     ("keepalive", "keepalive", boolean),
     ("verify_tls", "verify_tls", boolean),
-    ("follow_redirects", "follow_redirects", boolean),
     ("http2", "http2", boolean),
     ("max_body", "max_body", byte_size),
+    ("cookies", "cookies", boolean),
+    ("max_redirects", "max_redirects", redirect_limit),
+    ("compression", "compression", compression),
+    ("ca_file", "ca_file", pem_file),
+    ("client_cert", "client_cert", pem_file),
+    ("client_key", "client_key", pem_file),
+    ("server_name", "server_name", server_name),
+    ("proxy", "proxy", proxy_url),
 )
 _HTTP_KEYS = (
     "timeout",
@@ -457,6 +524,14 @@ _HTTP_KEYS = (
     "keepalive",
     "verify_tls",
     "follow_redirects",
+    "max_redirects",
+    "cookies",
+    "compression",
+    "ca_file",
+    "client_cert",
+    "client_key",
+    "server_name",
+    "proxy",
     "transport",
     "http2",
     "headers",
@@ -465,10 +540,6 @@ _HTTP_KEYS = (
 # Options the "fast" transport cannot honour: (key, why).
 _HTTPX_ONLY = (
     ("http2", 'needs http.transport = "httpx" (the "fast" transport speaks HTTP/1.1 only)'),
-    (
-        "follow_redirects",
-        'needs http.transport = "httpx" (the "fast" transport reports redirects as they come)',
-    ),
 )
 
 
@@ -480,10 +551,25 @@ def _parse_http(ctx: Context, raw: Any) -> tuple[HttpSpec, dict[str, str]]:
         for name, attr, check in _HTTP_VALUES
         if name in table
     }
+    if "follow_redirects" in table:  # the older switch: false is max_redirects = 0
+        follow = boolean(ctx, "http.follow_redirects", table["follow_redirects"])
+        if not follow:
+            if values.get("max_redirects"):
+                raise ctx.fail(
+                    "http.follow_redirects", "false, but http.max_redirects is not 0: keep one"
+                )
+            values["max_redirects"] = 0
+    if "client_key" in values and "client_cert" not in values:
+        raise ctx.fail("http.client_key", "needs http.client_cert (the certificate it goes with)")
     transport = choice(ctx, "http.transport", table.get("transport", "fast"), TRANSPORTS)
     if transport != "httpx":
         for name, why in _HTTPX_ONLY:
             if values.get(name):
                 raise ctx.fail(f"http.{name}", why)
+    elif values.get("proxy") or values.get("server_name"):
+        raise ctx.fail(
+            "http.proxy" if values.get("proxy") else "http.server_name",
+            'is for the "fast" transport (httpx reads HTTPS_PROXY itself)',
+        )
     headers, report = parse_headers(ctx, "http.headers", table.get("headers"))
     return HttpSpec(transport=transport, headers=headers, **values), report

@@ -20,7 +20,7 @@ from .messages import number_text
 
 MODES = ("users", "arrival-rate")
 DATA_MODES = ("circular", "random", "queue")
-CAPTURE_SOURCES = ("json", "header", "regex", "status")
+CAPTURE_SOURCES = ("json", "header", "cookie", "regex", "status")
 # Responses kept for captures (and a script's ``.content``) are cut at this size.
 DEFAULT_MAX_BODY = 1024 * 1024
 ARRIVALS = ("even", "poisson")
@@ -216,19 +216,41 @@ class LoadSpec:
         return max(1, int(self.peak_level))
 
 
+DEFAULT_MAX_REDIRECTS = 10  # as requests and browsers
+MAX_REDIRECTS = 100
+DEFAULT_COMPRESSION = "gzip, deflate"
+COMPRESSIONS = ("gzip", "deflate", "br")
+
+
 @dataclass(frozen=True)
 class HttpSpec:
-    """Client options; ``headers`` are sent with every request (after ${VAR} substitution)."""
+    """Client options; ``headers`` are sent with every request (after ${VAR} substitution).
+
+    Each virtual user is a session, as a browser's or ``requests.Session``'s: a cookie
+    jar of its own (``cookies``), redirects followed (up to ``max_redirects``; 0: never)
+    and compressed responses asked for (``compression``, an Accept-Encoding value, or
+    "none") and decoded when something reads them."""
 
     timeout_s: float = 10.0
     connect_timeout_s: float = 3.0
     keepalive: bool = True
     verify_tls: bool = True
-    follow_redirects: bool = False
     headers: tuple[tuple[str, str], ...] = ()
     transport: str = "fast"
     http2: bool = False
-    max_body: int = DEFAULT_MAX_BODY  # bytes of a response kept for captures
+    max_body: int = DEFAULT_MAX_BODY  # bytes of a response kept for captures (decoded too)
+    cookies: bool = True
+    max_redirects: int = DEFAULT_MAX_REDIRECTS
+    compression: str = DEFAULT_COMPRESSION
+    ca_file: str | None = None  # CA certificates to verify the target with (PEM)
+    client_cert: str | None = None  # a client certificate (PEM), for servers that ask
+    client_key: str | None = None  # its key, when not in the certificate's file
+    server_name: str | None = None  # TLS SNI and Host, when the target is given by IP
+    proxy: str | None = None  # http://HOST:PORT; "" turns the environment's off
+
+    @property
+    def follow_redirects(self) -> bool:
+        return self.max_redirects > 0
 
 
 @dataclass(frozen=True)
@@ -270,7 +292,8 @@ class CaptureSpec:
     """Where a step takes one value from its response: ``capture = { NAME = "SOURCE:EXPR" }``.
 
     ``source`` is one of :data:`CAPTURE_SOURCES`. ``json`` holds the parsed
-    JSONPath segments; ``header`` the header name; ``regex`` the pattern (group 1,
+    JSONPath segments; ``header`` the header name (``cookie``: the cookie's, read from
+    the response's Set-Cookie headers); ``regex`` the pattern (group 1,
     or the whole match); ``status`` nothing. ``text`` is the expression as written,
     which messages quote (it never holds a captured value).
     """

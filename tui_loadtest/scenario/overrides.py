@@ -33,7 +33,7 @@ from .redact import (
 )
 from .urls import normalize_host
 
-__all__ = ["apply_overrides", "cpu_cores", "plan_workers"]
+__all__ = ["apply_overrides", "cpu_cores", "plan_workers", "with_tls_flags"]
 
 
 def _flag_int(flag: str, value: Any, maximum: int | None = None, what: str = "") -> int:
@@ -207,6 +207,43 @@ def apply_overrides(
     if applied:
         redacted["overrides"] = {**redacted.get("overrides", {}), **applied}
     return replace(result, redacted=redacted, secrets=frozenset(secrets))
+
+
+def with_tls_flags(
+    sc: Scenario,
+    *,
+    insecure: bool = False,
+    ca_file: str | None = None,
+    client_cert: str | None = None,
+    client_key: str | None = None,
+) -> Scenario:
+    """``sc`` with ``-k/--insecure``, ``--ca-file``, ``--client-cert`` and ``--client-key``
+    applied over its ``[http]`` (files checked now: one line naming the flag)."""
+    changes: dict[str, Any] = {}
+    if insecure:
+        changes["verify_tls"] = False
+    for flag, field, value in (
+        ("--ca-file", "ca_file", ca_file),
+        ("--client-cert", "client_cert", client_cert),
+        ("--client-key", "client_key", client_key),
+    ):
+        if value is not None:
+            path = os.path.expanduser(value)
+            try:
+                with open(path, "rb"):
+                    pass
+            except OSError as exc:
+                raise ScenarioError(f"{flag}: cannot read {path}: {exc.strerror or exc}") from None
+            changes[field] = path
+    if not changes:
+        return sc
+    http = replace(sc.http, **changes)
+    if http.client_key and not http.client_cert:
+        raise ScenarioError("--client-key: needs --client-cert (the certificate it goes with)")
+    redacted = copy.deepcopy(sc.redacted)
+    section = redacted.setdefault("http", {})
+    section.update({k: v for k, v in changes.items()})
+    return replace(sc, http=http, redacted=redacted)
 
 
 def _monitor(monitor: MonitorSpec, pids: Sequence[int], scrape: Sequence[str]) -> MonitorSpec:

@@ -96,6 +96,16 @@ def redact_query(url: str) -> str:
     return head + "?" + "&".join(items) + hash_mark + fragment
 
 
+def redact_proxy(url: str | None) -> str | None:
+    """A proxy URL without its password (``http://user:<redacted>@host:3128``)."""
+    if not url or "@" not in url:
+        return url
+    scheme, sep, rest = url.partition("://")
+    userinfo, _, host = rest.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return f"{scheme}{sep}{user}:{REDACTED}@{host}"
+
+
 def secret_query_values(url: str) -> set[str]:
     """The literal values of credential-named query parameters (for ``redact_text``)."""
     return {value for _, value in _secret_params(url) if not _only_references(value)}
@@ -212,6 +222,14 @@ def report_dict(
             "transport": http.transport,
             "http2": http.http2,
             "max_body": http.max_body,
+            "cookies": http.cookies,
+            "max_redirects": http.max_redirects,
+            "compression": http.compression,
+            "ca_file": http.ca_file,
+            "client_cert": http.client_cert,
+            "client_key": http.client_key,
+            "server_name": http.server_name,
+            "proxy": redact_proxy(http.proxy),
         },
         "requests": [
             {
