@@ -70,8 +70,8 @@ async def test_a_connect_cancelled_after_the_connection_was_made_closes_it(
         real_connect = engine.connect
         made = asyncio.Event()
 
-        async def connect_then_wait(conn: asyncio.Protocol) -> None:
-            await real_connect(conn)
+        async def connect_then_wait(conn: asyncio.Protocol, *where: object) -> None:
+            await real_connect(conn, *where)  # type: ignore[arg-type]
             made.set()
             await asyncio.Event().wait()  # the cancel comes here, the transport made
 

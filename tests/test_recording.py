@@ -80,6 +80,8 @@ def fake_host(**extra):
         req_table=[None],
         think=(1000.0, 0.0),  # "think" after each response: nothing else runs
         keepalive=True,
+        cookies=True,
+        max_redirects=10,
         buf=buf,
         loop=SimpleNamespace(call_later=lambda *a: None),
         timeout_ns=10**12,

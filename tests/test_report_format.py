@@ -48,9 +48,11 @@ def test_a_format_1_report_loads_and_is_rewritten_with_the_same_keys_and_figures
     # Added: each threshold of the scenario with what was measured.
     labels = [t["label"] for t in old["scenario"]["thresholds"]]
     assert [t["label"] for t in new.pop("thresholds")] == labels and labels
-    # Added since: bytes sent and responses by status (0 and {} for a file without them).
+    # Added since: bytes sent, responses by status and redirects followed (0, {} and 0
+    # for a file without them).
     for stats in (new["summary"], *new["endpoints"]):
         assert stats.pop("bytes_sent") == 0 and stats.pop("status_codes") == {}
+        assert stats.pop("redirects") == 0
     assert new == old  # nothing lost, nothing renamed, same meanings
 
 

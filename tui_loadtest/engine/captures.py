@@ -25,6 +25,8 @@ from typing import Any
 import msgspec
 
 from ..scenario.model import CaptureSpec, PathSegment
+from .http.cookies import cookie_value
+from .http.wire import body_of, head_of, header_values
 
 __all__ = ["StepCaptures", "body_of", "head_of", "leading_pattern", "value_text"]
 
@@ -235,44 +237,6 @@ def value_text(v: Any) -> str:
     return _encode(v).decode()
 
 
-def head_of(raw: bytes) -> bytes:
-    """The status line and headers of a kept response (up to the blank line)."""
-    end = raw.find(b"\r\n\r\n")
-    return raw if end < 0 else raw[: end + 2]
-
-
-def body_of(raw: bytes) -> bytes:
-    """The body of a kept response, de-chunked when it came chunked."""
-    end = raw.find(b"\r\n\r\n")
-    if end < 0:
-        return b""
-    if raw.find(b"chunked", 0, end) >= 0 and _CHUNKED.search(raw, 0, end):
-        return _dechunk(raw[end + 4 :])
-    return raw[end + 4 :]
-
-
-_CHUNKED = re.compile(rb"\r\ntransfer-encoding:[^\r\n]*chunked", re.IGNORECASE)
-
-
-def _dechunk(data: bytes) -> bytes:
-    out: list[bytes] = []
-    i = 0
-    while True:
-        eol = data.find(b"\r\n", i)
-        if eol < 0:
-            break
-        size_text = data[i:eol].split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            break
-        if size == 0:
-            break
-        out.append(data[eol + 2 : eol + 2 + size])
-        i = eol + 2 + size + 2
-    return b"".join(out)
-
-
 class StepCaptures:
     """Every capture of one step, compiled: ``apply`` stores what it finds in a user's
     values; ``extract`` only reads.
@@ -298,6 +262,7 @@ class StepCaptures:
         "_getters",
         "_json_index",
         "_headers",
+        "_cookies",
         "_regexes",
         "_status",
         "_single",
@@ -313,7 +278,7 @@ class StepCaptures:
         self.specs = specs
         json_specs = [(i, c) for i, c in enumerate(specs) if c.source == "json"]
         self.needs_body = any(c.source in ("json", "regex") for c in specs)
-        self.needs_head = any(c.source == "header" for c in specs)
+        self.needs_head = any(c.source in ("header", "cookie") for c in specs)
         self._json_index = tuple(i for i, _ in json_specs)
         self._typed: Any = None
         self._getters: tuple[Any, ...] = ()
@@ -355,6 +320,7 @@ class StepCaptures:
             for i, c in enumerate(specs)
             if c.source == "header"
         )
+        self._cookies = tuple((i, c.header) for i, c in enumerate(specs) if c.source == "cookie")
         self._regexes = tuple(
             (i, re.compile(c.pattern)) for i, c in enumerate(specs) if c.source == "regex"
         )
@@ -515,6 +481,10 @@ class StepCaptures:
         for i, hx in self._headers:
             h = hx.search(head_of(raw))
             out[i] = h.group(1).rstrip().decode("latin-1") if h else None
+        if self._cookies:
+            set_cookies = header_values(raw, b"set-cookie")
+            for i, name in self._cookies:
+                out[i] = cookie_value(set_cookies, name)
         if self._regexes:
             text = body_of(raw).decode("utf-8", "replace")
             for i, rx in self._regexes:

@@ -10,13 +10,14 @@ one place.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
     from .data_rows import DataRows
     from .journeys import Journeys
-    from .plan import CompiledRequest, Plan
+    from .plan import CompiledRequest, Plan, Target
     from .recording import Buffers
 
 
@@ -71,6 +72,10 @@ class UserHost(Protocol):
     loop: asyncio.AbstractEventLoop
     scenario: Scenario
     host: str  # base URL
+    origin: Target  # where requests go unless a redirect or a script's URL says otherwise
+    cookies: bool  # a cookie jar per user
+    max_redirects: int  # redirects followed per request (0: none)
+    max_body: int  # bytes of a response kept, or decoded
     user_agent: str
     req_table: list[CompiledRequest]  # indexed by random(): the weighted mix
     think: tuple[float, float] | None  # (low, span) in seconds
@@ -100,8 +105,18 @@ class UserHost(Protocol):
         """``user`` is done for good (stopped, or one too many): cancel and forget it."""
         ...
 
-    async def connect(self, conn: asyncio.Protocol) -> None:
-        """Open a connection to the target for ``conn`` (TLS when the target is https)."""
+    async def connect(
+        self,
+        conn: asyncio.Protocol,
+        target: Target | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        """Open a connection for ``conn`` to ``target`` (default: ``origin``), through the
+        scenario's proxy and with its TLS options (``tls``: a context of the user's own)."""
+        ...
+
+    def route(self, target: Target) -> Target:
+        """Another origin as this run reaches it (through the scenario's proxy, if any)."""
         ...
 
 
@@ -128,6 +143,10 @@ class ScriptHost(UserHost, Protocol):
 
     def add_row(self, row: Row) -> None:
         """A request type first seen now: give it its row and its lists."""
+        ...
+
+    def tls_context(self, verify: bool | str, cert: str | tuple[str, str] | None) -> ssl.SSLContext:
+        """An SSL context for a call's ``verify=`` and ``cert=``."""
         ...
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "FAILED_SLOT",
     "FLOW_SLOTS",
     "LAST_BUCKET",
+    "REDIRECTS_SLOT",
     "MAX_SHIFT",
     "SLOTS",
     "SUB_BITS",
@@ -59,7 +60,8 @@ BYTES_SLOT = NBUCKETS + 1  # bytes received
 SENT_SLOT = NBUCKETS + 2  # bytes sent (what was written to the connection)
 STATUS_SLOT = NBUCKETS + 3  # STATUS_SLOT + s: responses with HTTP status s (not 200)
 STATUSES = 1000
-SLOTS = STATUS_SLOT + STATUSES
+REDIRECTS_SLOT = STATUS_SLOT + STATUSES  # redirects followed (hops within requests)
+SLOTS = REDIRECTS_SLOT + 1
 # A flow's per-second list: iteration durations (buckets, sum), then the iterations
 # that failed in the slot where a request's list has its bytes.
 FAILED_SLOT = BYTES_SLOT
@@ -100,7 +102,7 @@ def record(h: list[int], v: int, nbytes: int, status: int = 0) -> None:
 def statuses(h: list[int]) -> list[tuple[int, int]]:
     """The (HTTP status, responses) pairs of a per-second list, 200 worked out as the
     responses left once the other statuses are counted."""
-    block = h[STATUS_SLOT:]
+    block = h[STATUS_SLOT:REDIRECTS_SLOT]
     found = [(s, block[s]) for s in compress(range(STATUSES), block)]
     ok = sum(h[:NBUCKETS]) - sum(n for _, n in found)
     if ok:
@@ -199,7 +201,11 @@ class Buffers:
         recorded (a latency sum, or a 0 µs response in bucket 0) or a failure counted.
         """
         hist, http_fail, other_fail = self.hist, self.http_fail, self.other_fail
-        active = {i for i, h in enumerate(hist) if h[SUM_SLOT] or h[SENT_SLOT] or h[0]}
+        active = {
+            i
+            for i, h in enumerate(hist)
+            if h[SUM_SLOT] or h[SENT_SLOT] or h[0] or h[REDIRECTS_SLOT]
+        }
         active.update(compress(range(len(hist)), other_fail))
         active.update(compress(range(len(hist)), http_fail))
         svc = self.svc_hist
@@ -207,7 +213,7 @@ class Buffers:
         for i in sorted(active):
             h = hist[i]
             buckets = _take_buckets(h)
-            block = h[STATUS_SLOT:]
+            block = h[STATUS_SLOT:REDIRECTS_SLOT]
             found = [(st, block[st]) for st in compress(_STATUSES, block)]
             ok = sum(c for _, c in buckets) - sum(c for _, c in found)
             for st, _ in found:
@@ -224,8 +230,9 @@ class Buffers:
                 statuses=found,
                 http_failures=http_fail[i],
                 other_failures=other_fail[i],
+                redirects=h[REDIRECTS_SLOT],
             )
-            h[SUM_SLOT] = h[BYTES_SLOT] = h[SENT_SLOT] = 0
+            h[SUM_SLOT] = h[BYTES_SLOT] = h[SENT_SLOT] = h[REDIRECTS_SLOT] = 0
             http_fail[i] = other_fail[i] = 0
             if svc:  # open model: service time beside the corrected latency
                 s = svc[i]

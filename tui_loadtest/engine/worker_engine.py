@@ -8,11 +8,11 @@ loop in unit tests). Once a second it swaps its statistics buffers and hands a
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
 import time
 from collections.abc import Callable
 from time import perf_counter_ns
+from typing import Any
 
 import psutil
 
@@ -20,10 +20,11 @@ from ..scenario import Scenario
 from ..stats.aggregate import WorkerDelta
 from .data_rows import DataRows
 from .host import Row, User
+from .http.connect import Resolver, make_ssl_context, open_connection
 from .journeys import Journeys, compile_journeys
 from .loop_watch import LoopWatch
 from .open_model import OpenDriver
-from .plan import USER_AGENT, Plan, compile_plan
+from .plan import USER_AGENT, Plan, Target, compile_plan, route
 from .recording import Buffers
 from .shares import WorkerShare, split_evenly
 from .users import user_classes
@@ -81,7 +82,14 @@ class WorkerEngine:
         self.keepalive = http.keepalive
         self.uses_httpx = http.transport == "httpx"
         self.closing: set[asyncio.Task] = set()  # httpx clients being closed
-        self.ssl_context = make_ssl_context(http.verify_tls) if self.plan.target.tls else None
+        # https may come from a redirect or a script's URL even when the target is http
+        self.ssl_context = make_ssl_context(
+            http.verify_tls, http.ca_file, http.client_cert, http.client_key
+        )
+        self.origin: Target = self.plan.target  # where requests go (users' default)
+        self.cookies = http.cookies
+        self.max_redirects = http.max_redirects
+        self.max_body = http.max_body
         self.open_model = scenario.load.is_open
         self.stages = scenario.load.stages
         if scenario.script is not None:
@@ -122,7 +130,8 @@ class WorkerEngine:
         self._cpu = cpu_clock()
         self._rss = rss_reader()
         self._cpu_mark = 0.0
-        self._addr: tuple | None = None
+        self._resolver: Resolver | None = None
+        self._tls_contexts: dict[tuple[Any, Any], ssl.SSLContext] = {}
         self._idle = asyncio.Event()  # set when no user is left
         self._target_changed = asyncio.Event()
         self._ticker: asyncio.TimerHandle | None = None
@@ -269,15 +278,38 @@ class WorkerEngine:
             self._idle.set()
 
     # -- connections ------------------------------------------------------
-    async def connect(self, conn: asyncio.Protocol) -> None:
-        target = self.plan.target
-        if self._addr is None:
-            infos = await self.loop.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
-            self._addr = infos[0][4]
-        kwargs: dict = {}
-        if self.ssl_context is not None:
-            kwargs = {"ssl": self.ssl_context, "server_hostname": target.host}
-        await self.loop.create_connection(lambda: conn, self._addr[0], self._addr[1], **kwargs)
+    async def connect(
+        self,
+        conn: asyncio.Protocol,
+        target: Target | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        """Connect ``conn`` to ``target`` (default: the scenario's), as the scenario's TLS
+        and proxy settings say (``tls``: a user's own context instead)."""
+        if self._resolver is None:
+            self._resolver = Resolver(self.loop)
+        await open_connection(
+            self.loop, conn, target or self.origin, self._resolver, tls or self.ssl_context
+        )
+
+    def tls_context(self, verify: bool | str, cert: str | tuple[str, str] | None) -> ssl.SSLContext:
+        """The SSL context for a script's ``verify=`` and ``cert=`` (one per kind, kept)."""
+        key = (verify, cert)
+        found = self._tls_contexts.get(key)
+        if found is None:
+            http = self.scenario.http
+            ca = verify if isinstance(verify, str) else http.ca_file
+            client, key_file = (cert, None) if isinstance(cert, str) or cert is None else cert
+            found = make_ssl_context(
+                bool(verify), ca, client or http.client_cert, key_file or http.client_key
+            )
+            self._tls_contexts[key] = found
+        return found
+
+    def route(self, target: Target) -> Target:
+        """Another origin (a redirect's, a script's absolute URL) as this run reaches it:
+        through the scenario's proxy, if any."""
+        return route(target, self.scenario.http.proxy)
 
     # -- running ----------------------------------------------------------
     async def run(self, delay_s: float = 0.0) -> None:
@@ -506,13 +538,3 @@ def rss_reader() -> Callable[[], int]:
     """This process's resident memory in bytes, as a function to call (once a second)."""
     proc = psutil.Process()
     return lambda: proc.memory_info().rss
-
-
-def make_ssl_context(verify: bool) -> ssl.SSLContext:
-    """One context per worker, shared by every connection."""
-    ctx = ssl.create_default_context()
-    if not verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    ctx.set_alpn_protocols(["http/1.1"])
-    return ctx

@@ -32,7 +32,7 @@ DRIFT_MIN_SECONDS = 9
 # (the edge of the "excellent" error-rate band).
 KIND_SHARE = 0.001
 
-_CONNECTION_KINDS = ("refused", "reset", "dns", "tls", "protocol")
+_CONNECTION_KINDS = ("refused", "reset", "dns", "protocol")
 
 
 def recommend(result: RunResult) -> list[str]:
@@ -103,7 +103,15 @@ def error_kind_rule(result: RunResult) -> list[str]:
     total = result.summary.requests
     if not total:
         return []
-    groups: dict[str, list] = {"5xx": [], "429": [], "4xx": [], "timeout": [], "connection": []}
+    groups: dict[str, list] = {
+        "5xx": [],
+        "429": [],
+        "4xx": [],
+        "timeout": [],
+        "tls": [],
+        "redirects": [],
+        "connection": [],
+    }
     for err in result.errors:
         if err.kind == "http" and err.status is not None:
             if err.status >= 500:
@@ -112,8 +120,8 @@ def error_kind_rule(result: RunResult) -> list[str]:
                 groups["429"].append(err)
             else:
                 groups["4xx"].append(err)
-        elif err.kind == "timeout":
-            groups["timeout"].append(err)
+        elif err.kind in ("timeout", "tls", "redirects"):
+            groups[err.kind].append(err)
         elif err.kind in _CONNECTION_KINDS:
             groups["connection"].append(err)
     advice = {
@@ -125,6 +133,12 @@ def error_kind_rule(result: RunResult) -> list[str]:
         " check paths, payloads and credentials in the scenario.",
         "timeout": "timeouts {where}: responses took longer than the request timeout;"
         " profile the slow path and check connection pools and external calls.",
+        "tls": "TLS failures {where}: the target's certificate was refused or the handshake"
+        " failed; give the CA that signed it ([http] ca_file, --ca-file), a client"
+        " certificate if the server asks for one (--client-cert), the name on the certificate"
+        " when testing by IP ([http] server_name), or -k/--insecure for a test server.",
+        "redirects": "redirect loops {where}: the target kept redirecting past"
+        " [http] max_redirects; check the Location headers it sends.",
         "connection": "connection failures ({kinds}) {where}: check that the target"
         " accepts this many connections (listen backlog, file descriptors, firewall).",
     }

@@ -41,6 +41,7 @@ ERROR_KINDS = (
     "tls",
     "dns",
     "protocol",
+    "redirects",
     "generator",
     "other",
 )
@@ -62,6 +63,7 @@ class EndpointDelta:
     service_sum_us: int = 0
     bytes_sent: int = 0  # what the requests written this second weighed
     statuses: list[tuple[int, int]] = field(default_factory=list)  # (HTTP status, responses)
+    redirects: int = 0  # redirects followed within these requests (hops, not requests)
 
 
 @dataclass(slots=True)
@@ -123,7 +125,7 @@ class _Span:
     """
 
     __slots__ = ("hist", "service", "requests", "failures", "bytes_received", "bytes_sent",
-                 "statuses", "_read")  # fmt: skip
+                 "statuses", "redirects", "_read")  # fmt: skip
 
     def __init__(self) -> None:
         self.hist = Histogram()
@@ -133,6 +135,7 @@ class _Span:
         self.bytes_received = 0
         self.bytes_sent = 0
         self.statuses: dict[int, int] = {}
+        self.redirects = 0
         # (latency, service latency, sorted statuses) as last read; None once changed
         self._read: tuple[Latency, Latency | None, tuple[tuple[int, int], ...]] | None = None
 
@@ -147,6 +150,7 @@ class _Span:
         self.failures += d.http_failures + d.other_failures
         self.bytes_received += d.bytes_received
         self.bytes_sent += d.bytes_sent
+        self.redirects += d.redirects
         statuses = self.statuses
         for status, count in d.statuses:
             statuses[status] = statuses.get(status, 0) + count
@@ -162,6 +166,7 @@ class _Span:
         self.failures += other.failures
         self.bytes_received += other.bytes_received
         self.bytes_sent += other.bytes_sent
+        self.redirects += other.redirects
         statuses = self.statuses
         for status, count in other.statuses.items():
             statuses[status] = statuses.get(status, 0) + count
@@ -186,6 +191,7 @@ class _Span:
             bytes_received=self.bytes_received,
             bytes_sent=self.bytes_sent,
             statuses=read[2],
+            redirects=self.redirects,
             latency=read[0],
             service=read[1],
             dropped=dropped,

@@ -63,6 +63,7 @@ class Stats:
     dropped: int = 0  # open model: arrivals dropped because the queue was full
     bytes_sent: int = 0
     statuses: tuple[tuple[int, int], ...] = ()  # (HTTP status, responses), by status
+    redirects: int = 0  # redirects followed within the requests (each request counts once)
 
     @property
     def error_rate(self) -> float:

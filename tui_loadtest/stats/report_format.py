@@ -54,6 +54,7 @@ class StatsReport(Struct, kw_only=True):
     bytes_received: int
     bytes_sent: int = 0  # reports before it was counted have neither of these two
     status_codes: dict[int, int] = msgspec.field(default_factory=dict)  # responses by status
+    redirects: int = 0  # redirects followed within the requests (hops; a request counts once)
     latency_ms: LatencyMs
     # Arrival-rate runs only: latency from when each request was sent, and drops.
     service_latency_ms: LatencyMs | UnsetType = UNSET
@@ -74,6 +75,7 @@ class EndpointReport(Struct, kw_only=True):
     bytes_received: int
     bytes_sent: int = 0  # reports before it was counted have neither of these two
     status_codes: dict[int, int] = msgspec.field(default_factory=dict)  # responses by status
+    redirects: int = 0  # redirects followed within the requests (hops; a request counts once)
     latency_ms: LatencyMs
     service_latency_ms: LatencyMs | UnsetType = UNSET
     dropped: int | UnsetType = UNSET

@@ -268,6 +268,7 @@ class RunResult:
                 bytes_received=d.bytes_received,
                 bytes_sent=d.bytes_sent,
                 statuses=tuple(sorted(d.status_codes.items())),
+                redirects=d.redirects,
                 latency=_latency_of(d.latency_ms, h),
                 service=service,
                 dropped=given(d.dropped) or 0,
@@ -455,6 +456,7 @@ def _stats_fields(s: Stats) -> dict[str, Any]:
         "bytes_received": s.bytes_received,
         "bytes_sent": s.bytes_sent,
         "status_codes": dict(s.statuses),
+        "redirects": s.redirects,
         "latency_ms": _latency_struct(s.latency),
     }
 

@@ -15,6 +15,7 @@ None of this is on the per-request path: a request on an open connection is one
 from __future__ import annotations
 
 import asyncio
+import ssl
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Protocol, cast
 
@@ -25,6 +26,7 @@ from ..recording import SENT_SLOT
 
 if TYPE_CHECKING:
     from ..host import UserHost
+    from ..plan import Target
 
 BACKOFF_FIRST = 0.05
 BACKOFF_MAX = 1.0
@@ -106,6 +108,10 @@ class LifecycleUser(Protocol):
     served: int
     retried: bool
     backoff: float
+    away: Target | None
+    conn_to: Target | None
+    tls: ssl.SSLContext | None
+    timeout_ns: int
 
     def open_connection(self) -> None: ...
 
@@ -124,6 +130,8 @@ class LifecycleUser(Protocol):
     def stale_after_stop(self) -> None: ...
 
     def resend(self) -> None: ...
+
+    def intercepted(self, status: int, alive: bool | None = None) -> bool: ...
 
 
 class Connection:
@@ -144,6 +152,10 @@ class Connection:
         "served",  # responses on the current connection
         "retried",  # sent again once already (a stale keep-alive connection)
         "backoff",  # the pause before the next try after a failed connect
+        "away",  # the origin of the request in flight, when not the scenario's
+        "conn_to",  # the origin the connection is to (``away`` when it was opened)
+        "tls",  # an SSL context of the user's own (a script's verify=/cert=), or None
+        "timeout_ns",  # how long the request in flight may take once sent
     )
 
     conn_class: type[Conn] = Conn
@@ -182,7 +194,7 @@ class Connection:
         eng = u.eng
         conn = u.conn_class(u)  # type: ignore[arg-type]  # the user is the parser's callbacks
         try:
-            await eng.connect(conn)
+            await eng.connect(conn, u.away, u.tls)
         except asyncio.CancelledError:
             # Given up (a timeout, or a stop before anything was sent). A connection
             # that was made just before is closed, not left to the garbage collector.
@@ -204,9 +216,10 @@ class Connection:
             return
         eng.connects += 1
         u.conn = conn
+        u.conn_to = u.away
         u.served = 0
         u.backoff = 0.0
-        u.deadline = u.t0 + eng.timeout_ns
+        u.deadline = u.t0 + u.timeout_ns
         conn.transport.write(u.data)
         if u.req is not None:
             u.req.hist[SENT_SLOT] += len(u.data)
@@ -231,6 +244,8 @@ class Connection:
         if u.nbytes and exc is None:
             status = close_delimited_status(u.received_head())
             if status:
+                if u.intercepted(status, False):  # the session's (a redirect followed)
+                    return
                 u.complete(status, perf_counter_ns())
                 u.next()
                 return
@@ -255,6 +270,10 @@ class Connection:
         """The start of the response received so far (a head may come in pieces)."""
         return cast("LifecycleUser", self).head
 
+    def intercepted(self, status: int, alive: bool | None = None) -> bool:
+        """Does the session take this response over (a redirect)? Not without one."""
+        return False
+
     def on_protocol_error(self, conn: Conn, exc: Exception) -> None:
         u = cast("LifecycleUser", self)
         u.abort_connection()
@@ -273,7 +292,7 @@ class Connection:
             u.fail("timeout", f"connect timed out after {eng.connect_timeout_s:g}s", backoff=True)
         else:
             u.abort_connection()
-            u.fail("timeout", f"no complete response within {eng.timeout_s:g}s")
+            u.fail("timeout", f"no complete response within {u.timeout_ns / 1e9:g}s")
 
     def cancel(self) -> None:
         """Stop now: no connection attempt, no connection (kinds stop their own timer

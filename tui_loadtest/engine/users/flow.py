@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from httptools import HttpParserError
 
+from ..http.wire import decoded_response
 from ..recording import (
     BUCKET_LUT,
     BYTES_SLOT,
@@ -103,6 +104,7 @@ class FlowUser(VUser):
         j = eng.journeys
         assert j is not None
         self.eng = eng
+        self.start_session(eng)
         self.journeys = j
         self.table = []  # the plain mix's table: unused, flows are picked from self.flows
         self.only = None
@@ -110,22 +112,11 @@ class FlowUser(VUser):
         self.tsize = len(j.table)
         self.fonly = j.table[0] if len(set(map(id, j.table))) == 1 else None
         self.think = eng.think
-        self.keepalive = eng.keepalive
-        self.conn = None
         self.flow: CompiledFlow = j.table[0]
         # The step in flight, or the one to send next; None between iterations.
         self.step: CompiledStep | None = None
         self.req = self.flow.steps[0].req
-        self.data = b""
-        self.t0 = 0
-        self.deadline = 0
-        self.nbytes = 0
-        self.head = b""
-        self.served = 0
-        self.retried = False
         self.timer = None
-        self.connecting = None
-        self.backoff = 0.0
         self.values = j.values.fresh()
         self.last: list[str | None] = [None] * len(j.values.names)  # see StepCaptures
         self.cache: list[bytes | None] = [None] * j.steps  # rendered requests, by step
@@ -174,6 +165,8 @@ class FlowUser(VUser):
                 data = render(self.values) if render is not None else b""
                 if s.cacheable:
                     self.cache[s.no] = data
+        if self.jar is not None:
+            data = self.with_cookies(data)
         self.data = data
         if s.captures is not None:
             keep = self.keep = self.chunks
@@ -206,6 +199,11 @@ class FlowUser(VUser):
         p = self.conn.parser  # type: ignore[union-attr]  # the parser calling us is conn's
         status = p.get_status_code()
         if status < 200 or not self.deadline:
+            return
+        # the session's two tests (session.py): Set-Cookie in the head? a redirect?
+        if self.cookies_on and b"ookie:" in self.head:
+            self.take_cookies()
+        if self.redirects[status] and self.follow(status):
             return
         eng = self.eng
         if self.open_model:
@@ -240,7 +238,7 @@ class FlowUser(VUser):
                 ended = self.capture_from(s, status, t1, keep)
             else:
                 bad = caps.apply(self.head, status, self.values, self.last, self.cache)
-                ended = bad >= 0 and self.capture_failed(s, bad, self.head, t1)
+                ended = bad >= 0 and self.capture_failed(s, bad, self.head, t1, status)
         if not ended:
             if s.ends_once:
                 self.ready[self.flow.order] = True
@@ -289,7 +287,7 @@ class FlowUser(VUser):
                     return
             else:
                 bad = caps.apply(self.head, status, self.values, self.last, self.cache)
-                if bad >= 0 and self.capture_failed(s, bad, self.head, t1):
+                if bad >= 0 and self.capture_failed(s, bad, self.head, t1, status):
                     return
         if s.ends_once:
             self.ready[self.flow.order] = True
@@ -320,14 +318,34 @@ class FlowUser(VUser):
         assert caps is not None
         raw = None if self.nbytes > self.max_keep else b"".join([self.head, *(keep or ())])
         bad = 0 if raw is None else caps.apply(raw, status, self.values, self.last, self.cache)
-        return bad >= 0 and self.capture_failed(s, bad, raw, t1)
+        return bad >= 0 and self.capture_failed(s, bad, raw, t1, status)
 
-    def capture_failed(self, s: CompiledStep, bad: int, raw: bytes | None, t1: int) -> bool:
+    def capture_failed(
+        self, s: CompiledStep, bad: int, raw: bytes | None, t1: int, status: int
+    ) -> bool:
         """Capture ``bad`` found nothing (or the response was not kept): counted, named.
-        True: the iteration ended (strict)."""
+        True: the iteration ended (strict). A compressed body is decoded here and the
+        captures tried again: nothing looks for Content-Encoding before a capture fails
+        (a JSON body that is gzip fails at once), so uncompressed steps pay nothing."""
         caps = s.captures
         assert caps is not None
-        self.eng.buf.response_failure(s.req.index, "capture", caps.failure(bad, raw, s.name))
+        if raw is not None:
+            try:
+                decoded = decoded_response(raw, self.eng.max_body)
+            except ValueError as exc:  # DecodeError, BodyTooLarge: say so, not "not JSON"
+                spec = caps.specs[bad]
+                message = f"capture {spec.name} = {spec.text}: {exc} (step {s.name})"
+                return self.capture_counted(s, message, t1)
+            if decoded is not None:
+                bad = caps.apply(decoded, status, self.values, self.last, self.cache)
+                if bad < 0:
+                    return False
+                raw = decoded
+        return self.capture_counted(s, caps.failure(bad, raw, s.name), t1)
+
+    def capture_counted(self, s: CompiledStep, message: str, t1: int) -> bool:
+        """A failed capture counted (kind ``capture``); True: the iteration ended."""
+        self.eng.buf.response_failure(s.req.index, "capture", message)
         self.it_failed = True
         if s.strict:
             self.end_iteration(t1)
@@ -342,6 +360,11 @@ class FlowUser(VUser):
             if self.it_failed:
                 h[FAILED_SLOT] += 1
         self.step = None
+
+    def next_response(self, status: int) -> None:
+        keep = self.keep
+        if keep:
+            keep.clear()
 
     def received_head(self) -> bytes:
         """A capturing step keeps the chunks after the first apart (``keep``), so the

@@ -34,6 +34,7 @@ def make_client(eng: UserHost) -> httpx.AsyncClient:
         http2=http.http2,
         verify=http.verify_tls,
         follow_redirects=http.follow_redirects,
+        max_redirects=max(1, http.max_redirects),
         timeout=httpx.Timeout(http.timeout_s, connect=http.connect_timeout_s),
         limits=httpx.Limits(max_connections=1, max_keepalive_connections=keep),
         headers={"User-Agent": eng.user_agent},

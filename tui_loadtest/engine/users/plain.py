@@ -34,37 +34,27 @@ from ..recording import (
     TOP_SHIFT,
     record,
 )
-from .connection import Conn, Connection
 from .cycle import UserCycle
+from .session import Session
 
 if TYPE_CHECKING:
     from ..host import SlotPool, UserHost
 
 
-class VUser(UserCycle, Connection):
+class VUser(UserCycle, Session):
     """A closed-model virtual user: pick a request, send, record, think, repeat."""
 
-    __slots__ = ("eng", "table", "tsize", "only", "think", "keepalive", "timer", "__weakref__")
+    __slots__ = ("eng", "table", "tsize", "only", "think", "timer", "__weakref__")
 
     def __init__(self, eng: UserHost) -> None:
         self.eng = eng
+        self.start_session(eng)
         self.table = eng.req_table
         self.tsize = len(eng.req_table)
         self.only = eng.req_table[0] if len(set(map(id, eng.req_table))) == 1 else None
         self.think = eng.think  # (low, span) or None
-        self.keepalive = eng.keepalive
-        self.conn: Conn | None = None
         self.req = eng.req_table[0]  # replaced by each request's own
-        self.data = b""
-        self.t0 = 0
-        self.deadline = 0  # non-zero while a request is in flight
-        self.nbytes = 0
-        self.head = b""
-        self.served = 0  # responses on the current connection
-        self.retried = False
         self.timer: asyncio.TimerHandle | None = None
-        self.connecting: asyncio.Task | None = None
-        self.backoff = 0.0
 
     # -- the request cycle (hot) -------------------------------------------
     def start_request(self) -> None:
@@ -74,7 +64,10 @@ class VUser(UserCycle, Connection):
             return
         r = self.only or self.table[int(random() * self.tsize)]
         self.req = r
-        self.data = data = r.single or r.pick()
+        data = r.single or r.pick()
+        if self.jar is not None:
+            data = self.with_cookies(data)
+        self.data = data
         self.nbytes = 0
         self.retried = False
         t0 = perf_counter_ns()
@@ -101,6 +94,11 @@ class VUser(UserCycle, Connection):
         p = self.conn.parser  # type: ignore[union-attr]  # the parser calling us is conn's
         status = p.get_status_code()
         if status < 200 or not self.deadline:  # a 1xx (the real one follows), or unsolicited
+            return
+        # the session's two tests (session.py): Set-Cookie in the head? a redirect?
+        if self.cookies_on and b"ookie:" in self.head:
+            self.take_cookies()
+        if self.redirects[status] and self.follow(status):
             return
         r = self.req
         eng = self.eng
@@ -150,7 +148,7 @@ class VUser(UserCycle, Connection):
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        Connection.cancel(self)
+        Session.cancel(self)
 
 
 class HeadAwareUser(VUser):
@@ -174,6 +172,8 @@ class HeadAwareUser(VUser):
             return
         keep = self.keepalive and p.should_keep_alive()
         conn.parser = HttpResponseParser(self)
+        if self.intercepted(status, keep):  # cookies taken; True: a redirect was followed
+            return
         self.complete(status, t1)
         if not keep:
             self.drop_connection()
@@ -200,7 +200,10 @@ class OpenSlot(VUser):
         self.intended = intended_ns
         r = self.only or self.table[int(random() * self.tsize)]
         self.req = r
-        self.data = data = r.single or r.pick()
+        data = r.single or r.pick()
+        if self.jar is not None:
+            data = self.with_cookies(data)
+        self.data = data
         self.nbytes = 0
         self.retried = False
         t0 = perf_counter_ns()
@@ -218,6 +221,8 @@ class OpenSlot(VUser):
         p = self.conn.parser  # type: ignore[union-attr]  # the parser calling us is conn's
         status = p.get_status_code()
         if status < 200 or not self.deadline:  # a 1xx, or already completed (HEAD)
+            return
+        if self.intercepted(status):  # cookies taken; True: a redirect was followed
             return
         self.complete(status, t1)
         if not (self.keepalive and p.should_keep_alive()):

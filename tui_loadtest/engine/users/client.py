@@ -1,0 +1,502 @@
+"""Users whose code asks for one request at a time and reads its response: Python
+scripts and locustfiles. Their calls are ``requests``-style (``params=``, ``data=``,
+``json=``, ``auth=``, ``timeout=``, ``allow_redirects=``, an absolute URL to any
+host), their responses are kept whole (up to ``http.max_body``) and read lazily.
+
+:class:`ClientUser` is what both kinds share: turning a call into request bytes on
+the user's connection (to the call's origin, with its TLS options), the response or
+the failure, the redirects followed with their history. How the caller waits is the
+kind's: a script's task awaits a future, a locustfile's greenlet is switched back to.
+Rows are created as requests name them (:class:`ClientRuntime`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from time import perf_counter_ns
+from typing import TYPE_CHECKING, Any
+
+from ...scenario.redact import is_sensitive_header
+from ...script import Response
+from ..http.arguments import Parts, RequestBuilder
+from ..http.encoding import accept_encoding, decode
+from ..http.wire import NO_REDIRECTS, REDIRECTS, body_of, request_target
+from ..plan import Target
+from ..recording import SENT_SLOT, record
+from .connection import BACKOFF_FIRST, BACKOFF_MAX, Conn
+from .flow import HEAD_ALLOWANCE
+from .session import Session
+
+if TYPE_CHECKING:
+    from httptools import HttpResponseParser
+
+    from ..host import ScriptHost
+
+# A script naming requests after their full path can make endless rows; past this
+# many names the rest share one row and the run says so once.
+MAX_NAMES = 200
+OTHER_NAMES = "(other names)"
+
+
+class ClientConn(Conn):
+    """A connection that keeps every chunk of a response while a request waits for it
+    (``user.keep``), up to ``max_keep``, for ``Response.content``."""
+
+    __slots__ = ()
+
+    user: ClientUser
+
+    def data_received(self, data: bytes) -> None:
+        """Keep the chunk, then read it as every connection does (``Conn``'s reading,
+        called directly: one copy of it, so a fix there reaches these users too)."""
+        u = self.user
+        if self.dead:
+            return
+        keep = u.keep
+        if keep is not None:
+            if u.nbytes + len(data) <= u.max_keep:
+                keep.append(data)
+            else:
+                u.keep = None
+                u.over = True
+        Conn.data_received(self, data)
+
+
+class ClientRow:
+    """An endpoint row discovered at run time (a request's ``name=``)."""
+
+    __slots__ = ("index", "method", "name", "hist", "svc", "is_head")
+
+    def __init__(self, index: int, method: str, name: str) -> None:
+        self.index = index
+        self.method = method
+        self.name = name
+        self.hist: list[int] = []
+        self.svc: list[int] = []
+        self.is_head = method == "HEAD"
+
+
+class ClientRuntime:
+    """What a worker's client users share: rows by name, the request builder, what
+    goes out with the next delta (new rows, notes, log lines), and secrets to redact."""
+
+    def __init__(self, eng: ScriptHost) -> None:
+        self.eng = eng
+        http = eng.scenario.http
+        self.rows: dict[tuple[str, str], ClientRow] = {}
+        self.new_rows: list[tuple[str, str]] = []  # announced in the next delta
+        self.logs: list[str] = []  # tracebacks for the run's log file (next delta)
+        self.notes: list[str] = []
+        self.noted: set[str] = set()  # notes said once per worker
+        self.max_keep = http.max_body + HEAD_ALLOWANCE
+        self.builder = RequestBuilder(
+            list(http.headers), http.keepalive, accept_encoding(http.compression)
+        )
+        self.secrets = [v for n, v in http.headers if is_sensitive_header(n) and len(v) >= 4]
+        limit = http.max_body
+
+        def decoder(body: bytes, codings: list[str]) -> bytes:
+            return decode(body, codings, limit)
+
+        self.decoder = decoder
+        self._routes: dict[Target, Target] = {}
+
+    def route(self, target: Target) -> Target:
+        """A URL's origin as this run reaches it (through the proxy, if any)."""
+        found = self._routes.get(target)
+        if found is None:
+            found = self._routes[target] = self.eng.route(target)
+        return found
+
+    def row(self, method: str, name: str) -> ClientRow:
+        key = (method, name)
+        row = self.rows.get(key)
+        if row is not None:
+            return row
+        if len(self.rows) >= MAX_NAMES:
+            key = ("", OTHER_NAMES)
+            row = self.rows.get(key)
+            if row is not None:
+                return row
+            self.notes.append(
+                f"more than {MAX_NAMES} request names; the rest are counted under "
+                f'"{OTHER_NAMES}" (give requests a name=, like name="GET /api/queries/{{id}}")'
+            )
+        row = ClientRow(self.eng.n, *key)
+        self.rows[key] = row
+        self.new_rows.append(key)
+        self.eng.add_row(row)
+        return row
+
+    def note_once(self, key: str, text: str) -> None:
+        """A note for the run's events, once per worker."""
+        if key not in self.noted:
+            self.noted.add(key)
+            self.notes.append(text)
+
+    def redact(self, secrets: list[str], text: str) -> str:
+        """Text with a user's secrets (data values, cookies) and sensitive headers replaced."""
+        for value in (*secrets, *self.secrets):
+            if value in text:
+                text = text.replace(value, "<redacted>")
+        return text
+
+
+class Options:
+    """A call's options the transport reads (``timeout=``, ``verify=``, ``cert=``,
+    ``allow_redirects=``), checked."""
+
+    __slots__ = ("timeout_ns", "connect_ns", "allow_redirects", "verify", "cert")
+
+    def __init__(self, options: Mapping[str, Any], eng: ScriptHost) -> None:
+        timeout = options.get("timeout")
+        self.timeout_ns = eng.timeout_ns
+        self.connect_ns = eng.connect_timeout_ns
+        if timeout is not None:
+            read = timeout
+            if isinstance(timeout, tuple | list):
+                if len(timeout) != 2:
+                    raise TypeError(
+                        f"timeout: expected seconds or (connect, read), got {timeout!r}"
+                    )
+                connect, read = timeout
+                if connect is not None:
+                    self.connect_ns = _seconds_ns(connect, "timeout")
+            if read is not None:
+                self.timeout_ns = _seconds_ns(read, "timeout")
+        allow = options.get("allow_redirects", True)
+        if not isinstance(allow, bool):
+            raise TypeError(f"allow_redirects: expected True or False, got {allow!r}")
+        self.allow_redirects = allow
+        verify = options.get("verify")
+        if verify is not None and not isinstance(verify, bool | str):
+            raise TypeError(f"verify: expected True, False or a CA bundle's path, got {verify!r}")
+        self.verify = verify
+        cert = options.get("cert")
+        if cert is not None and not (
+            isinstance(cert, str)
+            or (
+                isinstance(cert, tuple | list)
+                and len(cert) == 2
+                and all(isinstance(c, str) for c in cert)
+            )
+        ):
+            raise TypeError(f"cert: expected a file's path or (cert, key), got {cert!r}")
+        self.cert = tuple(cert) if isinstance(cert, list) else cert
+        for unsupported in ("proxies", "hooks", "files"):
+            if options.get(unsupported):
+                raise TypeError(
+                    f"{unsupported}= is not supported by tui-loadtest's client"
+                    + (" (set [http] proxy)" if unsupported == "proxies" else "")
+                )
+
+
+def _seconds_ns(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise TypeError(f"{what}: expected a positive number of seconds, got {value!r}")
+    return int(value * 1e9)
+
+
+class ClientUser(Session):
+    """A user whose requests come from its code, one at a time, with responses kept.
+    The kind says how the code waits: :meth:`deliver` and :meth:`deliver_failure`."""
+
+    __slots__ = (
+        "rt",
+        "keep",
+        "over",
+        "max_keep",
+        "history",
+        "sent_at",
+        "resp_failed",
+        "it_failed",
+        "intended",
+        "secrets",
+    )
+
+    conn_class = ClientConn
+    eng: ScriptHost
+
+    def start_client(self, eng: ScriptHost, rt: ClientRuntime) -> None:
+        self.start_session(eng)
+        self.rt = rt
+        self.req: ClientRow | None = None
+        self.keep: list[bytes] | None = None
+        self.over = False
+        self.max_keep = rt.max_keep
+        self.history: list[Response] = []
+        self.sent_at = 0.0
+        self.resp_failed = False
+        self.it_failed = False
+        self.intended = 0  # open model: the arrival's due time
+        self.secrets: list[str] = []  # values kept out of messages (a data row's)
+
+    def all_secrets(self) -> list[str]:
+        """What a message must not show: the data row's values and the cookies' values."""
+        jar = self.jar
+        if not jar:
+            return self.secrets
+        return self.secrets + [v for v in jar.values() if len(v) >= 4]
+
+    # -- what the kind provides ------------------------------------------------------
+    def deliver(self, response: Response) -> None:
+        """The response to the request in flight is complete."""
+        raise NotImplementedError
+
+    def deliver_failure(self, kind: str, message: str) -> None:
+        """The request in flight got no response (counted already)."""
+        raise NotImplementedError
+
+    # -- one request ----------------------------------------------------------------
+    def send_parts(
+        self,
+        parts: Parts,
+        name: str | None,
+        options: Options,
+        headers: Mapping[str, str] | None,
+    ) -> None:
+        """Send the request ``parts`` describe on this user's connection (to its origin;
+        a new connection when the last one went elsewhere)."""
+        eng = self.eng
+        rt = self.rt
+        target = eng.origin if parts.target is None else rt.route(parts.target)
+        away = None if target == eng.origin else target
+        data = rt.builder.build(parts, target, headers)
+        row = rt.row(parts.method, name or f"{parts.method} {parts.path.partition('?')[0]}")
+        self.req = row
+        t0 = perf_counter_ns()
+        self.t0 = t0
+        self.chain_t0 = t0  # the request's origin is set here, not by open_connection
+        self.away = away
+        self.hops = 0
+        self.keepalive = eng.keepalive
+        self.redirects = (
+            REDIRECTS if options.allow_redirects and eng.max_redirects else NO_REDIRECTS
+        )
+        if self.jar is not None:
+            data = self.with_cookies(data)
+        self.data = data
+        self.keep = []
+        self.over = False
+        self.nbytes = 0
+        self.retried = False
+        self.history = []
+        self.resp_failed = False
+        self.timeout_ns = options.timeout_ns
+        tls = None
+        if options.verify is not None or options.cert is not None:
+            verify = True if options.verify is None else options.verify
+            tls = eng.tls_context(verify, options.cert)
+        self.deadline = t0 + options.timeout_ns
+        conn = self.conn
+        if conn is not None and (self.conn_to != away or self.tls is not tls):
+            self.drop_connection()
+            conn = None
+        self.tls = tls
+        if conn is None:
+            self.deadline = min(self.deadline, t0 + options.connect_ns)
+            self.open_connection_now()
+        else:
+            conn.transport.write(data)
+            row.hist[SENT_SLOT] += len(data)
+
+    def open_connection_now(self) -> None:
+        """Connect for the request just set up (its origin chosen already)."""
+        eng = self.eng
+        self.connecting = eng.loop.create_task(self._connect())
+
+    # -- parser callbacks ------------------------------------------------------------
+    def on_headers_complete(self) -> None:
+        row = self.req
+        if row is None or not row.is_head or not self.deadline:
+            return
+        t1 = perf_counter_ns()
+        conn = self.conn
+        assert conn is not None
+        p: HttpResponseParser = conn.parser
+        status = p.get_status_code()
+        if status < 200:
+            return
+        keep = self.keepalive and p.should_keep_alive()
+        conn.parser = type(p)(self)
+        if self.intercepted(status, keep):
+            return
+        self.complete(status, t1)
+        if not keep:
+            self.drop_connection()
+
+    def on_message_complete(self) -> None:
+        t1 = perf_counter_ns()
+        conn = self.conn
+        assert conn is not None
+        p = conn.parser
+        status = p.get_status_code()
+        if status < 200 or not self.deadline:
+            return
+        if self.intercepted(status):  # cookies taken; True: a redirect was followed
+            return
+        self.complete(status, t1)
+        if not (self.keepalive and p.should_keep_alive()):
+            self.drop_connection()
+
+    def complete(self, status: int, t1: int) -> None:
+        row = self.req
+        assert row is not None
+        eng = self.eng
+        if t1 >= eng.tick_ns:  # the first response of a new second: close the last one
+            eng.roll(t1)
+        record(row.hist, (t1 - (self.intended or self.t0)) // 1000, self.nbytes, status)
+        if eng.open_model:
+            record(row.svc, (t1 - self.t0) // 1000, 0)
+        self.intended = 0
+        self.deadline = 0
+        self.served += 1
+        self.backoff = 0.0
+        self.resp_failed = False
+        if status >= 400:
+            eng.buf.http_failure(row.index, status)
+            self.resp_failed = True
+            self.it_failed = True
+        response = self.response_kept(status, t1)
+        self.keep = None
+        self.deliver(response)
+
+    def response_kept(self, status: int, t1: int) -> Response:
+        """The response received, from the chunks kept."""
+        keep = self.keep
+        raw = (keep[0] if len(keep) == 1 else b"".join(keep)) if keep else b""
+        end = raw.find(b"\r\n\r\n")
+        if end < 0:
+            head, body = raw, b""
+        elif self.over or raw.find(b"chunked", 0, end) < 0:
+            head, body = raw[:end], raw[end + 4 :]
+        else:
+            head, body = raw[:end], body_of(raw)  # de-chunked
+        return Response(
+            status,
+            head,
+            body,
+            self.over,
+            url=self.url_of(),
+            history=self.history,
+            elapsed=timedelta(microseconds=(t1 - self.t0) // 1000),
+            decoder=self.rt.decoder,
+        )
+
+    def next(self) -> None:
+        """After a response completed by the connection (close-delimited): nothing, the
+        waiting code goes on by itself."""
+
+    def url_of(self) -> str:
+        """The URL of the request in flight (its chain's current hop)."""
+        origin = self.origin()
+        _, path = request_target(self.data)
+        if origin.prefix:
+            return path
+        return f"{origin.scheme}://{origin.host_header}{path}"
+
+    def next_response(self, status: int) -> None:
+        """Before a redirect's next hop: the hop's response joins the history."""
+        self.history.append(self.response_kept(status, perf_counter_ns()))
+        self.keep = []
+        self.over = False
+
+    def fail(self, kind: str, message: str, backoff: bool = False) -> None:
+        """No response: count it, and tell the waiting code."""
+        self.deadline = 0
+        self.keep = None
+        row = self.req
+        if row is not None:
+            self.eng.buf.other_failure(row.index, kind, self.rt.redact(self.all_secrets(), message))
+        if backoff:
+            self.backoff = min(BACKOFF_MAX, (self.backoff * 2) or BACKOFF_FIRST)
+        self.it_failed = True
+        self.deliver_failure(kind, message)
+
+    def fail_response(self, reason: str) -> None:
+        """The code judged the last response failed (kind ``check``): counted once, even
+        when its status had failed it already."""
+        row = self.req
+        if row is None:
+            raise RuntimeError("fail() before any request")
+        self.it_failed = True
+        if self.resp_failed:
+            return
+        self.resp_failed = True
+        self.eng.buf.response_failure(
+            row.index, "check", self.rt.redact(self.all_secrets(), reason)
+        )
+
+    @property
+    def cookies(self) -> Any:
+        """The user's cookie jar (made on first use)."""
+        from ..http.cookies import CookieJar
+
+        if self.jar is None:
+            self.jar = CookieJar()
+        return JarView(self)
+
+
+class JarView:
+    """``user.cookies``: the jar with the user's target as the default domain."""
+
+    __slots__ = ("_user",)
+
+    def __init__(self, user: ClientUser) -> None:
+        self._user = user
+
+    @property
+    def _jar(self) -> Any:
+        return self._user.jar
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self._jar.get(name, default)
+
+    def __getitem__(self, name: str) -> str:
+        value = self._jar.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._jar.get(name) is not None
+
+    def __iter__(self) -> Any:
+        return iter(self._jar.as_dict())
+
+    def __len__(self) -> int:
+        return len(self._jar)
+
+    def set(self, name: str, value: str, domain: str | None = None, path: str = "/") -> None:
+        self._jar.set(name, value, domain or self._user.eng.origin.host, path)
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self.set(name, value)
+
+    def delete(self, name: str) -> None:
+        self._jar.delete(name)
+
+    def __delitem__(self, name: str) -> None:
+        self._jar.delete(name)
+
+    def clear(self) -> None:
+        self._jar.clear()
+
+    def as_dict(self) -> dict[str, str]:
+        return self._jar.as_dict()
+
+    def get_dict(self) -> dict[str, str]:  # requests' name for it
+        return self._jar.as_dict()
+
+    def items(self) -> Any:
+        return self._jar.as_dict().items()
+
+    def keys(self) -> Any:
+        return self._jar.as_dict().keys()
+
+    def values(self) -> Any:
+        return self._jar.as_dict().values()
+
+    def __repr__(self) -> str:
+        return f"<cookies {self._jar.as_dict()!r}>"
