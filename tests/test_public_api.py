@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "reference" / "public-api.md"
 PUBLIC = {
     "tui_loadtest.script": {
-        "RequestError", "Response", "User", "between", "constant", "on_start", "task",
+        "HTTPError", "Headers", "RequestError", "Response", "User", "between", "constant",
+        "on_start", "task",
     },
     "tui_loadtest.baselines": {"Baseline", "BaselineGenerator"},
 }  # fmt: skip

@@ -33,7 +33,8 @@ and what the engine hands a ``User`` are internal.
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 
 import msgspec
@@ -44,6 +45,8 @@ _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
 
 __all__ = [
+    "HTTPError",
+    "Headers",
     "RequestError",
     "Response",
     "User",
@@ -104,25 +107,157 @@ class RequestError(Exception):
         self.message = message
 
 
+class HTTPError(Exception):
+    """:meth:`Response.raise_for_status` on a 4xx or 5xx response."""
+
+    def __init__(self, message: str, response: Response) -> None:
+        super().__init__(message)
+        self.response = response
+
+
+class Headers(Mapping[str, str]):
+    """A response's headers: names compared without case; a repeated header's values
+    joined by ", " (as ``requests``), every one of them from :meth:`get_all`."""
+
+    __slots__ = ("_items", "_index")
+
+    def __init__(self, items: list[tuple[str, str]]) -> None:
+        self._items = items  # (name, value) as received
+        index: dict[str, list[str]] = {}
+        for name, value in items:
+            index.setdefault(name.lower(), []).append(value)
+        self._index = index
+
+    @classmethod
+    def parse(cls, head: bytes) -> Headers:
+        items = []
+        for line in head.split(b"\r\n")[1:]:
+            name, sep, value = line.partition(b":")
+            if sep:
+                items.append((name.strip().decode("latin-1"), value.strip().decode("latin-1")))
+        return cls(items)
+
+    def __getitem__(self, name: str) -> str:
+        return ", ".join(self._index[name.lower()])
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of header ``name``, in order (``set-cookie`` comes one per cookie)."""
+        return list(self._index.get(name.lower(), ()))
+
+    def raw_items(self) -> list[tuple[str, str]]:
+        """Every header as received: (name, value), in order."""
+        return list(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({dict(self)!r})"
+
+
+# What decodes a compressed body: set by the engine (zlib, and brotli when installed);
+# a response whose body is compressed and read without it says so.
+Decoder = Callable[[bytes, list[str]], bytes]
+
+
 class Response:
-    """A response as a script sees it. ``headers`` are parsed on first use."""
+    """A response as a script sees it, named as ``requests`` names things: ``status_code``
+    (and ``status``), ``ok``, ``headers``, ``cookies``, ``content`` (decoded when the
+    server compressed it), ``text``, ``json()``, ``url``, ``history`` (the redirects
+    followed to get here), ``elapsed`` and ``raise_for_status()``."""
 
-    __slots__ = ("status", "content", "_head", "_headers", "truncated")
+    __slots__ = (
+        "status",
+        "_head",
+        "_raw",
+        "_content",
+        "_headers",
+        "truncated",
+        "url",
+        "history",
+        "elapsed",
+        "_decoder",
+    )
 
-    def __init__(self, status: int, head: bytes, content: bytes, truncated: bool = False) -> None:
+    def __init__(
+        self,
+        status: int,
+        head: bytes,
+        content: bytes,
+        truncated: bool = False,
+        *,
+        url: str = "",
+        history: list[Response] | None = None,
+        elapsed: timedelta | None = None,
+        decoder: Decoder | None = None,
+    ) -> None:
         self.status = status
-        self.content = content  # the body (cut at http.max_body when ``truncated``)
         self._head = head
-        self._headers: dict[str, str] | None = None
-        self.truncated = truncated
+        self._raw = content  # the body as received (compressed, when it was)
+        self._content: bytes | None = None
+        self._headers: Headers | None = None
+        self.truncated = truncated  # cut at http.max_body
+        self.url = url
+        self.history = history or []
+        self.elapsed = elapsed if elapsed is not None else timedelta(0)
+        self._decoder = decoder
+
+    @property
+    def status_code(self) -> int:
+        return self.status
 
     @property
     def ok(self) -> bool:
-        return 200 <= self.status < 400
+        """True below 400 (as ``requests``)."""
+        return self.status < 400
+
+    @property
+    def reason(self) -> str:
+        line = self._head.split(b"\r\n", 1)[0]
+        return line.split(b" ", 2)[2].decode("latin-1") if line.count(b" ") >= 2 else ""
+
+    @property
+    def content(self) -> bytes:
+        """The body, decoded when it came compressed (Content-Encoding)."""
+        if self._content is None:
+            codings = [
+                c.strip().lower()
+                for v in self.headers.get_all("content-encoding")
+                for c in v.split(",")
+                if c.strip() and c.strip().lower() != "identity"
+            ]
+            if not codings or not self._raw:
+                self._content = self._raw
+            elif self._decoder is None:
+                raise ValueError("compressed body could not be decoded (no decoder)")
+            else:
+                self._content = self._decoder(self._raw, codings)
+        return self._content
+
+    @property
+    def raw_content(self) -> bytes:
+        """The body as it came over the wire."""
+        return self._raw
 
     @property
     def text(self) -> str:
-        return self.content.decode("utf-8", "replace")
+        return self.content.decode(self.encoding or "utf-8", "replace")
+
+    @property
+    def encoding(self) -> str | None:
+        """The charset of Content-Type, if it names one."""
+        kind = self.headers.get("content-type", "")
+        for part in kind.split(";")[1:]:
+            name, _, value = part.strip().partition("=")
+            if name.lower() == "charset" and value:
+                return value.strip("\"'")
+        return None
 
     def json(self) -> Any:
         """The body decoded as JSON (raises ``ValueError`` if it is not JSON)."""
@@ -131,39 +266,82 @@ class Response:
         return _decode(self.content)
 
     @property
-    def headers(self) -> Mapping[str, str]:
-        """Response headers, with lower-case names (a repeated header: the last one)."""
+    def headers(self) -> Headers:
+        """Response headers (names without case; ``get_all`` for a repeated one)."""
         if self._headers is None:
-            found: dict[str, str] = {}
-            for line in self._head.split(b"\r\n")[1:]:
-                name, sep, value = line.partition(b":")
-                if sep:
-                    found[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
-            self._headers = found
+            self._headers = Headers.parse(self._head)
         return self._headers
 
+    @property
+    def cookies(self) -> dict[str, str]:
+        """The cookies this response set (``Set-Cookie``), by name."""
+        found = {}
+        for text in self.headers.get_all("set-cookie"):
+            pair = text.split(";", 1)[0]
+            name, eq, value = pair.partition("=")
+            if eq and name.strip():
+                found[name.strip()] = value.strip().strip('"')
+        return found
+
+    def raise_for_status(self) -> None:
+        """Raise :class:`HTTPError` for a 4xx or 5xx status (as ``requests``)."""
+        if 400 <= self.status < 600:
+            kind = "Client" if self.status < 500 else "Server"
+            raise HTTPError(f"{self.status} {kind} Error: {self.reason} for url: {self.url}", self)
+
     def __repr__(self) -> str:
-        return f"<Response {self.status}, {len(self.content)} bytes>"
+        return f"<Response [{self.status}]>"
+
+
+class CookieView(Protocol):
+    """The user's cookie jar as a script sees it (``user.cookies``)."""
+
+    def get(self, name: str, default: str | None = None) -> str | None: ...
+
+    def set(self, name: str, value: str, domain: str | None = None, path: str = "/") -> None: ...
+
+    def delete(self, name: str) -> None: ...
+
+    def clear(self) -> None: ...
+
+    def as_dict(self) -> dict[str, str]: ...
 
 
 class _Sender(Protocol):
     """What the engine gives a script user: one request on its own connection."""
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        name: str | None,
-        headers: Mapping[str, str] | None,
-        body: bytes | None,
-        content_type: str | None,
-    ) -> Awaitable[Response]: ...
+    def request(self, method: str, url: str, options: dict[str, Any]) -> Awaitable[Response]: ...
 
     def fail_response(self, reason: str) -> None: ...
 
+    @property
+    def cookies(self) -> CookieView: ...
+
+
+_OPTIONS = frozenset(
+    (
+        "name",
+        "params",
+        "data",
+        "json",
+        "headers",
+        "cookies",
+        "auth",
+        "timeout",
+        "allow_redirects",
+        "files",
+        "verify",
+        "cert",
+        "stream",
+        "proxies",
+        "hooks",
+    )
+)
+
 
 class User:
-    """The ``user`` a task receives: requests, its own state, its data row."""
+    """The ``user`` a task receives: requests as ``requests.Session`` takes them, its own
+    state, its data row, its cookies."""
 
     __slots__ = ("_sender", "id", "data", "state", "headers")
 
@@ -174,45 +352,51 @@ class User:
         self.state: dict[str, Any] = {}  # anything the script wants to keep per user
         self.headers: dict[str, str] = {}  # sent with every request of this user
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        name: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        json: Any = None,
-        data: bytes | str | None = None,
+    @property
+    def cookies(self) -> CookieView:
+        """This user's cookies: ``get(name)``, ``set(name, value)``, ``delete``, ``clear``,
+        ``as_dict()``. Responses' Set-Cookie headers fill it; requests send what matches."""
+        return self._sender.cookies
+
+    def request(self, method: str, url: str, **options: Any) -> Awaitable[Response]:
+        """Send one request and wait for its response (``await user.request(...)``).
+
+        ``url``: a path (on the run's target) or an absolute URL (any host). Options, as
+        ``requests`` takes them: ``params``, ``data`` (a dict is sent as a form; a str,
+        bytes or an open file as is), ``json``, ``headers``, ``cookies``,
+        ``auth=(user, password)``, ``timeout`` (seconds, or ``(connect, read)``),
+        ``allow_redirects`` (default True), and ``name`` (the row it is counted under;
+        default ``METHOD path`` without the query)."""
+        unknown = set(options) - _OPTIONS
+        if unknown:
+            raise TypeError(f"request() got an unexpected keyword argument {sorted(unknown)[0]!r}")
+        return self._sender.request(method, url, options)
+
+    def get(self, url: str, **options: Any) -> Awaitable[Response]:
+        return self.request("GET", url, **options)
+
+    def post(
+        self, url: str, data: Any = None, json: Any = None, **options: Any
     ) -> Awaitable[Response]:
-        """Send one request and wait for its response (``await user.request(...)``)."""
-        body: bytes | None = None
-        content_type = None
-        if json is not None:
-            body = _encode(json)
-            content_type = "application/json"
-        elif data is not None:
-            body = data.encode() if isinstance(data, str) else bytes(data)
-        merged = {**self.headers, **headers} if headers else self.headers
-        return self._sender.request(method.upper(), path, name, merged, body, content_type)
+        return self.request("POST", url, data=data, json=json, **options)
 
-    def get(self, path: str, **kwargs: Any) -> Awaitable[Response]:
-        return self.request("GET", path, **kwargs)
+    def put(self, url: str, data: Any = None, **options: Any) -> Awaitable[Response]:
+        return self.request("PUT", url, data=data, **options)
 
-    def post(self, path: str, **kwargs: Any) -> Awaitable[Response]:
-        return self.request("POST", path, **kwargs)
+    def patch(self, url: str, data: Any = None, **options: Any) -> Awaitable[Response]:
+        return self.request("PATCH", url, data=data, **options)
 
-    def put(self, path: str, **kwargs: Any) -> Awaitable[Response]:
-        return self.request("PUT", path, **kwargs)
+    def delete(self, url: str, **options: Any) -> Awaitable[Response]:
+        return self.request("DELETE", url, **options)
 
-    def patch(self, path: str, **kwargs: Any) -> Awaitable[Response]:
-        return self.request("PATCH", path, **kwargs)
+    def head(self, url: str, **options: Any) -> Awaitable[Response]:
+        options.setdefault("allow_redirects", False)  # as requests
+        return self.request("HEAD", url, **options)
 
-    def delete(self, path: str, **kwargs: Any) -> Awaitable[Response]:
-        return self.request("DELETE", path, **kwargs)
-
-    def head(self, path: str, **kwargs: Any) -> Awaitable[Response]:
-        return self.request("HEAD", path, **kwargs)
+    def options(self, url: str, **options: Any) -> Awaitable[Response]:
+        return self.request("OPTIONS", url, **options)
 
     def fail(self, reason: str) -> None:
-        """Count the last response as failed (kind ``check``), with ``reason`` as message."""
+        """Count the last response as failed (kind ``check``), with ``reason`` as message
+        (a response already failed by its status is not counted twice)."""
         self._sender.fail_response(str(reason))
