@@ -221,9 +221,11 @@ SCHEMAS: dict[str, Any] = {
 ERROR_TEXT = {
     400: "bad request: not JSON, a missing or wrong field, a path outside the results folder",
     401: "missing or wrong Bearer token",
+    403: "a Host this server does not answer to, or another site's Origin",
     404: "no such baseline or results file",
     409: "a baseline of that name exists (add ?replace=true)",
     413: "the body is over 10 MB (or the results file is too large)",
+    415: "the body is not sent as Content-Type: application/json",
     422: "the report cannot be read",
 }
 
@@ -266,7 +268,7 @@ PATHS: dict[str, Any] = {
             },
             "responses": {
                 "201": {"description": "saved", "content": _json("BaselineInfo")},
-                **_errors(400, 401, 404, 409, 413, 422),
+                **_errors(400, 401, 403, 404, 409, 413, 415, 422),
             },
         }
     },
@@ -297,7 +299,7 @@ PATHS: dict[str, Any] = {
             ],
             "responses": {
                 "200": {"description": "the list", "content": _json("BaselineList")},
-                **_errors(400, 401),
+                **_errors(400, 401, 403),
             },
         }
     },
@@ -322,7 +324,7 @@ PATHS: dict[str, Any] = {
                         "text/html": {"schema": _STRING},
                     },
                 },
-                **_errors(400, 401, 404),
+                **_errors(400, 401, 403, 404),
             },
         },
         "delete": {
@@ -332,7 +334,7 @@ PATHS: dict[str, Any] = {
             "security": [{"bearer": []}],
             "responses": {
                 "200": {"description": "deleted", "content": _json("Deleted")},
-                **_errors(401, 404),
+                **_errors(401, 403, 404),
             },
         },
     },
@@ -340,7 +342,10 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "Version, store, counts, endpoints and rating bands",
             "operationId": "info",
-            "responses": {"200": {"description": "info", "content": _json("Info")}, **_errors(401)},
+            "responses": {
+                "200": {"description": "info", "content": _json("Info")},
+                **_errors(401, 403),
+            },
         }
     },
     f"{BASE}/compare": {
@@ -368,7 +373,7 @@ PATHS: dict[str, Any] = {
             ],
             "responses": {
                 "200": {"description": "the verdicts", "content": _json("Comparison")},
-                **_errors(400, 401, 404, 422),
+                **_errors(400, 401, 403, 404, 422),
             },
         }
     },
@@ -381,7 +386,8 @@ PATHS: dict[str, Any] = {
                 "200": {
                     "description": "OpenAPI 3.1",
                     "content": {"application/json": {"schema": _OBJECT}},
-                }
+                },
+                **_errors(403),
             },  # fmt: skip
         }
     },
@@ -397,7 +403,9 @@ def openapi_document() -> dict[str, Any]:
                 "version": __version__,
                 "description": "The guide's baseline API (tui-loadtest serve). Errors are"
                 ' {"error", "detail"}. With --token, every /api/ call needs'
-                " Authorization: Bearer TOKEN; DELETE always does.",
+                " Authorization: Bearer TOKEN; DELETE always does. Bodies are"
+                " application/json; a Host the server does not answer to, or another"
+                " site's Origin, gets 403.",
             },
             "paths": PATHS,
             "components": {

@@ -136,7 +136,8 @@ class BaselineNotFound(StoreError):
 
 
 def check_name(name: str) -> str:
-    """A baseline name: 1-100 printable characters, no slashes, no surrounding spaces."""
+    """A baseline name: 1-100 printable characters, no slashes, no surrounding spaces,
+    not ``.`` or ``..`` (in a URL path, ``/baselines/..`` names another resource)."""
     if not isinstance(name, str) or not name.strip():
         raise StoreError("a baseline name cannot be empty")
     if name != name.strip():
@@ -145,6 +146,8 @@ def check_name(name: str) -> str:
         raise StoreError(f"baseline name is {len(name)} characters long (at most {MAX_NAME})")
     if any(not ch.isprintable() or ch in "/\\" for ch in name):
         raise StoreError(f"baseline name {name!r}: use printable characters other than / and \\")
+    if name in (".", ".."):
+        raise StoreError(f'baseline name "{name}": a name of dots alone is not allowed')
     return name
 
 
