@@ -161,6 +161,18 @@ BAD = [
         "['key'] or [*] at character 11",
     ),
     (
+        "huge capture index",
+        ('"json:$.agents[0].id"', '"json:$.agents[10000000].id"'),
+        'x.toml: flows[1].steps[2].capture.agent: JSONPath "$.agents[10000000].id": index'
+        " 10000000 is out of range (expected -1000 to 1000",
+    ),
+    (
+        "huge negative capture index",
+        ('"json:$.agents[0].id"', '"json:$.agents[-1001].id"'),
+        'x.toml: flows[1].steps[2].capture.agent: JSONPath "$.agents[-1001].id": index'
+        " -1001 is out of range (expected -1000 to 1000",
+    ),
+    (
         "unknown capture source",
         ('"json:$.query_id"', '"jsn:$.query_id"'),
         'x.toml: flows[1].steps[3].capture.qid: expected "json:$.path", "header:NAME", '
