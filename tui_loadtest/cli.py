@@ -422,7 +422,7 @@ def _load_scenario(args: argparse.Namespace) -> Scenario:
         elif str(source).endswith(".py"):
             sc = script_scenario(source)  # a Python user script, run directly
         else:
-            sc = load_scenario(source)
+            sc = load_scenario(source, announce=_note)
     sc = apply_overrides(
         sc,
         users=args.users,

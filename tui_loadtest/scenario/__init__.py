@@ -49,6 +49,7 @@ from .model import (
 from .overrides import apply_overrides, cpu_cores, plan_workers, single_url_scenario
 from .redact import (
     REDACTED,
+    Redactor,
     is_secret_param,
     is_sensitive_header,
     redact_query,
@@ -89,6 +90,7 @@ __all__ = [
     "normalize_host",
     "parse_scenario",
     "plan_workers",
+    "Redactor",
     "redact_query",
     "redact_scenario",
     "redact_text",

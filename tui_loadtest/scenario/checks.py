@@ -44,10 +44,17 @@ __all__ = [
 class Context:
     """Carries the file name and environment through the parse; builds the messages."""
 
-    def __init__(self, source: str, env: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        source: str,
+        env: Mapping[str, str],
+        announce: Callable[[str], None] | None = None,
+    ) -> None:
         self.source = source
         self.env = env
         self.secrets: set[str] = set()  # values kept out of every artefact
+        # Says what a slow step is doing (reading a large data file), as a start-up line.
+        self.announce: Callable[[str], None] = announce or (lambda _text: None)
 
     def fail(self, key: str, message: str) -> ScenarioError:
         where = f"{self.source}: {key}" if key else self.source

@@ -5,6 +5,12 @@ placeholder naming a column the file lacks stops the run before it starts, and
 so that the rows can travel to the workers with the scenario (a worker on
 another machine needs no copy of the file). Error messages name lines and
 columns, never a value: data files often hold credentials.
+
+Only the values of secret columns are scrubbed from error messages and logs:
+columns named like a credential (``password``, ``api_key``, ``access_token``,
+as query parameters are judged) and those ``secret_columns`` lists. Scrubbing
+every value made a 1M-row file 2M "secrets", and an id or a search term such as
+"HTTP" blanked out ordinary messages ("<redacted> 404").
 """
 
 from __future__ import annotations
@@ -17,10 +23,12 @@ from typing import Any
 from .checks import Context, choice
 from .messages import join, show
 from .model import DATA_MODES, DataSpec
+from .redact import MIN_SCRUBBED, is_secret_param
 
-__all__ = ["columns_hint", "parse_data"]
+__all__ = ["ANNOUNCE_BYTES", "columns_hint", "parse_data"]
 
-_DATA_KEYS = ("file", "mode")
+_DATA_KEYS = ("file", "mode", "secret_columns")
+ANNOUNCE_BYTES = 1_000_000  # a file this large takes long enough to say it is being read
 
 
 def parse_data(ctx: Context, raw: Any) -> tuple[DataSpec, ...]:
@@ -38,6 +46,7 @@ def parse_data(ctx: Context, raw: Any) -> tuple[DataSpec, ...]:
             raise ctx.fail(key, 'missing key "file" (a CSV file, like file = "users.csv")')
         spec = _read(ctx, f"{key}.file", item["file"])
         mode = choice(ctx, f"{key}.mode", item.get("mode", "circular"), DATA_MODES)
+        secret = _secret_columns(ctx, f"{key}.secret_columns", item.get("secret_columns"), spec)
         for column in spec.columns:
             if column in owner:
                 raise ctx.fail(
@@ -46,11 +55,29 @@ def parse_data(ctx: Context, raw: Any) -> tuple[DataSpec, ...]:
                     "(a placeholder must name one column)",
                 )
             owner[column] = f"{key} ({spec.file})"
-        found.append(DataSpec(spec.file, spec.path, mode, spec.columns, spec.rows))
+        found.append(DataSpec(spec.file, spec.path, mode, spec.columns, spec.rows, secret))
         # Kept out of every message and log too (belt and braces: no artefact holds
         # them by construction); short values would blank out ordinary text.
-        ctx.secrets.update(v for row in spec.rows for v in row if len(v) >= 4)
+        for column in secret:
+            at = spec.columns.index(column)
+            ctx.secrets.update(v for row in spec.rows if len(v := row[at]) >= MIN_SCRUBBED)
     return tuple(found)
+
+
+def _secret_columns(ctx: Context, key: str, raw: Any, spec: DataSpec) -> tuple[str, ...]:
+    """The credential-named columns and those ``secret_columns`` lists, in file order."""
+    listed: set[str] = set()
+    if raw is not None:
+        if not isinstance(raw, list) or not all(isinstance(c, str) for c in raw):
+            raise ctx.expected(key, f"a list of column names of {spec.file}", raw)
+        for column in raw:
+            if column not in spec.columns:
+                raise ctx.fail(
+                    key,
+                    f"{show(column)} is not a column of {spec.file} ({', '.join(spec.columns)})",
+                )
+        listed = set(raw)
+    return tuple(c for c in spec.columns if c in listed or is_secret_param(c))
 
 
 def columns_hint(files: tuple[DataSpec, ...]) -> str:
@@ -66,6 +93,9 @@ def _read(ctx: Context, key: str, value: Any) -> DataSpec:
     if not path.is_absolute():
         path = base / path
     try:
+        size = path.stat().st_size
+        if size >= ANNOUNCE_BYTES:
+            ctx.announce(f"{key.removesuffix('.file')}: reading {value} ({size / 1e6:.1f} MB)")
         raw = path.read_bytes()
     except OSError as exc:
         reason = exc.strerror or str(exc)

@@ -13,7 +13,7 @@ import os
 import re
 import stat
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from functools import partial
 from importlib.resources import files
@@ -102,10 +102,14 @@ _TOP_KEYS = (
 
 
 def parse_scenario(
-    data: dict[str, Any], source: str, env: Mapping[str, str] | None = None
+    data: dict[str, Any],
+    source: str,
+    env: Mapping[str, str] | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> Scenario:
-    """Validate already-decoded TOML ``data``; ``source`` names the file in messages."""
-    ctx = Context(source, os.environ if env is None else env)
+    """Validate already-decoded TOML ``data``; ``source`` names the file in messages.
+    ``announce`` is told what a slow step is doing (reading a large data file)."""
+    ctx = Context(source, os.environ if env is None else env, announce)
     if not isinstance(data, dict):
         raise ctx.expected("", "a TOML document", data)
     _check_values(ctx, data)
@@ -203,8 +207,14 @@ def script_scenario(path: str | Path) -> Scenario:
     return replace(scenario, redacted=report_dict(scenario, {}, []))
 
 
-def load_scenario(path: str | Path, env: Mapping[str, str] | None = None) -> Scenario:
-    """Read and validate a scenario file; every problem is a one-line ScenarioError."""
+def load_scenario(
+    path: str | Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    announce: Callable[[str], None] | None = None,
+) -> Scenario:
+    """Read and validate a scenario file; every problem is a one-line ScenarioError.
+    ``announce`` gets a line when a step takes long (a large ``[[data]]`` file)."""
     source = str(path)
     try:
         raw = _read_scenario_file(path)
@@ -212,7 +222,7 @@ def load_scenario(path: str | Path, env: Mapping[str, str] | None = None) -> Sce
         raise ScenarioError(f"{source}: cannot read scenario file: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise ScenarioError(f"{source}: cannot read scenario file: {exc}") from None
-    return _parse_bytes(raw, source, env)
+    return _parse_bytes(raw, source, env, announce)
 
 
 def _read_scenario_file(path: str | Path) -> bytes:
@@ -255,7 +265,12 @@ def load_builtin_demo(env: Mapping[str, str] | None = None) -> Scenario:
     return replace(scenario, source=str(resource), redacted=redacted)
 
 
-def _parse_bytes(raw: bytes, source: str, env: Mapping[str, str] | None) -> Scenario:
+def _parse_bytes(
+    raw: bytes,
+    source: str,
+    env: Mapping[str, str] | None,
+    announce: Callable[[str], None] | None = None,
+) -> Scenario:
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -270,7 +285,7 @@ def _parse_bytes(raw: bytes, source: str, env: Mapping[str, str] | None) -> Scen
         raise ScenarioError(
             f"{source}: invalid TOML: nested too deeply (at most {MAX_NESTING} levels)"
         ) from None
-    return parse_scenario(data, source, env)
+    return parse_scenario(data, source, env, announce)
 
 
 def _check_values(ctx: Context, data: dict[str, Any]) -> None:

@@ -309,7 +309,9 @@ class DataSpec:
 
     ``mode``: ``circular`` (user n gets row n mod rows), ``random``, or ``queue``
     (each row to one user only). The rows travel with the scenario to the
-    workers; they never enter a report (see ``redact``).
+    workers; they never enter a report (see ``redact``). ``secret_columns``: the
+    columns whose values are scrubbed from error messages and logs as well
+    (credential-named ones, and those the file's ``secret_columns`` lists).
     """
 
     file: str  # as written in the scenario
@@ -317,6 +319,7 @@ class DataSpec:
     mode: str
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...] = field(repr=False, default=())
+    secret_columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
