@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .checks import Context, choice
 from .messages import join, show
 from .model import DATA_MODES, DataSpec
+from .packed_rows import PackedRows
 from .redact import MIN_SCRUBBED, is_secret_param
 
 __all__ = ["ANNOUNCE_BYTES", "columns_hint", "parse_data"]
@@ -58,9 +60,10 @@ def parse_data(ctx: Context, raw: Any) -> tuple[DataSpec, ...]:
         found.append(DataSpec(spec.file, spec.path, mode, spec.columns, spec.rows, secret))
         # Kept out of every message and log too (belt and braces: no artefact holds
         # them by construction); short values would blank out ordinary text.
+        assert isinstance(spec.rows, PackedRows)  # as _read made it
         for column in secret:
-            at = spec.columns.index(column)
-            ctx.secrets.update(v for row in spec.rows if len(v := row[at]) >= MIN_SCRUBBED)
+            values = spec.rows.column(spec.columns.index(column))
+            ctx.secrets.update(v for v in values if len(v) >= MIN_SCRUBBED)
     return tuple(found)
 
 
@@ -105,35 +108,49 @@ def _read(ctx: Context, key: str, value: Any) -> DataSpec:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ctx.fail(key, f"{show(value)} is not UTF-8 text (byte {exc.start + 1})") from None
-    rows = [row for row in csv.reader(io.StringIO(text, newline="")) if row]
-    if not rows:
-        raise ctx.fail(
-            key, f"{show(value)} is empty (expected a header row naming the fields, then rows)"
-        )
-    header = [name.strip() for name in rows[0]]
-    for number, name in enumerate(header, start=1):
-        if not name:
-            raise ctx.fail(key, f"{show(value)}: column {number} of the header row has no name")
-    seen: set[str] = set()
-    for name in header:
-        if name in seen:
-            raise ctx.fail(key, f"{show(value)}: column {show(name)} appears twice in the header")
-        seen.add(name)
-    body = rows[1:]
-    if not body:
+    del raw  # a large file: the text is enough
+    rows = (row for row in csv.reader(io.StringIO(text, newline="")) if row)
+    try:
+        first = next(rows, None)
+        if first is None:
+            raise ctx.fail(
+                key, f"{show(value)} is empty (expected a header row naming the fields, then rows)"
+            )
+        header = [name.strip() for name in first]
+        for number, name in enumerate(header, start=1):
+            if not name:
+                raise ctx.fail(key, f"{show(value)}: column {number} of the header row has no name")
+        seen: set[str] = set()
+        for name in header:
+            if name in seen:
+                raise ctx.fail(
+                    key, f"{show(value)}: column {show(name)} appears twice in the header"
+                )
+            seen.add(name)
+        width = len(header)
+        packed = PackedRows.build(width, _checked(ctx, key, value, width, rows))
+    except csv.Error as exc:  # a field over csv's size limit, a NUL
+        raise ctx.fail(key, f"{show(value)}: not CSV this can read ({exc})") from None
+    if not packed:
         raise ctx.fail(key, f"{show(value)} has a header row but no data rows")
-    width = len(header)
-    for line, row in enumerate(body, start=2):
+    return DataSpec(
+        file=value,
+        path=str(path),
+        mode="circular",
+        columns=tuple(header),
+        rows=packed,
+    )
+
+
+def _checked(
+    ctx: Context, key: str, value: str, width: int, rows: Iterator[list[str]]
+) -> Iterator[list[str]]:
+    """The rows after the header, each checked to have the header's width."""
+    for line, row in enumerate(rows, start=2):
         if len(row) != width:
             raise ctx.fail(
                 key,
                 f"{show(value)} row {line}: expected {width} fields (as in the header), "
                 f"got {len(row)}",
             )
-    return DataSpec(
-        file=value,
-        path=str(path),
-        mode="circular",
-        columns=tuple(header),
-        rows=tuple(tuple(row) for row in body),
-    )
+        yield row

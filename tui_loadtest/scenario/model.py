@@ -11,7 +11,7 @@ import json
 import math
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -318,7 +318,8 @@ class DataSpec:
     path: str  # resolved against the scenario's folder
     mode: str
     columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...] = field(repr=False, default=())
+    # A PackedRows when loaded from a file; any sequence of rows when built by hand.
+    rows: Sequence[tuple[str, ...]] = field(repr=False, default=())
     secret_columns: tuple[str, ...] = ()
 
 

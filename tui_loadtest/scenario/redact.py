@@ -120,9 +120,15 @@ class Redactor:
     FEW = 64  # up to this many, one ``in`` test each beats the slicing
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        self.secrets = frozenset(s for s in secrets if len(s) >= MIN_SCRUBBED)
-        self._longest_first = sorted(self.secrets, key=len, reverse=True)
-        self._lengths = sorted({len(s) for s in self.secrets}, reverse=True)
+        every = frozenset(secrets)  # the scenario's own frozenset is taken as it is
+        lengths = set(map(len, every))
+        if lengths and min(lengths) < MIN_SCRUBBED:
+            every = frozenset(s for s in every if len(s) >= MIN_SCRUBBED)
+            lengths = {n for n in lengths if n >= MIN_SCRUBBED}
+        self.secrets = every
+        self._lengths = sorted(lengths, reverse=True)
+        few = len(every) <= self.FEW
+        self._longest_first = sorted(every, key=len, reverse=True) if few else []
 
     def __call__(self, text: str) -> str:
         if not self.secrets:
