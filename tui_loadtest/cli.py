@@ -185,8 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--warmup",
         metavar="T",
-        help='load for T first ("30s"), measured apart: the summary, thresholds, baselines and'
-        " compare cover the rest only (T is part of --run-time)",
+        help='load for T first ("30s", whole seconds), measured apart: the summary, thresholds,'
+        " baselines and compare cover the rest only (T is part of --run-time)",
     )
     run.add_argument(
         "--repeat",

@@ -37,6 +37,7 @@ from .checks import (
     spawn_rate,
     text,
     user_count,
+    warmup_problem,
 )
 from .cluster import parse_cluster
 from .data_files import columns_hint, parse_data
@@ -366,6 +367,9 @@ def _parse_load(ctx: Context, raw: Any) -> LoadSpec:
         if name in table
     }
     load = LoadSpec(mode=mode, stages=stages, **values)
+    problem = warmup_problem(load.warmup_s, load.duration_s)
+    if problem:
+        raise ctx.fail("load.warmup", problem)
     if load.warmup_s and load.duration_s is not None and load.warmup_s >= load.duration_s:
         raise ctx.fail(
             "load.warmup",
