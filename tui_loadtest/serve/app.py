@@ -205,6 +205,8 @@ class Api:
                 baseline_name=label_a,
                 current_name=label_b,
             )
+        except UserError as exc:  # figures that cannot be true (a store from before checks)
+            raise unprocessable(str(exc)) from None
         except (ValueError, ArithmeticError) as exc:
             raise unprocessable(f"these two runs cannot be compared: {exc}") from None
         return JSONResponse(c.to_dict())
