@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from .. import __version__
-from ..baselines import export_data, filter_infos, make_baseline, sort_infos
+from ..baselines import SORT_KEYS, export_data, filter_infos, make_baseline, sort_infos
 from ..compare import compare
 from ..errors import UserError
 from ..ratings import bands
@@ -43,7 +43,6 @@ from .paths import read_results_file, resolve_results_file
 
 log = logging.getLogger("tui_loadtest.serve")
 
-SORT_KEYS = ("date", "name", "scenario", "host", "rps", "p95", "errors", "rating")
 FORMATS = ("json", "text", "html")
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
 

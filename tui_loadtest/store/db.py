@@ -40,6 +40,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from ..errors import UserError, no_space_left, os_reason
 from ..stats.repeats import combine
 from ..stats.result import RunResult
@@ -83,26 +85,10 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE baselines ADD COLUMN runs INTEGER NOT NULL DEFAULT 1",),
 }
 
-_INFO_COLUMNS = (
-    "name",
-    "created_at",
-    "scenario_name",
-    "host",
-    "started_at",
-    "duration_s",
-    "requests",
-    "failures",
-    "error_rate",
-    "rps",
-    "p50_ms",
-    "p95_ms",
-    "p99_ms",
-    "users",
-    "workers",
-    "tool_version",
-    "python",
-    "runs",
-)
+# The list's columns: BaselineInfo's fields, by their Python names (metadata is a JSON
+# column of its own). A field added there needs a migration adding its column here.
+_INFO_FIELDS = tuple(f for f in msgspec.structs.fields(BaselineInfo) if f.name != "metadata")
+_INFO_COLUMNS = tuple(f.name for f in _INFO_FIELDS)
 
 
 class StoreError(UserError):
@@ -506,10 +492,7 @@ def _version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
-_COLUMN_TYPES = {
-    f.name: f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-    for f in dataclasses.fields(BaselineInfo)
-}
+_COLUMN_TYPES = {f.name: getattr(f.type, "__name__", str(f.type)) for f in _INFO_FIELDS}
 
 
 def _typed(column: str, value: Any) -> Any:
