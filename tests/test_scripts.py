@@ -56,7 +56,7 @@ def test_script_exceptions_are_counted_and_the_worker_lives(demo_server, tmp_pat
     (tmp_path / "users.csv").write_text("username,password\nuser3,pass3\nuser4,pass4\n")
     (tmp_path / "s.toml").write_text(
         f'host = "{demo_server.url}"\nscript = "users.py"\n[load]\nusers = 2\n'
-        'run_time = "2s"\n[[data]]\nfile = "users.csv"\n',
+        'run_time = "2s"\n[[data]]\nfile = "users.csv"\nsecret_columns = ["username"]\n',
         encoding="utf-8",
     )
     proc = cli("run", "s.toml", "--no-ui", "--out", "r.json", cwd=tmp_path)

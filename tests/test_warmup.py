@@ -121,3 +121,53 @@ async def test_the_dashboard_header_says_warming_up_and_the_charts_shade_it():
         chart = screen.query_one(RpsChart)
         assert "warm-up" in str(chart.border_title)
         assert WARMUP_BG in str(chart.render().spans)
+
+
+# -- the warm-up is whole seconds, and leaves at least one to measure (issue 24 item 7) --
+# Figures are kept per second, so the warm-up ends on a second: "--warmup 2.5s -t 3s" was
+# measured as a 3 s warm-up and reported "Test Duration: 0.00 seconds".
+
+
+@pytest.mark.parametrize(
+    ("warmup", "run_time", "message"),
+    [
+        ("2.5s", "3s", "--warmup: expected whole seconds (figures are kept per second: 2.5s"
+                       " would be measured as 3s), got 2.5s"),
+        ("500ms", "10s", "--warmup: expected whole seconds (figures are kept per second: 500ms"
+                         " would be measured as 1s), got 500ms"),
+        ("2s", "2.5s", "--warmup: leaves 500ms of the run's 2.5s to measure (expected at"
+                       " least 1s)"),
+    ],
+)  # fmt: skip
+def test_a_warmup_that_cannot_be_measured_as_asked_is_refused(
+    warmup: str, run_time: str, message: str
+) -> None:
+    sc = parse_scenario({"requests": [{"path": "/"}]}, "x.toml")
+    with pytest.raises(Exception) as caught:
+        apply_overrides(sc, warmup=warmup, run_time=run_time)
+    assert str(caught.value) == message
+    assert apply_overrides(sc, warmup="2s", run_time="3s").load.warmup_s == 2.0
+    assert apply_overrides(sc, warmup="2s", run_time="3.5s").load.run_time_s == 3.5
+
+
+@pytest.mark.parametrize(
+    ("load", "message"),
+    [
+        ('run_time = "10s"\nwarmup = "1.5s"', "load.warmup: expected whole seconds"),
+        ('run_time = "2.5s"\nwarmup = "2s"', "load.warmup: leaves 500ms of the run's 2.5s"),
+    ],
+)
+def test_the_warmup_key_follows_the_same_rule(tmp_path, capsys, load: str, message: str):  # noqa: ANN001
+    path = tmp_path / "w.toml"
+    path.write_text(f'[load]\n{load}\n[[requests]]\npath = "/"\n')
+    assert main(["run", str(path), "--no-ui"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"tui-loadtest: error: {path}: {message}"), err
+
+
+def test_the_reported_case_stops_before_any_load(demo_url, demo_server, capsys):  # noqa: ANN001
+    url = f"{demo_url}/api/health"
+    assert main(["run", url, "--no-ui", "--warmup", "2.5s", "-t", "3s"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--warmup: expected whole seconds" in err[0], err
+    assert demo_server.stats()["requests"] == 0

@@ -31,6 +31,15 @@ _ERROR_RATE = (
 )
 _ERROR_WORST = Rating("needs investigation", "bad")
 
+# Every label a run's overall rating (the worse of its P95's and its error rate's) can have.
+OVERALL_LABELS = tuple(
+    dict.fromkeys(
+        r.label
+        for r in (*(r for _, r in _RESPONSE_MS), _RESPONSE_WORST,
+                  *(r for _, r in _ERROR_RATE), _ERROR_WORST)
+    )
+)  # fmt: skip
+
 
 def rate_response_ms(ms: float) -> Rating:
     """< 100 ms excellent, 100-500 good, 500-1000 acceptable, > 1000 needs optimization."""

@@ -161,6 +161,18 @@ BAD = [
         "['key'] or [*] at character 11",
     ),
     (
+        "huge capture index",
+        ('"json:$.agents[0].id"', '"json:$.agents[10000000].id"'),
+        'x.toml: flows[1].steps[2].capture.agent: JSONPath "$.agents[10000000].id": index'
+        " 10000000 is out of range (expected -1000 to 1000",
+    ),
+    (
+        "huge negative capture index",
+        ('"json:$.agents[0].id"', '"json:$.agents[-1001].id"'),
+        'x.toml: flows[1].steps[2].capture.agent: JSONPath "$.agents[-1001].id": index'
+        " -1001 is out of range (expected -1000 to 1000",
+    ),
+    (
         "unknown capture source",
         ('"json:$.query_id"', '"jsn:$.query_id"'),
         'x.toml: flows[1].steps[3].capture.qid: expected "json:$.path", "header:NAME", '
@@ -288,3 +300,45 @@ def test_journeys_need_the_fast_transport(journey_error: ErrorText) -> None:
         'x.toml: http.transport: [[flows]], [[data]] and scripts run on the "fast" transport '
         '(remove transport = "httpx")'
     )
+
+
+# -- which data values are secrets ------------------------------------------------------
+
+
+def test_data_values_are_secret_only_in_credential_columns(load_text: LoadText) -> None:
+    """A column named like a credential is secret; ids, search terms and names are not (a
+    row holding "HTTP" once turned every error message into "<redacted> 500")."""
+    Path("d.csv").write_text(
+        "username,password,api_key,term,access_token\n"
+        "alice-1,hunter22,k3y-value,HTTP,tok-value-1\n",
+        encoding="utf-8",
+    )
+    sc = load_text('[[requests]]\npath = "/s?q={term}&u={username}"\n[[data]]\nfile = "d.csv"\n')
+    (data,) = sc.data
+    assert data.secret_columns == ("password", "api_key", "access_token")
+    assert {"hunter22", "k3y-value", "tok-value-1"} <= sc.secrets
+    assert not {"alice-1", "HTTP"} & sc.secrets
+
+
+def test_secret_columns_adds_columns(load_text: LoadText) -> None:
+    Path("d.csv").write_text("username,password,ssn\nalice-1,hunter22,123-45-6789\n")
+    sc = load_text(
+        '[[requests]]\npath = "/{username}/{ssn}"\n'
+        '[[data]]\nfile = "d.csv"\nsecret_columns = ["ssn", "username"]\n'
+    )
+    assert sc.data[0].secret_columns == ("username", "password", "ssn")
+    assert {"alice-1", "hunter22", "123-45-6789"} <= sc.secrets
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('["nope"]', 'x.toml: data[1].secret_columns: "nope" is not a column of d.csv (id, term)'),
+        ('"term"', "x.toml: data[1].secret_columns: expected a list of column names of d.csv"),
+        ("[1]", "x.toml: data[1].secret_columns: expected a list of column names of d.csv"),
+    ],
+)
+def test_secret_columns_errors(error_text: ErrorText, value: str, message: str) -> None:
+    Path("d.csv").write_text("id,term\n1,x\n", encoding="utf-8")
+    text = f'[[requests]]\npath = "/{{id}}"\n[[data]]\nfile = "d.csv"\nsecret_columns = {value}\n'
+    assert error_text(text).startswith(message)

@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tui_loadtest.cli import main
+from tui_loadtest.engine.captures import StepCaptures
 from tui_loadtest.engine.plan import compile_plan
 from tui_loadtest.errors import ScenarioError
 from tui_loadtest.scenario import (
@@ -324,6 +325,10 @@ def use_like_a_run(sc: Scenario) -> None:
     for r in sc.requests:
         path, _ = r.render()
         assert path.startswith("/")
+    for flow in sc.flows:  # what every worker builds for a step's captures
+        for step in flow.steps:
+            if step.captures:
+                StepCaptures(step.captures)
 
 
 def check_scenario_error(exc: ScenarioError, source: Path) -> None:
@@ -527,6 +532,30 @@ def test_arbitrary_bytes_load_or_fail_in_one_line(raw: bytes, scratch: Path) -> 
         check_scenario_error(exc, scratch)
         return
     use_like_a_run(sc)
+
+
+# A capture's array index is a decoder as wide as the index in every worker: an index of
+# 10,000,000 built 2.5 GB in each (issue 24 item 5). Huge ones fail the load instead.
+capture_paths = st.lists(
+    st.one_of(
+        st.integers(min_value=-(2**70), max_value=2**70).map(lambda n: f"[{n}]"),
+        st.sampled_from([10_000_000, 1001, 1000, -1000, -1001, 2**63]).map(lambda n: f"[{n}]"),
+        st.sampled_from([".a", "['b']", "[*]"]),
+    ),
+    min_size=1,
+    max_size=4,
+).map(lambda parts: "$.items" + "".join(parts))
+
+
+@settings(FUZZ, max_examples=examples(100))
+@given(path=capture_paths)
+def test_capture_indexes_load_or_fail_in_one_line(path: str, scratch: Path) -> None:
+    doc = {
+        "flows": [
+            {"name": "f", "steps": [{"path": "/a", "capture": {"v": f"json:{path}"}}]},
+        ]
+    }
+    load_or_fail_in_one_line(toml_document(doc), scratch)
 
 
 # ------------------------------------------------------------------------ CLI flags

@@ -270,3 +270,19 @@ def test_the_store_pass_redacts_query_credentials() -> None:
     scenario = {"requests": [{"name": "GET /x?key=lit-key-123", "path": "/x?key=lit-key-123"}]}
     cleaned = redact_scenario(scenario)["requests"][0]
     assert cleaned == {"name": "GET /x?key=<redacted>", "path": "/x?key=<redacted>"}
+
+
+def test_a_redactor_with_many_secrets_scrubs_leftmost_longest() -> None:
+    """Past Redactor.FEW secrets the text is scanned slice by slice: a 1M-row password
+    column costs a set lookup per slice, not a sort per message."""
+    from tui_loadtest.scenario import Redactor
+
+    many = {f"pw-{i:06d}" for i in range(100_000)} | {"pw-000001-long", "abc"}
+    redactor = Redactor(many)
+    assert len(redactor.secrets) == 100_001  # "abc" is too short to scrub
+    text = "login pw-000042 failed; pw-000001-long; pw-00000; abc; pw-099999"
+    assert redactor(text) == ("login <redacted> failed; <redacted>; pw-00000; abc; <redacted>")
+    assert redactor("HTTP 404") == "HTTP 404"
+    # The same answers as the few-secrets path where the secrets do not overlap.
+    few = {"pw-000042", "pw-099999", "pw-000001-long"}
+    assert Redactor(few)(text) == redactor(text)

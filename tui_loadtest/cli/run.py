@@ -81,8 +81,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--warmup",
         metavar="T",
-        help='load for T first ("30s"), measured apart: the summary, thresholds, baselines and'
-        " compare cover the rest only (T is part of --run-time)",
+        help='load for T first ("30s", whole seconds), measured apart: the summary, thresholds,'
+        " baselines and compare cover the rest only (T is part of --run-time)",
     )
     run.add_argument(
         "--repeat",
@@ -197,7 +197,7 @@ def load_scenario(args: argparse.Namespace) -> Scenario:
         elif str(source).endswith(".py"):
             sc = script_scenario(source)  # a Python user script, run directly
         else:
-            sc = load_scenario(source)
+            sc = load_scenario(source, announce=note)
     sc = apply_overrides(
         sc,
         users=args.users,

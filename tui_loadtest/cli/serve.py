@@ -33,14 +33,20 @@ the CLI and the app:
 It listens on loopback unless given --host; any other address needs --token
 (clients send "Authorization: Bearer TOKEN"). test_results_file names a file
 inside --results-dir and nowhere else. Bodies are limited to 10 MB.
+
+It answers clients, not web pages: a POST body must be sent as
+Content-Type: application/json, a request carrying another site's Origin is
+refused, and only requests whose Host names this server are answered (loopback
+names, the --host address, and each --allowed-host name).
 """
 
 EPILOG = """\
 exit codes (requests in flight finish first):
   130  stopped with Ctrl+C
   143  stopped with SIGTERM (129: SIGHUP)
-  2    usage error: a non-loopback --host without --token, a short token, a
-       missing results folder, an unusable store, or the port is taken
+  2    usage error: a non-loopback --host without --token, a short or blank
+       token, a bad --allowed-host, a missing results folder, an unusable
+       store, or the port is taken
 """
 
 
@@ -72,15 +78,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"Bearer token every API call must carry (default: ${TOKEN_ENV});"
         " required beyond loopback",
     )
+    p.add_argument(
+        "--allowed-host",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="also answer requests whose Host is NAME (repeatable), e.g. the name a"
+        " reverse proxy or the network gives this machine; loopback names and the --host"
+        " address are always answered",
+    )
     p.set_defaults(handler=cmd_serve)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from ..baselines import open_store
-    from ..serve.config import ServeConfig, check_bind
+    from ..serve.config import ServeConfig, check_allowed_host, check_bind
 
     token = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
     check_bind(args.host, token)
+    allowed = frozenset(check_allowed_host(name) for name in args.allowed_host)
     results = Path(args.results_dir).expanduser()
     if not results.is_dir():
         raise UsageError(f"--results-dir {results}: no such folder")
@@ -100,12 +116,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = ServeConfig(
         store_path=store.path.resolve(),
         results_dir=results.resolve(),
-        token=token,
+        token=token.strip() if token else None,
         store_creates_folder=store.create_folder,
+        bind_host=args.host,
+        allowed_hosts=allowed,
     )
     print(
         f"tui-loadtest serve: {url_of(sock)} (store {store.path}, results {config.results_dir},"
-        f" {'token required' if token else 'no token: loopback only'}); Ctrl+C stops",
+        f" {'token required' if token else 'no token: loopback only'}"
+        f"{'; also answers ' + ', '.join(sorted(allowed)) if allowed else ''}); Ctrl+C stops",
         file=sys.stderr,
         flush=True,
     )

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field, replace
 from statistics import NormalDist
 from typing import Any
 
+from ..errors import UserError
+from ..stats.figures import figures_problem
 from ..stats.histogram import Histogram
 from ..stats.model import Stats
 from ..stats.result import EndpointResult, FlowResult, RunResult, service_view
@@ -70,6 +72,10 @@ OVERALL = "overall"
 # A flow's rows: scope "flow: NAME", method "FLOW"; requests are its iterations.
 FLOW_PREFIX = "flow: "
 FLOW_METHOD = "FLOW"
+
+
+class UnjudgeableRun(UserError):
+    """A run whose figures cannot be true (failures above requests...): no verdict."""
 
 
 @dataclass(frozen=True)
@@ -209,6 +215,10 @@ def compare(
     latency; an arrival-rate run against a closed-model one by its service time,
     the only latency a closed-model run has.
     """
+    for name, run in ((baseline_name, baseline), (current_name, current)):
+        problem = figures_problem(run)
+        if problem:  # a store written before imports were checked may hold such a run
+            raise UnjudgeableRun(f"{name}: {problem}: these figures cannot be compared")
     differences = scenario_differences(baseline, current)
     baseline, current, view = _like_with_like(baseline, current)
     if threshold < 0:

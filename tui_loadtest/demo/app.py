@@ -16,6 +16,7 @@ import random
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
@@ -149,16 +150,36 @@ def sample_latency(rng: random.Random, scale: float = 1.0) -> float:
     return min(base, LATENCY_CAP_S) * scale
 
 
-def validate_params(
-    error_rate: float, latency_scale: float, stall_s: float = 0.0, stall_every_s: float = 5.0
-) -> None:
-    """Reject bad parameters in the caller's process, before any server starts."""
-    if not 0.0 <= error_rate <= 1.0:
-        raise ValueError(f"error_rate must be between 0 and 1, got {error_rate!r}")
-    if latency_scale < 0:
-        raise ValueError(f"latency_scale must be >= 0, got {latency_scale!r}")
-    if stall_s < 0 or (stall_s and not 0 < stall_s < stall_every_s):
-        raise ValueError("stall must be >= 0 and shorter than stall_every")
+@dataclass(frozen=True)
+class DemoSettings:
+    """How the demo API behaves; one definition for the app, the background server and
+    the foreground command. Checked when made (a ValueError), so a bad value fails in
+    the caller's process, before any server starts.
+
+    ``error_rate``: the fraction of queries that fail; ``latency_scale`` multiplies
+    the query latency; ``seed`` makes the draws reproducible; every ``stall_every_s``
+    seconds the whole API freezes for ``stall_s`` seconds, like a garbage-collection
+    pause (the case coordinated omission hides).
+    """
+
+    error_rate: float = 0.01
+    latency_scale: float = 1.0
+    seed: int | None = None
+    stall_s: float = 0.0
+    stall_every_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.error_rate <= 1.0:
+            raise ValueError(f"error_rate must be between 0 and 1, got {self.error_rate!r}")
+        if self.latency_scale < 0:
+            raise ValueError(f"latency_scale must be >= 0, got {self.latency_scale!r}")
+        if self.stall_s < 0 or (self.stall_s and not 0 < self.stall_s < self.stall_every_s):
+            raise ValueError("stall must be >= 0 and shorter than stall_every")
+
+    @classmethod
+    def of(cls, settings: DemoSettings | None, changes: dict[str, Any]) -> DemoSettings:
+        """``settings`` (else the defaults) with ``changes`` (keyword arguments) applied."""
+        return replace(settings or cls(), **changes)
 
 
 class DemoApp:
@@ -172,23 +193,15 @@ class DemoApp:
     so a test can check that captured tokens really reached the server.
     """
 
-    def __init__(
-        self,
-        error_rate: float = 0.01,
-        latency_scale: float = 1.0,
-        seed: int | None = None,
-        stall_s: float = 0.0,
-        stall_every_s: float = 5.0,
-    ) -> None:
-        validate_params(error_rate, latency_scale, stall_s, stall_every_s)
-        self.error_rate = error_rate
-        self.latency_scale = latency_scale
-        # Every stall_every_s seconds the whole API freezes for stall_s seconds,
-        # like a garbage-collection pause: the case coordinated omission hides.
-        self.stall_s = stall_s
-        self.stall_every_s = stall_every_s
+    def __init__(self, settings: DemoSettings | None = None) -> None:
+        self.settings = settings = settings or DemoSettings()
+        # Read on every request: kept as plain attributes.
+        self.error_rate = settings.error_rate
+        self.latency_scale = settings.latency_scale
+        self.stall_s = settings.stall_s
+        self.stall_every_s = settings.stall_every_s
         self.t0 = time.monotonic()
-        self.rng = random.Random(seed)
+        self.rng = random.Random(settings.seed)
         self.total = 0
         self.by_route: dict[str, int] = {}
         self.authorized = 0
@@ -475,19 +488,7 @@ async def _drain(receive: Receive) -> bool:
             return True
 
 
-def create_app(
-    error_rate: float = 0.01,
-    latency_scale: float = 1.0,
-    seed: int | None = None,
-    stall_s: float = 0.0,
-    stall_every_s: float = 5.0,
-) -> DemoApp:
-    """Build the demo ASGI app (``error_rate`` of queries fail; ``seed`` for reproducibility;
-    ``stall_s`` > 0 freezes every endpoint for that long once every ``stall_every_s``)."""
-    return DemoApp(
-        error_rate=error_rate,
-        latency_scale=latency_scale,
-        seed=seed,
-        stall_s=stall_s,
-        stall_every_s=stall_every_s,
-    )
+def create_app(settings: DemoSettings | None = None, /, **changes: Any) -> DemoApp:
+    """Build the demo ASGI app: ``settings``, or the defaults with ``changes``
+    (``create_app(seed=5)``); see :class:`DemoSettings`."""
+    return DemoApp(DemoSettings.of(settings, changes))

@@ -21,7 +21,7 @@ from typing import Any
 
 import uvicorn
 
-from tui_loadtest.demo.app import DemoApp, create_app, validate_params
+from tui_loadtest.demo.app import DemoApp, DemoSettings, create_app
 from tui_loadtest.errors import UsageError
 
 START_TIMEOUT_S = 10.0
@@ -106,25 +106,17 @@ def serve_forever(
     host: str = "127.0.0.1",
     port: int = 5000,
     *,
-    error_rate: float = 0.01,
-    latency_scale: float = 1.0,
-    seed: int | None = None,
-    stall_s: float = 0.0,
-    stall_every_s: float = 5.0,
+    settings: DemoSettings | None = None,
+    **changes: Any,
 ) -> None:
     """Serve the demo API until Ctrl+C, printing one line once it accepts connections.
+    ``settings``, or the defaults with ``changes`` (``error_rate=0.1``): :class:`DemoSettings`.
 
     Raises UsageError (one clear line, no traceback) if the address cannot be bound.
     """
     try:
         try:
-            app = create_app(
-                error_rate=error_rate,
-                latency_scale=latency_scale,
-                seed=seed,
-                stall_s=stall_s,
-                stall_every_s=stall_every_s,
-            )
+            app = create_app(DemoSettings.of(settings, changes))
         except ValueError as exc:
             raise UsageError(f"demo server: {exc}") from None
         try:
@@ -165,7 +157,7 @@ def _watch_parent(conn: Connection, server: uvicorn.Server) -> None:
             server.should_exit = True
 
 
-def _child_main(conn: Connection, host: str, port: int, params: dict[str, Any]) -> None:
+def _child_main(conn: Connection, host: str, port: int, settings: DemoSettings) -> None:
     """Entry point of the spawned process; reports ("ready", port) or ("error", text)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C hits the whole process group
     with contextlib.suppress(OSError):  # and so do SIGHUP and a CI's SIGTERM: leave it;
@@ -180,7 +172,7 @@ def _child_main(conn: Connection, host: str, port: int, params: dict[str, Any]) 
             conn.send(("ready", bound_port))
             threading.Thread(target=_watch_parent, args=(conn, server), daemon=True).start()
 
-        server = _Server(_config(create_app(**params)), on_started=started, handle_signals=False)
+        server = _Server(_config(create_app(settings)), on_started=started, handle_signals=False)
     except Exception as exc:
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
@@ -201,22 +193,14 @@ class DemoServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        error_rate: float = 0.01,
-        latency_scale: float = 1.0,
-        seed: int | None = None,
-        stall_s: float = 0.0,
-        stall_every_s: float = 5.0,
+        settings: DemoSettings | None = None,
+        **changes: Any,
     ) -> None:
-        validate_params(error_rate, latency_scale, stall_s, stall_every_s)
+        """``settings``, or the defaults with ``changes`` (``DemoServer(seed=1)``); a bad
+        value is a ValueError here, before any process is spawned."""
+        self.settings = DemoSettings.of(settings, changes)
         self._host = host
         self._port = port
-        self._params: dict[str, Any] = {
-            "error_rate": error_rate,
-            "latency_scale": latency_scale,
-            "seed": seed,
-            "stall_s": stall_s,
-            "stall_every_s": stall_every_s,
-        }
         self._proc: multiprocessing.process.BaseProcess | None = None
         self._conn: Connection | None = None
         self._url: str | None = None
@@ -242,7 +226,7 @@ class DemoServer:
         parent_conn, child_conn = ctx.Pipe()
         proc = ctx.Process(
             target=_child_main,
-            args=(child_conn, self._host, self._port, self._params),
+            args=(child_conn, self._host, self._port, self.settings),
             name="tui-loadtest-demo-server",
             daemon=True,
         )
@@ -317,4 +301,4 @@ class DemoServer:
 
     def __repr__(self) -> str:
         state = self._url or "stopped"
-        return f"DemoServer({state}, {self._params})"
+        return f"DemoServer({state}, {self.settings})"

@@ -30,8 +30,8 @@ class DataRows:
         self.worker = worker
         self.workers = max(1, workers)
         self.started = 0
-        self._queues = {
-            i: list(spec.rows[worker :: self.workers])
+        self._queues = {  # the positions of this worker's rows (rows are taken lazily)
+            i: range(worker, len(spec.rows), self.workers)
             for i, spec in enumerate(files)
             if spec.mode == "queue"
         }
@@ -61,6 +61,6 @@ class DataRows:
                         )
                     return None
                 self._next[i] = at + 1
-                row = queue[at]
+                row = spec.rows[queue[at]]
             rows.append((spec, row))
         return rows

@@ -16,6 +16,11 @@ about 2 s, so polling faster than that shows nothing new.
 
 The controls of a run (pause, users, rate) do nothing here: Locust is driven from
 its own UI. ``stop`` stops watching, never Locust.
+
+An answer is checked against :class:`_Answer` before it is used: one that is not
+Locust's shape (``"user_count": "abc"``, ``"stats": 5``) is an event, the last
+figures stay, and polling goes on. (One such answer used to end the poll thread,
+and the dashboard went on showing RUNNING with frozen figures.)
 """
 
 from __future__ import annotations
@@ -25,10 +30,11 @@ import re
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Annotated, Any
 
 import httpx
+import msgspec
 
 from ..errors import TargetUnreachable, UsageError
 from ..stats.histogram import Histogram
@@ -65,6 +71,39 @@ MISSING = (
     "corrected_latency",
 )
 _HTTP_STATUS = re.compile(r"\b([1-5]\d\d) (?:Client|Server) Error\b")
+
+
+Count = Annotated[int, msgspec.Meta(ge=0)]
+
+
+class _Entry(msgspec.Struct):
+    """What is read of one ``stats`` entry as typed (the other figures are read leniently)."""
+
+    name: str | None = None
+    method: str | None = None
+    num_requests: Count = 0
+    num_failures: Count = 0
+
+
+class _Answer(msgspec.Struct):
+    """The shape of ``GET /stats/requests`` this reads; unknown keys are ignored."""
+
+    stats: list[_Entry]
+    errors: list[dict[str, Any]]
+    state: str
+    user_count: Count
+    worker_count: Count | None = None
+    workers: list[Any] | None = None
+    current_response_time_percentiles: dict[str, Any] | None = None
+
+
+def answer_problem(data: Any) -> str | None:
+    """Why ``data`` is not an answer this can show (msgspec's words and path), or None."""
+    try:
+        msgspec.convert(data, _Answer, strict=False)
+    except msgspec.ValidationError as exc:
+        return str(exc)
+    return None
 
 
 def stats_url(url: str) -> str:
@@ -236,8 +275,18 @@ class LocustWatch:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.poll_once()
+            try:
+                self.poll_once()
+            except Exception as exc:  # a bug of ours: said, and the watch goes on
+                self._warn(f"could not show Locust's answer ({type(exc).__name__}: {exc})")
             self._stop.wait(self.interval_s)
+
+    def _warn(self, text: str) -> None:
+        """A warning event, once for a run of the same one."""
+        if text != self.last_error:
+            self._events.append(Event(self.elapsed(), text, "warning"))
+            self._snapshot = replace(self._snapshot, events=tuple(self._events[-200:]))
+        self.last_error = text
 
     def poll_once(self) -> Snapshot:
         """One request to Locust; a failure is an event (and the last figures stay)."""
@@ -245,14 +294,19 @@ class LocustWatch:
         self._client = client
         try:
             response = client.get(stats_url(self.url))
+        except httpx.HTTPError as exc:
+            self._warn(f"Locust did not answer: {exc or type(exc).__name__}")
+            return self._snapshot
+        try:
             data = response.json()
-            if not isinstance(data, dict) or any(k not in data for k in REQUIRED_KEYS):
-                raise ValueError(f"HTTP {response.status_code} without Locust's stats")
-        except (httpx.HTTPError, ValueError) as exc:
-            text = f"Locust did not answer: {exc or type(exc).__name__}"
-            if text != self.last_error:
-                self._events.append(Event(self.elapsed(), text, "warning"))
-            self.last_error = text
+        except ValueError:
+            data = None
+        if data is None or response.status_code != 200:
+            problem: str | None = f"HTTP {response.status_code}, not Locust's JSON stats"
+        else:
+            problem = answer_problem(data)
+        if problem:
+            self._warn(f"Locust sent an answer this cannot read ({problem}); watching on")
             return self._snapshot
         self.last_error = None
         at = self.elapsed()

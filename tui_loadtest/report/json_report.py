@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from ..errors import UserError
+from ..stats.figures import figures_problem
 from ..stats.report_format import (
     BaselineBlock,
     ExportedBaseline,
@@ -84,10 +85,16 @@ def parse_report(data: Any, where: str) -> RunResult:
 
 
 def _result(report: ExportedBaseline, where: str) -> RunResult:
+    """The report as a result, its figures checked: a file or a body from outside may
+    hold counts no run makes (failures above requests, percentiles going down)."""
     try:
-        return RunResult.from_struct(report)
+        result = RunResult.from_struct(report)
     except ReportError as exc:
         raise UserError(f"{where}: {exc}") from None
+    problem = figures_problem(result)
+    if problem:
+        raise UserError(f"{where}: {problem}")
+    return result
 
 
 def read_exported(path: str | Path) -> tuple[RunResult, BaselineBlock | None]:

@@ -52,6 +52,7 @@ from .model import (
 from .overrides import apply_overrides, cpu_cores, plan_workers, with_tls_flags
 from .redact import (
     REDACTED,
+    Redactor,
     is_secret_param,
     is_sensitive_header,
     redact_query,
@@ -94,6 +95,7 @@ __all__ = [
     "normalize_host",
     "parse_scenario",
     "plan_workers",
+    "Redactor",
     "redact_query",
     "redact_scenario",
     "redact_text",

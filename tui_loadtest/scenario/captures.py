@@ -7,7 +7,10 @@ naming the key; the engine then compiles the parsed form once per worker (see
 The JSONPath subset: ``$`` followed by ``.name``, ``['key']`` or ``["key"]``, ``[n]``
 (``[-1]`` is the last element), and ``[*]`` or ``.*`` (one element picked at random,
 as Artillery does). Filters, slices and ``..`` are not supported: they are rare in
-load tests and would each cost a full scan of the body.
+load tests and would each cost a full scan of the body. An index is at most
+``MAX_CAPTURE_INDEX`` either way: each worker decodes an array into a Struct with a
+field per element up to the index (~250 bytes a field), so ``[10000000]`` built 2.5
+GB in every worker.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from .headers import TOKEN
 from .messages import join, show
 from .model import CAPTURE_SOURCES, CaptureSpec, PathSegment
 
-__all__ = ["CAPTURE_NAME", "parse_capture_table", "parse_json_path"]
+__all__ = ["CAPTURE_NAME", "MAX_CAPTURE_INDEX", "parse_capture_table", "parse_json_path"]
+
+MAX_CAPTURE_INDEX = 1000
 
 CAPTURE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _EXPECTED = '"json:$.path", "header:NAME", "cookie:NAME", "regex:PATTERN" or "status"'
@@ -53,7 +58,15 @@ def parse_json_path(text: str) -> tuple[PathSegment, ...]:
             if pattern is _DOT_NAME:
                 segments.append(m.group(1))
             elif pattern is _INDEX:
-                segments.append(int(m.group(1)))
+                digits = m.group(1)
+                index = int(digits) if len(digits) <= 20 else MAX_CAPTURE_INDEX + 1
+                if abs(index) > MAX_CAPTURE_INDEX:
+                    shown = digits if len(digits) <= 20 else digits[:17] + "..."
+                    raise ValueError(
+                        f"index {shown} is out of range (expected -{MAX_CAPTURE_INDEX} to"
+                        f" {MAX_CAPTURE_INDEX}: each worker decodes an array up to the index)"
+                    )
+                segments.append(index)
             elif pattern is _QUOTED:
                 quoted = m.group(1) if m.group(1) is not None else m.group(2)
                 segments.append(_ESCAPE.sub(r"\1", quoted))

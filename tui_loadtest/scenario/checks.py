@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ..durations import parse_duration
+from ..durations import format_duration, parse_duration
 from ..errors import ScenarioError
 from .messages import did_you_mean, join, number_text, show
 from .model import MAX_RATE, MAX_USERS
@@ -38,16 +38,24 @@ __all__ = [
     "spawn_rate",
     "text",
     "user_count",
+    "warmup_problem",
 ]
 
 
 class Context:
     """Carries the file name and environment through the parse; builds the messages."""
 
-    def __init__(self, source: str, env: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        source: str,
+        env: Mapping[str, str],
+        announce: Callable[[str], None] | None = None,
+    ) -> None:
         self.source = source
         self.env = env
         self.secrets: set[str] = set()  # values kept out of every artefact
+        # Says what a slow step is doing (reading a large data file), as a start-up line.
+        self.announce: Callable[[str], None] = announce or (lambda _text: None)
 
     def fail(self, key: str, message: str) -> ScenarioError:
         where = f"{self.source}: {key}" if key else self.source
@@ -154,3 +162,29 @@ def text(ctx: Context, key: str, value: Any, what: str = "a non-empty string") -
     if not isinstance(value, str) or not value.strip():
         raise ctx.expected(key, what, value)
     return value
+
+
+def warmup_problem(warmup_s: float, duration_s: float | None) -> str | None:
+    """Why a warm-up cannot be measured as asked (the text after the key), or None.
+
+    Figures are kept per second, so the warm-up ends on a second boundary: a
+    fraction would silently be rounded up (``--warmup 2.5s -t 3s`` measured a 3 s
+    warm-up and reported a 0.00 s test), and is refused rather than honoured.
+    A warm-up at least as long as the run is the caller's own message; one that
+    leaves less than a second to measure is refused here.
+    """
+    if warmup_s <= 0:
+        return None
+    whole = math.ceil(warmup_s - 1e-9)
+    if warmup_s != whole and abs(warmup_s - whole) > 1e-9:
+        shown = format_duration(warmup_s)
+        return (
+            f"expected whole seconds (figures are kept per second: {shown} would be measured"
+            f" as {format_duration(whole)}), got {shown}"
+        )
+    if duration_s is not None and warmup_s < duration_s < warmup_s + 1:
+        return (
+            f"leaves {format_duration(duration_s - warmup_s)} of the run's"
+            f" {format_duration(duration_s)} to measure (expected at least 1s)"
+        )
+    return None

@@ -13,7 +13,7 @@ import os
 import re
 import stat
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from functools import partial
 from importlib.resources import files
@@ -38,6 +38,7 @@ from .checks import (
     spawn_rate,
     text,
     user_count,
+    warmup_problem,
 )
 from .cluster import parse_cluster
 from .data_files import columns_hint, parse_data
@@ -109,10 +110,14 @@ _TOP_KEYS = (
 
 
 def parse_scenario(
-    data: dict[str, Any], source: str, env: Mapping[str, str] | None = None
+    data: dict[str, Any],
+    source: str,
+    env: Mapping[str, str] | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> Scenario:
-    """Validate already-decoded TOML ``data``; ``source`` names the file in messages."""
-    ctx = Context(source, os.environ if env is None else env)
+    """Validate already-decoded TOML ``data``; ``source`` names the file in messages.
+    ``announce`` is told what a slow step is doing (reading a large data file)."""
+    ctx = Context(source, os.environ if env is None else env, announce)
     if not isinstance(data, dict):
         raise ctx.expected("", "a TOML document", data)
     _check_values(ctx, data)
@@ -210,8 +215,14 @@ def script_scenario(path: str | Path) -> Scenario:
     return replace(scenario, redacted=report_dict(scenario, {}, []))
 
 
-def load_scenario(path: str | Path, env: Mapping[str, str] | None = None) -> Scenario:
-    """Read and validate a scenario file; every problem is a one-line ScenarioError."""
+def load_scenario(
+    path: str | Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    announce: Callable[[str], None] | None = None,
+) -> Scenario:
+    """Read and validate a scenario file; every problem is a one-line ScenarioError.
+    ``announce`` gets a line when a step takes long (a large ``[[data]]`` file)."""
     source = str(path)
     try:
         raw = _read_scenario_file(path)
@@ -219,7 +230,7 @@ def load_scenario(path: str | Path, env: Mapping[str, str] | None = None) -> Sce
         raise ScenarioError(f"{source}: cannot read scenario file: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise ScenarioError(f"{source}: cannot read scenario file: {exc}") from None
-    return _parse_bytes(raw, source, env)
+    return _parse_bytes(raw, source, env, announce)
 
 
 def _read_scenario_file(path: str | Path) -> bytes:
@@ -262,7 +273,12 @@ def load_builtin_demo(env: Mapping[str, str] | None = None) -> Scenario:
     return replace(scenario, source=str(resource), redacted=redacted)
 
 
-def _parse_bytes(raw: bytes, source: str, env: Mapping[str, str] | None) -> Scenario:
+def _parse_bytes(
+    raw: bytes,
+    source: str,
+    env: Mapping[str, str] | None,
+    announce: Callable[[str], None] | None = None,
+) -> Scenario:
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -277,7 +293,7 @@ def _parse_bytes(raw: bytes, source: str, env: Mapping[str, str] | None) -> Scen
         raise ScenarioError(
             f"{source}: invalid TOML: nested too deeply (at most {MAX_NESTING} levels)"
         ) from None
-    return parse_scenario(data, source, env)
+    return parse_scenario(data, source, env, announce)
 
 
 def _check_values(ctx: Context, data: dict[str, Any]) -> None:
@@ -358,6 +374,9 @@ def _parse_load(ctx: Context, raw: Any) -> LoadSpec:
         if name in table
     }
     load = LoadSpec(mode=mode, stages=stages, **values)
+    problem = warmup_problem(load.warmup_s, load.duration_s)
+    if problem:
+        raise ctx.fail("load.warmup", problem)
     if load.warmup_s and load.duration_s is not None and load.warmup_s >= load.duration_s:
         raise ctx.fail(
             "load.warmup",

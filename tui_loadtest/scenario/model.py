@@ -11,7 +11,7 @@ import json
 import math
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -340,14 +340,18 @@ class DataSpec:
 
     ``mode``: ``circular`` (user n gets row n mod rows), ``random``, or ``queue``
     (each row to one user only). The rows travel with the scenario to the
-    workers; they never enter a report (see ``redact``).
+    workers; they never enter a report (see ``redact``). ``secret_columns``: the
+    columns whose values are scrubbed from error messages and logs as well
+    (credential-named ones, and those the file's ``secret_columns`` lists).
     """
 
     file: str  # as written in the scenario
     path: str  # resolved against the scenario's folder
     mode: str
     columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...] = field(repr=False, default=())
+    # A PackedRows when loaded from a file; any sequence of rows when built by hand.
+    rows: Sequence[tuple[str, ...]] = field(repr=False, default=())
+    secret_columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

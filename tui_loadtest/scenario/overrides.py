@@ -14,7 +14,7 @@ from typing import Any
 
 from ..durations import parse_duration
 from ..errors import ScenarioError
-from .checks import RATE_LIMIT, SPAWN_LIMIT, USERS_LIMIT, is_number
+from .checks import RATE_LIMIT, SPAWN_LIMIT, USERS_LIMIT, is_number, warmup_problem
 from .messages import flag_error, number_text
 from .model import (
     MAX_RATE,
@@ -177,6 +177,11 @@ def apply_overrides(
         load = replace(load, requests=new_requests)
     if warmup is not None:
         load = replace(load, warmup_s=_flag_duration("--warmup", warmup))
+    problem = warmup_problem(load.warmup_s, load.duration_s)
+    if problem:
+        # The scenario's warmup key was checked at load: only a flag can break the rule now.
+        flag = "--warmup" if warmup is not None else "--run-time"
+        raise ScenarioError(f"{flag}: {problem}")
     if load.warmup_s and load.duration_s is not None and load.warmup_s >= load.duration_s:
         raise ScenarioError(
             f"--warmup: expected less than the run's {number_text(load.duration_s)} s"

@@ -116,12 +116,65 @@ def secret_vars(path: str) -> set[str]:
     return {name for _, value in _secret_params(path) for name in PLACEHOLDER.findall(value)}
 
 
+class Redactor:
+    """Secret values prepared once, to scrub many texts: ``redactor(text)``.
+
+    A run builds one and passes every error message, event and log line through
+    it. With a few secrets it tries each, longest first; with many (a data file's
+    password column) it looks up every slice of the text whose length some
+    secret has, leftmost and longest first: the cost follows the text and the
+    number of distinct lengths, not the number of secrets (sorting 2M values for
+    every message made a run with a 1M-row file last 11 s instead of 3).
+    """
+
+    FEW = 64  # up to this many, one ``in`` test each beats the slicing
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        every = frozenset(secrets)  # the scenario's own frozenset is taken as it is
+        lengths = set(map(len, every))
+        if lengths and min(lengths) < MIN_SCRUBBED:
+            every = frozenset(s for s in every if len(s) >= MIN_SCRUBBED)
+            lengths = {n for n in lengths if n >= MIN_SCRUBBED}
+        self.secrets = every
+        self._lengths = sorted(lengths, reverse=True)
+        few = len(every) <= self.FEW
+        self._longest_first = sorted(every, key=len, reverse=True) if few else []
+
+    def __call__(self, text: str) -> str:
+        if not self.secrets:
+            return text
+        if len(self.secrets) <= self.FEW:
+            for secret in self._longest_first:
+                if secret in text:
+                    text = text.replace(secret, REDACTED)
+            return text
+        return self._scan(text)
+
+    def _scan(self, text: str) -> str:
+        secrets, lengths = self.secrets, self._lengths
+        out: list[str] = []
+        start = i = 0
+        end = len(text)
+        while i < end:
+            for n in lengths:
+                if i + n <= end and text[i : i + n] in secrets:
+                    out.append(text[start:i])
+                    out.append(REDACTED)
+                    i += n
+                    start = i
+                    break
+            else:
+                i += 1
+        if not out:
+            return text
+        out.append(text[start:])
+        return "".join(out)
+
+
 def redact_text(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret value of at least MIN_SCRUBBED characters replaced."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= MIN_SCRUBBED and secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
+    """``text`` with every secret value of at least MIN_SCRUBBED characters replaced (for
+    one text; a run scrubs many with one :class:`Redactor`)."""
+    return Redactor(secrets)(text)
 
 
 def redact_scenario(scenario: dict[str, Any]) -> dict[str, Any]:

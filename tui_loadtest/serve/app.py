@@ -19,12 +19,13 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
-from ..baselines import export_data, filter_infos, make_baseline, sort_infos
+from ..baselines import SORT_KEYS, export_data, filter_infos, make_baseline, sort_infos
 from ..compare import compare
 from ..errors import UserError
 from ..ratings import bands
@@ -35,13 +36,13 @@ from ..stats.result import RunResult
 from ..store import Baseline, BaselineExists, BaselineNotFound, BaselineStore, StoreError
 from .config import ServeConfig
 from .errors import ApiError, bad_request, not_found, too_large, unprocessable
+from .guard import RequestGuard
 from .limits import BodyLimit, BodyTooLarge
 from .openapi import ENDPOINTS, openapi_document
 from .paths import read_results_file, resolve_results_file
 
 log = logging.getLogger("tui_loadtest.serve")
 
-SORT_KEYS = ("date", "name", "scenario", "host", "rps", "p95", "errors", "rating")
 FORMATS = ("json", "text", "html")
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
 
@@ -53,7 +54,7 @@ class Api:
         self.config = config
         self.store = BaselineStore(config.store_path, create_folder=config.store_creates_folder)
         self.root = config.results_dir.resolve()
-        self._token = config.token.encode() if config.token else None
+        self._token = config.token.strip().encode() if config.token else None
 
     # -- auth -------------------------------------------------------------------
     def authorize(self, request: Request, *, required: bool = False) -> None:
@@ -192,8 +193,8 @@ class Api:
             )
         threshold = _number(q.get("threshold", "10"), "threshold", 0, 1000)
         confidence = _number(q.get("confidence", "95"), "confidence", 50, 99.99)
-        label_a, a = self._run(q["baseline"])
-        label_b, b = self._run(q["run"])
+        label_a, a = self._run(q["baseline"], "baseline")
+        label_b, b = self._run(q["run"], "run")
         try:
             c = compare(
                 a,
@@ -203,6 +204,8 @@ class Api:
                 baseline_name=label_a,
                 current_name=label_b,
             )
+        except UserError as exc:  # figures that cannot be true (a store from before checks)
+            raise unprocessable(str(exc)) from None
         except (ValueError, ArithmeticError) as exc:
             raise unprocessable(f"these two runs cannot be compared: {exc}") from None
         return JSONResponse(c.to_dict())
@@ -226,8 +229,9 @@ class Api:
         except BaselineNotFound as exc:
             raise not_found(str(exc)) from None
 
-    def _run(self, ref: str) -> tuple[str, RunResult]:
-        """A baseline by name, else a report file in the results folder."""
+    def _run(self, ref: str, field: str) -> tuple[str, RunResult]:
+        """A baseline by name, else a report file in the results folder (``field``: the
+        query parameter that named it, for the error line)."""
         try:
             baseline = self.store.load(ref)
             return baseline.name, baseline.result
@@ -236,20 +240,30 @@ class Api:
         if not ref.lower().endswith(".json"):
             raise not_found(missing)
         try:
-            path = resolve_results_file(self.root, ref)
+            path = resolve_results_file(self.root, ref, field)
         except ApiError as exc:
             if exc.status == 404:
-                detail = f"{missing}, and no report file {ref} in the results folder"
+                detail = f"{field}: {missing}, and no report file {ref} in the results folder"
                 raise not_found(detail) from None
             raise
-        raw = read_results_file(path, ref, self.config.max_results_file_bytes)
-        return ref, _report(_parse_json(raw, ref, unprocessable), ref)
+        raw = read_results_file(path, ref, self.config.max_results_file_bytes, field)
+        where = f"{field}: {ref}"
+        return ref, _report(_parse_json(raw, where, unprocessable), where)
 
 
 # ------------------------------------------------------------------ request helpers
 
 
 async def _json_body(request: Request) -> Any:
+    """The body of a write, which must say it is JSON: a web page's "simple" request
+    (text/plain, a form) is sent cross-site without a preflight, JSON is not."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"send the body as Content-Type: application/json (got {media_type or 'none'})",
+        )
     raw = await request.body()  # counted against the cap while it arrives (BodyLimit)
     if not raw.strip():
         raise bad_request("expected a JSON body", "bad_json")
@@ -337,7 +351,11 @@ def create_app(config: ServeConfig) -> Any:
         StoreError: _store_error,
         Exception: _internal_error,
     }
-    app = Starlette(routes=routes, exception_handlers=handlers)
+    app = Starlette(
+        routes=routes,
+        exception_handlers=handlers,
+        middleware=[Middleware(RequestGuard, config=config)],
+    )
     app.state.api = api
     return BodyLimit(app, config.max_body_bytes)
 

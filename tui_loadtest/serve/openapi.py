@@ -1,14 +1,22 @@
 """``/openapi.json``: every endpoint of ``serve``, its parameters, and the shape of each
-answer (errors included). Written by hand beside the handlers; the suite checks the
-live server against it with schemathesis (no 5xx, every answer matches) and checks
-that it names exactly the routes the app has."""
+answer (errors included). Written by hand beside the handlers, except the shapes
+defined elsewhere: a baseline's list entry is the JSON Schema of
+:class:`~tui_loadtest.store.BaselineInfo` (as the report's schema is its structs'),
+the sort keys are the baselines API's own. The suite checks the live server against
+it with schemathesis (no 5xx, every answer matches) and checks that it names exactly
+the routes the app has."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
 
+import msgspec
+
 from .. import __version__
+from ..baselines import SORT_KEYS
+from ..ratings import OVERALL_LABELS
+from ..store import BaselineInfo
 
 BASE = "/api/load-test"
 
@@ -29,66 +37,32 @@ _STRING = {"type": "string"}
 _OBJECT = {"type": "object"}
 _NULLABLE_NUMBER = {"type": ["number", "null"]}
 
+
+def baseline_info_schema() -> dict[str, Any]:
+    """A list entry as the API sends it: BaselineInfo's fields under their wire names, all
+    always present, with the ``rating`` before the ``metadata`` (``BaselineInfo.to_dict``)."""
+    (_,), components = msgspec.json.schema_components([BaselineInfo])
+    fields = components["BaselineInfo"]["properties"]
+    properties = {k: {n: v for n, v in f.items() if n != "default"} for k, f in fields.items()}
+    metadata = properties.pop("metadata")
+    properties["rating"] = {"type": "string", "enum": list(OVERALL_LABELS)}
+    properties["metadata"] = metadata
+    return {
+        "type": "object",
+        "description": "A baseline in the list: its run's figures (those of its"
+        " representative run when it holds several) and its rating.",
+        "required": list(properties),
+        "properties": properties,
+    }
+
+
 SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
         "required": ["error", "detail"],
         "properties": {"error": _STRING, "detail": _STRING},
     },
-    "BaselineInfo": {
-        "type": "object",
-        "required": [
-            "name",
-            "created_at",
-            "scenario",
-            "host",
-            "started_at",
-            "duration_s",
-            "requests",
-            "failures",
-            "error_rate",
-            "rps",
-            "p50_ms",
-            "p95_ms",
-            "p99_ms",
-            "users",
-            "workers",
-            "tool_version",
-            "python",
-            "rating",
-            "metadata",
-        ],  # fmt: skip
-        "properties": {
-            "name": _STRING,
-            "created_at": _STRING,
-            "scenario": _STRING,
-            "host": _STRING,
-            "started_at": _STRING,
-            "duration_s": _NUMBER,
-            "requests": _INTEGER,
-            "failures": _INTEGER,
-            "error_rate": _NUMBER,
-            "rps": _NUMBER,
-            "p50_ms": _NUMBER,
-            "p95_ms": _NUMBER,
-            "p99_ms": _NUMBER,
-            "users": _INTEGER,
-            "workers": _INTEGER,
-            "tool_version": _STRING,
-            "python": _STRING,
-            "rating": {
-                "type": "string",
-                "enum": [
-                    "excellent",
-                    "good",
-                    "acceptable",
-                    "needs optimization",
-                    "needs investigation",
-                ],
-            },  # fmt: skip
-            "metadata": _OBJECT,
-        },
-    },
+    "BaselineInfo": baseline_info_schema(),
     "BaselineList": {
         "type": "object",
         "required": ["store", "count", "baselines"],
@@ -221,9 +195,11 @@ SCHEMAS: dict[str, Any] = {
 ERROR_TEXT = {
     400: "bad request: not JSON, a missing or wrong field, a path outside the results folder",
     401: "missing or wrong Bearer token",
+    403: "a Host this server does not answer to, or another site's Origin",
     404: "no such baseline or results file",
     409: "a baseline of that name exists (add ?replace=true)",
     413: "the body is over 10 MB (or the results file is too large)",
+    415: "the body is not sent as Content-Type: application/json",
     422: "the report cannot be read",
 }
 
@@ -266,7 +242,7 @@ PATHS: dict[str, Any] = {
             },
             "responses": {
                 "201": {"description": "saved", "content": _json("BaselineInfo")},
-                **_errors(400, 401, 404, 409, 413, 422),
+                **_errors(400, 401, 403, 404, 409, 413, 415, 422),
             },
         }
     },
@@ -277,19 +253,7 @@ PATHS: dict[str, Any] = {
             "parameters": [
                 _query(
                     "sort",
-                    {
-                        "type": "string",
-                        "enum": [
-                            "date",
-                            "name",
-                            "scenario",
-                            "host",
-                            "rps",
-                            "p95",
-                            "errors",
-                            "rating",
-                        ],
-                    },  # fmt: skip
+                    {"type": "string", "enum": list(SORT_KEYS)},
                     "sort key (default date)",
                 ),
                 _query("reverse", {"type": "boolean"}, "reverse the order"),
@@ -297,7 +261,7 @@ PATHS: dict[str, Any] = {
             ],
             "responses": {
                 "200": {"description": "the list", "content": _json("BaselineList")},
-                **_errors(400, 401),
+                **_errors(400, 401, 403),
             },
         }
     },
@@ -322,7 +286,7 @@ PATHS: dict[str, Any] = {
                         "text/html": {"schema": _STRING},
                     },
                 },
-                **_errors(400, 401, 404),
+                **_errors(400, 401, 403, 404),
             },
         },
         "delete": {
@@ -332,7 +296,7 @@ PATHS: dict[str, Any] = {
             "security": [{"bearer": []}],
             "responses": {
                 "200": {"description": "deleted", "content": _json("Deleted")},
-                **_errors(401, 404),
+                **_errors(401, 403, 404),
             },
         },
     },
@@ -340,7 +304,10 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "Version, store, counts, endpoints and rating bands",
             "operationId": "info",
-            "responses": {"200": {"description": "info", "content": _json("Info")}, **_errors(401)},
+            "responses": {
+                "200": {"description": "info", "content": _json("Info")},
+                **_errors(401, 403),
+            },
         }
     },
     f"{BASE}/compare": {
@@ -368,7 +335,7 @@ PATHS: dict[str, Any] = {
             ],
             "responses": {
                 "200": {"description": "the verdicts", "content": _json("Comparison")},
-                **_errors(400, 401, 404, 422),
+                **_errors(400, 401, 403, 404, 422),
             },
         }
     },
@@ -381,7 +348,8 @@ PATHS: dict[str, Any] = {
                 "200": {
                     "description": "OpenAPI 3.1",
                     "content": {"application/json": {"schema": _OBJECT}},
-                }
+                },
+                **_errors(403),
             },  # fmt: skip
         }
     },
@@ -397,7 +365,9 @@ def openapi_document() -> dict[str, Any]:
                 "version": __version__,
                 "description": "The guide's baseline API (tui-loadtest serve). Errors are"
                 ' {"error", "detail"}. With --token, every /api/ call needs'
-                " Authorization: Bearer TOKEN; DELETE always does.",
+                " Authorization: Bearer TOKEN; DELETE always does. Bodies are"
+                " application/json; a Host the server does not answer to, or another"
+                " site's Origin, gets 403.",
             },
             "paths": PATHS,
             "components": {

@@ -40,6 +40,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from ..errors import UserError, no_space_left, os_reason
 from ..stats.repeats import combine
 from ..stats.result import RunResult
@@ -83,26 +85,10 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE baselines ADD COLUMN runs INTEGER NOT NULL DEFAULT 1",),
 }
 
-_INFO_COLUMNS = (
-    "name",
-    "created_at",
-    "scenario_name",
-    "host",
-    "started_at",
-    "duration_s",
-    "requests",
-    "failures",
-    "error_rate",
-    "rps",
-    "p50_ms",
-    "p95_ms",
-    "p99_ms",
-    "users",
-    "workers",
-    "tool_version",
-    "python",
-    "runs",
-)
+# The list's columns: BaselineInfo's fields, by their Python names (metadata is a JSON
+# column of its own). A field added there needs a migration adding its column here.
+_INFO_FIELDS = tuple(f for f in msgspec.structs.fields(BaselineInfo) if f.name != "metadata")
+_INFO_COLUMNS = tuple(f.name for f in _INFO_FIELDS)
 
 
 class StoreError(UserError):
@@ -136,7 +122,8 @@ class BaselineNotFound(StoreError):
 
 
 def check_name(name: str) -> str:
-    """A baseline name: 1-100 printable characters, no slashes, no surrounding spaces."""
+    """A baseline name: 1-100 printable characters, no slashes, no surrounding spaces,
+    not ``.`` or ``..`` (in a URL path, ``/baselines/..`` names another resource)."""
     if not isinstance(name, str) or not name.strip():
         raise StoreError("a baseline name cannot be empty")
     if name != name.strip():
@@ -145,6 +132,8 @@ def check_name(name: str) -> str:
         raise StoreError(f"baseline name is {len(name)} characters long (at most {MAX_NAME})")
     if any(not ch.isprintable() or ch in "/\\" for ch in name):
         raise StoreError(f"baseline name {name!r}: use printable characters other than / and \\")
+    if name in (".", ".."):
+        raise StoreError(f'baseline name "{name}": a name of dots alone is not allowed')
     return name
 
 
@@ -503,10 +492,7 @@ def _version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
-_COLUMN_TYPES = {
-    f.name: f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-    for f in dataclasses.fields(BaselineInfo)
-}
+_COLUMN_TYPES = {f.name: getattr(f.type, "__name__", str(f.type)) for f in _INFO_FIELDS}
 
 
 def _typed(column: str, value: Any) -> Any:

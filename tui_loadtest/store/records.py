@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from ..ratings import Rating, rate_error_rate, rate_response_ms
 from ..scenario.redact import redact_scenario
 from ..stats.result import RunResult
@@ -37,13 +39,18 @@ class Baseline:
         return self.result.runs or [self.result]
 
 
-@dataclass(frozen=True)
-class BaselineInfo:
-    """A row of the baseline list: the indexed figures, without loading the histograms."""
+class BaselineInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """A row of the baseline list: the indexed figures, without loading the histograms.
+
+    One definition for three places: the store's list columns are its fields
+    (``store.db.INFO_COLUMNS``), the API answers its fields under their wire names
+    (``scenario_name`` is ``"scenario"``) plus the ``rating`` (:meth:`to_dict`), and
+    ``serve``'s OpenAPI component is its JSON Schema (``serve.openapi``).
+    """
 
     name: str
     created_at: str
-    scenario_name: str
+    scenario_name: str = msgspec.field(name="scenario")
     host: str
     started_at: str
     duration_s: float
@@ -59,7 +66,7 @@ class BaselineInfo:
     tool_version: str
     python: str
     runs: int = 1  # runs held (--repeat, baselines add-run); the figures are the representative's
-    metadata: dict[str, Any] = field(default_factory=dict, compare=False)
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)  # not a column: the row's JSON
 
     @classmethod
     def of(cls, baseline: Baseline) -> BaselineInfo:
@@ -93,28 +100,16 @@ class BaselineInfo:
         return overall_rating(self.p95_ms, self.error_rate)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "created_at": self.created_at,
-            "scenario": self.scenario_name,
-            "host": self.host,
-            "started_at": self.started_at,
-            "duration_s": round(self.duration_s, 3),
-            "requests": self.requests,
-            "failures": self.failures,
-            "error_rate": round(self.error_rate, 6),
-            "rps": round(self.rps, 3),
-            "p50_ms": round(self.p50_ms, 3),
-            "p95_ms": round(self.p95_ms, 3),
-            "p99_ms": round(self.p99_ms, 3),
-            "users": self.users,
-            "workers": self.workers,
-            "tool_version": self.tool_version,
-            "python": self.python,
-            "runs": self.runs,
-            "rating": self.rating.label,
-            "metadata": self.metadata,
-        }
+        """The API's form: wire names, figures rounded, the rating before the metadata."""
+        wire = msgspec.to_builtins(self)
+        metadata = wire.pop("metadata")
+        for key, digits in ROUNDED.items():
+            wire[key] = round(wire[key], digits)
+        return {**wire, "rating": self.rating.label, "metadata": metadata}
+
+
+# Figures the API rounds (to the µs for milliseconds and seconds).
+ROUNDED = {"duration_s": 3, "error_rate": 6, "rps": 3, "p50_ms": 3, "p95_ms": 3, "p99_ms": 3}
 
 
 TONE_ORDER = ("good", "ok", "warn", "bad")

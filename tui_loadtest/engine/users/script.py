@@ -116,10 +116,12 @@ class ScriptUser(ClientUser):
         rows = eng.data_rows.take() if eng.data_rows is not None else []
         self.idle = rows is None
         row: dict[str, str] = {}
+        secrets: list[str] = []  # the values of its secret columns, scrubbed from messages
         for spec, values in rows or ():
             row.update(zip(spec.columns, values, strict=True))
+            secrets += (row[c] for c in spec.secret_columns if len(row[c]) >= 4)
         self.api = User(self, eng.next_user_id(), row)
-        self.secrets = [v for v in row.values() if len(v) >= 4]
+        self.secrets = secrets
 
     @property
     def script(self) -> ScriptRuntime:
