@@ -1,5 +1,6 @@
-"""``tui-loadtest locust import|watch``: bring Locust runs into tui-loadtest (a ``--csv`` run
-as a baseline, a running Locust on the dashboard)."""
+"""``tui-loadtest locust run|import|watch``: bring Locust files and runs into tui-loadtest
+(a locustfile run with Locust's command line, a ``--csv`` run as a baseline, a running
+Locust on the dashboard)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,28 @@ p99.9, corrected latency) reads n/a. b saves what was seen as a baseline;
 q quits (Locust keeps running).
 """
 
+RUN_HELP = """\
+Run a locustfile with Locust's own command line: replace `locust` with
+`tui-loadtest locust run` and keep the flags, e.g.
+
+  tui-loadtest locust run -f locustfile.py --host http://localhost:5000 \\
+      --users 1000 --spawn-rate 10 --headless --run-time 5m --html report.html
+
+As in Locust, -H is the host, user class names may follow the flags, and the
+flags may also come from LOCUST_* variables and from ~/.locust.conf,
+./locust.conf, ./pyproject.toml ([tool.locust]) and --config FILE (the command
+line first, then the variables, then --config, pyproject.toml, locust.conf,
+~/.locust.conf). A locustfile's own flags (events.init_command_line_parser) are
+read too.
+
+"""
+
+RUN_EPILOG = """\
+exit codes:
+  2    usage error: a flag Locust does not have, a bad value, a flag not
+       supported here, a missing locustfile
+"""
+
 WATCH_EPILOG = """\
 exit codes:
   0    quit
@@ -37,8 +60,9 @@ exit codes:
 def register(sub: argparse._SubParsersAction) -> None:
     top = sub.add_parser(
         "locust",
-        help="for Locust users: import a --csv run as a baseline, watch a running Locust",
-        description="Bring Locust runs into tui-loadtest.",
+        help="for Locust users: run a locustfile with Locust's flags, import a --csv run"
+        " as a baseline, watch a running Locust",
+        description="Bring Locust files and runs into tui-loadtest.",
     )
     lsub = top.add_subparsers(dest="locust_command", metavar="SUBCOMMAND")
     top.set_defaults(handler=lambda args: _usage(top))
@@ -58,6 +82,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace a baseline of that name")
     store_option(p, suppress=False)
     p.set_defaults(handler=cmd_import)
+
+    from ..locust.flags import flags_help
+
+    # Locust's flags are read by tui_loadtest.locust.options, not by argparse: with "+" as
+    # this parser's prefix, every argument (-f, --headless, --help...) is one of them.
+    p = lsub.add_parser(
+        "run",
+        help="run a locustfile with Locust's command line (replace `locust` with this)",
+        description=RUN_HELP + flags_help(),
+        epilog=RUN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        prefix_chars="+",
+        add_help=False,
+    )
+    p.add_argument(
+        "locust_args",
+        nargs=argparse.REMAINDER,
+        metavar="LOCUST_ARGS",
+        help="Locust's command line as written after `locust`",
+    )
+    p.set_defaults(handler=lambda args, parser=p: cmd_run(args, parser))
 
     p = lsub.add_parser(
         "watch",
@@ -107,6 +152,45 @@ def cmd_import(args: argparse.Namespace) -> int:
         f" not in Locust's CSV: {', '.join(m.replace('_', ' ') for m in MISSING)}"
     )
     return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .. import __version__
+    from ..locust.locustfiles import flags_of_locustfiles, locustfile_option, resolve_locustfiles
+    from ..locust.options import parse_locust_args
+
+    argv = list(args.locust_args)
+    try:  # the locustfile's own flags, as Locust imports it before it parses
+        extra = flags_of_locustfiles(resolve_locustfiles(locustfile_option(argv)))
+    except UserError:
+        extra = ()  # no such file: said after --help and --version had their chance
+    options = parse_locust_args(argv, extra_flags=extra)
+    if options.help:
+        parser.print_help()
+        return EXIT_OK
+    if options.version:
+        print(f"tui-loadtest {__version__} (Locust's command line)")
+        return EXIT_OK
+    for line in options.notes:
+        note(line)
+    resolve_locustfiles(options.locustfile)
+    for name, value in _option_lines(options):
+        print(f"{name} = {value!r}")
+    raise UserError("locust run: running a locustfile is not built yet; these are the options read")
+
+
+def _option_lines(options: object) -> list[tuple[str, object]]:
+    """Every value given (not a default), with where it came from, then the user classes."""
+    from ..locust.options import LocustOptions
+
+    assert isinstance(options, LocustOptions)
+    lines: list[tuple[str, object]] = [
+        (f"{dest} ({origin})", getattr(options, dest, dict(options.custom).get(dest)))
+        for dest, origin in options.origins
+    ]
+    if options.user_classes:
+        lines.append(("user_classes", list(options.user_classes)))
+    return lines
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
