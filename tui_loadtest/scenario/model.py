@@ -366,6 +366,10 @@ class ScriptSpec:
     path: str  # resolved
     tasks: tuple[tuple[str, float], ...]
     on_start: str | None = None  # the @on_start function's name, if any
+    host: str | None = None  # a module-level ``host = "http://..."`` (Locust's), normalized
+    # The modules the script imported from its own folder when it was loaded, as paths
+    # relative to that folder (``helpers.py``, ``lib/__init__.py``): what a cluster ships.
+    modules: tuple[str, ...] = ()
 
 
 # What ``[monitor]`` scrapes: at most this many series per endpoint (a whole exporter can
