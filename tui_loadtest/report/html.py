@@ -31,7 +31,7 @@ from .formatting import (
 )
 from .output_files import write_output
 from .recommendations import recommend
-from .text import repeat_table, users_line
+from .text import iterations_text, repeat_table, users_line
 from .throughput import throughput_rating
 
 _CSS = """
@@ -142,6 +142,9 @@ def _cards(result: RunResult) -> str:
         _card("Max", f"{fmt_ms(lat.max)} ms"),
         _card("Error rate", fmt_pct(s.error_rate), rate_error_rate(s.error_rate)),
     ]
+    if result.flows:  # a task that raised is a failed iteration, not a failed request
+        rate = result.iteration_failure_rate
+        cards.append(_card("Failed iterations", iterations_text(result), rate_error_rate(rate)))
     return '<div class="cards">' + "".join(cards) + "</div>"
 
 

@@ -159,7 +159,9 @@ def parse_scenario(
             '[[flows]], [[data]] and scripts run on the "fast" transport '
             '(remove transport = "httpx")',
         )
-    thresholds = parse_thresholds(ctx, data.get("thresholds"), list(taken))
+    thresholds = parse_thresholds(
+        ctx, data.get("thresholds"), list(taken), iterations=bool(flows) or script is not None
+    )
     if script is not None and "host" not in data and script.host is not None:
         host = script.host  # the script's own host (Locust's): the file's host comes first
     monitor = parse_monitor(ctx, data.get("monitor"))

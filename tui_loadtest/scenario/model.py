@@ -60,7 +60,11 @@ THRESHOLD_METRICS = (
     "mean_ms",
     "error_rate",
     "rps_min",
+    "iteration_failure_rate",
 )
+# Metrics of the run as a whole only: iterations belong to flows and script tasks, not
+# to an endpoint.
+RUN_ONLY_METRICS = ("iteration_failure_rate",)
 
 # ``{name}`` in a path or body: filled per request from the request's vars.
 # ``${NAME}`` is not one: it names an environment variable, filled at load time.

@@ -61,6 +61,11 @@ class StatsReport(Struct, kw_only=True):
     dropped: int | UnsetType = UNSET
     # Arrival-rate runs only: how late the generator sent requests.
     lag_ms: LatencyMs | None | UnsetType = UNSET
+    # Runs with flows or a script only: their iterations, all flows together (each one's
+    # are in ``flows``); a task that raised is a failed iteration, not a failed request.
+    iterations: int | UnsetType = UNSET
+    failed_iterations: int | UnsetType = UNSET
+    iteration_failure_rate: float | UnsetType = UNSET
 
 
 class EndpointReport(Struct, kw_only=True):

@@ -34,6 +34,7 @@ from ...report.recommendations import recommend
 from ...report.resources import resource_lines
 from ...report.text import (
     generator_lines,
+    iterations_text,
     latency_views,
     repeat_lines,
     response_lines,
@@ -149,6 +150,13 @@ def summary_renderable(
         Text(fmt_pct(s.error_rate), style=TONE_COLOURS[er.tone]),
         Text(er.label, style=f"dim {TONE_COLOURS[er.tone]}"),
     )
+    if result.flows:  # a task that raised is a failed iteration, not a failed request
+        ir = rate_error_rate(result.iteration_failure_rate)
+        overall.add_row(
+            "Failed Iterations",
+            Text(iterations_text(result), style=TONE_COLOURS[ir.tone]),
+            Text(ir.label, style=f"dim {TONE_COLOURS[ir.tone]}"),
+        )
     tr, _ = throughput_rating(result)  # rated only when the target set the pace
     overall.add_row("Requests per Second", Text(f"{s.rps:,.2f}"), Text(tr.label, style="dim"))
     answers = Table.grid(padding=(0, 2))  # status codes and bytes, worded as the text summary
