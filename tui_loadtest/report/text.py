@@ -211,6 +211,12 @@ def iterations_text(result: RunResult) -> str:
     return f"{fmt_int(failed)} of {fmt_int(total)} ({fmt_pct(result.iteration_failure_rate)})"
 
 
+def note_lines(result: RunResult) -> list[str]:
+    """What the workers said once during the run (a data queue that ran out, a script's
+    request names past the limit), as the headless run printed them."""
+    return [f"Note: {text}" for text in result.outcome.get("notes") or []]
+
+
 def response_lines(result: RunResult) -> list[str]:
     """What hey, oha and k6 users look for beside the guide's figures: the median and
     the maximum, the responses by status, and the bytes each way."""
@@ -432,6 +438,7 @@ def run_summary(result: RunResult, width: int | None = None) -> str:
         f"Concurrent Users: {users}",
         *warmup_lines(result),
         *generator_lines(result),
+        *note_lines(result),
         "",
         *repeat_lines(result, fits),
         "Overall Summary",

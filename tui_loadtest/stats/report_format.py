@@ -279,6 +279,8 @@ class OutcomeReport(Struct, kw_only=True):
     users: UsersReport | UnsetType = UNSET  # reports before it was kept lack it
     # "1 of 4 workers lost at 0:42" when a run went on without some of its workers
     degraded: str | None | UnsetType = UNSET
+    # What the workers said once (a data queue that ran out...): runs with any only
+    notes: list[str] | UnsetType = UNSET
 
 
 class GeneratorCpuReport(Struct, kw_only=True):

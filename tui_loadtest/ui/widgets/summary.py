@@ -36,6 +36,7 @@ from ...report.text import (
     generator_lines,
     iterations_text,
     latency_views,
+    note_lines,
     repeat_lines,
     response_lines,
     users_line,
@@ -131,7 +132,10 @@ def summary_renderable(
     warmup = warmup_note(result)
     if warmup:
         head.add_row("Warm-up", warmup)
-    warnings = [Text(line, style=TONE_COLOURS["warn"]) for line in generator_lines(result)]
+    warnings = [
+        Text(line, style=TONE_COLOURS["warn"])
+        for line in generator_lines(result) + note_lines(result)
+    ]
 
     overall = Table.grid(padding=(0, 2))
     overall.add_column(no_wrap=True)
