@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 NOTE = (
-    'data users.csv: every row is taken (mode = "queue", 3 rows); '
-    "new users get none and stay idle"
+    'data users.csv: every row is taken (mode = "queue", 3 rows); new users get none and stay idle'
 )
 
 
