@@ -143,6 +143,8 @@ def test_the_check_notes_the_folders_modules_and_leaves_the_import_path(tmp_path
     try:
         spec = script_scenario(script).script
         assert sys.path == before  # the coordinator's own imports never find helpers.py
+        again = script_scenario(script).script  # its modules already imported: the same
+        assert again is not None and spec is not None and again.modules == spec.modules
     finally:
         sys.path[:] = before
         for name in ("helpers", "lib", "lib.names", "vendored_xyz"):

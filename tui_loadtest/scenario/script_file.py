@@ -89,7 +89,6 @@ def load_script(file: str, path: Path, where: str) -> ScriptSpec:
         reason = "no such file" if not path.exists() else "not a file"
         raise ScenarioError(f'{where}: cannot read script "{file}": {reason}')
     resolved = str(path.resolve())
-    before = set(sys.modules)
     try:
         module = import_script(resolved, keep_folder=False)
     except SyntaxError as exc:
@@ -123,7 +122,7 @@ def load_script(file: str, path: Path, where: str) -> ScriptSpec:
         tasks=tuple((name, weight) for name, _, weight in tasks),
         on_start=start.__name__ if start is not None else None,
         host=_script_host(module, shown),
-        modules=_folder_modules(set(sys.modules) - before, Path(resolved).parent),
+        modules=_folder_modules(Path(resolved).parent),
     )
 
 
@@ -138,12 +137,13 @@ def _script_host(module: ModuleType, shown: str) -> str | None:
         raise ScenarioError(f"{shown}: host: {exc}, got {show(host)}") from None
 
 
-def _folder_modules(names: set[str], folder: Path) -> tuple[str, ...]:
-    """The modules among ``names`` found in ``folder`` as the import path finds them
-    there (``a.b`` as ``a/b.py`` or ``a/b/__init__.py``), as relative paths: not a
-    library in a virtualenv inside the folder, and never this package itself."""
+def _folder_modules(folder: Path) -> tuple[str, ...]:
+    """The modules imported from ``folder`` as the import path finds them there (``a.b``
+    as ``a/b.py`` or ``a/b/__init__.py``), as relative paths: not a library in a
+    virtualenv inside the folder, and never this package itself. (All of them, not only
+    those new with this import: a module imported by an earlier load is needed too.)"""
     found = []
-    for name in sorted(names):
+    for name in sorted(sys.modules):
         if name.startswith(_SCRIPT_PREFIX):
             continue
         module = sys.modules.get(name)
