@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -386,3 +388,61 @@ def test_cluster_workers_takes_part_of_the_cluster(dask_cluster, conn_server, mo
     with pytest.raises(PoolError) as err:
         dask_pool.DaskPool(dask_cluster.scheduler_address, 3).connect()
     assert "has 2 worker(s), not the 3 asked for" in str(err.value)
+
+
+def test_a_scripts_own_modules_travel_with_it(dask_cluster, conn_server, tmp_path):
+    """A script that imports a module and a package from its own folder runs on the
+    cluster: they travel with it (the workers have no file at the coordinator's path)."""
+    from tui_loadtest.scenario import apply_overrides, script_scenario
+
+    srv, url = conn_server
+    folder = tmp_path / "load"
+    (folder / "lib").mkdir(parents=True)
+    (folder / "helpers.py").write_text("PATH = '/from-helpers'\n")
+    (folder / "lib" / "__init__.py").write_text("")
+    (folder / "lib" / "names.py").write_text("NAME = 'helped'\n")
+    (folder / "users.py").write_text(
+        "from helpers import PATH\n"
+        "from lib.names import NAME\n"
+        "from tui_loadtest.script import task\n\n"
+        "@task\n"
+        "async def ping(user):\n"
+        "    await user.get(PATH, name=NAME)\n"
+    )
+    sc = apply_overrides(script_scenario(str(folder / "users.py")), host=url, users=2, requests=40)
+    assert sc.script is not None and sc.script.modules == (
+        "helpers.py",
+        "lib/__init__.py",
+        "lib/names.py",
+    )
+    result = run_to_end(dask_cluster.scheduler_address, sc, url)
+    assert [(e.name, e.stats.requests) for e in result.endpoints] == [("helped", 40)]
+    assert srv.requests == 40 and set(srv.paths) == {"/from-helpers"}
+    assert not result.errors
+
+
+def test_a_script_importing_more_than_a_cluster_ships_is_refused_in_one_line(tmp_path):
+    """Before any cluster is reached (nothing listens at the address): one line naming
+    the modules, exit 2."""
+    from tui_loadtest.cluster.shipping import MAX_FILES
+
+    imports = []
+    for i in range(MAX_FILES):
+        (tmp_path / f"mod{i:02d}.py").write_text(f"X = {i}\n")
+        imports.append(f"import mod{i:02d}\n")
+    (tmp_path / "users.py").write_text(
+        "".join(imports) + "from tui_loadtest.script import task\n\n"
+        "@task\nasync def ping(user):\n    await user.get('/')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "tui_loadtest", "run", "users.py", "--no-ui", "-t", "1s",
+         "--host", "http://127.0.0.1:9", "--cluster", "tcp://127.0.0.1:9"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(
+        f"tui-loadtest: error: --cluster: users.py imports {MAX_FILES} modules from its folder"
+    ), line
+    assert "mod00.py, mod01.py" in line and f"and {MAX_FILES - 8} more" in line
+    assert "install them on every worker" in line

@@ -118,7 +118,7 @@ def test_empty_run_does_not_crash() -> None:
     empty = replace(result, summary=Stats(), endpoints=[], errors=[], per_second=[])
     empty.histogram.counts = [0] * len(empty.histogram.counts)
     empty.histogram.total = 0
-    assert rec.recommend(empty) == [rec.ALL_CLEAR]
+    assert rec.recommend(empty) == rec.nothing_measured_rule(empty)  # never the all-clear
 
 
 def test_run_summary_ends_with_numbered_recommendations() -> None:

@@ -79,7 +79,7 @@ def test_script_exceptions_are_counted_and_the_worker_lives(demo_server, tmp_pat
     assert 0 <= endpoints["agents"] - fine["iterations"] <= 2
     assert sum(endpoints.values()) == demo_server.stats()["requests"]
     assert report["timeline"][-1]["rps"] > 0
-    log = proc.stderr.split("script errors: tracebacks in ")[1].strip()
+    log = proc.stderr.split("script errors: tracebacks in ")[1].splitlines()[0].strip()
     text = Path(log).read_text()
     assert 'raise ValueError("bad value for " + user.data["username"])' in text
     assert "user3" not in text and "user4" not in text

@@ -16,7 +16,8 @@ exit codes:
   0    the run completed
   1    a threshold failed or a significant regression was found; bench: every
        request failed
-  N    with --exit-code-on-error N: a request failed and no other code applies
+  N    with --exit-code-on-error N: a request or an iteration (a script task that
+       raised) failed and no other code applies
   2    usage error, an invalid scenario file or store, or an output file that
        could not be written (its content went to a fallback file named on stderr)
   3    the target was unreachable for every request

@@ -66,8 +66,14 @@ def open_pool(
             f"--cluster needs Dask ({exc.name or exc} is not installed): "
             "pip install 'tui-loadtest[cluster]'"
         ) from None
+    from ..cluster.shipping import script_files
     from ..engine.pool import PoolError
 
+    if scenario.script is not None:
+        try:  # before the cluster is reached: the script's folder may be more than it ships
+            script_files(scenario.script)
+        except PoolError as exc:
+            raise UsageError(f"--cluster: {exc}") from None
     assert spec.address is not None
     pool = DaskPool(spec.address, spec.workers)
     try:

@@ -71,8 +71,9 @@ def output_flags(*, dashboard: bool) -> argparse.ArgumentParser:
         "--exit-code-on-error",
         type=exit_code,
         metavar="N",
-        help="exit N when any request failed and the run would otherwise exit 0"
-        " (Locust's flag; default: failures alone do not change the exit code)",
+        help="exit N when any request or iteration (a script task that raised) failed and"
+        " the run would otherwise exit 0 (Locust's flag; default: failures alone do not"
+        " change the exit code)",
     )
     store_option(group, suppress=False)
     return parent

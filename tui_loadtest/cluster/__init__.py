@@ -10,5 +10,7 @@ runs never load it. See docs/cluster.md.
 - :mod:`.engine_host` (on each Dask worker): the actor that starts our unchanged
   engine in its own OS process and relays its messages;
 - :mod:`.engine_proc`: that process's entry point;
+- :mod:`.shipping`: a user script and the modules it imports from its folder, as
+  the files each engine gets (bounded);
 - :mod:`.handshake`: version and clock checks, pure functions.
 """

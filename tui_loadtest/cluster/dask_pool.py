@@ -39,7 +39,6 @@ import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future as ThreadFuture
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -62,6 +61,7 @@ from ..scenario import Scenario
 from ..stats.aggregate import WorkerDelta
 from . import handshake
 from .engine_host import EngineHost
+from .shipping import script_files
 
 CONNECT_TIMEOUT_S = 30.0  # reaching the scheduler, and waiting for the workers asked for
 START_TIMEOUT_S = 120.0  # actors placed and every engine ready
@@ -282,14 +282,9 @@ class DaskPool:
         self.lead_s = max(LEAD_MIN_S, 3 * worst)
 
     def _start_engines(self, scenario: Scenario, host: str, shares: Sequence[WorkerShare]) -> None:
-        script_text = None
-        if scenario.script is not None:
-            try:
-                script_text = Path(scenario.script.path).read_text(encoding="utf-8")
-            except OSError as exc:
-                raise PoolError(f"cannot read the script {scenario.script.file}: {exc}") from None
+        files = script_files(scenario.script) if scenario.script is not None else None
         futures = [
-            actor.start(scenario, host, share, script_text)
+            actor.start(scenario, host, share, files)
             for actor, share in zip(self._actors, shares, strict=True)
         ]
         for i, fut in enumerate(futures):

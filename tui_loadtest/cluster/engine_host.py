@@ -39,6 +39,7 @@ from ..engine.pool import last_line
 from ..engine.shares import WorkerShare
 from ..scenario import Scenario
 from .handshake import hello
+from .shipping import safe_relative
 
 READY_TIMEOUT_S = 60.0
 ORPHAN_S = 10.0  # no drain for this long: the coordinator is gone, stop the engine
@@ -70,16 +71,21 @@ class EngineHost:
 
     # -- starting (on the actor thread) ------------------------------------------------
     def start(
-        self, scenario: Scenario, host: str, share: WorkerShare, script_text: str | None
+        self,
+        scenario: Scenario,
+        host: str,
+        share: WorkerShare,
+        script_files: dict[str, bytes] | None,
     ) -> dict[str, Any]:
         """Start the engine's process; return its ``ready`` details (pid, host).
+        ``script_files``: the user script and its folder's modules (cluster/shipping.py).
 
         Raises RuntimeError with the reason when it cannot start.
         """
         if self._loop is None:
             raise RuntimeError("hello() must come first")
-        if scenario.script is not None and script_text is not None:
-            scenario = self._ship_script(scenario, script_text)
+        if scenario.script is not None and script_files is not None:
+            scenario = self._ship_script(scenario, script_files)
         ours, theirs = socket.socketpair()
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - kept for the engine's life
         try:
@@ -111,13 +117,20 @@ class EngineHost:
         threading.Thread(target=self._relay, name="tui-loadtest-relay", daemon=True).start()
         return dict(msg[1])
 
-    def _ship_script(self, scenario: Scenario, text: str) -> Scenario:
-        """A user script travels as text; the engine imports it from a file of its own."""
+    def _ship_script(self, scenario: Scenario, files: dict[str, bytes]) -> Scenario:
+        """A user script travels as files (itself and the modules it imports from its
+        folder); the engine imports it from a folder of its own, on its import path."""
         assert scenario.script is not None
         self._dir = tempfile.mkdtemp(prefix="tui-loadtest-script-")
+        try:
+            for name, data in files.items():
+                target = os.path.join(self._dir, *safe_relative(name).parts)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with open(target, "wb") as fh:
+                    fh.write(data)
+        except (OSError, ValueError) as exc:
+            raise RuntimeError(f"cannot write the script's files: {exc}") from None
         path = os.path.join(self._dir, os.path.basename(scenario.script.path))
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(text)
         return replace(scenario, script=replace(scenario.script, path=path))
 
     # -- relaying ---------------------------------------------------------------------

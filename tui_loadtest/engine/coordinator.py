@@ -129,6 +129,7 @@ class Run:
         # Warnings as they come (a clock off, a lost worker), for a headless run to print:
         # append-only, read by index from another thread.
         self.alerts: list[str] = []
+        self._said = 0  # the workers' one-off warnings already among the alerts
 
     # -- lifecycle ----------------------------------------------------------
     def start(self, go: bool = True) -> None:
@@ -348,6 +349,10 @@ class Run:
                         self._log(f"worker {msg.delta.worker}, script", msg.delta.logs)
                     with self._lock:
                         changed |= bool(self.aggregate.add(msg.delta))
+                    said = self.aggregate.said
+                    if len(said) > self._said:  # a worker's one-off warning: a line now
+                        self.alerts.extend(said[self._said :])
+                        self._said = len(said)
                 else:
                     self._worker_ended(msg)
                     changed = True
@@ -692,6 +697,7 @@ class Run:
                     "worker_errors": list(self.worker_errors),
                     "workers_lost": [dict(lost) for lost in self.lost],
                     "degraded": self.degraded,
+                    **({"notes": list(agg.notes)} if agg.notes else {}),
                     "users": {
                         "planned": self.users_planned,
                         "peak": agg.users_peak,

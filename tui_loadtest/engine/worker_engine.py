@@ -489,8 +489,6 @@ class WorkerEngine:
             notes, rt.notes = notes + rt.notes, []
         connects, self.connects = self.connects, 0
         loop = self.watch.take() if self.watch is not None else None
-        if loop is not None and loop.notes:
-            notes = notes + loop.notes
         driver = self.driver
         self.send(
             WorkerDelta(
@@ -518,6 +516,7 @@ class WorkerEngine:
                 loop_lag=loop.lag if loop is not None else None,
                 loop_lag_sum_us=loop.lag_sum_us if loop is not None else 0,
                 stalls=loop.stalls if loop is not None else [],
+                loop_notes=loop.notes if loop is not None else [],
             )
         )
         self.tick += 1

@@ -113,7 +113,8 @@ class RunOutputs:
             if self.comparison.differences:
                 self.note(differences_line(self.comparison))
             verdicts += gates.regression_gates(self.comparison)
-        if measured:
+        if measured or (not result.unreachable and result.iterations):
+            # a script whose every task raised before its request has iterations to judge
             verdicts = gates.evaluate_thresholds(self.thresholds, result) + verdicts
         written = write_extra_formats(
             result, self.html, self.csv, comparison=self.comparison, keep=True, note=self.note
@@ -131,12 +132,19 @@ class RunOutputs:
             written = self._write_junit(result, verdicts) and written
         code = gates.exit_code(code, verdicts)
         failures, requests = result.summary.failures, result.summary.requests
-        if self.error_code is not None and code == EXIT_OK and failures:
+        failed = failed_text(result)
+        if self.error_code is not None and code == EXIT_OK and failed:
             code = self.error_code
-            self.note(f"{failures:,} request(s) failed: exit code {code} (--exit-code-on-error)")
+            self.note(f"{failed} failed: exit code {code} (--exit-code-on-error)")
         if self.fail_when_all_failed and code == EXIT_OK and measured and failures >= requests:
             code = EXIT_GATE_FAILED
             self.note(f"every request failed ({failures:,} of {requests:,}): exit code {code}")
+        if self.error_code is None and code == EXIT_OK and result.failed_iterations:
+            self.note(
+                f"{result.failed_iterations:,} of {result.iterations:,} iterations failed;"
+                " the exit code stays 0 (--exit-code-on-error 1 or [thresholds]"
+                " iteration_failure_rate fails a build on them)"
+            )
         if self.save_name is not None and self.store is not None:
             code = self._save(result, code)
         return code if written else output_failed(code)
@@ -147,7 +155,7 @@ class RunOutputs:
         from ..report.output_files import OutputError, save_output
 
         assert self.junit is not None
-        cases = junit_cases(result, verdicts, self.comparison)
+        cases = junit_cases(result, verdicts, self.comparison, error_code=self.error_code)
         xml = junit_xml(
             cases,
             title=result.scenario_name,
@@ -180,6 +188,17 @@ class RunOutputs:
             return EXIT_USAGE
         self.note(f'baseline "{self.save_name}" saved in {self.store.path}')
         return code
+
+
+def failed_text(result: RunResult) -> str:
+    """What ``--exit-code-on-error`` counts: "3 request(s) and 12 iteration(s)" that
+    failed (a script task that raised is a failed iteration); "" when none did."""
+    parts = []
+    if result.summary.failures:
+        parts.append(f"{result.summary.failures:,} request(s)")
+    if result.failed_iterations:
+        parts.append(f"{result.failed_iterations:,} iteration(s)")
+    return " and ".join(parts)
 
 
 def _kept_for_import(baseline: Baseline) -> str:

@@ -31,7 +31,7 @@ from .formatting import (
 )
 from .output_files import write_output
 from .recommendations import recommend
-from .text import repeat_table, users_line
+from .text import iterations_text, note_lines, repeat_table, users_line
 from .throughput import throughput_rating
 
 _CSS = """
@@ -93,6 +93,7 @@ def html_report(
         f"<title>{escape(heading)}</title><style>{_CSS}</style></head><body><main>",
         f"<h1>{escape(heading)}</h1>",
         f'<p class="meta">{escape(meta)}</p>',
+        *(f"<p>{escape(line)}</p>" for line in note_lines(result)),
         "<h2>Overall summary</h2>",
         _cards(result),
         *_thresholds(result),
@@ -142,6 +143,9 @@ def _cards(result: RunResult) -> str:
         _card("Max", f"{fmt_ms(lat.max)} ms"),
         _card("Error rate", fmt_pct(s.error_rate), rate_error_rate(s.error_rate)),
     ]
+    if result.flows:  # a task that raised is a failed iteration, not a failed request
+        rate = result.iteration_failure_rate
+        cards.append(_card("Failed iterations", iterations_text(result), rate_error_rate(rate)))
     return '<div class="cards">' + "".join(cards) + "</div>"
 
 

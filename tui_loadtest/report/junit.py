@@ -40,29 +40,49 @@ class JUnitCase:
 
 
 def junit_cases(
-    result: RunResult, gates: Sequence[Any], comparison: Comparison | None = None
+    result: RunResult,
+    gates: Sequence[Any],
+    comparison: Comparison | None = None,
+    *,
+    error_code: int | None = None,
 ) -> list[JUnitCase]:
     """The run, each threshold gate, and each judged row of the comparison, as cases.
 
     ``gates`` are :class:`tui_loadtest.pipeline.gates.GateResult`; a comparison's rows are
     used one by one (a regression fails its own case, with its figures), so the
-    "regression" gate lines themselves are not repeated.
+    "regression" gate lines themselves are not repeated. ``error_code``
+    (``--exit-code-on-error``) adds the case it decides: no request or iteration failed.
     """
     from ..compare import REGRESSED
 
     s = result.summary
     ran = not result.interrupted and not result.unreachable
     why = "interrupted" if result.interrupted else "unreachable" if result.unreachable else ""
+    iterations = ""
+    if result.flows:
+        iterations = f", {result.failed_iterations:,} of {result.iterations:,} iterations failed"
     cases = [
         JUnitCase(
             "run",
             "the run completed",
             ran,
             f"{result.duration_s:.1f} s, {s.requests:,} requests, {s.failures:,} failed"
+            + iterations
             + (f" ({why})" if why else ""),
             kind="run",
         )
     ]
+    if error_code is not None:
+        failed = bool(s.failures or result.failed_iterations)
+        cases.append(
+            JUnitCase(
+                "run",
+                f"no request or iteration failed (--exit-code-on-error {error_code})",
+                not failed,
+                f"{s.failures:,} of {s.requests:,} requests failed" + iterations,
+                kind="run",
+            )
+        )
     for gate in gates:
         if gate.kind == "threshold":
             cases.append(JUnitCase("thresholds", gate.name, gate.passed, gate.measured,

@@ -1,6 +1,7 @@
 """Recommendations read from a run's data, for the report's numbered list.
 
-Each rule looks at one aspect of the result (error rate, kinds of failure,
+Each rule looks at one aspect of the result (nothing measured, failed
+iterations, error rate, kinds of failure,
 slow endpoints, the tail against the median, throughput, drift over the run,
 sample size) and returns advice only when the data calls for it, naming the
 endpoint and the figure that triggered it. The bands are those of
@@ -69,6 +70,38 @@ def generator_rule(result: RunResult) -> list[str]:
             " target; add --workers, lower the load, or use a bigger machine."
         )
     return lines
+
+
+def nothing_measured_rule(result: RunResult) -> list[str]:
+    """A run that measured no request has nothing to judge: it never gets the all-clear."""
+    if result.summary.requests:
+        return []
+    return [
+        "No request was measured, so none of the figures above says anything about the"
+        " target: check that the run lasted long enough and that its users sent requests"
+        " (the errors and notes above say why they did not)."
+    ]
+
+
+def failed_iterations_rule(result: RunResult) -> list[str]:
+    """Iterations of flows or script tasks that failed: a script that raises sends no
+    failed request, so the error rate alone would read as all clear."""
+    failed = result.failed_iterations
+    if not failed:
+        return []
+    worst = max(result.flows, key=lambda f: f.stats.failed)
+    raised = [e for e in result.errors if e.kind == "script" and e.endpoint == worst.name]
+    why = (
+        f"the task raised {raised[0].message}; the tracebacks are in the run's log file"
+        if raised
+        else "a step failed or a capture found nothing; see the errors below"
+    )
+    most = worst.stats.failed
+    where = f"all in {worst.name}" if most == failed else f"{fmt_int(most)} in {worst.name}"
+    return [
+        f"{fmt_int(failed)} of {fmt_int(result.iterations)} iterations failed"
+        f" ({fmt_pct(result.iteration_failure_rate)}), {where}: {why}."
+    ]
 
 
 def dead_endpoint_rule(result: RunResult) -> list[str]:
@@ -255,6 +288,8 @@ def sample_size_rule(result: RunResult) -> list[str]:
 
 
 RULES: tuple[Callable[[RunResult], list[str]], ...] = (
+    nothing_measured_rule,
+    failed_iterations_rule,
     dead_endpoint_rule,
     generator_rule,
     error_rate_rule,

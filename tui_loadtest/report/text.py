@@ -191,13 +191,30 @@ def flow_table(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
 
 def overall_lines(result: RunResult) -> list[str]:
     s = result.summary
+    iterations = iterations_text(result)
     return [
         f"Average Response Time: {fmt_ms(s.latency.mean)} ms",
         f"P95 Response Time: {fmt_ms(s.latency.p95)} ms",
         f"P99 Response Time: {fmt_ms(s.latency.p99)} ms",
         f"Error Rate: {fmt_pct(s.error_rate)}",
+        *([f"Failed Iterations: {iterations}"] if iterations else []),
         f"Requests per Second: {s.rps:,.2f}",
     ]
+
+
+def iterations_text(result: RunResult) -> str:
+    """The error rate's companion for flows and scripts: "12 of 4,810 (0.25%)" of their
+    iterations failed (a task that raised sends no failed request); "" without flows."""
+    if not result.flows:
+        return ""
+    failed, total = result.failed_iterations, result.iterations
+    return f"{fmt_int(failed)} of {fmt_int(total)} ({fmt_pct(result.iteration_failure_rate)})"
+
+
+def note_lines(result: RunResult) -> list[str]:
+    """What the workers said once during the run (a data queue that ran out, a script's
+    request names past the limit), as the headless run printed them."""
+    return [f"Note: {text}" for text in result.outcome.get("notes") or []]
 
 
 def response_lines(result: RunResult) -> list[str]:
@@ -421,6 +438,7 @@ def run_summary(result: RunResult, width: int | None = None) -> str:
         f"Concurrent Users: {users}",
         *warmup_lines(result),
         *generator_lines(result),
+        *note_lines(result),
         "",
         *repeat_lines(result, fits),
         "Overall Summary",

@@ -159,7 +159,11 @@ def parse_scenario(
             '[[flows]], [[data]] and scripts run on the "fast" transport '
             '(remove transport = "httpx")',
         )
-    thresholds = parse_thresholds(ctx, data.get("thresholds"), list(taken))
+    thresholds = parse_thresholds(
+        ctx, data.get("thresholds"), list(taken), iterations=bool(flows) or script is not None
+    )
+    if script is not None and "host" not in data and script.host is not None:
+        host = script.host  # the script's own host (Locust's): the file's host comes first
     monitor = parse_monitor(ctx, data.get("monitor"))
     cluster = parse_cluster(ctx, data.get("cluster"))
     scenario = Scenario(
@@ -205,7 +209,7 @@ def script_scenario(path: str | Path) -> Scenario:
     spec = load_script(file, Path(file), file)
     scenario = Scenario(
         name=Path(file).stem or "script",
-        host=None,
+        host=spec.host,
         load=LoadSpec(),
         http=HttpSpec(),
         requests=(),

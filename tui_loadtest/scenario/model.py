@@ -60,7 +60,11 @@ THRESHOLD_METRICS = (
     "mean_ms",
     "error_rate",
     "rps_min",
+    "iteration_failure_rate",
 )
+# Metrics of the run as a whole only: iterations belong to flows and script tasks, not
+# to an endpoint.
+RUN_ONLY_METRICS = ("iteration_failure_rate",)
 
 # ``{name}`` in a path or body: filled per request from the request's vars.
 # ``${NAME}`` is not one: it names an environment variable, filled at load time.
@@ -366,6 +370,10 @@ class ScriptSpec:
     path: str  # resolved
     tasks: tuple[tuple[str, float], ...]
     on_start: str | None = None  # the @on_start function's name, if any
+    host: str | None = None  # a module-level ``host = "http://..."`` (Locust's), normalized
+    # The modules the script imported from its own folder when it was loaded, as paths
+    # relative to that folder (``helpers.py``, ``lib/__init__.py``): what a cluster ships.
+    modules: tuple[str, ...] = ()
 
 
 # What ``[monitor]`` scrapes: at most this many series per endpoint (a whole exporter can

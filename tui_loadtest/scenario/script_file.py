@@ -4,6 +4,12 @@ The coordinator imports the script before any worker starts, so that a syntax
 error, a failing import or a script without ``@task`` stops the run with one line
 (file, line, error; exit 2) instead of a traceback from every worker. Workers
 import the file again (:func:`import_script`) to run it.
+
+The script's folder is on the import path while it runs, as Locust puts the
+locustfile's: ``import helpers`` finds ``helpers.py`` beside it. The coordinator's
+check takes the folder off again afterwards (its own later imports must not find a
+user's ``json.py``); it notes which modules the script imported from there, which
+a cluster run ships with it.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import inspect
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -19,28 +26,42 @@ from typing import Any
 
 from ..errors import ScenarioError
 from ..script import ON_START_ATTR, TASK_ATTR
+from .messages import show
 from .model import ScriptSpec
+from .urls import normalize_host
 
 __all__ = ["import_script", "load_script", "script_parts"]
 
+_SCRIPT_PREFIX = "tui_loadtest_user_script_"  # the module name a script is imported under
 
-def import_script(path: str) -> ModuleType:
-    """Import the script at ``path`` under a name of its own (not ``__main__``).
+
+def import_script(path: str, *, keep_folder: bool = True) -> ModuleType:
+    """Import the script at ``path`` under a name of its own (not ``__main__``), its
+    folder first on ``sys.path``; ``keep_folder=False`` restores ``sys.path`` after
+    (a worker keeps it: a task may import later).
 
     Raises whatever the script raises; :func:`load_script` turns that into one line.
     """
     digest = hashlib.sha1(path.encode(), usedforsecurity=False).hexdigest()[:12]
-    name = f"tui_loadtest_user_script_{Path(path).stem}_{digest}"
+    name = f"{_SCRIPT_PREFIX}{Path(path).stem}_{digest}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
+    saved = list(sys.path)
+    folder = os.path.dirname(path)
+    if folder in sys.path:
+        sys.path.remove(folder)
+    sys.path.insert(0, folder)
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
     except BaseException:
         sys.modules.pop(name, None)
         raise
+    finally:
+        if not keep_folder:
+            sys.path[:] = saved
     return module
 
 
@@ -69,10 +90,12 @@ def load_script(file: str, path: Path, where: str) -> ScriptSpec:
         raise ScenarioError(f'{where}: cannot read script "{file}": {reason}')
     resolved = str(path.resolve())
     try:
-        module = import_script(resolved)
+        module = import_script(resolved, keep_folder=False)
     except SyntaxError as exc:
         line = f":{exc.lineno}" if exc.lineno else ""
         raise ScenarioError(f"{shown}{line}: SyntaxError: {exc.msg}") from None
+    except KeyboardInterrupt:  # Ctrl+C or SIGTERM during a slow import: the run ends as told
+        raise
     except BaseException as exc:  # noqa: BLE001 - user code: report any failure in one line
         raise ScenarioError(_import_failure(exc, resolved, shown)) from None
     tasks, start, wait = script_parts(module)
@@ -98,7 +121,43 @@ def load_script(file: str, path: Path, where: str) -> ScriptSpec:
         path=resolved,
         tasks=tuple((name, weight) for name, _, weight in tasks),
         on_start=start.__name__ if start is not None else None,
+        host=_script_host(module, shown),
+        modules=_folder_modules(Path(resolved).parent),
     )
+
+
+def _script_host(module: ModuleType, shown: str) -> str | None:
+    """A module-level ``host = "http://..."``, as Locust users set it on their User."""
+    host = vars(module).get("host")
+    if host is None:
+        return None
+    try:
+        return normalize_host(host)
+    except ValueError as exc:
+        raise ScenarioError(f"{shown}: host: {exc}, got {show(host)}") from None
+
+
+def _folder_modules(folder: Path) -> tuple[str, ...]:
+    """The modules imported from ``folder`` as the import path finds them there (``a.b``
+    as ``a/b.py`` or ``a/b/__init__.py``), as relative paths: not a library in a
+    virtualenv inside the folder, and never this package itself. (All of them, not only
+    those new with this import: a module imported by an earlier load is needed too.)"""
+    found = []
+    for name in sorted(sys.modules):
+        if name.startswith(_SCRIPT_PREFIX):
+            continue
+        module = sys.modules.get(name)
+        file = getattr(module, "__file__", None)
+        if not file or name.partition(".")[0] == "tui_loadtest" or name == "__main__":
+            continue
+        try:
+            relative = Path(file).resolve().relative_to(folder)
+        except ValueError:
+            continue
+        stem = name.replace(".", "/")
+        if relative.as_posix() in (f"{stem}.py", f"{stem}/__init__.py"):
+            found.append(relative.as_posix())
+    return tuple(found)
 
 
 def _import_failure(exc: BaseException, path: str, shown: str) -> str:

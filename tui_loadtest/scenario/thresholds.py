@@ -6,14 +6,22 @@ from typing import Any
 
 from .checks import Context, is_number, positive_number
 from .messages import did_you_mean, join, show
-from .model import THRESHOLD_METRICS, Threshold
+from .model import RUN_ONLY_METRICS, THRESHOLD_METRICS, Threshold
+
+ENDPOINT_METRICS = tuple(m for m in THRESHOLD_METRICS if m not in RUN_ONLY_METRICS)
 
 
-def parse_thresholds(ctx: Context, raw: Any, request_names: list[str]) -> tuple[Threshold, ...]:
+def parse_thresholds(
+    ctx: Context, raw: Any, request_names: list[str], *, iterations: bool = True
+) -> tuple[Threshold, ...]:
+    """``iterations``: the scenario has flows or a script (``iteration_failure_rate``
+    has something to measure)."""
     table = ctx.table("thresholds", raw, "a table ([thresholds])")
     found: list[Threshold] = []
     for name, value in table.items():
         key = join("thresholds", name)
+        if name == "iteration_failure_rate" and not iterations:
+            raise ctx.fail(key, "needs [[flows]] or a script (plain requests make no iterations)")
         if name in THRESHOLD_METRICS:
             found.append(_threshold(ctx, key, name, value, None))
         elif name == "endpoints":
@@ -54,7 +62,14 @@ def _endpoint_thresholds(
         )
         raise ctx.fail(key, f"no request named {show(endpoint)} ({hint})")
     metrics = ctx.table(key, raw, "a table of metrics, like { p99_ms = 800 }")
-    ctx.check_keys(key, metrics, THRESHOLD_METRICS)
+    for metric in metrics:
+        if metric in RUN_ONLY_METRICS:
+            raise ctx.fail(
+                join(key, metric),
+                "is for the whole run: iterations belong to flows and script tasks,"
+                " not to an endpoint (set it under [thresholds])",
+            )
+    ctx.check_keys(key, metrics, ENDPOINT_METRICS)
     return [
         _threshold(ctx, join(key, metric), metric, value, endpoint)
         for metric, value in metrics.items()
@@ -62,7 +77,7 @@ def _endpoint_thresholds(
 
 
 def _threshold(ctx: Context, key: str, metric: str, value: Any, endpoint: str | None) -> Threshold:
-    if metric == "error_rate":
+    if metric in ("error_rate", "iteration_failure_rate"):
         if not is_number(value) or not 0 <= value <= 1:
             raise ctx.expected(key, "a fraction between 0 and 1 (0.01 means 1%)", value)
     elif metric == "rps_min":

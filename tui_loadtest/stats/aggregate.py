@@ -115,6 +115,9 @@ class WorkerDelta:
     loop_lag: list[tuple[int, int]] | None = None
     loop_lag_sum_us: int = 0
     stalls: list[tuple[str, float, int]] = field(default_factory=list)
+    # The first stall by each culprit, in words: events and headless lines like ``notes``,
+    # but not the run's notes (the report's generator section counts every stall).
+    loop_notes: list[str] = field(default_factory=list)
 
 
 class _Span:
@@ -301,6 +304,10 @@ class RunAggregate:
         self._rows_of: dict[int, list[int]] = {}
         self.flows = [_FlowSpan() for _ in self.flow_names]  # whole run
         self._notes: set[str] = set()
+        # What the workers said once, in order: ``said`` every line (for a headless run to
+        # print as it comes), ``notes`` the run's own (for the summary and the report).
+        self.said: list[str] = []
+        self.notes: list[str] = []
         self.window_s = window_s
         self.open_model = False
         self._live = set(range(workers))
@@ -396,9 +403,10 @@ class RunAggregate:
         for flow, fd in zip(sec.flows, delta.flows, strict=True):
             flow.add(fd)
         for note in delta.notes:
-            if note not in self._notes:  # every worker may say it: the run says it once
-                self._notes.add(note)
-                self.events.append(Event(delta.tick + delta.span_s, note, "warning"))
+            if self._say(delta, note):
+                self.notes.append(note)
+        for note in delta.loop_notes:
+            self._say(delta, note)
         errors = self.warmup_errors if delta.tick < self.warmup_ticks else self.errors
         for kind, status, local, count, message in delta.errors:
             ep = rows[local] if rows is not None and local >= 0 else local
@@ -417,6 +425,15 @@ class RunAggregate:
                 row[2] = min(row[2], float(delta.tick))
                 row[3] = max(row[3], float(delta.tick))
         return self._complete_ready()
+
+    def _say(self, delta: WorkerDelta, note: str) -> bool:
+        """A worker's one-off warning as an event; False when another worker said it."""
+        if note in self._notes:  # every worker may say it: the run says it once
+            return False
+        self._notes.add(note)
+        self.said.append(note)
+        self.events.append(Event(delta.tick + delta.span_s, note, "warning"))
+        return True
 
     def _rows(self, delta: WorkerDelta) -> list[int] | None:
         """The run's row of each of this worker's rows; None when they are the same

@@ -61,6 +61,11 @@ class StatsReport(Struct, kw_only=True):
     dropped: int | UnsetType = UNSET
     # Arrival-rate runs only: how late the generator sent requests.
     lag_ms: LatencyMs | None | UnsetType = UNSET
+    # Runs with flows or a script only: their iterations, all flows together (each one's
+    # are in ``flows``); a task that raised is a failed iteration, not a failed request.
+    iterations: int | UnsetType = UNSET
+    failed_iterations: int | UnsetType = UNSET
+    iteration_failure_rate: float | UnsetType = UNSET
 
 
 class EndpointReport(Struct, kw_only=True):
@@ -274,6 +279,8 @@ class OutcomeReport(Struct, kw_only=True):
     users: UsersReport | UnsetType = UNSET  # reports before it was kept lack it
     # "1 of 4 workers lost at 0:42" when a run went on without some of its workers
     degraded: str | None | UnsetType = UNSET
+    # What the workers said once (a data queue that ran out...): runs with any only
+    notes: list[str] | UnsetType = UNSET
 
 
 class GeneratorCpuReport(Struct, kw_only=True):

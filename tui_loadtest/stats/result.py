@@ -122,6 +122,21 @@ class RunResult:
             return False
         return self.outcome.get("connections", 0) == 0
 
+    @property
+    def iterations(self) -> int:
+        """Iterations of every flow (or script task, ``on_start`` included); 0 without."""
+        return sum(f.stats.iterations for f in self.flows)
+
+    @property
+    def failed_iterations(self) -> int:
+        """Iterations that failed: a step failed, or the script's task raised."""
+        return sum(f.stats.failed for f in self.flows)
+
+    @property
+    def iteration_failure_rate(self) -> float:
+        total = self.iterations
+        return self.failed_iterations / total if total else 0.0
+
     def flow(self, name: str) -> FlowResult | None:
         for f in self.flows:
             if f.name == name:
@@ -143,6 +158,10 @@ class RunResult:
         """The report as typed structs (see :mod:`tui_loadtest.stats.report_format`)."""
         open_model = self.service_histogram is not None
         summary = _summary_struct(self.summary)
+        if self.flows:  # what the flows below add up to, beside the requests' error rate
+            summary.iterations = self.iterations
+            summary.failed_iterations = self.failed_iterations
+            summary.iteration_failure_rate = round(self.iteration_failure_rate, 6)
         histograms = fmt.HistogramsReport(
             **HISTOGRAM_SCHEME,
             total=_hist_struct(self.histogram),
@@ -193,7 +212,7 @@ class RunResult:
                     # Rounded as the summary rounds the same figure.
                     value=None
                     if t.value is None
-                    else round(t.value, 6 if t.metric == "error_rate" else 3),
+                    else round(t.value, 6 if t.metric in _FRACTIONS else 3),
                     passed=t.passed,
                     label=t.label,
                 )
@@ -391,6 +410,9 @@ def service_view(result: RunResult) -> RunResult:
         flows=flows,
         per_second=result.per_second_service or result.per_second,
     )
+
+
+_FRACTIONS = ("error_rate", "iteration_failure_rate")
 
 
 def _r(x: float) -> float:

@@ -25,6 +25,8 @@ _LATENCY = {
     "mean_ms": "mean",
 }
 
+_RATES = ("rps_min", "error_rate", "iteration_failure_rate")
+
 
 class EndpointFigures(Protocol):
     @property
@@ -32,10 +34,17 @@ class EndpointFigures(Protocol):
 
 
 class Measured(Protocol):
-    """What thresholds read of a run (a ``RunResult``): its summary and its endpoints."""
+    """What thresholds read of a run (a ``RunResult``): its summary, its endpoints and
+    its iterations (flows and script tasks)."""
 
     @property
     def summary(self) -> Stats: ...
+
+    @property
+    def iterations(self) -> int: ...
+
+    @property
+    def iteration_failure_rate(self) -> float: ...
 
     def endpoint(self, name: str) -> EndpointFigures | None: ...
 
@@ -55,6 +64,8 @@ class ThresholdResult:
 
 def measure(threshold: Threshold, result: Measured) -> float | None:
     """The value ``threshold`` is checked against; None when there is nothing to measure."""
+    if threshold.metric == "iteration_failure_rate":
+        return result.iteration_failure_rate if result.iterations else None
     stats: Stats | None = result.summary
     if threshold.endpoint is not None:
         endpoint = result.endpoint(threshold.endpoint)
@@ -94,7 +105,7 @@ def scenario_thresholds(scenario: dict[str, Any]) -> list[Threshold]:
         if not isinstance(item, dict):
             continue
         metric, limit, endpoint = item.get("metric"), item.get("limit"), item.get("endpoint")
-        if not isinstance(metric, str) or metric not in (*_LATENCY, "rps_min", "error_rate"):
+        if not isinstance(metric, str) or metric not in (*_LATENCY, *_RATES):
             continue
         if isinstance(limit, bool) or not isinstance(limit, int | float):
             continue

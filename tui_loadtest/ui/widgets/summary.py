@@ -34,7 +34,9 @@ from ...report.recommendations import recommend
 from ...report.resources import resource_lines
 from ...report.text import (
     generator_lines,
+    iterations_text,
     latency_views,
+    note_lines,
     repeat_lines,
     response_lines,
     users_line,
@@ -130,7 +132,10 @@ def summary_renderable(
     warmup = warmup_note(result)
     if warmup:
         head.add_row("Warm-up", warmup)
-    warnings = [Text(line, style=TONE_COLOURS["warn"]) for line in generator_lines(result)]
+    warnings = [
+        Text(line, style=TONE_COLOURS["warn"])
+        for line in generator_lines(result) + note_lines(result)
+    ]
 
     overall = Table.grid(padding=(0, 2))
     overall.add_column(no_wrap=True)
@@ -149,6 +154,13 @@ def summary_renderable(
         Text(fmt_pct(s.error_rate), style=TONE_COLOURS[er.tone]),
         Text(er.label, style=f"dim {TONE_COLOURS[er.tone]}"),
     )
+    if result.flows:  # a task that raised is a failed iteration, not a failed request
+        ir = rate_error_rate(result.iteration_failure_rate)
+        overall.add_row(
+            "Failed Iterations",
+            Text(iterations_text(result), style=TONE_COLOURS[ir.tone]),
+            Text(ir.label, style=f"dim {TONE_COLOURS[ir.tone]}"),
+        )
     tr, _ = throughput_rating(result)  # rated only when the target set the pace
     overall.add_row("Requests per Second", Text(f"{s.rps:,.2f}"), Text(tr.label, style="dim"))
     answers = Table.grid(padding=(0, 2))  # status codes and bytes, worded as the text summary
