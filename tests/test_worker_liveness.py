@@ -389,3 +389,42 @@ def test_a_pool_started_from_a_thread_that_ends_keeps_its_workers(conns):
     result = run.result()
     assert result.outcome["workers_lost"] == [] and result.outcome["reason"] == "run time reached"
     assert result.summary.requests == srv.requests > 0
+
+
+def half_a_message_then_stop(conn, scenario, host, share, parent_pid=None) -> None:  # noqa: ANN001
+    """Stands in for the worker's entry point: ready, then at go the first half of a
+    message (its length said in full), then SIGSTOP, as a worker stopped in the middle
+    of sending a large delta."""
+    import struct
+
+    conn.send(("ready", {"pid": os.getpid(), "host": "test"}))
+    conn.recv()  # go
+    os.write(conn.fileno(), struct.pack("!i", 100_000) + b"x" * 50_000)
+    os.kill(os.getpid(), signal.SIGSTOP)
+
+
+def test_a_worker_stopped_mid_message_cannot_hold_the_merge_thread(conns, monkeypatch):
+    """The merge thread waits for the rest of a message the worker began to send, which
+    never comes: only a watch of its own sees the silence and kills the worker, whose
+    end then ends that read too. The run ends as all workers lost."""
+    from tui_loadtest.engine import worker
+
+    srv, url = conns
+    monkeypatch.setattr(worker, "worker_main", half_a_message_then_stop)
+    sc = scenario([{"path": "/"}], load={"users": 1, "run_time": "1m"})
+    run = Run(sc, url, workers=1)
+    pid = None
+    try:
+        run.start()
+        pid = run.worker_info()[0].pid
+        assert run.wait(30)  # the merge thread used to wait for ever
+    finally:
+        if pid is not None and alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        run.close()
+    result = run.result()
+    assert result.outcome["reason"] == "all workers lost"
+    (lost,) = result.outcome["workers_lost"]
+    assert "no delta for 3 s" in lost["reason"] and "SIGSTOP" in lost["reason"]
+    assert lost["missing_s"] >= 60
+    assert pid is not None and not alive(pid)

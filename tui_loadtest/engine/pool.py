@@ -44,7 +44,7 @@ from .shares import WorkerShare
 
 READY_TIMEOUT_S = 60.0
 LOST_S = 3.0  # no delta for this long: the worker is lost (Locust: 3 missed heartbeats)
-REAP_S = 0.5  # how long a lost worker's process gets to die once killed
+WATCH_S = 0.25  # how often a local pool looks for silent workers
 
 # Control messages, coordinator to engines (see engine/worker.py).
 Control = (
@@ -157,7 +157,10 @@ class LocalProcessPool:
 
     A worker that sends nothing for ``lost_s`` seconds once the load has started is
     lost: its process is killed (by its pid: our own child) and the run goes on
-    without it, as on a cluster.
+    without it, as on a cluster. A thread of the pool's own watches for that, not
+    the merge thread: the merge thread may be the one stuck on the silent worker's
+    pipe (a message it began to read when the worker was stopped). The kill ends
+    that read too, and the merge thread reports the worker as for any other death.
     """
 
     lead_s = 0.02
@@ -171,6 +174,8 @@ class LocalProcessPool:
         self._last_tick: list[int] = []
         self._heard: list[float] = []  # when each worker's last message was read (monotonic)
         self._go_mono: float | None = None  # when the load started (monotonic)
+        self._silenced: dict[int, str] = {}  # workers killed for their silence: why
+        self._watch_end = threading.Event()
         self._info: list[WorkerInfo] = []
         self._pending: list[PoolMessage] = []  # gathered by kill(), handed out by receive()
         self._send_lock = threading.Lock()
@@ -245,6 +250,7 @@ class LocalProcessPool:
             self._send_to(conn, ("go", at + self._info[i].clock_offset_s))
             self._info[i] = replace(self._info[i], state="running")
         self._go_mono = time.monotonic() + (at - time.time())
+        threading.Thread(target=self._watch, name="tui-loadtest-liveness", daemon=True).start()
 
     def send(self, msg: Control, worker: int | None = None) -> None:
         conns = self._conns if worker is None else [self._conns[worker]]
@@ -265,33 +271,32 @@ class LocalProcessPool:
             if self._live and not out:
                 for conn in cast(list[Connection], wait(list(self._live), timeout=timeout)):
                     self._read(conn, out)
-            self._check_silent(out)
         return out
 
-    def _check_silent(self, out: list[PoolMessage]) -> None:
-        """A worker that sent nothing for :attr:`lost_s` since the load started is lost."""
+    def _watch(self) -> None:
+        """The liveness thread: from go until the pool ends, kill silent workers."""
+        while not self._watch_end.wait(WATCH_S) and self._live:
+            self._check_silent()
+
+    def _check_silent(self) -> None:
+        """Kill a worker that sent nothing for :attr:`lost_s` since the load started; the
+        merge thread then reads its end and reports it lost, with the reason kept here."""
         if self._go_mono is None or self._killing:
             return
         now = time.monotonic()
         first_due = self._go_mono + 1.0  # the first delta covers the first second
         for conn, i in list(self._live.items()):
-            if now - max(self._heard[i], first_due) <= self.lost_s:
+            if i in self._silenced or now - max(self._heard[i], first_due) <= self.lost_s:
                 continue
-            if conn.poll(0):  # it did send: its messages wait for a busy merge thread
+            try:
+                if conn.poll(0):  # it did send: its messages wait for a busy merge thread
+                    continue
+            except (OSError, ValueError):  # ended and closed meanwhile
                 continue
-            self._lose(conn, i, out)
-
-    def _lose(self, conn: Connection, i: int, out: list[PoolMessage]) -> None:
-        proc = self._procs[i]
-        what = silence_text(proc.pid)  # read before the kill: what the process was doing
-        del self._live[conn]
-        proc.kill()  # our own child, by its pid; SIGKILL also ends a stopped process
-        proc.join(timeout=REAP_S)
-        with contextlib.suppress(OSError):
-            conn.close()
-        text = f"no delta for {self.lost_s:g} s, {what}; killed"
-        self._info[i] = replace(self._info[i], state="lost")
-        out.append(Ended(i, "lost", self._last_tick[i], text))
+            proc = self._procs[i]
+            what = silence_text(proc.pid)  # read before the kill: what it was doing
+            self._silenced[i] = f"no delta for {self.lost_s:g} s, {what}; killed"
+            proc.kill()  # our own child, by its pid; SIGKILL also ends a stopped process
 
     def _read(self, conn: Connection, out: list[PoolMessage]) -> None:
         """One message from ``conn`` (the caller holds the receive lock)."""
@@ -312,7 +317,7 @@ class LocalProcessPool:
             conn.close()
         if kind == "done":
             ended = Ended(i, "done", int(msg[1]))
-        elif self._killing:
+        elif self._killing and i not in self._silenced:
             ended = Ended(i, "stopped", self._last_tick[i])
         elif kind == "fatal":
             ended = Ended(i, "failed", self._last_tick[i], msg[1])
@@ -324,6 +329,8 @@ class LocalProcessPool:
     def _exit_text(self, i: int) -> str:
         proc = self._procs[i]
         proc.join(timeout=0.5)
+        if i in self._silenced:
+            return self._silenced[i]
         code = proc.exitcode
         if code is not None and code < 0:
             return f"the worker process was killed (signal {-code})"
@@ -334,6 +341,7 @@ class LocalProcessPool:
     # -- ending ---------------------------------------------------------------
     def kill(self, grace_s: float = 0.0) -> None:
         self._killing = True
+        self._watch_end.set()
         deadline = time.monotonic() + grace_s
         for proc in self._procs:
             proc.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -354,8 +362,11 @@ class LocalProcessPool:
 
     def _read_closed(self, conn: Connection) -> None:
         i = self._live.pop(conn)
-        ended = Ended(i, "stopped", self._last_tick[i])
-        self._info[i] = replace(self._info[i], state="stopped")
+        if i in self._silenced:  # killed for its silence before the pool was ended
+            ended = Ended(i, "lost", self._last_tick[i], self._silenced[i])
+        else:
+            ended = Ended(i, "stopped", self._last_tick[i])
+        self._info[i] = replace(self._info[i], state=ended.reason)
         self._pending.append(ended)
 
     def info(self) -> list[WorkerInfo]:
