@@ -8,6 +8,7 @@ its own cluster) in test_cluster_cli.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -446,3 +448,125 @@ def test_a_script_importing_more_than_a_cluster_ships_is_refused_in_one_line(tmp
     ), line
     assert "mod00.py, mod01.py" in line and f"and {MAX_FILES - 8} more" in line
     assert "install them on every worker" in line
+
+
+@pytest.fixture
+def own_scheduler(tmp_path) -> Iterator[tuple[subprocess.Popen, str]]:  # noqa: ANN001
+    """A scheduler in a process of its own (the test kills it) and two workers on it
+    (``dask worker --nworkers 2``), all on loopback: ``(scheduler process, address)``."""
+    info = tmp_path / "scheduler.json"
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+         "--port", "0", "--no-dashboard", "--scheduler-file", str(info)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    workers = None
+    try:
+        deadline = time.monotonic() + 60
+        while not (info.exists() and info.read_text().strip().endswith("}")):
+            assert scheduler.poll() is None and time.monotonic() < deadline, "no scheduler"
+            time.sleep(0.05)
+        address = json.loads(info.read_text())["address"]
+        workers = subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nworkers", "2",
+             "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        yield scheduler, address
+    finally:
+        for proc in (workers, scheduler):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(10)
+
+
+def test_killing_the_scheduler_ends_the_run_as_all_workers_lost(own_scheduler, conn_server):
+    """SIGKILL the scheduler mid-run: its workers close, and with them go the engines,
+    within seconds (they used to load the target for ~10 s after the command exited).
+    The run ends as "all workers lost", not "finished", degraded, each worker's share
+    missing from its last second to the planned end (it used to say 0 s)."""
+    from .test_signals import assert_all_gone
+
+    scheduler, address = own_scheduler
+    srv, url = conn_server
+    sc = scenario(
+        [{"path": "/"}],
+        load={"users": 4, "spawn_rate": 1000, "run_time": "1m", "think_time": "0.01s"},
+    )
+    pool = recording_pool(address, workers=2)  # both, once they joined
+    run = run_on(pool, sc, url)
+    try:
+        run.start()
+        rec = pool.recorder
+        rec.wait_for(lambda: all(len(rec.deltas(w)) >= 1 for w in (0, 1)))
+        engines = {w.pid for w in run.worker_info()}
+        assert None not in engines
+        scheduler.kill()
+        assert run.wait(30)  # the run ends by itself, long before its minute
+        assert_all_gone(engines, timeout=10.0)  # type: ignore[arg-type]
+    finally:
+        run.close()
+        pool.close()
+    assert srv.closed_at.keys() == srv.counts.keys()  # the target sees no load any more
+    result = run.result()
+    assert result.outcome["reason"] == "all workers lost"
+    lost = result.outcome["workers_lost"]
+    assert sorted(w["worker"] for w in lost) == [0, 1]
+    for w in lost:
+        assert w["missing_s"] >= 60 - w["at_s"] - 0.5  # due until the planned end
+    assert result.outcome["degraded"].startswith("2 of 2 workers lost at ")
+    summary = run_summary(result)
+    assert "Run ended: all workers lost." in summary and "Degraded: worker 0 of 2 lost" in summary
+    assert 0 < result.summary.requests <= srv.requests
+
+
+def test_engines_end_when_their_coordinator_is_killed(dask_cluster, conn_server):
+    """SIGKILL the coordinator (``run --cluster ADDRESS`` in a process of its own) while
+    the cluster lives on: nobody drains the engines any more, and each is killed
+    ORPHAN_S later (it used to be stopped after 10 s, and killed 5 s after that). The
+    target sees every connection close."""
+    from .test_signals import assert_all_gone, descendants
+
+    srv, url = conn_server
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui_loadtest", "run", "--no-ui", "--interval", "0.2",
+         "--cluster", dask_cluster.scheduler_address, "--host", url, "-u", "2", "-t", "60s"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    engines: set[int] = set()
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the load is on once a progress line is out
+            if line.startswith("["):
+                break
+        deadline = time.monotonic() + 30
+        while len(engines) < 2:  # the engines run under this process's LocalCluster
+            assert time.monotonic() < deadline, engines
+            engines = {
+                p
+                for p in descendants(os.getpid())
+                if b"tui_loadtest.cluster.engine_proc" in Path(f"/proc/{p}/cmdline").read_bytes()
+            }
+            time.sleep(0.05)
+        while srv.requests == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.kill()
+        proc.wait(30)
+        assert_all_gone(engines, timeout=8.0)  # ORPHAN_S (3 s), and time to spare
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+        for pid in engines:  # left by a failure: still our engine? then end it
+            with contextlib.suppress(OSError):
+                if b"engine_proc" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while srv.closed_at.keys() != srv.counts.keys():  # every connection closed
+        assert time.monotonic() < deadline, "the target still sees connections"
+        time.sleep(0.02)

@@ -12,7 +12,6 @@ from typing import Any
 
 from ..errors import UsageError, UserError
 from ..scenario import Scenario
-from ..scenario.model import WORKER_LOSS
 
 DEMO_ON_A_CLUSTER = (
     "the embedded demo API listens on this machine's loopback, which the cluster's workers "
@@ -34,12 +33,6 @@ def add_flags(run: argparse.ArgumentParser, positive_int: Callable[[str], int]) 
         type=positive_int,
         metavar="N",
         help="use N of the cluster's workers, one engine each (default: all)",
-    )
-    group.add_argument(
-        "--on-worker-loss",
-        choices=WORKER_LOSS,
-        help="when a worker is lost (killed, unreachable, no delta for 3 s): go on without "
-        "its share, marked degraded, or stop the run (default: continue)",
     )
 
 

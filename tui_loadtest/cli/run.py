@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
 from ..pipeline.outputs import prepare_outputs
+from ..scenario.model import WORKER_LOSS
 from .args import (
     EXIT_CODES_HELP,
     Formatter,
@@ -122,6 +123,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=positive_int,
         metavar="N",
         help="worker processes generating load (default 1; one per core at most)",
+    )
+    run.add_argument(
+        "--on-worker-loss",
+        choices=WORKER_LOSS,
+        help="when a worker, local or on a cluster, is lost (killed, crashed, unreachable, or"
+        " no delta for 3 s: a stopped process, a script task that never yields): continue"
+        " without its share, marked degraded (default), or stop the run",
     )
     run.add_argument(
         "--out",

@@ -46,6 +46,7 @@ import dask.config
 import distributed
 
 from ..engine.pool import (
+    LOST_S,
     Control,
     Delta,
     Ended,
@@ -66,7 +67,6 @@ from .shipping import script_files
 CONNECT_TIMEOUT_S = 30.0  # reaching the scheduler, and waiting for the workers asked for
 START_TIMEOUT_S = 120.0  # actors placed and every engine ready
 CALL_TIMEOUT_S = 5.0  # control calls to every engine, all told
-LOST_S = 3.0  # no delta for this long: the worker is lost (Locust: 3 missed heartbeats)
 DRAIN_WAIT_S = 1.0  # an actor's drain waits this long for a message before answering
 LEAD_MIN_S = 0.1  # go's instant lies at least this far ahead, and 3 round trips
 

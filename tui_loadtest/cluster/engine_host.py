@@ -12,9 +12,11 @@ Why this shape (docs/cluster.md, "How it works"):
   that waits for the relay thread to hand it the engine's messages; control
   messages (:meth:`control`) go through the actor thread, which stays free.
 - Messages are relayed as the engine pickled them: the actor never decodes a delta.
-- An engine whose coordinator stops asking for its messages (the coordinator's
-  machine died, the network broke) is stopped after :data:`ORPHAN_S`, then killed:
-  a load generator is never left running on its own.
+- An engine whose coordinator stops asking for its messages (the coordinator was
+  killed, its machine died, the network broke) is killed after :data:`ORPHAN_S`, the
+  time after which the coordinator calls it lost; and an engine whose actor goes away
+  (the Dask worker closed: its scheduler died) exits by itself as its socket closes
+  (engine/worker.py). A load generator is never left running on its own.
 """
 
 from __future__ import annotations
@@ -35,16 +37,21 @@ from dataclasses import replace
 from multiprocessing.connection import Connection
 from typing import IO, Any
 
-from ..engine.pool import last_line
+from ..engine.pool import LOST_S, last_line
 from ..engine.shares import WorkerShare
 from ..scenario import Scenario
 from .handshake import hello
 from .shipping import safe_relative
 
 READY_TIMEOUT_S = 60.0
-ORPHAN_S = 10.0  # no drain for this long: the coordinator is gone, stop the engine
-ORPHAN_KILL_S = 5.0  # ...and kill it if it has not ended this much later
-POLL_S = 0.5  # how often the relay thread looks at the orphan clock
+# No drain for this long: the coordinator is gone (it drains every DRAIN_WAIT_S while it
+# runs), kill the engine. The coordinator, if it is there after all, has called the
+# engine lost by then: no delta reached it for as long.
+ORPHAN_S = LOST_S
+# Before the first drain (the other engines may still be starting), the coordinator is
+# given as long as it gives an engine to start.
+FIRST_DRAIN_S = 2 * READY_TIMEOUT_S
+POLL_S = 0.5  # how often, at least, the relay thread looks at the orphan clock
 
 
 class EngineHost:
@@ -59,7 +66,9 @@ class EngineHost:
         self._dir: str | None = None
         self._inbox: deque[bytes] = deque()  # touched on the worker's loop only
         self._end: dict[str, Any] | None = None  # how the engine's process ended
-        self._last_drain = time.monotonic()
+        self._last_drain: float | None = None  # monotonic; None: never drained yet
+        self._ready_at = time.monotonic()
+        self._orphaned = False  # killed because nobody drained it
         self._send_lock = threading.Lock()
 
     # -- the handshake (on the worker's event loop: no thread hop in the round trip) --
@@ -114,6 +123,7 @@ class EngineHost:
         if msg[0] == "fatal":
             self.kill(1.0)
             raise RuntimeError(f"the engine failed to start: {last_line(msg[1])}")
+        self._ready_at = time.monotonic()
         threading.Thread(target=self._relay, name="tui-loadtest-relay", daemon=True).start()
         return dict(msg[1])
 
@@ -138,11 +148,10 @@ class EngineHost:
         """The relay thread: the engine's messages, as bytes, to the loop's inbox."""
         conn, loop = self._conn, self._loop
         assert conn is not None and loop is not None
-        orphaned_at: float | None = None
         while True:
+            self._check_orphan()
             try:
                 if not conn.poll(POLL_S):
-                    orphaned_at = self._check_orphan(orphaned_at)
                     continue
                 data = conn.recv_bytes()
             except (EOFError, OSError):
@@ -164,18 +173,19 @@ class EngineHost:
         assert self._wake is not None
         self._wake.set()
 
-    def _check_orphan(self, since: float | None) -> float | None:
-        """Stop, then kill, an engine nobody has drained for :data:`ORPHAN_S`."""
-        now = time.monotonic()
-        if now - self._last_drain < ORPHAN_S:
-            return None
-        if since is None:
-            self.control(("stop",))
-            return now
-        if now - since > ORPHAN_KILL_S and self._proc is not None:
+    def _check_orphan(self) -> None:
+        """Kill an engine nobody has drained for :data:`ORPHAN_S` (a graceful stop would
+        end it as "done", which a coordinator still there would take for a finished share)."""
+        if self._last_drain is None:
+            since, allowed = self._ready_at, FIRST_DRAIN_S
+        else:
+            since, allowed = self._last_drain, ORPHAN_S
+        if self._orphaned or time.monotonic() - since < allowed:
+            return
+        self._orphaned = True
+        if self._proc is not None:
             with contextlib.suppress(OSError):
                 self._proc.kill()
-        return since
 
     async def drain(self, wait_s: float) -> tuple[list[bytes], dict[str, Any] | None]:
         """The engine's messages since the last call, waiting up to ``wait_s`` for one;
@@ -230,6 +240,8 @@ class EngineHost:
         code = proc.poll() if proc is not None else None
         if code is None:
             return "stopped answering"
+        if self._orphaned:
+            return f"was killed: nothing drained its messages for {ORPHAN_S:g} s"
         if code < 0:
             try:
                 name = signal.Signals(-code).name

@@ -44,6 +44,11 @@ KILL_WAIT_S = 0.5  # close(): how long the merge thread gets to take in the last
 POLL_S = 0.05
 LAG_WARN_MS = 10.0
 LATE_S = 3  # a second is published without a worker that is this many seconds late
+ALL_LOST = "all workers lost"
+# How a run ends by itself; when every worker is lost instead, that is what it says. The
+# user's own endings (interrupted, stopped) stay as they are.
+OWN_ENDINGS = (None, "finished", "run time reached", "request budget spent", "worker lost",
+               "worker failed")  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -104,11 +109,16 @@ class Run:
         self.state: RunState = "starting"
         self.paused = False
         self.stop_reason: str | None = None
+        # The user broke the run off (a signal, Ctrl+C), even after it had begun to stop
+        # by itself (its run time reached, say) and while a worker never answered.
+        self.interrupted = False
+        self._stop_asked_s: float | None = None  # elapsed() when the first stop was asked
         self.started_at: datetime | None = None
         self.start_mono: float | None = None
         self.end_mono: float | None = None
         self.worker_errors: list[str] = []
         self._failed: set[int] = set()  # workers that died of an exception (also in lost)
+        self._ended: set[int] = set()  # workers whose engine has ended, however
         self.shares: list[WorkerShare] = []
         self._workers_live: dict[int, _WorkerLive] = {}  # worker -> its last second
         self._targets: list[int] = []  # closed model: each worker's user target
@@ -197,9 +207,14 @@ class Run:
     def stop(self, reason: str = "stopped") -> None:
         """Graceful stop: no new requests, in-flight requests finish (up to the timeout)."""
         with self._lock:
-            if self.state in ("stopping", "done"):
+            if self.state == "done":
+                return
+            self.interrupted |= reason == "interrupted"
+            if self.state == "stopping":
                 return
             self.stop_reason = self.stop_reason or reason
+            if self._stop_asked_s is None and self.start_mono is not None:
+                self._stop_asked_s = self.elapsed()
             if self.start_mono is None:  # never started: nothing to finish
                 self.state = "done"
         if self.state == "done":
@@ -366,6 +381,8 @@ class Run:
             self.state = "done"
             if self.stop_reason is None:
                 self.stop_reason = "request budget spent" if self.load.requests else "finished"
+            if len(self.lost) == self.workers and self.stop_reason in OWN_ENDINGS:
+                self.stop_reason = ALL_LOST  # not "run time reached": nothing ran to it
             self._account_lost()
         self._event(f"run finished ({self.stop_reason})")
         self._publish()
@@ -412,6 +429,7 @@ class Run:
         return tuple(rows)
 
     def _worker_ended(self, msg: Ended) -> None:
+        self._ended.add(msg.worker)
         if msg.reason == "failed":
             self._worker_failed(msg.worker, msg.text)
             # it died of an exception: lost like a killed one (the run ends "worker failed")
@@ -437,9 +455,12 @@ class Run:
                 self.users_lost += self._targets[msg.worker]
                 self._targets[msg.worker] = 0
         stop = self.scenario.cluster.on_worker_loss == "stop"
-        then = (
-            "the run stops (--on-worker-loss stop)" if stop else "the run goes on without its share"
-        )
+        if len(self._ended) == self.workers:
+            then = "no worker is left: the run ends"
+        elif stop:
+            then = "the run stops (--on-worker-loss stop)"
+        else:
+            then = "the run goes on without its share"
         text = f"worker {msg.worker} lost at {at} s ({msg.text}): {then}"
         self.alerts.append(text)
         self._event(text, "error")
@@ -449,16 +470,29 @@ class Run:
     def _account_lost(self) -> None:
         """At the end: how many seconds of each lost worker's share are missing (the
         run's seconds under load after it was lost: paused ones asked nothing of it)."""
-        duration = self.aggregate.duration_s  # wall-clock, paused seconds included
+        end = self._share_end_s()
         for lost in self.lost:
             paused_after = self.paused_s - self._paused_at_loss.get(lost["worker"], 0.0)
-            lost["missing_s"] = round(max(0.0, duration - lost["at_s"] - paused_after), 1)
+            lost["missing_s"] = round(max(0.0, end - lost["at_s"] - paused_after), 1)
             if lost["worker"] in self._failed:  # its line says why; the report, how much
                 continue
             self.worker_errors.append(
                 f"worker {lost['worker']} lost at {lost['at_s']} s ({lost['reason']}):"
                 f" {lost['missing_s']:g} s of its share missing"
             )
+
+    def _share_end_s(self) -> float:
+        """Until when, in seconds since the start (paused ones included), a lost worker's
+        share was due: the seconds the others reported, and at least until the run was
+        asked to stop (a worker lost before it sent its last seconds owes them too).
+        A run time cut short by the losses themselves was due in full."""
+        end = self.aggregate.duration_s
+        if self._stop_asked_s is not None:
+            end = max(end, self._stop_asked_s)
+        cut_short = self.stop_reason in (ALL_LOST, "worker lost")
+        if cut_short and self.load.duration_s is not None:
+            end = max(end, self.load.duration_s + self.paused_s)
+        return end
 
     @property
     def degraded(self) -> str | None:
@@ -691,7 +725,7 @@ class Run:
                 warmup=self._warmup_report(),
                 outcome={
                     "reason": self.stop_reason,
-                    "interrupted": self.stop_reason == "interrupted",
+                    "interrupted": self.interrupted or self.stop_reason == "interrupted",
                     "connections": agg.connects,
                     "paused_s": round(self.paused_s, 3),
                     "worker_errors": list(self.worker_errors),

@@ -11,6 +11,13 @@ The clock: :meth:`WorkerPool.go` takes an instant of the coordinator's wall cloc
 worker's measured offset, reaches it. Deltas are numbered by seconds since that
 instant, so they line up across hosts. Local processes share the coordinator's
 clock: their offset is zero.
+
+Liveness (docs/cluster.md, "Lost workers"): an engine sends a delta every second, so
+one that sends nothing for :data:`LOST_S` seconds is lost, whatever the backend: a
+script task that never yields, a process stopped by SIGSTOP, a machine gone. The
+pool ends it (a local process is killed by its pid) and hands the coordinator an
+``Ended(reason="lost")``. The other way round, an engine ends by itself when its
+coordinator goes away (engine/worker.py), so no load outlives the run.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import multiprocessing as mp
+import os
 import pickle
 import socket
 import threading
@@ -27,12 +35,16 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from typing import Any, Literal, Protocol, cast
 
+import psutil
+
 from ..scenario import Scenario
 from ..stats.aggregate import WorkerDelta
 from .limits import LimitError, check_fd_capacity
 from .shares import WorkerShare
 
 READY_TIMEOUT_S = 60.0
+LOST_S = 3.0  # no delta for this long: the worker is lost (Locust: 3 missed heartbeats)
+WATCH_S = 0.25  # how often a local pool looks for silent workers
 
 # Control messages, coordinator to engines (see engine/worker.py).
 Control = (
@@ -46,7 +58,7 @@ Control = (
 WorkerState = Literal["starting", "ready", "running", "done", "failed", "lost", "stopped"]
 # How an engine ended: "done" (it finished and said so), "failed" (it raised; ``text``
 # holds the traceback), "lost" (it went away without a word: killed from outside,
-# crashed, or, remotely, stopped answering), "stopped" (the pool ended it on request).
+# crashed, or sent nothing for LOST_S), "stopped" (the pool ended it on request).
 EndReason = Literal["done", "failed", "lost", "stopped"]
 
 
@@ -141,16 +153,29 @@ class WorkerPool(Protocol):
 
 
 class LocalProcessPool:
-    """Engines in worker processes on this machine (``spawn``), one pipe each."""
+    """Engines in worker processes on this machine (``spawn``), one pipe each.
+
+    A worker that sends nothing for ``lost_s`` seconds once the load has started is
+    lost: its process is killed (by its pid: our own child) and the run goes on
+    without it, as on a cluster. A thread of the pool's own watches for that, not
+    the merge thread: the merge thread may be the one stuck on the silent worker's
+    pipe (a message it began to read when the worker was stopped). The kill ends
+    that read too, and the merge thread reports the worker as for any other death.
+    """
 
     lead_s = 0.02
     where = "local processes"
 
-    def __init__(self) -> None:
+    def __init__(self, *, lost_s: float = LOST_S) -> None:
+        self.lost_s = lost_s
         self._procs: list[mp.process.BaseProcess] = []
         self._conns: list[Connection] = []
         self._live: dict[Connection, int] = {}  # engines not yet ended
         self._last_tick: list[int] = []
+        self._heard: list[float] = []  # when each worker's last message was read (monotonic)
+        self._go_mono: float | None = None  # when the load started (monotonic)
+        self._silenced: dict[int, str] = {}  # workers killed for their silence: why
+        self._watch_end = threading.Event()
         self._info: list[WorkerInfo] = []
         self._pending: list[PoolMessage] = []  # gathered by kill(), handed out by receive()
         self._send_lock = threading.Lock()
@@ -166,11 +191,16 @@ class LocalProcessPool:
         except LimitError as exc:
             raise PoolError(str(exc)) from None
         ctx = mp.get_context("spawn")
+        # The workers die with this process (Linux: PR_SET_PDEATHSIG, engine/worker.py).
+        # The kernel sends that signal when the *thread* that started them ends, so only
+        # the main thread, which lives as long as the process, may ask for it.
+        main = threading.current_thread() is threading.main_thread()
+        coordinator = os.getpid() if main else None
         for share in shares:
             parent, child = ctx.Pipe()
             proc = ctx.Process(
                 target=worker_main,
-                args=(child, scenario, host, share),
+                args=(child, scenario, host, share, coordinator),
                 name=f"tui-loadtest-worker-{share.worker}",
                 daemon=True,
             )
@@ -180,6 +210,7 @@ class LocalProcessPool:
             self._conns.append(parent)
             self._info.append(WorkerInfo(share.worker, socket.gethostname(), proc.pid))
         self._last_tick = [-1] * len(shares)
+        self._heard = [0.0] * len(shares)
         self._live = {conn: i for i, conn in enumerate(self._conns)}
         try:
             self._wait_ready()
@@ -218,6 +249,8 @@ class LocalProcessPool:
         for i, conn in enumerate(self._conns):
             self._send_to(conn, ("go", at + self._info[i].clock_offset_s))
             self._info[i] = replace(self._info[i], state="running")
+        self._go_mono = time.monotonic() + (at - time.time())
+        threading.Thread(target=self._watch, name="tui-loadtest-liveness", daemon=True).start()
 
     def send(self, msg: Control, worker: int | None = None) -> None:
         conns = self._conns if worker is None else [self._conns[worker]]
@@ -240,6 +273,31 @@ class LocalProcessPool:
                     self._read(conn, out)
         return out
 
+    def _watch(self) -> None:
+        """The liveness thread: from go until the pool ends, kill silent workers."""
+        while not self._watch_end.wait(WATCH_S) and self._live:
+            self._check_silent()
+
+    def _check_silent(self) -> None:
+        """Kill a worker that sent nothing for :attr:`lost_s` since the load started; the
+        merge thread then reads its end and reports it lost, with the reason kept here."""
+        if self._go_mono is None or self._killing:
+            return
+        now = time.monotonic()
+        first_due = self._go_mono + 1.0  # the first delta covers the first second
+        for conn, i in list(self._live.items()):
+            if i in self._silenced or now - max(self._heard[i], first_due) <= self.lost_s:
+                continue
+            try:
+                if conn.poll(0):  # it did send: its messages wait for a busy merge thread
+                    continue
+            except (OSError, ValueError):  # ended and closed meanwhile
+                continue
+            proc = self._procs[i]
+            what = silence_text(proc.pid)  # read before the kill: what it was doing
+            self._silenced[i] = f"no delta for {self.lost_s:g} s, {what}; killed"
+            proc.kill()  # our own child, by its pid; SIGKILL also ends a stopped process
+
     def _read(self, conn: Connection, out: list[PoolMessage]) -> None:
         """One message from ``conn`` (the caller holds the receive lock)."""
         i = self._live[conn]
@@ -247,6 +305,7 @@ class LocalProcessPool:
             msg = decode(conn.recv_bytes())
         except (EOFError, OSError):
             msg = ("gone",)
+        self._heard[i] = time.monotonic()
         kind = msg[0]
         if kind == "delta":
             delta: WorkerDelta = msg[1]
@@ -258,7 +317,7 @@ class LocalProcessPool:
             conn.close()
         if kind == "done":
             ended = Ended(i, "done", int(msg[1]))
-        elif self._killing:
+        elif self._killing and i not in self._silenced:
             ended = Ended(i, "stopped", self._last_tick[i])
         elif kind == "fatal":
             ended = Ended(i, "failed", self._last_tick[i], msg[1])
@@ -270,6 +329,8 @@ class LocalProcessPool:
     def _exit_text(self, i: int) -> str:
         proc = self._procs[i]
         proc.join(timeout=0.5)
+        if i in self._silenced:
+            return self._silenced[i]
         code = proc.exitcode
         if code is not None and code < 0:
             return f"the worker process was killed (signal {-code})"
@@ -280,6 +341,7 @@ class LocalProcessPool:
     # -- ending ---------------------------------------------------------------
     def kill(self, grace_s: float = 0.0) -> None:
         self._killing = True
+        self._watch_end.set()
         deadline = time.monotonic() + grace_s
         for proc in self._procs:
             proc.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -300,12 +362,28 @@ class LocalProcessPool:
 
     def _read_closed(self, conn: Connection) -> None:
         i = self._live.pop(conn)
-        ended = Ended(i, "stopped", self._last_tick[i])
-        self._info[i] = replace(self._info[i], state="stopped")
+        if i in self._silenced:  # killed for its silence before the pool was ended
+            ended = Ended(i, "lost", self._last_tick[i], self._silenced[i])
+        else:
+            ended = Ended(i, "stopped", self._last_tick[i])
+        self._info[i] = replace(self._info[i], state=ended.reason)
         self._pending.append(ended)
 
     def info(self) -> list[WorkerInfo]:
         return list(self._info)
+
+
+def silence_text(pid: int | None) -> str:
+    """What a silent worker's process was doing, in a few words, for its lost line."""
+    try:
+        status = psutil.Process(pid).status()
+    except (psutil.Error, ValueError):
+        return "its process had ended"
+    if status in (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP):
+        return "its process was stopped (SIGSTOP)"
+    if status == psutil.STATUS_RUNNING:
+        return "its process was busy (a task that never yields: CPU-bound script code?)"
+    return f"its process was {status}"
 
 
 def decode(data: bytes) -> Any:
@@ -329,6 +407,7 @@ def last_line(text: str) -> str:
 
 
 __all__ = [
+    "LOST_S",
     "Control",
     "Delta",
     "Ended",
