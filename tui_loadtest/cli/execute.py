@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..errors import (
     EXIT_INTERRUPTED,
@@ -59,6 +59,7 @@ def execute(
     pool: WorkerPool | None = None,
     repeat: int = 1,
     cooldown_s: float = 10.0,
+    shape: Any = None,
 ) -> int:
     """Run a scenario to its end and return the exit code (shared by ``run`` and ``bench``).
     ``repeat``: run it that many times, ``cooldown_s`` apart (see engine/repeated.py).
@@ -102,6 +103,10 @@ def execute(
                 run.start(go=no_ui)  # the dashboard says go once it is drawn
             except RuntimeError as exc:
                 raise UserError(str(exc)) from None
+            if shape is not None and isinstance(run, Run):  # a locustfile's LoadTestShape
+                from ..engine.shape import ShapeDriver
+
+                ShapeDriver(run, shape).start()
             try:
                 if no_ui:
                     result = run_headless(run, interval_s=interval, out=human, signals=signals)
@@ -165,4 +170,8 @@ def after_run(
         note(f"the target {url} was unreachable for every request ({first})")
         code = EXIT_UNREACHABLE
     code = outputs.finish(result, code) if outputs else code
+    asked = getattr(run, "exit_code_asked", None)
+    if asked is not None and not result.interrupted:  # environment.process_exit_code
+        note(f"exit code {asked}: the locustfile set environment.process_exit_code")
+        code = asked
     return code if written else output_failed(code)

@@ -173,8 +173,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.set_defaults(handler=cmd_run)
 
 
-def load_scenario(args: argparse.Namespace) -> Scenario:
-    """The scenario the arguments name, with the flags applied over it."""
+def load_scenario(args: argparse.Namespace) -> tuple[Scenario, Any]:
+    """The scenario the arguments name, with the flags applied over it, and a
+    locustfile's LoadTestShape class (None without one)."""
+    from ..locustfile.install import is_locustfile
+    from ..locustfile.loader import load_locustfile
     from ..scenario import (
         apply_overrides,
         load_builtin_demo,
@@ -188,6 +191,7 @@ def load_scenario(args: argparse.Namespace) -> Scenario:
     if len(given) > 1:
         raise UserError("give one scenario: SCENARIO, -f FILE, --example NAME or a URL")
     source = args.scenario or args.file
+    shape = None
     if looks_like_url(source):
         sc = url_scenario(source, adhoc_request(args), load=RUN_DEFAULTS)
     else:
@@ -202,6 +206,9 @@ def load_scenario(args: argparse.Namespace) -> Scenario:
             sc = load_scenario(example_path(args.example))
         elif not source:
             sc = load_builtin_demo()
+        elif str(source).endswith(".py") and is_locustfile(source):
+            sc, loaded = load_locustfile(source, host=args.host)  # Locust's classes, unchanged
+            shape = loaded.shape
         elif str(source).endswith(".py"):
             sc = script_scenario(source)  # a Python user script, run directly
         else:
@@ -220,9 +227,10 @@ def load_scenario(args: argparse.Namespace) -> Scenario:
         warmup=args.warmup,
     )
     sc = apply_tls_flags(sc, args)
-    return with_cluster_flags(
+    sc = with_cluster_flags(
         sc, address=args.cluster, workers=args.cluster_workers, on_worker_loss=args.on_worker_loss
     )
+    return sc, shape
 
 
 def _duration_split_in_two(run_time: str | None, source: str | None) -> None:
@@ -260,7 +268,10 @@ def example_path(name: str) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args)
+    scenario, shape_class = load_scenario(args)
+    if scenario.locustfile is not None and args.exit_code_on_error is None:
+        args.exit_code_on_error = 1  # a locustfile run exits as Locust does: 1 on a failure
+    scenario, shape = with_shape(scenario, shape_class)
     check_monitor(scenario)
     pool = None
     if scenario.cluster.address is None:
@@ -285,4 +296,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         pool=pool,
         repeat=args.repeat,
         cooldown_s=args.cooldown,
+        shape=shape,
     )
+
+
+def with_shape(scenario: Scenario, shape_class: Any) -> tuple[Scenario, Any]:
+    """A locustfile's LoadTestShape: the users its first tick asks for to start with,
+    and the shape itself for the run to tick once a second (None without one)."""
+    if shape_class is None:
+        return scenario, None
+    from ..engine.shape import first_tick
+    from ..scenario import apply_overrides
+
+    shape = shape_class()
+    try:
+        first = first_tick(shape)
+    except Exception as exc:  # noqa: BLE001 - the file's code: one line
+        raise UserError(
+            f"{shape_class.__name__}.tick() raised {type(exc).__name__}: {exc}"
+        ) from None
+    if first is None:
+        raise UserError(f"{shape_class.__name__}.tick() returned None at once: nothing to run")
+    users, rate = first
+    return apply_overrides(scenario, users=max(1, users), spawn_rate=rate), shape

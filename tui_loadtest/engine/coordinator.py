@@ -139,6 +139,8 @@ class Run:
         # Warnings as they come (a clock off, a lost worker), for a headless run to print:
         # append-only, read by index from another thread.
         self.alerts: list[str] = []
+        # A locustfile's environment.process_exit_code, as a worker last said it.
+        self.exit_code_asked: int | None = None
         self._said = 0  # the workers' one-off warnings already among the alerts
 
     # -- lifecycle ----------------------------------------------------------
@@ -277,10 +279,13 @@ class Run:
         lost = {w["worker"] for w in self.lost}
         return [w for w in range(self.workers) if w not in lost] or [0]
 
-    def set_users(self, users: int) -> None:
-        """Change the target user count live; workers reach it at the spawn rate."""
+    def set_users(self, users: int, spawn_rate: float | None = None) -> None:
+        """Change the target user count live; workers reach it at the spawn rate (the
+        new ``spawn_rate`` in users per second over the run, when given)."""
         users = max(0, int(users))
-        if self.open_model or self.state in ("stopping", "done") or users == self.users_target:
+        if self.open_model or self.state in ("stopping", "done"):
+            return
+        if users == self.users_target and spawn_rate is None:
             return
         self.users_target = users
         self.users_planned = max(self.users_planned, users)
@@ -289,9 +294,20 @@ class Run:
         self._targets = [0] * self.workers
         for worker, n in zip(live, split_evenly(users, max(1, len(live))), strict=False):
             self._targets[worker] = n
-            self.pool.send(("users", n), worker)
+            if spawn_rate is None:
+                self.pool.send(("users", n), worker)
+            else:
+                self.pool.send(("users", n, spawn_rate / len(live)), worker)
         self._event(f"target users set to {users}")
         self._publish()
+
+    def note(self, text: str) -> None:
+        """An event of the run's (the dashboard's events, the headless output)."""
+        self._event(text)
+
+    def active_users(self) -> int:
+        """The users running, as the workers last reported them."""
+        return self._snapshot.users_active
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the run is done; True if it is."""
@@ -362,6 +378,10 @@ class Run:
                         self._scrub(msg.delta)
                     if msg.delta.logs:
                         self._log(f"worker {msg.delta.worker}, script", msg.delta.logs)
+                    if msg.delta.exit_code is not None:
+                        self.exit_code_asked = msg.delta.exit_code
+                    if msg.delta.quit:
+                        self.stop("the locustfile called runner.quit()")
                     with self._lock:
                         changed |= bool(self.aggregate.add(msg.delta))
                     said = self.aggregate.said

@@ -136,6 +136,11 @@ class ScriptHost(UserHost, Protocol):
     plan: Plan
     n: int  # rows so far
     open_model: bool
+    users: set[User]
+
+    def stop(self, drain_queue: bool = False) -> None:
+        """No new requests (a locustfile's runner.quit(), its iterations spent)."""
+        ...
 
     def next_user_id(self) -> int:
         """A new user's number in the whole run."""

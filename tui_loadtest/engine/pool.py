@@ -52,6 +52,7 @@ Control = (
     | tuple[Literal["pause"]]
     | tuple[Literal["resume"]]
     | tuple[Literal["users"], int]  # this worker's new user count
+    | tuple[Literal["users"], int, float]  # ... and its new spawn rate (users/s)
     | tuple[Literal["rate"], float]  # this worker's new arrival rate (req/s)
 )
 

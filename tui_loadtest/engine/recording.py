@@ -149,13 +149,14 @@ class Buffers:
         self.lag_sum = 0
         self.dropped = 0
 
-    def http_failure(self, index: int, status: int) -> None:
-        """A response whose status does not count as a success (its latency is recorded too)."""
+    def http_failure(self, index: int, status: int, message: str | None = None) -> None:
+        """A response whose status does not count as a success (its latency is recorded
+        too); ``message``: how the failures table words it (default ``HTTP 404``)."""
         self.http_fail[index] += 1
         key = ("http", status, index)
         row = self.errors.get(key)
         if row is None:
-            self.errors[key] = [1, f"HTTP {status}"]
+            self.errors[key] = [1, message or f"HTTP {status}"]
         else:
             row[0] += 1
 

@@ -2,7 +2,7 @@
 
 Messages to the pool: ``("ready", {"pid": ..., "host": ...})``, ``("delta", WorkerDelta)``,
 ``("done", last_tick)``, ``("fatal", text)``.
-Messages from it: ``("go", start_at)``, ``("users", n)``, ``("pause",)``,
+Messages from it: ``("go", start_at)``, ``("users", n[, spawn_rate])``, ``("pause",)``,
 ``("resume",)``, ``("rate", r)``, ``("stop",)``. ``start_at`` is an instant of this
 host's wall clock (``time.time()``; the pool has applied this worker's clock offset);
 the engine starts when it comes.
@@ -177,7 +177,8 @@ async def _serve(
             elif op == "resume":
                 engine.resume()
             elif op == "users":
-                engine.set_target(int(msg[1]), manual=True)
+                rate = float(msg[2]) if len(msg) > 2 else None
+                engine.set_target(int(msg[1]), manual=True, spawn_rate=rate)
             elif op == "rate":
                 engine.set_rate(float(msg[1]))
 

@@ -28,6 +28,7 @@ from .plan import USER_AGENT, Plan, Target, compile_plan, route
 from .recording import Buffers
 from .shares import WorkerShare, split_evenly
 from .users import user_classes
+from .users.client import ClientRuntime
 from .users.script import ScriptRuntime
 
 NS = 1_000_000_000  # one second, in perf_counter_ns units
@@ -60,7 +61,7 @@ class WorkerEngine:
         # Flows (and plain requests beside them) as compiled flows; adds the steps' rows.
         self.journeys: Journeys | None = (
             compile_journeys(scenario, self.plan)
-            if scenario.has_journeys and scenario.script is None
+            if scenario.has_journeys and scenario.script is None and scenario.locustfile is None
             else None
         )
         self.users_started = 0  # for each user's number in the run (user.id)
@@ -69,7 +70,7 @@ class WorkerEngine:
         )
         self.n = len(self.plan.requests)
         self.nflows = len(self.journeys.rows) if self.journeys is not None else 0
-        self.script: ScriptRuntime | None = None
+        self.script: ClientRuntime | None = None  # a script's, or a locustfile's
         http = scenario.http
         self.timeout_s = http.timeout_s
         self.connect_timeout_s = http.connect_timeout_s
@@ -95,6 +96,11 @@ class WorkerEngine:
         if scenario.script is not None:
             self.script = ScriptRuntime(self)  # imports the script (once per worker)
             self.nflows = len(self.script.flows)
+        elif scenario.locustfile is not None:
+            from .users.locust import LocustRuntime  # greenlet: loaded only for locustfiles
+
+            self.script = LocustRuntime(self)  # imports the locustfile (once per worker)
+            self.nflows = len(self.script.flows)
         self.user_class, self.slot_class = user_classes(
             http.transport,
             any(r.is_head for r in self.plan.requests),
@@ -107,6 +113,7 @@ class WorkerEngine:
         self.users: set[User] = set()
         self.paused_users: list[User] = []
         self.target = share.users
+        self.spawn_rate = share.spawn_rate  # users started per second (a shape changes it)
         self.excess = 0
         self.remaining = share.requests
         self.paused = False
@@ -206,11 +213,14 @@ class WorkerEngine:
         self._user_ns += len(self.users) * (now - self._users_mark)
         self._users_mark = now
 
-    def set_target(self, users: int, manual: bool = False) -> None:
-        """Change this worker's user count; growth follows the spawn rate.
+    def set_target(self, users: int, manual: bool = False, spawn_rate: float | None = None) -> None:
+        """Change this worker's user count; growth follows the spawn rate (``spawn_rate``
+        from now on, when given: a locustfile's load shape sets both).
 
         A manual change (from the dashboard) takes over from the stages, if any.
         """
+        if spawn_rate is not None and spawn_rate > 0:
+            self.spawn_rate = spawn_rate
         if manual and self._stager is not None:
             self._stager.cancel()
             self._stager = None
@@ -329,6 +339,8 @@ class WorkerEngine:
         self._schedule_tick()
         self._watchdog = self.loop.call_later(WATCHDOG_S, self._check_deadlines)
         spawner = None
+        if self.script is not None:
+            self.script.started()  # a locustfile's test_start
         if self.driver is not None:
             self.driver.start(self.start_ns)
         else:
@@ -346,6 +358,8 @@ class WorkerEngine:
                 user.cancel()
             self._count_users()
             self.users.clear()
+            if self.script is not None:
+                self.script.stopped()  # a locustfile's test_stop and quitting
             if self._ticker is not None:
                 self._ticker.cancel()
             if self._watchdog is not None:
@@ -360,7 +374,11 @@ class WorkerEngine:
         """Start the heartbeat and watchdog of this loop (engine/loop_watch.py): a stall
         is named after the script task running, and counts the requests in flight."""
         rt = self.script
-        names = {f.fn.__code__: f.name for f in rt.flows if hasattr(f.fn, "__code__")} if rt else {}
+        names = (
+            {f.fn.__code__: f.name for f in rt.flows if hasattr(getattr(f, "fn", None), "__code__")}
+            if rt
+            else {}
+        )
         users = self.users
         self.watch = LoopWatch(
             self.loop,
@@ -392,10 +410,10 @@ class WorkerEngine:
         that makes them all due within one step (``bench`` asks for ``MAX_USERS`` a
         second) starts them all at once; none starts once the request budget is spent.
         """
-        rate = self.share.spawn_rate if not self.stages else 1e9
         started = 0
         t_start = time.monotonic()
         while not self.stopped:
+            rate = self.spawn_rate if not self.stages else 1e9
             if self._budget_spent():
                 if not self.users:
                     self._idle.set()
@@ -517,6 +535,8 @@ class WorkerEngine:
                 loop_lag_sum_us=loop.lag_sum_us if loop is not None else 0,
                 stalls=loop.stalls if loop is not None else [],
                 loop_notes=loop.notes if loop is not None else [],
+                quit=rt.quit_asked if rt is not None else False,
+                exit_code=rt.process_exit_code() if rt is not None else None,
             )
         )
         self.tick += 1

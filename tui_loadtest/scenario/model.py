@@ -376,6 +376,38 @@ class ScriptSpec:
     modules: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class LocustClass:
+    """A user class of a locustfile, as the run spawns it."""
+
+    name: str
+    weight: float = 1.0
+    fixed_count: int = 0
+    host: str | None = None  # its ``host`` attribute, if any
+
+
+@dataclass(frozen=True)
+class LocustfileSpec:
+    """A locustfile (``tui-loadtest run locustfile.py``, ``tui-loadtest locust run``).
+
+    Checked at load by importing it with tui-loadtest's ``locust`` namespace: its user
+    classes (those to run, with their weights), its task functions (the flow table's
+    rows, each task's iterations and failures) and its LoadTestShape, if any. The
+    workers import the file again to run it."""
+
+    file: str  # as given
+    path: str  # resolved
+    classes: tuple[LocustClass, ...]
+    tasks: tuple[str, ...]  # the task functions' qualified names, and each class's on_start
+    shape: str | None = None  # the LoadTestShape class's name
+    tags: tuple[str, ...] | None = None  # --tags
+    exclude_tags: tuple[str, ...] | None = None  # --exclude-tags
+    options: tuple[tuple[str, Any], ...] = ()  # environment.parsed_options, as pairs
+    host: str | None = None  # --host: every class's host (None: each class's own)
+    iterations: int = 0  # task iterations in all (locust-plugins' -i), 0: no limit
+    stop_timeout: float = 0.0  # --stop-timeout: users finish their task up to this long
+
+
 # What ``[monitor]`` scrapes: at most this many series per endpoint (a whole exporter can
 # hold thousands; each series is a chart and a report entry), at least this interval.
 MAX_SCRAPED_SERIES = 40
@@ -478,6 +510,7 @@ class Scenario:
     script: ScriptSpec | None = None
     monitor: MonitorSpec = field(default_factory=MonitorSpec)
     cluster: ClusterSpec = field(default_factory=ClusterSpec)
+    locustfile: LocustfileSpec | None = None
 
     @property
     def endpoints(self) -> tuple[tuple[str, str], ...]:
@@ -498,12 +531,14 @@ class Scenario:
         if self.script is not None:
             names = tuple(name for name, _ in self.script.tasks)
             return names + ((self.script.on_start,) if self.script.on_start else ())
+        if self.locustfile is not None:
+            return self.locustfile.tasks
         return tuple(f.name for f in self.flows)
 
     @property
     def has_journeys(self) -> bool:
         """True when users follow flows, carry data rows or run a script (not the plain mix)."""
-        return bool(self.flows or self.data or self.script) or any(
+        return bool(self.flows or self.data or self.script or self.locustfile) or any(
             r.has_header_placeholders for r in self.requests
         )
 

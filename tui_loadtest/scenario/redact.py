@@ -260,6 +260,13 @@ def report_dict(
             "file": sc.script.file,
             "tasks": {name: weight for name, weight in sc.script.tasks},
         }
+    if sc.locustfile is not None:
+        journeys["locustfile"] = {
+            "file": sc.locustfile.file,
+            "users": {c.name: c.fixed_count or c.weight for c in sc.locustfile.classes},
+            "tasks": list(sc.locustfile.tasks),
+            "shape": sc.locustfile.shape,
+        }
     return {
         "name": sc.name,
         "host": sc.host,

@@ -115,6 +115,8 @@ class WorkerDelta:
     loop_lag: list[tuple[int, int]] | None = None
     loop_lag_sum_us: int = 0
     stalls: list[tuple[str, float, int]] = field(default_factory=list)
+    quit: bool = False  # a locustfile called environment.runner.quit(): end the run
+    exit_code: int | None = None  # a locustfile's environment.process_exit_code
     # The first stall by each culprit, in words: events and headless lines like ``notes``,
     # but not the run's notes (the report's generator section counts every stall).
     loop_notes: list[str] = field(default_factory=list)

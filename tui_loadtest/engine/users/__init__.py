@@ -19,18 +19,18 @@ from .plain import HeadAwareSlot, HeadAwareUser, OpenSlot, VUser
 
 if TYPE_CHECKING:
     from ..host import SlotFactory, UserFactory
-    from .script import ScriptRuntime
+    from .client import ClientRuntime
 
 
 def user_classes(
     transport: str,
     sends_head: bool,
     journeys: bool = False,
-    script: ScriptRuntime | None = None,
+    script: ClientRuntime | None = None,
 ) -> tuple[UserFactory, SlotFactory]:
     """The closed-model user class and the open-model slot class for a plan."""
     if script is not None:
-        return script.user, script.slot  # type: ignore[return-value]  # a ScriptHost
+        return script.user, script.slot  # type: ignore[return-value]  # they take a ScriptHost
     if journeys:
         if sends_head:
             return HeadAwareFlowUser, HeadAwareFlowSlot

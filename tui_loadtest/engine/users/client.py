@@ -31,7 +31,7 @@ from .session import Session
 if TYPE_CHECKING:
     from httptools import HttpResponseParser
 
-    from ..host import ScriptHost
+    from ..host import ScriptHost, SlotPool
 
 # A script naming requests after their full path can make endless rows; past this
 # many names the rest share one row and the run says so once.
@@ -101,6 +101,28 @@ class ClientRuntime:
 
         self.decoder = decoder
         self._routes: dict[Target, Target] = {}
+
+    # What a locustfile's runtime does more (engine/users/locust.py).
+    quit_asked = False  # environment.runner.quit() was called
+    flows: list[Any] = []  # the flow table's rows (a script's tasks...), set by the kind
+
+    def process_exit_code(self) -> int | None:
+        """The exit code the user's code asked for (environment.process_exit_code)."""
+        return None
+
+    def user(self, eng: ScriptHost) -> ClientUser:
+        """A closed-model user of this kind (the engine's ``user_class``)."""
+        raise NotImplementedError
+
+    def slot(self, eng: ScriptHost, pool: SlotPool) -> ClientUser:
+        """An open-model slot of this kind (the engine's ``slot_class``)."""
+        raise NotImplementedError
+
+    def started(self) -> None:
+        """The load starts (a locustfile's test_start)."""
+
+    def stopped(self) -> None:
+        """The load has ended and the users are gone (test_stop, quitting)."""
 
     def route(self, target: Target) -> Target:
         """A URL's origin as this run reaches it (through the proxy, if any)."""

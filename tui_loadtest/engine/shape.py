@@ -1,0 +1,104 @@
+"""A locustfile's ``LoadTestShape`` steering a run, from the coordinator.
+
+Locust calls ``tick()`` about once a second and moves the users to what it returns;
+``None`` ends the test. Here a thread of the coordinator's process does the same with
+:meth:`~tui_loadtest.engine.coordinator.Run.set_users` (the workers reach the count at
+the spawn rate it names), and stops the run on ``None``. The dashboard and the events
+show each change of target.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Protocol
+
+TICK_S = 1.0
+
+
+class Steerable(Protocol):
+    """What the driver uses of a run."""
+
+    start_mono: float | None
+    users_target: int
+
+    @property
+    def done(self) -> bool: ...
+
+    def set_users(self, users: int, spawn_rate: float | None = None) -> None: ...
+
+    def stop(self, reason: str = "stopped") -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+    def active_users(self) -> int: ...
+
+
+class _RunnerView:
+    """``shape.runner``: the user count as the run last reported it."""
+
+    def __init__(self, run: Steerable) -> None:
+        self._run = run
+
+    @property
+    def user_count(self) -> int:
+        return self._run.active_users()
+
+    @property
+    def target_user_count(self) -> int:
+        return self._run.users_target
+
+
+def first_tick(shape: Any) -> tuple[int, float] | None:
+    """The shape's first answer, read before the run starts: the users to start with."""
+    found = shape.tick()
+    if found is None:
+        return None
+    return int(found[0]), float(found[1])
+
+
+class ShapeDriver:
+    """Calls ``tick()`` once a second while the run goes, and does what it says."""
+
+    def __init__(self, run: Steerable, shape: Any) -> None:
+        self.run = run
+        self.shape = shape
+        shape.runner = _RunnerView(run)
+        self._said_classes = False
+        self._thread = threading.Thread(target=self._loop, name="tui-loadtest-shape", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _loop(self) -> None:
+        run = self.run
+        while run.start_mono is None and not run.done:  # the dashboard says go once drawn
+            time.sleep(0.05)
+        if run.done:
+            return
+        self.shape.reset_time()
+        last: tuple[int, float] | None = None
+        next_at = time.monotonic() + TICK_S
+        while not run.done:
+            time.sleep(max(0.0, next_at - time.monotonic()))
+            next_at += TICK_S
+            if run.done:
+                return
+            try:
+                found = self.shape.tick()
+            except Exception as exc:  # noqa: BLE001 - the file's code: the run stops, said why
+                run.stop(f"the load shape raised {type(exc).__name__}: {exc}")
+                return
+            if found is None:
+                run.stop("the load shape ended the test")
+                return
+            users, rate = int(found[0]), float(found[1])
+            if len(found) > 2 and found[2] and not self._said_classes:
+                self._said_classes = True
+                run.note(
+                    "the load shape names user classes: every class of the run keeps its"
+                    " weight (per-tick classes are not followed)"
+                )
+            if (users, rate) != last:
+                last = (users, rate)
+                run.set_users(users, spawn_rate=rate)

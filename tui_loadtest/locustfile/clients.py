@@ -1,0 +1,356 @@
+"""``self.client`` of an ``HttpUser`` (``locust.clients``): a session as
+``requests.Session`` is, on tui-loadtest's transport, counted as Locust counts.
+
+A request is named as Locust names it (``name=``, else the path with its query as
+first requested), fails on a status of 400 or more unless ``catch_response`` says
+otherwise, never raises into the task (a connection error is a failed request with
+``status_code`` 0), and fires ``events.request`` for listeners with Locust's
+arguments. The response reads as ``requests``' does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..script import HTTPError, Response
+from .exception import CatchResponseError, LocustError, ResponseError
+
+_REASONS = {
+    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+    405: "Method Not Allowed", 409: "Conflict", 410: "Gone", 418: "I'm a Teapot",
+    422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error",
+    501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
+    504: "Gateway Timeout",
+}  # fmt: skip
+
+
+class CaseInsensitiveDict(MutableMapping[str, Any]):
+    """Header names without case, as ``requests`` keeps them (the last spelling used)."""
+
+    def __init__(self, data: Any = None) -> None:
+        self._store: dict[str, tuple[str, Any]] = {}
+        if data:
+            self.update(data)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._store[key.lower()] = (key, value)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._store[key.lower()][1]
+
+    def __delitem__(self, key: str) -> None:
+        del self._store[key.lower()]
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key, _ in self._store.values())
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def copy(self) -> CaseInsensitiveDict:
+        return CaseInsensitiveDict(dict(self.items()))
+
+    def __repr__(self) -> str:
+        return str(dict(self.items()))
+
+
+class RequestInfo:
+    """``response.request``: what was sent, as a script reads it."""
+
+    def __init__(self, method: str, url: str, headers: dict[str, str], body: Any) -> None:
+        self.method = method
+        self.url = url
+        self.headers = CaseInsensitiveDict(headers)
+        self.body = body
+
+    @property
+    def path_url(self) -> str:
+        parts = urlsplit(self.url)
+        return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+class LocustResponse(Response):
+    """A response as a locustfile reads it: ``requests``' names, plus Locust's
+    ``catch_response`` block (``success()``, ``failure(msg)``) and ``error`` (the
+    exception of a request that failed, None otherwise)."""
+
+    __slots__ = (
+        "request",
+        "error",
+        "js",
+        "_session",
+        "_name",
+        "_catch",
+        "_entered",
+        "_manual",
+        "_reported",
+        "_start_time",
+        "_context",
+        "_response_time",
+        "_measure",
+    )
+
+    def __init__(
+        self, status: int, head: bytes, content: bytes, truncated: bool = False, **kw: Any
+    ) -> None:
+        super().__init__(status, head, content, truncated, **kw)
+        self.request: Any = None
+        self._session: Any = None
+        self._name = ""
+        self._start_time = 0.0
+        self._context: dict[str, Any] = {}
+        self._response_time = 0.0
+        self.error: BaseException | None = None
+        self.js: Any = None
+        self._entered = False
+        self._manual: bool | BaseException | None = None
+        self._reported = False
+        self._catch = False
+        self._measure: Any = None  # (row, latency µs, bytes, status): set by the engine
+
+    @classmethod
+    def adopt(cls, base: Response) -> LocustResponse:
+        """A script response (what the transport gives) as a Locust one."""
+        found = cls(
+            base.status,
+            base._head,
+            base.raw_content,
+            base.truncated,
+            url=base.url,
+            history=base.history,
+            elapsed=base.elapsed,
+            decoder=base._decoder,
+        )
+        return found
+
+    @classmethod
+    def failed(cls, url: str, error: BaseException) -> LocustResponse:
+        """A request that got no response."""
+        found = cls(0, b"", b"", url=url)
+        found.error = error
+        return found
+
+    @property
+    def reason(self) -> str:
+        return super().reason or _REASONS.get(self.status, "")
+
+    # -- Locust's checks ---------------------------------------------------------------
+    def __enter__(self) -> LocustResponse:
+        self._entered = True
+        if not self._catch:
+            raise LocustError("a with-block for a request needs catch_response=True")
+        return self
+
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> bool:
+        if self._manual is not None:
+            self._session._report(self, None if self._manual is True else self._manual)
+            return kind is None
+        if kind is not None:
+            if isinstance(value, ResponseError):
+                self._session._report(self, value)
+                return True
+            return False  # any other exception leaves the block, and the request unreported
+        self._session._report(self, self._session._status_failure(self))
+        return True
+
+    def success(self) -> None:
+        """Count the response as a success, whatever its status."""
+        if not self._entered:
+            raise LocustError("success() needs a with-block and catch_response=True")
+        self._manual = True
+
+    def failure(self, exc: Any) -> None:
+        """Count the response as failed (the message reaches the failures table)."""
+        if not self._entered:
+            raise LocustError("failure() needs a with-block and catch_response=True")
+        self._manual = exc if isinstance(exc, BaseException) else CatchResponseError(exc)
+
+    def raise_for_status(self) -> None:
+        if isinstance(self._manual, BaseException):
+            raise self._manual
+        if self._manual is None:
+            if self.error is not None:
+                raise self.error
+            super().raise_for_status()
+
+
+class HttpSession:
+    """Requests for one user, with its headers, cookies and auth kept between them."""
+
+    def __init__(
+        self, base_url: str, request_event: Any, user: Any, *args: Any, **kwargs: Any
+    ) -> None:
+        self.request_event = request_event
+        self.user = user
+        self.request_name: str | None = None
+        self.headers = CaseInsensitiveDict()
+        self.auth: Any = None
+        self.verify: Any = True
+        self.cert: Any = None
+        self.trust_env = False
+        self.proxies: dict[str, str] = {}
+        parts = urlsplit(base_url)
+        if parts.username is not None:  # credentials in the host: basic auth, as requests
+            from urllib.parse import unquote
+
+            self.auth = (unquote(parts.username), unquote(parts.password or ""))
+            netloc = parts.netloc.rpartition("@")[2]
+            base_url = f"{parts.scheme}://{netloc}{parts.path}"
+        self.base_url = (
+            base_url.rstrip("/") if urlsplit(base_url).path not in ("", "/") else base_url
+        )
+        self._prefix = urlsplit(base_url).path.rstrip("/")  # a host with a path: /api...
+
+    @property
+    def cookies(self) -> Any:
+        return self.user._driver.cookies()
+
+    @contextmanager
+    def rename_request(self, name: str) -> Iterator[None]:
+        """Every request in the block is counted under ``name``."""
+        self.request_name = name
+        try:
+            yield
+        finally:
+            self.request_name = None
+
+    # -- naming and failing, as HttpUser does ----------------------------------------
+    def _url(self, url: str) -> str:
+        if url.lower().startswith(("http://", "https://")):
+            return url
+        return f"{self._prefix}{url}"
+
+    def _name(self, url: str, options: dict[str, Any]) -> str:
+        """The path and query first requested (requests' ``path_url``)."""
+        parts = urlsplit(url)
+        path = parts.path or "/"
+        query = parts.query
+        params = options.get("params")
+        if params:
+            from urllib.parse import urlencode
+
+            extra = (
+                params
+                if isinstance(params, str)
+                else urlencode(
+                    list(params.items()) if isinstance(params, dict) else params, doseq=True
+                )
+            )
+            query = f"{query}&{extra}" if query else extra
+        return path + (f"?{query}" if query else "")
+
+    def _status_failure(self, response: LocustResponse) -> BaseException | None:
+        if response.error is not None:
+            return response.error
+        if response.status_code >= 400:
+            kind = "Client" if response.status_code < 500 else "Server"
+            return HTTPError(
+                f"{response.status_code} {kind} Error: {response.reason} for url: {response._name}",
+                response,
+            )
+        return None
+
+    def _report(self, response: LocustResponse, failure: BaseException | None) -> None:
+        """Count the response and fire the request event, once."""
+        if response._reported:
+            return
+        response._reported = True
+        self.user._driver.record(response, failure)
+        event = self.request_event
+        if event.listened:
+            event.notify(
+                request_type=response.request.method,
+                name=response._name,
+                response_time=response._response_time,
+                response_length=len(response.raw_content),
+                response=response,
+                context=response._context,
+                exception=failure,
+                start_time=response._start_time,
+                url=response.url,
+            )
+
+    # -- requests ----------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        url: str,
+        name: str | None = None,
+        catch_response: bool = False,
+        context: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> LocustResponse:
+        """Send a request and return its response (a context manager with
+        ``catch_response=True``)."""
+        name = name or self.request_name
+        full = self._url(url)
+        merged = dict(self.headers)
+        if options.get("headers"):
+            merged.update(options["headers"])
+        options["headers"] = merged
+        if "auth" not in options and self.auth is not None:
+            options["auth"] = self.auth
+        if "verify" not in options and self.verify is not True:
+            options["verify"] = self.verify
+        if "cert" not in options and self.cert is not None:
+            options["cert"] = self.cert
+        options.pop("stream", None)
+        options.pop("proxies", None)
+        options.pop("hooks", None)
+        if name is None:
+            name = self._default_name(full, options)
+        start_time = time.time()
+        response: LocustResponse = self.user._driver.request(method.upper(), full, name, options)
+        response._session = self
+        response._name = name
+        response._catch = catch_response
+        response._start_time = start_time
+        response._context = {**self.user.context(), **(context or {})}
+        response._response_time = response.elapsed.total_seconds() * 1000
+        if response.request is None:
+            response.request = RequestInfo(
+                method.upper(), response.url, merged, options.get("data")
+            )
+        if not catch_response:
+            self._report(response, self._status_failure(response))
+        return response
+
+    def _default_name(self, url: str, options: dict[str, Any]) -> str:
+        return self._name(url, options)
+
+    def get(self, url: str, **kwargs: Any) -> LocustResponse:
+        kwargs.setdefault("allow_redirects", True)
+        return self.request("GET", url, **kwargs)
+
+    def options(self, url: str, **kwargs: Any) -> LocustResponse:
+        kwargs.setdefault("allow_redirects", True)
+        return self.request("OPTIONS", url, **kwargs)
+
+    def head(self, url: str, **kwargs: Any) -> LocustResponse:
+        kwargs.setdefault("allow_redirects", False)
+        return self.request("HEAD", url, **kwargs)
+
+    def post(self, url: str, data: Any = None, json: Any = None, **kwargs: Any) -> LocustResponse:
+        return self.request("POST", url, data=data, json=json, **kwargs)
+
+    def put(self, url: str, data: Any = None, **kwargs: Any) -> LocustResponse:
+        return self.request("PUT", url, data=data, **kwargs)
+
+    def patch(self, url: str, data: Any = None, **kwargs: Any) -> LocustResponse:
+        return self.request("PATCH", url, data=data, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> LocustResponse:
+        return self.request("DELETE", url, **kwargs)
+
+    def close(self) -> None:
+        """Nothing to close: the user's connection belongs to the engine."""
+
+
+ResponseContextManager = LocustResponse
+RestResponseContextManager = LocustResponse
+
+__all__ = ["HttpSession", "LocustResponse", "ResponseContextManager"]

@@ -1,0 +1,1 @@
+"""``locust.contrib``: the parts of Locust's contrib that run here (``fasthttp``)."""

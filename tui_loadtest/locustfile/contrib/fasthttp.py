@@ -1,0 +1,82 @@
+"""``FastHttpUser`` (``locust.contrib.fasthttp``): in Locust a faster client with its own
+rules; here the same transport as ``HttpUser``, with FastHttpUser's rules kept where a
+locustfile can see them: a row is named by ``name=`` or the URL as given (its
+``params`` left out), a bad status fails as ``LocustBadStatusCode``, certificates are
+not verified unless ``insecure = False``, and ``rest()`` is there."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..clients import HttpSession, LocustResponse
+from ..exception import LocustError
+from ..users import RestMixin, User
+
+
+class LocustBadStatusCode(ConnectionError):
+    """A response whose status is 400 or more, as FastHttpUser reports it."""
+
+    def __init__(self, url: str, code: int) -> None:
+        super().__init__(url, code)
+        self.url = url
+        self.code = code
+
+    def __repr__(self) -> str:
+        return f"LocustBadStatusCode(code={self.code})"
+
+    def __str__(self) -> str:
+        return f"LocustBadStatusCode(code={self.code})"
+
+
+class FastHttpSession(HttpSession):
+    def __init__(
+        self, base_url: str, request_event: Any, user: Any, insecure: bool = True, **kw: Any
+    ) -> None:
+        super().__init__(base_url, request_event, user)
+        if insecure:
+            self.verify = False
+
+    def _default_name(self, url: str, options: dict[str, Any]) -> str:
+        return url  # as given (a full URL stays one), without params
+
+    def _status_failure(self, response: LocustResponse) -> BaseException | None:
+        if response.error is not None:
+            return response.error
+        if response.status_code >= 400:
+            return LocustBadStatusCode(response.url, response.status_code)
+        return None
+
+
+class FastHttpUser(User, RestMixin):
+    """A user with ``self.client``, named FastHttpUser in the locustfile."""
+
+    abstract: ClassVar[bool] = True
+    network_timeout: float = 60.0
+    connection_timeout: float = 60.0
+    max_redirects: int = 30
+    max_retries: int = 0
+    insecure: bool = True
+    default_headers: dict[str, str] | None = None
+    concurrency: int = 1
+    proxy_host: str | None = None
+    proxy_port: int | None = None
+    client_pool: Any = None
+    ssl_context_factory: Any = None
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        if self.host is None:
+            raise LocustError(
+                "You must specify the base host: a host attribute on the user class, or --host"
+            )
+        self.client: FastHttpSession = FastHttpSession(
+            self.host, environment.events.request, self, insecure=self.insecure
+        )
+        if self.default_headers:
+            self.client.headers.update(self.default_headers)
+
+
+ResponseContextManager = LocustResponse
+FastResponse = LocustResponse
+
+__all__ = ["FastHttpSession", "FastHttpUser", "LocustBadStatusCode", "ResponseContextManager"]

@@ -1,0 +1,100 @@
+"""``environment`` and ``environment.runner`` as a locustfile sees them in a worker:
+the events, the options, the host, and a runner to ask the run to end."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+from .event import Events
+from .stats import RequestStats
+
+
+class Runner:
+    """What a locustfile may ask of the run: ``quit()``, ``stop()``, the user count."""
+
+    def __init__(
+        self,
+        environment: Environment,
+        quit_run: Callable[[], None] | None = None,
+        user_count: Callable[[], int] | None = None,
+    ) -> None:
+        self.environment = environment
+        self._quit = quit_run or (lambda: None)
+        self._user_count = user_count or (lambda: 0)
+        self.state = "running"
+        self.target_user_count: int | None = None
+
+    @property
+    def user_count(self) -> int:
+        return self._user_count()
+
+    @property
+    def stats(self) -> RequestStats:
+        return self.environment.stats
+
+    def quit(self) -> None:
+        """End the run (for every worker: the coordinator stops it)."""
+        self.state = "stopping"
+        self._quit()
+
+    def stop(self) -> None:
+        self.quit()
+
+    def send_message(self, *args: Any, **kwargs: Any) -> None:
+        """Messages between Locust's processes have no counterpart here."""
+
+    def register_message(self, *args: Any, **kwargs: Any) -> None:
+        """Messages between Locust's processes have no counterpart here."""
+
+
+class LocalRunner(Runner):
+    pass
+
+
+class MasterRunner(Runner):
+    pass
+
+
+class WorkerRunner(Runner):
+    pass
+
+
+class Environment:
+    """The run as a locustfile sees it (``self.environment``)."""
+
+    def __init__(
+        self,
+        *,
+        user_classes: list[type] | None = None,
+        shape_class: Any = None,
+        events: Events | None = None,
+        host: str | None = None,
+        parsed_options: Any = None,
+        tags: list[str] | None = None,
+        exclude_tags: list[str] | None = None,
+        stop_timeout: float | None = None,
+    ) -> None:
+        self.events = events if events is not None else Events()
+        self.user_classes = list(user_classes or [])
+        self.shape_class = shape_class
+        self.host = host
+        self.parsed_options = parsed_options if parsed_options is not None else SimpleNamespace()
+        self.tags = tags
+        self.exclude_tags = exclude_tags
+        self.stop_timeout = stop_timeout
+        self.runner: Runner | None = None
+        self.web_ui = None  # the dashboard is tui-loadtest's, not a web page
+        self.catch_exceptions = True
+        self.reset_stats = False
+        self.process_exit_code: int | None = None
+        self.stats = RequestStats()
+        self.available_user_classes = {c.__name__: c for c in self.user_classes}
+
+    def create_local_runner(self) -> Runner:
+        self.runner = LocalRunner(self)
+        return self.runner
+
+
+__all__ = ["Environment", "LocalRunner", "MasterRunner", "Runner", "WorkerRunner"]
