@@ -37,7 +37,11 @@ def add_flags(run: argparse.ArgumentParser, positive_int: Callable[[str], int]) 
 
 
 def open_pool(
-    scenario: Scenario, *, workers_flag: int | None, note: Callable[[str], None]
+    scenario: Scenario,
+    *,
+    workers_flag: int | None,
+    note: Callable[[str], None],
+    wait_s: float | None = None,
 ) -> tuple[Any, int]:
     """Connect to the scenario's cluster: ``(pool, engines)``, the pool ready for ``Run``.
 
@@ -68,7 +72,11 @@ def open_pool(
         except PoolError as exc:
             raise UsageError(f"--cluster: {exc}") from None
     assert spec.address is not None
-    pool = DaskPool(spec.address, spec.workers)
+    pool = (
+        DaskPool(spec.address, spec.workers)
+        if wait_s is None
+        else DaskPool(spec.address, spec.workers, wait_s=wait_s)
+    )
     try:
         engines = pool.connect()
     except PoolError as exc:

@@ -7,9 +7,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
+from typing import Any
 
 from ..errors import EXIT_OK, UserError
 from .args import note, store_option
+from .cluster import open_pool
 
 IMPORT_HELP = """\
 Store a Locust --csv run (PREFIX_stats.csv, PREFIX_stats_history.csv and
@@ -173,24 +176,101 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return EXIT_OK
     for line in options.notes:
         note(line)
-    resolve_locustfiles(options.locustfile)
-    for name, value in _option_lines(options):
-        print(f"{name} = {value!r}")
-    raise UserError("locust run: running a locustfile is not built yet; these are the options read")
+    files = resolve_locustfiles(options.locustfile)
+    return run_locustfile(options, files)
 
 
-def _option_lines(options: object) -> list[tuple[str, object]]:
-    """Every value given (not a default), with where it came from, then the user classes."""
-    from ..locust.options import LocustOptions
+def run_locustfile(options: Any, files: tuple[Path, ...]) -> int:
+    """A Locust command line, run: list, ratios, a worker joining its master, or the load
+    (standalone, --processes, or --master over Dask), with Locust's outputs and exit codes."""
+    from ..locustfile.loader import load_locustfile
+    from ..locustfile.ratio import task_ratio_json, task_ratio_text
+    from ..pipeline.outputs import OutputOptions, prepare_outputs
+    from ..scenario import apply_overrides
+    from ..scenario.cluster import with_cluster_flags
+    from .execute import execute, plan_workers
+    from .run import with_shape
 
-    assert isinstance(options, LocustOptions)
-    lines: list[tuple[str, object]] = [
-        (f"{dest} ({origin})", getattr(options, dest, dict(options.custom).get(dest)))
-        for dest, origin in options.origins
-    ]
-    if options.user_classes:
-        lines.append(("user_classes", list(options.user_classes)))
-    return lines
+    if options.worker:
+        if options.master:
+            raise UserError("--worker: not with --master (one or the other)")
+        from ..cluster.locust_mode import run_worker
+
+        note(f"joining the master at {options.master_host}:{options.master_port} as a Dask worker")
+        return run_worker(options.master_host, options.master_port)
+    if len(files) != 1:
+        shown = ", ".join(str(f) for f in files) or options.locustfile
+        raise UserError(f"-f {shown}: one locustfile at a time here (got {len(files)})")
+    file = str(files[0])
+    only_looking = options.list_commands or options.show_task_ratio or options.show_task_ratio_json
+    scenario, loaded = load_locustfile(
+        file,
+        class_names=options.user_classes,
+        host=options.host,
+        tags=options.tags,
+        exclude_tags=options.exclude_tags,
+        options=vars(options.parsed_options()),
+        iterations=options.iterations,
+        stop_timeout=float(options.stop_timeout),
+        need_host=not only_looking,
+    )
+    if options.list_commands:
+        print("Available Users:")
+        for cls in loaded.classes:
+            print(f"    {cls.__name__}")
+        return EXIT_OK
+    if options.show_task_ratio:
+        print(task_ratio_text(loaded.classes, options.num_users))
+        return EXIT_OK
+    if options.show_task_ratio_json:
+        print(task_ratio_json(loaded.classes, options.num_users))
+        return EXIT_OK
+    scenario = apply_overrides(
+        scenario,
+        users=options.num_users or 1,
+        spawn_rate=options.spawn_rate or 1,
+        run_time=float(options.run_time) if options.run_time else None,
+    )
+    scenario, shape = with_shape(scenario, loaded.shape)
+    outputs = prepare_outputs(
+        OutputOptions(
+            html=options.html_path(),
+            csv=options.csv_prefix,
+            scenario_file=file,
+            exit_code_on_error=options.exit_code_on_error,
+        )
+    )
+    scheduler = None
+    pool = None
+    try:
+        if options.master:
+            from ..cluster.locust_mode import start_scheduler
+
+            address, scheduler = start_scheduler(options.master_bind_host, options.master_bind_port)
+            note(
+                f"master: a Dask scheduler on {options.master_bind_host}:"
+                f"{options.master_bind_port}; waiting for {options.expect_workers} worker(s)"
+            )
+            scenario = with_cluster_flags(scenario, address=address, workers=options.expect_workers)
+            wait = float(options.expect_workers_max_wait or 24 * 3600)
+            pool, workers = open_pool(scenario, workers_flag=None, note=note, wait_s=wait)
+        else:
+            workers = plan_workers(scenario, options.process_count or 1)
+        return execute(
+            scenario,
+            workers=workers,
+            out=None,
+            no_ui=options.headless,
+            interval=2.0,
+            outputs=outputs,
+            pool=pool,
+            shape=shape,
+        )
+    finally:
+        if scheduler is not None:
+            from ..cluster.locust_mode import stop_scheduler
+
+            stop_scheduler(scheduler)
 
 
 def cmd_watch(args: argparse.Namespace) -> int:

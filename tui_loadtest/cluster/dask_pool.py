@@ -81,8 +81,16 @@ class DaskPool:
     ends the engines and lets go of the cluster.
     """
 
-    def __init__(self, address: str, workers: int | None = None, *, lost_s: float = LOST_S) -> None:
+    def __init__(
+        self,
+        address: str,
+        workers: int | None = None,
+        *,
+        lost_s: float = LOST_S,
+        wait_s: float = CONNECT_TIMEOUT_S,
+    ) -> None:
         self.address = address
+        self.wait_s = wait_s  # for the workers asked for (Locust's --master waits longer)
         self.requested = workers
         self.lost_s = lost_s
         self.lead_s = LEAD_MIN_S
@@ -135,7 +143,7 @@ class DaskPool:
                     timeout=CONNECT_TIMEOUT_S,
                     direct_to_workers=True,  # deltas go straight to us, not via the scheduler
                 )
-            self._client.wait_for_workers(want or 1, timeout=CONNECT_TIMEOUT_S)
+            self._client.wait_for_workers(want or 1, timeout=self.wait_s)
             info = _workers_info(self._client)
         except PoolError:
             self.close()
@@ -150,7 +158,7 @@ class DaskPool:
                 ) from None
             raise PoolError(
                 f"the Dask scheduler at {self.address} has {count} worker(s), "
-                f"not the {want or 1} asked for, after {CONNECT_TIMEOUT_S:g} s"
+                f"not the {want or 1} asked for, after {self.wait_s:g} s"
             ) from None
         except OSError as exc:
             self.close()

@@ -28,6 +28,10 @@ from .shape import LoadTestShape
 from .tasks import TaskSet, filter_tasks_by_tags, is_task_set, task_name
 from .users import User
 
+# requests.Session and geventhttpclient both follow up to 30 redirects; a redirect loop
+# costs the server as many requests here as under Locust
+LOCUST_MAX_REDIRECTS = 30
+
 NO_HOST = (
     "You must specify the base host: a host attribute on the user class, or --host"
     " (-H in `tui-loadtest locust run`)"
@@ -131,6 +135,7 @@ def load_locustfile(
     options: dict[str, Any] | None = None,
     iterations: int = 0,
     stop_timeout: float = 0.0,
+    need_host: bool = True,
 ) -> tuple[Scenario, Locustfile]:
     """Import and check a locustfile: the scenario to run it, and what was imported.
 
@@ -182,10 +187,10 @@ def load_locustfile(
     host_flag = host
     if host is None:
         hosts = [c.host for c in runnable if c.host]
-        if len(hosts) < len(runnable):
+        if len(hosts) < len(runnable) and need_host:
             missing_host = [c.__name__ for c in runnable if not c.host]
             raise ScenarioError(f"{file}: {missing_host[0]}: {NO_HOST}")
-        host = hosts[0]
+        host = hosts[0] if hosts else None
     tag_set = set(tags) if tags is not None else None
     exclude_set = set(exclude_tags) if exclude_tags is not None else None
     if tag_set is not None or exclude_set is not None:
@@ -216,7 +221,7 @@ def load_locustfile(
         name=Path(file).stem or "locustfile",
         host=host,
         load=LoadSpec(users=1, spawn_rate=1.0),
-        http=HttpSpec(),
+        http=HttpSpec(max_redirects=LOCUST_MAX_REDIRECTS),
         requests=(),
         source=file,
         locustfile=spec,

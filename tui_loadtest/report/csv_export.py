@@ -212,13 +212,24 @@ def history_csv(result: RunResult) -> str:
     return _render(HISTORY_COLUMNS, rows)
 
 
+def from_locustfile(result: RunResult) -> bool:
+    """A locustfile's run: its failure messages are Locust's own (``HTTPError('404 ...')``)
+    and its tasks' exceptions go in the exceptions file, as Locust writes them."""
+    return bool(result.scenario.get("locustfile"))
+
+
 def failures_csv(result: RunResult) -> str:
     start = _epoch(result.started_at)
     rows = []
+    locust = from_locustfile(result)
     for err in sorted(result.errors, key=lambda e: (e.endpoint, e.label, -e.count)):
+        if locust and err.kind == "script":
+            continue  # a task's exception, not a request's failure: the exceptions file
         text = (
             err.label
             if not err.message or err.message == err.label
+            else err.message
+            if locust
             else (f"{err.label}: {err.message}")
         )
         rows.append(
@@ -246,6 +257,12 @@ def exceptions_csv(result: RunResult) -> str:
         [len(nodes), message, "", ", ".join(n for n in nodes if n)]
         for message, nodes in grouped.items()
     ]
+    if from_locustfile(result):  # the tasks' exceptions, as Locust lists them
+        rows += [
+            [err.count, err.message, f"in task {err.endpoint}", "local"]
+            for err in result.errors
+            if err.kind == "script"
+        ]
     return _render(EXCEPTIONS_COLUMNS, rows)
 
 

@@ -420,7 +420,9 @@ class LocustUser(ClientUser):
         parts = request_parts(method, url, **{k: options[k] for k in _PART_OPTIONS if k in options})
         opts = Options(options, self.eng)
         eng = self.eng
-        while eng.gate and not eng.admit(self):  # paused (or retired: GreenletExit)
+        while eng.gate and not eng.admit(self):  # paused, or retired (the run ends)
+            if self.dying:
+                raise GreenletExit
             self.suspend("go")
         self.send_parts(parts, name, opts, None)
         outcome = self.suspend("request")
