@@ -303,12 +303,68 @@ def run_locust(
         *user_classes,
         *args,
     ]
+    return _run_command(cmd, target, folder, prefix, env, "locust")
+
+
+def our_command() -> list[str]:
+    return [sys.executable, "-m", "tui_loadtest"]
+
+
+def run_ours(
+    locustfile: Path | str,
+    target: LocustTarget,
+    folder: Path,
+    *,
+    users: int | None = 4,
+    spawn_rate: float = 100,
+    seconds: float | None = 3,
+    args: Sequence[str] = (),
+    user_classes: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> LocustRun:
+    """``run_locust``'s twin: the same locustfile and Locust command line, run by
+    ``tui-loadtest locust run`` (our engine), its rows read back from our ``--csv``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = Path(locustfile)
+    if not path.is_absolute():
+        path = CORPUS / path
+    prefix = folder / path.stem
+    cmd = [
+        *our_command(),
+        "locust",
+        "run",
+        "-f",
+        str(path),
+        "--headless",
+        "--host",
+        target.url,
+        *(["-u", str(users), "-r", f"{spawn_rate:g}"] if users is not None else []),
+        "--stop-timeout",
+        str(STOP_TIMEOUT_S),
+        "--csv",
+        str(prefix),
+        "--only-summary",
+        *(["-t", f"{seconds:g}s"] if seconds is not None else []),
+        *user_classes,
+        *args,
+    ]
+    return _run_command(cmd, target, folder, prefix, env, "tui-loadtest")
+
+
+def _run_command(
+    cmd: list[str],
+    target: LocustTarget,
+    folder: Path,
+    prefix: Path,
+    env: Mapping[str, str] | None,
+    who: str,
+) -> LocustRun:
     run_env = {
         k: v for k, v in os.environ.items() if not k.startswith("LOCUST_") and k != "PYTHONPATH"
     }
     run_env.update(env or {})
     target.reset()
-    log = folder / f"{path.stem}.log"
+    log = folder / f"{prefix.name}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=folder, env=run_env)
         try:
@@ -321,7 +377,7 @@ def run_locust(
     try:
         rows = read_csv_rows(prefix)
     except FileNotFoundError:
-        raise AssertionError(f"locust wrote no CSV (exit {code}):\n{output[-3000:]}") from None
+        raise AssertionError(f"{who} wrote no CSV (exit {code}):\n{output[-3000:]}") from None
     return LocustRun(rows, target.counts(), target.counts(other=True), code, output, prefix, cmd)
 
 
@@ -346,5 +402,7 @@ __all__ = [
     "deterministic_rows",
     "read_csv_rows",
     "rows_from_server",
+    "our_command",
     "run_locust",
+    "run_ours",
 ]

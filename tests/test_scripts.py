@@ -65,7 +65,8 @@ def test_script_exceptions_are_counted_and_the_worker_lives(demo_server, tmp_pat
     flows = {f["name"]: f for f in report["flows"]}
     assert flows["login"]["iterations"] == 2 and flows["login"]["failed_iterations"] == 0
     boom, fine = flows["boom"], flows["fine"]
-    assert boom["iterations"] > 10 and boom["failed_iterations"] == boom["iterations"]
+    # (few: a task that raises at once is slowed down, so a broken task cannot spin)
+    assert boom["iterations"] > 3 and boom["failed_iterations"] == boom["iterations"]
     assert fine["iterations"] > 5 and fine["failed_iterations"] == 0
     (error,) = [e for e in report["errors"] if e["kind"] == "script"]
     assert error["endpoint"] == "boom" and error["method"] == "TASK"

@@ -282,7 +282,11 @@ class WorkerEngine:
                 if self.driver is not None:
                     self.buf.dropped += 1
                 self.retire(user)
-            elif not user.deadline and not user.connecting:
+            elif (
+                not user.deadline
+                and not user.connecting
+                and (self.script is None or not self.script.wind_down(user))
+            ):
                 self.retire(user)
         if not self.users:
             self._idle.set()
@@ -444,7 +448,8 @@ class WorkerEngine:
             if d and d < now:
                 user.on_timeout()
         done = self.stopped or self._budget_spent()  # nothing more will be sent
-        if done and not any(u.deadline or u.connecting for u in self.users):
+        lingering = self.script is not None and self.script.lingering
+        if done and not lingering and not any(u.deadline or u.connecting for u in self.users):
             for user in list(self.users):
                 self.retire(user)
             self._idle.set()

@@ -104,6 +104,7 @@ class ClientRuntime:
 
     # What a locustfile's runtime does more (engine/users/locust.py).
     quit_asked = False  # environment.runner.quit() was called
+    lingering: frozenset[Any] | set[Any] = frozenset()  # users ending on their own, after the stop
     flows: list[Any] = []  # the flow table's rows (a script's tasks...), set by the kind
 
     def process_exit_code(self) -> int | None:
@@ -120,6 +121,12 @@ class ClientRuntime:
 
     def started(self) -> None:
         """The load starts (a locustfile's test_start)."""
+
+    def wind_down(self, user: Any) -> bool:
+        """The run stops and ``user`` has no request in flight: True when it ends on its
+        own (a locustfile user runs its on_stop, and those requests go out), False to
+        retire it now."""
+        return False
 
     def stopped(self) -> None:
         """The load has ended and the users are gone (test_stop, quitting)."""

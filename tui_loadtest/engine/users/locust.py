@@ -39,7 +39,7 @@ from ...locustfile.exception import (
 )
 from ...locustfile.install import cooperative_sleep
 from ...locustfile.loader import import_locustfile
-from ...locustfile.tasks import GreenletExit, filter_tasks_by_tags, task_name
+from ...locustfile.tasks import RUNNING, STOPPING, GreenletExit, filter_tasks_by_tags, task_name
 from ...script import HTTPError, Response
 from ..http.arguments import request_parts
 from ..recording import FAILED_SLOT, record
@@ -53,6 +53,9 @@ _PART_OPTIONS = ("params", "data", "json", "headers", "cookies", "auth")
 SPIN_S = 0.01  # a task that raises quicker than this, again and again, is slowed down
 PAUSE_MAX_S = 1.0
 MAX_TRACEBACKS = 20
+# After the stop (and --stop-timeout), a user's on_stop has this long to send its
+# requests; then the user goes, wherever it is: a run ends when told.
+ON_STOP_S = 10.0
 
 
 class TaskFlow:
@@ -113,6 +116,7 @@ class LocustRuntime(ClientRuntime):
         self.environment.runner = runner
         self._traced: dict[str, int] = {}
         self.quit_asked = False
+        self.lingering: set[LocustUser] = set()  # stopping as Locust stops them (on_stop)
         EventHook.sink = self.listener_error
         RequestHook.recorder = self.recorded_elsewhere
         locust_debug.RUNNER = None  # run_single_user runs in a process of its own
@@ -128,6 +132,9 @@ class LocustRuntime(ClientRuntime):
     def started(self) -> None:
         self.events.test_start.fire(environment=self.environment)
 
+    def wind_down(self, user: Any) -> bool:
+        return bool(user.wind_down())
+
     def stopped(self) -> None:
         self.events.test_stopping.fire(environment=self.environment)
         self.events.test_stop.fire(environment=self.environment)
@@ -137,7 +144,7 @@ class LocustRuntime(ClientRuntime):
         """``environment.runner.quit()``: this worker stops, and says so (the coordinator
         stops the others)."""
         self.quit_asked = True
-        self.eng.stop()
+        self.eng.loop.call_soon(self.eng.stop)  # from the loop, never from a user's greenlet
 
     def process_exit_code(self) -> int | None:
         return self.environment.process_exit_code
@@ -230,6 +237,9 @@ class LocustUser(ClientUser):
         "pause_s",
         "flow",
         "task_failed",
+        "winding",
+        "wind_timer",
+        "interrupt_asked",
         "__weakref__",
     )
 
@@ -244,6 +254,9 @@ class LocustUser(ClientUser):
         self.pause_s = 0.0
         self.flow: TaskFlow | None = None
         self.task_failed = False
+        self.winding = False  # the run has stopped: this user ends as Locust ends one
+        self.wind_timer: asyncio.TimerHandle | None = None
+        self.interrupt_asked = False  # --stop-timeout has passed: interrupt where it waits
         cls = rt.class_for(eng.next_user_id())
         previous = locust_users._next_driver
         locust_users._next_driver = self
@@ -309,6 +322,10 @@ class LocustUser(ClientUser):
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        if self.wind_timer is not None:
+            self.wind_timer.cancel()
+            self.wind_timer = None
+        self.locust.lingering.discard(self)
         self.dying = True
         glet = self.glet
         if glet is not None and not glet.dead and glet is not greenlet.getcurrent():
@@ -320,10 +337,80 @@ class LocustUser(ClientUser):
                 self.locust.count_error(None, exc, self.all_secrets())
         ClientUser.cancel(self)
 
+    # -- the run stops -----------------------------------------------------------------
+    def wind_down(self) -> bool:
+        """The run stops while this user has nothing in flight: stop it as Locust stops
+        a user. It is interrupted where it waits (GreenletExit), or, with
+        --stop-timeout, finishes the task it is in first; then its on_stop runs, and
+        what on_stop sends goes out and is counted. True: it retires itself."""
+        if self.api is None or self.dying or not self.glet:  # never started, or over
+            return False
+        self.begin_winding()
+        if self.api._state == STOPPING:
+            if self.waiting == "go":  # held at admission: its task goes on
+                self.resume(None)
+        else:
+            self.interrupt()
+        return True
+
+    def begin_winding(self) -> None:
+        if self.winding:
+            return
+        self.winding = True
+        rt = self.locust
+        rt.lingering.add(self)
+        grace = rt.spec.stop_timeout
+        loop = self.eng.loop
+        if grace > 0 and self.api._state == RUNNING:
+            self.api._state = STOPPING  # it stops when its task ends
+            loop.call_later(grace, self.interrupt)
+        self.wind_timer = loop.call_later(grace + ON_STOP_S, self.give_up)
+
+    def interrupt(self) -> None:
+        """GreenletExit where the user waits (its task ends there, on_stop runs); if a
+        request is in flight, once its response is in."""
+        glet = self.glet
+        if self.dying or not glet:
+            return
+        if greenlet.getcurrent().parent is not None:  # in a greenlet: from the loop
+            self.eng.loop.call_soon(self.interrupt)
+            return
+        if self.waiting == "request":
+            self.interrupt_asked = True
+            return
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.waiting = ""
+        try:
+            glet.throw(GreenletExit)
+        except GreenletExit:
+            pass
+        except Exception as exc:  # noqa: BLE001 - on_stop's own failure
+            self.locust.count_error(None, exc, self.all_secrets())
+
+    def give_up(self) -> None:
+        """on_stop took too long: the user goes now."""
+        self.wind_timer = None
+        if not self.dying:
+            self.rt.note_once(
+                "on_stop",
+                f"locustfile: a user was still stopping {ON_STOP_S:g} s after the run"
+                " ended (its on_stop, or its task under --stop-timeout); it was ended there",
+            )
+            self.eng.retire(self)
+
+    def interrupted(self) -> None:
+        """In the user's greenlet: raise GreenletExit if it was asked to stop here."""
+        if self.interrupt_asked:
+            self.interrupt_asked = False
+            raise GreenletExit
+
     # -- the driver: waiting ---------------------------------------------------------
     def sleep(self, seconds: float) -> None:
         if self.dying:
             return
+        self.interrupted()
         seconds = max(0.0, float(seconds))
         self.timer = self.eng.loop.call_later(seconds, self._wake)
         self.suspend("sleep")
@@ -369,7 +456,7 @@ class LocustUser(ClientUser):
         rt = self.locust
         if rt.iterations_left is not None:
             if rt.iterations_left <= 0:
-                self.eng.stop()
+                self.eng.loop.call_soon(self.eng.stop)
                 raise StopUser
             rt.iterations_left -= 1
         flow = rt.flow_by_name.get(task_name(fn))
@@ -420,7 +507,17 @@ class LocustUser(ClientUser):
         parts = request_parts(method, url, **{k: options[k] for k in _PART_OPTIONS if k in options})
         opts = Options(options, self.eng)
         eng = self.eng
-        while eng.gate and not eng.admit(self):  # paused, or retired (the run ends)
+        while True:
+            self.interrupted()
+            if self.winding:  # the run is over: its task (--stop-timeout) or on_stop sends
+                break
+            if eng.stopped:  # stopped while this user was in a request
+                self.begin_winding()
+                if self.api._state == STOPPING:  # --stop-timeout: its task goes on
+                    break
+                raise GreenletExit  # interrupted here, as Locust kills a user
+            if not eng.gate or eng.admit(self):  # paused users wait here
+                break
             if self.dying:
                 raise GreenletExit
             self.suspend("go")
