@@ -11,14 +11,12 @@ from __future__ import annotations
 import ast
 import re
 import subprocess
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from .locust_corpus import BAD, BAD_FILES, CORPUS_FILES, CorpusFile
+from .locust_corpus import BAD, BAD_FILES, CORPUS_FILES
 from .locust_parity import (
     CORPUS,
     CsvRows,
@@ -27,9 +25,8 @@ from .locust_parity import (
     compare_rows,
     locust_command,
     read_csv_rows,
-    run_locust,
 )
-from .locust_target import LocustTarget
+from .locust_runs import Runs
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -183,44 +180,12 @@ def test_the_bad_files_say_what_is_wrong_where() -> None:
 # --------------------------------------------------------------- the Locust runs
 
 
-def _run(name: str, spec: CorpusFile, folder: Path) -> LocustRun | BaseException:
-    try:
-        with LocustTarget() as target:
-            return run_locust(
-                spec.path,
-                target,
-                folder / name,
-                users=spec.users,
-                seconds=spec.seconds,
-                args=spec.args,
-                user_classes=spec.user_classes,
-            )
-    except BaseException as exc:  # reported by the test that reads this run
-        return exc
-
-
-@pytest.fixture(scope="module")
-def locust_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    """Every corpus run (and the custom-client file a second time), three at a time."""
-    folder = tmp_path_factory.mktemp("locust-corpus")
-    jobs = {**CORPUS_FILES, "kv-again": CORPUS_FILES["kv"]}
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        futures = {name: pool.submit(_run, name, spec, folder) for name, spec in jobs.items()}
-        yield {name: f.result() for name, f in futures.items()}
-
-
-def _locust_run(locust_runs: dict[str, object], name: str) -> LocustRun:
-    run = locust_runs[name]
-    if isinstance(run, BaseException):
-        raise run
-    assert isinstance(run, LocustRun)
-    return run
+def _locust_run(locust_runs: Runs, name: str) -> LocustRun:
+    return locust_runs.run(name)
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS_FILES))
-def test_locusts_rows_match_what_the_server_counted(
-    locust_runs: dict[str, object], name: str
-) -> None:
+def test_locusts_rows_match_what_the_server_counted(locust_runs: Runs, name: str) -> None:
     spec = CORPUS_FILES[name]
     run = _locust_run(locust_runs, name)
     rows = run.rows
@@ -244,7 +209,7 @@ def test_locusts_rows_match_what_the_server_counted(
             assert row.failures == 0, (key, rows.messages(key))
 
 
-def test_locust_reads_parsed_options_and_its_own_flag(locust_runs: dict[str, object]) -> None:
+def test_locust_reads_parsed_options_and_its_own_flag(locust_runs: Runs) -> None:
     run = _locust_run(locust_runs, "custom-option")
     assert run.server == {("GET", "/api/items"): run.rows.total.requests}
     assert "--page-size" in run.args
@@ -253,7 +218,7 @@ def test_locust_reads_parsed_options_and_its_own_flag(locust_runs: dict[str, obj
 # ------------------------------------------------------------------ compare_rows
 
 
-def test_two_locust_runs_of_one_file_compare_equal(locust_runs: dict[str, object]) -> None:
+def test_two_locust_runs_of_one_file_compare_equal(locust_runs: Runs) -> None:
     """No false alarm: Locust against itself (4 rows, thousands of calls each run)."""
     first = _locust_run(locust_runs, "kv").rows
     second = _locust_run(locust_runs, "kv-again").rows
@@ -323,7 +288,7 @@ def test_compare_rows_checks_the_csv_columns_and_hosts() -> None:
     )
 
 
-def test_read_csv_rows_reads_locusts_files(locust_runs: dict[str, object]) -> None:
+def test_read_csv_rows_reads_locusts_files(locust_runs: Runs) -> None:
     run = _locust_run(locust_runs, "shop")
     again = read_csv_rows(run.prefix)
     assert again == run.rows

@@ -106,7 +106,9 @@ def execute(
             if shape is not None and isinstance(run, Run):  # a locustfile's LoadTestShape
                 from ..engine.shape import ShapeDriver
 
-                ShapeDriver(run, shape).start()
+                spec = scenario.locustfile
+                names = tuple(c.name for c in spec.classes) if spec is not None else ()
+                ShapeDriver(run, shape, names).start()
             try:
                 if no_ui:
                     result = run_headless(run, interval_s=interval, out=human, signals=signals)

@@ -8,6 +8,7 @@ overrides) and plain options, and :func:`~tui_loadtest.cli.execute.execute` runs
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from importlib.resources import as_file
 from typing import TYPE_CHECKING, Any
 
@@ -317,5 +318,7 @@ def with_shape(scenario: Scenario, shape_class: Any) -> tuple[Scenario, Any]:
         ) from None
     if first is None:
         raise UserError(f"{shape_class.__name__}.tick() returned None at once: nothing to run")
-    users, rate = first
+    users, rate, classes = first
+    if classes is not None and scenario.locustfile is not None:
+        scenario = replace(scenario, locustfile=replace(scenario.locustfile, start_classes=classes))
     return apply_overrides(scenario, users=max(1, users), spawn_rate=rate), shape

@@ -5,6 +5,7 @@ worker process joined to the master's host and port. The run then goes as
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -58,4 +59,6 @@ def run_worker(master_host: str, master_port: int) -> int:
     address = f"tcp://{master_host}:{master_port}"
     args = [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
             "--nworkers", "1", "--no-dashboard", "--death-timeout", "10"]  # fmt: skip
-    return subprocess.call(args)
+    # Dask's own INFO lines would drown what the worker has to say
+    env = {**os.environ, "DASK_LOGGING__DISTRIBUTED": "warning"}
+    return subprocess.call(args, env=env)

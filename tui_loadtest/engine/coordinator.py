@@ -279,13 +279,19 @@ class Run:
         lost = {w["worker"] for w in self.lost}
         return [w for w in range(self.workers) if w not in lost] or [0]
 
-    def set_users(self, users: int, spawn_rate: float | None = None) -> None:
+    def set_users(
+        self,
+        users: int,
+        spawn_rate: float | None = None,
+        classes: tuple[str, ...] | None = None,
+    ) -> None:
         """Change the target user count live; workers reach it at the spawn rate (the
-        new ``spawn_rate`` in users per second over the run, when given)."""
+        new ``spawn_rate`` in users per second over the run, when given), with users of
+        ``classes`` only, when given (a locustfile's load shape)."""
         users = max(0, int(users))
         if self.open_model or self.state in ("stopping", "done"):
             return
-        if users == self.users_target and spawn_rate is None:
+        if users == self.users_target and spawn_rate is None and classes is None:
             return
         self.users_target = users
         self.users_planned = max(self.users_planned, users)
@@ -294,11 +300,15 @@ class Run:
         self._targets = [0] * self.workers
         for worker, n in zip(live, split_evenly(users, max(1, len(live))), strict=False):
             self._targets[worker] = n
-            if spawn_rate is None:
+            if classes is not None:
+                rate = (spawn_rate or self.scenario.load.effective_spawn_rate) / len(live)
+                self.pool.send(("users", n, rate, classes), worker)
+            elif spawn_rate is None:
                 self.pool.send(("users", n), worker)
             else:
                 self.pool.send(("users", n, spawn_rate / len(live)), worker)
-        self._event(f"target users set to {users}")
+        only = f" ({', '.join(classes)})" if classes else ""
+        self._event(f"target users set to {users}{only}")
         self._publish()
 
     def note(self, text: str) -> None:

@@ -53,6 +53,7 @@ Control = (
     | tuple[Literal["resume"]]
     | tuple[Literal["users"], int]  # this worker's new user count
     | tuple[Literal["users"], int, float]  # ... and its new spawn rate (users/s)
+    | tuple[Literal["users"], int, float, tuple[str, ...]]  # ... only these user classes
     | tuple[Literal["rate"], float]  # this worker's new arrival rate (req/s)
 )
 

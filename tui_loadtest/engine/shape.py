@@ -25,7 +25,12 @@ class Steerable(Protocol):
     @property
     def done(self) -> bool: ...
 
-    def set_users(self, users: int, spawn_rate: float | None = None) -> None: ...
+    def set_users(
+        self,
+        users: int,
+        spawn_rate: float | None = None,
+        classes: tuple[str, ...] | None = None,
+    ) -> None: ...
 
     def stop(self, reason: str = "stopped") -> None: ...
 
@@ -49,22 +54,30 @@ class _RunnerView:
         return self._run.users_target
 
 
-def first_tick(shape: Any) -> tuple[int, float] | None:
-    """The shape's first answer, read before the run starts: the users to start with."""
+def tick_classes(found: Any) -> tuple[str, ...] | None:
+    """The user classes a tick names (its third item), by name; None: every class."""
+    if len(found) > 2 and found[2]:
+        return tuple(getattr(c, "__name__", str(c)) for c in found[2])
+    return None
+
+
+def first_tick(shape: Any) -> tuple[int, float, tuple[str, ...] | None] | None:
+    """The shape's first answer, read before the run starts: the users to start with
+    (and the classes, if it names them)."""
     found = shape.tick()
     if found is None:
         return None
-    return int(found[0]), float(found[1])
+    return int(found[0]), float(found[1]), tick_classes(found)
 
 
 class ShapeDriver:
     """Calls ``tick()`` once a second while the run goes, and does what it says."""
 
-    def __init__(self, run: Steerable, shape: Any) -> None:
+    def __init__(self, run: Steerable, shape: Any, all_classes: tuple[str, ...] = ()) -> None:
         self.run = run
         self.shape = shape
+        self.all_classes = all_classes  # after a tick that named some, one that names none
         shape.runner = _RunnerView(run)
-        self._said_classes = False
         self._thread = threading.Thread(target=self._loop, name="tui-loadtest-shape", daemon=True)
 
     def start(self) -> None:
@@ -77,7 +90,7 @@ class ShapeDriver:
         if run.done:
             return
         self.shape.reset_time()
-        last: tuple[int, float] | None = None
+        last: tuple[int, float, tuple[str, ...] | None] | None = None
         next_at = time.monotonic() + TICK_S
         while not run.done:
             time.sleep(max(0.0, next_at - time.monotonic()))
@@ -93,12 +106,10 @@ class ShapeDriver:
                 run.stop("the load shape ended the test")
                 return
             users, rate = int(found[0]), float(found[1])
-            if len(found) > 2 and found[2] and not self._said_classes:
-                self._said_classes = True
-                run.note(
-                    "the load shape names user classes: every class of the run keeps its"
-                    " weight (per-tick classes are not followed)"
-                )
-            if (users, rate) != last:
-                last = (users, rate)
-                run.set_users(users, spawn_rate=rate)
+            classes = tick_classes(found)
+            if (users, rate, classes) != last:
+                named = classes
+                if classes is None and last is not None and last[2] is not None:
+                    named = self.all_classes or None  # back to every class of the run
+                last = (users, rate, classes)
+                run.set_users(users, spawn_rate=rate, classes=named)

@@ -2,7 +2,7 @@
 
 Messages to the pool: ``("ready", {"pid": ..., "host": ...})``, ``("delta", WorkerDelta)``,
 ``("done", last_tick)``, ``("fatal", text)``.
-Messages from it: ``("go", start_at)``, ``("users", n[, spawn_rate])``, ``("pause",)``,
+Messages from it: ``("go", start_at)``, ``("users", n[, spawn_rate[, classes]])``, ``("pause",)``,
 ``("resume",)``, ``("rate", r)``, ``("stop",)``. ``start_at`` is an instant of this
 host's wall clock (``time.time()``; the pool has applied this worker's clock offset);
 the engine starts when it comes.
@@ -178,7 +178,8 @@ async def _serve(
                 engine.resume()
             elif op == "users":
                 rate = float(msg[2]) if len(msg) > 2 else None
-                engine.set_target(int(msg[1]), manual=True, spawn_rate=rate)
+                classes = tuple(msg[3]) if len(msg) > 3 else None
+                engine.set_target(int(msg[1]), manual=True, spawn_rate=rate, classes=classes)
             elif op == "rate":
                 engine.set_rate(float(msg[1]))
 

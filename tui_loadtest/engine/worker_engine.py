@@ -213,9 +213,16 @@ class WorkerEngine:
         self._user_ns += len(self.users) * (now - self._users_mark)
         self._users_mark = now
 
-    def set_target(self, users: int, manual: bool = False, spawn_rate: float | None = None) -> None:
+    def set_target(
+        self,
+        users: int,
+        manual: bool = False,
+        spawn_rate: float | None = None,
+        classes: tuple[str, ...] | None = None,
+    ) -> None:
         """Change this worker's user count; growth follows the spawn rate (``spawn_rate``
-        from now on, when given: a locustfile's load shape sets both).
+        from now on, when given: a locustfile's load shape sets both, and may name the
+        user ``classes`` new users are of).
 
         A manual change (from the dashboard) takes over from the stages, if any.
         """
@@ -226,6 +233,8 @@ class WorkerEngine:
             self._stager = None
             self.stages = ()
         self.target = max(0, users)
+        if classes is not None and self.script is not None:
+            self.script.restrict(classes)
         active = len(self.users)
         self.excess = max(0, active - self.target)
         self._update_gate()

@@ -79,7 +79,10 @@ def user_classes(module: ModuleType) -> tuple[list[type[User]], list[type[User]]
     abstract: list[type[User]] = []
     for value in vars(module).values():
         if inspect.isclass(value) and issubclass(value, User) and value is not User:
-            (abstract if value.__dict__.get("abstract", False) else runnable).append(value)
+            if not value.__dict__.get("abstract", False):
+                runnable.append(value)
+            elif value.__module__.split(".")[0] not in ("tui_loadtest", "locust"):
+                abstract.append(value)  # the file's own (HttpUser, imported, is not)
     return runnable, abstract
 
 

@@ -406,6 +406,7 @@ class LocustfileSpec:
     host: str | None = None  # --host: every class's host (None: each class's own)
     iterations: int = 0  # task iterations in all (locust-plugins' -i), 0: no limit
     stop_timeout: float = 0.0  # --stop-timeout: users finish their task up to this long
+    start_classes: tuple[str, ...] | None = None  # the shape's first tick names these only
 
 
 # What ``[monitor]`` scrapes: at most this many series per endpoint (a whole exporter can

@@ -122,6 +122,9 @@ class ClientRuntime:
     def started(self) -> None:
         """The load starts (a locustfile's test_start)."""
 
+    def restrict(self, classes: tuple[str, ...]) -> None:
+        """New users are of these classes from now on (a locustfile's load shape)."""
+
     def wind_down(self, user: Any) -> bool:
         """The run stops and ``user`` has no request in flight: True when it ends on its
         own (a locustfile user runs its on_stop, and those requests go out), False to

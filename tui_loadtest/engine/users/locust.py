@@ -99,6 +99,8 @@ class LocustRuntime(ClientRuntime):
         # errors outside any task (a listener, a wait_time) count on the first row
         self.other = self.flows[0] if self.flows else None
         self.order = class_order(spec.classes)
+        if spec.start_classes is not None:
+            self.restrict(spec.start_classes)
         self.iterations_left = spec.iterations or None
         from types import SimpleNamespace
 
@@ -134,6 +136,15 @@ class LocustRuntime(ClientRuntime):
 
     def wind_down(self, user: Any) -> bool:
         return bool(user.wind_down())
+
+    def restrict(self, classes: tuple[str, ...]) -> None:
+        """A load shape's tick named ``classes``: users started from now on are of these,
+        by weight; running users stay whatever their class, as in Locust (when the count
+        goes down, users leave whatever their class)."""
+        chosen = [i for i, c in enumerate(self.spec.classes) if c.name in classes]
+        if chosen:
+            order = class_order(tuple(self.spec.classes[i] for i in chosen))
+            self.order = lambda k: chosen[order(k)]
 
     def stopped(self) -> None:
         self.events.test_stopping.fire(environment=self.environment)
@@ -400,17 +411,28 @@ class LocustUser(ClientUser):
             )
             self.eng.retire(self)
 
-    def interrupted(self) -> None:
-        """In the user's greenlet: raise GreenletExit if it was asked to stop here."""
+    def stop_point(self) -> bool:
+        """In the user's greenlet, before it waits: True when the user is winding down
+        (what it sends now goes out unadmitted). If the run has stopped since it last
+        waited, it begins to: interrupted here (GreenletExit), as Locust stops a user,
+        unless --stop-timeout lets the task it is in go on."""
         if self.interrupt_asked:
             self.interrupt_asked = False
             raise GreenletExit
+        if self.winding:
+            return True
+        if not self.eng.stopped:
+            return False
+        self.begin_winding()
+        if self.api._state == STOPPING:
+            return True
+        raise GreenletExit
 
     # -- the driver: waiting ---------------------------------------------------------
     def sleep(self, seconds: float) -> None:
         if self.dying:
             return
-        self.interrupted()
+        self.stop_point()
         seconds = max(0.0, float(seconds))
         self.timer = self.eng.loop.call_later(seconds, self._wake)
         self.suspend("sleep")
@@ -507,15 +529,7 @@ class LocustUser(ClientUser):
         parts = request_parts(method, url, **{k: options[k] for k in _PART_OPTIONS if k in options})
         opts = Options(options, self.eng)
         eng = self.eng
-        while True:
-            self.interrupted()
-            if self.winding:  # the run is over: its task (--stop-timeout) or on_stop sends
-                break
-            if eng.stopped:  # stopped while this user was in a request
-                self.begin_winding()
-                if self.api._state == STOPPING:  # --stop-timeout: its task goes on
-                    break
-                raise GreenletExit  # interrupted here, as Locust kills a user
+        while not self.stop_point():
             if not eng.gate or eng.admit(self):  # paused users wait here
                 break
             if self.dying:
