@@ -38,6 +38,12 @@ async def calls(user):
     r = await user.patch("/echo", json={"x": [1, None]}, name="json")
     assert echo(r)["json"] == {"x": [1, None]}
 
+    files = {"photo": ("a.txt", b"hello", "text/plain"), "raw": io.BytesIO(b"x")}
+    r = await user.post("/echo", data={"kind": "pet"}, files=files, name="upload")
+    body = echo(r)["body"]
+    assert 'name="kind"' in body and 'name="photo"; filename="a.txt"' in body, body
+    assert "Content-Type: text/plain" in body and 'name="raw"; filename="raw"' in body
+
     user.headers["X-Session"] = "s"
     call = {"X-Call": "c", "X-Session": None}
     r = await user.get("/echo", headers=call, cookies={"k": "v"}, name="headers")
@@ -108,3 +114,37 @@ async def test_requests_arguments_and_responses(target: LocustTarget, tmp_path: 
     assert kinds == {"timeout": 1, "HTTP 404": 1}, [(e.kind, e.message) for e in agg.error_rows()]
     assert target.count("GET", "/api/elsewhere", other=True) == 1
     assert target.count("GET", "/redirect/302") == 1 and target.count("GET", "/echo") == 2
+
+
+UPLOADS = [
+    ({"f": ("report.csv", b"a,b\n1,2\n", "text/csv")}, {"kind": "daily", "tags": ["x", "y"]}),
+    ({"f": b"raw bytes", "g": "text"}, None),
+    ([("f", ("one.bin", b"1")), ("f", ("two.bin", b"2", None, {"X-Part": "2"}))], [("a", "1")]),
+    ({"f": ('we"ird\\name.txt', b"q")}, {}),
+]
+
+
+@pytest.mark.parametrize(("files", "data"), UPLOADS)
+def test_files_make_the_body_requests_makes(files: object, data: object) -> None:
+    """``files=`` (with ``data=``'s fields) is the multipart body requests sends, byte for
+    byte but for the random boundary."""
+    import copy
+
+    import requests
+
+    from tui_loadtest.engine.http.arguments import request_parts
+
+    ours = request_parts("POST", "/up", data=copy.deepcopy(data), files=copy.deepcopy(files))
+    theirs = requests.Request(
+        "POST", "http://h/up", data=copy.deepcopy(data), files=copy.deepcopy(files)
+    ).prepare()
+    assert ours.content_type is not None and isinstance(theirs.body, bytes)
+    our_boundary = ours.content_type.split("boundary=")[1]
+    their_boundary = theirs.headers["Content-Type"].split("boundary=")[1]
+    assert ours.content_type.replace(our_boundary, "B") == theirs.headers["Content-Type"].replace(
+        their_boundary, "B"
+    )
+    assert ours.body is not None
+    assert ours.body.replace(our_boundary.encode(), b"B") == theirs.body.replace(
+        their_boundary.encode(), b"B"
+    )

@@ -1,8 +1,9 @@
 """A request from ``requests``-style arguments, for scripts and locustfiles alike.
 
 ``params=``, ``data=`` (a form dict, str, bytes, or an open file), ``json=``,
-``headers=``, ``cookies=``, ``auth=(user, password)`` and an absolute URL to any host
-become one request: its target, its path with the query, its headers and its body.
+``files=`` (a multipart upload, with ``data=``'s fields), ``headers=``, ``cookies=``,
+``auth=(user, password)`` and an absolute URL to any host become one request: its
+target, its path with the query, its headers and its body.
 A wrong argument is a ``TypeError`` (or ``ValueError``) that says what was expected,
 raised in the task that passed it.
 
@@ -14,6 +15,8 @@ requests), so a request costs a few joins.
 from __future__ import annotations
 
 import base64
+import os
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -28,6 +31,8 @@ _BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
 _PATH_SAFE = "/?&=%:@!$'()*+,;~#[]"
 _encode_json = msgspec.json.Encoder().encode
 MAX_BLOCKS = 4096
+# the keyword arguments that shape the request itself (the others shape how it is sent)
+PART_OPTIONS = ("params", "data", "json", "files", "headers", "cookies", "auth")
 
 
 class Parts:
@@ -62,6 +67,7 @@ def request_parts(
     headers: Mapping[str, Any] | None = None,
     cookies: Mapping[str, str] | None = None,
     auth: Any = None,
+    files: Any = None,
 ) -> Parts:
     """The request that ``requests``-style arguments describe (checked)."""
     if not isinstance(method, str) or not method.strip():
@@ -90,7 +96,7 @@ def request_parts(
         if query:
             path += ("&" if "?" in path else "?") + query
     out_headers = _headers(headers) if headers else []
-    body, content_type = _body(data, json)
+    body, content_type = _multipart(data, files) if files else _body(data, json)
     if cookies:
         out_headers.append(("Cookie", _cookie_header(cookies)))
     if auth is not None:
@@ -176,6 +182,93 @@ def _body(data: Any, json: Any) -> tuple[bytes | None, str | None]:
         except (TypeError, msgspec.EncodeError) as exc:
             raise TypeError(f"json: cannot be encoded as JSON ({exc})") from None
     return None, None
+
+
+def _multipart(data: Any, files: Any) -> tuple[bytes, str]:
+    """``files=`` as requests sends it: ``data=``'s fields first, then each file, in one
+    multipart/form-data body. A file is an open file, bytes or a string, or a tuple
+    ``(filename, content[, content_type[, headers]])``; without a filename, the open
+    file's own name, or else the field's."""
+    boundary = uuid.uuid4().hex
+    out: list[bytes] = []
+
+    def part(name: str, content: bytes, filename: str | None, extra: list[tuple[str, str]]) -> None:
+        disposition = f'form-data; name="{_quoted(name)}"'
+        if filename is not None:
+            disposition += f'; filename="{_quoted(filename)}"'
+        head = [("Content-Disposition", disposition), *extra]
+        out.append(f"--{boundary}\r\n".encode())
+        out.extend(f"{k}: {v}\r\n".encode() for k, v in head)
+        out.append(b"\r\n" + content + b"\r\n")
+
+    if data is not None and not isinstance(data, str | bytes):
+        if not isinstance(data, Mapping | list | tuple):
+            raise TypeError(f"data: with files=, expected a dict of fields, got {data!r}")
+        fields = data.items() if isinstance(data, Mapping) else data
+        for item in fields:
+            if not isinstance(item, tuple | list) or len(item) != 2:
+                raise TypeError(f"data: expected (name, value) pairs, got {item!r}")
+            name, value = item
+            for v in value if isinstance(value, list | tuple) else [value]:
+                if v is not None:
+                    part(_text(name), _content(v, "data"), None, [])
+    elif data:
+        raise TypeError("data: with files=, expected a dict of fields, not a body")
+    if isinstance(files, Mapping):
+        entries: Iterable[Any] = files.items()
+    elif isinstance(files, list | tuple):
+        entries = files
+    else:
+        raise TypeError(f"files: expected a dict of field names to files, got {files!r}")
+    for entry in entries:
+        if not isinstance(entry, tuple | list) or len(entry) != 2:
+            raise TypeError(f"files: expected (field, file) pairs, got {entry!r}")
+        name, value = entry
+        extra: list[tuple[str, str]] = []
+        if isinstance(value, tuple | list):
+            if not 2 <= len(value) <= 4:
+                raise TypeError(
+                    f"files: {name!r}: expected (filename, file[, content_type[, headers]])"
+                )
+            filename, content = value[0], value[1]
+            if len(value) > 2 and value[2]:
+                extra.append(("Content-Type", str(value[2])))
+            if len(value) > 3 and value[3]:
+                extra.extend((str(k), str(v)) for k, v in dict(value[3]).items())
+        else:
+            filename, content = _file_name(value) or str(name), value
+        part(str(name), _content(content, f"files: {name!r}"), filename, extra)
+    out.append(f"--{boundary}--\r\n".encode())
+    return b"".join(out), f"multipart/form-data; boundary={boundary}"
+
+
+def _content(value: Any, what: str) -> bytes:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    read = getattr(value, "read", None)
+    if callable(read):
+        got = read()
+        return got.encode("utf-8") if isinstance(got, str) else bytes(got)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value).encode()
+    raise TypeError(f"{what}: expected bytes, a string or an open file, got {type(value).__name__}")
+
+
+def _file_name(value: Any) -> str | None:
+    name = getattr(value, "name", None)
+    if isinstance(name, str) and name and not (name.startswith("<") and name.endswith(">")):
+        return os.path.basename(name)
+    return None
+
+
+def _quoted(text: str) -> str:
+    """A name in a Content-Disposition header, escaped as urllib3 (so requests) does."""
+    return "".join(_QUOTE.get(c, c) for c in text)
+
+
+_QUOTE = {chr(c): f"%{c:02X}" for c in range(0x20) if c != 0x1B} | {'"': "%22"}
 
 
 def _form(items: Iterable[Any]) -> bytes:

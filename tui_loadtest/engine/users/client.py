@@ -216,7 +216,7 @@ class Options:
         ):
             raise TypeError(f"cert: expected a file's path or (cert, key), got {cert!r}")
         self.cert = tuple(cert) if isinstance(cert, list) else cert
-        for unsupported in ("proxies", "hooks", "files"):
+        for unsupported in ("proxies", "hooks"):
             if options.get(unsupported):
                 raise TypeError(
                     f"{unsupported}= is not supported by tui-loadtest's client"

@@ -41,7 +41,7 @@ from ...locustfile.install import cooperative_sleep
 from ...locustfile.loader import import_locustfile
 from ...locustfile.tasks import RUNNING, STOPPING, GreenletExit, filter_tasks_by_tags, task_name
 from ...script import HTTPError, Response
-from ..http.arguments import request_parts
+from ..http.arguments import PART_OPTIONS, request_parts
 from ..recording import FAILED_SLOT, record
 from .client import ClientRuntime, ClientUser, Options
 
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
     from ..host import ScriptHost, SlotPool
 
 _STEERING = (StopUser, StopTest, RescheduleTask, RescheduleTaskImmediately, InterruptTaskSet)
-_PART_OPTIONS = ("params", "data", "json", "headers", "cookies", "auth")
 SPIN_S = 0.01  # a task that raises quicker than this, again and again, is slowed down
 PAUSE_MAX_S = 1.0
 MAX_TRACEBACKS = 20
@@ -526,7 +525,7 @@ class LocustUser(ClientUser):
         ``status_code`` 0 and ``error`` when none came (counted already)."""
         if self.dying:
             return LocustResponse.failed(url, ConnectionError("the run has ended"))
-        parts = request_parts(method, url, **{k: options[k] for k in _PART_OPTIONS if k in options})
+        parts = request_parts(method, url, **{k: options[k] for k in PART_OPTIONS if k in options})
         opts = Options(options, self.eng)
         eng = self.eng
         while not self.stop_point():

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...scenario.script_file import import_script, script_parts
 from ...script import RequestError, Response, User
-from ..http.arguments import request_parts
+from ..http.arguments import PART_OPTIONS, request_parts
 from ..plan import weight_table
 from ..recording import FAILED_SLOT, record
 from .client import ClientRow, ClientRuntime, ClientUser, Options
@@ -38,7 +38,6 @@ MAX_TRACEBACKS = 20  # per worker: the log gets the first ones of each kind
 # A failed iteration quicker than this, with no wait time, is a spin in the making.
 SPIN_S = 0.01
 SPIN_BACKOFF_MAX = 1.0
-_PART_OPTIONS = ("params", "data", "json", "headers", "cookies", "auth")
 
 ScriptRow = ClientRow  # the rows a script's requests create (their names)
 
@@ -218,7 +217,7 @@ class ScriptUser(ClientUser):
         coroutine that waits for the go first. Bad arguments raise at once."""
         if self.fut is not None:
             raise RuntimeError("one request at a time per user: await each before the next")
-        parts = request_parts(method, url, **{k: options[k] for k in _PART_OPTIONS if k in options})
+        parts = request_parts(method, url, **{k: options[k] for k in PART_OPTIONS if k in options})
         opts = Options(options, self.eng)
         name = options.get("name")
         if name is not None and not isinstance(name, str):
