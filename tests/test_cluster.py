@@ -570,3 +570,32 @@ def test_engines_end_when_their_coordinator_is_killed(dask_cluster, conn_server)
     while srv.closed_at.keys() != srv.counts.keys():  # every connection closed
         assert time.monotonic() < deadline, "the target still sees connections"
         time.sleep(0.02)
+
+
+def test_a_locustfile_and_its_modules_travel_to_the_workers(dask_cluster, conn_server, tmp_path):
+    """A locustfile runs on the cluster from a copy of its own, the modules it imports
+    from its folder with it: each request names the folder it ran from."""
+    from tui_loadtest.locustfile.loader import load_locustfile
+    from tui_loadtest.scenario import apply_overrides
+
+    srv, url = conn_server
+    folder = tmp_path / "load"
+    folder.mkdir()
+    (folder / "paths.py").write_text("NAME = 'where'\n")
+    (folder / "locustfile.py").write_text(
+        "from pathlib import Path\n"
+        "from locust import HttpUser, constant, task\n"
+        "from paths import NAME\n\n"
+        "class Visitor(HttpUser):\n"
+        "    wait_time = constant(0.01)\n\n"
+        "    @task\n"
+        "    def where(self):\n"
+        "        self.client.get('/' + Path(__file__).parent.name, name=NAME)\n"
+    )
+    sc, _ = load_locustfile(str(folder / "locustfile.py"), host=url)
+    assert sc.locustfile is not None and sc.locustfile.modules == ("paths.py",)
+    sc = apply_overrides(sc, users=2, run_time=1.0)
+    result = run_to_end(dask_cluster.scheduler_address, sc, url)
+    assert [e.name for e in result.endpoints] == ["where"]
+    assert result.summary.requests == srv.requests > 0
+    assert srv.paths and all(p.startswith("/tui-loadtest-script-") for p in srv.paths)

@@ -290,7 +290,8 @@ class DaskPool:
         self.lead_s = max(LEAD_MIN_S, 3 * worst)
 
     def _start_engines(self, scenario: Scenario, host: str, shares: Sequence[WorkerShare]) -> None:
-        files = script_files(scenario.script) if scenario.script is not None else None
+        code = scenario.script or scenario.locustfile
+        files = script_files(code) if code is not None else None
         futures = [
             actor.start(scenario, host, share, files)
             for actor, share in zip(self._actors, shares, strict=True)

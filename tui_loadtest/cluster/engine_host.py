@@ -93,7 +93,7 @@ class EngineHost:
         """
         if self._loop is None:
             raise RuntimeError("hello() must come first")
-        if scenario.script is not None and script_files is not None:
+        if script_files is not None:
             scenario = self._ship_script(scenario, script_files)
         ours, theirs = socket.socketpair()
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - kept for the engine's life
@@ -128,9 +128,9 @@ class EngineHost:
         return dict(msg[1])
 
     def _ship_script(self, scenario: Scenario, files: dict[str, bytes]) -> Scenario:
-        """A user script travels as files (itself and the modules it imports from its
-        folder); the engine imports it from a folder of its own, on its import path."""
-        assert scenario.script is not None
+        """A user script or a locustfile travels as files (itself and the modules it
+        imports from its folder); the engine imports it from a folder of its own, on its
+        import path."""
         self._dir = tempfile.mkdtemp(prefix="tui-loadtest-script-")
         try:
             for name, data in files.items():
@@ -140,8 +140,12 @@ class EngineHost:
                     fh.write(data)
         except (OSError, ValueError) as exc:
             raise RuntimeError(f"cannot write the script's files: {exc}") from None
-        path = os.path.join(self._dir, os.path.basename(scenario.script.path))
-        return replace(scenario, script=replace(scenario.script, path=path))
+        if scenario.script is not None:
+            path = os.path.join(self._dir, os.path.basename(scenario.script.path))
+            return replace(scenario, script=replace(scenario.script, path=path))
+        assert scenario.locustfile is not None
+        path = os.path.join(self._dir, os.path.basename(scenario.locustfile.path))
+        return replace(scenario, locustfile=replace(scenario.locustfile, path=path))
 
     # -- relaying ---------------------------------------------------------------------
     def _relay(self) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from ..engine.pool import PoolError
-from ..scenario.model import ScriptSpec
+from ..scenario.model import LocustfileSpec, ScriptSpec
 
 MAX_FILES = 64  # the script included
 MAX_BYTES = 4 * 1024 * 1024  # sent to every engine at its start
@@ -20,10 +20,10 @@ SHOWN = 8  # files named in the refusal; the rest are counted
 __all__ = ["MAX_BYTES", "MAX_FILES", "safe_relative", "script_files"]
 
 
-def script_files(spec: ScriptSpec) -> dict[str, bytes]:
-    """``{path relative to the script's folder: content}``: the script first, then its
-    folder's modules. Raises :class:`PoolError` (one line) when one cannot be read or
-    they are more than a cluster run ships."""
+def script_files(spec: ScriptSpec | LocustfileSpec) -> dict[str, bytes]:
+    """``{path relative to the script's folder: content}``: the script (or locustfile)
+    first, then its folder's modules. Raises :class:`PoolError` (one line) when one
+    cannot be read or they are more than a cluster run ships."""
     folder = Path(spec.path).parent
     names = [Path(spec.path).name, *spec.modules]
     files: dict[str, bytes] = {}

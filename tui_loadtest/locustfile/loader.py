@@ -23,6 +23,7 @@ from typing import Any
 from ..errors import ScenarioError
 from ..scenario.model import HttpSpec, LoadSpec, LocustClass, LocustfileSpec, Scenario
 from ..scenario.redact import report_dict
+from ..scenario.script_file import folder_modules
 from .install import installed, unsupported_uses
 from .shape import LoadTestShape
 from .tasks import TaskSet, filter_tasks_by_tags, is_task_set, task_name
@@ -219,6 +220,7 @@ def load_locustfile(
         host=host_flag,
         iterations=iterations,
         stop_timeout=stop_timeout,
+        modules=folder_modules(Path(resolved).parent),
     )
     scenario = Scenario(
         name=Path(file).stem or "locustfile",

@@ -407,6 +407,9 @@ class LocustfileSpec:
     iterations: int = 0  # task iterations in all (locust-plugins' -i), 0: no limit
     stop_timeout: float = 0.0  # --stop-timeout: users finish their task up to this long
     start_classes: tuple[str, ...] | None = None  # the shape's first tick names these only
+    # the modules it imported from its own folder, as paths relative to it (shipped
+    # with it to a cluster's workers)
+    modules: tuple[str, ...] = ()
 
 
 # What ``[monitor]`` scrapes: at most this many series per endpoint (a whole exporter can

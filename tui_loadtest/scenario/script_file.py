@@ -122,7 +122,7 @@ def load_script(file: str, path: Path, where: str) -> ScriptSpec:
         tasks=tuple((name, weight) for name, _, weight in tasks),
         on_start=start.__name__ if start is not None else None,
         host=_script_host(module, shown),
-        modules=_folder_modules(Path(resolved).parent),
+        modules=folder_modules(Path(resolved).parent),
     )
 
 
@@ -137,7 +137,7 @@ def _script_host(module: ModuleType, shown: str) -> str | None:
         raise ScenarioError(f"{shown}: host: {exc}, got {show(host)}") from None
 
 
-def _folder_modules(folder: Path) -> tuple[str, ...]:
+def folder_modules(folder: Path) -> tuple[str, ...]:
     """The modules imported from ``folder`` as the import path finds them there (``a.b``
     as ``a/b.py`` or ``a/b/__init__.py``), as relative paths: not a library in a
     virtualenv inside the folder, and never this package itself. (All of them, not only
