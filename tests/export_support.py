@@ -163,6 +163,14 @@ class Prometheus:
         )  # fmt: skip
         self.url = f"http://127.0.0.1:{self.port}"
         wait_for(self._ready, 60, "Prometheus to be ready")
+        # Its discovery hands targets over every 5 s: wait until it scrapes (and fails)
+        # each one, so that the run's first figures are scraped as they come.
+        wait_for(self._scraping, 60, "Prometheus to scrape its targets")
+
+    def _scraping(self) -> bool:
+        with urllib.request.urlopen(f"{self.url}/api/v1/targets", timeout=5) as r:
+            targets = json.load(r)["data"]["activeTargets"]
+        return bool(targets) and all(not t["lastScrape"].startswith("0001") for t in targets)
 
     def _ready(self) -> bool:
         if self.proc.poll() is not None:

@@ -47,7 +47,6 @@ from .buckets import EDGES_S
 
 if TYPE_CHECKING:
     from .totals import RunTotals, View
-FINAL_TIMEOUT_S = 5.0  # the last export, once the run is over
 
 
 def metrics_url(url: str) -> str:
@@ -82,6 +81,7 @@ class OtlpExporter:
         otel_log = logging.getLogger("opentelemetry")
         otel_log.addHandler(self._log)
         otel_log.propagate = False
+        # each export (with the exporter's own retries) gives up after this long
         self._timeout_s = min(10.0, max(1.0, interval_s))
         self._exporter = OTLPMetricExporter(endpoint=self.url, timeout=self._timeout_s)
         self._totals: RunTotals | None = None
@@ -137,14 +137,14 @@ class OtlpExporter:
             return
         sent = [False]
         last = threading.Thread(
-            target=lambda: sent.__setitem__(0, self._send(totals, FINAL_TIMEOUT_S)),
+            target=lambda: sent.__setitem__(0, self._send(totals, self._timeout_s)),
             name="tui-loadtest-otlp-final",
             daemon=True,
         )
         last.start()
-        last.join(FINAL_TIMEOUT_S + 1)
+        last.join(self._timeout_s + 1)
         if not sent[0]:
-            why = self._log.last or f"no answer in {FINAL_TIMEOUT_S:g} s"
+            why = self._log.last or f"no answer in {self._timeout_s:g} s"
             note(f"OTLP: the run's final figures did not reach {self.url} ({why})")
 
     def close(self) -> None:
