@@ -36,6 +36,7 @@ TABLES = {
     "`[thresholds]`": lambda d: d.update(thresholds={"zzzq": 1}),
     "`[monitor]`": lambda d: d.update(monitor={"zzzq": 1}),
     "`[cluster]`": lambda d: d.update(cluster={"zzzq": 1}),
+    "`[export]`": lambda d: d.update(export={"zzzq": 1}),
 }
 
 

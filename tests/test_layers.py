@@ -75,6 +75,7 @@ VIOLATIONS = {
     "textual": ("report/text.py", "import textual"),
     "starlette": ("store/db.py", "from starlette.requests import Request"),
     "dask": ("engine/coordinator.py", "import distributed"),
+    "opentelemetry": ("export/totals.py", "import opentelemetry.sdk.metrics"),
     "demo": ("demo/app.py", "from tui_loadtest.stats import histogram"),
     "httpx": ("engine/users/plain.py", "import httpx"),
     "argparse": ("stats/model.py", "import argparse"),
@@ -168,12 +169,27 @@ def test_only_a_run_on_a_cluster_loads_dask():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_only_an_otlp_run_loads_opentelemetry():
+    """The otel extra is for --otlp alone: every other module (the commands, the
+    dashboard, the coordinator, the Prometheus endpoint and the stream) leaves it unloaded,
+    so `tui-loadtest --help` and plain runs never pay for it."""
+    modules = [
+        info.name
+        for info in pkgutil.walk_packages(tui_loadtest.__path__, "tui_loadtest.")
+        if info.name != "tui_loadtest.export.otlp" and not info.name.endswith("__main__")
+    ]
+    assert "tui_loadtest.export.prometheus" in modules and "tui_loadtest.cli.export" in modules
+    proc = loads(modules, ["opentelemetry"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 @pytest.mark.parametrize(
     ("module", "package"),
     [
         ("tui_loadtest.ui", "textual"),
         ("tui_loadtest.engine.users.httpx_user", "httpx"),
         ("tui_loadtest.cluster.dask_pool", "distributed"),
+        ("tui_loadtest.export.otlp", "opentelemetry"),
     ],
 )
 def test_the_load_check_notices_a_package_when_it_is_loaded(module, package):

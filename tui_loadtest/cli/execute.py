@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..engine.coordinator import Run
     from ..engine.pool import WorkerPool
     from ..engine.repeated import RepeatedRun
+    from ..export import Exporters
     from ..pipeline.outputs import RunOutputs
     from ..scenario import Scenario
     from ..stats.result import RunResult
@@ -60,6 +61,7 @@ def execute(
     repeat: int = 1,
     cooldown_s: float = 10.0,
     shape: Any = None,
+    exporters: Exporters | None = None,
 ) -> int:
     """Run a scenario to its end and return the exit code (shared by ``run`` and ``bench``).
     ``repeat``: run it that many times, ``cooldown_s`` apart (see engine/repeated.py).
@@ -70,6 +72,8 @@ def execute(
     With ``--out -`` the JSON report is standard output's only content: progress lines,
     the summary and everything else go to stderr. ``pool`` runs the engines (a
     connected cluster, see :mod:`tui_loadtest.cli.cluster`); local processes without it.
+    ``exporters`` (opened, see :mod:`tui_loadtest.export`) get every run's seconds, and
+    are closed once the report is written.
     """
     from ..engine.coordinator import Run
     from ..engine.repeated import RepeatedRun
@@ -83,6 +87,8 @@ def execute(
     with Signals() as signals, contextlib.ExitStack() as stack:
         if pool is not None:  # let go of the cluster last, even if the run never started
             stack.callback(getattr(pool, "close", pool.kill))
+        if exporters is not None:  # after the report: the final export, the last scrape
+            stack.callback(exporters.close)
         with target_url(scenario, announce=note) as url:
             preflight(url, scenario.http.connect_timeout_s)
             if not_a_terminal:
@@ -92,7 +98,10 @@ def execute(
                 from ..ui import run_dashboard
 
             def one_run() -> Run:
-                return Run(scenario, url, workers=workers, pool=pool)
+                run = Run(scenario, url, workers=workers, pool=pool)
+                if exporters is not None:
+                    exporters.attach(run)
+                return run
 
             def said(i: int, n: int, result: RunResult) -> None:
                 if no_ui:  # the dashboard shows "run i of N" itself

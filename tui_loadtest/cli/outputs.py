@@ -96,4 +96,5 @@ def output_options(args: argparse.Namespace, scenario: Scenario) -> OutputOption
         out=getattr(args, "out", None),
         scenario_file=getattr(args, "scenario", None),
         exit_code_on_error=args.exit_code_on_error,
+        stream=scenario.export.stream,
     )

@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 
 from .. import __version__
-from . import baselines, bench, completion, demo, locust, run, schema, serve, start
+from . import baselines, bench, completion, demo, locust, report, run, schema, serve, start
 from .args import EXIT_CODES_HELP, Formatter, Parser
 
 # In the order ``--help`` lists them.
-COMMANDS = (run, bench, demo, schema, baselines, serve, completion, start, locust)
+COMMANDS = (run, bench, report, demo, schema, baselines, serve, completion, start, locust)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,6 +27,7 @@ from .args import (
 from .cluster import add_flags as add_cluster_flags
 from .cluster import open_pool
 from .execute import check_monitor, execute, plan_workers
+from .export import add_export_flags, export_flags, open_exporters
 from .outputs import THRESHOLDS_EPILOG, output_flags, output_options
 from .request_flags import add_request_flags, adhoc_request, looks_like_url, uses_request_flags
 from .tls_flags import add_tls_flags, apply_tls_flags
@@ -168,6 +169,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a Prometheus endpoint to poll every second (repeatable; /metrics alone: on the"
         " target); counters become rates; a failed scrape is an event, never a failure",
     )
+    add_export_flags(run)
     add_request_flags(run)
     add_tls_flags(run)
     add_cluster_flags(run, positive_int)
@@ -231,7 +233,7 @@ def load_scenario(args: argparse.Namespace) -> tuple[Scenario, Any]:
     sc = with_cluster_flags(
         sc, address=args.cluster, workers=args.cluster_workers, on_worker_loss=args.on_worker_loss
     )
-    return sc, shape
+    return export_flags(sc, args), shape
 
 
 def _duration_split_in_two(run_time: str | None, source: str | None) -> None:
@@ -284,8 +286,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             " again); repeat the command, then `baselines add-run` each report"
         )
     outputs = prepare_outputs(output_options(args, scenario))
-    if scenario.cluster.address is not None:
-        pool, workers = open_pool(scenario, workers_flag=args.workers, note=note)
+    exporters = open_exporters(scenario, repeat=args.repeat)  # the port bound, before any load
+    try:
+        if scenario.cluster.address is not None:
+            pool, workers = open_pool(scenario, workers_flag=args.workers, note=note)
+    except BaseException:
+        if exporters is not None:
+            exporters.close()
+        raise
     return execute(
         scenario,
         workers=workers,
@@ -298,6 +306,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         repeat=args.repeat,
         cooldown_s=args.cooldown,
         shape=shape,
+        exporters=exporters,
     )
 
 

@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +25,7 @@ import msgspec
 
 from ..monitor import Monitor
 from ..scenario import Redactor, Scenario
-from ..stats.aggregate import RunAggregate, WorkerDelta, self_requests
+from ..stats.aggregate import RunAggregate, Second, WorkerDelta, self_requests
 from ..stats.model import Event, RunState, Snapshot, WorkerRow
 from ..stats.report_format import load_report
 from ..stats.result import (
@@ -314,6 +315,20 @@ class Run:
     def note(self, text: str) -> None:
         """An event of the run's (the dashboard's events, the headless output)."""
         self._event(text)
+
+    def warn(self, text: str) -> None:
+        """A warning from beside the run (an exporter whose collector fails): a warning
+        event, and a line as it comes in a headless run. Never a failure of the run."""
+        text = self._redact(text)
+        self.alerts.append(text)
+        self._event(text, "warning")
+
+    def listen(self, listener: Callable[[Second], None]) -> None:
+        """Be handed each second as it completes, warm-up and last partial second
+        included, in the merge thread: ``listener`` must only queue it, never block
+        (the exporters, ``tui_loadtest.export``, do the rest in threads of their own)."""
+        with self._lock:
+            self.aggregate.listeners.append(listener)
 
     def active_users(self) -> int:
         """The users running, as the workers last reported them."""

@@ -60,6 +60,7 @@ class OutputOptions:
     out: str | None = None  # the JSON report's file ("-": stdout), checked with the others
     scenario_file: str | None = None  # no output may name it
     exit_code_on_error: int | None = None  # Locust's --exit-code-on-error
+    stream: str | None = None  # --stream's file (written by tui_loadtest.export), checked too
     # bench: exit 1 when every request failed (a dead path is no benchmark), where
     # run keeps k6's convention (only thresholds and gates fail a run that ran).
     fail_when_all_failed: bool = False
@@ -241,6 +242,7 @@ def prepare_outputs(options: OutputOptions) -> RunOutputs:
         junit=options.junit,
         out_allows_stdout=True,
         scenario_file=options.scenario_file,
+        stream=options.stream,
     )
     out = RunOutputs(
         fail_pct=options.fail_on_regression_pct,
@@ -326,6 +328,7 @@ def check_files(
     junit: str | None = None,
     out_allows_stdout: bool = False,
     scenario_file: str | None = None,
+    stream: str | None = None,
 ) -> None:
     """Before any work: each output name is writable by the output-file rules, and no two
     outputs (nor an output and the scenario file) name the same file. One line if not."""
@@ -351,6 +354,9 @@ def check_files(
             raise UserError("--junit and --out: only one of them can be - (standard output)")
         if junit != "-":
             named.append(("--junit", junit))
+    if stream is not None:
+        check_output(stream, "--stream")
+        named.append(("--stream", stream))
     for i, (flag, path) in enumerate(named):
         if scenario_file is not None and same_file(path, scenario_file):
             raise UserError(f"{flag}: {path} is the scenario file; give another name")

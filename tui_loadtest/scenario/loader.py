@@ -42,6 +42,7 @@ from .checks import (
 )
 from .cluster import parse_cluster
 from .data_files import columns_hint, parse_data
+from .export_table import parse_export
 from .flow_table import parse_flows
 from .headers import parse_headers
 from .messages import join, show
@@ -103,6 +104,7 @@ _TOP_KEYS = (
     "thresholds",
     "monitor",
     "cluster",
+    "export",
 )
 
 
@@ -166,6 +168,7 @@ def parse_scenario(
         host = script.host  # the script's own host (Locust's): the file's host comes first
     monitor = parse_monitor(ctx, data.get("monitor"))
     cluster = parse_cluster(ctx, data.get("cluster"))
+    export = parse_export(ctx, data.get("export"))
     scenario = Scenario(
         name=name,
         host=host,
@@ -179,6 +182,7 @@ def parse_scenario(
         script=script,
         monitor=monitor,
         cluster=cluster,
+        export=export,
     )
     redacted = report_dict(scenario, http_report, request_reports, flow_reports)
     return replace(scenario, redacted=redacted, secrets=frozenset(ctx.secrets))

@@ -489,6 +489,23 @@ class ClusterSpec:
 
 
 @dataclass(frozen=True)
+class ExportSpec:
+    """Live metrics out (``[export]``, ``--prometheus``, ``--otlp``, ``--stream``): where the
+    run's figures go while it runs (``tui_loadtest.export``, docs/metrics-out.md)."""
+
+    prometheus: str | None = None  # HOST:PORT of the /metrics endpoint
+    prometheus_allow_remote: bool = False  # listen on an address other than loopback
+    otlp: str | None = None  # an OTLP/HTTP collector's URL
+    otlp_interval_s: float = 5.0
+    stream: str | None = None  # the NDJSON file, one line per complete second
+    run_id: str | None = None  # the run_id label (None: made up at the start)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.prometheus is not None or self.otlp or self.stream)
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A complete, validated scenario. ``host`` None means the embedded demo target.
 
@@ -515,6 +532,7 @@ class Scenario:
     monitor: MonitorSpec = field(default_factory=MonitorSpec)
     cluster: ClusterSpec = field(default_factory=ClusterSpec)
     locustfile: LocustfileSpec | None = None
+    export: ExportSpec = field(default_factory=ExportSpec)
 
     @property
     def endpoints(self) -> tuple[tuple[str, str], ...]:

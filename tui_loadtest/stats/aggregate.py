@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import itemgetter
 
@@ -249,10 +250,17 @@ class _Second:
     """One second being assembled from several workers' deltas.
 
     It holds the endpoints that were active in it only, so a second costs what its
-    active endpoints cost, however many endpoints the scenario has.
+    active endpoints cost, however many endpoints the scenario has. Once complete it
+    is never changed again: listeners (the exporters, ``tui_loadtest.export``) read it
+    from their own threads.
     """
 
     __slots__ = (
+        "tick",
+        "warmup",
+        "point",
+        "errors",
+        "loop_lag",
         "reported",
         "span_s",
         "users",
@@ -271,6 +279,12 @@ class _Second:
     )
 
     def __init__(self, n_flows: int = 0) -> None:
+        self.tick = 0  # set once complete, with ``warmup`` and ``point``
+        self.warmup = False
+        self.point: TimelinePoint | None = None  # None: the run's last, partial second
+        # (kind, status, endpoint row) -> [count, last message], this second's errors
+        self.errors: dict[tuple[str, int | None, int], list] = {}
+        self.loop_lag: Histogram | None = None  # the workers' event loops (µs, time-weighted)
         self.reported: set[int] = set()
         self.span_s = 0.0
         self.paused_s = 0.0
@@ -353,6 +367,9 @@ class RunAggregate:
         self.warmup_active_s = 0.0
         self.warmup_wall_s = 0.0
         self.warmup_errors: dict[tuple[str, int | None, int], list] = {}
+        # Told of each second as it completes, in the merge thread and under the run's
+        # lock: each must only hand the (then unchanging) second over, never block.
+        self.listeners: list[Callable[[_Second], None]] = []
 
     # -- feeding ------------------------------------------------------------
     def add(self, delta: WorkerDelta) -> list[int]:
@@ -387,6 +404,10 @@ class RunAggregate:
                 sec.lag = Histogram()
             sec.lag.add_sparse(delta.lag_buckets, delta.lag_sum_us)
         self.connects += delta.connects
+        if delta.loop_lag:
+            if sec.loop_lag is None:
+                sec.loop_lag = Histogram()
+            sec.loop_lag.add_sparse(delta.loop_lag, delta.loop_lag_sum_us)
         if delta.tick >= self.warmup_ticks:
             if delta.loop_lag:
                 self.loop_lag.add_sparse(delta.loop_lag, delta.loop_lag_sum_us)
@@ -413,6 +434,12 @@ class RunAggregate:
         for kind, status, local, count, message in delta.errors:
             ep = rows[local] if rows is not None and local >= 0 else local
             key = (kind, status, ep)
+            here = sec.errors.get(key)
+            if here is None:
+                sec.errors[key] = [count, message]
+            else:
+                here[0] += count
+                here[1] = message
             row = errors.get(key)
             if row is None:
                 errors[key] = [count, message, float(delta.tick), float(delta.tick)]
@@ -538,37 +565,43 @@ class RunAggregate:
         self.users = sec.users
         self.target = sec.target
         self.next_tick = tick + 1
+        sec.tick, sec.warmup = tick, warm
         if span < 1.0 and self.timeline:
             # The run's last, partial second (every worker ended in it): in the totals,
             # but not on the timeline, where its rate would read as a crash and its
             # few (often the slowest, drained) responses as a latency spike.
             self.tail_s += span
+            self._tell(sec)
             return tick
         p50, p95, p99 = (v / 1000 for v in total.hist.percentiles((0.5, 0.95, 0.99)))
         service_p99 = total.service.percentile(0.99) / 1000 if total.service is not None else None
-        self.timeline.append(
-            TimelinePoint(
-                t=tick,
-                requests=total.requests,
-                failures=total.failures,
-                users=sec.users,
-                p50_ms=p50,
-                p95_ms=p95,
-                p99_ms=p99,
-                paused=sec.paused,
-                target=sec.target,
-                service_p99_ms=service_p99,
-                dropped=sec.dropped,
-                warmup=warm,
-            )
+        sec.point = point = TimelinePoint(
+            t=tick,
+            requests=total.requests,
+            failures=total.failures,
+            users=sec.users,
+            p50_ms=p50,
+            p95_ms=p95,
+            p99_ms=p99,
+            paused=sec.paused,
+            target=sec.target,
+            service_p99_ms=service_p99,
+            dropped=sec.dropped,
+            warmup=warm,
         )
+        self.timeline.append(point)
         self.per_second_buckets.append(total.hist.to_sparse())
         if total.service is not None:
             self.per_second_service_buckets.append(total.service.to_sparse())
         self.seconds.append(span)
         self.cpu.append([sec.cpu.get(w) for w in range(self.workers)])
         self.rss.append([sec.rss.get(w) for w in range(self.workers)])
+        self._tell(sec)
         return tick
+
+    def _tell(self, sec: _Second) -> None:
+        for listener in self.listeners:
+            listener(sec)
 
     # -- reading ------------------------------------------------------------
     @property
@@ -722,3 +755,9 @@ class RunAggregate:
             generator_cpu_pct=generator_cpu_pct,
             generator_saturated=generator_saturated,
         )
+
+
+# What listeners receive and read (a complete second, its spans), by public names.
+Second = _Second
+Span = _Span
+FlowSpan = _FlowSpan

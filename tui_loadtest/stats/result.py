@@ -590,6 +590,11 @@ def _point_struct(p: TimelinePoint) -> fmt.TimelinePointReport:
     return out
 
 
+def timeline_row(p: TimelinePoint) -> dict[str, Any]:
+    """One second as the report's ``timeline`` writes it (the stream's lines start so)."""
+    return msgspec.to_builtins(_point_struct(p))
+
+
 def warmup_section(
     *,
     duration_s: float,
