@@ -373,3 +373,33 @@ def test_a_shape_tick_names_the_classes_new_users_are_of(tmp_path: Path) -> None
             counts = target.counts()
             seen.append((counts[("GET", "/api/first")], counts[("GET", "/api/second")]))
     assert seen == [(2, 3), (2, 3)]
+
+
+BLOCKING = """
+import select
+from locust import HttpUser, constant, task
+
+
+class Reporter(HttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def lookup(self):
+        self.client.get("/api/products")
+        select.select([], [], [], 0.25)  # a library's blocking call, as a database driver's
+"""
+
+
+def test_a_task_that_blocks_the_loop_is_named(tmp_path: Path) -> None:
+    """A blocking call in a task stalls every user of its worker: one warning names the
+    task and its line, with what to use instead in a locustfile."""
+    (tmp_path / "locustfile.py").write_text(BLOCKING, encoding="utf-8")
+    with LocustTarget() as target:
+        out = tui(
+            "locust", "run", "-f", "locustfile.py", "--host", target.url, "--headless",
+            "-u", "1", "-t", "2s", cwd=tmp_path,
+        )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    warnings = [ln for ln in out.stderr.splitlines() if "event loop was blocked" in ln]
+    assert len(warnings) == 1, out.stderr
+    assert "by lookup (locustfile.py:12)" in warnings[0] and "self.client" in warnings[0]

@@ -75,8 +75,10 @@ class LoopWatch:
         in_flight: Callable[[], int] | None = None,
         period_s: float = PERIOD_S,
         stall_s: float = STALL_S,
+        advice: str = "",
     ) -> None:
         self.loop = loop
+        self.advice = advice or SCRIPT_ADVICE
         self.worker = worker
         self.names = dict(names or {})
         self.in_flight = in_flight
@@ -158,7 +160,7 @@ class LoopWatch:
                 " generator section counts them all"
             )
             return
-        self._notes.append(stall_note(self.worker, blocked, culprit))
+        self._notes.append(stall_note(self.worker, blocked, culprit, self.advice))
 
     # -- the watchdog (its own thread) -----------------------------------------
     def _watch(self) -> None:
@@ -194,12 +196,19 @@ class LoopWatch:
 UNSEEN = "code the watchdog did not see"
 
 
-def stall_note(worker: int, blocked_s: float, culprit: str) -> str:
+# What to do about a stall, said to a script's author and to a locustfile's
+SCRIPT_ADVICE = "use await user.get(...) and await asyncio.sleep(...), never a blocking call"
+LOCUST_ADVICE = (
+    "self.client and time.sleep let the other users run; a library's own blocking call"
+    " (requests, a database driver) does not"
+)
+
+
+def stall_note(worker: int, blocked_s: float, culprit: str, advice: str = SCRIPT_ADVICE) -> str:
     """The event a worker's first stall by ``culprit`` raises."""
     return (
         f"worker {worker}: the event loop was blocked {blocked_s * 1000:,.0f} ms by {culprit};"
-        " every user of the worker waited and the time counts in their latencies (use"
-        " await user.get(...) and await asyncio.sleep(...), never a blocking call)"
+        f" every user of the worker waited and the time counts in their latencies ({advice})"
     )
 
 

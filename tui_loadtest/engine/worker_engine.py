@@ -22,7 +22,7 @@ from .data_rows import DataRows
 from .host import Row, User
 from .http.connect import Resolver, make_ssl_context, open_connection
 from .journeys import Journeys, compile_journeys
-from .loop_watch import LoopWatch
+from .loop_watch import LOCUST_ADVICE, SCRIPT_ADVICE, LoopWatch
 from .open_model import OpenDriver
 from .plan import USER_AGENT, Plan, Target, compile_plan, route
 from .recording import Buffers
@@ -398,6 +398,7 @@ class WorkerEngine:
             worker=self.share.worker,
             names=names,
             in_flight=lambda: sum(1 for u in users if u.deadline),
+            advice=LOCUST_ADVICE if self.scenario.locustfile is not None else SCRIPT_ADVICE,
         )
         self.watch.start()
 

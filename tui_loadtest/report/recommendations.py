@@ -60,9 +60,15 @@ def generator_rule(result: RunResult) -> list[str]:
         culprit = (loop.get("culprits") or [{}])[0].get("culprit") or "unknown code"
         lines.append(
             f"The load generator's event loop was blocked {loop.get('blocked_s', 0):.2f} s in"
-            f" all, mostly by {culprit}: every latency in flight meanwhile includes it. Replace"
-            " blocking calls in the script (time.sleep, requests, urllib) with await"
-            " asyncio.sleep(...) and await user.get(...)."
+            f" all, mostly by {culprit}: every latency in flight meanwhile includes it. "
+            + (
+                "Send through self.client and wait with time.sleep, which let the other"
+                " users run; a library's own blocking call (requests, a database driver)"
+                " stalls them all."
+                if result.scenario.get("locustfile")
+                else "Replace blocking calls in the script (time.sleep, requests, urllib) with"
+                " await asyncio.sleep(...) and await user.get(...)."
+            )
         )
     if result.saturated:
         lines.append(

@@ -354,8 +354,13 @@ def loop_lines(result: RunResult) -> list[str]:
             f" {fmt_ms(float(loop.get('max_stall_ms') or 0))} ms), by {by}{more};"
             f" {fmt_int(stalled)} request{'s' if stalled != 1 else ''} ({share * 100:.1f} %)"
             " were in flight across a stall, and their latencies include it. A blocking call"
-            " stalls every user of its worker: use await user.get(...) and await"
-            " asyncio.sleep(...)."
+            " stalls every user of its worker: "
+            + (
+                "in a locustfile, self.client and time.sleep let the other users run; a"
+                " library's own blocking call (requests, a database driver) does not."
+                if result.scenario.get("locustfile")
+                else "use await user.get(...) and await asyncio.sleep(...)."
+            )
         )
     else:
         lag = loop.get("lag_ms") or {}
