@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 from pathlib import Path
@@ -403,3 +404,34 @@ def test_a_task_that_blocks_the_loop_is_named(tmp_path: Path) -> None:
     warnings = [ln for ln in out.stderr.splitlines() if "event loop was blocked" in ln]
     assert len(warnings) == 1, out.stderr
     assert "by lookup (locustfile.py:12)" in warnings[0] and "self.client" in warnings[0]
+
+
+def test_users_per_class_are_reported_as_locust_spawns_them(tmp_path: Path) -> None:
+    """fixed_count first, then the weights: the report's users by class equal what real
+    Locust says it spawned for the same file and -u, and the summary names them."""
+    file = str(CORPUS / "weighted_classes.py")
+    with LocustTarget() as target:
+        theirs = subprocess.run(
+            [*locust_command(), "-f", file, "-H", target.url, "-u", "10", "-r", "100",
+             "-t", "1s", "--headless", "--only-summary"],
+            capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        )  # fmt: skip
+        ours = tui(
+            "run", file, "--host", target.url, "-u", "10", "-r", "100", "-t", "2s", "--no-ui",
+            "--out", "r.json", cwd=tmp_path,
+        )  # fmt: skip
+    spawned = re.search(r"All users spawned: (\{.*?\})", theirs.stderr)
+    assert spawned, theirs.stderr[-2000:]
+    assert ours.returncode == 0, ours.stderr[-2000:]
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert report["outcome"]["users"]["by_class"] == json.loads(spawned.group(1))
+    assert "10 reached (at most 7 Browser, 2 Editor, 1 Auditor)" in ours.stdout
+
+
+def test_the_users_tile_fits_the_classes_it_can() -> None:
+    from tui_loadtest.ui.widgets.kpi import by_class
+
+    counts = (("Auditor", 1), ("Browser", 7), ("Editor", 2))
+    assert by_class(counts, 40) == "7 Browser · 2 Editor · 1 Auditor"
+    assert by_class(counts, 26) == "7 Browser · 2 Editor +1"
+    assert by_class(counts, 12) == "7 Browser +2"

@@ -781,6 +781,7 @@ class Run:
                         "planned": self.users_planned,
                         "peak": agg.users_peak,
                         "average": round(agg.users_average, 1),
+                        **({"by_class": dict(agg.class_peaks)} if agg.class_peaks else {}),
                     },
                 },
                 generator=self.generator.report(

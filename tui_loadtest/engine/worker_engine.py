@@ -552,6 +552,7 @@ class WorkerEngine:
                 loop_notes=loop.notes if loop is not None else [],
                 quit=rt.quit_asked if rt is not None else False,
                 exit_code=rt.process_exit_code() if rt is not None else None,
+                classes=rt.users_by_class() if rt is not None else None,
             )
         )
         self.tick += 1

@@ -278,7 +278,16 @@ def users_reached(result: RunResult) -> str:
     if load.get("mode") == "arrival-rate":
         return f"{_planned(load)}: {fmt_int(peak)} connections at most, {average:,.1f} on average"
     planned = int(users.get("planned") or load.get("users") or 0)
-    return f"{fmt_int(planned)} planned, {fmt_int(peak)} reached, {average:,.1f} on average"
+    by_class = users.get("by_class") or {}
+    classes = (
+        " (at most " + ", ".join(f"{fmt_int(n)} {name}" for name, n in by_class.items()) + ")"
+        if len(by_class) > 1
+        else ""
+    )
+    return (
+        f"{fmt_int(planned)} planned, {fmt_int(peak)} reached{classes},"
+        f" {average:,.1f} on average"
+    )
 
 
 def warmup_note(result: RunResult) -> str | None:

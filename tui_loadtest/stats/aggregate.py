@@ -118,6 +118,7 @@ class WorkerDelta:
     stalls: list[tuple[str, float, int]] = field(default_factory=list)
     quit: bool = False  # a locustfile called environment.runner.quit(): end the run
     exit_code: int | None = None  # a locustfile's environment.process_exit_code
+    classes: dict[str, int] | None = None  # a locustfile's users by class, at the span's end
     # The first stall by each culprit, in words: events and headless lines like ``notes``,
     # but not the run's notes (the report's generator section counts every stall).
     loop_notes: list[str] = field(default_factory=list)
@@ -269,6 +270,7 @@ class _Second:
         "flows",
         "paused_s",
         "users_peak",
+        "classes",
         "user_s",
         "cpu",
         "rss",
@@ -290,6 +292,7 @@ class _Second:
         self.paused_s = 0.0
         self.users = 0
         self.users_peak = 0
+        self.classes: dict[str, int] = {}  # a locustfile's users by class (all workers)
         self.user_s = 0.0
         self.cpu: dict[int, float] = {}  # worker -> % of one core over the second
         self.rss: dict[int, int] = {}  # worker -> resident memory (bytes)
@@ -336,6 +339,8 @@ class RunAggregate:
         self.tail_s = 0.0  # the last, partial second, left off the timeline (see _complete)
         self.active_s = 0.0  # time not paused, over every complete second
         self.users_peak = 0  # the most users at once (summed over workers' peaks)
+        self.classes: dict[str, int] = {}  # a locustfile's users by class, last second
+        self.class_peaks: dict[str, int] = {}  # ... the most of each at once
         self.user_s = 0.0  # users integrated over the run (user-seconds)
         # Per complete second: each worker's CPU (% of one core), None when not reported.
         self.cpu: list[list[float | None]] = []
@@ -390,6 +395,8 @@ class RunAggregate:
             sec.paused_s = max(sec.paused_s, delta.paused_s)
             sec.users += delta.users
             sec.users_peak += delta.users_peak
+            for name, n in (delta.classes or {}).items():
+                sec.classes[name] = sec.classes.get(name, 0) + n
             if delta.cpu_s is not None and delta.span_s > 0:
                 sec.cpu[delta.worker] = 100 * delta.cpu_s / delta.span_s
             if delta.rss_bytes is not None:
@@ -563,6 +570,10 @@ class RunAggregate:
                 self.lag.merge(sec.lag)
         self._window.append(sec)
         self.users = sec.users
+        if sec.classes or self.classes:
+            self.classes = dict(sec.classes)
+            for name, n in sec.classes.items():
+                self.class_peaks[name] = max(self.class_peaks.get(name, 0), n)
         self.target = sec.target
         self.next_tick = tick + 1
         sec.tick, sec.warmup = tick, warm
@@ -740,6 +751,7 @@ class RunAggregate:
             workers=workers,
             users_active=self.users,
             users_target=users_target,
+            users_by_class=tuple(sorted(self.classes.items())),
             total=self._total.stats(d, self.dropped),
             window=w_total.stats(w_seconds, sum(sec.dropped for sec in self._window)),
             current_rps=current,

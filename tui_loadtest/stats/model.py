@@ -218,6 +218,7 @@ class Snapshot:
     warmup_s: float = 0.0  # the run's first seconds, measured apart (whole seconds)
     worker_rows: tuple[WorkerRow, ...] = ()  # one per engine, in worker order
     repeat: tuple[int, int] | None = None  # --repeat N: (this run, N)
+    users_by_class: tuple[tuple[str, int], ...] = ()  # a locustfile's users, by class
 
     @property
     def warming_up(self) -> bool:

@@ -256,6 +256,8 @@ class UsersReport(Struct, kw_only=True):
     planned: int
     peak: int
     average: float
+    # a locustfile's: the most users of each class at once (its classes only)
+    by_class: dict[str, int] | UnsetType = UNSET
 
 
 class LostWorkerReport(Struct, kw_only=True):

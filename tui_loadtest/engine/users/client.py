@@ -107,6 +107,10 @@ class ClientRuntime:
     lingering: frozenset[Any] | set[Any] = frozenset()  # users ending on their own, after the stop
     flows: list[Any] = []  # the flow table's rows (a script's tasks...), set by the kind
 
+    def users_by_class(self) -> dict[str, int] | None:
+        """A locustfile's users now, by class (None for other kinds)."""
+        return None
+
     def process_exit_code(self) -> int | None:
         """The exit code the user's code asked for (environment.process_exit_code)."""
         return None

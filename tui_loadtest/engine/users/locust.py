@@ -156,6 +156,15 @@ class LocustRuntime(ClientRuntime):
         self.quit_asked = True
         self.eng.loop.call_soon(self.eng.stop)  # from the loop, never from a user's greenlet
 
+    def users_by_class(self) -> dict[str, int]:
+        counts = dict.fromkeys((c.name for c in self.spec.classes), 0)
+        for user in self.eng.users:
+            api = getattr(user, "api", None)
+            if api is not None:
+                name = type(api).__name__
+                counts[name] = counts.get(name, 0) + 1
+        return counts
+
     def process_exit_code(self) -> int | None:
         return self.environment.process_exit_code
 

@@ -55,6 +55,20 @@ class KpiTile(Static):
             self.set_class(tone == t, f"-{t}")
 
 
+def by_class(counts: tuple[tuple[str, int], ...], width: int) -> str:
+    """A locustfile's users by class, the most numerous first, as many as fit."""
+    shown = ""
+    ranked = sorted(counts, key=lambda c: (-c[1], c[0]))
+    for i, (name, n) in enumerate(ranked):
+        part = f"{fmt_int(n)} {name}"
+        candidate = f"{shown} · {part}" if shown else part
+        rest = len(ranked) - i - 1
+        if len(candidate) + (len(f" +{rest}") if rest else 0) > width:
+            return f"{shown} +{len(ranked) - i}" if shown else candidate[: width - 1] + "…"
+        shown = candidate
+    return shown
+
+
 class KpiBar(Grid):
     """The row of tiles; arrival-rate tiles are shown only for arrival-rate runs."""
 
@@ -133,6 +147,8 @@ class KpiBar(Grid):
         else:
             users_sub = "all running"
         users = tile("#kpi-users", KpiTile)
+        if users_sub == "all running" and len(snap.users_by_class) > 1:
+            users_sub = by_class(snap.users_by_class, max(12, users.size.width - 4) or 26)
         users.border_title = "Users"
         users.show(f"{fmt_int(snap.users_active)} / {fmt_int(snap.users_target)}", users_sub)
         if is_open:
