@@ -435,3 +435,40 @@ def test_the_users_tile_fits_the_classes_it_can() -> None:
     assert by_class(counts, 40) == "7 Browser · 2 Editor · 1 Auditor"
     assert by_class(counts, 26) == "7 Browser · 2 Editor +1"
     assert by_class(counts, 12) == "7 Browser +2"
+
+
+PRINTS = """
+from locust import HttpUser, constant, events, task
+
+
+@events.test_start.add_listener
+def started(environment, **kwargs):
+    o = environment.parsed_options
+    print("options:", o.host == environment.host, o.num_users, o.spawn_rate, o.run_time,
+          environment.web_ui)
+
+
+class Quiet(HttpUser):
+    wait_time = constant(0.2)
+
+    @task
+    def one(self):
+        self.client.get("/api/products")
+"""
+
+
+@pytest.mark.parametrize("command", ["locust run", "run"])
+def test_parsed_options_and_prints_reach_the_terminal(tmp_path: Path, command: str) -> None:
+    """A listener reads environment.parsed_options (host, users, spawn rate, run time,
+    as Locust sets them) with either command line, and what it prints shows, on stderr
+    (stdout stays the report's), as under Locust."""
+    (tmp_path / "locustfile.py").write_text(PRINTS, encoding="utf-8")
+    with LocustTarget() as target:
+        if command == "run":
+            args = ["run", "locustfile.py", "--no-ui", "--host", target.url]
+        else:
+            args = ["locust", "run", "-f", "locustfile.py", "--headless", "-H", target.url]
+        out = tui(*args, "-u", "3", "-r", "5", "-t", "2s", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "options: True 3 5.0 2 None" in out.stderr.splitlines()
+    assert "options:" not in out.stdout

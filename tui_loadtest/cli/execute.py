@@ -76,6 +76,7 @@ def execute(
     are closed once the report is written.
     """
     from ..engine.coordinator import Run
+    from ..engine.pool import LocalProcessPool
     from ..engine.repeated import RepeatedRun
     from ..pipeline.headless import Signals, run_headless
     from ..pipeline.launch import preflight, target_url
@@ -98,7 +99,15 @@ def execute(
                 from ..ui import run_dashboard
 
             def one_run() -> Run:
-                run = Run(scenario, url, workers=workers, pool=pool)
+                # headless, what a script or locustfile prints shows (on stderr), as
+                # under Locust; the dashboard keeps the screen to itself
+                shown = no_ui and (scenario.script or scenario.locustfile) is not None
+                run = Run(
+                    scenario,
+                    url,
+                    workers=workers,
+                    pool=pool if pool is not None else LocalProcessPool(keep_stdio=shown),
+                )
                 if exporters is not None:
                     exporters.attach(run)
                 return run

@@ -229,6 +229,17 @@ def load_scenario(args: argparse.Namespace) -> tuple[Scenario, Any]:
         scrape=args.scrape,
         warmup=args.warmup,
     )
+    if sc.locustfile is not None and source:  # what its listeners read, as under Locust
+        from ..locust.options import run_options
+
+        options = run_options(
+            str(source),
+            host=sc.locustfile.host or sc.host,
+            users=sc.load.users,
+            spawn_rate=sc.load.effective_spawn_rate,
+            run_time=sc.load.run_time_s,
+        )
+        sc = replace(sc, locustfile=replace(sc.locustfile, options=tuple(sorted(options.items()))))
     sc = apply_tls_flags(sc, args)
     sc = with_cluster_flags(
         sc, address=args.cluster, workers=args.cluster_workers, on_worker_loss=args.on_worker_loss

@@ -168,8 +168,9 @@ class LocalProcessPool:
     lead_s = 0.02
     where = "local processes"
 
-    def __init__(self, *, lost_s: float = LOST_S) -> None:
+    def __init__(self, *, lost_s: float = LOST_S, keep_stdio: bool = False) -> None:
         self.lost_s = lost_s
+        self.keep_stdio = keep_stdio  # the workers' prints to our stderr (headless code)
         self._procs: list[mp.process.BaseProcess] = []
         self._conns: list[Connection] = []
         self._live: dict[Connection, int] = {}  # engines not yet ended
@@ -202,7 +203,7 @@ class LocalProcessPool:
             parent, child = ctx.Pipe()
             proc = ctx.Process(
                 target=worker_main,
-                args=(child, scenario, host, share, coordinator),
+                args=(child, scenario, host, share, coordinator, self.keep_stdio),
                 name=f"tui-loadtest-worker-{share.worker}",
                 daemon=True,
             )

@@ -107,10 +107,12 @@ def worker_main(
     host: str,
     share: WorkerShare,
     parent_pid: int | None = None,
+    keep_stdio: bool = False,
 ) -> None:
     """Entry point of a worker process (started with the ``spawn`` method). ``parent_pid``:
     the coordinator's pid when the kernel may kill this worker as it dies (see
-    :func:`die_with`)."""
+    :func:`die_with`). ``keep_stdio``: what the user's code prints goes to the terminal's
+    stderr (a headless run of a script or locustfile), not to /dev/null."""
     if parent_pid is not None:
         die_with(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -119,7 +121,10 @@ def worker_main(
     # the pipe; a worker killed on its own (by pid) is still seen as lost.
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
-    silence_stdio()
+    if keep_stdio:
+        os.dup2(2, 1)  # print() too, so stdout stays the report's (--out -)
+    else:
+        silence_stdio()
     control = ControlReader(conn)
     try:
         run = _run_uvloop if sys.platform != "win32" else asyncio.run

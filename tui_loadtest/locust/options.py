@@ -554,3 +554,32 @@ __all__ = [
     "parse_locust_args",
     "timespan",
 ]
+
+
+def run_options(
+    locustfile: str,
+    *,
+    host: str | None,
+    users: int,
+    spawn_rate: float,
+    run_time: float | None,
+) -> dict[str, object]:
+    """``environment.parsed_options`` for a locustfile run with our own flags
+    (``tui-loadtest run locustfile.py``): Locust's defaults, the file's own flags at
+    their defaults, and the run's host, users, spawn rate and run time under Locust's
+    names. No LOCUST_* variable or configuration file is read: our flags rule here."""
+    from .custom_flags import custom_flags
+
+    source = Path(locustfile).read_text(encoding="utf-8", errors="replace")
+    custom = tuple((f.dest, _default(f)) for f in custom_flags(source))
+    options = LocustOptions(
+        locustfile=locustfile,
+        host=host,
+        num_users=users,
+        spawn_rate=spawn_rate,
+        run_time=None if run_time is None else math.ceil(run_time),
+        headless=True,
+        custom=custom,
+    )
+    return vars(options.parsed_options())
+
