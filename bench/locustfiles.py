@@ -27,12 +27,14 @@ import csv
 import dataclasses
 import json
 import math
+import re
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +46,7 @@ from common import (  # noqa: E402 - bench/ is not a package
     Nginx,
     ensure_debian,
     ensure_locust,
+    ensure_pyspy,
     ensure_tui_loadtest,
     finish,
     log,
@@ -56,6 +59,7 @@ from common import (  # noqa: E402 - bench/ is not a package
 )
 from journeys import nginx_conf as journey_conf  # noqa: E402
 from measurement import Window, describe_machine  # noqa: E402
+from profile_worker import category  # noqa: E402
 from samples import USERS, Ctx, Sample  # noqa: E402
 
 FILES = BENCH_DIR / "locustfiles"
@@ -68,6 +72,7 @@ GENERATORS: dict[str, tuple[str, str]] = {
     "locust-http": ("http", "Locust, http_user.py (HttpUser)"),
     "tui-fast": ("fast", "tui-loadtest locust run, fast_http_user.py (FastHttpUser)"),
     "locust-fast": ("fast", "Locust, fast_http_user.py (FastHttpUser)"),
+    "tui-toml": ("http", "tui-loadtest run, mix.toml: the same requests as a plain scenario"),
     "tui-journey-lf": ("journey", "tui-loadtest run, journey_locustfile.py (4 steps)"),
     "tui-journey-script": ("journey", "tui-loadtest run, journey_script.py (4 steps)"),
 }
@@ -110,15 +115,22 @@ def read_stats_csv(prefix: Path) -> tuple[int, int, float]:
     raise ValueError("no Aggregated row")
 
 
-def launch(ctx: Ctx, cmd: list[str], tag: str) -> int:
+def launch(
+    ctx: Ctx,
+    cmd: list[str],
+    tag: str,
+    during: Callable[[subprocess.Popen], None] | None = None,
+) -> int:
     """A Locust command line (ours or Locust's) for the run's users and duration, pinned;
-    its exit code."""
+    its exit code. ``during`` runs while it does (the profiler)."""
     d = ctx.args.duration
     cmd = [*cmd, "--headless", "-u", str(USERS), "-r", str(USERS), "-t", f"{d}s"]
     cmd += ["--host", ctx.nginx.url, "--only-summary", "--loglevel", "WARNING"]
     with open(ctx.logs / f"{tag}.txt", "wb") as fh:
         proc = spawn(cmd, cores=ctx.gen_cpu, stdout=fh, stderr=subprocess.STDOUT, cwd=FILES)
         ctx.root = proc.pid
+        if during is not None:
+            during(proc)
         return finish(proc, d + 60)
 
 
@@ -159,7 +171,8 @@ def run_locust(ctx: Ctx, file: str, tag: str) -> Sample:
 
 
 def run_script(ctx: Ctx, target: Path, tag: str) -> Sample:
-    """``tui-loadtest run FILE`` (a locustfile or our script), read from its JSON report."""
+    """``tui-loadtest run FILE`` (a locustfile, our script or a scenario), read from its
+    JSON report."""
     d = ctx.args.duration
     out = ctx.logs / f"{tag}.json"
     cmd = [*ctx.tui, "run", str(target), "--host", ctx.nginx.url, "-u", str(USERS)]
@@ -188,6 +201,7 @@ def runner(ctx: Ctx, name: str, tag: str) -> Callable[[], Sample]:
         "locust-http": lambda: run_locust(ctx, "http_user.py", tag),
         "tui-fast": lambda: run_ours(ctx, "fast_http_user.py", tag),
         "locust-fast": lambda: run_locust(ctx, "fast_http_user.py", tag),
+        "tui-toml": lambda: run_script(ctx, FILES / "mix.toml", tag),
         "tui-journey-lf": lambda: run_script(ctx, JOURNEYS / "journey_locustfile.py", tag),
         "tui-journey-script": lambda: run_script(ctx, JOURNEYS / "journey_script.py", tag),
     }
@@ -304,6 +318,58 @@ def measure_memory(ctx: Ctx, many: int, few: int) -> dict:
     return out
 
 
+# -- profile ---------------------------------------------------------------------------
+def profile(ctx: Ctx, file: str) -> dict:
+    """py-spy (native frames) on the worker of one ``locust run`` of ``file``: where the
+    event loop's thread spends its time, by category (profile_worker's) and by function,
+    self and total. User greenlets' stacks begin at their greenlet, not at worker_main:
+    every stack but the worker's idle threads' is kept."""
+    pyspy = ensure_pyspy(ctx.tui[0])
+    raw = ctx.logs / f"profile-{Path(file).stem}.raw.txt"
+    secs = max(2, ctx.args.duration - 4)
+
+    def spy(proc: subprocess.Popen) -> None:
+        workers = worker_pids(proc.pid)
+        if not workers:
+            return
+        time.sleep(2.5)  # started, users spawned
+        cmd = [pyspy, "record", "--pid", str(workers[0]), "--duration", str(secs), "--native"]
+        cmd += ["--rate", "250", "--format", "raw", "--output", str(raw), "--idle"]
+        subprocess.run(cmd, capture_output=True, check=False)
+
+    log(f"profile: py-spy on the worker of {file} for {secs}s")
+    rc = launch(ctx, [*ctx.tui, "locust", "run", "-f", str(FILES / file)], "profile", spy)
+    self_t: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    cats: Counter[str] = Counter()
+    samples = 0
+    for line in raw.read_text().splitlines() if raw.exists() else []:
+        stack, _, n = line.strip().rpartition(" ")
+        if not n.isdigit() or "Thread._bootstrap" in stack:
+            continue
+        frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")]
+        samples += int(n)
+        cats[category(stack.split(";")[-1])] += int(n)
+        self_t[frames[-1]] += int(n)
+        for f in set(frames):
+            total[f] += int(n)
+
+    def rows(counter: Counter[str], keep: Callable[[str], bool], top: int) -> list[dict]:
+        got = [(f, n) for f, n in counter.most_common() if keep(f)][:top]
+        return [{"frame": f, "pct": round(100 * n / samples, 1)} for f, n in got]
+
+    ours = re.compile(r"tui_loadtest/|locustfiles/")
+    return {
+        "file": file,
+        "exit_code": rc,
+        "samples": samples,
+        "raw": str(raw),
+        "categories": rows(cats, lambda f: True, 10),
+        "top_self": rows(self_t, lambda f: True, 20),
+        "top_total_ours": rows(total, lambda f: bool(ours.search(f)), 30),
+    }
+
+
 # -- figures -------------------------------------------------------------------------
 def median_of(values: list[float | None]) -> float | None:
     got = [v for v in values if v]
@@ -370,7 +436,8 @@ def print_report(res: dict) -> None:
         f"no wait; {res['pinning']}"
     )
     head = ("req/s", "best", "window")
-    print(f"  {'generator':<19} " + " ".join(f"{h:>9}" for h in head) + "   CPU  req/CPU-s")
+    if res["generators"]:
+        print(f"  {'generator':<19} " + " ".join(f"{h:>9}" for h in head) + "   CPU  req/CPU-s")
     for name, row in res["generators"].items():
         cpu = row["median_cpu_share"]
         print(
@@ -387,6 +454,14 @@ def print_report(res: dict) -> None:
                 f"  {t['target']:<42} req/s {fmt(t['req_s_ratio'], '.2f')}x {t['req_s_verdict']}"
                 f", per CPU-s {fmt(t['per_cpu_ratio'], '.2f')}x {t['per_cpu_verdict']}"
             )
+    prof = res.get("profile")
+    if prof:
+        print(f"\n  profile of the worker running {prof['file']} ({prof['samples']} samples):")
+        for title, key, top in (("by category", "categories", 10), ("self", "top_self", 12),
+                                ("total, our code", "top_total_ours", 20)):  # fmt: skip
+            print(f"   {title}:")
+            for r in prof[key][:top]:
+                print(f"    {r['pct']:5.1f} %  {r['frame']}")
     print(f"  written to {res['json_path']}")
 
 
@@ -410,6 +485,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="10,10000",
         help="idle users of the memory runs: few,many (default 10,10000)",
     )
+    ap.add_argument(
+        "--profile",
+        metavar="FILE",
+        nargs="?",
+        const="fast_http_user.py",
+        help="also py-spy the worker of one locust run of FILE in bench/locustfiles "
+        "(default fast_http_user.py)",
+    )
     ap.add_argument("--pause", type=float, default=1.0, help="seconds between runs (default 1)")
     ap.add_argument(
         "--out", default=str(RESULTS / "locustfiles.json"), help="JSON results (%(default)s)"
@@ -420,6 +503,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if p not in PARTS:
             ap.error(f"--only: unknown part {p!r} (parts: {', '.join(PARTS)})")
     args.parts = parts
+    if args.profile and not (FILES / args.profile).is_file():
+        ap.error(f"--profile: no file {args.profile} in {FILES}")
     args.names = [
         n
         for n, (part, _) in GENERATORS.items()
@@ -474,6 +559,8 @@ def main(argv: list[str] | None = None) -> int:
         samples = run_rounds(ctx, args.names) if args.names else {}
         if "memory" in args.parts:
             memory = measure_memory(ctx, args.many, args.few)
+        if args.profile:
+            res["profile"] = profile(ctx, args.profile)
     except KeyboardInterrupt:
         log("interrupted: stopping everything this benchmark started")
         return 130
