@@ -319,13 +319,13 @@ def measure_memory(ctx: Ctx, many: int, few: int) -> dict:
 
 
 # -- profile ---------------------------------------------------------------------------
-def profile(ctx: Ctx, file: str) -> dict:
+def profile(ctx: Ctx, file: Path) -> dict:
     """py-spy (native frames) on the worker of one ``locust run`` of ``file``: where the
     event loop's thread spends its time, by category (profile_worker's) and by function,
     self and total. User greenlets' stacks begin at their greenlet, not at worker_main:
     every stack but the worker's idle threads' is kept."""
     pyspy = ensure_pyspy(ctx.tui[0])
-    raw = ctx.logs / f"profile-{Path(file).stem}.raw.txt"
+    raw = ctx.logs / f"profile-{file.stem}.raw.txt"
     secs = max(2, ctx.args.duration - 4)
 
     def spy(proc: subprocess.Popen) -> None:
@@ -337,8 +337,8 @@ def profile(ctx: Ctx, file: str) -> dict:
         cmd += ["--rate", "250", "--format", "raw", "--output", str(raw), "--idle"]
         subprocess.run(cmd, capture_output=True, check=False)
 
-    log(f"profile: py-spy on the worker of {file} for {secs}s")
-    rc = launch(ctx, [*ctx.tui, "locust", "run", "-f", str(FILES / file)], "profile", spy)
+    log(f"profile: py-spy on the worker of {file.name} for {secs}s")
+    rc = launch(ctx, [*ctx.tui, "locust", "run", "-f", str(file)], "profile", spy)
     self_t: Counter[str] = Counter()
     total: Counter[str] = Counter()
     cats: Counter[str] = Counter()
@@ -360,7 +360,7 @@ def profile(ctx: Ctx, file: str) -> dict:
 
     ours = re.compile(r"tui_loadtest/|locustfiles/")
     return {
-        "file": file,
+        "file": file.name,
         "exit_code": rc,
         "samples": samples,
         "raw": str(raw),
@@ -490,8 +490,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="FILE",
         nargs="?",
         const="fast_http_user.py",
-        help="also py-spy the worker of one locust run of FILE in bench/locustfiles "
-        "(default fast_http_user.py)",
+        help="also py-spy the worker of one locust run of FILE, in bench/locustfiles or "
+        "bench/journeys (default fast_http_user.py)",
     )
     ap.add_argument("--pause", type=float, default=1.0, help="seconds between runs (default 1)")
     ap.add_argument(
@@ -503,8 +503,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if p not in PARTS:
             ap.error(f"--only: unknown part {p!r} (parts: {', '.join(PARTS)})")
     args.parts = parts
-    if args.profile and not (FILES / args.profile).is_file():
-        ap.error(f"--profile: no file {args.profile} in {FILES}")
+    if args.profile:
+        found = [d / args.profile for d in (FILES, JOURNEYS) if (d / args.profile).is_file()]
+        if not found:
+            ap.error(f"--profile: no file {args.profile} in {FILES} or {JOURNEYS}")
+        args.profile = found[0]
     args.names = [
         n
         for n, (part, _) in GENERATORS.items()
