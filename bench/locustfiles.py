@@ -8,6 +8,8 @@ the other, 64 users, no wait, alternating order, several rounds:
   with three weighted tasks (GET, GET, POST with JSON), run by
   ``tui-loadtest locust run`` (one worker process) and by Locust (target: 8x);
 - ``tui-fast`` against ``locust-fast``: the same tasks on ``FastHttpUser`` (target: 5x);
+- ``tui-toml``, for reference: the same three requests as a plain scenario (mix.toml),
+  the engine with no Python per request;
 - ``tui-journey-lf`` against ``tui-journey-script``: bench/journeys' 4-step journey as
   a locustfile and as our async script, both run by tui-loadtest (target: 0.75x);
 - memory: the worker's RSS with 10,000 idle locustfile users less that with 10, per
@@ -18,6 +20,7 @@ mid-run measures from outside what nginx served and the CPU the generator's proc
 tree used: req/CPU-s is speed per core. Every run's own request count is checked
 against nginx's ``stub_status`` counter. Results go to bench/results/locustfiles.json.
 Ratios measured side by side are what to quote: these machines are shared.
+``--profile`` adds a py-spy profile of one locustfile worker (where a request's CPU goes).
 """
 
 from __future__ import annotations
