@@ -50,6 +50,7 @@ from common import (  # noqa: E402 - bench/ is not a package
     ensure_debian,
     ensure_locust,
     ensure_pyspy,
+    ensure_ref,
     ensure_tui_loadtest,
     finish,
     log,
@@ -137,12 +138,10 @@ def launch(
         return finish(proc, d + 60)
 
 
-def run_ours(ctx: Ctx, file: str, tag: str) -> Sample:
+def run_ours(ctx: Ctx, file: str, tag: str, tui: list[str]) -> Sample:
     """``tui-loadtest locust run -f FILE``, read from its Locust-shaped stats CSV."""
     prefix = ctx.logs / tag
-    rc = launch(
-        ctx, [*ctx.tui, "locust", "run", "-f", str(FILES / file), "--csv", str(prefix)], tag
-    )
+    rc = launch(ctx, [*tui, "locust", "run", "-f", str(FILES / file), "--csv", str(prefix)], tag)
     try:
         n, failures, rps = read_stats_csv(prefix)
     except (OSError, KeyError, ValueError) as exc:
@@ -173,12 +172,12 @@ def run_locust(ctx: Ctx, file: str, tag: str) -> Sample:
     return Sample(rps, n, 0, span, ok, note)
 
 
-def run_script(ctx: Ctx, target: Path, tag: str) -> Sample:
+def run_script(ctx: Ctx, target: Path, tag: str, tui: list[str]) -> Sample:
     """``tui-loadtest run FILE`` (a locustfile, our script or a scenario), read from its
     JSON report."""
     d = ctx.args.duration
     out = ctx.logs / f"{tag}.json"
-    cmd = [*ctx.tui, "run", str(target), "--host", ctx.nginx.url, "-u", str(USERS)]
+    cmd = [*tui, "run", str(target), "--host", ctx.nginx.url, "-u", str(USERS)]
     cmd += ["-r", str(USERS), "-t", f"{d}s", "--workers", "1", "--no-ui", "--interval", "3600"]
     cmd += ["--out", str(out)]
     with open(ctx.logs / f"{tag}.txt", "wb") as fh:
@@ -199,16 +198,19 @@ def run_script(ctx: Ctx, target: Path, tag: str) -> Sample:
 
 
 def runner(ctx: Ctx, name: str, tag: str) -> Callable[[], Sample]:
+    """How to run generator ``name``; ``NAME@REV``: ours as built from revision REV."""
+    base, _, rev = name.partition("@")
+    tui = ctx.refs[rev] if rev else ctx.tui
     runs: dict[str, Callable[[], Sample]] = {
-        "tui-http": lambda: run_ours(ctx, "http_user.py", tag),
+        "tui-http": lambda: run_ours(ctx, "http_user.py", tag, tui),
         "locust-http": lambda: run_locust(ctx, "http_user.py", tag),
-        "tui-fast": lambda: run_ours(ctx, "fast_http_user.py", tag),
+        "tui-fast": lambda: run_ours(ctx, "fast_http_user.py", tag, tui),
         "locust-fast": lambda: run_locust(ctx, "fast_http_user.py", tag),
-        "tui-toml": lambda: run_script(ctx, FILES / "mix.toml", tag),
-        "tui-journey-lf": lambda: run_script(ctx, JOURNEYS / "journey_locustfile.py", tag),
-        "tui-journey-script": lambda: run_script(ctx, JOURNEYS / "journey_script.py", tag),
+        "tui-toml": lambda: run_script(ctx, FILES / "mix.toml", tag, tui),
+        "tui-journey-lf": lambda: run_script(ctx, JOURNEYS / "journey_locustfile.py", tag, tui),
+        "tui-journey-script": lambda: run_script(ctx, JOURNEYS / "journey_script.py", tag, tui),
     }
-    return runs[name]
+    return runs[base]
 
 
 def run_generator(ctx: Ctx, name: str, tag: str) -> Sample:
@@ -384,7 +386,8 @@ def figures(samples: dict[str, list[Sample]]) -> dict[str, dict]:
     for name, runs in samples.items():
         good = [s for s in runs if s.ok]
         rows[name] = {
-            "what": GENERATORS[name][1],
+            "what": GENERATORS[name.partition("@")[0]][1]
+            + (f" (built from {name.partition('@')[2]})" if "@" in name else ""),
             "median_rps": median_of([s.rps for s in good]),
             "best_rps": max((s.rps for s in good), default=None),
             "median_window_rps": median_of([s.window_rps for s in good]),
@@ -498,6 +501,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     ap.add_argument("--pause", type=float, default=1.0, help="seconds between runs (default 1)")
     ap.add_argument(
+        "--ref",
+        metavar="REV",
+        help="also run our locustfile generators as built from git revision REV, in the"
+        " same rounds (NAME@REV): a change's before and after, side by side",
+    )
+    ap.add_argument(
         "--out", default=str(RESULTS / "locustfiles.json"), help="JSON results (%(default)s)"
     )
     args = ap.parse_args(argv)
@@ -516,6 +525,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         for n, (part, _) in GENERATORS.items()
         if part in parts and not (args.skip_locust and n.startswith("locust"))
     ]
+    if args.ref:
+        ours = [n for n in args.names if n in ("tui-http", "tui-fast", "tui-journey-lf")]
+        args.names += [f"{n}@{args.ref}" for n in ours]
     try:
         few, many = sorted(int(x) for x in args.memory_users.split(","))
     except ValueError:
@@ -548,6 +560,8 @@ def main(argv: list[str] | None = None) -> int:
     logs = Path(tempfile.mkdtemp(prefix="tui-bench-locustfiles-"))
     nginx = Nginx(nginx_bin, server_cpu, conf=nginx_conf())
     ctx = Ctx(args, nginx, tool, server_cpu, gen_cpu, logs, locust)
+    if args.ref:
+        ctx.refs[args.ref] = ensure_ref(args.ref)[1]
     res: dict = {
         "issue": 21,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -181,7 +181,8 @@ class Response:
         "truncated",
         "url",
         "history",
-        "elapsed",
+        "_elapsed",
+        "elapsed_us",
         "_decoder",
     )
 
@@ -196,6 +197,7 @@ class Response:
         history: list[Response] | None = None,
         elapsed: timedelta | None = None,
         decoder: Decoder | None = None,
+        elapsed_us: int = 0,
     ) -> None:
         self.status = status
         self._head = head
@@ -205,8 +207,22 @@ class Response:
         self.truncated = truncated  # cut at http.max_body
         self.url = url
         self.history = history or []
-        self.elapsed = elapsed if elapsed is not None else timedelta(0)
+        # the time to this response, in µs; as a timedelta only when read (most never are)
+        self._elapsed = elapsed
+        self.elapsed_us = elapsed_us if elapsed is None else elapsed // timedelta(microseconds=1)
         self._decoder = decoder
+
+    @property
+    def elapsed(self) -> timedelta:
+        """From sending the request to the end of the response (requests' ``elapsed``)."""
+        if self._elapsed is None:
+            self._elapsed = timedelta(microseconds=self.elapsed_us)
+        return self._elapsed
+
+    @elapsed.setter
+    def elapsed(self, value: timedelta) -> None:
+        self._elapsed = value
+        self.elapsed_us = value // timedelta(microseconds=1)
 
     @property
     def status_code(self) -> int:

@@ -582,4 +582,3 @@ def run_options(
         custom=custom,
     )
     return vars(options.parsed_options())
-

@@ -33,17 +33,27 @@ class CaseInsensitiveDict(MutableMapping[str, Any]):
 
     def __init__(self, data: Any = None) -> None:
         self._store: dict[str, tuple[str, Any]] = {}
+        self._plain: dict[str, Any] | None = {}  # as a plain dict, kept until a change
         if data:
             self.update(data)
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._store[key.lower()] = (key, value)
+        self._plain = None
 
     def __getitem__(self, key: str) -> Any:
         return self._store[key.lower()][1]
 
     def __delitem__(self, key: str) -> None:
         del self._store[key.lower()]
+        self._plain = None
+
+    def plain(self) -> dict[str, Any]:
+        """A plain dict of the items, the same object until the next change: never
+        change it (the request path reads it once per request)."""
+        if self._plain is None:
+            self._plain = {key: value for key, value in self._store.values()}
+        return self._plain
 
     def __iter__(self) -> Iterator[str]:
         return (key for key, _ in self._store.values())
@@ -79,7 +89,8 @@ class LocustResponse(Response):
     exception of a request that failed, None otherwise)."""
 
     __slots__ = (
-        "request",
+        "_request",
+        "_sent",
         "error",
         "js",
         "_session",
@@ -89,8 +100,7 @@ class LocustResponse(Response):
         "_manual",
         "_reported",
         "_start_time",
-        "_context",
-        "_response_time",
+        "_call_context",
         "_measure",
     )
 
@@ -98,12 +108,13 @@ class LocustResponse(Response):
         self, status: int, head: bytes, content: bytes, truncated: bool = False, **kw: Any
     ) -> None:
         super().__init__(status, head, content, truncated, **kw)
-        self.request: Any = None
+        self._request: RequestInfo | None = None
+        # (method, headers, body) as sent: ``request`` is made of them when read
+        self._sent: tuple[str, dict[str, Any], Any] = ("", {}, None)
         self._session: Any = None
         self._name = ""
         self._start_time = 0.0
-        self._context: dict[str, Any] = {}
-        self._response_time = 0.0
+        self._call_context: dict[str, Any] | None = None
         self.error: BaseException | None = None
         self.js: Any = None
         self._entered = False
@@ -112,20 +123,29 @@ class LocustResponse(Response):
         self._catch = False
         self._measure: Any = None  # (row, latency µs, bytes, status): set by the engine
 
-    @classmethod
-    def adopt(cls, base: Response) -> LocustResponse:
-        """A script response (what the transport gives) as a Locust one."""
-        found = cls(
-            base.status,
-            base._head,
-            base.raw_content,
-            base.truncated,
-            url=base.url,
-            history=base.history,
-            elapsed=base.elapsed,
-            decoder=base._decoder,
-        )
-        return found
+    @property
+    def request(self) -> RequestInfo:
+        """What was sent (``requests``' ``response.request``), made when first read."""
+        if self._request is None:
+            method, headers, body = self._sent
+            self._request = RequestInfo(method, self.url, headers, body)
+        return self._request
+
+    @request.setter
+    def request(self, value: RequestInfo) -> None:
+        self._request = value
+
+    @property
+    def _response_time(self) -> float:
+        """Milliseconds, as Locust's request event gives them."""
+        return self.elapsed_us / 1000
+
+    @property
+    def _context(self) -> dict[str, Any]:
+        """The request event's ``context``: the user's, then the call's."""
+        session = self._session
+        base = session.user.context() if session is not None else {}
+        return {**base, **(self._call_context or {})}
 
     @classmethod
     def failed(cls, url: str, error: BaseException) -> LocustResponse:
@@ -178,6 +198,16 @@ class LocustResponse(Response):
             super().raise_for_status()
 
 
+# URL -> the path and query it names, for URLs without params= (most calls repeat one)
+_PATH_URLS: dict[str, str] = {}
+MAX_NAMES_KEPT = 10_000
+
+
+def _path_url(url: str) -> str:
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
 class HttpSession:
     """Requests for one user, with its headers, cookies and auth kept between them."""
 
@@ -226,6 +256,14 @@ class HttpSession:
 
     def _name(self, url: str, options: dict[str, Any]) -> str:
         """The path and query first requested (requests' ``path_url``)."""
+        if not options.get("params"):
+            found = _PATH_URLS.get(url)
+            if found is None:
+                found = _path_url(url)
+                if len(_PATH_URLS) >= MAX_NAMES_KEPT:
+                    _PATH_URLS.clear()
+                _PATH_URLS[url] = found
+            return found
         parts = urlsplit(url)
         path = parts.path or "/"
         query = parts.query
@@ -263,7 +301,7 @@ class HttpSession:
         event = self.request_event
         if event.listened:
             event.notify(
-                request_type=response.request.method,
+                request_type=response._sent[0],
                 name=response._name,
                 response_time=response._response_time,
                 response_length=len(response.raw_content),
@@ -288,33 +326,34 @@ class HttpSession:
         ``catch_response=True``)."""
         name = name or self.request_name
         full = self._url(url)
-        merged = dict(self.headers)
-        if options.get("headers"):
-            merged.update(options["headers"])
-        options["headers"] = merged
-        if "auth" not in options and self.auth is not None:
+        merged = self.headers.plain()  # the same dict while the headers do not change
+        call_headers = options.get("headers")
+        if call_headers:
+            merged = {**merged, **call_headers}
+        if merged:
+            options["headers"] = merged
+        elif call_headers is not None:
+            del options["headers"]
+        if self.auth is not None and "auth" not in options:
             options["auth"] = self.auth
-        if "verify" not in options and self.verify is not True:
+        if self.verify is not True and "verify" not in options:
             options["verify"] = self.verify
-        if "cert" not in options and self.cert is not None:
+        if self.cert is not None and "cert" not in options:
             options["cert"] = self.cert
-        options.pop("stream", None)
-        options.pop("proxies", None)
-        options.pop("hooks", None)
+        if options:
+            for ignored in ("stream", "proxies", "hooks"):
+                options.pop(ignored, None)
         if name is None:
             name = self._default_name(full, options)
         start_time = time.time()
-        response: LocustResponse = self.user._driver.request(method.upper(), full, name, options)
+        method = method.upper()
+        response: LocustResponse = self.user._driver.request(method, full, name, options)
         response._session = self
         response._name = name
         response._catch = catch_response
         response._start_time = start_time
-        response._context = {**self.user.context(), **(context or {})}
-        response._response_time = response.elapsed.total_seconds() * 1000
-        if response.request is None:
-            response.request = RequestInfo(
-                method.upper(), response.url, merged, options.get("data")
-            )
+        response._call_context = context
+        response._sent = (method, merged, options.get("data"))
         if not catch_response:
             self._report(response, self._status_failure(response))
         return response

@@ -74,6 +74,19 @@ def import_locustfile(path: str) -> tuple[ModuleType, ModuleType]:
     return module, namespace
 
 
+def reads_stats(path: Path, modules: Sequence[str]) -> bool:
+    """Whether the file or a module of its folder names ``stats`` anywhere (its
+    listeners may read ``environment.stats``): only then are Locust-shaped statistics
+    kept beside ours, a cost per request. Erring on keeping them."""
+    for file in (path, *(path.parent / m for m in modules)):
+        try:
+            if b"stats" in file.read_bytes():
+                return True
+        except OSError:
+            return True
+    return False
+
+
 def user_classes(module: ModuleType) -> tuple[list[type[User]], list[type[User]]]:
     """(runnable user classes, abstract ones) found in the module, in order."""
     runnable: list[type[User]] = []
@@ -220,7 +233,8 @@ def load_locustfile(
         host=host_flag,
         iterations=iterations,
         stop_timeout=stop_timeout,
-        modules=folder_modules(Path(resolved).parent),
+        modules=(modules := folder_modules(Path(resolved).parent)),
+        reads_stats=reads_stats(Path(resolved), modules),
     )
     scenario = Scenario(
         name=Path(file).stem or "locustfile",

@@ -285,8 +285,7 @@ def users_reached(result: RunResult) -> str:
         else ""
     )
     return (
-        f"{fmt_int(planned)} planned, {fmt_int(peak)} reached{classes},"
-        f" {average:,.1f} on average"
+        f"{fmt_int(planned)} planned, {fmt_int(peak)} reached{classes}, {average:,.1f} on average"
     )
 
 

@@ -410,6 +410,7 @@ class LocustfileSpec:
     # the modules it imported from its own folder, as paths relative to it (shipped
     # with it to a cluster's workers)
     modules: tuple[str, ...] = ()
+    reads_stats: bool = True  # it (or its folder's modules) names ``stats``: keep Locust's
 
 
 # What ``[monitor]`` scrapes: at most this many series per endpoint (a whole exporter can

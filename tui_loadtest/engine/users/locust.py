@@ -48,6 +48,8 @@ from .client import ClientRuntime, ClientUser, Options
 if TYPE_CHECKING:
     from ..host import ScriptHost, SlotPool
 
+# call options that change how a request is sent (the rest shape the request itself)
+_SENDING = frozenset(("timeout", "cert", "proxies", "hooks"))
 _STEERING = (StopUser, StopTest, RescheduleTask, RescheduleTaskImmediately, InterruptTaskSet)
 SPIN_S = 0.01  # a task that raises quicker than this, again and again, is slowed down
 PAUSE_MAX_S = 1.0
@@ -95,6 +97,7 @@ class LocustRuntime(ClientRuntime):
                 filter_tasks_by_tags(cls, tags, exclude)
         self.flows = [TaskFlow(i, name) for i, name in enumerate(spec.tasks)]
         self.flow_by_name = {f.name: f for f in self.flows}
+        self.flow_of: dict[Any, TaskFlow | None] = {}  # task function -> its row
         # errors outside any task (a listener, a wait_time) count on the first row
         self.other = self.flows[0] if self.flows else None
         self.order = class_order(spec.classes)
@@ -118,6 +121,13 @@ class LocustRuntime(ClientRuntime):
         self._traced: dict[str, int] = {}
         self.quit_asked = False
         self.lingering: set[LocustUser] = set()  # stopping as Locust stops them (on_stop)
+        # a call with no sending options but allow_redirects= and verify=, by those two
+        self.plain_options = {
+            (allow, verify): Options({"allow_redirects": allow, "verify": verify}, eng)
+            for allow in (True, False)
+            for verify in (None, True, False)
+        }
+        self.keep_stats = spec.reads_stats  # environment.stats kept only for a file reading it
         EventHook.sink = self.listener_error
         RequestHook.recorder = self.recorded_elsewhere
         locust_debug.RUNNER = None  # run_single_user runs in a process of its own
@@ -257,6 +267,7 @@ class LocustUser(ClientUser):
         "flow",
         "task_failed",
         "winding",
+        "switched",
         "wind_timer",
         "interrupt_asked",
         "__weakref__",
@@ -274,6 +285,7 @@ class LocustUser(ClientUser):
         self.flow: TaskFlow | None = None
         self.task_failed = False
         self.winding = False  # the run has stopped: this user ends as Locust ends one
+        self.switched = False  # it gave the loop back since it last slept
         self.wind_timer: asyncio.TimerHandle | None = None
         self.interrupt_asked = False  # --stop-timeout has passed: interrupt where it waits
         cls = rt.class_for(eng.next_user_id())
@@ -331,6 +343,7 @@ class LocustUser(ClientUser):
         if self.hub is None:
             self.hub = self.glet.parent if self.glet is not None else None
         value = self.hub.switch()
+        self.switched = True
         if self.dying and why != "stop":
             raise GreenletExit
         return value
@@ -442,6 +455,12 @@ class LocustUser(ClientUser):
             return
         self.stop_point()
         seconds = max(0.0, float(seconds))
+        if seconds == 0.0 and self.switched:
+            # gevent.sleep(0) lets the others run: this user just waited for a response,
+            # and they ran then; a user that never waits still yields here
+            self.switched = False
+            return
+        self.switched = False
         self.timer = self.eng.loop.call_later(seconds, self._wake)
         self.suspend("sleep")
 
@@ -489,7 +508,12 @@ class LocustUser(ClientUser):
                 self.eng.loop.call_soon(self.eng.stop)
                 raise StopUser
             rt.iterations_left -= 1
-        flow = rt.flow_by_name.get(task_name(fn))
+        try:
+            flow = rt.flow_of[fn]
+        except KeyError:
+            flow = rt.flow_of[fn] = rt.flow_by_name.get(task_name(fn))
+        except TypeError:  # an unhashable callable
+            flow = rt.flow_by_name.get(task_name(fn))
         self.flow = flow
         self.task_failed = False
         t0 = perf_counter_ns()
@@ -535,7 +559,17 @@ class LocustUser(ClientUser):
         if self.dying:
             return LocustResponse.failed(url, ConnectionError("the run has ended"))
         parts = request_parts(method, url, **{k: options[k] for k in PART_OPTIONS if k in options})
-        opts = Options(options, self.eng)
+        allow = options.get("allow_redirects", True)
+        verify = options.get("verify")
+        if (
+            (allow is True or allow is False)
+            and (verify is None or verify is True or verify is False)
+            and not options.keys() & _SENDING
+        ):
+            opts = self.locust.plain_options[allow, verify]  # the usual call (FastHttpUser's
+            # verify=False included): the same settings every time
+        else:
+            opts = Options(options, self.eng)
         eng = self.eng
         while not self.stop_point():
             if not eng.gate or eng.admit(self):  # paused users wait here
@@ -560,9 +594,8 @@ class LocustUser(ClientUser):
         self.deadline = 0
         self.served += 1
         self.backoff = 0.0
-        base = self.response_kept(status, t1)
+        response: Any = self.response_kept(status, t1, LocustResponse)
         self.keep = None
-        response = LocustResponse.adopt(base)
         response._measure = (row, (t1 - self.t0) // 1000, self.nbytes, status)
         self.deliver(response)
 
@@ -597,13 +630,14 @@ class LocustUser(ClientUser):
         # a request with no response was counted by the transport (its kind) already
         if failed:
             self.task_failed = True
-        rt.environment.stats.log(
-            response.request.method if response.request is not None else "",
-            response._name,
-            response.elapsed.total_seconds() * 1000,
-            len(response.raw_content),
-            failed,
-        )
+        if rt.keep_stats:  # the file reads environment.stats
+            rt.environment.stats.log(
+                response._sent[0],
+                response._name,
+                response.elapsed_us / 1000,
+                len(response.raw_content),
+                failed,
+            )
 
     def record_custom(self, **meta: Any) -> None:
         """``events.request.fire(...)`` from the locustfile (a custom client timing its own
@@ -625,7 +659,8 @@ class LocustUser(ClientUser):
                 row.index, "check", self.rt.redact(self.all_secrets(), locust_message(exc))
             )
             self.task_failed = True
-        rt.environment.stats.log(method, name, response_time, length, exc is not None)
+        if rt.keep_stats:
+            rt.environment.stats.log(method, name, response_time, length, exc is not None)
 
 
 def locust_message(exc: BaseException) -> str:
