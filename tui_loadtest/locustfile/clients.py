@@ -10,6 +10,8 @@ arguments. The response reads as ``requests``' does.
 
 from __future__ import annotations
 
+import json
+import sys
 import time
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
@@ -26,6 +28,44 @@ _REASONS = {
     501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
     504: "Gateway Timeout",
 }  # fmt: skip
+
+
+def _requests_flavour(ours: type[BaseException], name: str) -> type[BaseException]:
+    """``ours``, also as requests' exception ``name`` when the locustfile imported requests
+    (so ``except requests.exceptions.HTTPError`` catches it, as under Locust's HttpUser)."""
+    module = sys.modules.get("requests.exceptions")
+    theirs = getattr(module, name, None)
+    if not isinstance(theirs, type) or issubclass(ours, theirs):
+        return ours
+    if issubclass(theirs, ours):  # requests' JSONDecodeError is json's
+        return theirs
+    key = (ours, theirs)
+    found = _FLAVOURS.get(key)
+    if found is None:
+        found = _FLAVOURS[key] = type(
+            ours.__name__, (ours, theirs), {"__module__": ours.__module__}
+        )
+    return found
+
+
+_FLAVOURS: dict[tuple[type, type], type[BaseException]] = {}
+
+
+def http_error(message: str, response: Any) -> HTTPError:
+    """A bad status as requests raises it: our HTTPError, and requests' when it is loaded."""
+    kind: Any = _requests_flavour(HTTPError, "HTTPError")
+    error: HTTPError = kind(message, response)
+    return error
+
+
+def json_error(error: json.JSONDecodeError) -> json.JSONDecodeError:
+    """A body that is not JSON, as requests' ``Response.json()`` says it (its
+    JSONDecodeError when requests is loaded, the standard library's otherwise)."""
+    kind: Any = _requests_flavour(json.JSONDecodeError, "JSONDecodeError")
+    if kind is json.JSONDecodeError:
+        return error
+    found: json.JSONDecodeError = kind(error.msg, error.doc, error.pos)
+    return found
 
 
 class CaseInsensitiveDict(MutableMapping[str, Any]):
@@ -169,13 +209,33 @@ class LocustResponse(Response):
             raise LocustError("failure() needs a with-block and catch_response=True")
         self._manual = exc if isinstance(exc, BaseException) else CatchResponseError(exc)
 
+    def json(self, **kwargs: Any) -> Any:
+        """The body decoded as JSON. A body that is not JSON raises ``json.JSONDecodeError``
+        with the standard library's message (requests' subclass of it once requests is
+        imported), the names locustfiles catch; keyword arguments go to ``json.loads``."""
+        if not kwargs:
+            try:
+                return super().json()
+            except ValueError:
+                if self.truncated:
+                    raise
+        try:
+            return json.loads(self.text, **kwargs)
+        except json.JSONDecodeError as exc:
+            raise json_error(exc) from None
+
     def raise_for_status(self) -> None:
+        """As the user's client raises it: requests' HTTPError for HttpUser (the full URL),
+        LocustBadStatusCode for FastHttpUser; a connection error as it happened."""
         if isinstance(self._manual, BaseException):
             raise self._manual
         if self._manual is None:
             if self.error is not None:
                 raise self.error
-            super().raise_for_status()
+            if self._session is not None:
+                self._session._raise_for_status(self)
+            else:
+                super().raise_for_status()
 
 
 class HttpSession:
@@ -247,12 +307,19 @@ class HttpSession:
         if response.error is not None:
             return response.error
         if response.status_code >= 400:
-            kind = "Client" if response.status_code < 500 else "Server"
-            return HTTPError(
-                f"{response.status_code} {kind} Error: {response.reason} for url: {response._name}",
-                response,
-            )
+            return self._http_error(response, response._name)
         return None
+
+    def _http_error(self, response: LocustResponse, url: str) -> HTTPError:
+        kind = "Client" if response.status_code < 500 else "Server"
+        return http_error(
+            f"{response.status_code} {kind} Error: {response.reason} for url: {url}", response
+        )
+
+    def _raise_for_status(self, response: LocustResponse) -> None:
+        """``response.raise_for_status()`` called by the locustfile (the full URL)."""
+        if 400 <= response.status_code < 600:
+            raise self._http_error(response, response.url)
 
     def _report(self, response: LocustResponse, failure: BaseException | None) -> None:
         """Count the response and fire the request event, once."""

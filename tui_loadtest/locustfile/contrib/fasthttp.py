@@ -46,6 +46,12 @@ class FastHttpSession(HttpSession):
             return LocustBadStatusCode(response.url, response.status_code)
         return None
 
+    def _raise_for_status(self, response: LocustResponse) -> None:
+        """FastHttpUser's ``raise_for_status()``: the request's error, a bad status too."""
+        failure = self._status_failure(response)
+        if failure is not None:
+            raise failure
+
 
 class FastHttpUser(User, RestMixin):
     """A user with ``self.client``, named FastHttpUser in the locustfile."""

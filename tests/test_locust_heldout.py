@@ -1,0 +1,62 @@
+"""Held-out locustfiles (tests/locustfiles_heldout/): written from Locust's documentation
+the way other people write them, not for our corpus. Each is run by ``tui-loadtest locust
+run`` against the counting target; what a row counts must be what the server saw, and the
+failure messages are the ones real Locust writes for the same file (checked by hand
+against Locust 2.47 when the file was written; the messages are spelled out here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .locust_parity import LocustRun, run_ours
+from .locust_target import LocustTarget
+
+pytestmark = pytest.mark.timeout(120)
+
+HELDOUT = Path(__file__).parent / "locustfiles_heldout"
+
+
+@pytest.fixture(scope="module")
+def target() -> Iterator[LocustTarget]:
+    with LocustTarget() as found:
+        yield found
+
+
+def ours(name: str, target: LocustTarget, folder: Path, **kw: object) -> LocustRun:
+    kw.setdefault("seconds", 2)
+    kw.setdefault("users", 2)
+    return run_ours(HELDOUT / f"{name}.py", target, folder, **kw)  # type: ignore[arg-type]
+
+
+def test_json_and_http_errors_are_caught_by_the_names_locust_documents(
+    target: LocustTarget, tmp_path: Path
+) -> None:
+    """``except JSONDecodeError`` (Locust's catch_response example), requests' own
+    JSONDecodeError and HTTPError, and FastHttpUser's LocustBadStatusCode from
+    raise_for_status: each block marks its request failed with its own message, and
+    nothing escapes into the task."""
+    run = ours("json_and_http_errors", target, tmp_path)
+    rows = run.rows
+    expected = {
+        ("GET", "/"): "CatchResponseError('Response could not be decoded as JSON')",
+        ("GET", "/text"): (
+            "CatchResponseError('requests: Expecting value: line 1 column 1 (char 0)')"
+        ),
+        ("GET", "/status/503"): "CatchResponseError('HTTPError: 503')",
+        ("GET", "fast /"): "CatchResponseError('fast: Expecting value: line 1 column 1 (char 0)')",
+        ("GET", "/status/502"): "CatchResponseError('fast: LocustBadStatusCode(code=502)')",
+    }
+    assert rows.exceptions == {}, run.output[-3000:]
+    assert set(rows.rows) == set(expected)
+    for key, message in expected.items():
+        row = rows.rows[key]
+        assert row.requests > 0 and row.failures == row.requests, key
+        assert rows.messages(key) == {message}, key
+    server = run.server
+    assert rows.requests(("GET", "/")) + rows.requests(("GET", "fast /")) == server[("GET", "/")]
+    for path in ("/text", "/status/503", "/status/502"):
+        assert rows.requests(("GET", path)) == server[("GET", path)], path
