@@ -60,3 +60,20 @@ def test_json_and_http_errors_are_caught_by_the_names_locust_documents(
     assert rows.requests(("GET", "/")) + rows.requests(("GET", "fast /")) == server[("GET", "/")]
     for path in ("/text", "/status/503", "/status/502"):
         assert rows.requests(("GET", path)) == server[("GET", path)], path
+
+
+def test_a_ci_gate_reads_locusts_stats_in_a_listener(target: LocustTarget, tmp_path: Path) -> None:
+    """A quitting listener that gates on ``environment.runner.stats.total`` (rates,
+    percentiles, content sizes, timestamps) after setting Locust's stats constants at
+    import: its exit code is the run's, and its figures are the server's."""
+    run = ours("stats_in_listeners", target, tmp_path)
+    assert run.rows.exceptions == {}, run.output[-3000:]
+    assert run.exit_code == 3, run.output[-3000:]  # a quarter of the requests fail
+    served = sum(run.server.values())
+    failed = run.server[("GET", "/status/404")]
+    assert served > 0 and failed > 0
+    gate = next(line for line in run.output.splitlines() if line.startswith("GATE "))
+    assert gate == (
+        f"GATE requests={served} failures={failed} none=0 rps_positive=True median=True"
+        " p95=True sized=True since_start=True"
+    )
