@@ -77,3 +77,18 @@ def test_a_ci_gate_reads_locusts_stats_in_a_listener(target: LocustTarget, tmp_p
         f"GATE requests={served} failures={failed} none=0 rps_positive=True median=True"
         " p95=True sized=True since_start=True"
     )
+
+
+def test_fast_http_users_own_timeouts_are_kept(target: LocustTarget, tmp_path: Path) -> None:
+    """``network_timeout`` on a FastHttpUser class bounds its requests as ``timeout=``
+    bounds a request: each 1.2 s request fails after 0.3 s, on both classes alike."""
+    run = ours("fast_timeouts", target, tmp_path, seconds=3)
+    rows = run.rows
+    assert rows.exceptions == {}, run.output[-3000:]
+    assert set(rows.rows) == {("GET", "fast slow"), ("GET", "requests slow")}
+    for key in rows.rows:
+        row = rows.rows[key]
+        # a user waiting 1.2 s each time would send 3 at most in the 3 s
+        assert row.requests >= 4 and row.failures == row.requests, (key, row)
+        assert rows.messages(key) == {"no complete response within 0.3s"}, key
+    assert rows.total.requests == run.server[("GET", "/slow")]

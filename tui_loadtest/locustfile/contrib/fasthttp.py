@@ -30,11 +30,37 @@ class LocustBadStatusCode(ConnectionError):
 
 class FastHttpSession(HttpSession):
     def __init__(
-        self, base_url: str, request_event: Any, user: Any, insecure: bool = True, **kw: Any
+        self,
+        base_url: str,
+        request_event: Any,
+        user: Any,
+        insecure: bool = True,
+        network_timeout: float | None = None,
+        connection_timeout: float | None = None,
+        **kw: Any,
     ) -> None:
         super().__init__(base_url, request_event, user)
         if insecure:
             self.verify = False
+        # (connect, read), as timeout= takes them; None: the run's own timeouts
+        self._timeout = (
+            (connection_timeout, network_timeout)
+            if network_timeout is not None or connection_timeout is not None
+            else None
+        )
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        name: str | None = None,
+        catch_response: bool = False,
+        context: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> LocustResponse:
+        if self._timeout is not None and options.get("timeout") is None:
+            options["timeout"] = self._timeout
+        return super().request(method, url, name, catch_response, context, **options)
 
     def _default_name(self, url: str, options: dict[str, Any]) -> str:
         return url  # as given (a full URL stays one), without params
@@ -75,11 +101,25 @@ class FastHttpUser(User, RestMixin):
             raise LocustError(
                 "You must specify the base host: a host attribute on the user class, or --host"
             )
+        # timeouts set on the class bound its requests; Locust's defaults (60 s) give way
+        # to the run's own (a run ends when told, requests in flight included)
+        own = type(self)
         self.client: FastHttpSession = FastHttpSession(
-            self.host, environment.events.request, self, insecure=self.insecure
+            self.host,
+            environment.events.request,
+            self,
+            insecure=self.insecure,
+            network_timeout=_own(own, "network_timeout"),
+            connection_timeout=_own(own, "connection_timeout"),
         )
         if self.default_headers:
             self.client.headers.update(self.default_headers)
+
+
+def _own(cls: type, name: str) -> float | None:
+    """A timeout a FastHttpUser subclass sets itself (None: left at FastHttpUser's)."""
+    value = getattr(cls, name)
+    return None if value == getattr(FastHttpUser, name) else float(value)
 
 
 ResponseContextManager = LocustResponse
