@@ -92,3 +92,22 @@ def test_fast_http_users_own_timeouts_are_kept(target: LocustTarget, tmp_path: P
         assert row.requests >= 4 and row.failures == row.requests, (key, row)
         assert rows.messages(key) == {"no complete response within 0.3s"}, key
     assert rows.total.requests == run.server[("GET", "/slow")]
+
+
+def test_the_cookie_jar_reads_as_requests_jar(target: LocustTarget, tmp_path: Path) -> None:
+    """``self.client.cookies.update(...)`` (a dict, a response's cookies), item
+    assignment, ``get_dict()`` and ``set(..., domain=, path=)``: every cookie goes out
+    with the next requests, and the logged-in session holds."""
+    run = ours("cookie_jar", target, tmp_path)
+    rows = run.rows
+    assert rows.exceptions == {}, run.output[-3000:]
+    assert set(rows.rows) == {
+        ("POST", "/login"),
+        ("GET", "echo"),
+        ("GET", "/account"),
+        ("GET", "/logout"),
+    }
+    assert rows.total.failures == 0, rows.failures
+    assert rows.requests(("POST", "/login")) == rows.requests(("GET", "/logout")) == 2
+    assert rows.requests(("GET", "echo")) == run.server[("GET", "/echo")] > 0
+    assert rows.requests(("GET", "/account")) == run.server[("GET", "/account")] > 0

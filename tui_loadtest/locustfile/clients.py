@@ -98,6 +98,86 @@ class CaseInsensitiveDict(MutableMapping[str, Any]):
         return str(dict(self.items()))
 
 
+class ResponseCookies(dict[str, str]):
+    """``response.cookies``: the cookies the response set, by name, with requests' names
+    for reading them (``get_dict()``)."""
+
+    def get_dict(self, domain: str | None = None, path: str | None = None) -> dict[str, str]:
+        return dict(self)
+
+
+class CookieJar(MutableMapping[str, str]):
+    """``self.client.cookies``: the user's cookie jar, read and changed as requests'
+    ``RequestsCookieJar`` is (``update()``, ``get_dict()``, ``set(name, value,
+    domain=..., path=...)``, item access)."""
+
+    __slots__ = ("_view",)
+
+    def __init__(self, view: Any) -> None:
+        self._view = view
+
+    def __getitem__(self, name: str) -> str:
+        return str(self._view[name])
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self.set(name, value)
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self._view:
+            raise KeyError(name)
+        self._view.delete(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._view.as_dict())
+
+    def __len__(self) -> int:
+        return len(self._view)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._view
+
+    def get(
+        self, name: str, default: Any = None, domain: str | None = None, path: str | None = None
+    ) -> Any:
+        return self._view.get(name, default)
+
+    def set(self, name: str, value: Any, **kwargs: Any) -> None:
+        """``value`` None removes the cookie, as requests does."""
+        if value is None:
+            if name in self._view:
+                self._view.delete(name)
+            return
+        self._view.set(name, str(value), kwargs.get("domain"), kwargs.get("path") or "/")
+
+    def update(self, other: Any = (), /, **kwargs: Any) -> None:
+        """Cookies from a dict, (name, value) pairs, or another jar (its cookies keep
+        their domain and path)."""
+        from http.cookiejar import CookieJar as StdJar
+
+        if isinstance(other, StdJar):
+            for cookie in other:
+                self.set(cookie.name, cookie.value, domain=cookie.domain, path=cookie.path)
+            other = ()
+        super().update(other, **kwargs)
+
+    def get_dict(self, domain: str | None = None, path: str | None = None) -> dict[str, str]:
+        return dict(self._view.as_dict())
+
+    def clear(
+        self, domain: str | None = None, path: str | None = None, name: str | None = None
+    ) -> None:
+        if name is not None:
+            self.set(name, None)
+        else:
+            self._view.clear()
+
+    def copy(self) -> dict[str, str]:
+        return self.get_dict()
+
+    def __repr__(self) -> str:
+        return f"<RequestsCookieJar {self.get_dict()!r}>"
+
+
 class RequestInfo:
     """``response.request``: what was sent, as a script reads it."""
 
@@ -177,6 +257,10 @@ class LocustResponse(Response):
     @property
     def reason(self) -> str:
         return super().reason or _REASONS.get(self.status, "")
+
+    @property
+    def cookies(self) -> ResponseCookies:
+        return ResponseCookies(super().cookies)
 
     # -- Locust's checks ---------------------------------------------------------------
     def __enter__(self) -> LocustResponse:
@@ -266,8 +350,8 @@ class HttpSession:
         self._prefix = urlsplit(base_url).path.rstrip("/")  # a host with a path: /api...
 
     @property
-    def cookies(self) -> Any:
-        return self.user._driver.cookies()
+    def cookies(self) -> CookieJar:
+        return CookieJar(self.user._driver.cookies())
 
     @contextmanager
     def rename_request(self, name: str) -> Iterator[None]:
