@@ -7,12 +7,13 @@ against Locust 2.47 when the file was written; the messages are spelled out here
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .locust_parity import LocustRun, run_ours
+from .locust_parity import LocustRun, our_command, run_ours
 from .locust_target import LocustTarget
 
 pytestmark = pytest.mark.timeout(120)
@@ -111,3 +112,35 @@ def test_the_cookie_jar_reads_as_requests_jar(target: LocustTarget, tmp_path: Pa
     assert rows.requests(("POST", "/login")) == rows.requests(("GET", "/logout")) == 2
     assert rows.requests(("GET", "echo")) == run.server[("GET", "/echo")] > 0
     assert rows.requests(("GET", "/account")) == run.server[("GET", "/account")] > 0
+
+
+def test_a_shared_client_pool_and_locusts_helpers_load(
+    target: LocustTarget, tmp_path: Path
+) -> None:
+    """``from geventhttpclient.client import HTTPClientPool`` for ``client_pool``,
+    ``locust.util.timespan.parse_timespan`` and ``locust.runners.STATE_*``: the file
+    runs, and what it sent is what the server counted."""
+    run = ours("shared_pool_and_helpers", target, tmp_path)
+    rows = run.rows
+    assert run.exit_code == 0, run.output[-3000:]
+    assert rows.exceptions == {}
+    assert set(rows.rows) == {("GET", "/api/pooled")}
+    assert rows.requests(("GET", "/api/pooled")) == run.server[("GET", "/api/pooled")] > 0
+
+
+def test_geventhttpclient_beyond_the_pool_is_refused_in_one_line(tmp_path: Path) -> None:
+    """geventhttpclient's own client cannot run here: one line naming the file, the line
+    and the name, exit 2 (its HTTPClientPool, above, is accepted)."""
+    bad = HELDOUT / "bad" / "geventhttpclient_client.py"
+    done = subprocess.run(
+        [*our_command(), "locust", "run", "-f", str(bad), "--headless", "-H", "http://127.0.0.1:9"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"tui-loadtest: error: {bad}:4: geventhttpclient.HTTPClient is not supported (requests"
+        " go out on tui-loadtest's transport: use self.client)"
+    ]

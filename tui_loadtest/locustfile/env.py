@@ -10,6 +10,17 @@ from typing import Any
 from .event import Events
 from .stats import RequestStats
 
+# Locust's runner states (locust.runners): a run here is "running" until it stops.
+STATE_INIT, STATE_SPAWNING, STATE_RUNNING, STATE_CLEANUP, STATE_STOPPING, STATE_STOPPED = (
+    "ready",
+    "spawning",
+    "running",
+    "cleanup",
+    "stopping",
+    "stopped",
+)
+STATE_MISSING = "missing"
+
 
 class Runner:
     """What a locustfile may ask of the run: ``quit()``, ``stop()``, the user count."""
@@ -23,7 +34,7 @@ class Runner:
         self.environment = environment
         self._quit = quit_run or (lambda: None)
         self._user_count = user_count or (lambda: 0)
-        self.state = "running"
+        self.state = STATE_RUNNING
         self.target_user_count: int | None = None
 
     @property
@@ -36,7 +47,7 @@ class Runner:
 
     def quit(self) -> None:
         """End the run (for every worker: the coordinator stops it)."""
-        self.state = "stopping"
+        self.state = STATE_STOPPING
         self._quit()
 
     def stop(self) -> None:
@@ -97,4 +108,17 @@ class Environment:
         return self.runner
 
 
-__all__ = ["Environment", "LocalRunner", "MasterRunner", "Runner", "WorkerRunner"]
+__all__ = [
+    "STATE_CLEANUP",
+    "STATE_INIT",
+    "STATE_MISSING",
+    "STATE_RUNNING",
+    "STATE_SPAWNING",
+    "STATE_STOPPED",
+    "STATE_STOPPING",
+    "Environment",
+    "LocalRunner",
+    "MasterRunner",
+    "Runner",
+    "WorkerRunner",
+]

@@ -28,6 +28,18 @@ class LocustBadStatusCode(ConnectionError):
         return f"LocustBadStatusCode(code={self.code})"
 
 
+class HTTPClientPool:
+    """geventhttpclient's connection pool, for ``client_pool = HTTPClientPool(...)`` on a
+    FastHttpUser: accepted, not used (each user keeps its own connection on
+    tui-loadtest's transport)."""
+
+    def __init__(self, *args: Any, concurrency: int = 10, **kwargs: Any) -> None:
+        self.concurrency = concurrency
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
 class FastHttpSession(HttpSession):
     def __init__(
         self,
@@ -125,4 +137,10 @@ def _own(cls: type, name: str) -> float | None:
 ResponseContextManager = LocustResponse
 FastResponse = LocustResponse
 
-__all__ = ["FastHttpSession", "FastHttpUser", "LocustBadStatusCode", "ResponseContextManager"]
+__all__ = [
+    "FastHttpSession",
+    "FastHttpUser",
+    "HTTPClientPool",
+    "LocustBadStatusCode",
+    "ResponseContextManager",
+]
