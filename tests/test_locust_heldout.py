@@ -128,19 +128,35 @@ def test_a_shared_client_pool_and_locusts_helpers_load(
     assert rows.requests(("GET", "/api/pooled")) == run.server[("GET", "/api/pooled")] > 0
 
 
-def test_geventhttpclient_beyond_the_pool_is_refused_in_one_line(tmp_path: Path) -> None:
-    """geventhttpclient's own client cannot run here: one line naming the file, the line
-    and the name, exit 2 (its HTTPClientPool, above, is accepted)."""
-    bad = HELDOUT / "bad" / "geventhttpclient_client.py"
+def refused(name: str, cwd: Path) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    bad = HELDOUT / "bad" / f"{name}.py"
     done = subprocess.run(
         [*our_command(), "locust", "run", "-f", str(bad), "--headless", "-H", "http://127.0.0.1:9"],
         capture_output=True,
         text=True,
         timeout=60,
-        cwd=tmp_path,
+        cwd=cwd,
     )
+    return bad, done
+
+
+def test_geventhttpclient_beyond_the_pool_is_refused_in_one_line(tmp_path: Path) -> None:
+    """geventhttpclient's own client cannot run here: one line naming the file, the line
+    and the name, exit 2 (its HTTPClientPool, above, is accepted)."""
+    bad, done = refused("geventhttpclient_client", tmp_path)
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [
         f"tui-loadtest: error: {bad}:4: geventhttpclient.HTTPClient is not supported (requests"
         " go out on tui-loadtest's transport: use self.client)"
+    ]
+
+
+def test_an_event_locust_no_longer_has_is_refused_as_locust_refuses_it(tmp_path: Path) -> None:
+    """``events.request_success`` (Locust 1.x) fails to load under Locust 2: here too, in
+    one line, rather than a listener silently never called."""
+    bad, done = refused("locust1_events", tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"tui-loadtest: error: {bad}:9: AttributeError: 'Events' object has no attribute"
+        " 'request_success'"
     ]
