@@ -128,6 +128,19 @@ def test_a_shared_client_pool_and_locusts_helpers_load(
     assert rows.requests(("GET", "/api/pooled")) == run.server[("GET", "/api/pooled")] > 0
 
 
+def test_a_host_with_a_path_names_rows_as_each_locust_client_does(
+    target: LocustTarget, tmp_path: Path
+) -> None:
+    """``--host http://HOST/api``: HttpUser's row is the path it requested, FastHttpUser's
+    the URL as the task wrote it, as Locust names them; both reach /api/..."""
+    run = ours("host_with_path", target, tmp_path, args=["--host", f"{target.url}/api"])
+    rows = run.rows
+    assert rows.exceptions == {}, run.output[-3000:]
+    assert set(rows.rows) == {("GET", "/api/items"), ("GET", "/items/3?x=1")}
+    assert rows.requests(("GET", "/api/items")) == run.server[("GET", "/api/items")] > 0
+    assert rows.requests(("GET", "/items/3?x=1")) == run.server[("GET", "/api/items/3")] > 0
+
+
 def refused(name: str, cwd: Path) -> tuple[Path, subprocess.CompletedProcess[str]]:
     bad = HELDOUT / "bad" / f"{name}.py"
     done = subprocess.run(

@@ -453,7 +453,7 @@ class HttpSession:
         options.pop("proxies", None)
         options.pop("hooks", None)
         if name is None:
-            name = self._default_name(full, options)
+            name = self._default_name(url, full, options)
         start_time = time.time()
         response: LocustResponse = self.user._driver.request(method.upper(), full, name, options)
         response._session = self
@@ -470,7 +470,8 @@ class HttpSession:
             self._report(response, self._status_failure(response))
         return response
 
-    def _default_name(self, url: str, options: dict[str, Any]) -> str:
+    def _default_name(self, given: str, url: str, options: dict[str, Any]) -> str:
+        """The row of a request without ``name=``: the path and query requested."""
         return self._name(url, options)
 
     def get(self, url: str, **kwargs: Any) -> LocustResponse:

@@ -74,8 +74,8 @@ class FastHttpSession(HttpSession):
             options["timeout"] = self._timeout
         return super().request(method, url, name, catch_response, context, **options)
 
-    def _default_name(self, url: str, options: dict[str, Any]) -> str:
-        return url  # as given (a full URL stays one), without params
+    def _default_name(self, given: str, url: str, options: dict[str, Any]) -> str:
+        return given  # as the task wrote it (a full URL stays one; no host path, no params)
 
     def _status_failure(self, response: LocustResponse) -> BaseException | None:
         if response.error is not None:
