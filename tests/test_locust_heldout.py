@@ -141,6 +141,23 @@ def test_a_host_with_a_path_names_rows_as_each_locust_client_does(
     assert rows.requests(("GET", "/items/3?x=1")) == run.server[("GET", "/api/items/3")] > 0
 
 
+def test_a_with_block_without_catch_response_fails_only_where_locust_fails(
+    target: LocustTarget, tmp_path: Path
+) -> None:
+    """HttpUser: each such block raises Locust's LocustError (counted once per run of the
+    task, the request counted as sent); FastHttpUser: the block runs, nothing raises."""
+    run = ours("with_without_catch_response", target, tmp_path)
+    rows = run.rows
+    with_rows = rows.requests(("GET", "/api/with"))
+    assert with_rows == run.server[("GET", "/api/with")] > 0
+    assert rows.requests(("GET", "/api/fastwith")) == run.server[("GET", "/api/fastwith")] > 0
+    assert rows.total.failures == 0
+    assert rows.exceptions == {
+        "LocustError: In order to use a with-block for requests, you must also pass"
+        " catch_response=True": with_rows
+    }
+
+
 def refused(name: str, cwd: Path) -> tuple[Path, subprocess.CompletedProcess[str]]:
     bad = HELDOUT / "bad" / f"{name}.py"
     done = subprocess.run(

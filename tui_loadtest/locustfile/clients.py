@@ -264,12 +264,18 @@ class LocustResponse(Response):
 
     # -- Locust's checks ---------------------------------------------------------------
     def __enter__(self) -> LocustResponse:
-        self._entered = True
         if not self._catch:
-            raise LocustError("a with-block for a request needs catch_response=True")
+            if self._session is not None and self._session.plain_with:
+                return self  # FastHttpUser's response: a plain context manager
+            raise LocustError(
+                "In order to use a with-block for requests, you must also pass catch_response=True"
+            )
+        self._entered = True
         return self
 
     def __exit__(self, kind: Any, value: Any, traceback: Any) -> bool:
+        if not self._catch:
+            return False  # counted already; an exception in the block goes on
         if self._manual is not None:
             self._session._report(self, None if self._manual is True else self._manual)
             return kind is None
@@ -324,6 +330,8 @@ class LocustResponse(Response):
 
 class HttpSession:
     """Requests for one user, with its headers, cookies and auth kept between them."""
+
+    plain_with = False  # a with-block needs catch_response=True (Locust's HttpSession)
 
     def __init__(
         self, base_url: str, request_event: Any, user: Any, *args: Any, **kwargs: Any

@@ -41,6 +41,8 @@ class HTTPClientPool:
 
 
 class FastHttpSession(HttpSession):
+    plain_with = True  # a with-block without catch_response just runs (Locust's FastResponse)
+
     def __init__(
         self,
         base_url: str,
