@@ -158,6 +158,21 @@ def test_a_with_block_without_catch_response_fails_only_where_locust_fails(
     }
 
 
+def test_runner_messages_reach_their_listener_in_one_process(
+    target: LocustTarget, tmp_path: Path
+) -> None:
+    """``register_message``/``send_message`` as Locust's docs hand out test data: the
+    listener gets the data (and its reply comes back) before the users need it."""
+    run = ours("messages_to_self", target, tmp_path)
+    rows = run.rows
+    assert rows.exceptions == {}, run.output[-3000:]
+    assert run.exit_code == 0
+    served = sum(n for (m, p), n in run.server.items() if p.startswith("/api/items/"))
+    assert rows.requests(("GET", "/api/items/[id]")) == served > 0
+    assert set(run.server) <= {("GET", f"/api/items/{i}") for i in (3, 5, 8)}
+    assert "THANKS ['local: 3']" in run.output
+
+
 def refused(name: str, cwd: Path) -> tuple[Path, subprocess.CompletedProcess[str]]:
     bad = HELDOUT / "bad" / f"{name}.py"
     done = subprocess.run(

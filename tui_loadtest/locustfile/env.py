@@ -3,6 +3,7 @@ the events, the options, the host, and a runner to ask the run to end."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -22,6 +23,19 @@ STATE_INIT, STATE_SPAWNING, STATE_RUNNING, STATE_CLEANUP, STATE_STOPPING, STATE_
 STATE_MISSING = "missing"
 
 
+class Message:
+    """A message between Locust's processes (``locust.rpc.Message``): here always from
+    this process to itself (``node_id`` "local")."""
+
+    def __init__(self, message_type: str, data: Any, node_id: str) -> None:
+        self.type = message_type
+        self.data = data
+        self.node_id = node_id
+
+    def __repr__(self) -> str:
+        return f"<Message {self.type}:{self.node_id}>"
+
+
 class Runner:
     """What a locustfile may ask of the run: ``quit()``, ``stop()``, the user count."""
 
@@ -36,6 +50,7 @@ class Runner:
         self._user_count = user_count or (lambda: 0)
         self.state = STATE_RUNNING
         self.target_user_count: int | None = None
+        self.custom_messages: dict[str, tuple[Callable[..., Any], bool]] = {}
 
     @property
     def user_count(self) -> int:
@@ -53,11 +68,24 @@ class Runner:
     def stop(self) -> None:
         self.quit()
 
-    def send_message(self, *args: Any, **kwargs: Any) -> None:
-        """Messages between Locust's processes have no counterpart here."""
+    def register_message(
+        self, msg_type: str, listener: Callable[..., Any], concurrent: bool = False
+    ) -> None:
+        """Call ``listener(environment=..., msg=Message)`` for each ``msg_type`` message."""
+        if msg_type in self.custom_messages:
+            raise Exception(  # noqa: TRY002 - Locust's own error, word for word
+                f"Tried to register listener method for {msg_type}, but it already had a listener!"
+            )
+        self.custom_messages[msg_type] = (listener, concurrent)
 
-    def register_message(self, *args: Any, **kwargs: Any) -> None:
-        """Messages between Locust's processes have no counterpart here."""
+    def send_message(self, msg_type: str, data: Any = None, client_id: str | None = None) -> None:
+        """Deliver a message to this process's own listener, as Locust's LocalRunner does
+        (each worker process is its own node here)."""
+        found = self.custom_messages.get(msg_type)
+        if found is None:
+            logging.getLogger(__name__).warning("Unknown message type received: %s", msg_type)
+            return
+        found[0](environment=self.environment, msg=Message(msg_type, data, "local"))
 
 
 class LocalRunner(Runner):
@@ -109,6 +137,7 @@ class Environment:
 
 
 __all__ = [
+    "Message",
     "STATE_CLEANUP",
     "STATE_INIT",
     "STATE_MISSING",

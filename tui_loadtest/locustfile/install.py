@@ -137,6 +137,7 @@ def namespace() -> dict[str, types.ModuleType]:
     )
     contrib = _module("locust.contrib", "Locust's contrib", {"fasthttp": fasthttp}, True)
     util = _module("locust.util", "Locust's helpers", {"timespan": timespan}, True)
+    rpc = _module("locust.rpc", "Locust's messages between processes", {"Message": env.Message})
     top = _module(
         "locust",
         "tui-loadtest's locust namespace",
@@ -155,6 +156,7 @@ def namespace() -> dict[str, types.ModuleType]:
             "debug": debug,
             "stats": stats,
             "util": util,
+            "rpc": rpc,
         },
         package=True,
     )
@@ -178,6 +180,7 @@ def namespace() -> dict[str, types.ModuleType]:
         "locust.debug": debug,
         "locust.stats": stats,
         "locust.util": util,
+        "locust.rpc": rpc,
         "locust.util.timespan": timespan,
         **_geventhttpclient_modules(),
         "gevent": gevent,
