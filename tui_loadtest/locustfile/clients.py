@@ -10,6 +10,8 @@ arguments. The response reads as ``requests``' does.
 
 from __future__ import annotations
 
+import json
+import sys
 import time
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
@@ -26,6 +28,44 @@ _REASONS = {
     501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
     504: "Gateway Timeout",
 }  # fmt: skip
+
+
+def _requests_flavour(ours: type[BaseException], name: str) -> type[BaseException]:
+    """``ours``, also as requests' exception ``name`` when the locustfile imported requests
+    (so ``except requests.exceptions.HTTPError`` catches it, as under Locust's HttpUser)."""
+    module = sys.modules.get("requests.exceptions")
+    theirs = getattr(module, name, None)
+    if not isinstance(theirs, type) or issubclass(ours, theirs):
+        return ours
+    if issubclass(theirs, ours):  # requests' JSONDecodeError is json's
+        return theirs
+    key = (ours, theirs)
+    found = _FLAVOURS.get(key)
+    if found is None:
+        found = _FLAVOURS[key] = type(
+            ours.__name__, (ours, theirs), {"__module__": ours.__module__}
+        )
+    return found
+
+
+_FLAVOURS: dict[tuple[type, type], type[BaseException]] = {}
+
+
+def http_error(message: str, response: Any) -> HTTPError:
+    """A bad status as requests raises it: our HTTPError, and requests' when it is loaded."""
+    kind: Any = _requests_flavour(HTTPError, "HTTPError")
+    error: HTTPError = kind(message, response)
+    return error
+
+
+def json_error(error: json.JSONDecodeError) -> json.JSONDecodeError:
+    """A body that is not JSON, as requests' ``Response.json()`` says it (its
+    JSONDecodeError when requests is loaded, the standard library's otherwise)."""
+    kind: Any = _requests_flavour(json.JSONDecodeError, "JSONDecodeError")
+    if kind is json.JSONDecodeError:
+        return error
+    found: json.JSONDecodeError = kind(error.msg, error.doc, error.pos)
+    return found
 
 
 class CaseInsensitiveDict(MutableMapping[str, Any]):
@@ -66,6 +106,86 @@ class CaseInsensitiveDict(MutableMapping[str, Any]):
 
     def __repr__(self) -> str:
         return str(dict(self.items()))
+
+
+class ResponseCookies(dict[str, str]):
+    """``response.cookies``: the cookies the response set, by name, with requests' names
+    for reading them (``get_dict()``)."""
+
+    def get_dict(self, domain: str | None = None, path: str | None = None) -> dict[str, str]:
+        return dict(self)
+
+
+class CookieJar(MutableMapping[str, str]):
+    """``self.client.cookies``: the user's cookie jar, read and changed as requests'
+    ``RequestsCookieJar`` is (``update()``, ``get_dict()``, ``set(name, value,
+    domain=..., path=...)``, item access)."""
+
+    __slots__ = ("_view",)
+
+    def __init__(self, view: Any) -> None:
+        self._view = view
+
+    def __getitem__(self, name: str) -> str:
+        return str(self._view[name])
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self.set(name, value)
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self._view:
+            raise KeyError(name)
+        self._view.delete(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._view.as_dict())
+
+    def __len__(self) -> int:
+        return len(self._view)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._view
+
+    def get(
+        self, name: str, default: Any = None, domain: str | None = None, path: str | None = None
+    ) -> Any:
+        return self._view.get(name, default)
+
+    def set(self, name: str, value: Any, **kwargs: Any) -> None:
+        """``value`` None removes the cookie, as requests does."""
+        if value is None:
+            if name in self._view:
+                self._view.delete(name)
+            return
+        self._view.set(name, str(value), kwargs.get("domain"), kwargs.get("path") or "/")
+
+    def update(self, other: Any = (), /, **kwargs: Any) -> None:
+        """Cookies from a dict, (name, value) pairs, or another jar (its cookies keep
+        their domain and path)."""
+        from http.cookiejar import CookieJar as StdJar
+
+        if isinstance(other, StdJar):
+            for cookie in other:
+                self.set(cookie.name, cookie.value, domain=cookie.domain, path=cookie.path)
+            other = ()
+        super().update(other, **kwargs)
+
+    def get_dict(self, domain: str | None = None, path: str | None = None) -> dict[str, str]:
+        return dict(self._view.as_dict())
+
+    def clear(
+        self, domain: str | None = None, path: str | None = None, name: str | None = None
+    ) -> None:
+        if name is not None:
+            self.set(name, None)
+        else:
+            self._view.clear()
+
+    def copy(self) -> dict[str, str]:
+        return self.get_dict()
+
+    def __repr__(self) -> str:
+        return f"<RequestsCookieJar {self.get_dict()!r}>"
 
 
 class RequestInfo:
@@ -158,14 +278,24 @@ class LocustResponse(Response):
     def reason(self) -> str:
         return super().reason or _REASONS.get(self.status, "")
 
+    @property
+    def cookies(self) -> ResponseCookies:
+        return ResponseCookies(super().cookies)
+
     # -- Locust's checks ---------------------------------------------------------------
     def __enter__(self) -> LocustResponse:
-        self._entered = True
         if not self._catch:
-            raise LocustError("a with-block for a request needs catch_response=True")
+            if self._session is not None and self._session.plain_with:
+                return self  # FastHttpUser's response: a plain context manager
+            raise LocustError(
+                "In order to use a with-block for requests, you must also pass catch_response=True"
+            )
+        self._entered = True
         return self
 
     def __exit__(self, kind: Any, value: Any, traceback: Any) -> bool:
+        if not self._catch:
+            return False  # counted already; an exception in the block goes on
         if self._manual is not None:
             self._session._report(self, None if self._manual is True else self._manual)
             return kind is None
@@ -189,13 +319,33 @@ class LocustResponse(Response):
             raise LocustError("failure() needs a with-block and catch_response=True")
         self._manual = exc if isinstance(exc, BaseException) else CatchResponseError(exc)
 
+    def json(self, **kwargs: Any) -> Any:
+        """The body decoded as JSON. A body that is not JSON raises ``json.JSONDecodeError``
+        with the standard library's message (requests' subclass of it once requests is
+        imported), the names locustfiles catch; keyword arguments go to ``json.loads``."""
+        if not kwargs:
+            try:
+                return super().json()
+            except ValueError:
+                if self.truncated:
+                    raise
+        try:
+            return json.loads(self.text, **kwargs)
+        except json.JSONDecodeError as exc:
+            raise json_error(exc) from None
+
     def raise_for_status(self) -> None:
+        """As the user's client raises it: requests' HTTPError for HttpUser (the full URL),
+        LocustBadStatusCode for FastHttpUser; a connection error as it happened."""
         if isinstance(self._manual, BaseException):
             raise self._manual
         if self._manual is None:
             if self.error is not None:
                 raise self.error
-            super().raise_for_status()
+            if self._session is not None:
+                self._session._raise_for_status(self)
+            else:
+                super().raise_for_status()
 
 
 # URL -> the path and query it names, for URLs without params= (most calls repeat one)
@@ -210,6 +360,8 @@ def _path_url(url: str) -> str:
 
 class HttpSession:
     """Requests for one user, with its headers, cookies and auth kept between them."""
+
+    plain_with = False  # a with-block needs catch_response=True (Locust's HttpSession)
 
     def __init__(
         self, base_url: str, request_event: Any, user: Any, *args: Any, **kwargs: Any
@@ -236,8 +388,8 @@ class HttpSession:
         self._prefix = urlsplit(base_url).path.rstrip("/")  # a host with a path: /api...
 
     @property
-    def cookies(self) -> Any:
-        return self.user._driver.cookies()
+    def cookies(self) -> CookieJar:
+        return CookieJar(self.user._driver.cookies())
 
     @contextmanager
     def rename_request(self, name: str) -> Iterator[None]:
@@ -285,12 +437,19 @@ class HttpSession:
         if response.error is not None:
             return response.error
         if response.status_code >= 400:
-            kind = "Client" if response.status_code < 500 else "Server"
-            return HTTPError(
-                f"{response.status_code} {kind} Error: {response.reason} for url: {response._name}",
-                response,
-            )
+            return self._http_error(response, response._name)
         return None
+
+    def _http_error(self, response: LocustResponse, url: str) -> HTTPError:
+        kind = "Client" if response.status_code < 500 else "Server"
+        return http_error(
+            f"{response.status_code} {kind} Error: {response.reason} for url: {url}", response
+        )
+
+    def _raise_for_status(self, response: LocustResponse) -> None:
+        """``response.raise_for_status()`` called by the locustfile (the full URL)."""
+        if 400 <= response.status_code < 600:
+            raise self._http_error(response, response.url)
 
     def _report(self, response: LocustResponse, failure: BaseException | None) -> None:
         """Count the response and fire the request event, once."""
@@ -344,7 +503,7 @@ class HttpSession:
             for ignored in ("stream", "proxies", "hooks"):
                 options.pop(ignored, None)
         if name is None:
-            name = self._default_name(full, options)
+            name = self._default_name(url, full, options)
         start_time = time.time()
         method = method.upper()
         response: LocustResponse = self.user._driver.request(method, full, name, options)
@@ -358,7 +517,8 @@ class HttpSession:
             self._report(response, self._status_failure(response))
         return response
 
-    def _default_name(self, url: str, options: dict[str, Any]) -> str:
+    def _default_name(self, given: str, url: str, options: dict[str, Any]) -> str:
+        """The row of a request without ``name=``: the path and query requested."""
         return self._name(url, options)
 
     def get(self, url: str, **kwargs: Any) -> LocustResponse:

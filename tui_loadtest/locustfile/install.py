@@ -18,7 +18,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from . import clients, debug, env, event, exception, shape, stats, tasks, users, wait_time
+from . import (
+    clients,
+    debug,
+    env,
+    event,
+    exception,
+    shape,
+    stats,
+    tasks,
+    timespan,
+    users,
+    wait_time,
+)
 from .contrib import fasthttp
 
 _real_sleep = time.sleep
@@ -26,6 +38,8 @@ _real_sleep = time.sleep
 # gevent's names a locustfile may use here: sleeping (one user), and monkey patching
 # (a no-op: nothing needs patching).
 GEVENT_ALLOWED = frozenset({"sleep", "monkey", "GreenletExit", "getcurrent", "idle"})
+# geventhttpclient's: the pool a FastHttpUser may share (accepted, not used)
+GHC_ALLOWED = frozenset({"HTTPClientPool", "client"})
 
 
 class Unsupported(Exception):
@@ -87,6 +101,20 @@ def _gevent_module() -> types.ModuleType:
     )
 
 
+def _geventhttpclient_modules() -> dict[str, types.ModuleType]:
+    """geventhttpclient's ``HTTPClientPool`` (for ``client_pool``), where Locust's docs
+    import it from."""
+    pool = {"HTTPClientPool": fasthttp.HTTPClientPool}
+    client = _module("geventhttpclient.client", "geventhttpclient's pool (not used)", pool)
+    top = _module(
+        "geventhttpclient",
+        "geventhttpclient's pool, for FastHttpUser.client_pool (not used)",
+        {**pool, "client": client},
+        package=True,
+    )
+    return {"geventhttpclient": top, "geventhttpclient.client": client}
+
+
 def namespace() -> dict[str, types.ModuleType]:
     """The modules, by the names Locust's imports use: a fresh top-level ``locust`` (its
     own ``events``) over the shared, stateless rest."""
@@ -108,6 +136,8 @@ def namespace() -> dict[str, types.ModuleType]:
         package=True,
     )
     contrib = _module("locust.contrib", "Locust's contrib", {"fasthttp": fasthttp}, True)
+    util = _module("locust.util", "Locust's helpers", {"timespan": timespan}, True)
+    rpc = _module("locust.rpc", "Locust's messages between processes", {"Message": env.Message})
     top = _module(
         "locust",
         "tui-loadtest's locust namespace",
@@ -125,6 +155,8 @@ def namespace() -> dict[str, types.ModuleType]:
             "shape": shape,
             "debug": debug,
             "stats": stats,
+            "util": util,
+            "rpc": rpc,
         },
         package=True,
     )
@@ -147,6 +179,10 @@ def namespace() -> dict[str, types.ModuleType]:
         "locust.shape": shape,
         "locust.debug": debug,
         "locust.stats": stats,
+        "locust.util": util,
+        "locust.rpc": rpc,
+        "locust.util.timespan": timespan,
+        **_geventhttpclient_modules(),
         "gevent": gevent,
         "gevent.monkey": vars(gevent)["monkey"],
     }
@@ -202,38 +238,55 @@ def is_locustfile(path: str | Path) -> bool:
 
 def unsupported_uses(path: str | Path, source: bytes | None = None) -> list[str]:
     """``file:line: gevent.spawn is not supported ...`` for each use of gevent that cannot
-    run on the engine (its sleep and monkey patching can)."""
+    run on the engine (its sleep and monkey patching can), and of geventhttpclient beyond
+    the pool a FastHttpUser may name."""
     text = source if source is not None else Path(path).read_bytes()
     tree = ast.parse(text, filename=str(path))
     found = []
-    gevent_names = {"gevent"}
+    aliases = {"gevent": "gevent", "geventhttpclient": "geventhttpclient"}
+    allowed = {"gevent": GEVENT_ALLOWED, "geventhttpclient": GHC_ALLOWED}
+    modules = {"gevent.monkey", "geventhttpclient.client"}  # importable as modules
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                if alias.name == "gevent":
-                    gevent_names.add(alias.asname or "gevent")
-                elif alias.name.startswith("gevent.") and alias.name != "gevent.monkey":
+                root = alias.name.partition(".")[0]
+                if alias.name in allowed:
+                    aliases[alias.asname or alias.name] = alias.name
+                elif root in allowed and alias.name not in modules:
                     found.append((node.lineno, alias.name))
         elif isinstance(node, ast.ImportFrom) and node.module:
-            if node.module == "gevent":
+            if node.module in allowed:
                 found += [
-                    (node.lineno, f"gevent.{a.name}")
+                    (node.lineno, f"{node.module}.{a.name}")
                     for a in node.names
-                    if a.name not in GEVENT_ALLOWED
+                    if a.name not in allowed[node.module]
                 ]
-            elif node.module.startswith("gevent.") and node.module != "gevent.monkey":
+            elif node.module == "geventhttpclient.client":
+                found += [
+                    (node.lineno, f"{node.module}.{a.name}")
+                    for a in node.names
+                    if a.name != "HTTPClientPool"
+                ]
+            elif node.module.partition(".")[0] in allowed and node.module not in modules:
                 found.append((node.lineno, node.module))
     for node in ast.walk(tree):
         if (
             isinstance(node, ast.Attribute)
             and isinstance(node.value, ast.Name)
-            and node.value.id in gevent_names
-            and node.attr not in GEVENT_ALLOWED
+            and node.value.id in aliases
+            and node.attr not in allowed[aliases[node.value.id]]
         ):
-            found.append((node.lineno, f"gevent.{node.attr}"))
+            found.append((node.lineno, f"{aliases[node.value.id]}.{node.attr}"))
     shown = str(path)
     return [
-        f"{shown}:{line}: {name} is not supported (each user runs in a greenlet of tui-loadtest's"
-        " engine: use a task, or time.sleep to wait)"
+        f"{shown}:{line}: {name} is not supported ({_why(name)})"
         for line, name in sorted(set(found))
     ]
+
+
+def _why(name: str) -> str:
+    if name.startswith("geventhttpclient"):
+        return "requests go out on tui-loadtest's transport: use self.client"
+    return (
+        "each user runs in a greenlet of tui-loadtest's engine: use a task, or time.sleep to wait"
+    )
