@@ -314,6 +314,8 @@ class _Sender(Protocol):
 
     def fail_response(self, reason: str) -> None: ...
 
+    def check(self, name: str, passed: bool, soft: bool) -> None: ...
+
     @property
     def cookies(self) -> CookieView: ...
 
@@ -400,3 +402,21 @@ class User:
         """Count the last response as failed (kind ``check``), with ``reason`` as message
         (a response already failed by its status is not counted twice)."""
         self._sender.fail_response(str(reason))
+
+    def check(self, name: str, condition: object, *, soft: bool = False) -> bool:
+        """Count a check named ``name`` as passed or failed (``bool(condition)``), as the
+        scenario's ``checks`` are counted: its pass rate is in every report, and
+        ``[thresholds] checks`` gate on it. A failed check fails the last response (kind
+        ``check``, ``name`` as message) and the task's iteration, unless ``soft``: then it
+        is only counted. Returns whether it passed, so a task can stop::
+
+            r = await user.get("/api/cart")
+            if not user.check("cart has items", r.json()["items"]):
+                return
+
+        Name checks after what they test, never after a value (each name is a row)."""
+        if not isinstance(name, str) or not name.strip():
+            raise TypeError(f"check(): name must be a non-empty string, got {name!r}")
+        passed = bool(condition)
+        self._sender.check(name, passed, bool(soft))
+        return passed

@@ -104,6 +104,7 @@ class Run:
             window_s,
             flows=scenario.flow_names,
             warmup_s=scenario.load.warmup_s,
+            checks=scenario.check_rows,
         )
         self._warmup_said = not scenario.load.warmup_s
         self.state: RunState = "starting"
@@ -740,6 +741,7 @@ class Run:
                     for name, span in zip(agg.flow_names, agg.flows, strict=True)
                 ],
                 errors=agg.error_rows(),
+                checks=agg.check_stats(),
                 timeline=[p for p in agg.timeline if not p.warmup],
                 per_second=measured(agg.per_second_buckets),
                 warmup=self._warmup_report(),

@@ -107,7 +107,7 @@ class WorkerEngine:
             self.journeys is not None,
             self.script,
         )
-        self.buf = Buffers(self.n, self.open_model, self.nflows)
+        self.buf = Buffers(self.n, self.open_model, self.nflows, checks=len(scenario.check_rows))
         self._point_requests()
         self.connects = 0
         self.users: set[User] = set()
@@ -478,6 +478,11 @@ class WorkerEngine:
             f.hist = buf.flow_hist[f.index]
             if self.open_model:
                 f.svc = buf.flow_svc[f.index]
+        if self.journeys is not None:
+            for flow in self.journeys.flows:
+                for step in flow.steps:
+                    if step.checks is not None:
+                        step.checks.counts = buf.checks
 
     def _emit(self, final: bool = False) -> None:
         buf = self.buf
@@ -500,9 +505,11 @@ class WorkerEngine:
             notes, self.data_rows.notes = self.data_rows.notes, []
         rows: list[tuple[str, str]] = []
         logs: list[str] = []
+        new_checks: list[tuple[str, str, bool]] = []
         rt = self.script
         if rt is not None:
             rows, rt.new_rows = rt.new_rows, []
+            new_checks, rt.new_checks = rt.new_checks, []
             logs, rt.logs = rt.logs, []
             notes, rt.notes = notes + rt.notes, []
         connects, self.connects = self.connects, 0
@@ -535,6 +542,8 @@ class WorkerEngine:
                 loop_lag_sum_us=loop.lag_sum_us if loop is not None else 0,
                 stalls=loop.stalls if loop is not None else [],
                 loop_notes=loop.notes if loop is not None else [],
+                checks=buf.take_checks(),
+                new_checks=new_checks,
                 quit=rt.quit_asked if rt is not None else False,
                 exit_code=rt.process_exit_code() if rt is not None else None,
             )

@@ -15,6 +15,7 @@ from .captures import parse_capture_table
 from .checks import Context, at_most, boolean, positive_number, text
 from .messages import join, show
 from .model import MAX_WEIGHT, FlowSpec, StepSpec
+from .redact import check_report
 from .request_table import REQUEST_KEYS, WEIGHT_LIMIT, parse_request
 
 __all__ = ["parse_flows"]
@@ -149,6 +150,7 @@ def _parse_steps(
                 "once": once,
                 "strict": strict,
                 "capture": {c.name: c.text for c in captures},
+                **({"checks": [check_report(c) for c in spec.checks]} if spec.checks else {}),
             }
         )
     if all(s.once for s in steps):

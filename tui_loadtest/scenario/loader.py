@@ -153,14 +153,25 @@ def parse_scenario(
             f"expected at most {MAX_ENDPOINTS} endpoints in all ([[requests]] and the flows' "
             f"steps), got {len(taken)}",
         )
-    if http.transport == "httpx" and (flows or data_files or script is not None):
+    if http.transport == "httpx" and (
+        flows or data_files or script is not None or any(r.checks for r in requests)
+    ):
         raise ctx.fail(
             "http.transport",
-            '[[flows]], [[data]] and scripts run on the "fast" transport '
+            '[[flows]], [[data]], checks and scripts run on the "fast" transport '
             '(remove transport = "httpx")',
         )
+    check_names = [
+        c.name
+        for spec in [*requests, *(s.request for f in flows for s in f.steps)]
+        for c in spec.checks
+    ]
     thresholds = parse_thresholds(
-        ctx, data.get("thresholds"), list(taken), iterations=bool(flows) or script is not None
+        ctx,
+        data.get("thresholds"),
+        list(taken),
+        iterations=bool(flows) or script is not None,
+        check_names=None if script is not None else list(dict.fromkeys(check_names)),
     )
     if script is not None and "host" not in data and script.host is not None:
         host = script.host  # the script's own host (Locust's): the file's host comes first

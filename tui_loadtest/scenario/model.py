@@ -86,6 +86,7 @@ class RequestSpec:
     vars: tuple[tuple[str, tuple[str, ...]], ...] = ()
     expect_status: frozenset[int] | None = None
     json_body: bool = False  # body came from ``json``: filled values get JSON-escaped
+    checks: tuple[CheckSpec, ...] = ()  # run on every response of the request
 
     @property
     def has_header_placeholders(self) -> bool:
@@ -259,31 +260,44 @@ class HttpSpec:
 
 @dataclass(frozen=True)
 class Threshold:
-    """A CI gate: a metric must stay at or below ``limit`` (``rps_min``: at or above)."""
+    """A CI gate: a metric must stay at or below ``limit`` (``rps_min``: at or above).
+
+    ``checks``: the pass rate of the checks (all of them, or those named ``check``) must
+    be above ``limit`` (``strict``) or at least ``limit``."""
 
     metric: str
     limit: float
     endpoint: str | None = None
+    check: str | None = None  # metric "checks": the checks of this name (None: all)
+    strict: bool = False  # "rate > x" rather than "rate >= x"
 
     @property
     def is_lower_bound(self) -> bool:
         """True when the measured value must reach the limit (throughput floors)."""
-        return self.metric == "rps_min"
+        return self.metric in ("rps_min", "checks")
 
     @property
     def key(self) -> str:
         """The threshold as written in the file, e.g. ``endpoints.GET /x.p99_ms``."""
+        if self.metric == "checks":
+            return "checks" if self.check is None else f"checks.{self.check}"
         prefix = f"endpoints.{self.endpoint}." if self.endpoint is not None else ""
         return prefix + self.metric
 
     @property
     def label(self) -> str:
-        """Human-readable gate, e.g. ``p95_ms <= 500`` or ``rps_min >= 100``."""
-        operator = ">=" if self.is_lower_bound else "<="
+        """Human-readable gate, e.g. ``p95_ms <= 500``, ``rps_min >= 100`` or
+        ``checks rate > 0.99``."""
+        operator = ">" if self.strict else ">=" if self.is_lower_bound else "<="
+        if self.metric == "checks":
+            return f"{self.key} rate {operator} {number_text(self.limit)}"
         return f"{self.key} {operator} {number_text(self.limit)}"
 
     def passes(self, value: float) -> bool:
-        """True if the measured ``value`` satisfies the gate (limits are inclusive)."""
+        """True if the measured ``value`` satisfies the gate (limits are inclusive but
+        for ``rate > x``)."""
+        if self.strict:
+            return value > self.limit
         return value >= self.limit if self.is_lower_bound else value <= self.limit
 
 
@@ -308,6 +322,39 @@ class CaptureSpec:
     path: tuple[PathSegment, ...] = ()
     header: str = ""
     pattern: str = ""
+
+
+CHECK_SOURCES = ("status", "json", "header", "body", "duration")
+CHECK_OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "matches", "contains", "exists")
+# The numbers a check compares ("duration < 300ms": µs; the rest as written).
+CheckValue = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One check on a response: ``checks = ["json:$.status == 'ok'", ...]``.
+
+    ``source``: one of :data:`CHECK_SOURCES` (``path``: a ``json`` source's JSONPath
+    segments, ``header``: a header's name); ``op``: one of :data:`CHECK_OPS`; ``value``:
+    the operand (a tuple for ``in``, a regex's text for ``matches``, whole µs for a
+    ``duration``; None for ``exists``). ``name`` labels its row in every table (the
+    text unless the check is named); ``soft``: a failure is only counted, the
+    request is not failed. ``text`` is the check as written: it is the message of
+    a failed request (never the value found, which may be a secret)."""
+
+    text: str
+    name: str
+    source: str
+    op: str
+    value: CheckValue | tuple[CheckValue, ...] = None
+    path: tuple[PathSegment, ...] = ()
+    header: str = ""
+    soft: bool = False
+
+    @property
+    def needs_body(self) -> bool:
+        """True when the check reads the body (so its step keeps its responses)."""
+        return self.source in ("json", "body")
 
 
 @dataclass(frozen=True)
@@ -526,6 +573,20 @@ class Scenario:
         return tuple(rows)
 
     @property
+    def check_rows(self) -> tuple[tuple[str, str, bool], ...]:
+        """``(endpoint name, check name, soft)`` of every check, in the order of the
+        endpoints (a check on steps sharing a row, with the same name, is one row)."""
+        rows: list[tuple[str, str, bool]] = []
+        seen: set[tuple[str, str]] = set()
+        specs = [*self.requests, *(step.request for f in self.flows for step in f.steps)]
+        for spec in specs:
+            for check in spec.checks:
+                if (spec.name, check.name) not in seen:
+                    seen.add((spec.name, check.name))
+                    rows.append((spec.name, check.name, check.soft))
+        return tuple(rows)
+
+    @property
     def flow_names(self) -> tuple[str, ...]:
         """The rows of the flow table: each ``[[flows]]``, or each task of a script."""
         if self.script is not None:
@@ -537,9 +598,10 @@ class Scenario:
 
     @property
     def has_journeys(self) -> bool:
-        """True when users follow flows, carry data rows or run a script (not the plain mix)."""
+        """True when users follow flows, carry data rows or run a script, or a request has
+        checks (not the plain mix: the plain path never looks at a response)."""
         return bool(self.flows or self.data or self.script or self.locustfile) or any(
-            r.has_header_placeholders for r in self.requests
+            r.has_header_placeholders or r.checks for r in self.requests
         )
 
     @property

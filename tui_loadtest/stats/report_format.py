@@ -99,6 +99,18 @@ class FlowReport(Struct, kw_only=True):
     service_duration_ms: LatencyMs | UnsetType = UNSET  # arrival-rate runs
 
 
+class CheckReport(Struct, kw_only=True):
+    """One check on one endpoint's responses (``checks = [...]``, a script's
+    ``user.check``): how often it passed and failed. ``soft``: failures were only counted."""
+
+    endpoint: str
+    name: str
+    passed: int
+    failed: int
+    pass_rate: float  # passed / (passed + failed); 1.0 when it never ran
+    soft: bool = False
+
+
 class ErrorReport(Struct, kw_only=True):
     """One kind of failure on one endpoint: its count and the last message seen."""
 
@@ -410,6 +422,7 @@ class Report(Struct, kw_only=True):
     thresholds: list[ThresholdReport] = msgspec.field(default_factory=list)
     endpoints: list[EndpointReport]
     flows: list[FlowReport] | UnsetType = UNSET  # journeys only
+    checks: list[CheckReport] | UnsetType = UNSET  # runs with checks only
     resources: ResourcesReport | UnsetType = UNSET  # --monitor-pid, --scrape, [monitor]
     warmup: WarmupReport | UnsetType = UNSET  # runs with a warm-up
     repeats: RepeatsReport | UnsetType = UNSET  # --repeat N: every run, their spread

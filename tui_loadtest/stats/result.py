@@ -17,7 +17,7 @@ import msgspec
 from .. import __version__
 from . import report_format as fmt
 from .histogram import NBUCKETS, SUB_BITS, Histogram
-from .model import ErrorRow, FlowStats, Latency, Stats, TimelinePoint
+from .model import CheckStats, ErrorRow, FlowStats, Latency, Stats, TimelinePoint, check_rate
 from .resources import ResourceSeries
 from .thresholds import ThresholdResult, evaluate, scenario_thresholds
 
@@ -86,6 +86,7 @@ class RunResult:
     # run's figures and their spread (stats/repeats.py), ``runs`` every run complete.
     repeats: dict[str, Any] = field(default_factory=dict)
     runs: list[RunResult] = field(default_factory=list)
+    checks: list[CheckStats] = field(default_factory=list)  # checks on responses
     tool: str = "tui-loadtest"
     version: str = __version__
 
@@ -142,6 +143,10 @@ class RunResult:
             if f.name == name:
                 return f
         return None
+
+    def check_rate(self, name: str | None = None) -> float | None:
+        """The pass rate of every check (of those named ``name``); None when none ran."""
+        return check_rate(self.checks, name)
 
     def threshold_results(self) -> list[ThresholdResult]:
         """The scenario's thresholds, each with the value measured and passed or failed."""
@@ -220,6 +225,7 @@ class RunResult:
             ],
             endpoints=[_endpoint_struct(e) for e in self.endpoints],
             flows=flows,
+            checks=[_check_struct(c) for c in self.checks] if self.checks else msgspec.UNSET,
             resources=self._resources_struct(),
             warmup=(
                 _typed(self.warmup, fmt.WarmupReport, "warmup") if self.warmup else msgspec.UNSET
@@ -363,6 +369,10 @@ class RunResult:
             resources=[ResourceSeries.from_dict(msgspec.to_builtins(d)) for d in series],
             monitor={"sources": list(resources.sources)} if resources else {},
             warmup=msgspec.to_builtins(given(report.warmup) or {}),
+            checks=[
+                CheckStats(c.endpoint, c.name, c.passed, c.failed, c.soft)
+                for c in (given(report.checks) or [])
+            ],
             **_repeats_from(given(report.repeats)),
             tool=report.tool,
             version=report.version,
@@ -412,7 +422,7 @@ def service_view(result: RunResult) -> RunResult:
     )
 
 
-_FRACTIONS = ("error_rate", "iteration_failure_rate")
+_FRACTIONS = ("error_rate", "iteration_failure_rate", "checks")
 
 
 def _r(x: float) -> float:
@@ -515,6 +525,17 @@ def _error_struct(e: ErrorRow) -> fmt.ErrorReport:
     if e.last_seen_s is not None:
         out.last_seen_s = _r(e.last_seen_s)
     return out
+
+
+def _check_struct(c: CheckStats) -> fmt.CheckReport:
+    return fmt.CheckReport(
+        endpoint=c.endpoint,
+        name=c.name,
+        passed=c.passed,
+        failed=c.failed,
+        pass_rate=round(c.pass_rate, 6),
+        soft=c.soft,
+    )
 
 
 def _flow_struct(f: FlowResult) -> fmt.FlowReport:
