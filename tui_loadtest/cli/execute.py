@@ -60,6 +60,7 @@ def execute(
     repeat: int = 1,
     cooldown_s: float = 10.0,
     shape: Any = None,
+    http_debug: tuple[bool, int] | None = None,
 ) -> int:
     """Run a scenario to its end and return the exit code (shared by ``run`` and ``bench``).
     ``repeat``: run it that many times, ``cooldown_s`` apart (see engine/repeated.py).
@@ -92,7 +93,7 @@ def execute(
                 from ..ui import run_dashboard
 
             def one_run() -> Run:
-                return Run(scenario, url, workers=workers, pool=pool)
+                return Run(scenario, url, workers=workers, pool=pool, http_debug=http_debug)
 
             def said(i: int, n: int, result: RunResult) -> None:
                 if no_ui:  # the dashboard shows "run i of N" itself
@@ -159,6 +160,8 @@ def after_run(
         note(line + (f" (details in {run.log_path})" if run.log_path else ""))
     if run.log_path and any(e.kind == "script" for e in result.errors):
         note(f"script errors: tracebacks in {run.log_path}")
+    for log in _http_debug_paths(run):
+        note(f"HTTP exchanges written to {log}")
     code = EXIT_OK
     if result.interrupted:
         code = EXIT_INTERRUPTED
@@ -175,3 +178,10 @@ def after_run(
         note(f"exit code {asked}: the locustfile set environment.process_exit_code")
         code = asked
     return code if written else output_failed(code)
+
+
+def _http_debug_paths(run: Run | RepeatedRun) -> list[str]:
+    """--http-debug: the run's log file (with --repeat, the last run's: each run names
+    its own as it starts)."""
+    path = getattr(getattr(run, "current", run), "http_debug_path", None)
+    return [path] if path else []

@@ -23,6 +23,7 @@ from .args import (
     seconds,
     seconds_or_zero,
 )
+from .check import add_dry_run_flags, run_dry
 from .cluster import add_flags as add_cluster_flags
 from .cluster import open_pool
 from .execute import check_monitor, execute, plan_workers
@@ -167,6 +168,31 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a Prometheus endpoint to poll every second (repeatable; /metrics alone: on the"
         " target); counters become rates; a failed scrape is an event, never a failure",
     )
+    debug = run.add_argument_group("seeing the requests")
+    debug.add_argument(
+        "--http-debug",
+        nargs="?",
+        const="heads",
+        type=_http_debug_mode,
+        metavar="full",
+        help="copy the first exchanges of each endpoint (requests and responses, heads whole,"
+        " bodies cut at 2 KB; =full: whole bodies) to a log file named at the start and the"
+        " end; secrets redacted",
+    )
+    debug.add_argument(
+        "--http-debug-limit",
+        type=positive_int,
+        default=5,
+        metavar="N",
+        help="with --http-debug: exchanges copied per endpoint (default 5)",
+    )
+    dry = run.add_argument_group("dry run (as `tui-loadtest check`)")
+    dry.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="one user through every flow, request or task; print every exchange; no load",
+    )
+    add_dry_run_flags(dry, json_flag=False)
     add_request_flags(run)
     add_tls_flags(run)
     add_cluster_flags(run, positive_int)
@@ -269,6 +295,10 @@ def example_path(name: str) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     scenario, shape_class = load_scenario(args)
+    if args.dry_run:
+        return run_dry(
+            scenario, iterations=args.iterations, show_secrets=args.show_secrets, as_json=False
+        )
     if scenario.locustfile is not None and args.exit_code_on_error is None:
         args.exit_code_on_error = 1  # a locustfile run exits as Locust does: 1 on a failure
     scenario, shape = with_shape(scenario, shape_class)
@@ -297,7 +327,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         repeat=args.repeat,
         cooldown_s=args.cooldown,
         shape=shape,
+        http_debug=_http_debug(args, scenario),
     )
+
+
+def _http_debug_mode(value: str) -> str:
+    if value not in ("heads", "full"):
+        raise argparse.ArgumentTypeError(f'expected nothing or "full", got "{value}"')
+    return value
+
+
+def _http_debug(args: argparse.Namespace, scenario: Scenario) -> tuple[bool, int] | None:
+    """--http-debug[=full] and --http-debug-limit as the run takes them (None: off)."""
+    if args.http_debug is None:
+        return None
+    if scenario.http.transport == "httpx":
+        raise UserError('--http-debug: needs the "fast" transport (not transport = "httpx")')
+    if scenario.locustfile is not None:
+        raise UserError("--http-debug: not for locustfiles yet")
+    return args.http_debug == "full", args.http_debug_limit
 
 
 def with_shape(scenario: Scenario, shape_class: Any) -> tuple[Scenario, Any]:

@@ -72,8 +72,14 @@ class Run:
         workers: int = 1,
         window_s: int = 5,
         pool: WorkerPool | None = None,
+        http_debug: tuple[bool, int] | None = None,
     ) -> None:
+        """``http_debug``: copy the first N exchanges of each endpoint (whole bodies, or
+        their first 2 KB) to a log file (``http_debug_path``), secrets scrubbed."""
         self.scenario = scenario
+        self.http_debug = http_debug
+        self.http_debug_path: str | None = None
+        self._debugged: dict[str, int] = {}  # endpoint -> exchanges written
         # Prepared once: every error message, event and log line of the run goes through it.
         self._redact = Redactor(scenario.secrets)
         self.pool: WorkerPool = pool if pool is not None else LocalProcessPool()
@@ -154,6 +160,16 @@ class Run:
         when the engines cannot start.
         """
         self.shares = make_shares(self.scenario, self.workers)
+        if self.http_debug is not None:
+            self.shares = [replace(share, http_debug=self.http_debug) for share in self.shares]
+            fd, self.http_debug_path = tempfile.mkstemp(prefix="tui-loadtest-http-", suffix=".log")
+            os.close(fd)
+            limit = self.http_debug[1]
+            text = (
+                f"HTTP exchanges (the first {limit} of each endpoint) go to {self.http_debug_path}"
+            )
+            self.alerts.append(text)
+            self._event(text)
         self._targets = [share.users for share in self.shares]
         # The engines send with the scenario's values and never scrub: the secret values
         # stay here (a 1M-row password column was 1.7 s to pickle and unpickle).
@@ -379,6 +395,8 @@ class Run:
                         self._scrub(msg.delta)
                     if msg.delta.logs:
                         self._log(f"worker {msg.delta.worker}, script", msg.delta.logs)
+                    if msg.delta.http_debug:
+                        self._write_http_debug(msg.delta.http_debug)
                     if msg.delta.exit_code is not None:
                         self.exit_code_asked = msg.delta.exit_code
                     if msg.delta.quit:
@@ -625,6 +643,20 @@ class Run:
         with open(self.log_path, "a", encoding="utf-8") as fh:
             for text in texts:  # the log file is an artefact: no secret of the scenario
                 fh.write(f"--- {what}\n{self._redact(text)}\n")
+
+    def _write_http_debug(self, exchanges: list[tuple[str, str]]) -> None:
+        """--http-debug: the workers' copies, the first N of each endpoint over the run,
+        scrubbed of the scenario's secrets (the workers never had them)."""
+        if self.http_debug is None or self.http_debug_path is None:
+            return
+        limit = self.http_debug[1]
+        with open(self.http_debug_path, "a", encoding="utf-8") as fh:
+            for endpoint, text in exchanges:
+                n = self._debugged.get(endpoint, 0)
+                if n >= limit:
+                    continue
+                self._debugged[endpoint] = n + 1
+                fh.write(self._redact(text) + "\n\n")
 
     def _worker_failed(self, i: int, text: str) -> None:
         text = self._redact(text)  # the log file is an artefact too

@@ -126,6 +126,8 @@ class WorkerDelta:
     # since its last delta, in its own order (as ``new_endpoints``).
     checks: list[tuple[int, int, int]] = field(default_factory=list)
     new_checks: list[tuple[str, str, bool]] = field(default_factory=list)
+    # --http-debug: (endpoint, the exchange as text) copied this second, for the HTTP log
+    http_debug: list[tuple[str, str]] = field(default_factory=list)
 
 
 class _Span:

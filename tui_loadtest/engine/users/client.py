@@ -90,6 +90,7 @@ class ClientRuntime:
         # user.check() names, by (endpoint, name): rows of the worker's check counts
         self.check_rows: dict[tuple[str, str], int] = {}
         self.new_checks: list[tuple[str, str, bool]] = []  # announced in the next delta
+        self.check_keys: list[tuple[str, str, bool]] = []  # every one, by row
         self.logs: list[str] = []  # tracebacks for the run's log file (next delta)
         self.notes: list[str] = []
         self.noted: set[str] = set()  # notes said once per worker
@@ -173,6 +174,7 @@ class ClientRuntime:
             )
         row = self.check_rows[key] = len(self.check_rows)
         self.new_checks.append((*key, soft))
+        self.check_keys.append((*key, soft))
         self.eng.buf.grow_checks()
         return row
 
