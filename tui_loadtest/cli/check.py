@@ -55,6 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help='target base URL, e.g. http://127.0.0.1:8080 ("demo" for the built-in API)',
     )
     add_dry_run_flags(check, json_flag=True)
+    add_tag_flags(check)
     add_tls_flags(check)
     check.set_defaults(handler=cmd_check)
 
@@ -82,6 +83,34 @@ def add_dry_run_flags(parser: argparse.ArgumentParser, *, json_flag: bool) -> No
         )
 
 
+def add_tag_flags(parser: argparse.ArgumentParser) -> None:
+    """``--tags`` and ``--exclude-tags`` (Locust's): what runs, by the scenario's tags."""
+    parser.add_argument(
+        "--tags",
+        nargs="+",
+        metavar="TAG",
+        help="run only the requests, flows and steps with one of these tags (a locustfile's"
+        " tasks too)",
+    )
+    parser.add_argument(
+        "--exclude-tags",
+        nargs="+",
+        metavar="TAG",
+        help="leave out the requests, flows and steps with one of these tags",
+    )
+
+
+def chosen_by_tags(scenario: Scenario, args: argparse.Namespace) -> Scenario:
+    """The scenario with what ``--tags``/``--exclude-tags`` choose (each threshold they
+    leave nothing to measure is said once and left out)."""
+    from ..scenario.tags import select_tags
+
+    chosen, notes = select_tags(scenario, args.tags, args.exclude_tags)
+    for line in notes:
+        note(line)
+    return chosen
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from ..scenario import apply_overrides, load_builtin_demo, load_scenario, script_scenario
 
@@ -102,6 +131,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         sc = script_scenario(source)
     else:
         sc = load_scenario(source, announce=note)
+    sc = chosen_by_tags(sc, args)
     sc = apply_overrides(sc, host=args.host)
     sc = apply_tls_flags(sc, args)
     return run_dry(

@@ -23,7 +23,7 @@ from .args import (
     seconds,
     seconds_or_zero,
 )
-from .check import add_dry_run_flags, run_dry
+from .check import add_dry_run_flags, add_tag_flags, chosen_by_tags, run_dry
 from .cluster import add_flags as add_cluster_flags
 from .cluster import open_pool
 from .execute import check_monitor, execute, plan_workers
@@ -168,6 +168,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a Prometheus endpoint to poll every second (repeatable; /metrics alone: on the"
         " target); counters become rates; a failed scrape is an event, never a failure",
     )
+    add_tag_flags(run)
     debug = run.add_argument_group("seeing the requests")
     debug.add_argument(
         "--http-debug",
@@ -233,12 +234,16 @@ def load_scenario(args: argparse.Namespace) -> tuple[Scenario, Any]:
         elif not source:
             sc = load_builtin_demo()
         elif str(source).endswith(".py") and is_locustfile(source):
-            sc, loaded = load_locustfile(source, host=args.host)  # Locust's classes, unchanged
+            sc, loaded = load_locustfile(  # Locust's classes, unchanged
+                source, host=args.host, tags=args.tags, exclude_tags=args.exclude_tags
+            )
             shape = loaded.shape
         elif str(source).endswith(".py"):
             sc = script_scenario(source)  # a Python user script, run directly
         else:
             sc = load_scenario(source, announce=note)
+    if sc.locustfile is None:
+        sc = chosen_by_tags(sc, args)
     sc = apply_overrides(
         sc,
         users=args.users,

@@ -100,6 +100,7 @@ def html_report(
         *_repeats(result),
         "<h2>Endpoints</h2>",
         _endpoint_table(result),
+        *_tags(result),
         *_checks(result),
         "<h2>Errors</h2>",
         _error_table(result),
@@ -219,6 +220,28 @@ def _endpoint_table(result: RunResult) -> str:
     head = ["Method", "Endpoint", "Requests", "Failures", "P50 ms", "P95 ms", "P99 ms",
             "Max ms", "Req/s", "Errors"]  # fmt: skip
     return _table(head, rows, left=2)
+
+
+def _tags(result: RunResult) -> list[str]:
+    """The endpoints grouped by tag, each tag's figures together."""
+    groups = result.tag_groups()
+    if not groups:
+        return []
+    rows = [
+        [
+            escape(t.tag),
+            escape(", ".join(t.endpoints)),
+            fmt_int(t.stats.requests),
+            fmt_ms(t.stats.latency.p50),
+            fmt_ms(t.stats.latency.p95),
+            fmt_ms(t.stats.latency.p99),
+            fmt_rate(t.stats.rps),
+            fmt_pct(t.stats.error_rate),
+        ]
+        for t in groups
+    ]
+    head = ["Tag", "Endpoints", "Requests", "P50 ms", "P95 ms", "P99 ms", "Req/s", "Errors"]
+    return ["<h2>Tags</h2>", _table(head, rows, left=2)]
 
 
 def _checks(result: RunResult) -> list[str]:

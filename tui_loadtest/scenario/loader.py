@@ -65,6 +65,7 @@ from .monitor_table import parse_monitor
 from .redact import redact_proxy, report_dict
 from .request_table import parse_requests
 from .script_file import load_script
+from .tags import parse_tags
 from .thresholds import parse_thresholds
 from .urls import normalize_host
 
@@ -103,6 +104,7 @@ _TOP_KEYS = (
     "thresholds",
     "monitor",
     "cluster",
+    "tags",
 )
 
 
@@ -166,12 +168,18 @@ def parse_scenario(
         for spec in [*requests, *(s.request for f in flows for s in f.steps)]
         for c in spec.checks
     ]
+    tags = parse_tags(ctx, "tags", data.get("tags"))
+    tagged = Scenario(
+        name="", host=None, load=load, http=http, requests=requests, flows=flows, tags=tags
+    )
+    tag_names = list(dict.fromkeys(t for tt in tagged.endpoint_tags.values() for t in tt))
     thresholds = parse_thresholds(
         ctx,
         data.get("thresholds"),
         list(taken),
         iterations=bool(flows) or script is not None,
         check_names=None if script is not None else list(dict.fromkeys(check_names)),
+        tag_names=tag_names,
     )
     if script is not None and "host" not in data and script.host is not None:
         host = script.host  # the script's own host (Locust's): the file's host comes first
@@ -190,6 +198,7 @@ def parse_scenario(
         script=script,
         monitor=monitor,
         cluster=cluster,
+        tags=tags,
     )
     redacted = report_dict(scenario, http_report, request_reports, flow_reports)
     return replace(scenario, redacted=redacted, secrets=frozenset(ctx.secrets))

@@ -87,6 +87,7 @@ class RequestSpec:
     expect_status: frozenset[int] | None = None
     json_body: bool = False  # body came from ``json``: filled values get JSON-escaped
     checks: tuple[CheckSpec, ...] = ()  # run on every response of the request
+    tags: tuple[str, ...] = ()  # its own (a step's: beside its flow's and the scenario's)
 
     @property
     def has_header_placeholders(self) -> bool:
@@ -270,6 +271,7 @@ class Threshold:
     endpoint: str | None = None
     check: str | None = None  # metric "checks": the checks of this name (None: all)
     strict: bool = False  # "rate > x" rather than "rate >= x"
+    tag: str | None = None  # the endpoints with this tag, together (not with ``endpoint``)
 
     @property
     def is_lower_bound(self) -> bool:
@@ -281,6 +283,8 @@ class Threshold:
         """The threshold as written in the file, e.g. ``endpoints.GET /x.p99_ms``."""
         if self.metric == "checks":
             return "checks" if self.check is None else f"checks.{self.check}"
+        if self.tag is not None:
+            return f"tags.{self.tag}.{self.metric}"
         prefix = f"endpoints.{self.endpoint}." if self.endpoint is not None else ""
         return prefix + self.metric
 
@@ -383,6 +387,7 @@ class FlowSpec:
     steps: tuple[StepSpec, ...]
     weight: float = 1.0
     think_time: tuple[float, float] | None = None
+    tags: tuple[str, ...] = ()  # every step has them too
 
 
 @dataclass(frozen=True)
@@ -558,6 +563,20 @@ class Scenario:
     monitor: MonitorSpec = field(default_factory=MonitorSpec)
     cluster: ClusterSpec = field(default_factory=ClusterSpec)
     locustfile: LocustfileSpec | None = None
+    tags: tuple[str, ...] = ()  # every request and flow of the scenario has them
+
+    @property
+    def endpoint_tags(self) -> dict[str, tuple[str, ...]]:
+        """Each endpoint row's tags: the scenario's, its flow's and its own (steps sharing
+        a row share them all), in the order first written."""
+        found: dict[str, dict[str, None]] = {}
+        for r in self.requests:
+            found.setdefault(r.name, {}).update(dict.fromkeys((*self.tags, *r.tags)))
+        for f in self.flows:
+            for step in f.steps:
+                tags = (*self.tags, *f.tags, *step.request.tags)
+                found.setdefault(step.name, {}).update(dict.fromkeys(tags))
+        return {name: tuple(tags) for name, tags in found.items()}
 
     @property
     def endpoints(self) -> tuple[tuple[str, str], ...]:

@@ -15,6 +15,7 @@ from .messages import join, number_text, show
 from .model import ENV_REF, MAX_ENDPOINTS, MAX_WEIGHT, PLACEHOLDER, THRESHOLD_METRICS, RequestSpec
 from .redact import REDACTED, redact_query, secret_query_values, secret_vars
 from .response_checks import parse_check_list
+from .tags import parse_tags
 from .urls import SPACE_OR_CONTROL
 
 WEIGHT_LIMIT = "(weights are relative: 1 and 3 mean 25 % and 75 %)"
@@ -34,6 +35,7 @@ REQUEST_KEYS = (
     "vars",
     "expect_status",
     "checks",
+    "tags",
 )
 
 
@@ -154,6 +156,7 @@ def parse_request(
         expect_status=expect,
         json_body=json_body,
         checks=checks,
+        tags=parse_tags(ctx, f"{key}.tags", item.get("tags")),
     )
     report = {
         "headers": header_report,

@@ -99,6 +99,26 @@ class FlowReport(Struct, kw_only=True):
     service_duration_ms: LatencyMs | UnsetType = UNSET  # arrival-rate runs
 
 
+class TagReport(Struct, kw_only=True):
+    """The endpoints tagged ``tag`` (``tags = [...]``), together: the figures of the
+    summary over them (an endpoint with two tags counts in both). Written for readers;
+    recomputed from the endpoints' histograms when a report is read."""
+
+    tag: str
+    endpoints: list[str]
+    requests: int
+    failures: int
+    error_rate: float
+    rps: float
+    bytes_received: int
+    bytes_sent: int = 0
+    status_codes: dict[int, int] = msgspec.field(default_factory=dict)
+    redirects: int = 0
+    latency_ms: LatencyMs
+    service_latency_ms: LatencyMs | UnsetType = UNSET
+    dropped: int | UnsetType = UNSET
+
+
 class CheckReport(Struct, kw_only=True):
     """One check on one endpoint's responses (``checks = [...]``, a script's
     ``user.check``): how often it passed and failed. ``soft``: failures were only counted."""
@@ -423,6 +443,7 @@ class Report(Struct, kw_only=True):
     endpoints: list[EndpointReport]
     flows: list[FlowReport] | UnsetType = UNSET  # journeys only
     checks: list[CheckReport] | UnsetType = UNSET  # runs with checks only
+    tags: list[TagReport] | UnsetType = UNSET  # scenarios with tags only
     resources: ResourcesReport | UnsetType = UNSET  # --monitor-pid, --scrape, [monitor]
     warmup: WarmupReport | UnsetType = UNSET  # runs with a warm-up
     repeats: RepeatsReport | UnsetType = UNSET  # --repeat N: every run, their spread

@@ -19,6 +19,7 @@ from . import report_format as fmt
 from .histogram import NBUCKETS, SUB_BITS, Histogram
 from .model import CheckStats, ErrorRow, FlowStats, Latency, Stats, TimelinePoint, check_rate
 from .resources import ResourceSeries
+from .tags import TagResult, tag_results
 from .thresholds import ThresholdResult, evaluate, scenario_thresholds
 
 REPORT_FORMAT = fmt.REPORT_FORMAT
@@ -144,6 +145,14 @@ class RunResult:
                 return f
         return None
 
+    def tag_groups(self) -> list[TagResult]:
+        """The endpoints grouped by tag (``tags = [...]``): each tag's figures together."""
+        return tag_results(self.scenario, self.endpoints, self.duration_s)
+
+    def tag_stats(self, tag: str) -> Stats | None:
+        """The figures of the endpoints tagged ``tag``, together (None: no such tag)."""
+        return next((t.stats for t in self.tag_groups() if t.tag == tag), None)
+
     def check_rate(self, name: str | None = None) -> float | None:
         """The pass rate of every check (of those named ``name``); None when none ran."""
         return check_rate(self.checks, name)
@@ -226,6 +235,9 @@ class RunResult:
             endpoints=[_endpoint_struct(e) for e in self.endpoints],
             flows=flows,
             checks=[_check_struct(c) for c in self.checks] if self.checks else msgspec.UNSET,
+            tags=[_tag_struct(t) for t in groups]
+            if (groups := self.tag_groups())
+            else msgspec.UNSET,
             resources=self._resources_struct(),
             warmup=(
                 _typed(self.warmup, fmt.WarmupReport, "warmup") if self.warmup else msgspec.UNSET
@@ -475,7 +487,7 @@ def _latency_of(d: fmt.LatencyMs | None, h: Histogram | None) -> Latency:
     return Latency(**msgspec.structs.asdict(d))
 
 
-_S = TypeVar("_S", fmt.StatsReport, fmt.EndpointReport)
+_S = TypeVar("_S", fmt.StatsReport, fmt.EndpointReport, fmt.TagReport)
 
 
 def _stats_fields(s: Stats) -> dict[str, Any]:
@@ -525,6 +537,12 @@ def _error_struct(e: ErrorRow) -> fmt.ErrorReport:
     if e.last_seen_s is not None:
         out.last_seen_s = _r(e.last_seen_s)
     return out
+
+
+def _tag_struct(t: TagResult) -> fmt.TagReport:
+    return _with_service(
+        fmt.TagReport(tag=t.tag, endpoints=list(t.endpoints), **_stats_fields(t.stats)), t.stats
+    )
 
 
 def _check_struct(c: CheckStats) -> fmt.CheckReport:

@@ -52,6 +52,10 @@ class Measured(Protocol):
         """The pass rate of the checks (those named ``name``); None when none ran."""
         ...
 
+    def tag_stats(self, tag: str) -> Stats | None:
+        """The figures of the endpoints tagged ``tag``, together."""
+        ...
+
 
 @dataclass(frozen=True)
 class ThresholdResult:
@@ -59,7 +63,7 @@ class ThresholdResult:
     (no responses), which fails: a gate must not pass on missing data."""
 
     metric: str
-    scope: str  # OVERALL, the endpoint's name, or "check NAME"
+    scope: str  # OVERALL, the endpoint's name, "check NAME" or "tag NAME"
     limit: float
     value: float | None
     passed: bool
@@ -73,7 +77,9 @@ def measure(threshold: Threshold, result: Measured) -> float | None:
     if threshold.metric == "checks":
         return result.check_rate(threshold.check)
     stats: Stats | None = result.summary
-    if threshold.endpoint is not None:
+    if threshold.tag is not None:
+        stats = result.tag_stats(threshold.tag)
+    elif threshold.endpoint is not None:
         endpoint = result.endpoint(threshold.endpoint)
         stats = endpoint.stats if endpoint else None
     if stats is None or stats.requests == 0:
@@ -107,6 +113,8 @@ def evaluate(thresholds: Iterable[Threshold], result: Measured) -> list[Threshol
 def _scope(t: Threshold) -> str:
     if t.check is not None:
         return f"check {t.check}"
+    if t.tag is not None:
+        return f"tag {t.tag}"
     return t.endpoint if t.endpoint is not None else OVERALL
 
 
@@ -121,9 +129,13 @@ def scenario_thresholds(scenario: dict[str, Any]) -> list[Threshold]:
             continue
         if isinstance(limit, bool) or not isinstance(limit, int | float):
             continue
-        check, strict = item.get("check"), item.get("strict") is True
-        if check is not None and not isinstance(check, str):
+        check, strict, tag = item.get("check"), item.get("strict") is True, item.get("tag")
+        if (check is not None and not isinstance(check, str)) or (
+            tag is not None and not isinstance(tag, str)
+        ):
             continue
         if endpoint is None or isinstance(endpoint, str):
-            out.append(Threshold(metric, float(limit), endpoint, check=check, strict=strict))
+            out.append(
+                Threshold(metric, float(limit), endpoint, check=check, strict=strict, tag=tag)
+            )
     return out
