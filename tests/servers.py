@@ -146,8 +146,9 @@ class RoutesServer(LoopbackServer):
     """Answers each path (without its query) with its own response, 404 otherwise, and
     logs every request as (method, target, headers, body), in order."""
 
-    def __init__(self, routes: dict[str, bytes]) -> None:
+    def __init__(self, routes: dict[str, bytes], delays: dict[str, float] | None = None) -> None:
         self.routes = routes
+        self.delays = delays or {}  # path -> seconds its answer is held
         self.log: list[tuple[str, str, dict[str, str], bytes]] = []
         super().__init__()
 
@@ -170,7 +171,10 @@ class RoutesServer(LoopbackServer):
                 if "content-length" in headers:
                     body = await reader.readexactly(int(headers["content-length"]))
                 self.log.append((method, target, headers, body))
-                found = self.routes.get(target.split("?")[0])
+                path = target.split("?")[0]
+                if path in self.delays:
+                    await asyncio.sleep(self.delays[path])
+                found = self.routes.get(path)
                 writer.write(found if found is not None else response(404, b"no"))
         except (asyncio.IncompleteReadError, ConnectionError):
             pass

@@ -141,7 +141,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def run_dry(scenario: Scenario, *, iterations: int, show_secrets: bool, as_json: bool) -> int:
     """The dry run of ``scenario`` against its target, printed; the exit code."""
-    from ..engine.dry_run import dry_run
+    from ..engine.setup import dry_run_with_setup
     from ..pipeline.dry_run import Painter, Shown, exchange_lines, exchange_record, summary_lines
     from ..pipeline.launch import target_url
 
@@ -150,8 +150,8 @@ def run_dry(scenario: Scenario, *, iterations: int, show_secrets: bool, as_json:
     if scenario.locustfile is not None:
         raise UserError("check runs scenarios and tui-loadtest scripts, not locustfiles")
     with target_url(scenario, announce=note) as url:
-        result = asyncio.run(dry_run(scenario, url, iterations=iterations))
-    shown = Shown(result, scenario.secrets, show_secrets)
+        result, secrets = asyncio.run(dry_run_with_setup(scenario, url, iterations))
+    shown = Shown(result, secrets, show_secrets)
     out = sys.stdout
     if as_json:
         for dry in result.exchanges:

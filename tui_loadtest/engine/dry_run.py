@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from time import perf_counter_ns
 from typing import Any
 
 from ..scenario import Scenario
@@ -69,14 +70,34 @@ class DryRun:
     errors: list[tuple[str, int | None, str, int, str]]
     checks: list[tuple[str, str, int, int, bool]]  # and soft
     secret_captures: frozenset[str] = frozenset()  # names whose values are secrets
+    returned: Any = None  # what the script function called returned (``call``)
+    raised: str = ""  # what it raised, in a line (``call``)
+
+    def extend(self, other: DryRun) -> None:
+        """``other``'s exchanges and counts after these (setup, the run, teardown)."""
+        self.exchanges += other.exchanges
+        self.errors += other.errors
+        self.checks += other.checks
+        self.secret_captures |= other.secret_captures
+        self.raised = self.raised or other.raised
 
     @property
     def passed(self) -> bool:
-        return not self.errors and not any(x.failed for x in self.exchanges)
+        return not self.raised and not self.errors and not any(x.failed for x in self.exchanges)
 
 
-async def dry_run(scenario: Scenario, host: str, *, iterations: int = 1, label: str = "") -> DryRun:
-    """One user through every flow (or request, or script task) ``iterations`` times."""
+async def dry_run(
+    scenario: Scenario,
+    host: str,
+    *,
+    iterations: int = 1,
+    label: str = "",
+    stop_on_failure: bool = False,
+    call: str | None = None,
+) -> DryRun:
+    """One user through every flow (or request, or script task) ``iterations`` times.
+    ``stop_on_failure``: a failed step ends its flow there (a setup's way); ``call``:
+    only the script's function of that name, once, what it returns kept."""
     observed: list[Exchange] = []
     tagged: list[tuple[Exchange, int]] = []
     deltas: list[WorkerDelta] = []
@@ -126,6 +147,12 @@ async def dry_run(scenario: Scenario, host: str, *, iterations: int = 1, label: 
                 eng.pause()  # held at its next admit, until the next flow is set
                 done.set()
 
+            def send_step(self, intended: int) -> None:
+                if stop_on_failure and self.step is not None and self.it_failed:
+                    self.end_iteration(perf_counter_ns())  # a setup stops at its first failure
+                    return
+                super().send_step(intended)
+
         user: Any = DryUser(eng)
         eng.add_user(user)
         order = list(eng.journeys.flows)
@@ -142,11 +169,23 @@ async def dry_run(scenario: Scenario, host: str, *, iterations: int = 1, label: 
                     user.start_request()
                 await done.wait()
 
+    outcome: dict[str, Any] = {}
+
     async def tasks() -> None:
         rt = eng.script
         assert isinstance(rt, ScriptRuntime)
         user: Any = eng.user_class(eng)
         eng.add_user(user)
+        if call is not None:
+            observer.label = call
+            try:
+                outcome["returned"] = await rt.function(call)(user.api)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - user code: said in a line
+                text = str(exc).splitlines()[0] if str(exc) else ""
+                outcome["raised"] = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+            return
         for n in range(1, iterations + 1):
             iteration[0] = n
             if n == 1 and rt.on_start is not None:
@@ -161,7 +200,10 @@ async def dry_run(scenario: Scenario, host: str, *, iterations: int = 1, label: 
     if scenario.locustfile is not None:
         raise ValueError("the dry run runs scenarios and scripts, not locustfiles")
     await eng.drive(tasks if scenario.script is not None else flows)
-    return _judged(scenario, eng, tagged, deltas, stored)
+    found = _judged(scenario, eng, tagged, deltas, stored)
+    found.returned = outcome.get("returned")
+    found.raised = outcome.get("raised", "")
+    return found
 
 
 def _judged(

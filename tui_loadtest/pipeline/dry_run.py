@@ -247,12 +247,13 @@ def summary_lines(run: DryRun, paint: Painter) -> list[str]:
         for kind, status, endpoint, count, message in run.errors:
             label = f"HTTP {status}" if kind == "http" and status else kind
             lines.append(paint(f"  ✗ {label} on {endpoint} ×{count}: {message}", "red"))
+    if run.raised:
+        lines.append(paint(f"  ✗ {run.raised}", "red"))
     n = len(run.exchanges)
     if run.passed:
         lines.append(paint(f"OK: {n} exchange{'s' if n != 1 else ''}, nothing failed.", "green"))
     else:
         bad = sum(x.failed for x in run.exchanges)
-        lines.append(
-            paint(f"FAILED: {bad} of {n} exchange{'s' if n != 1 else ''} failed.", "red", "bold")
-        )
+        what = f"{bad} of {n} exchange{'s' if n != 1 else ''} failed" if bad else "see above"
+        lines.append(paint(f"FAILED: {what}.", "red", "bold"))
     return lines

@@ -423,6 +423,8 @@ class ScriptSpec:
     tasks: tuple[tuple[str, float], ...]
     on_start: str | None = None  # the @on_start function's name, if any
     host: str | None = None  # a module-level ``host = "http://..."`` (Locust's), normalized
+    setup: str | None = None  # the @setup function's name, if any
+    teardown: str | None = None  # the @teardown function's name, if any
     # The modules the script imported from its own folder when it was loaded, as paths
     # relative to that folder (``helpers.py``, ``lib/__init__.py``): what a cluster ships.
     modules: tuple[str, ...] = ()
@@ -564,6 +566,27 @@ class Scenario:
     cluster: ClusterSpec = field(default_factory=ClusterSpec)
     locustfile: LocustfileSpec | None = None
     tags: tuple[str, ...] = ()  # every request and flow of the scenario has them
+    # [setup] and [teardown]: steps run once before and after the load (engine/setup.py);
+    # ``setup_values`` are what the setup captured, filled in by the run before it starts
+    # its workers (every user reads them; they are secrets, kept out of every artefact)
+    setup: tuple[StepSpec, ...] = ()
+    teardown: tuple[StepSpec, ...] = ()
+    setup_values: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    @property
+    def setup_names(self) -> tuple[str, ...]:
+        """The names the ``[setup]`` steps capture (every user can use them as ``{name}``)."""
+        return tuple(dict.fromkeys(c.name for step in self.setup for c in step.captures))
+
+    @property
+    def has_setup(self) -> bool:
+        """A ``[setup]`` or a script's ``@setup``."""
+        return bool(self.setup) or (self.script is not None and self.script.setup is not None)
+
+    @property
+    def has_teardown(self) -> bool:
+        """A ``[teardown]`` or a script's ``@teardown``."""
+        return bool(self.teardown) or (self.script is not None and self.script.teardown is not None)
 
     @property
     def endpoint_tags(self) -> dict[str, tuple[str, ...]]:
@@ -619,7 +642,7 @@ class Scenario:
     def has_journeys(self) -> bool:
         """True when users follow flows, carry data rows or run a script, or a request has
         checks (not the plain mix: the plain path never looks at a response)."""
-        return bool(self.flows or self.data or self.script or self.locustfile) or any(
+        return bool(self.flows or self.data or self.script or self.locustfile or self.setup) or any(
             r.has_header_placeholders or r.checks for r in self.requests
         )
 

@@ -299,6 +299,17 @@ class LostWorkerReport(Struct, kw_only=True):
     missing_s: float | UnsetType = UNSET  # seconds of its share the run went without
 
 
+class SetupReport(Struct, kw_only=True):
+    """How the run's setup or teardown went (its requests are not measured; what a setup
+    captured is a secret: never here)."""
+
+    requests: int = 0
+    duration_s: float = 0.0
+    passed: bool = True
+    failure: str | None = None
+    skipped: str | None = None  # why it did not run (teardown: a second signal)
+
+
 class OutcomeReport(Struct, kw_only=True):
     """How the run ended."""
 
@@ -313,6 +324,8 @@ class OutcomeReport(Struct, kw_only=True):
     degraded: str | None | UnsetType = UNSET
     # What the workers said once (a data queue that ran out...): runs with any only
     notes: list[str] | UnsetType = UNSET
+    setup: SetupReport | UnsetType = UNSET  # runs with a setup only
+    teardown: SetupReport | UnsetType = UNSET  # runs with a teardown only
 
 
 class GeneratorCpuReport(Struct, kw_only=True):

@@ -129,6 +129,8 @@ class FlowUser(VUser):
         self.it_failed = False
         self.ready = [f.first == 0 for f in j.flows]  # once steps done, by flow order
         self.open_model = False  # FlowSlot: latency from the arrival, service time too
+        for name, value in eng.scenario.setup_values:  # what the run's [setup] captured
+            j.values.fill(self.values, name, value)
         rows = eng.data_rows.take() if eng.data_rows is not None else []
         self.idle = rows is None  # a queue ran out: this user never sends
         for spec, row in rows or ():

@@ -74,9 +74,14 @@ class ScriptRuntime(ClientRuntime):
             self.flows.append(self.on_start)
         self.wait: Callable[[], float] | None = wait
         self._traced: dict[str, int] = {}
+        self.module = module
         # What user() and slot() make (observed subclasses for the dry run, --http-debug).
         self.user_type: type[ScriptUser] = ScriptUser
         self.slot_type: type[ScriptSlot] = ScriptSlot
+
+    def function(self, name: str) -> Callable[..., Any]:
+        """The script's function of that name (its @setup, its @teardown)."""
+        return getattr(self.module, name)
 
     def user(self, eng: ScriptHost) -> ScriptUser:
         """A closed-model user of this script (the engine's ``user_class``)."""
@@ -123,7 +128,7 @@ class ScriptUser(ClientUser):
         for spec, values in rows or ():
             row.update(zip(spec.columns, values, strict=True))
             secrets += (row[c] for c in spec.secret_columns if len(row[c]) >= 4)
-        self.api = User(self, eng.next_user_id(), row)
+        self.api = User(self, eng.next_user_id(), row, dict(eng.scenario.setup_values))
         self.secrets = secrets
 
     @property
