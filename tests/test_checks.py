@@ -73,6 +73,9 @@ CASES = [
     ("json:$.ok == true", True),
     ("json:$.ok == 1", False),  # true is not 1
     ("json:$.n in [1, 2, 3]", True),
+    ("json:$.status in ['ok']", True),  # a list of one: compared, not looked up
+    ("json:$.n in [4]", False),
+    ("status in [200]", True),
     ("json:$.n > 2", True),
     ("json:$.price <= 2", False),
     ("json:$.status > 2", False),  # a text is not a number

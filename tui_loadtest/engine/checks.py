@@ -261,22 +261,27 @@ def _expression(spec: CheckSpec, k: int, i: int, namespace: dict[str, Any]) -> s
     if source in ("status", "duration") and op in _ORDER:
         namespace[f"W{i}"] = want
         return f"{'status' if source == 'status' else 'us'} {op} W{i}"
-    if source == "status" and op in ("==", "!=", "in"):
+    if source == "status" and (op in ("==", "!=") or (op == "in" and len(options) == 1)):
+        namespace[f"W{i}"] = options[0]
+        return f"status {'!=' if op == '!=' else '=='} W{i}"
+    if source == "status" and op == "in":
         namespace[f"W{i}"] = frozenset(options)
-        return f"status {'not in' if op == '!=' else 'in'} W{i}"
+        return f"status in W{i}"
     if source == "json" and op == "exists":
         return f"values[{k}] is not M"
     if source == "json" and op in _ORDER:
         namespace[f"W{i}"] = want
         return f"type(v := values[{k}]) in N and v {op} W{i}"
     if source == "json" and op in ("==", "!=", "in"):
-        namespace[f"W{i}"] = frozenset(options)
+        one = len(options) == 1  # == (or an in of one): no set to hash into
+        namespace[f"W{i}"] = options[0] if one else frozenset(options)
+        among = "==" if one else "in"
         for kind, test in ((str, "is str"), (bool, "is bool")):
             if all(type(o) is kind for o in options):
-                hit = f"(type(v := values[{k}]) {test} and v in W{i})"
+                hit = f"(type(v := values[{k}]) {test} and v {among} W{i})"
                 return f"not {hit}" if op == "!=" else hit
         if all(type(o) in _NUMBERS for o in options):
-            hit = f"(type(v := values[{k}]) in N and v in W{i})"
+            hit = f"(type(v := values[{k}]) in N and v {among} W{i})"
             return f"not {hit}" if op == "!=" else hit
     return f"T{i}(status, us, raw, values)"
 
