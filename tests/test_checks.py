@@ -418,3 +418,7 @@ def test_compare_judges_each_checks_failure_rate() -> None:
     c = compare(result(10), result(2_000))
     [row] = [r for r in c.rows if r.method == "CHECK"]
     assert (row.scope, row.metric, row.verdict) == ("check: GET /: ok", "error_rate", "regressed")
+    assert row.label == "Fail rate"
+    from tui_loadtest.report.compare_text import comparison_text
+
+    assert "Fail rate           0.10%       20.00%" in comparison_text(c)

@@ -108,6 +108,8 @@ class Row:
 
     @property
     def label(self) -> str:
+        if self.method == CHECK_METHOD:  # the share of the responses that failed the check
+            return "Fail rate"
         return LABELS[self.metric]
 
     @property
