@@ -90,6 +90,9 @@ CASES = [
     ("header:content-type contains 'json'", True),
     ("header:ETag matches 'v[0-9]'", True),
     ("header:X-Nope exists", False),
+    ("header:Content-Type != 'text/html'", True),
+    ("header:X-Nope != 'a'", False),  # nothing to compare: fails, as every operator but exists
+    ("header:X-Nope contains 'a'", False),
     ("header:Content-Length < 1000", True),
     ("header:Content-Length > 1000", False),
     ("header:Content-Length == 81", len(BODY) == 81),

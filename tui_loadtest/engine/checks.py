@@ -196,11 +196,11 @@ def _test(spec: CheckSpec, k: int, limit: int) -> Test:
     if source == "json":
         return _json_test(spec, k)
     if source == "header":
-        name = spec.header.lower().encode("latin-1")
+        read = header_reader(spec.header)
 
         def header_test(status: int, us: int, raw: bytes | None, values: Any) -> bool:
-            found = None if raw is None else header_values(raw, name)
-            return compare(spec, ", ".join(found) if found else MISSING)
+            found = read(raw)
+            return compare(spec, MISSING if found is None else found)
 
         return header_test
 
@@ -209,6 +209,28 @@ def _test(spec: CheckSpec, k: int, limit: int) -> Test:
         return compare(spec, MISSING if body is None else body)
 
     return body_test
+
+
+def header_reader(name: str) -> Callable[[bytes | None], str | None]:
+    """A function from a kept response (or its head) to the header's values joined by
+    ", ", or None: one regex over the head, as header captures read theirs."""
+    find = re.compile(
+        rb"\r\n" + re.escape(name.encode("latin-1")) + rb"[ \t]*:[ \t]*([^\r\n]*)",
+        re.IGNORECASE,
+    ).findall
+
+    def read(raw: bytes | None) -> str | None:
+        if raw is None:
+            return None
+        end = raw.find(b"\r\n\r\n")
+        found = find(raw, 0, end if end >= 0 else len(raw))
+        if not found:
+            return None
+        if len(found) == 1:
+            return found[0].rstrip().decode("latin-1")
+        return b", ".join(v.rstrip() for v in found).decode("latin-1")
+
+    return read
 
 
 def _json_test(spec: CheckSpec, k: int) -> Test:
@@ -267,6 +289,22 @@ def _expression(spec: CheckSpec, k: int, i: int, namespace: dict[str, Any]) -> s
     if source == "status" and op == "in":
         namespace[f"W{i}"] = frozenset(options)
         return f"status in W{i}"
+    if (
+        source == "header"
+        and op in ("contains", "==", "!=", "exists")
+        and isinstance(want, str | type(None))
+    ):
+        namespace[f"H{i}"] = header_reader(spec.header)
+        namespace[f"W{i}"] = want
+        if op == "exists":
+            return f"H{i}(raw) is not None"
+        if op == "contains":
+            return f"(h := H{i}(raw)) is not None and W{i} in h"
+        return f"(h := H{i}(raw)) is not None and h {op} W{i}"  # a missing header fails
+    if source == "body" and op == "contains":
+        # the text's UTF-8 bytes in the body's: no decoding, no copy of the body for it
+        namespace[f"W{i}"] = str(want).encode()
+        return f"S.body_has(raw, W{i})"
     if source == "json" and op == "exists":
         return f"values[{k}] is not M"
     if source == "json" and op in _ORDER:
@@ -362,6 +400,32 @@ class StepChecks:
             "        values = S.values(raw)",
         ]
         return lines
+
+    def body_has(self, raw: bytes | None, want: bytes) -> bool:
+        """Does the body of a kept response hold ``want`` (searched in place when it
+        came whole and plain)?"""
+        if raw is None:
+            return False
+        end = raw.find(b"\r\n\r\n")
+        if end >= 0 and raw.find(b"ncoding", 0, end) < 0 and raw.find(b"NCODING", 0, end) < 0:
+            return raw.find(want, end + 4) >= 0
+        body = self.body_bytes(raw)
+        return body is not None and want in body
+
+    def body_bytes(self, raw: bytes | None) -> bytes | None:
+        """A kept response's body as bytes: as it came when it came whole and plain, else
+        de-chunked and decoded (None: not kept, or not decodable)."""
+        if raw is None:
+            return None
+        end = raw.find(b"\r\n\r\n")
+        if end < 0:
+            return b""
+        if raw.find(b"ncoding", 0, end) < 0 and raw.find(b"NCODING", 0, end) < 0:
+            return raw[end + 4 :]  # neither chunked nor compressed: the bytes that came
+        try:
+            return body_of(decoded_response(raw, self.limit) or raw)
+        except ValueError:  # DecodeError, BodyTooLarge
+            return None
 
     def values(self, raw: bytes | None) -> list[Any]:
         """The JSON values the checks name in a kept response (its body decoded when it
