@@ -7,6 +7,9 @@ one worker, alternating order, several rounds):
 - ``tui-flow``: a 4-step flow with three JSON captures on bodies of about 1 KB,
   against ``tui-plain``, the same four requests as a plain weighted mix
   (target: at least 0.8x its req/s);
+- ``tui-checks``: the same flow with two checks on every step (the status and a
+  JSON value of the body), against ``tui-flow`` (target: at most 1.3x its CPU per
+  request: at least 1/1.3 of its req/s, the generator being on one core);
 - ``tui-script``: the same flow as a Python user script, against ``locust``,
   Locust's FastHttpUser running the equivalent locustfile (target: at least 8x);
 - the cost of one capture per response, in µs of CPU, for json, header and regex.
@@ -207,6 +210,8 @@ def main() -> int:
                                          args.duration, gen_cpu, logs, tag),
         "tui-flow": lambda tag: run_tui(tool, str(HERE / "flow_nginx.toml"), nginx.url,
                                         args.duration, gen_cpu, logs, tag),
+        "tui-checks": lambda tag: run_tui(tool, str(HERE / "flow_checks_nginx.toml"),
+                                          nginx.url, args.duration, gen_cpu, logs, tag),
         "tui-script": lambda tag: run_tui(tool, str(HERE / "journey_script.py"), nginx.url,
                                           args.duration, gen_cpu, logs, tag),
     }  # fmt: skip
@@ -239,6 +244,8 @@ def main() -> int:
         if med["tui-plain"]
         else 0,
     }
+    if med["tui-checks"]:
+        ratios["checks CPU/request vs flow (target <= 1.3)"] = med["tui-flow"] / med["tui-checks"]
     if "locust" in med and med["locust"]:
         ratios["script / locust (target >= 8)"] = med["tui-script"] / med["locust"]
     print(f"\nJourneys benchmark: {args.rounds} rounds of {args.duration}s, {USERS} users, "

@@ -12,7 +12,10 @@ process CPU time, so a busy machine changes the figures little:
 
 Variants: ``plain`` (the weighted mix), ``flow`` (the 4-step flow with three JSON
 captures), ``nocap`` (the same flow with its captures removed once the values
-are set: what the captures cost). Prints µs per request and flow/plain.
+are set: what the captures cost), ``checks`` (the flow with two checks on every
+step, the status and a JSON value: what checks cost), ``statuschecks`` (two checks
+that read no body: the status and the duration). Prints µs per request, flow/plain
+and checks/flow.
 
 Usage: ``python bench/micro_flow.py [--loopback [--pin]] [--rounds N]``. Take the
 shared bench lock for ``--loopback`` (docs/journeys.md).
@@ -46,12 +49,15 @@ def _no_captures(eng: WorkerEngine) -> None:
     for flow in eng.journeys.flows:
         for step in flow.steps:
             step.captures = None
+            step.keeps = False
 
 
 VARIANTS: dict[str, tuple[str, Variant]] = {
     "plain": ("plain", None),
     "flow": ("flow", None),
     "nocap": ("flow", _no_captures),
+    "checks": ("flow_checks", None),  # the flow with two checks on each step
+    "statuschecks": ("flow_status_checks", None),  # two checks that read no body
 }
 
 
@@ -146,7 +152,7 @@ def main() -> int:
     ap.add_argument("--loopback", action="store_true", help="on sockets, against nginx")
     ap.add_argument("--pin", action="store_true", help="nginx on CPU 0, this on CPU 1")
     ap.add_argument("--rounds", type=int, default=0, help="rounds (7 offline, 3 loopback)")
-    ap.add_argument("--variants", default="plain,flow,nocap", help="comma-separated")
+    ap.add_argument("--variants", default="plain,flow,nocap,checks", help="comma-separated")
     args = ap.parse_args()
     names = args.variants.split(",")
     results: dict[str, list[float]] = {n: [] for n in names}
@@ -182,6 +188,9 @@ def main() -> int:
     if "plain" in results and "flow" in results:
         ratio = min(results["plain"]) / min(results["flow"])
         print(f"  flow/plain requests per CPU-second {ratio:.2f}x")
+    if "flow" in results and "checks" in results:
+        cost = min(results["checks"]) / min(results["flow"])
+        print(f"  checks/flow CPU per request {cost:.2f}x (target <= 1.3)")
     print(f"  load average {os.getloadavg()[0]:.1f}")
     return 0
 

@@ -79,7 +79,7 @@ async def run_engine(
         for task in (watcher, controller):
             if task is not None:
                 task.cancel()
-    agg = RunAggregate(list(sc.endpoints), 1, flows=sc.flow_names)
+    agg = RunAggregate(list(sc.endpoints), 1, flows=sc.flow_names, checks=sc.check_rows)
     for d in deltas:
         agg.add(d)
     agg.worker_finished(0, deltas[-1].tick if deltas else -1)

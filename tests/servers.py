@@ -133,3 +133,50 @@ class HoldingServer(LoopbackServer):
 
 def _answer(status: int) -> bytes:
     return f"HTTP/1.1 {status} X\r\nContent-Length: 2\r\n\r\nok".encode()
+
+
+def response(status: int = 200, body: bytes = b"", headers: dict[str, str] | None = None) -> bytes:
+    """A whole HTTP/1.1 response with its Content-Length."""
+    lines = [f"HTTP/1.1 {status} X", *(f"{k}: {v}" for k, v in (headers or {}).items())]
+    lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+class RoutesServer(LoopbackServer):
+    """Answers each path (without its query) with its own response, 404 otherwise, and
+    logs every request as (method, target, headers, body), in order."""
+
+    def __init__(self, routes: dict[str, bytes], delays: dict[str, float] | None = None) -> None:
+        self.routes = routes
+        self.delays = delays or {}  # path -> seconds its answer is held
+        self.log: list[tuple[str, str, dict[str, str], bytes]] = []
+        super().__init__()
+
+    def hits(self, path: str) -> int:
+        """Requests received for ``path`` (without its query)."""
+        return sum(1 for _, target, _, _ in self.log if target.split("?")[0] == path)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, target, _ = lines[0].split(" ", 2)
+                headers = {}
+                for line in lines[1:]:
+                    name, sep, value = line.partition(":")
+                    if sep:
+                        headers[name.strip().lower()] = value.strip()
+                body = b""
+                if "content-length" in headers:
+                    body = await reader.readexactly(int(headers["content-length"]))
+                self.log.append((method, target, headers, body))
+                path = target.split("?")[0]
+                if path in self.delays:
+                    await asyncio.sleep(self.delays[path])
+                found = self.routes.get(path)
+                writer.write(found if found is not None else response(404, b"no"))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()

@@ -45,9 +45,30 @@ def response(doc: Any, status: int = 200) -> bytes:
     return b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n\r\n" % (status, len(body)) + body
 
 
-def user_at(step: int, status: int, chunks: list[bytes], over: bool) -> FlowUser:
+# The same flow with checks: hard, soft, on the body of a step that does not capture.
+CHECKED = {
+    "load": {"think_time": "1s"},
+    "flows": [
+        {
+            "name": "f",
+            "steps": [
+                {"name": "login", "once": True, "path": "/login",
+                 "capture": {"tok": "json:$.token"}, "checks": ["json:$.ok == true"]},
+                {"name": "get", "path": "/items/{tok}", "strict": False,
+                 "capture": {"id": "json:$.id"},
+                 "checks": [{"check": "json:$.ok == true", "soft": True}]},
+                {"name": "last", "path": "/x/{id}", "checks": ["body contains 'ok'"]},
+            ],
+        }
+    ],
+}  # fmt: skip
+
+
+def user_at(
+    step: int, status: int, chunks: list[bytes], over: bool, scenario: Any = SCENARIO
+) -> FlowUser:
     """A user of a fresh engine whose step ``step`` has just received ``chunks``."""
-    sc = parse_scenario(SCENARIO, "flow.toml")
+    sc = parse_scenario(scenario, "flow.toml")
     eng = WorkerEngine(sc, "http://127.0.0.1:9", make_shares(sc, 1)[0], lambda d: None)
     eng.tick_ns = 1 << 62  # the second never ends here
     eng.loop = SimpleNamespace(call_later=lambda *a: None)  # type: ignore[assignment]
@@ -60,7 +81,7 @@ def user_at(step: int, status: int, chunks: list[bytes], over: bool) -> FlowUser
     user.it0 = 1
     user.head = chunks[0]
     user.keep = None
-    if s.captures is not None:
+    if s.keeps:
         user.keep = user.chunks
         user.chunks[:] = chunks[1:]
     user.nbytes = user.max_keep + 1 if over else sum(map(len, chunks))
@@ -81,6 +102,7 @@ def state(user: FlowUser) -> dict[str, Any]:
         "hists": [list(s.req.hist) for s in user.flow.steps],
         "flow": list(user.flow.hist),
         "errors": {k: list(v) for k, v in eng.buf.errors.items()},
+        "checks": list(eng.buf.checks),
     }
 
 
@@ -115,3 +137,26 @@ def test_both_ways_end_a_step_alike(monkeypatch, step, status, chunks, over) -> 
         step == 2 or (step == 0 and (status != 200 or over or b"token" not in chunks[-1]))
     )
     assert state(cold)["hists"][step][:-1] != [0] * (len(state(cold)["hists"][step]) - 1)
+
+
+@pytest.mark.parametrize(
+    ("step", "status", "chunks", "over", "ends"),
+    [
+        (0, 200, [response({"token": "t1", "ok": True})], False, False),  # passed, captured
+        (0, 200, [response({"token": "t1", "ok": False})], False, True),  # failed: strict, ended
+        (0, 500, [response({"token": "t1", "ok": True}, 500)], False, True),  # status failed
+        (0, 200, [response({"token": "t1", "ok": True})], True, True),  # over max_body
+        (1, 200, [response({"id": 7, "ok": False})], False, False),  # soft: counted only
+        (2, 200, [SPLIT[:30], SPLIT[30:]], False, True),  # body check, kept in two chunks
+        (2, 200, [response({"none": 1})], False, True),  # body check failed: last step anyway
+    ],
+)
+def test_both_ways_end_a_checked_step_alike(monkeypatch, step, status, chunks, over, ends) -> None:  # noqa: ANN001, E501
+    monkeypatch.setattr(flow_user, "perf_counter_ns", lambda: T1)
+    hot = user_at(step, status, chunks, over, CHECKED)
+    hot.on_message_complete()
+    cold = user_at(step, status, chunks, over, CHECKED)
+    cold.complete(status, T1)
+    assert state(hot) == state(cold)
+    assert (state(cold)["step"] is None) == ends
+    assert sum(state(cold)["checks"]) == 1  # the step's one check, counted once

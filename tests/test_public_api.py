@@ -13,7 +13,7 @@ PAGE = ROOT / "docs" / "reference" / "public-api.md"
 PUBLIC = {
     "tui_loadtest.script": {
         "HTTPError", "Headers", "RequestError", "Response", "User", "between", "constant",
-        "on_start", "task",
+        "on_start", "task", "setup", "teardown",
     },
     "tui_loadtest.baselines": {"Baseline", "BaselineGenerator"},
 }  # fmt: skip

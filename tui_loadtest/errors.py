@@ -35,6 +35,10 @@ class UsageError(UserError):
     """A command-line usage error that argparse itself cannot detect."""
 
 
+class SetupFailed(UserError):
+    """The run's setup failed: no load was sent (exit 2, one line saying why)."""
+
+
 class TargetUnreachable(UserError):
     """The target could not be reached at all."""
 

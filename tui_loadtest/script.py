@@ -35,6 +35,7 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import timedelta
+from types import MappingProxyType
 from typing import Any, Protocol, TypeVar
 
 import msgspec
@@ -53,11 +54,15 @@ __all__ = [
     "between",
     "constant",
     "on_start",
+    "setup",
     "task",
+    "teardown",
 ]
 
 TASK_ATTR = "__tui_task_weight__"
 ON_START_ATTR = "__tui_on_start__"
+SETUP_ATTR = "__tui_setup__"
+TEARDOWN_ATTR = "__tui_teardown__"
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
@@ -79,6 +84,22 @@ def task(weight: int | float | Callable[..., Any] = 1) -> Any:
 def on_start(fn: F) -> F:
     """Mark an ``async def f(user)`` to run once per virtual user, before its first task."""
     setattr(fn, ON_START_ATTR, True)
+    return fn
+
+
+def setup(fn: F) -> F:
+    """Mark an ``async def f(user)`` to run once before any load (in the process that
+    runs the test, not in a worker): it may return a dict of names to values, which
+    every user reads as ``user.setup`` (read-only; the values are kept out of every
+    report and log, as secrets are). A setup that raises stops the run before any load."""
+    setattr(fn, SETUP_ATTR, True)
+    return fn
+
+
+def teardown(fn: F) -> F:
+    """Mark an ``async def f(user)`` to run once after the load, even when the run was
+    stopped (a second Ctrl+C skips it); ``user.setup`` holds what the setup returned."""
+    setattr(fn, TEARDOWN_ATTR, True)
     return fn
 
 
@@ -330,6 +351,8 @@ class _Sender(Protocol):
 
     def fail_response(self, reason: str) -> None: ...
 
+    def check(self, name: str, passed: bool, soft: bool) -> None: ...
+
     @property
     def cookies(self) -> CookieView: ...
 
@@ -359,14 +382,22 @@ class User:
     """The ``user`` a task receives: requests as ``requests.Session`` takes them, its own
     state, its data row, its cookies."""
 
-    __slots__ = ("_sender", "id", "data", "state", "headers")
+    __slots__ = ("_sender", "id", "data", "state", "headers", "setup")
 
-    def __init__(self, sender: _Sender, user_id: int, data: dict[str, str]) -> None:
+    def __init__(
+        self,
+        sender: _Sender,
+        user_id: int,
+        data: dict[str, str],
+        setup: Mapping[str, str] | None = None,
+    ) -> None:
         self._sender = sender
         self.id = user_id  # this virtual user's number in the run
         self.data = data  # its row of the scenario's [[data]] files ({} without)
         self.state: dict[str, Any] = {}  # anything the script wants to keep per user
         self.headers: dict[str, str] = {}  # sent with every request of this user
+        # what the @setup function returned (or [setup] captured), read-only
+        self.setup: Mapping[str, str] = MappingProxyType(dict(setup or {}))
 
     @property
     def cookies(self) -> CookieView:
@@ -416,3 +447,21 @@ class User:
         """Count the last response as failed (kind ``check``), with ``reason`` as message
         (a response already failed by its status is not counted twice)."""
         self._sender.fail_response(str(reason))
+
+    def check(self, name: str, condition: object, *, soft: bool = False) -> bool:
+        """Count a check named ``name`` as passed or failed (``bool(condition)``), as the
+        scenario's ``checks`` are counted: its pass rate is in every report, and
+        ``[thresholds] checks`` gate on it. A failed check fails the last response (kind
+        ``check``, ``name`` as message) and the task's iteration, unless ``soft``: then it
+        is only counted. Returns whether it passed, so a task can stop::
+
+            r = await user.get("/api/cart")
+            if not user.check("cart has items", r.json()["items"]):
+                return
+
+        Name checks after what they test, never after a value (each name is a row)."""
+        if not isinstance(name, str) or not name.strip():
+            raise TypeError(f"check(): name must be a non-empty string, got {name!r}")
+        passed = bool(condition)
+        self._sender.check(name, passed, bool(soft))
+        return passed

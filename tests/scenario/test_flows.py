@@ -297,8 +297,8 @@ def test_max_body(load_text: LoadText, error_text: ErrorText) -> None:
 
 def test_journeys_need_the_fast_transport(journey_error: ErrorText) -> None:
     assert journey_error('[http]\ntransport = "httpx"\n' + JOURNEY) == (
-        'x.toml: http.transport: [[flows]], [[data]] and scripts run on the "fast" transport '
-        '(remove transport = "httpx")'
+        'x.toml: http.transport: [[flows]], [[data]], checks and scripts run on the "fast" '
+        'transport (remove transport = "httpx")'
     )
 
 

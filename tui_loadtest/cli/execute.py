@@ -62,6 +62,7 @@ def execute(
     cooldown_s: float = 10.0,
     shape: Any = None,
     exporters: Exporters | None = None,
+    http_debug: tuple[bool, int] | None = None,
 ) -> int:
     """Run a scenario to its end and return the exit code (shared by ``run`` and ``bench``).
     ``repeat``: run it that many times, ``cooldown_s`` apart (see engine/repeated.py).
@@ -107,6 +108,7 @@ def execute(
                     url,
                     workers=workers,
                     pool=pool if pool is not None else LocalProcessPool(keep_stdio=shown),
+                    http_debug=http_debug,
                 )
                 if exporters is not None:
                     exporters.attach(run)
@@ -179,6 +181,8 @@ def after_run(
         note(line + (f" (details in {run.log_path})" if run.log_path else ""))
     if run.log_path and any(e.kind == "script" for e in result.errors):
         note(f"script errors: tracebacks in {run.log_path}")
+    for log in _http_debug_paths(run):
+        note(f"HTTP exchanges written to {log}")
     code = EXIT_OK
     if result.interrupted:
         code = EXIT_INTERRUPTED
@@ -195,3 +199,10 @@ def after_run(
         note(f"exit code {asked}: the locustfile set environment.process_exit_code")
         code = asked
     return code if written else output_failed(code)
+
+
+def _http_debug_paths(run: Run | RepeatedRun) -> list[str]:
+    """--http-debug: the run's log file (with --repeat, the last run's: each run names
+    its own as it starts)."""
+    path = getattr(getattr(run, "current", run), "http_debug_path", None)
+    return [path] if path else []

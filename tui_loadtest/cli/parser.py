@@ -1,5 +1,5 @@
 """The whole command line's parser: the top level, and each command's part from its
-own module (``run``, ``bench``, ``baselines``, ``serve``, ``locust``, ``demo-server``,
+own module (``run``, ``check``, ``bench``, ``baselines``, ``serve``, ``locust``, ``demo-server``,
 ``init``/``examples``, ``schema``, ``completion``).
 
 The docs' CLI reference is generated from :func:`build_parser`, so it cannot drift.
@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 
 from .. import __version__
-from . import baselines, bench, completion, demo, locust, report, run, schema, serve, start
+from . import baselines, bench, check, completion, demo, locust, report, run, schema, serve, start
 from .args import EXIT_CODES_HELP, Formatter, Parser
 
 # In the order ``--help`` lists them.
-COMMANDS = (run, bench, report, demo, schema, baselines, serve, completion, start, locust)
+COMMANDS = (run, check, bench, report, demo, schema, baselines, serve, completion, start, locust)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,6 +24,7 @@ from .args import (
     seconds,
     seconds_or_zero,
 )
+from .check import add_dry_run_flags, add_tag_flags, chosen_by_tags, run_dry
 from .cluster import add_flags as add_cluster_flags
 from .cluster import open_pool
 from .execute import check_monitor, execute, plan_workers
@@ -170,6 +171,32 @@ def register(sub: argparse._SubParsersAction) -> None:
         " target); counters become rates; a failed scrape is an event, never a failure",
     )
     add_export_flags(run)
+    add_tag_flags(run)
+    debug = run.add_argument_group("seeing the requests")
+    debug.add_argument(
+        "--http-debug",
+        nargs="?",
+        const="heads",
+        type=_http_debug_mode,
+        metavar="full",
+        help="copy the first exchanges of each endpoint (requests and responses, heads whole,"
+        " bodies cut at 2 KB; =full: whole bodies) to a log file named at the start and the"
+        " end; secrets redacted",
+    )
+    debug.add_argument(
+        "--http-debug-limit",
+        type=positive_int,
+        default=5,
+        metavar="N",
+        help="with --http-debug: exchanges copied per endpoint (default 5)",
+    )
+    dry = run.add_argument_group("dry run (as `tui-loadtest check`)")
+    dry.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="one user through every flow, request or task; print every exchange; no load",
+    )
+    add_dry_run_flags(dry, json_flag=False)
     add_request_flags(run)
     add_tls_flags(run)
     add_cluster_flags(run, positive_int)
@@ -210,12 +237,16 @@ def load_scenario(args: argparse.Namespace) -> tuple[Scenario, Any]:
         elif not source:
             sc = load_builtin_demo()
         elif str(source).endswith(".py") and is_locustfile(source):
-            sc, loaded = load_locustfile(source, host=args.host)  # Locust's classes, unchanged
+            sc, loaded = load_locustfile(  # Locust's classes, unchanged
+                source, host=args.host, tags=args.tags, exclude_tags=args.exclude_tags
+            )
             shape = loaded.shape
         elif str(source).endswith(".py"):
             sc = script_scenario(source)  # a Python user script, run directly
         else:
             sc = load_scenario(source, announce=note)
+    if sc.locustfile is None:
+        sc = chosen_by_tags(sc, args)
     sc = apply_overrides(
         sc,
         users=args.users,
@@ -283,6 +314,10 @@ def example_path(name: str) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     scenario, shape_class = load_scenario(args)
+    if args.dry_run:
+        return run_dry(
+            scenario, iterations=args.iterations, show_secrets=args.show_secrets, as_json=False
+        )
     if scenario.locustfile is not None and args.exit_code_on_error is None:
         args.exit_code_on_error = 1  # a locustfile run exits as Locust does: 1 on a failure
     scenario, shape = with_shape(scenario, shape_class)
@@ -318,7 +353,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         cooldown_s=args.cooldown,
         shape=shape,
         exporters=exporters,
+        http_debug=_http_debug(args, scenario),
     )
+
+
+def _http_debug_mode(value: str) -> str:
+    if value not in ("heads", "full"):
+        raise argparse.ArgumentTypeError(f'expected nothing or "full", got "{value}"')
+    return value
+
+
+def _http_debug(args: argparse.Namespace, scenario: Scenario) -> tuple[bool, int] | None:
+    """--http-debug[=full] and --http-debug-limit as the run takes them (None: off)."""
+    if args.http_debug is None:
+        return None
+    if scenario.http.transport == "httpx":
+        raise UserError('--http-debug: needs the "fast" transport (not transport = "httpx")')
+    if scenario.locustfile is not None:
+        raise UserError("--http-debug: not for locustfiles yet")
+    return args.http_debug == "full", args.http_debug_limit
 
 
 def with_shape(scenario: Scenario, shape_class: Any) -> tuple[Scenario, Any]:

@@ -32,7 +32,7 @@ from typing import Any
 from ..errors import UserError
 from ..stats.figures import figures_problem
 from ..stats.histogram import Histogram
-from ..stats.model import Stats
+from ..stats.model import CheckStats, Stats
 from ..stats.result import EndpointResult, FlowResult, RunResult, service_view
 from . import disturbance
 from .disturbance import Disturbance
@@ -72,6 +72,10 @@ OVERALL = "overall"
 # A flow's rows: scope "flow: NAME", method "FLOW"; requests are its iterations.
 FLOW_PREFIX = "flow: "
 FLOW_METHOD = "FLOW"
+# A check's row: scope "check: ENDPOINT: NAME", method "CHECK", metric error_rate: the
+# share of the responses it was run on that failed it.
+CHECK_PREFIX = "check: "
+CHECK_METHOD = "CHECK"
 
 
 class UnjudgeableRun(UserError):
@@ -104,6 +108,8 @@ class Row:
 
     @property
     def label(self) -> str:
+        if self.method == CHECK_METHOD:  # the share of the responses that failed the check
+            return "Fail rate"
         return LABELS[self.metric]
 
     @property
@@ -252,6 +258,20 @@ def compare(
         sb = _Sample.of_flow(fb, current.duration_s) if fb else None
         tests += _tests(f"{FLOW_PREFIX}{name}", FLOW_METHOD, sa, sb, noise_a, noise_b)
 
+    # Checks: each one's failure rate, judged as an error rate is (binomial).
+    checks_a = {(c.endpoint, c.name): c for c in baseline.checks}
+    checks_b = {(c.endpoint, c.name): c for c in current.checks}
+    for key in [*checks_a, *(k for k in checks_b if k not in checks_a)]:
+        ca, cb = checks_a.get(key), checks_b.get(key)
+        scope = f"{CHECK_PREFIX}{key[0]}: {key[1]}" if key[0] else f"{CHECK_PREFIX}{key[1]}"
+        sa = _Sample.of_check(ca, baseline.duration_s) if ca else None
+        sb = _Sample.of_check(cb, current.duration_s) if cb else None
+        tests += [
+            t
+            for t in _tests(scope, CHECK_METHOD, sa, sb, noise_a, noise_b)
+            if t.metric == "error_rate"
+        ]
+
     # The confidence holds for the whole table: each row's interval is widened
     # for the number of rows tested (Bonferroni), so a table of many rows does
     # not find a "regression" somewhere by chance.
@@ -375,6 +395,14 @@ class _Sample:
             "error_rate": s.failure_rate,
         }
         return cls(f.histogram, s.iterations, s.failed, duration_s, values)
+
+    @classmethod
+    def of_check(cls, c: CheckStats, duration_s: float) -> _Sample:
+        """A check: the responses it ran on, those that failed it (its other figures
+        are not judged)."""
+        rate = c.failed / c.total if c.total else 0.0
+        values = dict.fromkeys(METRICS, 0.0) | {"error_rate": rate}
+        return cls(Histogram(), c.total, c.failed, duration_s, values)
 
 
 def _values(s: Stats) -> dict[str, float]:

@@ -11,6 +11,7 @@ their own timer; nothing is pushed to them per request.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 import threading
@@ -19,10 +20,11 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from ..errors import SetupFailed
 from ..monitor import Monitor
 from ..scenario import Redactor, Scenario
 from ..stats.aggregate import RunAggregate, Second, WorkerDelta, self_requests
@@ -38,6 +40,9 @@ from ..stats.result import (
 )
 from .generator import GeneratorWatch, loop_section
 from .pool import Delta, Ended, LocalProcessPool, WorkerInfo, WorkerPool, last_line
+
+if TYPE_CHECKING:
+    from .setup import Outcome
 from .shares import WorkerShare, make_shares, split_evenly
 
 GO_LEAD_S = 0.02  # the engines start this long after "go" is sent
@@ -73,8 +78,20 @@ class Run:
         workers: int = 1,
         window_s: int = 5,
         pool: WorkerPool | None = None,
+        http_debug: tuple[bool, int] | None = None,
     ) -> None:
+        """``http_debug``: copy the first N exchanges of each endpoint (whole bodies, or
+        their first 2 KB) to a log file (``http_debug_path``), secrets scrubbed."""
         self.scenario = scenario
+        self.http_debug = http_debug
+        self.http_debug_path: str | None = None
+        # [setup] / @setup, run by start() before any worker; [teardown] / @teardown, by
+        # the merge thread once every worker has ended (engine/setup.py says why here)
+        self.setup_outcome: Outcome | None = None
+        self.teardown_outcome: Outcome | None = None
+        self.teardown_skipped: str | None = None
+        self._teardown: tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]] | None = None
+        self._debugged: dict[str, int] = {}  # endpoint -> exchanges written
         # Prepared once: every error message, event and log line of the run goes through it.
         self._redact = Redactor(scenario.secrets)
         self.pool: WorkerPool = pool if pool is not None else LocalProcessPool()
@@ -105,6 +122,7 @@ class Run:
             window_s,
             flows=scenario.flow_names,
             warmup_s=scenario.load.warmup_s,
+            checks=scenario.check_rows,
         )
         self._warmup_said = not scenario.load.warmup_s
         self.state: RunState = "starting"
@@ -153,7 +171,19 @@ class Run:
         does not fall inside the measured run. Raises ``PoolError`` (a RuntimeError)
         when the engines cannot start.
         """
+        if self.scenario.has_setup and self.setup_outcome is None:
+            self._set_up()
         self.shares = make_shares(self.scenario, self.workers)
+        if self.http_debug is not None:
+            self.shares = [replace(share, http_debug=self.http_debug) for share in self.shares]
+            fd, self.http_debug_path = tempfile.mkstemp(prefix="tui-loadtest-http-", suffix=".log")
+            os.close(fd)
+            limit = self.http_debug[1]
+            text = (
+                f"HTTP exchanges (the first {limit} of each endpoint) go to {self.http_debug_path}"
+            )
+            self.alerts.append(text)
+            self._event(text)
         self._targets = [share.users for share in self.shares]
         # The engines send with the scenario's values and never scrub: the secret values
         # stay here (a 1M-row password column was 1.7 s to pickle and unpickle).
@@ -161,6 +191,48 @@ class Run:
         self._check_clocks()
         if go:
             self.go()
+
+    def _set_up(self) -> None:
+        """Run the setup here, before any worker: its values go into the scenario the
+        workers start with, and among the secrets every artefact is scrubbed of. A setup
+        that fails raises SetupFailed (one line; no load was sent)."""
+        from .setup import run_setup, with_setup_values
+
+        outcome = asyncio.run(run_setup(self.scenario, self.host))
+        self.setup_outcome = outcome
+        if outcome.failure:
+            raise SetupFailed(f"setup failed, no load was sent: {self._redact(outcome.failure)}")
+        self.scenario = with_setup_values(self.scenario, outcome.values)
+        self._redact = Redactor(self.scenario.secrets)
+        self._event(f"setup done: {outcome.requests} request(s) in {outcome.duration_s:.2f} s")
+
+    def _tear_down(self) -> None:
+        """Run the teardown once every worker has ended (the merge thread's last act):
+        after a stop or a signal too; ``close()`` (a second signal) cancels it."""
+        if not self.scenario.has_teardown or self.teardown_skipped is not None:
+            return
+        from .setup import run_teardown
+
+        loop = asyncio.new_event_loop()
+        task = loop.create_task(run_teardown(self.scenario, self.host))
+        self._teardown = (loop, task)
+        self._event("teardown: running")
+        try:
+            outcome = loop.run_until_complete(task)
+        except asyncio.CancelledError:
+            self.teardown_skipped = self.teardown_skipped or "the run was closed"
+            self._event(f"teardown skipped: {self.teardown_skipped}", "warning")
+            return
+        finally:
+            self._teardown = None
+            loop.close()
+        self.teardown_outcome = outcome
+        if outcome.failure:
+            text = f"teardown failed: {self._redact(outcome.failure)} (the run's figures are kept)"
+            self.alerts.append(text)
+            self._event(text, "error")
+        else:
+            self._event(f"teardown done: {outcome.requests} request(s)")
 
     def go(self) -> None:
         """Start the clock and the load (once; after ``start(go=False)``)."""
@@ -360,6 +432,12 @@ class Run:
         if not self._done.is_set():
             with self._lock:
                 self.stop_reason = self.stop_reason or "closed"
+            if self.scenario.has_teardown:  # a second signal skips the teardown
+                self.teardown_skipped = self.teardown_skipped or "closed before it ended"
+                running = self._teardown
+                if running is not None:
+                    loop, task = running
+                    loop.call_soon_threadsafe(task.cancel)
             if self._thread is None:  # never went: no merge thread to finish the run
                 self.stop(self.stop_reason)
             else:
@@ -403,6 +481,8 @@ class Run:
                         self._scrub(msg.delta)
                     if msg.delta.logs:
                         self._log(f"worker {msg.delta.worker}, script", msg.delta.logs)
+                    if msg.delta.http_debug:
+                        self._write_http_debug(msg.delta.http_debug)
                     if msg.delta.exit_code is not None:
                         self.exit_code_asked = msg.delta.exit_code
                     if msg.delta.quit:
@@ -420,6 +500,7 @@ class Run:
             if changed:
                 self._after_tick()
         self.monitor.stop()  # its last samples see everything the target served
+        self._tear_down()
         with self._lock:
             self.aggregate.finish()
             self.end_mono = time.monotonic()
@@ -650,6 +731,20 @@ class Run:
             for text in texts:  # the log file is an artefact: no secret of the scenario
                 fh.write(f"--- {what}\n{self._redact(text)}\n")
 
+    def _write_http_debug(self, exchanges: list[tuple[str, str]]) -> None:
+        """--http-debug: the workers' copies, the first N of each endpoint over the run,
+        scrubbed of the scenario's secrets (the workers never had them)."""
+        if self.http_debug is None or self.http_debug_path is None:
+            return
+        limit = self.http_debug[1]
+        with open(self.http_debug_path, "a", encoding="utf-8") as fh:
+            for endpoint, text in exchanges:
+                n = self._debugged.get(endpoint, 0)
+                if n >= limit:
+                    continue
+                self._debugged[endpoint] = n + 1
+                fh.write(self._redact(text) + "\n\n")
+
     def _worker_failed(self, i: int, text: str) -> None:
         text = self._redact(text)  # the log file is an artefact too
         if self.log_path is None:
@@ -765,6 +860,7 @@ class Run:
                     for name, span in zip(agg.flow_names, agg.flows, strict=True)
                 ],
                 errors=agg.error_rows(),
+                checks=agg.check_stats(),
                 timeline=[p for p in agg.timeline if not p.warmup],
                 per_second=measured(agg.per_second_buckets),
                 warmup=self._warmup_report(),
@@ -777,6 +873,7 @@ class Run:
                     "workers_lost": [dict(lost) for lost in self.lost],
                     "degraded": self.degraded,
                     **({"notes": list(agg.notes)} if agg.notes else {}),
+                    **self._setup_report(),
                     "users": {
                         "planned": self.users_planned,
                         "peak": agg.users_peak,
@@ -795,6 +892,21 @@ class Run:
                 resources=list(self.monitor.series()),
                 monitor=self.monitor.report() if self.monitor.sources else {},
             )
+
+    def _setup_report(self) -> dict[str, Any]:
+        """The report's ``outcome.setup`` and ``outcome.teardown`` (never a value)."""
+        out: dict[str, Any] = {}
+        if self.setup_outcome is not None:
+            out["setup"] = self._scrubbed(self.setup_outcome.report())
+        if self.teardown_outcome is not None:
+            out["teardown"] = self._scrubbed(self.teardown_outcome.report())
+        elif self.teardown_skipped is not None:
+            out["teardown"] = {"passed": False, "skipped": self.teardown_skipped}
+        return out
+
+    def _scrubbed(self, section: dict[str, Any]) -> dict[str, Any]:
+        failure = section.get("failure")
+        return {**section, "failure": self._redact(failure) if failure else failure}
 
     def _engines_report(self) -> dict[str, Any]:
         """What ran the engines: each worker's host, share, clock offset and round trip."""

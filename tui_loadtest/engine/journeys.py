@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from ..scenario.model import PLACEHOLDER, FlowSpec, RequestSpec, Scenario
 from .captures import StepCaptures
+from .checks import StepChecks
 from .plan import (
     CompiledRequest,
     Plan,
@@ -145,6 +146,8 @@ class CompiledStep:
     no: int = 0
     next: CompiledStep | None = None
     ends_once: bool = False  # the last once step of its flow: the flow is then ready
+    checks: StepChecks | None = None  # run on each response (engine/checks.py)
+    keeps: bool = False  # keep each response: a capture or a check reads its body
 
 
 @dataclass(slots=True)
@@ -190,13 +193,23 @@ def compile_journeys(scenario: Scenario, plan: Plan) -> Journeys:
     target = plan.target
     slots = ValueSlots()  # a value gets a slot per place it is used in (and none if unused)
     by_name = {r.name: r for r in plan.requests}
+    check_rows = {(name, check): i for i, (name, check, _) in enumerate(scenario.check_rows)}
     flows: list[CompiledFlow] = []
     weights: list[float] = []
     for index, flow in enumerate(scenario.flows):
-        flows.append(_compile_flow(index, flow, scenario, plan, by_name, slots))
+        flows.append(_compile_flow(index, flow, scenario, plan, by_name, slots, check_rows))
         weights.append(flow.weight)
     for r in list(plan.requests[: len(scenario.requests)]):
-        step = _compile_step(r.spec, r, scenario, target, slots, captures=None, strict=True)
+        step = _compile_step(
+            r.spec,
+            r,
+            scenario,
+            target,
+            slots,
+            captures=None,
+            strict=True,
+            checks=_checks(r.spec, scenario, check_rows),
+        )
         flows.append(CompiledFlow(-1, len(flows), r.name, (step,), 0, None, False))
         weights.append(r.spec.weight)
     table = [flows[i] for i in weight_table(weights)]
@@ -225,7 +238,7 @@ def compile_journeys(scenario: Scenario, plan: Plan) -> Journeys:
         flows=flows,
         table=table,
         values=slots,
-        keeps_responses=any(s.captures is not None for s in steps),
+        keeps_responses=any(s.keeps for s in steps),
         max_body=scenario.http.max_body,
         sends_head=any(s.req.is_head for s in steps),
         steps=len(steps),
@@ -239,6 +252,7 @@ def _compile_flow(
     plan: Plan,
     by_name: dict[str, CompiledRequest],
     slots: ValueSlots,
+    check_rows: dict[tuple[str, str], int],
 ) -> CompiledFlow:
     steps = []
     for spec in flow.steps:
@@ -257,6 +271,7 @@ def _compile_flow(
                 captures=StepCaptures(spec.captures) if spec.captures else None,
                 strict=spec.strict,
                 once=spec.once,
+                checks=_checks(spec.request, scenario, check_rows),
             )
         )
     first = sum(1 for s in flow.steps if s.once)
@@ -279,6 +294,7 @@ def _compile_step(
     captures: StepCaptures | None,
     strict: bool,
     once: bool = False,
+    checks: StepChecks | None = None,
 ) -> CompiledStep:
     var_names = {name for name, _ in spec.vars}
     used = set(PLACEHOLDER.findall(spec.path))
@@ -308,7 +324,19 @@ def _compile_step(
         once=once,
         uses=uses,
         cacheable=cacheable,
+        checks=checks,
+        keeps=captures is not None or (checks is not None and checks.needs_body),
     )
+
+
+def _checks(
+    spec: RequestSpec, scenario: Scenario, rows: dict[tuple[str, str], int]
+) -> StepChecks | None:
+    """A request's checks, compiled (None without)."""
+    if not spec.checks:
+        return None
+    indexes = tuple(rows[(spec.name, c.name)] for c in spec.checks)
+    return StepChecks(spec.checks, indexes, scenario.http.max_body)
 
 
 def _same_request(a: RequestSpec, b: RequestSpec) -> bool:

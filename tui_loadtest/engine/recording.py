@@ -128,9 +128,10 @@ class Buffers:
         "lag",
         "lag_sum",
         "dropped",
+        "checks",
     )
 
-    def __init__(self, n: int, open_model: bool = False, flows: int = 0) -> None:
+    def __init__(self, n: int, open_model: bool = False, flows: int = 0, checks: int = 0) -> None:
         # per request type: bucket counts, latency sum (µs), bytes in and out, statuses
         self.hist: list[list[int]] = [[0] * SLOTS for _ in range(n)]
         # per flow: iteration durations, their sum and the failed iterations (FAILED_SLOT);
@@ -148,6 +149,8 @@ class Buffers:
         self.lag: list[int] = [0] * NBUCKETS if open_model else []
         self.lag_sum = 0
         self.dropped = 0
+        # per check (engine/checks.py): responses that passed it, then that failed it
+        self.checks: list[int] = [0] * (2 * checks)
 
     def http_failure(self, index: int, status: int, message: str | None = None) -> None:
         """A response whose status does not count as a success (its latency is recorded
@@ -167,6 +170,20 @@ class Buffers:
         self.other_fail.append(0)
         if self.lag:  # open model
             self.svc_hist.append([0] * SLOTS)
+
+    def grow_checks(self) -> None:
+        """Room for one more check (a script's ``user.check`` name seen for the first time)."""
+        self.checks += (0, 0)  # in place: compiled checks hold this list
+
+    def take_checks(self) -> list[tuple[int, int, int]]:
+        """This second's (check, passed, failed) for the checks that ran, reset."""
+        c = self.checks
+        out = []
+        for i in range(0, len(c), 2):
+            if c[i] or c[i + 1]:
+                out.append((i // 2, c[i], c[i + 1]))
+                c[i] = c[i + 1] = 0
+        return out
 
     def task_failure(self, flow: int, kind: str, message: str) -> None:
         """A failure of a flow (a script task) rather than of one request: kept under the

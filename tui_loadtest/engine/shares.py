@@ -28,6 +28,8 @@ class WorkerShare:
     requests: int | None = None  # this worker's part of the request budget
     fraction: float = 1.0  # this worker's part of stage targets and of the rate
     offset: float = 0.0
+    # --http-debug: (whole bodies?, exchanges of each endpoint to copy); None: off
+    http_debug: tuple[bool, int] | None = None
 
 
 def split_evenly(total: int, parts: int) -> list[int]:

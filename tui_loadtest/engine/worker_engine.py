@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from time import perf_counter_ns
 from typing import Any
 
@@ -23,13 +23,15 @@ from .host import Row, User
 from .http.connect import Resolver, make_ssl_context, open_connection
 from .journeys import Journeys, compile_journeys
 from .loop_watch import LOCUST_ADVICE, SCRIPT_ADVICE, LoopWatch
+from .observe import HttpDebug, Observer, observed_class
 from .open_model import OpenDriver
 from .plan import USER_AGENT, Plan, Target, compile_plan, route
 from .recording import Buffers
 from .shares import WorkerShare, split_evenly
 from .users import user_classes
 from .users.client import ClientRuntime
-from .users.script import ScriptRuntime
+from .users.flow import HEAD_ALLOWANCE
+from .users.script import ScriptRuntime, ScriptSlot, ScriptUser
 
 NS = 1_000_000_000  # one second, in perf_counter_ns units
 WATCHDOG_S = 0.1
@@ -52,16 +54,32 @@ class WorkerEngine:
         host: str,
         share: WorkerShare,
         send: Callable[[WorkerDelta], None],
+        *,
+        observer: Observer | None = None,
+        journeys: bool = False,
     ) -> None:
+        """``observer``: copy every exchange to it (the dry run, ``--http-debug``: the
+        users are then observed subclasses, see engine/observe.py); ``journeys``: plain
+        requests as one-step flows even without flows (the dry run walks them in order)."""
         self.scenario = scenario
         self.share = share
         self.send = send
+        self.http_debug: HttpDebug | None = None
+        if observer is None and share.http_debug is not None:
+            full, limit = share.http_debug
+            self.http_debug = HttpDebug(
+                full, limit, scenario.http.max_body + HEAD_ALLOWANCE, self._secret_values
+            )
+            observer = self.http_debug.observer
+        self.observer = observer
         self.plan: Plan = compile_plan(scenario, host)
         self.req_table = [self.plan.requests[i] for i in self.plan.table]
         # Flows (and plain requests beside them) as compiled flows; adds the steps' rows.
         self.journeys: Journeys | None = (
             compile_journeys(scenario, self.plan)
-            if scenario.has_journeys and scenario.script is None and scenario.locustfile is None
+            if (scenario.has_journeys or journeys)
+            and scenario.script is None
+            and scenario.locustfile is None
             else None
         )
         self.users_started = 0  # for each user's number in the run (user.id)
@@ -101,13 +119,19 @@ class WorkerEngine:
 
             self.script = LocustRuntime(self)  # imports the locustfile (once per worker)
             self.nflows = len(self.script.flows)
+        if observer is not None and isinstance(self.script, ScriptRuntime):
+            self.script.user_type = observed_class(ScriptUser)
+            self.script.slot_type = observed_class(ScriptSlot)
         self.user_class, self.slot_class = user_classes(
             http.transport,
             any(r.is_head for r in self.plan.requests),
             self.journeys is not None,
             self.script,
         )
-        self.buf = Buffers(self.n, self.open_model, self.nflows)
+        if observer is not None and self.script is None:
+            self.user_class = observed_class(self.user_class)  # type: ignore[assignment]
+            self.slot_class = observed_class(self.slot_class)  # type: ignore[assignment]
+        self.buf = Buffers(self.n, self.open_model, self.nflows, checks=len(scenario.check_rows))
         self._point_requests()
         self.connects = 0
         self.users: set[User] = set()
@@ -151,6 +175,19 @@ class WorkerEngine:
                 self, self.slot_class, share.users, share.fraction, share.offset
             )
             self.target = 0
+
+    def _secret_values(self, user: Any) -> list[str]:
+        """A flow user's captured values named like credentials (``token``), to keep out
+        of the HTTP log (the coordinator scrubs the scenario's own secrets)."""
+        j = self.journeys
+        last = getattr(user, "last", None)
+        if j is None or last is None:
+            return []
+        return [
+            value
+            for name, k in j.values.names.items()
+            if looks_secret(name) and (value := last[k]) is not None
+        ]
 
     # -- users and rows ------------------------------------------------------
     def next_user_id(self) -> int:
@@ -383,6 +420,31 @@ class WorkerEngine:
                 await asyncio.wait(self.closing, timeout=2.0)
             self._emit(final=True)
 
+    async def drive(self, driver: Callable[[], Awaitable[None]]) -> None:
+        """Run ``driver`` with this engine's clocks and timers (deadlines, seconds) but
+        none of its spawning: the dry run makes and drives its one user itself. What
+        the engine counts meanwhile goes to ``send`` as usual, the last delta at the end."""
+        self.loop = asyncio.get_running_loop()
+        self.start_mono = time.monotonic()
+        self.start_ns = perf_counter_ns()
+        self.tick_ns = self.start_ns + NS
+        self._users_mark = self.start_ns
+        self._cpu_mark = self._cpu()
+        self._schedule_tick()
+        self._watchdog = self.loop.call_later(WATCHDOG_S, self._check_deadlines)
+        try:
+            await driver()
+        finally:
+            for user in list(self.users):
+                user.cancel()
+            self._count_users()
+            self.users.clear()
+            if self._ticker is not None:
+                self._ticker.cancel()
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+            self._emit(final=True)
+
     def _watch_loop(self) -> None:
         """Start the heartbeat and watchdog of this loop (engine/loop_watch.py): a stall
         is named after the script task running, and counts the requests in flight."""
@@ -493,6 +555,15 @@ class WorkerEngine:
             f.hist = buf.flow_hist[f.index]
             if self.open_model:
                 f.svc = buf.flow_svc[f.index]
+        if self.journeys is not None:
+            for flow in self.journeys.flows:
+                for step in flow.steps:
+                    if step.checks is not None:
+                        step.checks.counts = buf.checks
+
+    def _take_debug(self) -> list[tuple[str, str]]:
+        debug = self.http_debug
+        return debug.lines() if debug is not None and debug.taken else []
 
     def _emit(self, final: bool = False) -> None:
         buf = self.buf
@@ -515,9 +586,11 @@ class WorkerEngine:
             notes, self.data_rows.notes = self.data_rows.notes, []
         rows: list[tuple[str, str]] = []
         logs: list[str] = []
+        new_checks: list[tuple[str, str, bool]] = []
         rt = self.script
         if rt is not None:
             rows, rt.new_rows = rt.new_rows, []
+            new_checks, rt.new_checks = rt.new_checks, []
             logs, rt.logs = rt.logs, []
             notes, rt.notes = notes + rt.notes, []
         connects, self.connects = self.connects, 0
@@ -550,12 +623,25 @@ class WorkerEngine:
                 loop_lag_sum_us=loop.lag_sum_us if loop is not None else 0,
                 stalls=loop.stalls if loop is not None else [],
                 loop_notes=loop.notes if loop is not None else [],
+                checks=buf.take_checks(),
+                new_checks=new_checks,
+                http_debug=self._take_debug(),
                 quit=rt.quit_asked if rt is not None else False,
                 exit_code=rt.process_exit_code() if rt is not None else None,
                 classes=rt.users_by_class() if rt is not None else None,
             )
         )
         self.tick += 1
+
+
+def looks_secret(name: str) -> bool:
+    """A value's name that says it is a credential (``token``, ``api_key``, ``sessionId``)."""
+    lowered = name.lower()
+    return any(word in lowered for word in SECRET_WORDS)
+
+
+SECRET_WORDS = ("token", "key", "secret", "password", "passwd", "auth", "session", "cookie",
+                "sid", "jwt", "credential", "signature")  # fmt: skip
 
 
 def cpu_clock() -> Callable[[], float]:

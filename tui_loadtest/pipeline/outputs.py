@@ -345,7 +345,7 @@ def check_files(
         check_output(html, "--html")
         named.append(("--html", html))
     if csv_prefix is not None:
-        for name in csv_file_names(csv_prefix):
+        for name in csv_file_names(csv_prefix, checks=True):
             check_output(name, "--csv")
             named.append(("--csv", name))
     if junit is not None:

@@ -4,6 +4,7 @@ side by side, each row with its absolute and relative change and its verdict."""
 from __future__ import annotations
 
 from ..compare import NO_CHANGE, OVERALL, Comparison, Row
+from ..compare.verdicts import CHECK_METHOD
 from .compare_format import DISTURBED, describe, fmt_change, fmt_delta, fmt_value, verdict_line
 from .text import RULE, THIN
 
@@ -35,7 +36,8 @@ def verdict_text(row: Row) -> str:
 
 def _row_line(row: Row) -> str:
     return (
-        f"{_METRIC_TITLES[row.metric]:<12} {fmt_value(row.metric, row.a):>12} "
+        f"{_METRIC_TITLES[row.metric] if row.method != CHECK_METHOD else row.label:<12} "
+        f"{fmt_value(row.metric, row.a):>12} "
         f"{fmt_value(row.metric, row.b):>12} {fmt_delta(row):>12} {fmt_change(row):>9}   "
         f"{verdict_text(row)}"
     )

@@ -8,6 +8,8 @@ line endings (``\r\n``, as Python's csv module writes by default).
 - ``PREFIX_exceptions.csv``: errors of the load generator itself (Locust: an
   exception raised in a task; here: a worker process that failed), never
   request failures.
+- ``PREFIX_checks.csv`` (runs with checks only; Locust has no checks): one row per
+  check, its endpoint, passes, failures and pass rate.
 
 Differences worth knowing, all from measuring rather than guessing:
 
@@ -80,21 +82,24 @@ HISTORY_COLUMNS = [
 ]
 FAILURES_COLUMNS = ["Method", "Name", "Error", "Occurrences", "First Seen", "Last Seen"]
 EXCEPTIONS_COLUMNS = ["Count", "Message", "Traceback", "Nodes"]
+CHECKS_COLUMNS = ["Name", "Check", "Passed", "Failed", "Pass Rate", "Soft"]
 AGGREGATED = "Aggregated"
 WINDOW_S = 10
 LINE_END = "\r\n"  # Locust's: csv.writer's default, written through a text file on POSIX
 
 
-def csv_file_names(prefix: str | Path) -> list[str]:
-    """The four files ``--csv PREFIX`` writes."""
-    suffixes = ("stats", "stats_history", "failures", "exceptions")
-    return [f"{prefix}_{suffix}.csv" for suffix in suffixes]
+def csv_file_names(prefix: str | Path, checks: bool = False) -> list[str]:
+    """The four files ``--csv PREFIX`` writes (five with ``checks``)."""
+    suffixes = ("stats", "stats_history", "failures", "exceptions", "checks")
+    return [f"{prefix}_{suffix}.csv" for suffix in suffixes[: 5 if checks else 4]]
 
 
 def csv_files(result: RunResult, prefix: str | Path) -> list[tuple[str, str]]:
-    """(file name, CSV text) for each of the four files."""
-    texts = (stats_csv(result), history_csv(result), failures_csv(result), exceptions_csv(result))
-    return list(zip(csv_file_names(prefix), texts, strict=True))
+    """(file name, CSV text) for each of the four files, and the checks' when it ran any."""
+    texts = [stats_csv(result), history_csv(result), failures_csv(result), exceptions_csv(result)]
+    if result.checks:
+        texts.append(checks_csv(result))
+    return list(zip(csv_file_names(prefix, bool(result.checks)), texts, strict=True))
 
 
 def write_csv(result: RunResult, prefix: str | Path) -> list[Path]:
@@ -267,6 +272,15 @@ def exceptions_csv(result: RunResult) -> str:
 
 
 # ----------------------------------------------------------------------- helpers
+
+
+def checks_csv(result: RunResult) -> str:
+    """One row per check: its endpoint, name, passes, failures, pass rate and softness."""
+    rows: list[list[object]] = [
+        [c.endpoint, c.name, c.passed, c.failed, round(c.pass_rate, 6), "yes" if c.soft else "no"]
+        for c in result.checks
+    ]
+    return _render(CHECKS_COLUMNS, rows)
 
 
 def _percentile_fields(h: Histogram) -> list[object]:

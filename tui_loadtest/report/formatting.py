@@ -54,7 +54,7 @@ def endpoint_label(method: str, name: str) -> str:
 
 def fmt_threshold_value(metric: str, value: float) -> str:
     """A measured threshold value in its metric's unit: 118 ms, 0.0231 = 2.31%, 52.0 req/s."""
-    if metric in ("error_rate", "iteration_failure_rate"):
+    if metric in ("error_rate", "iteration_failure_rate", "checks"):
         return f"{value:.4g} = {fmt_pct(value)}"
     if metric == "rps_min":
         return f"{fmt_rate(value)} req/s"
@@ -64,5 +64,12 @@ def fmt_threshold_value(metric: str, value: float) -> str:
 def threshold_measured(metric: str, value: float | None) -> str:
     """What a threshold line says was seen: ``measured 118 ms`` or ``not measured``."""
     if value is None:
-        return f"not measured: no {'iterations' if metric.startswith('iteration') else 'responses'}"
+        what = (
+            "iterations"
+            if metric.startswith("iteration")
+            else "checks ran"
+            if metric == "checks"
+            else "responses"
+        )
+        return f"not measured: no {what}"
     return f"measured {fmt_threshold_value(metric, value)}"

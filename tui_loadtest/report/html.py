@@ -100,6 +100,8 @@ def html_report(
         *_repeats(result),
         "<h2>Endpoints</h2>",
         _endpoint_table(result),
+        *_tags(result),
+        *_checks(result),
         "<h2>Errors</h2>",
         _error_table(result),
         "<h2>Timeline</h2>",
@@ -218,6 +220,50 @@ def _endpoint_table(result: RunResult) -> str:
     head = ["Method", "Endpoint", "Requests", "Failures", "P50 ms", "P95 ms", "P99 ms",
             "Max ms", "Req/s", "Errors"]  # fmt: skip
     return _table(head, rows, left=2)
+
+
+def _tags(result: RunResult) -> list[str]:
+    """The endpoints grouped by tag, each tag's figures together."""
+    groups = result.tag_groups()
+    if not groups:
+        return []
+    rows = [
+        [
+            escape(t.tag),
+            escape(", ".join(t.endpoints)),
+            fmt_int(t.stats.requests),
+            fmt_ms(t.stats.latency.p50),
+            fmt_ms(t.stats.latency.p95),
+            fmt_ms(t.stats.latency.p99),
+            fmt_rate(t.stats.rps),
+            fmt_pct(t.stats.error_rate),
+        ]
+        for t in groups
+    ]
+    head = ["Tag", "Endpoints", "Requests", "P50 ms", "P95 ms", "P99 ms", "Req/s", "Errors"]
+    return ["<h2>Tags</h2>", _table(head, rows, left=2)]
+
+
+def _checks(result: RunResult) -> list[str]:
+    """Checks on responses: each one's passes, failures and pass rate."""
+    if not result.checks:
+        return []
+    rows = [
+        [
+            escape(c.endpoint),
+            escape(c.name) + (" <small>(soft)</small>" if c.soft else ""),
+            fmt_int(c.passed),
+            fmt_int(c.failed),
+            f'<span class="{"better" if not c.failed else "worse"}">{fmt_pct(c.pass_rate)}</span>',
+        ]
+        for c in result.checks
+    ]
+    total = result.check_rate()
+    heading = "Checks" + (f" ({fmt_pct(total)} passed)" if total is not None else "")
+    return [
+        f"<h2>{escape(heading)}</h2>",
+        _table(["Endpoint", "Check", "Passed", "Failed", "Pass rate"], rows, left=2),
+    ]
 
 
 def _error_table(result: RunResult) -> str:

@@ -3,10 +3,11 @@ GitHub Actions (which read no other common format).
 
 Each threshold and each regression verdict is one ``<testcase>``; a failed one has a
 ``<failure>`` whose message carries the figures, so the CI page says why without
-opening the log. Suites group the cases: the run itself, the thresholds, and the
-comparison with a baseline. The layout follows the schema Jenkins publishes
-(``testsuites > testsuite > testcase``, ``failure message type``), which GitLab and
-the GitHub reporters read too.
+opening the log. Suites group the cases: the run itself, the checks on responses
+(a hard check that failed at least once failed requests, and is a failed case; a
+soft one only reports its rate), the thresholds, and the comparison with a baseline.
+The layout follows the schema Jenkins publishes (``testsuites > testsuite >
+testcase``, ``failure message type``), which GitLab and the GitHub reporters read too.
 """
 
 from __future__ import annotations
@@ -81,6 +82,17 @@ def junit_cases(
                 not failed,
                 f"{s.failures:,} of {s.requests:,} requests failed" + iterations,
                 kind="run",
+            )
+        )
+    for c in result.checks:  # a hard check that failed failed requests; a soft one, nothing
+        label = f"{c.endpoint}: {c.name}" if c.endpoint else c.name
+        cases.append(
+            JUnitCase(
+                "checks",
+                label + (" (soft)" if c.soft else ""),
+                c.soft or not c.failed,
+                f"{c.passed:,} passed, {c.failed:,} failed ({c.pass_rate:.2%})",
+                kind="check",
             )
         )
     for gate in gates:

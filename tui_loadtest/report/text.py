@@ -189,6 +189,50 @@ def flow_table(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
     return lines
 
 
+def tag_table(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
+    """The endpoints grouped by tag (``tags = [...]``): each tag's requests, P50, P95,
+    P99, rate and errors, its endpoints together; nothing without tags."""
+    groups = result.tag_groups()
+    if not groups:
+        return []
+    name_w = max(8, min(30, width - 64, max(len(t.tag) for t in groups)))
+    lines = [
+        f"{'Tag':<{name_w}} {'Endpoints':>9} {'Requests':>10} {'P50':>9} {'P95':>9} "
+        f"{'P99':>9} {'RPS':>9} {'Errors':>8}",
+        rule("-", width),
+    ]
+    for t in groups:
+        s, lat = t.stats, t.stats.latency
+        lines.append(
+            f"{clip(t.tag, name_w):<{name_w}} {len(t.endpoints):>9} {fmt_int(s.requests):>10} "
+            f"{fmt_ms(lat.p50):>9} {fmt_ms(lat.p95):>9} {fmt_ms(lat.p99):>9} "
+            f"{fmt_rate(s.rps):>9} {fmt_pct(s.error_rate):>8}"
+        )
+    return lines
+
+
+def check_table(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
+    """Checks on responses: each one's passes, failures and pass rate, under its
+    endpoint; a soft check (only counted) is marked. Names are cut to fit."""
+    if not result.checks:
+        return []
+    figures_w = 11 + 10 + 9 + 3  # Passed, Failed, Rate and their spaces
+    name_w = max(12, min(60, width - figures_w))
+    lines = [f"{'Check':<{name_w}} {'Passed':>10} {'Failed':>9} {'Rate':>9}", rule("-", width)]
+    for c in result.checks:
+        label = f"{c.endpoint}: {c.name}" if c.endpoint else c.name
+        label += " (soft)" if c.soft else ""
+        mark = "✓" if not c.failed else "✗"
+        lines.append(
+            f"{clip(f'{mark} {label}', name_w):<{name_w}} {fmt_int(c.passed):>10} "
+            f"{fmt_int(c.failed):>9} {fmt_pct(c.pass_rate):>9}"
+        )
+    total = result.check_rate()
+    if total is not None:
+        lines.append(f"All checks: {fmt_pct(total)} passed.")
+    return lines
+
+
 def overall_lines(result: RunResult) -> list[str]:
     s = result.summary
     iterations = iterations_text(result)
@@ -437,6 +481,7 @@ def run_summary(result: RunResult, width: int | None = None) -> str:
     paused = float(result.outcome.get("paused_s") or 0)
     views = latency_views(result, fits)
     flows = flow_table(result, fits)
+    checks = check_table(result, fits)
     heavy, thin = rule("=", fits), rule("-", fits)
     lines = [
         heavy,
@@ -465,7 +510,9 @@ def run_summary(result: RunResult, width: int | None = None) -> str:
         thin,
         *endpoint_table(result, fits),
         "",
+        *(["Tags", thin, *tags, ""] if (tags := tag_table(result, fits)) else []),
         *(["Flows", thin, *flows, ""] if flows else []),
+        *(["Checks", thin, *checks, ""] if checks else []),
         *(["Resources", thin, *res, ""] if (res := resource_lines(result)) else []),
         "Errors",
         thin,

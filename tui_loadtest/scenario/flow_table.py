@@ -15,11 +15,13 @@ from .captures import parse_capture_table
 from .checks import Context, at_most, boolean, positive_number, text
 from .messages import join, show
 from .model import MAX_WEIGHT, FlowSpec, StepSpec
+from .redact import check_report
 from .request_table import REQUEST_KEYS, WEIGHT_LIMIT, parse_request
+from .tags import parse_tags
 
 __all__ = ["parse_flows"]
 
-_FLOW_KEYS = ("name", "weight", "think_time", "steps")
+_FLOW_KEYS = ("name", "weight", "think_time", "steps", "tags")
 _STEP_ONLY_KEYS = ("once", "capture", "strict")
 _STEP_KEYS = (*(k for k in REQUEST_KEYS if k != "weight"), *_STEP_ONLY_KEYS)
 
@@ -64,13 +66,15 @@ def parse_flows(
         steps, step_reports = _parse_steps(
             ctx, key, item.get("steps"), has_global_type, (columns, data_hint), taken
         )
-        flows.append(FlowSpec(name=name, steps=steps, weight=weight, think_time=think))
+        tags = parse_tags(ctx, f"{key}.tags", item.get("tags"))
+        flows.append(FlowSpec(name=name, steps=steps, weight=weight, think_time=think, tags=tags))
         reports.append(
             {
                 "name": name,
                 "weight": weight,
                 "think_time": list(think) if think is not None else None,
                 "steps": step_reports,
+                **({"tags": list(tags)} if tags else {}),
             }
         )
     return tuple(flows), reports
@@ -149,6 +153,8 @@ def _parse_steps(
                 "once": once,
                 "strict": strict,
                 "capture": {c.name: c.text for c in captures},
+                **({"checks": [check_report(c) for c in spec.checks]} if spec.checks else {}),
+                **({"tags": list(spec.tags)} if spec.tags else {}),
             }
         )
     if all(s.once for s in steps):

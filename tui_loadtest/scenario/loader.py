@@ -66,6 +66,8 @@ from .monitor_table import parse_monitor
 from .redact import redact_proxy, report_dict
 from .request_table import parse_requests
 from .script_file import load_script
+from .setup_table import parse_setup
+from .tags import parse_tags
 from .thresholds import parse_thresholds
 from .urls import normalize_host
 
@@ -105,6 +107,9 @@ _TOP_KEYS = (
     "monitor",
     "cluster",
     "export",
+    "tags",
+    "setup",
+    "teardown",
 )
 
 
@@ -136,33 +141,65 @@ def parse_scenario(
     http, http_report = _parse_http(ctx, data.get("http"))
     script = _parse_script(ctx, data)
     data_files = parse_data(ctx, data.get("data"))
+    setup, setup_reports = parse_setup(ctx, "setup", data.get("setup"), http.headers)
+    setup_names = frozenset(c.name for step in setup for c in step.captures)
+    teardown, teardown_reports = parse_setup(
+        ctx, "teardown", data.get("teardown"), http.headers, known=setup_names
+    )
     columns = frozenset(c for d in data_files for c in d.columns)
+    for name in sorted(columns & setup_names):
+        raise ctx.fail("setup", f"{show(name)} is both captured by [setup] and a [[data]] column")
     requests, request_reports = parse_requests(
         ctx,
         data.get("requests"),
         http.headers,
-        known=columns,
+        known=columns | setup_names,
         optional="flows" in data or script is not None,
         unknown_hint=columns_hint(data_files) and f"add vars{columns_hint(data_files)}",
     )
     taken = {r.name: r.method for r in requests}
     flows, flow_reports = parse_flows(
-        ctx, data.get("flows"), http.headers, columns, taken, columns_hint(data_files)
+        ctx, data.get("flows"), http.headers, columns | setup_names, taken, columns_hint(data_files)
     )
+    for index, flow in enumerate(flows, start=1):
+        for step_no, step in enumerate(flow.steps, start=1):
+            for c in step.captures:
+                if c.name in setup_names:
+                    raise ctx.fail(
+                        f"flows[{index}].steps[{step_no}].capture.{c.name}",
+                        f"{show(c.name)} is captured by [setup] (its values are read-only)",
+                    )
     if len(taken) > MAX_ENDPOINTS:  # every request and flow step has its own row
         raise ctx.fail(
             "flows",
             f"expected at most {MAX_ENDPOINTS} endpoints in all ([[requests]] and the flows' "
             f"steps), got {len(taken)}",
         )
-    if http.transport == "httpx" and (flows or data_files or script is not None):
+    if http.transport == "httpx" and (
+        flows or data_files or script is not None or any(r.checks for r in requests)
+    ):
         raise ctx.fail(
             "http.transport",
-            '[[flows]], [[data]] and scripts run on the "fast" transport '
+            '[[flows]], [[data]], checks and scripts run on the "fast" transport '
             '(remove transport = "httpx")',
         )
+    check_names = [
+        c.name
+        for spec in [*requests, *(s.request for f in flows for s in f.steps)]
+        for c in spec.checks
+    ]
+    tags = parse_tags(ctx, "tags", data.get("tags"))
+    tagged = Scenario(
+        name="", host=None, load=load, http=http, requests=requests, flows=flows, tags=tags
+    )
+    tag_names = list(dict.fromkeys(t for tt in tagged.endpoint_tags.values() for t in tt))
     thresholds = parse_thresholds(
-        ctx, data.get("thresholds"), list(taken), iterations=bool(flows) or script is not None
+        ctx,
+        data.get("thresholds"),
+        list(taken),
+        iterations=bool(flows) or script is not None,
+        check_names=None if script is not None else list(dict.fromkeys(check_names)),
+        tag_names=tag_names,
     )
     if script is not None and "host" not in data and script.host is not None:
         host = script.host  # the script's own host (Locust's): the file's host comes first
@@ -183,8 +220,15 @@ def parse_scenario(
         monitor=monitor,
         cluster=cluster,
         export=export,
+        tags=tags,
+        setup=setup,
+        teardown=teardown,
     )
     redacted = report_dict(scenario, http_report, request_reports, flow_reports)
+    if setup:
+        redacted["setup"] = setup_reports
+    if teardown:
+        redacted["teardown"] = teardown_reports
     return replace(scenario, redacted=redacted, secrets=frozenset(ctx.secrets))
 
 

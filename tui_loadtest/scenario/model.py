@@ -86,6 +86,8 @@ class RequestSpec:
     vars: tuple[tuple[str, tuple[str, ...]], ...] = ()
     expect_status: frozenset[int] | None = None
     json_body: bool = False  # body came from ``json``: filled values get JSON-escaped
+    checks: tuple[CheckSpec, ...] = ()  # run on every response of the request
+    tags: tuple[str, ...] = ()  # its own (a step's: beside its flow's and the scenario's)
 
     @property
     def has_header_placeholders(self) -> bool:
@@ -259,31 +261,47 @@ class HttpSpec:
 
 @dataclass(frozen=True)
 class Threshold:
-    """A CI gate: a metric must stay at or below ``limit`` (``rps_min``: at or above)."""
+    """A CI gate: a metric must stay at or below ``limit`` (``rps_min``: at or above).
+
+    ``checks``: the pass rate of the checks (all of them, or those named ``check``) must
+    be above ``limit`` (``strict``) or at least ``limit``."""
 
     metric: str
     limit: float
     endpoint: str | None = None
+    check: str | None = None  # metric "checks": the checks of this name (None: all)
+    strict: bool = False  # "rate > x" rather than "rate >= x"
+    tag: str | None = None  # the endpoints with this tag, together (not with ``endpoint``)
 
     @property
     def is_lower_bound(self) -> bool:
         """True when the measured value must reach the limit (throughput floors)."""
-        return self.metric == "rps_min"
+        return self.metric in ("rps_min", "checks")
 
     @property
     def key(self) -> str:
         """The threshold as written in the file, e.g. ``endpoints.GET /x.p99_ms``."""
+        if self.metric == "checks":
+            return "checks" if self.check is None else f"checks.{self.check}"
+        if self.tag is not None:
+            return f"tags.{self.tag}.{self.metric}"
         prefix = f"endpoints.{self.endpoint}." if self.endpoint is not None else ""
         return prefix + self.metric
 
     @property
     def label(self) -> str:
-        """Human-readable gate, e.g. ``p95_ms <= 500`` or ``rps_min >= 100``."""
-        operator = ">=" if self.is_lower_bound else "<="
+        """Human-readable gate, e.g. ``p95_ms <= 500``, ``rps_min >= 100`` or
+        ``checks rate > 0.99``."""
+        operator = ">" if self.strict else ">=" if self.is_lower_bound else "<="
+        if self.metric == "checks":
+            return f"{self.key} rate {operator} {number_text(self.limit)}"
         return f"{self.key} {operator} {number_text(self.limit)}"
 
     def passes(self, value: float) -> bool:
-        """True if the measured ``value`` satisfies the gate (limits are inclusive)."""
+        """True if the measured ``value`` satisfies the gate (limits are inclusive but
+        for ``rate > x``)."""
+        if self.strict:
+            return value > self.limit
         return value >= self.limit if self.is_lower_bound else value <= self.limit
 
 
@@ -308,6 +326,39 @@ class CaptureSpec:
     path: tuple[PathSegment, ...] = ()
     header: str = ""
     pattern: str = ""
+
+
+CHECK_SOURCES = ("status", "json", "header", "body", "duration")
+CHECK_OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "matches", "contains", "exists")
+# The numbers a check compares ("duration < 300ms": µs; the rest as written).
+CheckValue = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One check on a response: ``checks = ["json:$.status == 'ok'", ...]``.
+
+    ``source``: one of :data:`CHECK_SOURCES` (``path``: a ``json`` source's JSONPath
+    segments, ``header``: a header's name); ``op``: one of :data:`CHECK_OPS`; ``value``:
+    the operand (a tuple for ``in``, a regex's text for ``matches``, whole µs for a
+    ``duration``; None for ``exists``). ``name`` labels its row in every table (the
+    text unless the check is named); ``soft``: a failure is only counted, the
+    request is not failed. ``text`` is the check as written: it is the message of
+    a failed request (never the value found, which may be a secret)."""
+
+    text: str
+    name: str
+    source: str
+    op: str
+    value: CheckValue | tuple[CheckValue, ...] = None
+    path: tuple[PathSegment, ...] = ()
+    header: str = ""
+    soft: bool = False
+
+    @property
+    def needs_body(self) -> bool:
+        """True when the check reads the body (so its step keeps its responses)."""
+        return self.source in ("json", "body")
 
 
 @dataclass(frozen=True)
@@ -336,6 +387,7 @@ class FlowSpec:
     steps: tuple[StepSpec, ...]
     weight: float = 1.0
     think_time: tuple[float, float] | None = None
+    tags: tuple[str, ...] = ()  # every step has them too
 
 
 @dataclass(frozen=True)
@@ -371,6 +423,8 @@ class ScriptSpec:
     tasks: tuple[tuple[str, float], ...]
     on_start: str | None = None  # the @on_start function's name, if any
     host: str | None = None  # a module-level ``host = "http://..."`` (Locust's), normalized
+    setup: str | None = None  # the @setup function's name, if any
+    teardown: str | None = None  # the @teardown function's name, if any
     # The modules the script imported from its own folder when it was loaded, as paths
     # relative to that folder (``helpers.py``, ``lib/__init__.py``): what a cluster ships.
     modules: tuple[str, ...] = ()
@@ -534,6 +588,41 @@ class Scenario:
     cluster: ClusterSpec = field(default_factory=ClusterSpec)
     locustfile: LocustfileSpec | None = None
     export: ExportSpec = field(default_factory=ExportSpec)
+    tags: tuple[str, ...] = ()  # every request and flow of the scenario has them
+    # [setup] and [teardown]: steps run once before and after the load (engine/setup.py);
+    # ``setup_values`` are what the setup captured, filled in by the run before it starts
+    # its workers (every user reads them; they are secrets, kept out of every artefact)
+    setup: tuple[StepSpec, ...] = ()
+    teardown: tuple[StepSpec, ...] = ()
+    setup_values: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    @property
+    def setup_names(self) -> tuple[str, ...]:
+        """The names the ``[setup]`` steps capture (every user can use them as ``{name}``)."""
+        return tuple(dict.fromkeys(c.name for step in self.setup for c in step.captures))
+
+    @property
+    def has_setup(self) -> bool:
+        """A ``[setup]`` or a script's ``@setup``."""
+        return bool(self.setup) or (self.script is not None and self.script.setup is not None)
+
+    @property
+    def has_teardown(self) -> bool:
+        """A ``[teardown]`` or a script's ``@teardown``."""
+        return bool(self.teardown) or (self.script is not None and self.script.teardown is not None)
+
+    @property
+    def endpoint_tags(self) -> dict[str, tuple[str, ...]]:
+        """Each endpoint row's tags: the scenario's, its flow's and its own (steps sharing
+        a row share them all), in the order first written."""
+        found: dict[str, dict[str, None]] = {}
+        for r in self.requests:
+            found.setdefault(r.name, {}).update(dict.fromkeys((*self.tags, *r.tags)))
+        for f in self.flows:
+            for step in f.steps:
+                tags = (*self.tags, *f.tags, *step.request.tags)
+                found.setdefault(step.name, {}).update(dict.fromkeys(tags))
+        return {name: tuple(tags) for name, tags in found.items()}
 
     @property
     def endpoints(self) -> tuple[tuple[str, str], ...]:
@@ -549,6 +638,20 @@ class Scenario:
         return tuple(rows)
 
     @property
+    def check_rows(self) -> tuple[tuple[str, str, bool], ...]:
+        """``(endpoint name, check name, soft)`` of every check, in the order of the
+        endpoints (a check on steps sharing a row, with the same name, is one row)."""
+        rows: list[tuple[str, str, bool]] = []
+        seen: set[tuple[str, str]] = set()
+        specs = [*self.requests, *(step.request for f in self.flows for step in f.steps)]
+        for spec in specs:
+            for check in spec.checks:
+                if (spec.name, check.name) not in seen:
+                    seen.add((spec.name, check.name))
+                    rows.append((spec.name, check.name, check.soft))
+        return tuple(rows)
+
+    @property
     def flow_names(self) -> tuple[str, ...]:
         """The rows of the flow table: each ``[[flows]]``, or each task of a script."""
         if self.script is not None:
@@ -560,9 +663,10 @@ class Scenario:
 
     @property
     def has_journeys(self) -> bool:
-        """True when users follow flows, carry data rows or run a script (not the plain mix)."""
-        return bool(self.flows or self.data or self.script or self.locustfile) or any(
-            r.has_header_placeholders for r in self.requests
+        """True when users follow flows, carry data rows or run a script, or a request has
+        checks (not the plain mix: the plain path never looks at a response)."""
+        return bool(self.flows or self.data or self.script or self.locustfile or self.setup) or any(
+            r.has_header_placeholders or r.checks for r in self.requests
         )
 
     @property

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_plus
 
-from .model import ENV_REF, PLACEHOLDER, LoadSpec, MonitorSpec, Scenario
+from .model import ENV_REF, PLACEHOLDER, CheckSpec, LoadSpec, MonitorSpec, Scenario, Threshold
 
 REDACTED = "<redacted>"
 # Free text is scrubbed of secret values this long or longer: shorter ones ("1",
@@ -56,6 +56,28 @@ def is_secret_param(name: str) -> bool:
     """True for query parameters named like a credential (token, api_key, signature...)."""
     words = _WORD_SPLIT.split(_CAMEL.sub(r"\1 \2", name).lower())
     return any(w in _SECRET_PARAM_WORDS or w.endswith(_SECRET_PARAM_ENDINGS) for w in words)
+
+
+def threshold_dicts(thresholds: Iterable[Threshold]) -> list[dict[str, Any]]:
+    """The thresholds as the report keeps them (``stats.thresholds`` reads them back)."""
+    return [
+        {
+            "metric": t.metric,
+            "limit": t.limit,
+            "endpoint": t.endpoint,
+            "label": t.label,
+            **({"check": t.check, "strict": t.strict} if t.metric == "checks" else {}),
+            **({"tag": t.tag} if t.tag is not None else {}),
+        }
+        for t in thresholds
+    ]
+
+
+def check_report(check: CheckSpec) -> str | dict[str, Any]:
+    """A check as the report keeps it: its text, or a table when named or soft."""
+    if check.name == check.text and not check.soft:
+        return check.text
+    return {"check": check.text, "name": check.name, "soft": check.soft}
 
 
 def _only_references(value: str) -> bool:
@@ -304,13 +326,18 @@ def report_dict(
                 "content_type": r.content_type,
                 "vars": report.get("vars", {name: list(values) for name, values in r.vars}),
                 "expect_status": None if r.expect_status is None else sorted(r.expect_status),
+                **({"checks": [check_report(c) for c in r.checks]} if r.checks else {}),
+                **({"tags": list(r.tags)} if r.tags else {}),
             }
             for r, report in zip(sc.requests, request_reports, strict=True)
         ],
-        "thresholds": [
-            {"metric": t.metric, "limit": t.limit, "endpoint": t.endpoint, "label": t.label}
-            for t in sc.thresholds
-        ],
+        "thresholds": threshold_dicts(sc.thresholds),
+        **({"tags": list(sc.tags)} if sc.tags else {}),
+        **(
+            {"endpoint_tags": {n: list(t) for n, t in sc.endpoint_tags.items() if t}}
+            if any(sc.endpoint_tags.values())
+            else {}
+        ),
         **journeys,
         **({"monitor": monitor_dict(sc.monitor)} if sc.monitor.active else {}),
     }

@@ -14,6 +14,8 @@ from .headers import TOKEN, parse_headers
 from .messages import join, number_text, show
 from .model import ENV_REF, MAX_ENDPOINTS, MAX_WEIGHT, PLACEHOLDER, THRESHOLD_METRICS, RequestSpec
 from .redact import REDACTED, redact_query, secret_query_values, secret_vars
+from .response_checks import parse_check_list
+from .tags import parse_tags
 from .urls import SPACE_OR_CONTROL
 
 WEIGHT_LIMIT = "(weights are relative: 1 and 3 mean 25 % and 75 %)"
@@ -32,6 +34,8 @@ REQUEST_KEYS = (
     "headers",
     "vars",
     "expect_status",
+    "checks",
+    "tags",
 )
 
 
@@ -135,6 +139,9 @@ def parse_request(
         unknown_hint,
     )
     expect = _parse_expect_status(ctx, f"{key}.expect_status", item.get("expect_status"))
+    checks = parse_check_list(
+        ctx, f"{key}.checks", item.get("checks"), f"{'step' if step else 'request'} {show(name)}"
+    )
     path = _resolve_path(ctx, f"{key}.path", template)
     ctx.secrets.update(secret_query_values(template))
     spec = RequestSpec(
@@ -148,6 +155,8 @@ def parse_request(
         vars=variables,
         expect_status=expect,
         json_body=json_body,
+        checks=checks,
+        tags=parse_tags(ctx, f"{key}.tags", item.get("tags")),
     )
     report = {
         "headers": header_report,

@@ -25,12 +25,12 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import ScenarioError
-from ..script import ON_START_ATTR, TASK_ATTR
+from ..script import ON_START_ATTR, SETUP_ATTR, TASK_ATTR, TEARDOWN_ATTR
 from .messages import show
 from .model import ScriptSpec
 from .urls import normalize_host
 
-__all__ = ["import_script", "load_script", "script_parts"]
+__all__ = ["import_script", "load_script", "script_parts", "setup_parts"]
 
 _SCRIPT_PREFIX = "tui_loadtest_user_script_"  # the module name a script is imported under
 
@@ -81,6 +81,18 @@ def script_parts(module: ModuleType) -> tuple[list[tuple[str, Any, float]], Any,
     return tasks, start, wait
 
 
+def setup_parts(module: ModuleType) -> tuple[Any, Any]:
+    """The module's ``@setup`` and ``@teardown`` functions (None for one it lacks)."""
+    found: dict[str, Any] = {SETUP_ATTR: None, TEARDOWN_ATTR: None}
+    for value in vars(module).values():
+        if not callable(value) or getattr(value, "__module__", None) != module.__name__:
+            continue
+        for attr in found:
+            if getattr(value, attr, False):
+                found[attr] = value
+    return found[SETUP_ATTR], found[TEARDOWN_ATTR]
+
+
 def load_script(file: str, path: Path, where: str) -> ScriptSpec:
     """Import and check a script. ``where`` prefixes messages: the scenario file and
     key (``x.toml: script``), or the script itself when it is run directly."""
@@ -104,7 +116,10 @@ def load_script(file: str, path: Path, where: str) -> ScriptSpec:
             f"{shown}: no task (decorate an async function with @task, "
             "from tui_loadtest.script import task)"
         )
-    for name, fn, _ in tasks + ([("on_start", start, 0.0)] if start else []):
+    setup, teardown = setup_parts(module)
+    extra = [(kind, fn, 0.0) for kind, fn in (("on_start", start), ("setup", setup),
+                                               ("teardown", teardown)) if fn]  # fmt: skip
+    for name, fn, _ in tasks + extra:
         if not inspect.iscoroutinefunction(fn):
             code = getattr(fn, "__code__", None)
             line = f":{code.co_firstlineno}" if code is not None else ""
@@ -122,6 +137,8 @@ def load_script(file: str, path: Path, where: str) -> ScriptSpec:
         tasks=tuple((name, weight) for name, _, weight in tasks),
         on_start=start.__name__ if start is not None else None,
         host=_script_host(module, shown),
+        setup=setup.__name__ if setup is not None else None,
+        teardown=teardown.__name__ if teardown is not None else None,
         modules=folder_modules(Path(resolved).parent),
     )
 

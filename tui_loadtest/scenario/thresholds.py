@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Any
 
 from .checks import Context, is_number, positive_number
@@ -9,13 +11,22 @@ from .messages import did_you_mean, join, show
 from .model import RUN_ONLY_METRICS, THRESHOLD_METRICS, Threshold
 
 ENDPOINT_METRICS = tuple(m for m in THRESHOLD_METRICS if m not in RUN_ONLY_METRICS)
+_RATE = re.compile(r"\s*rate\s*(>=|>)\s*(\d+(?:\.\d*)?|\.\d+)\s*")
+_RATE_HINT = 'a pass rate like "rate > 0.99" or "rate >= 0.999"'
 
 
 def parse_thresholds(
-    ctx: Context, raw: Any, request_names: list[str], *, iterations: bool = True
+    ctx: Context,
+    raw: Any,
+    request_names: list[str],
+    *,
+    iterations: bool = True,
+    check_names: list[str] | None = None,
+    tag_names: list[str] | None = None,
 ) -> tuple[Threshold, ...]:
     """``iterations``: the scenario has flows or a script (``iteration_failure_rate``
-    has something to measure)."""
+    has something to measure); ``check_names``: the names of the scenario's checks
+    (None: any name, a script names its checks as it runs); ``tag_names``: its tags."""
     table = ctx.table("thresholds", raw, "a table ([thresholds])")
     found: list[Threshold] = []
     for name, value in table.items():
@@ -24,6 +35,20 @@ def parse_thresholds(
             raise ctx.fail(key, "needs [[flows]] or a script (plain requests make no iterations)")
         if name in THRESHOLD_METRICS:
             found.append(_threshold(ctx, key, name, value, None))
+        elif name == "tags":
+            groups = ctx.table(key, value, "a table of tags, like { checkout = { p95_ms = 500 } }")
+            for tag, metrics in groups.items():
+                found += _tag_thresholds(ctx, join(key, tag), tag, metrics, tag_names)
+        elif name.startswith("tags."):
+            found += _tag_thresholds(ctx, key, name.removeprefix("tags."), value, tag_names)
+        elif name == "checks" and isinstance(value, dict):
+            for check, rate in value.items():
+                found.append(_check_threshold(ctx, join(key, check), check, rate, check_names))
+        elif name == "checks":
+            found.append(_check_threshold(ctx, key, None, value, check_names))
+        elif name.startswith("checks."):
+            check = name.removeprefix("checks.")
+            found.append(_check_threshold(ctx, key, check, value, check_names))
         elif name == "endpoints":
             endpoints = ctx.table(key, value, 'a table of request names, like { "GET /" = {...} }')
             for endpoint, metrics in endpoints.items():
@@ -34,12 +59,17 @@ def parse_thresholds(
             endpoint = name.removeprefix("endpoints.")
             found += _endpoint_thresholds(ctx, key, endpoint, value, request_names)
         else:
-            choices = [*THRESHOLD_METRICS, *(f"endpoints.{n}" for n in request_names)]
+            choices = [
+                *THRESHOLD_METRICS,
+                "checks",
+                *(f"endpoints.{n}" for n in request_names),
+                *(f"tags.{t}" for t in tag_names or ()),
+            ]
             guess = did_you_mean(name, choices)
             hint = (
                 f'did you mean "{guess}"?'
                 if guess
-                else "known keys: " + ", ".join(THRESHOLD_METRICS) + ', "endpoints.<name>"'
+                else "known keys: " + ", ".join(THRESHOLD_METRICS) + ', checks, "endpoints.<name>"'
             )
             raise ctx.fail(key, f"unknown key ({hint})")
     seen: set[str] = set()
@@ -85,3 +115,50 @@ def _threshold(ctx: Context, key: str, metric: str, value: Any, endpoint: str | 
     else:
         positive_number(ctx, key, value, "a positive number of milliseconds")
     return Threshold(metric=metric, limit=float(value), endpoint=endpoint)
+
+
+def _check_threshold(
+    ctx: Context, key: str, check: str | None, value: Any, names: list[str] | None
+) -> Threshold:
+    """``checks = "rate > 0.99"`` (every check) or one check's, by name."""
+    if names is not None and not names:
+        raise ctx.fail(key, "the scenario has no checks (add checks = [...] to a request or step)")
+    if check is not None and names is not None and check not in names:
+        guess = did_you_mean(check, names)
+        hint = (
+            f"did you mean {show(guess)}?"
+            if guess
+            else "checks: " + ", ".join(show(n) for n in names[:10])
+        )
+        raise ctx.fail(key, f"no check named {show(check)} ({hint})")
+    m = _RATE.fullmatch(value) if isinstance(value, str) else None
+    if m is None:
+        raise ctx.expected(key, _RATE_HINT, value)
+    limit = float(m.group(2))
+    if limit > 1:
+        raise ctx.expected(key, f"{_RATE_HINT} (a fraction between 0 and 1)", value)
+    return Threshold(metric="checks", limit=limit, check=check, strict=m.group(1) == ">")
+
+
+def _tag_thresholds(
+    ctx: Context, key: str, tag: str, raw: Any, tags: list[str] | None
+) -> list[Threshold]:
+    """``"tags.checkout".p95_ms = 500``: the endpoints tagged ``checkout``, together."""
+    known = tags or []
+    if tag not in known:
+        guess = did_you_mean(tag, known)
+        hint = (
+            f"did you mean {show(guess)}?"
+            if guess
+            else "tags: " + (", ".join(show(t) for t in known) if known else "none")
+        )
+        raise ctx.fail(key, f"no endpoint is tagged {show(tag)} ({hint})")
+    metrics = ctx.table(key, raw, "a table of metrics, like { p95_ms = 500 }")
+    for metric in metrics:
+        if metric in RUN_ONLY_METRICS:
+            raise ctx.fail(join(key, metric), "is for the whole run (set it under [thresholds])")
+    ctx.check_keys(key, metrics, ENDPOINT_METRICS)
+    return [
+        replace(_threshold(ctx, join(key, metric), metric, value, None), tag=tag)
+        for metric, value in metrics.items()
+    ]

@@ -17,6 +17,7 @@ from operator import itemgetter
 
 from .histogram import Histogram
 from .model import (
+    CheckStats,
     EndpointSnapshot,
     ErrorRow,
     Event,
@@ -122,6 +123,13 @@ class WorkerDelta:
     # The first stall by each culprit, in words: events and headless lines like ``notes``,
     # but not the run's notes (the report's generator section counts every stall).
     loop_notes: list[str] = field(default_factory=list)
+    # Checks on responses: (check row, passed, failed) for the checks that ran; a script
+    # names its checks as it runs: (endpoint, name, soft) of the rows this worker added
+    # since its last delta, in its own order (as ``new_endpoints``).
+    checks: list[tuple[int, int, int]] = field(default_factory=list)
+    new_checks: list[tuple[str, str, bool]] = field(default_factory=list)
+    # --http-debug: (endpoint, the exchange as text) copied this second, for the HTTP log
+    http_debug: list[tuple[str, str]] = field(default_factory=list)
 
 
 class _Span:
@@ -278,6 +286,7 @@ class _Second:
         "target",
         "dropped",
         "lag",
+        "checks",
     )
 
     def __init__(self, n_flows: int = 0) -> None:
@@ -303,6 +312,7 @@ class _Second:
         self.endpoints: dict[int, _Span] = {}  # row -> its span, for active rows only
         self.total: _Span | None = None  # every endpoint together, once complete
         self.flows = [_FlowSpan() for _ in range(n_flows)]
+        self.checks: dict[int, list[int]] = {}  # check row -> [passed, failed]
 
 
 class RunAggregate:
@@ -315,6 +325,7 @@ class RunAggregate:
         window_s: int = 5,
         flows: tuple[str, ...] | list[str] = (),  # flow (or script task) names, in order
         warmup_s: float = 0.0,
+        checks: tuple[tuple[str, str, bool], ...] | list[tuple[str, str, bool]] = (),
     ) -> None:
         self.endpoint_keys = list(endpoints)
         self.n = len(endpoints)
@@ -375,6 +386,13 @@ class RunAggregate:
         # Told of each second as it completes, in the merge thread and under the run's
         # lock: each must only hand the (then unchanging) second over, never block.
         self.listeners: list[Callable[[_Second], None]] = []
+        # Checks on responses, (endpoint, name, soft) by row, and each one's [passed,
+        # failed] over the measured run (and over the warm-up apart); a script's checks
+        # are added as its workers name them (each worker's own order -> the run's).
+        self.check_keys: list[tuple[str, str, bool]] = list(checks)
+        self.check_counts: list[list[int]] = [[0, 0] for _ in self.check_keys]
+        self.warmup_check_counts: list[list[int]] = [[0, 0] for _ in self.check_keys]
+        self._checks_of: dict[int, list[int]] = {}
 
     # -- feeding ------------------------------------------------------------
     def add(self, delta: WorkerDelta) -> list[int]:
@@ -432,6 +450,18 @@ class RunAggregate:
             span.add(d)
         for flow, fd in zip(sec.flows, delta.flows, strict=True):
             flow.add(fd)
+        if delta.checks or delta.new_checks:
+            check_rows = self._check_rows(delta)
+            for local, passed, failed in delta.checks:
+                check = local if check_rows is None else check_rows[local]
+                if not 0 <= check < len(self.check_keys):
+                    raise ValueError(f"worker {delta.worker} sent check row {check}")
+                counts = sec.checks.get(check)
+                if counts is None:
+                    sec.checks[check] = [passed, failed]
+                else:
+                    counts[0] += passed
+                    counts[1] += failed
         for note in delta.notes:
             if self._say(delta, note):
                 self.notes.append(note)
@@ -483,6 +513,24 @@ class RunAggregate:
                     rows.append(self.endpoint_keys.index(key))
                 else:
                     rows.append(self._add_row(key))
+        return rows
+
+    def _check_rows(self, delta: WorkerDelta) -> list[int] | None:
+        """The run's check row of each of this worker's (None: the scenario's own order)."""
+        rows = self._checks_of.get(delta.worker)
+        if delta.new_checks:
+            if rows is None:
+                rows = self._checks_of[delta.worker] = []
+            keys = [(e, n) for e, n, _ in self.check_keys]
+            for endpoint, name, soft in delta.new_checks:
+                if (endpoint, name) in keys:
+                    rows.append(keys.index((endpoint, name)))
+                else:
+                    self.check_keys.append((endpoint, name, soft))
+                    self.check_counts.append([0, 0])
+                    self.warmup_check_counts.append([0, 0])
+                    keys.append((endpoint, name))
+                    rows.append(len(self.check_keys) - 1)
         return rows
 
     def _add_row(self, key: tuple[str, str]) -> int:
@@ -558,6 +606,10 @@ class RunAggregate:
             self._total.merge(total)
         for cum_flow, f in zip(self.warmup_flows if warm else self.flows, sec.flows, strict=True):
             cum_flow.merge(f)
+        check_counts = self.warmup_check_counts if warm else self.check_counts
+        for row, (passed, failed) in sec.checks.items():
+            check_counts[row][0] += passed
+            check_counts[row][1] += failed
         if warm:
             self.warmup_active_s += max(0.0, span - sec.paused_s)
             self.warmup_wall_s += span
@@ -692,6 +744,16 @@ class RunAggregate:
                 lag.merge(sec.lag)
         return Latency.from_histogram(lag)
 
+    def check_stats(self, warmup: bool = False) -> list[CheckStats]:
+        """Each check's counts over the measured run (``warmup``: over the warm-up)."""
+        counts = self.warmup_check_counts if warmup else self.check_counts
+        return [
+            CheckStats(endpoint, name, passed, failed, soft)
+            for (endpoint, name, soft), (passed, failed) in zip(
+                self.check_keys, counts, strict=True
+            )
+        ]
+
     def error_rows(self, warmup: bool = False) -> list[ErrorRow]:
         """The errors of the measured run (``warmup``: of the warm-up)."""
         rows = []
@@ -766,6 +828,7 @@ class RunAggregate:
             flows=self.flow_snapshots(),
             generator_cpu_pct=generator_cpu_pct,
             generator_saturated=generator_saturated,
+            checks=tuple(self.check_stats()),
         )
 
 

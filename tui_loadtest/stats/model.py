@@ -4,6 +4,7 @@ report, store, comparison) reads. Built only from merged histograms and counters
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
@@ -105,6 +106,38 @@ class FlowSnapshot:
     name: str
     total: FlowStats
     window: FlowStats
+
+
+@dataclass(frozen=True, slots=True)
+class CheckStats:
+    """One check on one endpoint's responses: how often it passed and failed. ``soft``:
+    its failures were only counted (the requests were not failed)."""
+
+    endpoint: str
+    name: str
+    passed: int
+    failed: int
+    soft: bool = False
+
+    @property
+    def total(self) -> int:
+        return self.passed + self.failed
+
+    @property
+    def pass_rate(self) -> float:
+        """Passed / checked; 1.0 when the check never ran (nothing failed)."""
+        return self.passed / self.total if self.total else 1.0
+
+
+def check_rate(checks: Iterable[CheckStats], name: str | None = None) -> float | None:
+    """The pass rate of ``checks`` (those named ``name``); None when none ran."""
+    passed = failed = 0
+    for c in checks:
+        if name is None or c.name == name:
+            passed += c.passed
+            failed += c.failed
+    total = passed + failed
+    return passed / total if total else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +252,7 @@ class Snapshot:
     worker_rows: tuple[WorkerRow, ...] = ()  # one per engine, in worker order
     repeat: tuple[int, int] | None = None  # --repeat N: (this run, N)
     users_by_class: tuple[tuple[str, int], ...] = ()  # a locustfile's users, by class
+    checks: tuple[CheckStats, ...] = ()  # checks on responses: each one's counts so far
 
     @property
     def warming_up(self) -> bool:

@@ -99,6 +99,38 @@ class FlowReport(Struct, kw_only=True):
     service_duration_ms: LatencyMs | UnsetType = UNSET  # arrival-rate runs
 
 
+class TagReport(Struct, kw_only=True):
+    """The endpoints tagged ``tag`` (``tags = [...]``), together: the figures of the
+    summary over them (an endpoint with two tags counts in both). Written for readers;
+    recomputed from the endpoints' histograms when a report is read."""
+
+    tag: str
+    endpoints: list[str]
+    requests: int
+    failures: int
+    error_rate: float
+    rps: float
+    bytes_received: int
+    bytes_sent: int = 0
+    status_codes: dict[int, int] = msgspec.field(default_factory=dict)
+    redirects: int = 0
+    latency_ms: LatencyMs
+    service_latency_ms: LatencyMs | UnsetType = UNSET
+    dropped: int | UnsetType = UNSET
+
+
+class CheckReport(Struct, kw_only=True):
+    """One check on one endpoint's responses (``checks = [...]``, a script's
+    ``user.check``): how often it passed and failed. ``soft``: failures were only counted."""
+
+    endpoint: str
+    name: str
+    passed: int
+    failed: int
+    pass_rate: float  # passed / (passed + failed); 1.0 when it never ran
+    soft: bool = False
+
+
 class ErrorReport(Struct, kw_only=True):
     """One kind of failure on one endpoint: its count and the last message seen."""
 
@@ -269,6 +301,17 @@ class LostWorkerReport(Struct, kw_only=True):
     missing_s: float | UnsetType = UNSET  # seconds of its share the run went without
 
 
+class SetupReport(Struct, kw_only=True):
+    """How the run's setup or teardown went (its requests are not measured; what a setup
+    captured is a secret: never here)."""
+
+    requests: int = 0
+    duration_s: float = 0.0
+    passed: bool = True
+    failure: str | None = None
+    skipped: str | None = None  # why it did not run (teardown: a second signal)
+
+
 class OutcomeReport(Struct, kw_only=True):
     """How the run ended."""
 
@@ -283,6 +326,8 @@ class OutcomeReport(Struct, kw_only=True):
     degraded: str | None | UnsetType = UNSET
     # What the workers said once (a data queue that ran out...): runs with any only
     notes: list[str] | UnsetType = UNSET
+    setup: SetupReport | UnsetType = UNSET  # runs with a setup only
+    teardown: SetupReport | UnsetType = UNSET  # runs with a teardown only
 
 
 class GeneratorCpuReport(Struct, kw_only=True):
@@ -412,6 +457,8 @@ class Report(Struct, kw_only=True):
     thresholds: list[ThresholdReport] = msgspec.field(default_factory=list)
     endpoints: list[EndpointReport]
     flows: list[FlowReport] | UnsetType = UNSET  # journeys only
+    checks: list[CheckReport] | UnsetType = UNSET  # runs with checks only
+    tags: list[TagReport] | UnsetType = UNSET  # scenarios with tags only
     resources: ResourcesReport | UnsetType = UNSET  # --monitor-pid, --scrape, [monitor]
     warmup: WarmupReport | UnsetType = UNSET  # runs with a warm-up
     repeats: RepeatsReport | UnsetType = UNSET  # --repeat N: every run, their spread

@@ -17,8 +17,9 @@ import msgspec
 from .. import __version__
 from . import report_format as fmt
 from .histogram import NBUCKETS, SUB_BITS, Histogram
-from .model import ErrorRow, FlowStats, Latency, Stats, TimelinePoint
+from .model import CheckStats, ErrorRow, FlowStats, Latency, Stats, TimelinePoint, check_rate
 from .resources import ResourceSeries
+from .tags import TagResult, tag_results
 from .thresholds import ThresholdResult, evaluate, scenario_thresholds
 
 REPORT_FORMAT = fmt.REPORT_FORMAT
@@ -86,6 +87,7 @@ class RunResult:
     # run's figures and their spread (stats/repeats.py), ``runs`` every run complete.
     repeats: dict[str, Any] = field(default_factory=dict)
     runs: list[RunResult] = field(default_factory=list)
+    checks: list[CheckStats] = field(default_factory=list)  # checks on responses
     tool: str = "tui-loadtest"
     version: str = __version__
 
@@ -142,6 +144,18 @@ class RunResult:
             if f.name == name:
                 return f
         return None
+
+    def tag_groups(self) -> list[TagResult]:
+        """The endpoints grouped by tag (``tags = [...]``): each tag's figures together."""
+        return tag_results(self.scenario, self.endpoints, self.duration_s)
+
+    def tag_stats(self, tag: str) -> Stats | None:
+        """The figures of the endpoints tagged ``tag``, together (None: no such tag)."""
+        return next((t.stats for t in self.tag_groups() if t.tag == tag), None)
+
+    def check_rate(self, name: str | None = None) -> float | None:
+        """The pass rate of every check (of those named ``name``); None when none ran."""
+        return check_rate(self.checks, name)
 
     def threshold_results(self) -> list[ThresholdResult]:
         """The scenario's thresholds, each with the value measured and passed or failed."""
@@ -220,6 +234,10 @@ class RunResult:
             ],
             endpoints=[_endpoint_struct(e) for e in self.endpoints],
             flows=flows,
+            checks=[_check_struct(c) for c in self.checks] if self.checks else msgspec.UNSET,
+            tags=[_tag_struct(t) for t in groups]
+            if (groups := self.tag_groups())
+            else msgspec.UNSET,
             resources=self._resources_struct(),
             warmup=(
                 _typed(self.warmup, fmt.WarmupReport, "warmup") if self.warmup else msgspec.UNSET
@@ -363,6 +381,10 @@ class RunResult:
             resources=[ResourceSeries.from_dict(msgspec.to_builtins(d)) for d in series],
             monitor={"sources": list(resources.sources)} if resources else {},
             warmup=msgspec.to_builtins(given(report.warmup) or {}),
+            checks=[
+                CheckStats(c.endpoint, c.name, c.passed, c.failed, c.soft)
+                for c in (given(report.checks) or [])
+            ],
             **_repeats_from(given(report.repeats)),
             tool=report.tool,
             version=report.version,
@@ -412,7 +434,7 @@ def service_view(result: RunResult) -> RunResult:
     )
 
 
-_FRACTIONS = ("error_rate", "iteration_failure_rate")
+_FRACTIONS = ("error_rate", "iteration_failure_rate", "checks")
 
 
 def _r(x: float) -> float:
@@ -465,7 +487,7 @@ def _latency_of(d: fmt.LatencyMs | None, h: Histogram | None) -> Latency:
     return Latency(**msgspec.structs.asdict(d))
 
 
-_S = TypeVar("_S", fmt.StatsReport, fmt.EndpointReport)
+_S = TypeVar("_S", fmt.StatsReport, fmt.EndpointReport, fmt.TagReport)
 
 
 def _stats_fields(s: Stats) -> dict[str, Any]:
@@ -515,6 +537,23 @@ def _error_struct(e: ErrorRow) -> fmt.ErrorReport:
     if e.last_seen_s is not None:
         out.last_seen_s = _r(e.last_seen_s)
     return out
+
+
+def _tag_struct(t: TagResult) -> fmt.TagReport:
+    return _with_service(
+        fmt.TagReport(tag=t.tag, endpoints=list(t.endpoints), **_stats_fields(t.stats)), t.stats
+    )
+
+
+def _check_struct(c: CheckStats) -> fmt.CheckReport:
+    return fmt.CheckReport(
+        endpoint=c.endpoint,
+        name=c.name,
+        passed=c.passed,
+        failed=c.failed,
+        pass_rate=round(c.pass_rate, 6),
+        soft=c.soft,
+    )
 
 
 def _flow_struct(f: FlowResult) -> fmt.FlowReport:

@@ -25,7 +25,7 @@ _LATENCY = {
     "mean_ms": "mean",
 }
 
-_RATES = ("rps_min", "error_rate", "iteration_failure_rate")
+_RATES = ("rps_min", "error_rate", "iteration_failure_rate", "checks")
 
 
 class EndpointFigures(Protocol):
@@ -48,6 +48,14 @@ class Measured(Protocol):
 
     def endpoint(self, name: str) -> EndpointFigures | None: ...
 
+    def check_rate(self, name: str | None = None) -> float | None:
+        """The pass rate of the checks (those named ``name``); None when none ran."""
+        ...
+
+    def tag_stats(self, tag: str) -> Stats | None:
+        """The figures of the endpoints tagged ``tag``, together."""
+        ...
+
 
 @dataclass(frozen=True)
 class ThresholdResult:
@@ -55,7 +63,7 @@ class ThresholdResult:
     (no responses), which fails: a gate must not pass on missing data."""
 
     metric: str
-    scope: str  # OVERALL or the endpoint's name
+    scope: str  # OVERALL, the endpoint's name, "check NAME" or "tag NAME"
     limit: float
     value: float | None
     passed: bool
@@ -66,8 +74,12 @@ def measure(threshold: Threshold, result: Measured) -> float | None:
     """The value ``threshold`` is checked against; None when there is nothing to measure."""
     if threshold.metric == "iteration_failure_rate":
         return result.iteration_failure_rate if result.iterations else None
+    if threshold.metric == "checks":
+        return result.check_rate(threshold.check)
     stats: Stats | None = result.summary
-    if threshold.endpoint is not None:
+    if threshold.tag is not None:
+        stats = result.tag_stats(threshold.tag)
+    elif threshold.endpoint is not None:
         endpoint = result.endpoint(threshold.endpoint)
         stats = endpoint.stats if endpoint else None
     if stats is None or stats.requests == 0:
@@ -88,7 +100,7 @@ def evaluate(thresholds: Iterable[Threshold], result: Measured) -> list[Threshol
         out.append(
             ThresholdResult(
                 metric=t.metric,
-                scope=t.endpoint if t.endpoint is not None else OVERALL,
+                scope=_scope(t),
                 limit=t.limit,
                 value=value,
                 passed=value is not None and t.passes(value),
@@ -96,6 +108,14 @@ def evaluate(thresholds: Iterable[Threshold], result: Measured) -> list[Threshol
             )
         )
     return out
+
+
+def _scope(t: Threshold) -> str:
+    if t.check is not None:
+        return f"check {t.check}"
+    if t.tag is not None:
+        return f"tag {t.tag}"
+    return t.endpoint if t.endpoint is not None else OVERALL
 
 
 def scenario_thresholds(scenario: dict[str, Any]) -> list[Threshold]:
@@ -109,6 +129,13 @@ def scenario_thresholds(scenario: dict[str, Any]) -> list[Threshold]:
             continue
         if isinstance(limit, bool) or not isinstance(limit, int | float):
             continue
+        check, strict, tag = item.get("check"), item.get("strict") is True, item.get("tag")
+        if (check is not None and not isinstance(check, str)) or (
+            tag is not None and not isinstance(tag, str)
+        ):
+            continue
         if endpoint is None or isinstance(endpoint, str):
-            out.append(Threshold(metric, float(limit), endpoint))
+            out.append(
+                Threshold(metric, float(limit), endpoint, check=check, strict=strict, tag=tag)
+            )
     return out

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 # many names the rest share one row and the run says so once.
 MAX_NAMES = 200
 OTHER_NAMES = "(other names)"
+OTHER_CHECKS = "(other checks)"
 
 
 class ClientConn(Conn):
@@ -85,6 +86,10 @@ class ClientRuntime:
         http = eng.scenario.http
         self.rows: dict[tuple[str, str], ClientRow] = {}
         self.new_rows: list[tuple[str, str]] = []  # announced in the next delta
+        # user.check() names, by (endpoint, name): rows of the worker's check counts
+        self.check_rows: dict[tuple[str, str], int] = {}
+        self.new_checks: list[tuple[str, str, bool]] = []  # announced in the next delta
+        self.check_keys: list[tuple[str, str, bool]] = []  # every one, by row
         self.logs: list[str] = []  # tracebacks for the run's log file (next delta)
         self.notes: list[str] = []
         self.noted: set[str] = set()  # notes said once per worker
@@ -189,6 +194,28 @@ class ClientRuntime:
         self.rows[key] = row
         self.new_rows.append(key)
         self.eng.add_row(row)
+        return row
+
+    def check_row(self, endpoint: str, name: str, soft: bool) -> int:
+        """The row of the worker's check counts for ``name`` after ``endpoint`` (made and
+        announced the first time; past ``MAX_NAMES`` names the rest share one)."""
+        key = (endpoint, name)
+        row = self.check_rows.get(key)
+        if row is not None:
+            return row
+        if len(self.check_rows) >= MAX_NAMES:
+            key = ("", OTHER_CHECKS)
+            row = self.check_rows.get(key)
+            if row is not None:
+                return row
+            self.notes.append(
+                f"more than {MAX_NAMES} check names; the rest are counted under "
+                f'"{OTHER_CHECKS}" (name checks after what they check, not after a value)'
+            )
+        row = self.check_rows[key] = len(self.check_rows)
+        self.new_checks.append((*key, soft))
+        self.check_keys.append((*key, soft))
+        self.eng.buf.grow_checks()
         return row
 
     def note_once(self, key: str, text: str) -> None:
@@ -498,6 +525,26 @@ class ClientUser(Session):
         self.eng.buf.response_failure(
             row.index, "check", self.rt.redact(self.all_secrets(), reason)
         )
+
+    def check(self, name: str, passed: bool, soft: bool) -> None:
+        """A script's ``user.check``: counted under the last request's row and ``name``;
+        a failed hard check fails that response (kind ``check``, ``name`` as message,
+        counted once, as ``fail_response``) and the iteration."""
+        row = self.req
+        rt = self.rt
+        counts = self.eng.buf.checks
+        slot = 2 * rt.check_row(row.name if row is not None else "", name, soft)
+        if passed:
+            counts[slot] += 1
+            return
+        counts[slot + 1] += 1
+        if soft:
+            return
+        self.it_failed = True
+        if row is None or self.resp_failed:
+            return
+        self.resp_failed = True
+        self.eng.buf.response_failure(row.index, "check", rt.redact(self.all_secrets(), name))
 
     @property
     def cookies(self) -> Any:

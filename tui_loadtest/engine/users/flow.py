@@ -129,6 +129,8 @@ class FlowUser(VUser):
         self.it_failed = False
         self.ready = [f.first == 0 for f in j.flows]  # once steps done, by flow order
         self.open_model = False  # FlowSlot: latency from the arrival, service time too
+        for name, value in eng.scenario.setup_values:  # what the run's [setup] captured
+            j.values.fill(self.values, name, value)
         rows = eng.data_rows.take() if eng.data_rows is not None else []
         self.idle = rows is None  # a queue ran out: this user never sends
         for spec, row in rows or ():
@@ -168,7 +170,7 @@ class FlowUser(VUser):
         if self.jar is not None:
             data = self.with_cookies(data)
         self.data = data
-        if s.captures is not None:
+        if s.keeps:
             keep = self.keep = self.chunks
             if keep:
                 keep.clear()
@@ -229,7 +231,9 @@ class FlowUser(VUser):
         # -- INLINE COPY of complete's step outcome (ended: the iteration ended) --
         ended = False
         caps = s.captures
-        if not s.ok[status]:
+        if s.checks is not None:
+            ended = self.checked_step(s, status, t1)
+        elif not s.ok[status]:
             ended = self.failed_step(s, status, t1)
         elif caps is not None:
             keep = self.keep
@@ -276,7 +280,10 @@ class FlowUser(VUser):
         self.deadline = 0
         self.served += 1
         caps = s.captures
-        if not s.ok[status]:
+        if s.checks is not None:
+            if self.checked_step(s, status, t1):
+                return
+        elif not s.ok[status]:
             if self.failed_step(s, status, t1):
                 return
         elif caps is not None:
@@ -298,6 +305,41 @@ class FlowUser(VUser):
             self.step = nxt
 
     # -- the step's less common outcomes (out of complete's way) ------------------
+    def checked_step(self, s: CompiledStep, status: int, t1: int) -> bool:
+        """The outcome of a step with checks: each check counted, then the status, a
+        failed hard check (kind ``check``, the check's text: a request failed by its
+        status is not failed twice), the captures. A failed check ends the iteration
+        as a failed status does: when its step captures strictly. True: it ended."""
+        checks = s.checks
+        assert checks is not None
+        raw: bytes | None
+        if s.keeps:
+            keep = self.keep
+            self.keep = None
+            if self.nbytes > self.max_keep:
+                raw = None  # over max_body: not kept, body checks and captures fail
+            else:
+                raw = b"".join([self.head, *keep]) if keep else self.head
+        else:
+            raw = self.received_head() if checks.needs_head else None
+        failed = checks.run(status, (t1 - self.t0) // 1000, raw)
+        if not s.ok[status]:
+            return self.failed_step(s, status, t1)
+        if failed is not None:
+            self.eng.buf.response_failure(s.req.index, "check", failed)
+            self.it_failed = True
+            if s.captures is not None and s.strict:
+                self.end_iteration(t1)
+                return True
+            return False
+        caps = s.captures
+        if caps is None:
+            return False
+        if raw is None:
+            return self.capture_failed(s, 0, None, t1, status)
+        bad = caps.apply(raw, status, self.values, self.last, self.cache)
+        return bad >= 0 and self.capture_failed(s, bad, raw, t1, status)
+
     def failed_step(self, s: CompiledStep, status: int, t1: int) -> bool:
         """An HTTP failure: counted; its captures are not tried. True: the iteration
         ended (a strict capturing step's values cannot be trusted)."""

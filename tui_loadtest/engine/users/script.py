@@ -73,14 +73,22 @@ class ScriptRuntime(ClientRuntime):
             self.flows.append(self.on_start)
         self.wait: Callable[[], float] | None = wait
         self._traced: dict[str, int] = {}
+        self.module = module
+        # What user() and slot() make (observed subclasses for the dry run, --http-debug).
+        self.user_type: type[ScriptUser] = ScriptUser
+        self.slot_type: type[ScriptSlot] = ScriptSlot
+
+    def function(self, name: str) -> Callable[..., Any]:
+        """The script's function of that name (its @setup, its @teardown)."""
+        return getattr(self.module, name)
 
     def user(self, eng: ScriptHost) -> ScriptUser:
         """A closed-model user of this script (the engine's ``user_class``)."""
-        return ScriptUser(eng, self)
+        return self.user_type(eng, self)
 
     def slot(self, eng: ScriptHost, pool: SlotPool) -> ScriptSlot:
         """An open-model slot of this script (the engine's ``slot_class``)."""
-        return ScriptSlot(eng, self, pool)
+        return self.slot_type(eng, self, pool)
 
     def script_error(self, user: ScriptUser, flow: ScriptFlow, exc: BaseException) -> None:
         """Count a task's exception; keep the first tracebacks of each kind for the log."""
@@ -119,7 +127,7 @@ class ScriptUser(ClientUser):
         for spec, values in rows or ():
             row.update(zip(spec.columns, values, strict=True))
             secrets += (row[c] for c in spec.secret_columns if len(row[c]) >= 4)
-        self.api = User(self, eng.next_user_id(), row)
+        self.api = User(self, eng.next_user_id(), row, dict(eng.scenario.setup_values))
         self.secrets = secrets
 
     @property

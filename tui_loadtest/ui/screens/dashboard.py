@@ -21,6 +21,7 @@ from ...stats.result import RunResult
 from ..baseline_hooks import BaselineContext, BaselineDeltas
 from ..source import RunSource
 from ..widgets.charts import LatencyChart, RpsChart
+from ..widgets.checks import CheckTable
 from ..widgets.endpoints import EndpointTable
 from ..widgets.errors import ErrorTable
 from ..widgets.events import EventLog
@@ -38,7 +39,8 @@ CLOCK_FALLBACK_S = 1.25  # redraw the clock on its own when no Snapshot came for
 
 
 class DashboardScreen(Screen):
-    """Header, progress, KPI tiles, percentiles, charts, endpoints, errors, events."""
+    """Header, progress, KPI tiles, percentiles, charts, endpoints, errors, checks (when
+    the run has any), events."""
 
     CSS_PATH = "dashboard.tcss"
     AUTO_FOCUS = ""  # no panel highlighted until the user tabs to one
@@ -105,6 +107,7 @@ class DashboardScreen(Screen):
                     yield LatencyChart(id="chart-latency")
                     yield EndpointTable(id="endpoints")
                     yield ErrorTable(id="errors")
+                    yield CheckTable(id="checks")  # runs with checks only
             yield SummaryView(id="summary")
             yield ResourcesView(id="resources")
             yield WorkersView(id="workers")
@@ -124,6 +127,7 @@ class DashboardScreen(Screen):
             self.query_one(PercentilePanel),
             self.query_one(EndpointTable),
             self.query_one(ErrorTable),
+            self.query_one(CheckTable),
             self.query_one(EventLog),
         )
         self.call_after_refresh(self.refresh_view)

@@ -33,6 +33,7 @@ from ...report.formatting import (
 from ...report.recommendations import recommend
 from ...report.resources import resource_lines
 from ...report.text import (
+    check_table,
     generator_lines,
     iterations_text,
     latency_views,
@@ -251,6 +252,11 @@ def summary_renderable(
         _section("Endpoint Performance"),
         endpoints,
         *([_section("Flows"), *flows] if (flows := flow_table(result)) else []),
+        *(
+            [_section("Checks"), Text("\n".join([lines[0], *lines[2:]]))]
+            if (lines := check_table(result))
+            else []
+        ),
         *([_section("Resources"), Text("\n".join(resources))] if resources else []),
         _section("Errors"),
         errors,
