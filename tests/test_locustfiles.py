@@ -472,3 +472,40 @@ def test_parsed_options_and_prints_reach_the_terminal(tmp_path: Path, command: s
     assert out.returncode == 0, out.stderr[-2000:]
     assert "options: True 3 5.0 2 None" in out.stderr.splitlines()
     assert "options:" not in out.stdout
+
+
+LYING = """
+from locust import HttpUser, constant, task
+
+
+class Reader(HttpUser):
+    wait_time = constant(0.01)
+
+    @task
+    def read(self):
+        self.client.get("/fault")
+"""
+
+
+def test_a_server_sending_past_its_content_length_costs_no_request(tmp_path: Path) -> None:
+    """Each response is followed by 9 bytes it did not announce: as under requests, the
+    connection goes and the next request takes a new one; every request the server
+    answered is a success, and only those are counted."""
+    from .fault_server import FaultServer
+
+    (tmp_path / "locustfile.py").write_text(LYING, encoding="utf-8")
+    server = FaultServer()
+    try:
+        server.set_mode("overlong")
+        out = tui(
+            "locust", "run", "-f", "locustfile.py", "-H", server.url, "--headless",
+            "-u", "2", "-t", "1s", "--csv", "o", cwd=tmp_path,
+        )  # fmt: skip
+        seen = server.stats()
+    finally:
+        server.stop()
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = read_csv_rows(tmp_path / "o")
+    assert rows.requests(("GET", "/fault")) == seen["requests"] > 0
+    assert rows.total.failures == 0
+    assert seen["connections"] >= seen["requests"]  # a new connection after each response
