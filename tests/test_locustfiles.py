@@ -509,3 +509,36 @@ def test_a_server_sending_past_its_content_length_costs_no_request(tmp_path: Pat
     assert rows.requests(("GET", "/fault")) == seen["requests"] > 0
     assert rows.total.failures == 0
     assert seen["connections"] >= seen["requests"]  # a new connection after each response
+
+
+FAILS_AFTER_A_REQUEST = """
+from locust import HttpUser, constant, task
+
+
+class Checker(HttpUser):
+    wait_time = constant(0.01)
+
+    @task
+    def check(self):
+        r = self.client.get("/api/products")
+        assert r.status_code == 418, "not a teapot"
+"""
+
+
+def test_a_task_failing_after_its_request_keeps_its_pace(tmp_path: Path) -> None:
+    """A task that sends, then fails an assert: each run is an error and the user goes
+    on at its wait_time, as in Locust (it waited for a response: it cannot spin, so it
+    is not slowed down)."""
+    (tmp_path / "locustfile.py").write_text(FAILS_AFTER_A_REQUEST, encoding="utf-8")
+    with LocustTarget() as target:
+        out = tui(
+            "locust", "run", "-f", "locustfile.py", "-H", target.url, "--headless",
+            "-u", "2", "-t", "2s", "--csv", "f", cwd=tmp_path,
+        )  # fmt: skip
+        sent = target.count("GET", "/api/products")
+    assert out.returncode == 1, out.stderr[-2000:]
+    rows = read_csv_rows(tmp_path / "f")
+    assert rows.requests(("GET", "/api/products")) == sent
+    # at most 2 users x 2 s / 10 ms = 400; slowed down to a pause of 1 s it was under 10
+    assert sent > 100
+    assert sum(rows.exceptions.values()) == sent

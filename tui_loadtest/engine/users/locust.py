@@ -516,6 +516,7 @@ class LocustUser(ClientUser):
             flow = rt.flow_by_name.get(task_name(fn))
         self.flow = flow
         self.task_failed = False
+        self.switched = False
         t0 = perf_counter_ns()
         try:
             fn(*args)
@@ -528,7 +529,9 @@ class LocustUser(ClientUser):
             self.task_failed = True
             rt.count_error(flow, exc, self.all_secrets())
             self.end_task(flow, t0, True)
-            if perf_counter_ns() - t0 < SPIN_S * 1e9:
+            if not self.switched and perf_counter_ns() - t0 < SPIN_S * 1e9:
+                # it raised before waiting for anything: again and again, it would hold
+                # the loop; a task that sent a request first paces itself, as in Locust
                 self.sleep(self.error_pause())
             return
         self.end_task(flow, t0, self.task_failed)
