@@ -16,6 +16,7 @@ import os
 import re
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -542,3 +543,28 @@ def test_a_task_failing_after_its_request_keeps_its_pace(tmp_path: Path) -> None
     # at most 2 users x 2 s / 10 ms = 400; slowed down to a pause of 1 s it was under 10
     assert sent > 100
     assert sum(rows.exceptions.values()) == sent
+
+
+def test_the_run_ends_at_its_time_even_when_the_server_stalls(tmp_path: Path) -> None:
+    """`locust run` without --stop-timeout stops users where they are, as Locust kills
+    them: requests in flight at the end are given up and not counted, so a server that
+    never answers holds the run neither past -t nor to a failure."""
+    from .fault_server import FaultServer
+
+    (tmp_path / "locustfile.py").write_text(LYING, encoding="utf-8")
+    server = FaultServer()
+    try:
+        server.set_mode("stall")
+        started = time.monotonic()
+        out = tui(
+            "locust", "run", "-f", "locustfile.py", "-H", server.url, "--headless",
+            "-u", "3", "-r", "100", "-t", "1s", "--csv", "s", cwd=tmp_path,
+        )  # fmt: skip
+        took = time.monotonic() - started
+        seen = server.stats()
+    finally:
+        server.stop()
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert seen["requests"] == 3  # one each, never answered
+    assert read_csv_rows(tmp_path / "s").total.requests == 0
+    assert took < 8  # the request timeout (10 s) never had to pass

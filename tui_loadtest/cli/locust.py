@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -225,6 +226,10 @@ def run_locustfile(options: Any, files: tuple[Path, ...]) -> int:
     if options.show_task_ratio_json:
         print(task_ratio_json(loaded.classes, options.num_users))
         return EXIT_OK
+    if scenario.locustfile is not None and not options.stop_timeout:
+        # as Locust: at the stop, users are killed where they are, requests in flight too
+        spec = replace(scenario.locustfile, abandon_at_stop=True)
+        scenario = replace(scenario, locustfile=spec)
     scenario = apply_overrides(
         scenario,
         users=options.num_users or 1,

@@ -328,11 +328,9 @@ class WorkerEngine:
                 if self.driver is not None:
                     self.buf.dropped += 1
                 self.retire(user)
-            elif (
-                not user.deadline
-                and not user.connecting
-                and (self.script is None or not self.script.wind_down(user))
-            ):
+            elif user.connecting or (self.script is not None and self.script.wind_down(user)):
+                continue  # it ends by itself (a locustfile user, stopped as Locust stops it)
+            elif not user.deadline:
                 self.retire(user)
         if not self.users:
             self._idle.set()

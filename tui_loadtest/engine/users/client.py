@@ -136,9 +136,9 @@ class ClientRuntime:
         """New users are of these classes from now on (a locustfile's load shape)."""
 
     def wind_down(self, user: Any) -> bool:
-        """The run stops and ``user`` has no request in flight: True when it ends on its
-        own (a locustfile user runs its on_stop, and those requests go out), False to
-        retire it now."""
+        """The run stops: True when ``user`` ends on its own (a locustfile user runs its
+        on_stop, and those requests go out); False to retire it now, or, with a request
+        in flight, once that request has finished."""
         return False
 
     def stopped(self) -> None:

@@ -144,7 +144,11 @@ class LocustRuntime(ClientRuntime):
         self.events.test_start.fire(environment=self.environment)
 
     def wind_down(self, user: Any) -> bool:
-        return bool(user.wind_down())
+        if not user.deadline:
+            return bool(user.wind_down())
+        if self.spec.abandon_at_stop:  # `locust run` without --stop-timeout: as Locust
+            return bool(user.abandon())
+        return False  # its request finishes and counts; it stops where it next waits
 
     def restrict(self, classes: tuple[str, ...]) -> None:
         """A load shape's tick named ``classes``: users started from now on are of these,
@@ -383,6 +387,26 @@ class LocustUser(ClientUser):
                 self.resume(None)
         else:
             self.interrupt()
+        return True
+
+    def abandon(self) -> bool:
+        """The run stops with this user's request in flight, and Locust would kill the
+        user there: the request is given up (not counted; its connection goes) and the
+        user stops as if it had been waiting. True: it retires itself."""
+        glet = self.glet
+        if self.api is None or self.dying or not glet or self.waiting != "request":
+            return False
+        self.deadline = 0
+        self.keep = None
+        self.abort_connection()
+        self.begin_winding()
+        self.waiting = ""
+        try:
+            glet.throw(GreenletExit)
+        except GreenletExit:
+            pass
+        except Exception as exc:  # noqa: BLE001 - on_stop's own failure
+            self.locust.count_error(None, exc, self.all_secrets())
         return True
 
     def begin_winding(self) -> None:
