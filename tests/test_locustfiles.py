@@ -568,3 +568,117 @@ def test_the_run_ends_at_its_time_even_when_the_server_stalls(tmp_path: Path) ->
     assert seen["requests"] == 3  # one each, never answered
     assert read_csv_rows(tmp_path / "s").total.requests == 0
     assert took < 8  # the request timeout (10 s) never had to pass
+
+
+HOSTILE = {
+    "init_raises": """
+from locust import HttpUser, constant, events, task
+
+
+@events.init.add_listener
+def broken(environment, **kwargs):
+    raise ValueError("no config")
+
+
+class U(HttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def t(self):
+        self.client.get("/api/products")
+""",
+    "exits": """
+import sys
+from locust import HttpUser, constant, task
+
+
+class U(HttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def t(self):
+        self.client.get("/api/products")
+        sys.exit(3)
+""",
+    "on_start_raises": """
+from locust import HttpUser, constant, task
+
+
+class U(HttpUser):
+    wait_time = constant(0.05)
+
+    def on_start(self):
+        raise RuntimeError("login refused")
+
+    @task
+    def t(self):
+        self.client.get("/api/products")
+""",
+    "shape_reads_options": """
+from locust import HttpUser, LoadTestShape, constant, events, task
+
+
+@events.init_command_line_parser.add_listener
+def flags(parser):
+    parser.add_argument("--peak", type=int, default=5)
+
+
+class U(HttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def t(self):
+        self.client.get("/api/products")
+
+
+class Peak(LoadTestShape):
+    def tick(self):
+        if self.get_run_time() < 1.5:
+            return (self.runner.environment.parsed_options.peak, 100)
+        return None
+""",
+}
+
+
+def _hostile(
+    tmp_path: Path, name: str, *args: str
+) -> tuple[subprocess.CompletedProcess[str], float, int]:
+    (tmp_path / "locustfile.py").write_text(HOSTILE[name], encoding="utf-8")
+    with LocustTarget() as target:
+        started = time.monotonic()
+        out = tui(
+            "locust", "run", "-f", "locustfile.py", "-H", target.url, "--headless", *args,
+            cwd=tmp_path,
+        )  # fmt: skip
+        took = time.monotonic() - started
+        sent = target.count("GET", "/api/products")
+    return out, took, sent
+
+
+def test_an_init_listener_that_raises_is_counted_and_the_run_goes_on(tmp_path: Path) -> None:
+    out, _, sent = _hostile(tmp_path, "init_raises", "-u", "2", "-r", "100", "-t", "1s")
+    assert "failed to start" not in out.stderr and "Traceback" not in out.stderr
+    assert "a listener of events.init raised" in out.stderr
+    assert out.returncode == 0 and sent > 0
+
+
+def test_sys_exit_in_a_task_ends_the_run_with_its_code(tmp_path: Path) -> None:
+    out, took, sent = _hostile(tmp_path, "exits", "-u", "2", "-r", "100", "-t", "30s")
+    assert out.returncode == 3, out.stderr[-2000:]
+    assert "sys.exit(3)" in out.stderr and took < 15 and sent >= 1
+
+
+def test_an_on_start_that_keeps_failing_does_not_hold_the_stop(tmp_path: Path) -> None:
+    """With --stop-timeout 20, a user whose on_start keeps raising stops at once: the
+    grace is for a task in progress, not for another try."""
+    out, took, _ = _hostile(
+        tmp_path, "on_start_raises", "-u", "2", "-r", "100", "-t", "1s", "--stop-timeout", "20"
+    )
+    assert took < 10, out.stderr[-2000:]
+    assert "on_start failed" in out.stderr
+
+
+def test_a_shape_reads_parsed_options_from_its_first_tick(tmp_path: Path) -> None:
+    out, _, sent = _hostile(tmp_path, "shape_reads_options", "--peak", "3")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "3 planned, 3 reached" in out.stdout and sent > 0

@@ -131,6 +131,8 @@ class LocustRuntime(ClientRuntime):
         EventHook.sink = self.listener_error
         RequestHook.recorder = self.recorded_elsewhere
         locust_debug.RUNNER = None  # run_single_user runs in a process of its own
+        # the engine's buffers come after this: what init's listeners raise waits
+        self._early: list[tuple[str, BaseException]] | None = []
         self.events.init.fire(environment=self.environment, runner=runner, web_ui=None)
 
     # -- the engine's hooks ----------------------------------------------------------
@@ -141,6 +143,9 @@ class LocustRuntime(ClientRuntime):
         raise NotImplementedError("locustfiles run users (the closed model)")
 
     def started(self) -> None:
+        early, self._early = self._early or [], None
+        for event, exc in early:
+            self.listener_error(event, exc)
         self.events.test_start.fire(environment=self.environment)
 
     def wind_down(self, user: Any) -> bool:
@@ -205,6 +210,9 @@ class LocustRuntime(ClientRuntime):
             self.logs.append(self.redact(secrets, f"{name}:\n{trace}"))
 
     def listener_error(self, event: str, exc: BaseException) -> None:
+        if self._early is not None:  # before the load: counted once it starts
+            self._early.append((event, exc))
+            return
         self.count_error(None, exc, [])
         self.note_once(f"listener {event}", f"locustfile: a listener of events.{event} raised")
 
@@ -327,7 +335,15 @@ class LocustUser(ClientUser):
             self.api.run()
         except GreenletExit:
             pass
-        except Exception as exc:  # noqa: BLE001 - the file's code: counted, never fatal
+        except SystemExit as exc:  # sys.exit() in the file's code: Locust's process exits
+            rt = self.locust
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            if rt.environment.process_exit_code is None:
+                rt.environment.process_exit_code = code
+            said = f"locustfile: sys.exit({exc.code!r}) in a user's code ends the run"
+            rt.note_once("exit", said)
+            rt.quit_run()
+        except BaseException as exc:  # noqa: BLE001 - the file's code: counted, never fatal
             self.locust.count_error(None, exc, self.all_secrets())
         finally:
             if not self.dying:
@@ -516,6 +532,8 @@ class LocustUser(ClientUser):
             except Exception as exc:  # noqa: BLE001 - the file's code: counted, tried again
                 self.end_task(flow, t0, True)
                 self.locust.count_error(flow, exc, self.all_secrets())
+                if self.winding:  # the run has stopped: no second try
+                    raise StopUser from None
                 self.rt.note_once(
                     "on_start",
                     f"locustfile: {type(user).__name__}.on_start failed; each user tries it"
