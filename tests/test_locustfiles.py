@@ -682,3 +682,27 @@ def test_a_shape_reads_parsed_options_from_its_first_tick(tmp_path: Path) -> Non
     out, _, sent = _hostile(tmp_path, "shape_reads_options", "--peak", "3")
     assert out.returncode == 0, out.stderr[-2000:]
     assert "3 planned, 3 reached" in out.stdout and sent > 0
+
+
+def test_a_body_that_does_not_decode_fails_its_request(tmp_path: Path) -> None:
+    """Content-Encoding: gzip on a body that is not gzip: as under requests, the request
+    fails (ContentDecodingError), rather than a task failing later on r.text."""
+    from .fault_server import FaultServer
+
+    (tmp_path / "locustfile.py").write_text(LYING, encoding="utf-8")
+    server = FaultServer()
+    try:
+        server.set_mode("bad-gzip")
+        out = tui(
+            "locust", "run", "-f", "locustfile.py", "-H", server.url, "--headless",
+            "-u", "1", "-t", "1s", "--csv", "g", cwd=tmp_path,
+        )  # fmt: skip
+        seen = server.stats()
+    finally:
+        server.stop()
+    assert out.returncode == 1, out.stderr[-2000:]
+    rows = read_csv_rows(tmp_path / "g")
+    row = rows.rows[("GET", "/fault")]
+    assert row.requests == row.failures == seen["requests"] > 0
+    (message,) = rows.messages(("GET", "/fault"))
+    assert message.startswith("ContentDecodingError(") and "could not be decoded" in message

@@ -26,7 +26,7 @@ import greenlet
 
 from ...locustfile import debug as locust_debug
 from ...locustfile import users as locust_users
-from ...locustfile.clients import LocustResponse
+from ...locustfile.clients import ContentDecodingError, LocustResponse
 from ...locustfile.env import Environment, LocalRunner
 from ...locustfile.event import EventHook, RequestHook
 from ...locustfile.exception import (
@@ -642,6 +642,11 @@ class LocustUser(ClientUser):
         response: Any = self.response_kept(status, t1, LocustResponse)
         self.keep = None
         response._measure = (row, (t1 - self.t0) // 1000, self.nbytes, status)
+        if response._raw and b"content-encoding" in response._head.lower():
+            try:  # as requests reads a body: decoded now, and a bad one fails the request
+                _ = response.content
+            except ValueError as exc:
+                response.error = ContentDecodingError(str(exc))
         self.deliver(response)
 
     def deliver(self, response: Response) -> None:
@@ -668,6 +673,8 @@ class LocustUser(ClientUser):
                 message = self.rt.redact(self.all_secrets(), locust_message(failure))
                 if isinstance(failure, CatchResponseError):
                     eng.buf.response_failure(row.index, "check", message)
+                elif isinstance(failure, ContentDecodingError):
+                    eng.buf.response_failure(row.index, "decode", message)
                 elif isinstance(failure, HTTPError) or status >= 400:
                     eng.buf.http_failure(row.index, status, message)
                 else:
