@@ -22,7 +22,15 @@ from pathlib import Path
 import pytest
 
 from .locust_corpus import BAD, CORPUS_FILES
-from .locust_parity import CORPUS, compare_rows, locust_command, our_command, read_csv_rows
+from .locust_parity import (
+    CORPUS,
+    compare_rows,
+    locust_command,
+    our_command,
+    read_csv_rows,
+    run_locust,
+    run_ours,
+)
 from .locust_runs import Runs
 from .locust_target import LocustTarget
 
@@ -706,3 +714,20 @@ def test_a_body_that_does_not_decode_fails_its_request(tmp_path: Path) -> None:
     assert row.requests == row.failures == seen["requests"] > 0
     (message,) = rows.messages(("GET", "/fault"))
     assert message.startswith("ContentDecodingError(") and "could not be decoded" in message
+
+
+def test_tags_that_leave_a_class_nothing_run_the_others_as_locust_does(tmp_path: Path) -> None:
+    """--tags slow leaves Editor and Auditor no task: Locust runs Browser alone, and so
+    do we, saying which classes were left out."""
+    runs = []
+    for runner in (run_ours, run_locust):
+        with LocustTarget() as target:
+            runs.append(
+                runner(CORPUS / "weighted_classes.py", target, tmp_path / runner.__name__,
+                       users=3, seconds=1, args=("--tags", "slow"))
+            )  # fmt: skip
+    ours, theirs = runs
+    # (Locust still spawns the fixed_count Auditor, whose missing tasks raise: exit 1)
+    assert ours.exit_code == 0, ours.output[-2000:]
+    assert set(ours.rows.rows) == set(theirs.rows.rows) == {("GET", "session"), ("GET", "/slow")}
+    assert "Editor, Auditor: no task left after --tags/--exclude-tags; not run" in ours.output

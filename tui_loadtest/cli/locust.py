@@ -215,6 +215,8 @@ def run_locustfile(options: Any, files: tuple[Path, ...]) -> int:
         stop_timeout=float(options.stop_timeout),
         need_host=not only_looking,
     )
+    for line in loaded.notes:
+        note(line)
     if options.list_commands:
         print("Available Users:")
         for cls in loaded.classes:

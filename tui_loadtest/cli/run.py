@@ -241,6 +241,8 @@ def load_scenario(args: argparse.Namespace) -> tuple[Scenario, Any]:
                 source, host=args.host, tags=args.tags, exclude_tags=args.exclude_tags
             )
             shape = loaded.shape
+            for line in loaded.notes:
+                note(line)
         elif str(source).endswith(".py"):
             sc = script_scenario(source)  # a Python user script, run directly
         else:
