@@ -151,7 +151,9 @@ class LocustRuntime(ClientRuntime):
     def wind_down(self, user: Any) -> bool:
         if not user.deadline:
             return bool(user.wind_down())
-        if self.spec.abandon_at_stop:  # `locust run` without --stop-timeout: as Locust
+        if user.connecting is not None or self.spec.abandon_at_stop:
+            # nothing sent yet, or `locust run` without --stop-timeout (as Locust kills
+            # its users): the request is given up, the user stops
             return bool(user.abandon())
         return False  # its request finishes and counts; it stops where it next waits
 
@@ -414,6 +416,9 @@ class LocustUser(ClientUser):
             return False
         self.deadline = 0
         self.keep = None
+        if self.connecting is not None:
+            self.connecting.cancel()  # its connect closes what it opened, if anything
+            self.connecting = None
         self.abort_connection()
         self.begin_winding()
         self.waiting = ""
