@@ -38,7 +38,11 @@ MODES = (
     "premature-eof",  # Content-Length 100, 10 bytes, then FIN
     "split-head",  # HTTP/1.0 close-delimited, the head in two segments 50 ms apart
     "500",  # every response a 500
+    "overlong",  # Content-Length 2, then 2 bytes and 9 more, in one write (keep-alive)
+    "overlong-later",  # Content-Length 2 and its 2 bytes, then 9 more 30 ms later
+    "bad-gzip",  # Content-Encoding: gzip, and a body that is not gzip
 )
+EXTRA = b"EXTRA!!!\n"
 
 
 def _response_head(status: str, length: int | None, extra: bytes = b"") -> bytes:
@@ -122,6 +126,15 @@ class _Server:
             w(_response_head("200 OK", len(OK_BODY)) + OK_BODY)
         elif mode == "500":
             w(_response_head("500 Internal Server Error", 4) + b"oops")
+        elif mode == "bad-gzip":
+            w(_response_head("200 OK", 9, b"Content-Encoding: gzip\r\n") + b"not gzip!")
+        elif mode == "overlong":
+            w(_response_head("200 OK", len(OK_BODY)) + OK_BODY + EXTRA)
+        elif mode == "overlong-later":
+            w(_response_head("200 OK", len(OK_BODY)) + OK_BODY)
+            await writer.drain()
+            await asyncio.sleep(0.03)
+            w(EXTRA)
         elif mode == "rst-mid-body":
             w(_response_head("200 OK", 100) + b"x" * 50)
             await writer.drain()

@@ -368,3 +368,33 @@ async def test_a_capturing_flow_step_reads_a_split_head_too(server):
     assert not agg.error_rows()
     assert sum(s.requests for s in agg.endpoint_stats()) == 20
     assert server.stats()["requests"] - before == 20
+
+
+# ---------------------------------------------- a server that sends more than it says
+
+
+async def test_bytes_after_a_response_close_the_connection_and_are_not_a_response(server):
+    """Content-Length 2, then 9 bytes more in the same write: the request sent right
+    after the response, on that connection, fails as ``protocol`` (the server has it;
+    its answer cannot be read); the extra bytes themselves are never a response. Our
+    count equals the server's."""
+    (requests, failures, kinds), seen, tail, grown, _ = await run_case(
+        server, "overlong", load={"users": 2, "requests": 40}
+    )
+    assert requests == seen["requests"] == 40
+    assert set(kinds) == {"protocol"} and 0 < failures < requests
+    assert tail <= 1.0 and grown <= 0
+
+
+async def test_bytes_on_an_idle_connection_close_it_silently(server):
+    """9 bytes 30 ms after a complete response, while the user thinks: not a response,
+    not a failure; the next request goes on a new connection."""
+    (requests, failures, kinds), seen, tail, grown, _ = await run_case(
+        server,
+        "overlong-later",
+        load={"users": 2, "requests": 12, "think_time": "0.1s"},
+    )
+    assert (failures, kinds) == (0, {})
+    assert requests == seen["requests"] == 12
+    assert seen["connections"] == 12  # each connection dropped after its extra bytes
+    assert grown <= 0

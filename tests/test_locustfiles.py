@@ -16,12 +16,21 @@ import os
 import re
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from .locust_corpus import BAD, CORPUS_FILES
-from .locust_parity import CORPUS, compare_rows, locust_command, our_command, read_csv_rows
+from .locust_parity import (
+    CORPUS,
+    compare_rows,
+    locust_command,
+    our_command,
+    read_csv_rows,
+    run_locust,
+    run_ours,
+)
 from .locust_runs import Runs
 from .locust_target import LocustTarget
 
@@ -472,3 +481,253 @@ def test_parsed_options_and_prints_reach_the_terminal(tmp_path: Path, command: s
     assert out.returncode == 0, out.stderr[-2000:]
     assert "options: True 3 5.0 2 None" in out.stderr.splitlines()
     assert "options:" not in out.stdout
+
+
+LYING = """
+from locust import HttpUser, constant, task
+
+
+class Reader(HttpUser):
+    wait_time = constant(0.01)
+
+    @task
+    def read(self):
+        self.client.get("/fault")
+"""
+
+
+def test_a_server_sending_past_its_content_length_costs_no_request(tmp_path: Path) -> None:
+    """Each response is followed by 9 bytes it did not announce: as under requests, the
+    connection goes and the next request takes a new one; every request the server
+    answered is a success, and only those are counted."""
+    from .fault_server import FaultServer
+
+    (tmp_path / "locustfile.py").write_text(LYING, encoding="utf-8")
+    server = FaultServer()
+    try:
+        server.set_mode("overlong")
+        out = tui(
+            "locust", "run", "-f", "locustfile.py", "-H", server.url, "--headless",
+            "-u", "2", "-t", "1s", "--csv", "o", cwd=tmp_path,
+        )  # fmt: skip
+        seen = server.stats()
+    finally:
+        server.stop()
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = read_csv_rows(tmp_path / "o")
+    assert rows.requests(("GET", "/fault")) == seen["requests"] > 0
+    assert rows.total.failures == 0
+    assert seen["connections"] >= seen["requests"]  # a new connection after each response
+
+
+FAILS_AFTER_A_REQUEST = """
+from locust import HttpUser, constant, task
+
+
+class Checker(HttpUser):
+    wait_time = constant(0.01)
+
+    @task
+    def check(self):
+        r = self.client.get("/api/products")
+        assert r.status_code == 418, "not a teapot"
+"""
+
+
+def test_a_task_failing_after_its_request_keeps_its_pace(tmp_path: Path) -> None:
+    """A task that sends, then fails an assert: each run is an error and the user goes
+    on at its wait_time, as in Locust (it waited for a response: it cannot spin, so it
+    is not slowed down)."""
+    (tmp_path / "locustfile.py").write_text(FAILS_AFTER_A_REQUEST, encoding="utf-8")
+    with LocustTarget() as target:
+        out = tui(
+            "locust", "run", "-f", "locustfile.py", "-H", target.url, "--headless",
+            "-u", "2", "-t", "2s", "--csv", "f", cwd=tmp_path,
+        )  # fmt: skip
+        sent = target.count("GET", "/api/products")
+    assert out.returncode == 1, out.stderr[-2000:]
+    rows = read_csv_rows(tmp_path / "f")
+    assert rows.requests(("GET", "/api/products")) == sent
+    # at most 2 users x 2 s / 10 ms = 400; slowed down to a pause of 1 s it was under 10
+    assert sent > 100
+    assert sum(rows.exceptions.values()) == sent
+
+
+def test_the_run_ends_at_its_time_even_when_the_server_stalls(tmp_path: Path) -> None:
+    """`locust run` without --stop-timeout stops users where they are, as Locust kills
+    them: requests in flight at the end are given up and not counted, so a server that
+    never answers holds the run neither past -t nor to a failure."""
+    from .fault_server import FaultServer
+
+    (tmp_path / "locustfile.py").write_text(LYING, encoding="utf-8")
+    server = FaultServer()
+    try:
+        server.set_mode("stall")
+        started = time.monotonic()
+        out = tui(
+            "locust", "run", "-f", "locustfile.py", "-H", server.url, "--headless",
+            "-u", "3", "-r", "100", "-t", "1s", "--csv", "s", cwd=tmp_path,
+        )  # fmt: skip
+        took = time.monotonic() - started
+        seen = server.stats()
+    finally:
+        server.stop()
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert seen["requests"] == 3  # one each, never answered
+    assert read_csv_rows(tmp_path / "s").total.requests == 0
+    assert took < 8  # the request timeout (10 s) never had to pass
+
+
+HOSTILE = {
+    "init_raises": """
+from locust import HttpUser, constant, events, task
+
+
+@events.init.add_listener
+def broken(environment, **kwargs):
+    raise ValueError("no config")
+
+
+class U(HttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def t(self):
+        self.client.get("/api/products")
+""",
+    "exits": """
+import sys
+from locust import HttpUser, constant, task
+
+
+class U(HttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def t(self):
+        self.client.get("/api/products")
+        sys.exit(3)
+""",
+    "on_start_raises": """
+from locust import HttpUser, constant, task
+
+
+class U(HttpUser):
+    wait_time = constant(0.05)
+
+    def on_start(self):
+        raise RuntimeError("login refused")
+
+    @task
+    def t(self):
+        self.client.get("/api/products")
+""",
+    "shape_reads_options": """
+from locust import HttpUser, LoadTestShape, constant, events, task
+
+
+@events.init_command_line_parser.add_listener
+def flags(parser):
+    parser.add_argument("--peak", type=int, default=5)
+
+
+class U(HttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def t(self):
+        self.client.get("/api/products")
+
+
+class Peak(LoadTestShape):
+    def tick(self):
+        if self.get_run_time() < 1.5:
+            return (self.runner.environment.parsed_options.peak, 100)
+        return None
+""",
+}
+
+
+def _hostile(
+    tmp_path: Path, name: str, *args: str
+) -> tuple[subprocess.CompletedProcess[str], float, int]:
+    (tmp_path / "locustfile.py").write_text(HOSTILE[name], encoding="utf-8")
+    with LocustTarget() as target:
+        started = time.monotonic()
+        out = tui(
+            "locust", "run", "-f", "locustfile.py", "-H", target.url, "--headless", *args,
+            cwd=tmp_path,
+        )  # fmt: skip
+        took = time.monotonic() - started
+        sent = target.count("GET", "/api/products")
+    return out, took, sent
+
+
+def test_an_init_listener_that_raises_is_counted_and_the_run_goes_on(tmp_path: Path) -> None:
+    out, _, sent = _hostile(tmp_path, "init_raises", "-u", "2", "-r", "100", "-t", "1s")
+    assert "failed to start" not in out.stderr and "Traceback" not in out.stderr
+    assert "a listener of events.init raised" in out.stderr
+    assert out.returncode == 0 and sent > 0
+
+
+def test_sys_exit_in_a_task_ends_the_run_with_its_code(tmp_path: Path) -> None:
+    out, took, sent = _hostile(tmp_path, "exits", "-u", "2", "-r", "100", "-t", "30s")
+    assert out.returncode == 3, out.stderr[-2000:]
+    assert "sys.exit(3)" in out.stderr and took < 15 and sent >= 1
+
+
+def test_an_on_start_that_keeps_failing_does_not_hold_the_stop(tmp_path: Path) -> None:
+    """With --stop-timeout 20, a user whose on_start keeps raising stops at once: the
+    grace is for a task in progress, not for another try."""
+    out, took, _ = _hostile(
+        tmp_path, "on_start_raises", "-u", "2", "-r", "100", "-t", "1s", "--stop-timeout", "20"
+    )
+    assert took < 10, out.stderr[-2000:]
+    assert "on_start failed" in out.stderr
+
+
+def test_a_shape_reads_parsed_options_from_its_first_tick(tmp_path: Path) -> None:
+    out, _, sent = _hostile(tmp_path, "shape_reads_options", "--peak", "3")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "3 planned, 3 reached" in out.stdout and sent > 0
+
+
+def test_a_body_that_does_not_decode_fails_its_request(tmp_path: Path) -> None:
+    """Content-Encoding: gzip on a body that is not gzip: as under requests, the request
+    fails (ContentDecodingError), rather than a task failing later on r.text."""
+    from .fault_server import FaultServer
+
+    (tmp_path / "locustfile.py").write_text(LYING, encoding="utf-8")
+    server = FaultServer()
+    try:
+        server.set_mode("bad-gzip")
+        out = tui(
+            "locust", "run", "-f", "locustfile.py", "-H", server.url, "--headless",
+            "-u", "1", "-t", "1s", "--csv", "g", cwd=tmp_path,
+        )  # fmt: skip
+        seen = server.stats()
+    finally:
+        server.stop()
+    assert out.returncode == 1, out.stderr[-2000:]
+    rows = read_csv_rows(tmp_path / "g")
+    row = rows.rows[("GET", "/fault")]
+    assert row.requests == row.failures == seen["requests"] > 0
+    (message,) = rows.messages(("GET", "/fault"))
+    assert message.startswith("ContentDecodingError(") and "could not be decoded" in message
+
+
+def test_tags_that_leave_a_class_nothing_run_the_others_as_locust_does(tmp_path: Path) -> None:
+    """--tags slow leaves Editor and Auditor no task: Locust runs Browser alone, and so
+    do we, saying which classes were left out."""
+    runs = []
+    for runner in (run_ours, run_locust):
+        with LocustTarget() as target:
+            runs.append(
+                runner(CORPUS / "weighted_classes.py", target, tmp_path / runner.__name__,
+                       users=3, seconds=1, args=("--tags", "slow"))
+            )  # fmt: skip
+    ours, theirs = runs
+    # (Locust still spawns the fixed_count Auditor, whose missing tasks raise: exit 1)
+    assert ours.exit_code == 0, ours.output[-2000:]
+    assert set(ours.rows.rows) == set(theirs.rows.rows) == {("GET", "session"), ("GET", "/slow")}
+    assert "Editor, Auditor: no task left after --tags/--exclude-tags; not run" in ours.output

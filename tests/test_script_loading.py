@@ -140,6 +140,8 @@ def test_the_check_notes_the_folders_modules_and_leaves_the_import_path(tmp_path
         f"import sys\nsys.path.append({str(site)!r})\nimport vendored_xyz\n{HELPED}", "utf-8"
     )
     before = list(sys.path)
+    for name in ("helpers", "lib", "lib.names", "vendored_xyz"):  # another test's, if any
+        sys.modules.pop(name, None)
     try:
         spec = script_scenario(script).script
         assert sys.path == before  # the coordinator's own imports never find helpers.py

@@ -391,7 +391,9 @@ def test_a_pool_started_from_a_thread_that_ends_keeps_its_workers(conns):
     assert result.summary.requests == srv.requests > 0
 
 
-def half_a_message_then_stop(conn, scenario, host, share, parent_pid=None) -> None:  # noqa: ANN001
+def half_a_message_then_stop(
+    conn, scenario, host, share, parent_pid=None, keep_stdio=False
+) -> None:  # noqa: ANN001
     """Stands in for the worker's entry point: ready, then at go the first half of a
     message (its length said in full), then SIGSTOP, as a worker stopped in the middle
     of sending a large delta."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -214,6 +215,8 @@ def run_locustfile(options: Any, files: tuple[Path, ...]) -> int:
         stop_timeout=float(options.stop_timeout),
         need_host=not only_looking,
     )
+    for line in loaded.notes:
+        note(line)
     if options.list_commands:
         print("Available Users:")
         for cls in loaded.classes:
@@ -225,6 +228,10 @@ def run_locustfile(options: Any, files: tuple[Path, ...]) -> int:
     if options.show_task_ratio_json:
         print(task_ratio_json(loaded.classes, options.num_users))
         return EXIT_OK
+    if scenario.locustfile is not None and not options.stop_timeout:
+        # as Locust: at the stop, users are killed where they are, requests in flight too
+        spec = replace(scenario.locustfile, abandon_at_stop=True)
+        scenario = replace(scenario, locustfile=spec)
     scenario = apply_overrides(
         scenario,
         users=options.num_users or 1,

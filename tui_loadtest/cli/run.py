@@ -241,6 +241,8 @@ def load_scenario(args: argparse.Namespace) -> tuple[Scenario, Any]:
                 source, host=args.host, tags=args.tags, exclude_tags=args.exclude_tags
             )
             shape = loaded.shape
+            for line in loaded.notes:
+                note(line)
         elif str(source).endswith(".py"):
             sc = script_scenario(source)  # a Python user script, run directly
         else:
@@ -379,12 +381,21 @@ def with_shape(scenario: Scenario, shape_class: Any) -> tuple[Scenario, Any]:
     and the shape itself for the run to tick once a second (None without one)."""
     if shape_class is None:
         return scenario, None
+    from types import SimpleNamespace
+
     from ..engine.shape import first_tick
+    from ..locustfile.env import Environment
     from ..scenario import apply_overrides
 
+    spec = scenario.locustfile
+    environment = Environment(
+        host=scenario.host,
+        parsed_options=SimpleNamespace(**dict(spec.options if spec is not None else ())),
+        shape_class=shape_class,
+    )
     shape = shape_class()
     try:
-        first = first_tick(shape)
+        first = first_tick(shape, environment)
     except Exception as exc:  # noqa: BLE001 - the file's code: one line
         raise UserError(
             f"{shape_class.__name__}.tick() raised {type(exc).__name__}: {exc}"

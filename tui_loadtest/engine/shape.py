@@ -39,19 +39,32 @@ class Steerable(Protocol):
     def active_users(self) -> int: ...
 
 
-class _RunnerView:
-    """``shape.runner``: the user count as the run last reported it."""
+class RunnerView:
+    """``shape.runner``, from the first tick on: the run's environment as the shape
+    reads it (``parsed_options``, ``host``), and its users as the run last reported them
+    (none before it starts)."""
 
-    def __init__(self, run: Steerable) -> None:
+    def __init__(self, environment: Any = None, run: Steerable | None = None) -> None:
+        self.environment = environment
         self._run = run
 
     @property
+    def stats(self) -> Any:
+        return getattr(self.environment, "stats", None)
+
+    @property
+    def state(self) -> str:
+        if self._run is None:
+            return "ready"
+        return "stopped" if self._run.done else "running"
+
+    @property
     def user_count(self) -> int:
-        return self._run.active_users()
+        return self._run.active_users() if self._run is not None else 0
 
     @property
     def target_user_count(self) -> int:
-        return self._run.users_target
+        return self._run.users_target if self._run is not None else 0
 
 
 def tick_classes(found: Any) -> tuple[str, ...] | None:
@@ -61,9 +74,13 @@ def tick_classes(found: Any) -> tuple[str, ...] | None:
     return None
 
 
-def first_tick(shape: Any) -> tuple[int, float, tuple[str, ...] | None] | None:
+def first_tick(
+    shape: Any, environment: Any = None
+) -> tuple[int, float, tuple[str, ...] | None] | None:
     """The shape's first answer, read before the run starts: the users to start with
-    (and the classes, if it names them)."""
+    (and the classes, if it names them). ``shape.runner`` is there already, as in
+    Locust, with ``environment``."""
+    shape.runner = RunnerView(environment)
     found = shape.tick()
     if found is None:
         return None
@@ -77,7 +94,7 @@ class ShapeDriver:
         self.run = run
         self.shape = shape
         self.all_classes = all_classes  # after a tick that named some, one that names none
-        shape.runner = _RunnerView(run)
+        shape.runner = RunnerView(getattr(shape.runner, "environment", None), run)
         self._thread = threading.Thread(target=self._loop, name="tui-loadtest-shape", daemon=True)
 
     def start(self) -> None:

@@ -324,15 +324,16 @@ class WorkerEngine:
             if user.connecting and not drain_queue:
                 # Still connecting: nothing was sent, so this is not a request (the
                 # server never sees it). In the open model it was a scheduled arrival
-                # left unsent: dropped, and counted as such.
+                # left unsent: dropped, and counted as such. (A locustfile user gives
+                # it up and stops as Locust stops users: its on_stop runs.)
+                if self.script is not None and self.script.wind_down(user):
+                    continue
                 if self.driver is not None:
                     self.buf.dropped += 1
                 self.retire(user)
-            elif (
-                not user.deadline
-                and not user.connecting
-                and (self.script is None or not self.script.wind_down(user))
-            ):
+            elif user.connecting or (self.script is not None and self.script.wind_down(user)):
+                continue  # it ends by itself (a locustfile user, stopped as Locust stops it)
+            elif not user.deadline:
                 self.retire(user)
         if not self.users:
             self._idle.set()

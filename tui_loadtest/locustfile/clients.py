@@ -188,6 +188,10 @@ class CookieJar(MutableMapping[str, str]):
         return f"<RequestsCookieJar {self.get_dict()!r}>"
 
 
+class ContentDecodingError(Exception):
+    """A compressed body that does not decode (``requests``' name): the request failed."""
+
+
 class RequestInfo:
     """``response.request``: what was sent, as a script reads it."""
 

@@ -49,6 +49,7 @@ class Locustfile:
     classes: list[type[User]]
     shape: type[LoadTestShape] | None
     events: Any
+    notes: tuple[str, ...] = ()  # what the command says before the run (one line each)
 
 
 def import_locustfile(path: str) -> tuple[ModuleType, ModuleType]:
@@ -214,8 +215,16 @@ def load_locustfile(
         for cls in runnable:
             filter_tasks_by_tags(cls, tag_set, exclude_set)
     empty = [c.__name__ for c in runnable if not c.tasks and _has_no_run(c)]
-    if empty:
-        why = " after --tags/--exclude-tags" if tags is not None or exclude_tags else ""
+    notes: tuple[str, ...] = ()
+    filtered = tags is not None or exclude_tags is not None
+    if empty and filtered and len(empty) < len(runnable) and not class_names:
+        # as Locust: the tags leave some classes nothing to do; the others run
+        runnable = [c for c in runnable if c.__name__ not in empty]
+        notes = (
+            f"{', '.join(empty)}: no task left after --tags/--exclude-tags; not run",
+        )
+    elif empty:
+        why = " after --tags/--exclude-tags" if filtered else ""
         raise ScenarioError(
             f"{file}: {empty[0]} has no task{why} (add @task methods, or set abstract = True)"
         )
@@ -246,7 +255,9 @@ def load_locustfile(
         locustfile=spec,
     )
     scenario = replace(scenario, redacted=report_dict(scenario, {}, []))
-    loaded = Locustfile(spec, module, runnable, shapes[0] if shapes else None, namespace.events)
+    loaded = Locustfile(
+        spec, module, runnable, shapes[0] if shapes else None, namespace.events, notes
+    )
     return scenario, loaded
 
 

@@ -465,6 +465,9 @@ class LocustfileSpec:
     # with it to a cluster's workers)
     modules: tuple[str, ...] = ()
     reads_stats: bool = True  # it (or its folder's modules) names ``stats``: keep Locust's
+    # `locust run` without --stop-timeout: at the stop, requests in flight are given up
+    # (not counted), as Locust kills its users; else they finish and count
+    abandon_at_stop: bool = False
 
 
 # What ``[monitor]`` scrapes: at most this many series per endpoint (a whole exporter can

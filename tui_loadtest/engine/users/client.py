@@ -136,9 +136,9 @@ class ClientRuntime:
         """New users are of these classes from now on (a locustfile's load shape)."""
 
     def wind_down(self, user: Any) -> bool:
-        """The run stops and ``user`` has no request in flight: True when it ends on its
-        own (a locustfile user runs its on_stop, and those requests go out), False to
-        retire it now."""
+        """The run stops: True when ``user`` ends on its own (a locustfile user runs its
+        on_stop, and those requests go out); False to retire it now, or, with a request
+        in flight, once that request has finished."""
         return False
 
     def stopped(self) -> None:
@@ -153,13 +153,19 @@ class ClientRuntime:
         if not self.unsent:
             self.eng.loop.call_soon(self.flush)
         self.unsent.append((user, conn, data))
+        user.unsent = True
 
     def flush(self) -> None:
         unsent, self.unsent = self.unsent, []
         now = perf_counter_ns()
         for user, conn, data in unsent:
-            if user.conn is not conn or not user.deadline or conn.dead:
-                continue  # cancelled, timed out or closed meanwhile: nothing to send
+            user.unsent = False
+            if not user.deadline:
+                continue  # cancelled or timed out meanwhile: nothing to send
+            if user.conn is not conn or conn.dead:
+                if user.conn is None and user.connecting is None:
+                    user.open_connection()  # its connection went before the write
+                continue
             if user.chain_t0 == user.t0:
                 user.chain_t0 = now
             user.deadline += now - user.t0
@@ -303,6 +309,7 @@ class ClientUser(Session):
         "intended",
         "secrets",
         "sent_url",
+        "unsent",
     )
 
     conn_class = ClientConn
@@ -322,6 +329,7 @@ class ClientUser(Session):
         self.intended = 0  # open model: the arrival's due time
         self.secrets: list[str] = []  # values kept out of messages (a data row's)
         self.sent_url: str | None = None  # the URL of the request in flight, as first sent
+        self.unsent = False  # its bytes wait for the end of the loop's turn (send_soon)
 
     def all_secrets(self) -> list[str]:
         """What a message must not show: the data row's values and the cookies' values."""
@@ -396,6 +404,14 @@ class ClientUser(Session):
             self.open_connection_now()
         else:
             rt.send_soon(self, conn, data)
+
+    def on_unsolicited(self, conn: Conn) -> None:
+        """As for every user, but a request not written yet is not lost: it goes on a
+        new connection when the loop's turn ends."""
+        if conn is self.conn and self.unsent:
+            self.abort_connection()
+            return
+        super().on_unsolicited(conn)
 
     def open_connection_now(self) -> None:
         """Connect for the request just set up (its origin chosen already)."""

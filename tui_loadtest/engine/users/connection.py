@@ -40,8 +40,12 @@ class ConnUser(Protocol):
 
     nbytes: int
     head: bytes
+    deadline: int  # non-zero while a request is in flight
+    served: int  # responses completed on the current connection
 
     def on_protocol_error(self, conn: Conn, exc: Exception) -> None: ...
+
+    def on_unsolicited(self, conn: Conn) -> None: ...
 
     def on_connection_lost(self, conn: Conn, exc: Exception | None) -> None: ...
 
@@ -66,6 +70,10 @@ class Conn(asyncio.Protocol):
         u = self.user
         if self.dead:
             return
+        if not u.deadline:  # nothing asked for: a server that sends more than it said
+            u.on_unsolicited(self)
+            return
+        served = u.served
         if not u.nbytes:
             u.head = data
         elif len(u.head) < HEAD_KEEP:
@@ -74,7 +82,11 @@ class Conn(asyncio.Protocol):
         try:
             self.parser.feed_data(data)
         except HttpParserError as exc:
-            if not self.dead:
+            if self.dead:
+                return
+            if u.served != served:  # after a whole response: bytes nobody asked for
+                u.on_unsolicited(self)
+            else:
                 u.on_protocol_error(self, exc)
 
     def eof_received(self) -> bool:
@@ -84,6 +96,12 @@ class Conn(asyncio.Protocol):
         if not self.dead:
             self.dead = True
             self.user.on_connection_lost(self, exc)
+
+
+UNSOLICITED = (
+    "the server sent more than its last response (past its Content-Length); the connection"
+    " was closed with this request on it"
+)
 
 
 class Request(Protocol):
@@ -279,6 +297,19 @@ class Connection:
         u.abort_connection()
         kind, message = classify(exc)
         u.fail(kind, message)
+
+    def on_unsolicited(self, conn: Conn) -> None:
+        """Bytes came that no request asked for (more than a response's Content-Length
+        said, or data on an idle connection): the connection cannot be trusted, so it
+        goes, as requests and urllib3 let it go; nothing is counted for the bytes. A
+        request already sent on it fails (the server has it; its answer cannot be
+        read): kind ``protocol``."""
+        u = cast("LifecycleUser", self)
+        if conn is not u.conn:
+            return
+        u.abort_connection()
+        if u.deadline:
+            u.fail("protocol", UNSOLICITED)
 
     # -- deadlines and the end --------------------------------------------------------
     def on_timeout(self) -> None:

@@ -26,7 +26,7 @@ import greenlet
 
 from ...locustfile import debug as locust_debug
 from ...locustfile import users as locust_users
-from ...locustfile.clients import LocustResponse
+from ...locustfile.clients import ContentDecodingError, LocustResponse
 from ...locustfile.env import Environment, LocalRunner
 from ...locustfile.event import EventHook, RequestHook
 from ...locustfile.exception import (
@@ -131,6 +131,8 @@ class LocustRuntime(ClientRuntime):
         EventHook.sink = self.listener_error
         RequestHook.recorder = self.recorded_elsewhere
         locust_debug.RUNNER = None  # run_single_user runs in a process of its own
+        # the engine's buffers come after this: what init's listeners raise waits
+        self._early: list[tuple[str, BaseException]] | None = []
         self.events.init.fire(environment=self.environment, runner=runner, web_ui=None)
 
     # -- the engine's hooks ----------------------------------------------------------
@@ -141,10 +143,19 @@ class LocustRuntime(ClientRuntime):
         raise NotImplementedError("locustfiles run users (the closed model)")
 
     def started(self) -> None:
+        early, self._early = self._early or [], None
+        for event, exc in early:
+            self.listener_error(event, exc)
         self.events.test_start.fire(environment=self.environment)
 
     def wind_down(self, user: Any) -> bool:
-        return bool(user.wind_down())
+        if not user.deadline:
+            return bool(user.wind_down())
+        if user.connecting is not None or self.spec.abandon_at_stop:
+            # nothing sent yet, or `locust run` without --stop-timeout (as Locust kills
+            # its users): the request is given up, the user stops
+            return bool(user.abandon())
+        return False  # its request finishes and counts; it stops where it next waits
 
     def restrict(self, classes: tuple[str, ...]) -> None:
         """A load shape's tick named ``classes``: users started from now on are of these,
@@ -201,6 +212,9 @@ class LocustRuntime(ClientRuntime):
             self.logs.append(self.redact(secrets, f"{name}:\n{trace}"))
 
     def listener_error(self, event: str, exc: BaseException) -> None:
+        if self._early is not None:  # before the load: counted once it starts
+            self._early.append((event, exc))
+            return
         self.count_error(None, exc, [])
         self.note_once(f"listener {event}", f"locustfile: a listener of events.{event} raised")
 
@@ -323,7 +337,15 @@ class LocustUser(ClientUser):
             self.api.run()
         except GreenletExit:
             pass
-        except Exception as exc:  # noqa: BLE001 - the file's code: counted, never fatal
+        except SystemExit as exc:  # sys.exit() in the file's code: Locust's process exits
+            rt = self.locust
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            if rt.environment.process_exit_code is None:
+                rt.environment.process_exit_code = code
+            said = f"locustfile: sys.exit({exc.code!r}) in a user's code ends the run"
+            rt.note_once("exit", said)
+            rt.quit_run()
+        except BaseException as exc:  # noqa: BLE001 - the file's code: counted, never fatal
             self.locust.count_error(None, exc, self.all_secrets())
         finally:
             if not self.dying:
@@ -383,6 +405,29 @@ class LocustUser(ClientUser):
                 self.resume(None)
         else:
             self.interrupt()
+        return True
+
+    def abandon(self) -> bool:
+        """The run stops with this user's request in flight, and Locust would kill the
+        user there: the request is given up (not counted; its connection goes) and the
+        user stops as if it had been waiting. True: it retires itself."""
+        glet = self.glet
+        if self.api is None or self.dying or not glet or self.waiting != "request":
+            return False
+        self.deadline = 0
+        self.keep = None
+        if self.connecting is not None:
+            self.connecting.cancel()  # its connect closes what it opened, if anything
+            self.connecting = None
+        self.abort_connection()
+        self.begin_winding()
+        self.waiting = ""
+        try:
+            glet.throw(GreenletExit)
+        except GreenletExit:
+            pass
+        except Exception as exc:  # noqa: BLE001 - on_stop's own failure
+            self.locust.count_error(None, exc, self.all_secrets())
         return True
 
     def begin_winding(self) -> None:
@@ -492,6 +537,8 @@ class LocustUser(ClientUser):
             except Exception as exc:  # noqa: BLE001 - the file's code: counted, tried again
                 self.end_task(flow, t0, True)
                 self.locust.count_error(flow, exc, self.all_secrets())
+                if self.winding:  # the run has stopped: no second try
+                    raise StopUser from None
                 self.rt.note_once(
                     "on_start",
                     f"locustfile: {type(user).__name__}.on_start failed; each user tries it"
@@ -516,6 +563,7 @@ class LocustUser(ClientUser):
             flow = rt.flow_by_name.get(task_name(fn))
         self.flow = flow
         self.task_failed = False
+        self.switched = False
         t0 = perf_counter_ns()
         try:
             fn(*args)
@@ -528,7 +576,9 @@ class LocustUser(ClientUser):
             self.task_failed = True
             rt.count_error(flow, exc, self.all_secrets())
             self.end_task(flow, t0, True)
-            if perf_counter_ns() - t0 < SPIN_S * 1e9:
+            if not self.switched and perf_counter_ns() - t0 < SPIN_S * 1e9:
+                # it raised before waiting for anything: again and again, it would hold
+                # the loop; a task that sent a request first paces itself, as in Locust
                 self.sleep(self.error_pause())
             return
         self.end_task(flow, t0, self.task_failed)
@@ -597,6 +647,11 @@ class LocustUser(ClientUser):
         response: Any = self.response_kept(status, t1, LocustResponse)
         self.keep = None
         response._measure = (row, (t1 - self.t0) // 1000, self.nbytes, status)
+        if response._raw and b"content-encoding" in response._head.lower():
+            try:  # as requests reads a body: decoded now, and a bad one fails the request
+                _ = response.content
+            except ValueError as exc:
+                response.error = ContentDecodingError(str(exc))
         self.deliver(response)
 
     def deliver(self, response: Response) -> None:
@@ -623,6 +678,8 @@ class LocustUser(ClientUser):
                 message = self.rt.redact(self.all_secrets(), locust_message(failure))
                 if isinstance(failure, CatchResponseError):
                     eng.buf.response_failure(row.index, "check", message)
+                elif isinstance(failure, ContentDecodingError):
+                    eng.buf.response_failure(row.index, "decode", message)
                 elif isinstance(failure, HTTPError) or status >= 400:
                     eng.buf.http_failure(row.index, status, message)
                 else:
