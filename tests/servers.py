@@ -133,3 +133,26 @@ class HoldingServer(LoopbackServer):
 
 def _answer(status: int) -> bytes:
     return f"HTTP/1.1 {status} X\r\nContent-Length: 2\r\n\r\nok".encode()
+
+
+class SlowBodyServer(LoopbackServer):
+    """Sends each response's head at once and its body ``body_after_s`` later: its time
+    to first byte is the head's, its latency the body's. Counts what it answered."""
+
+    def __init__(self, body_after_s: float) -> None:
+        self.body_after_s = body_after_s
+        self.responses = 0
+        super().__init__()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n")
+                await asyncio.sleep(self.body_after_s)
+                writer.write(b"ok")
+                self.responses += 1
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()

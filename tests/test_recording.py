@@ -22,9 +22,12 @@ from tui_loadtest.engine.recording import (
     SLOTS,
     STATUS_SLOT,
     SUM_SLOT,
+    TTFB_SLOTS,
+    TTFB_SUM,
     Buffers,
     bucket,
     record,
+    record_ttfb,
 )
 from tui_loadtest.engine.shares import make_shares
 from tui_loadtest.engine.users import flow as flow_user
@@ -97,14 +100,16 @@ def test_the_inline_copy_matches_bucket_index(path, monkeypatch):
     user = VUser(fake_host())  # type: ignore[arg-type]
     parser = SimpleNamespace(get_status_code=lambda: 200, should_keep_alive=lambda: True)
     user.conn = SimpleNamespace(parser=parser)  # type: ignore[assignment]
-    req = SimpleNamespace(index=0, ok=b"\x01" * 1000, hist=[])
+    req = SimpleNamespace(index=0, ok=b"\x01" * 1000, hist=[], ttfb=[])
     user.req = req  # type: ignore[assignment]
     values = wide_values()
     total = 0
     for v in values:
         req.hist = [0] * SLOTS
+        req.ttfb = [0] * TTFB_SLOTS
         user.t0, user.deadline, user.nbytes = 0, 1, 7
         t1 = v * 1000 + 999  # in ns: v µs plus a fraction
+        user.th = (v // 3) * 1000 + 500  # the head came at a third of it
         if path == "complete":
             user.complete(200, t1)
         else:
@@ -113,6 +118,8 @@ def test_the_inline_copy_matches_bucket_index(path, monkeypatch):
         assert req.hist.index(1) == bucket_index(v), v
         assert sum(req.hist[:NBUCKETS]) == 1
         assert (req.hist[SUM_SLOT], req.hist[BYTES_SLOT]) == (v, 7)
+        assert req.ttfb.index(1) == bucket_index(v // 3), v  # the TTFB's inline copy
+        assert sum(req.ttfb[:NBUCKETS]) == 1 and req.ttfb[TTFB_SUM] == v // 3
         assert user.deadline == 0  # the request is over
         total += req.hist[SUM_SLOT]
     assert total == sum(values)
@@ -121,11 +128,15 @@ def test_the_inline_copy_matches_bucket_index(path, monkeypatch):
 def test_open_slot_records_corrected_and_service_time():
     host = fake_host()
     slot = OpenSlot(host, pool=SimpleNamespace(slot_free=lambda s: None))  # type: ignore[arg-type]
-    req = SimpleNamespace(index=0, ok=b"\x01" * 1000, hist=[0] * SLOTS, svc=[0] * SLOTS)
+    req = SimpleNamespace(
+        index=0, ok=b"\x01" * 1000, hist=[0] * SLOTS, svc=[0] * SLOTS, ttfb=[0] * TTFB_SLOTS
+    )
     slot.req = req  # type: ignore[assignment]
     slot.intended, slot.t0, slot.nbytes, slot.deadline = 0, 2_000_000, 5, 1
+    slot.th = 4_000_000  # the head 4 ms after the intended start
     slot.complete(200, 9_000_000)  # 9 ms after the intended start, 7 ms after sending
     assert req.hist[bucket_index(9_000)] == 1 and req.hist[SUM_SLOT] == 9_000
+    assert req.ttfb[bucket_index(4_000)] == 1 and req.ttfb[TTFB_SUM] == 4_000  # corrected
     assert req.svc[bucket_index(7_000)] == 1 and req.svc[SUM_SLOT] == 7_000
     assert req.hist[BYTES_SLOT] == 5 and req.svc[BYTES_SLOT] == 0
 
@@ -160,6 +171,8 @@ def test_take_reads_active_request_types_and_zeroes_the_lists_in_place():
     record(buf.hist[3], 70_000, 10, 503)
     buf.http_failure(3, 503)
     record(buf.svc_hist[3], 800, 0)
+    record_ttfb(buf.ttfb[3], 300)
+    record_ttfb(buf.ttfb[3], 0)  # 0 µs: bucket 0, still a first byte
     buf.hist[4][SENT_SLOT] += 55  # a request sent, its answer in a later second
     buf.other_failure(0, "timeout", "timed out")
     rows, _ = buf.take()
@@ -170,9 +183,11 @@ def test_take_reads_active_request_types_and_zeroes_the_lists_in_place():
     assert r3.buckets == sorted([(bucket_index(900), 1), (bucket_index(70_000), 1)])
     assert (r3.sum_us, r3.statuses, r3.http_failures) == (70_900, [(200, 1), (503, 1)], 1)
     assert (r3.service_buckets, r3.service_sum_us) == ([(bucket_index(800), 1)], 800)
+    assert (r3.ttfb_buckets, r3.ttfb_sum_us) == ([(0, 1), (bucket_index(300), 1)], 300)
+    assert r1.ttfb_buckets is None  # no first byte recorded there
     assert (r4.bytes_sent, r4.buckets, r4.statuses) == (55, [], [])
     assert all(a is b for a, b in zip([*buf.hist, *buf.svc_hist], lists, strict=True))
-    assert all(not any(h) for h in buf.hist + buf.svc_hist)
+    assert all(not any(h) for h in buf.hist + buf.svc_hist + buf.ttfb)
     assert not any(buf.http_fail) and not any(buf.other_fail)
     assert buf.take() == ([], [])  # nothing happened since
     errors, *_ = buf.take_rest()
@@ -198,9 +213,11 @@ def test_the_flow_steps_inline_copy_matches_bucket_index(monkeypatch):
     user.conn = SimpleNamespace(parser=parser)  # type: ignore[assignment]
     for v in wide_values():
         user.step = step = user.flow.steps[0]
-        hist = step.req.hist
+        hist, ttfb = step.req.hist, step.req.ttfb
         hist[:] = [0] * len(hist)
+        ttfb[:] = [0] * len(ttfb)
         user.t0, user.deadline, user.nbytes = 0, 1, 7
+        user.th = (v // 3) * 1000 + 500  # the head came at a third of it
         status[0] = 404 if v % 2 else 200
         t1 = v * 1000 + 999  # in ns: v µs plus a fraction
         monkeypatch.setattr(flow_user, "perf_counter_ns", lambda t1=t1: t1)
@@ -209,4 +226,5 @@ def test_the_flow_steps_inline_copy_matches_bucket_index(monkeypatch):
         assert sum(hist[:NBUCKETS]) == 1
         assert (hist[SUM_SLOT], hist[BYTES_SLOT]) == (v, 7)
         assert hist[STATUS_SLOT + 404] == v % 2
+        assert ttfb.index(1) == bucket_index(v // 3) and ttfb[TTFB_SUM] == v // 3, v
         assert user.deadline == 0 and user.step is None  # its one step: the iteration ended

@@ -27,6 +27,7 @@ class Ep:
     sigma: float
     rps: float
     fail_500: float = 0.0  # fraction answered HTTP 500
+    ttfb_share: float = 0.0  # > 0: the head came after this share of the latency (TTFB)
 
 
 DEMO = (
@@ -75,10 +76,14 @@ class SeededRun:
                 n = 0 if paused else _poisson(self.rng, ep.rps * (1 - refused))
                 lost = 0 if paused else _poisson(self.rng, ep.rps * refused)
                 h = Histogram()
+                first = Histogram()
                 mu = math.log(ep.median_ms * 1000 * slowdown)
                 fails = 0
                 for _ in range(n):
-                    h.record(max(1, int(self.rng.lognormvariate(mu, ep.sigma))))
+                    v = max(1, int(self.rng.lognormvariate(mu, ep.sigma)))
+                    h.record(v)
+                    if ep.ttfb_share:
+                        first.record(int(v * ep.ttfb_share))
                     if self.rng.random() < ep.fail_500:
                         fails += 1
                 if fails:
@@ -93,6 +98,8 @@ class SeededRun:
                         bytes_received=n * 180,
                         http_failures=fails,
                         other_failures=lost,
+                        ttfb_buckets=first.to_sparse() if ep.ttfb_share else None,
+                        ttfb_sum_us=first.sum_us,
                     )
                 )
             self.agg.add(

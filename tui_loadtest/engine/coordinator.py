@@ -712,7 +712,9 @@ class Run:
                 return per_second[warm:]
 
             endpoints = [
-                EndpointResult(method, name, span.stats(duration), span.hist, span.service)
+                EndpointResult(
+                    method, name, span.stats(duration), span.hist, span.service, span.ttfb
+                )
                 for (method, name), span in zip(agg.endpoint_keys, agg.cumulative, strict=True)
             ]
             load = self.load
@@ -732,6 +734,7 @@ class Run:
                 summary=total.stats(duration, agg.dropped),
                 histogram=total.hist,
                 service_histogram=total.service,
+                ttfb_histogram=total.ttfb,
                 per_second_service=measured(agg.per_second_service_buckets),
                 lag_histogram=agg.lag if agg.open_model else None,
                 endpoints=endpoints,

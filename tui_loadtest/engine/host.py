@@ -127,6 +127,7 @@ class Row(Protocol):
     method: str
     name: str
     hist: list[int]
+    ttfb: list[int]
     svc: list[int]
 
 

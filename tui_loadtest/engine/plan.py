@@ -108,6 +108,7 @@ class CompiledRequest:
     # slots. The engine points these at fresh lists every second, so recording
     # is three index operations on one list.
     hist: list[int] = field(default_factory=list)
+    ttfb: list[int] = field(default_factory=list)  # times to first byte (recording)
     svc: list[int] = field(default_factory=list)  # open model: service time
 
     def __post_init__(self) -> None:

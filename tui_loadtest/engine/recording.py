@@ -4,9 +4,10 @@ Every request type owns one plain list per second (``CompiledRequest.hist``): th
 histogram's bucket counts, then the latency sum (µs), the bytes received, the bytes
 sent, and one counter per HTTP status (100-999) but 200, so recording a response is
 three index operations on one list (four for a status other than 200), and sending
-a request one more. Responses with status 200 are the rest: :func:`statuses` works
-them out from the bucket counts once a second, which keeps the commonest response
-as cheap to record as before.
+a request one more. Beside it, a second list holds the times to first byte (its
+buckets, then their sum): two index operations more per response. Responses with
+status 200 are the rest: :func:`statuses` works them out from the bucket counts once
+a second, which keeps the commonest response as cheap to record as before.
 
 Once a second the engine calls :meth:`Buffers.take`: it reads what the lists of the
 request types that were active hold, as a delta's :class:`EndpointDelta` rows, and
@@ -45,9 +46,12 @@ __all__ = [
     "SUB_BITS",
     "SUM_SLOT",
     "TOP_SHIFT",
+    "TTFB_SLOTS",
+    "TTFB_SUM",
     "Buffers",
     "bucket",
     "record",
+    "record_ttfb",
     "statuses",
 ]
 
@@ -66,6 +70,9 @@ SLOTS = REDIRECTS_SLOT + 1
 # that failed in the slot where a request's list has its bytes.
 FAILED_SLOT = BYTES_SLOT
 FLOW_SLOTS = NBUCKETS + 2
+# A request's time-to-first-byte list: the buckets, then their sum (µs).
+TTFB_SUM = NBUCKETS
+TTFB_SLOTS = NBUCKETS + 1
 
 ErrorKey = tuple[str, int | None, int]  # (kind, HTTP status or None, request index)
 _BUCKETS = range(NBUCKETS)
@@ -99,6 +106,13 @@ def record(h: list[int], v: int, nbytes: int, status: int = 0) -> None:
         h[STATUS_SLOT + status] += 1
 
 
+def record_ttfb(t: list[int], v: int) -> None:
+    """Count one time to first byte of ``v`` µs in a request's TTFB list (``ttfb``):
+    from the start of the request to the first byte of its response's head."""
+    t[BUCKET_LUT[v] if 0 < v < LUT_SIZE else bucket(v)] += 1
+    t[TTFB_SUM] += v
+
+
 def statuses(h: list[int]) -> list[tuple[int, int]]:
     """The (HTTP status, responses) pairs of a per-second list, 200 worked out as the
     responses left once the other statuses are counted."""
@@ -119,6 +133,7 @@ class Buffers:
 
     __slots__ = (
         "hist",
+        "ttfb",
         "flow_hist",
         "flow_svc",
         "http_fail",
@@ -133,6 +148,8 @@ class Buffers:
     def __init__(self, n: int, open_model: bool = False, flows: int = 0) -> None:
         # per request type: bucket counts, latency sum (µs), bytes in and out, statuses
         self.hist: list[list[int]] = [[0] * SLOTS for _ in range(n)]
+        # per request type: the times to first byte (bucket counts, their sum)
+        self.ttfb: list[list[int]] = [[0] * TTFB_SLOTS for _ in range(n)]
         # per flow: iteration durations, their sum and the failed iterations (FAILED_SLOT);
         # open model: beside them, durations from the iteration's first send
         self.flow_hist: list[list[int]] = [[0] * FLOW_SLOTS for _ in range(flows)]
@@ -163,6 +180,7 @@ class Buffers:
     def grow(self) -> None:
         """Room for one more request type (a script's request name seen for the first time)."""
         self.hist.append([0] * SLOTS)
+        self.ttfb.append([0] * TTFB_SLOTS)
         self.http_fail.append(0)
         self.other_fail.append(0)
         if self.lag:  # open model
@@ -202,6 +220,7 @@ class Buffers:
         recorded (a latency sum, or a 0 µs response in bucket 0) or a failure counted.
         """
         hist, http_fail, other_fail = self.hist, self.http_fail, self.other_fail
+        ttfb = self.ttfb
         active = {
             i
             for i, h in enumerate(hist)
@@ -235,6 +254,10 @@ class Buffers:
             )
             h[SUM_SLOT] = h[BYTES_SLOT] = h[SENT_SLOT] = h[REDIRECTS_SLOT] = 0
             http_fail[i] = other_fail[i] = 0
+            t = ttfb[i]
+            if t[TTFB_SUM] or t[0]:  # a response recorded its first byte (0 µs: bucket 0)
+                row.ttfb_buckets = _take_buckets(t)
+                row.ttfb_sum_us, t[TTFB_SUM] = t[TTFB_SUM], 0
             if svc:  # open model: service time beside the corrected latency
                 s = svc[i]
                 row.service_buckets = _take_buckets(s)

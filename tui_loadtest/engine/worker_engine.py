@@ -165,6 +165,7 @@ class WorkerEngine:
         self.n += 1
         self.buf.grow()
         row.hist = self.buf.hist[row.index]
+        row.ttfb = self.buf.ttfb[row.index]
         if self.open_model:
             row.svc = self.buf.svc_hist[row.index]
 
@@ -471,6 +472,7 @@ class WorkerEngine:
         buf = self.buf
         for r in self.plan.requests:
             r.hist = buf.hist[r.index]
+            r.ttfb = buf.ttfb[r.index]
             if self.open_model:
                 r.svc = buf.svc_hist[r.index]
         flows = self.journeys.rows if self.journeys is not None else []

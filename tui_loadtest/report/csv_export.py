@@ -27,7 +27,11 @@ Differences worth knowing, all from measuring rather than guessing:
 - the exceptions' ``Traceback`` is empty: a failed worker's traceback is in
   the log file named by the run;
 - per-endpoint history rows (Locust's ``--csv-full-history``) are not
-  written: reports keep per-second histograms for the whole run only.
+  written: reports keep per-second histograms for the whole run only;
+- the stats file has columns Locust does not write, after its own (so readers
+  that go by column name, or read Locust's columns by position, still read it):
+  ``TTFB Median``, ``TTFB 95%`` and ``TTFB 99%`` (time to first byte, ms) when the
+  run measured it.
 """
 
 from __future__ import annotations
@@ -102,10 +106,14 @@ def write_csv(result: RunResult, prefix: str | Path) -> list[Path]:
     return [write_output(name, text, newline="") for name, text in csv_files(result, prefix)]
 
 
+TTFB_COLUMNS = ["TTFB Median", "TTFB 95%", "TTFB 99%"]
+
+
 def stats_csv(result: RunResult) -> str:
     rows: list[list[object]] = []
     given = "histograms" in result.missing  # e.g. a Locust import: its figures as given
     duration = result.duration_s
+    ttfb = result.summary.ttfb is not None  # Locust's columns, then what it lacks
     for e in result.endpoints:
         rows.append(
             _stats_row(
@@ -118,6 +126,7 @@ def stats_csv(result: RunResult) -> str:
                 duration,
                 e.stats.latency if given else None,
             )
+            + (_ttfb_fields(e.stats.ttfb) if ttfb else [])
         )
     s = result.summary
     rows.append(
@@ -131,8 +140,15 @@ def stats_csv(result: RunResult) -> str:
             duration,
             s.latency if given else None,
         )
+        + (_ttfb_fields(s.ttfb) if ttfb else [])
     )
-    return _render(STATS_COLUMNS, rows)
+    return _render(STATS_COLUMNS + (TTFB_COLUMNS if ttfb else []), rows)
+
+
+def _ttfb_fields(lat: Latency | None) -> list[object]:
+    if lat is None:
+        return ["N/A"] * len(TTFB_COLUMNS)
+    return [round(lat.p50, 3), round(lat.p95, 3), round(lat.p99, 3)]
 
 
 def _stats_row(

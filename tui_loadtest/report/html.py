@@ -143,6 +143,8 @@ def _cards(result: RunResult) -> str:
         _card("Max", f"{fmt_ms(lat.max)} ms"),
         _card("Error rate", fmt_pct(s.error_rate), rate_error_rate(s.error_rate)),
     ]
+    if s.ttfb is not None:  # the head's arrival, apart from the body's end
+        cards.insert(7, _card("TTFB P95", f"{fmt_ms(s.ttfb.p95)} ms"))
     if result.flows:  # a task that raised is a failed iteration, not a failed request
         rate = result.iteration_failure_rate
         cards.append(_card("Failed iterations", iterations_text(result), rate_error_rate(rate)))
@@ -196,10 +198,13 @@ def _repeats(result: RunResult) -> list[str]:
 
 
 def _endpoint_table(result: RunResult) -> str:
+    ttfb = any(e.stats.ttfb is not None for e in result.endpoints)
     rows = []
     for e in result.endpoints:
         s, lat = e.stats, e.stats.latency
         tone = rate_response_ms(lat.p95).tone
+        first = [] if not ttfb else ["–", "–"] if s.ttfb is None else [
+            fmt_ms(s.ttfb.p50), fmt_ms(s.ttfb.p95)]  # fmt: skip
         rows.append(
             [
                 escape(e.method),
@@ -210,13 +215,15 @@ def _endpoint_table(result: RunResult) -> str:
                 f'<span class="tone-{tone}">{fmt_ms(lat.p95)}</span>',
                 fmt_ms(lat.p99),
                 fmt_ms(lat.max),
+                *first,
                 fmt_rate(s.rps),
                 f'<span class="tone-{rate_error_rate(s.error_rate).tone}">'
                 f"{fmt_pct(s.error_rate)}</span>",
             ]
         )
     head = ["Method", "Endpoint", "Requests", "Failures", "P50 ms", "P95 ms", "P99 ms",
-            "Max ms", "Req/s", "Errors"]  # fmt: skip
+            "Max ms", *(["TTFB P50 ms", "TTFB P95 ms"] if ttfb else []), "Req/s",
+            "Errors"]  # fmt: skip
     return _table(head, rows, left=2)
 
 

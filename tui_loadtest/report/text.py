@@ -228,9 +228,15 @@ def response_lines(result: RunResult) -> list[str]:
     return [
         f"Median (P50) Response Time: {fmt_ms(s.latency.p50)} ms",
         f"Max Response Time: {fmt_ms(s.latency.max)} ms",
+        *([f"Time to First Byte: {figures_text(s.ttfb)}"] if s.ttfb is not None else []),
         f"Status Codes: {' · '.join(codes) if codes else 'none counted'}",
         f"Data: {fmt_bytes(s.bytes_sent)} sent, {fmt_bytes(s.bytes_received)} received",
     ]
+
+
+def figures_text(lat: Latency) -> str:
+    """A latency in a phrase: ``p50 1.20 ms · p95 3.40 ms · p99 5.60 ms``."""
+    return " · ".join(f"{q} {fmt_ms(getattr(lat, q))} ms" for q in ("p50", "p95", "p99"))
 
 
 def error_table(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:

@@ -50,17 +50,19 @@ MAX_WORKERS = 256  # worker processes; more than the cores only adds overhead
 # Engines on a Dask cluster (one per Dask worker): 50 machines of 16 cores is 800.
 MAX_CLUSTER_WORKERS = 4096
 WORKER_LOSS = ("continue", "stop")  # what a run does when a worker is lost
-THRESHOLD_METRICS = (
-    "p50_ms",
-    "p90_ms",
-    "p95_ms",
-    "p99_ms",
-    "p999_ms",
-    "max_ms",
-    "mean_ms",
+LATENCY_FIGURES = ("p50", "p90", "p95", "p99", "p999", "max", "mean")
+# Latencies measured beside the response time, as a threshold prefix: the time to first
+# byte (every request), and a stream's time to first event and time between events.
+LATENCY_FAMILIES = ("ttfb", "ttft", "inter_event")
+BASE_METRICS = (
+    *(f"{figure}_ms" for figure in LATENCY_FIGURES),
     "error_rate",
     "rps_min",
     "iteration_failure_rate",
+)
+THRESHOLD_METRICS = (
+    *BASE_METRICS,
+    *(f"{family}_{figure}_ms" for family in LATENCY_FAMILIES for figure in LATENCY_FIGURES),
 )
 # Metrics of the run as a whole only: iterations belong to flows and script tasks, not
 # to an endpoint.

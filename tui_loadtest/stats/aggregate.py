@@ -64,6 +64,10 @@ class EndpointDelta:
     bytes_sent: int = 0  # what the requests written this second weighed
     statuses: list[tuple[int, int]] = field(default_factory=list)  # (HTTP status, responses)
     redirects: int = 0  # redirects followed within these requests (hops, not requests)
+    # Times to first byte of the responses (from the request's start, corrected in the
+    # open model, to the first byte of the response's head): (bucket, count) pairs.
+    ttfb_buckets: list[tuple[int, int]] | None = None
+    ttfb_sum_us: int = 0
 
 
 @dataclass(slots=True)
@@ -129,20 +133,23 @@ class _Span:
     a snapshot reads every endpoint's totals each second, most of them unchanged.
     """
 
-    __slots__ = ("hist", "service", "requests", "failures", "bytes_received", "bytes_sent",
-                 "statuses", "redirects", "_read")  # fmt: skip
+    __slots__ = ("hist", "service", "ttfb", "requests", "failures", "bytes_received",
+                 "bytes_sent", "statuses", "redirects", "_read")  # fmt: skip
 
     def __init__(self) -> None:
         self.hist = Histogram()
         self.service: Histogram | None = None  # open model only
+        self.ttfb: Histogram | None = None  # times to first byte, once any was recorded
         self.requests = 0
         self.failures = 0
         self.bytes_received = 0
         self.bytes_sent = 0
         self.statuses: dict[int, int] = {}
         self.redirects = 0
-        # (latency, service latency, sorted statuses) as last read; None once changed
-        self._read: tuple[Latency, Latency | None, tuple[tuple[int, int], ...]] | None = None
+        # (latency, service latency, sorted statuses, TTFB) as last read; None once changed
+        self._read: (
+            tuple[Latency, Latency | None, tuple[tuple[int, int], ...], Latency | None] | None
+        ) = None
 
     def add(self, d: EndpointDelta) -> None:
         self._read = None
@@ -151,6 +158,10 @@ class _Span:
             if self.service is None:
                 self.service = Histogram()
             self.service.add_sparse(d.service_buckets, d.service_sum_us)
+        if d.ttfb_buckets is not None:
+            if self.ttfb is None:
+                self.ttfb = Histogram()
+            self.ttfb.add_sparse(d.ttfb_buckets, d.ttfb_sum_us)
         self.requests += responses + d.other_failures  # as self_requests(d), counted once
         self.failures += d.http_failures + d.other_failures
         self.bytes_received += d.bytes_received
@@ -167,6 +178,10 @@ class _Span:
             if self.service is None:
                 self.service = Histogram()
             self.service.merge(other.service)
+        if other.ttfb is not None:
+            if self.ttfb is None:
+                self.ttfb = Histogram()
+            self.ttfb.merge(other.ttfb)
         self.requests += other.requests
         self.failures += other.failures
         self.bytes_received += other.bytes_received
@@ -188,6 +203,7 @@ class _Span:
                 Latency.from_histogram(self.hist),
                 Latency.from_histogram(self.service) if self.service is not None else None,
                 tuple(sorted(self.statuses.items())),
+                Latency.from_histogram(self.ttfb) if self.ttfb is not None else None,
             )
         return Stats(
             requests=self.requests,
@@ -200,6 +216,7 @@ class _Span:
             latency=read[0],
             service=read[1],
             dropped=dropped,
+            ttfb=read[3],
         )
 
 

@@ -64,6 +64,10 @@ class Stats:
     bytes_sent: int = 0
     statuses: tuple[tuple[int, int], ...] = ()  # (HTTP status, responses), by status
     redirects: int = 0  # redirects followed within the requests (each request counts once)
+    # Time to first byte: from the request's start (corrected in the open model, as
+    # ``latency``) to the first byte of the response's head. None: not measured (a
+    # report written before it was, a Locust import, no response).
+    ttfb: Latency | None = None
 
     @property
     def error_rate(self) -> float:

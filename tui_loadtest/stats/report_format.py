@@ -61,6 +61,8 @@ class StatsReport(Struct, kw_only=True):
     dropped: int | UnsetType = UNSET
     # Arrival-rate runs only: how late the generator sent requests.
     lag_ms: LatencyMs | None | UnsetType = UNSET
+    # Time to first byte (reports before it was measured, and Locust imports, lack it).
+    ttfb_ms: LatencyMs | UnsetType = UNSET
     # Runs with flows or a script only: their iterations, all flows together (each one's
     # are in ``flows``); a task that raised is a failed iteration, not a failed request.
     iterations: int | UnsetType = UNSET
@@ -84,6 +86,7 @@ class EndpointReport(Struct, kw_only=True):
     latency_ms: LatencyMs
     service_latency_ms: LatencyMs | UnsetType = UNSET
     dropped: int | UnsetType = UNSET
+    ttfb_ms: LatencyMs | UnsetType = UNSET  # time to first byte (as in the summary)
 
 
 class FlowReport(Struct, kw_only=True):
@@ -172,6 +175,9 @@ class HistogramsReport(Struct, kw_only=True):
     lag: HistogramReport | UnsetType = UNSET
     flows: list[NamedHistogramReport] | UnsetType = UNSET  # journeys: iteration durations
     service_flows: list[NamedHistogramReport] | UnsetType = UNSET
+    # Times to first byte, beside the latency (reports before it was measured lack them).
+    ttfb_total: HistogramReport | UnsetType = UNSET
+    ttfb_endpoints: list[EndpointHistogramReport] | UnsetType = UNSET
 
 
 class StageReport(Struct, kw_only=True):

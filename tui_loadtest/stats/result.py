@@ -37,6 +37,11 @@ class EndpointResult:
     stats: Stats
     histogram: Histogram  # corrected latency in the open model
     service_histogram: Histogram | None = None  # open model only
+    ttfb_histogram: Histogram | None = None  # times to first byte (None: not measured)
+
+    def stream_histograms(self) -> tuple[Histogram, Histogram] | None:
+        """A stream's (time to first event, time between events); None: not a stream."""
+        return None
 
 
 @dataclass
@@ -70,6 +75,7 @@ class RunResult:
     service_histogram: Histogram | None = None
     per_second_service: list[list[list[int]]] = field(default_factory=list)
     lag_histogram: Histogram | None = None
+    ttfb_histogram: Histogram | None = None  # every endpoint's times to first byte
     outcome: dict[str, Any] = field(default_factory=dict)
     # The generator's own load: CPU series and whether it was saturated (see
     # engine/generator.py); empty for results that predate it.
@@ -137,6 +143,10 @@ class RunResult:
         total = self.iterations
         return self.failed_iterations / total if total else 0.0
 
+    def stream_histograms(self) -> tuple[Histogram, Histogram] | None:
+        """Every stream's (time to first event, time between events); None: no stream."""
+        return None
+
     def flow(self, name: str) -> FlowResult | None:
         for f in self.flows:
             if f.name == name:
@@ -179,6 +189,13 @@ class RunResult:
             ]
             histograms.per_second_service = _pairs_list(self.per_second_service)
             histograms.lag = _hist_struct(self.lag_histogram or Histogram())
+        if self.ttfb_histogram is not None:
+            histograms.ttfb_total = _hist_struct(self.ttfb_histogram)
+            histograms.ttfb_endpoints = [
+                _endpoint_hist(e.method, e.name, e.ttfb_histogram)
+                for e in self.endpoints
+                if e.ttfb_histogram is not None
+            ]
         flows: list[fmt.FlowReport] | msgspec.UnsetType = msgspec.UNSET
         if self.flows:
             flows = [_flow_struct(f) for f in self.flows]
@@ -274,12 +291,19 @@ class RunResult:
             return None if value is msgspec.UNSET else value
 
         def stats_of(
-            d: fmt.StatsReport | fmt.EndpointReport, h: Histogram | None, sh: Histogram | None
+            d: fmt.StatsReport | fmt.EndpointReport,
+            h: Histogram | None,
+            sh: Histogram | None,
+            th: Histogram | None = None,
         ) -> Stats:
             service_ms = given(d.service_latency_ms)
             service = None
             if sh is not None or service_ms is not None:
                 service = _latency_of(service_ms, sh)
+            ttfb_ms = given(d.ttfb_ms)
+            ttfb = None
+            if th is not None or ttfb_ms is not None:
+                ttfb = _latency_of(ttfb_ms, th)
             return Stats(
                 requests=d.requests,
                 failures=d.failures,
@@ -291,6 +315,7 @@ class RunResult:
                 latency=_latency_of(d.latency_ms, h),
                 service=service,
                 dropped=given(d.dropped) or 0,
+                ttfb=ttfb,
             )
 
         total_h = _hist_from(hists.total if hists else None)
@@ -299,12 +324,17 @@ class RunResult:
         svc_hists = {
             (h.method, h.name): h for h in ((given(hists.service_endpoints) or []) if hists else [])
         }
+        ttfb_h = _hist_from(given(hists.ttfb_total) if hists else None)
+        ttfb_hists = {
+            (h.method, h.name): h for h in ((given(hists.ttfb_endpoints) or []) if hists else [])
+        }
         endpoints = []
         for e in report.endpoints:
             h = _hist_from(ep_hists.get((e.method, e.name)))
             sh = _hist_from(svc_hists.get((e.method, e.name)))
+            th = _hist_from(ttfb_hists.get((e.method, e.name)))
             endpoints.append(
-                EndpointResult(e.method, e.name, stats_of(e, h, sh), h or Histogram(), sh)
+                EndpointResult(e.method, e.name, stats_of(e, h, sh, th), h or Histogram(), sh, th)
             )
         errors = [
             ErrorRow(
@@ -345,7 +375,7 @@ class RunResult:
             scenario_name=report.scenario_name,
             load=msgspec.to_builtins(report.load),
             scenario=dict(report.scenario),
-            summary=stats_of(report.summary, total_h, service_h),
+            summary=stats_of(report.summary, total_h, service_h, ttfb_h),
             histogram=total_h or Histogram(),
             endpoints=endpoints,
             errors=errors,
@@ -356,6 +386,7 @@ class RunResult:
                 (given(hists.per_second_service) or []) if hists else []
             ),
             lag_histogram=_hist_from(given(hists.lag) if hists else None),
+            ttfb_histogram=ttfb_h,
             outcome=msgspec.to_builtins(report.outcome),
             generator=msgspec.to_builtins(given(report.generator) or {}),
             environment=msgspec.to_builtins(report.environment),
@@ -386,11 +417,14 @@ def service_view(result: RunResult) -> RunResult:
     results are returned as they are."""
     if result.service_histogram is None:
         return result
+    # Times to first byte are corrected in the open model and have no service-time
+    # counterpart: the service view leaves them out rather than compare unlike figures.
     endpoints = [
         replace(
             e,
-            stats=replace(e.stats, latency=e.stats.service or e.stats.latency),
+            stats=replace(e.stats, latency=e.stats.service or e.stats.latency, ttfb=None),
             histogram=e.service_histogram or e.histogram,
+            ttfb_histogram=None,
         )
         for e in result.endpoints
     ]
@@ -404,8 +438,11 @@ def service_view(result: RunResult) -> RunResult:
     ]
     return replace(
         result,
-        summary=replace(result.summary, latency=result.summary.service or result.summary.latency),
+        summary=replace(
+            result.summary, latency=result.summary.service or result.summary.latency, ttfb=None
+        ),
         histogram=result.service_histogram,
+        ttfb_histogram=None,
         endpoints=endpoints,
         flows=flows,
         per_second=result.per_second_service or result.per_second,
@@ -494,10 +531,13 @@ def _endpoint_struct(e: EndpointResult) -> fmt.EndpointReport:
 
 
 def _with_service(out: _S, s: Stats) -> _S:
-    """Arrival-rate runs: the service-time figures and the drops beside the latency."""
+    """Arrival-rate runs: the service-time figures and the drops beside the latency;
+    and the time to first byte, once measured."""
     if s.service is not None:
         out.service_latency_ms = _latency_struct(s.service)
         out.dropped = s.dropped
+    if s.ttfb is not None:
+        out.ttfb_ms = _latency_struct(s.ttfb)
     return out
 
 

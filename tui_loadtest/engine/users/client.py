@@ -23,7 +23,7 @@ from ..http.arguments import Parts, RequestBuilder
 from ..http.encoding import accept_encoding, decode
 from ..http.wire import NO_REDIRECTS, REDIRECTS, body_of, request_target
 from ..plan import Target
-from ..recording import SENT_SLOT, record
+from ..recording import SENT_SLOT, record, record_ttfb
 from .connection import BACKOFF_FIRST, BACKOFF_MAX, Conn
 from .flow import HEAD_ALLOWANCE
 from .session import Session
@@ -66,13 +66,14 @@ class ClientConn(Conn):
 class ClientRow:
     """An endpoint row discovered at run time (a request's ``name=``)."""
 
-    __slots__ = ("index", "method", "name", "hist", "svc", "is_head")
+    __slots__ = ("index", "method", "name", "hist", "ttfb", "svc", "is_head")
 
     def __init__(self, index: int, method: str, name: str) -> None:
         self.index = index
         self.method = method
         self.name = name
         self.hist: list[int] = []
+        self.ttfb: list[int] = []
         self.svc: list[int] = []
         self.is_head = method == "HEAD"
 
@@ -368,7 +369,9 @@ class ClientUser(Session):
         eng = self.eng
         if t1 >= eng.tick_ns:  # the first response of a new second: close the last one
             eng.roll(t1)
-        record(row.hist, (t1 - (self.intended or self.t0)) // 1000, self.nbytes, status)
+        origin = self.intended or self.t0
+        record(row.hist, (t1 - origin) // 1000, self.nbytes, status)
+        record_ttfb(row.ttfb, (self.th - origin) // 1000)
         if eng.open_model:
             record(row.svc, (t1 - self.t0) // 1000, 0)
         self.intended = 0

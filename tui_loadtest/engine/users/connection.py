@@ -40,6 +40,7 @@ class ConnUser(Protocol):
 
     nbytes: int
     head: bytes
+    th: int
 
     def on_protocol_error(self, conn: Conn, exc: Exception) -> None: ...
 
@@ -68,6 +69,7 @@ class Conn(asyncio.Protocol):
             return
         if not u.nbytes:
             u.head = data
+            u.th = perf_counter_ns()  # the response's first byte (its TTFB)
         elif len(u.head) < HEAD_KEEP:
             u.head += data  # a head may come in pieces (see close_delimited_status)
         u.nbytes += len(data)
@@ -105,6 +107,7 @@ class LifecycleUser(Protocol):
     deadline: int
     nbytes: int
     head: bytes
+    th: int
     served: int
     retried: bool
     backoff: float
@@ -149,6 +152,7 @@ class Connection:
         "deadline",  # non-zero while it is in flight: when it times out
         "nbytes",  # response bytes received for it
         "head",  # the start of its response (see close_delimited_status)
+        "th",  # when its response's first byte arrived (perf_counter_ns): its TTFB
         "served",  # responses on the current connection
         "retried",  # sent again once already (a stale keep-alive connection)
         "backoff",  # the pause before the next try after a failed connect

@@ -32,8 +32,10 @@ from ..recording import (
     SENT_SLOT,
     STATUS_SLOT,
     SUM_SLOT,
+    TTFB_SUM,
     bucket,
     record,
+    record_ttfb,
 )
 from .connection import HEAD_KEEP, Conn
 from .plain import HeadAwareUser, VUser
@@ -63,6 +65,7 @@ class FlowConn(Conn):
         n = u.nbytes
         if not n:
             u.head = data
+            u.th = perf_counter_ns()  # the response's first byte (its TTFB)
         elif u.keep is not None:
             if n + len(data) <= u.max_keep:  # past it: complete() sees nbytes > max_keep
                 u.keep.append(data)
@@ -217,12 +220,17 @@ class FlowUser(VUser):
         s: CompiledStep = self.step  # type: ignore[assignment]  # a step is in flight
         # -- inline record(s.req.hist, v, self.nbytes, status) --
         v = (t1 - self.t0) // 1000
-        h = s.req.hist
+        r = s.req
+        h = r.hist
         h[BUCKET_LUT[v] if 0 < v < LUT_SIZE else bucket(v)] += 1
         h[SUM_SLOT] += v
         h[BYTES_SLOT] += self.nbytes
         if status != 200:
             h[STATUS_SLOT + status] += 1
+        v = (self.th - self.t0) // 1000  # -- and record_ttfb(r.ttfb, v) --
+        h = r.ttfb
+        h[BUCKET_LUT[v] if 0 < v < LUT_SIZE else bucket(v)] += 1
+        h[TTFB_SUM] += v
         # -- end of the inline copy --
         self.deadline = 0
         self.served += 1
@@ -260,6 +268,7 @@ class FlowUser(VUser):
         """How ``complete`` records in the open model (``FlowSlot`` overrides it)."""
         r = self.req
         record(r.hist, (t1 - self.t0) // 1000, self.nbytes, status)
+        record_ttfb(r.ttfb, (self.th - self.t0) // 1000)
 
     def complete(self, status: int, t1: int) -> None:
         """Record the step's response, run its captures, move to the next step (the
@@ -273,6 +282,7 @@ class FlowUser(VUser):
             self.record_step(t1, status)
         else:
             record(s.req.hist, (t1 - self.t0) // 1000, self.nbytes, status)
+            record_ttfb(s.req.ttfb, (self.th - self.t0) // 1000)
         self.deadline = 0
         self.served += 1
         caps = s.captures
@@ -421,6 +431,7 @@ class FlowSlot(FlowUser):
         r = self.req
         origin = self.intended or self.t0
         record(r.hist, (t1 - origin) // 1000, self.nbytes, status)
+        record_ttfb(r.ttfb, (self.th - origin) // 1000)
         record(r.svc, (t1 - self.t0) // 1000, 0)
         self.intended = 0  # later steps are not scheduled: corrected = service
 

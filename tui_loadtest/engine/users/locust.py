@@ -42,7 +42,7 @@ from ...locustfile.loader import import_locustfile
 from ...locustfile.tasks import GreenletExit, filter_tasks_by_tags, task_name
 from ...script import HTTPError, Response
 from ..http.arguments import request_parts
-from ..recording import FAILED_SLOT, record
+from ..recording import FAILED_SLOT, record, record_ttfb
 from .client import ClientRuntime, ClientUser, Options
 
 if TYPE_CHECKING:
@@ -442,7 +442,7 @@ class LocustUser(ClientUser):
         base = self.response_kept(status, t1)
         self.keep = None
         response = LocustResponse.adopt(base)
-        response._measure = (row, (t1 - self.t0) // 1000, self.nbytes, status)
+        response._measure = (row, (t1 - self.t0) // 1000, self.nbytes, status, self.th - self.t0)
         self.deliver(response)
 
     def deliver(self, response: Response) -> None:
@@ -459,12 +459,13 @@ class LocustUser(ClientUser):
         failed = failure is not None
         rt = self.locust
         if measure is not None:
-            row, latency_us, nbytes, status = measure
+            row, latency_us, nbytes, status, ttfb_ns = measure
             eng = self.eng
             now = perf_counter_ns()
             if now >= eng.tick_ns:
                 eng.roll(now)
             record(row.hist, latency_us, nbytes, status)
+            record_ttfb(row.ttfb, ttfb_ns // 1000)
             if failure is not None:
                 message = self.rt.redact(self.all_secrets(), locust_message(failure))
                 if isinstance(failure, CatchResponseError):

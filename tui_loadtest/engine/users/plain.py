@@ -32,7 +32,9 @@ from ..recording import (
     SUB_BITS,
     SUM_SLOT,
     TOP_SHIFT,
+    TTFB_SUM,
     record,
+    record_ttfb,
 )
 from .cycle import UserCycle
 from .session import Session
@@ -117,6 +119,16 @@ class VUser(UserCycle, Session):
         h[BYTES_SLOT] += self.nbytes
         if status != 200:  # 200s are worked out from the counts (recording.statuses)
             h[STATUS_SLOT + status] += 1
+        # -- inline record_ttfb(r.ttfb, vh) --
+        vh = (self.th - self.t0) // 1000
+        try:
+            b = BUCKET_LUT[vh]
+        except IndexError:
+            s = vh.bit_length() - TOP_SHIFT
+            b = (s << SUB_BITS) + (vh >> s) if s <= MAX_SHIFT else LAST_BUCKET
+        t = r.ttfb
+        t[b] += 1
+        t[TTFB_SUM] += vh
         # -- end of the inline copy --
         self.deadline = 0
         self.served += 1
@@ -137,6 +149,7 @@ class VUser(UserCycle, Session):
         if t1 >= eng.tick_ns:
             eng.roll(t1)
         record(r.hist, (t1 - self.t0) // 1000, self.nbytes, status)
+        record_ttfb(r.ttfb, (self.th - self.t0) // 1000)
         self.deadline = 0
         self.served += 1
         if not r.ok[status]:
@@ -235,6 +248,7 @@ class OpenSlot(VUser):
         if t1 >= eng.tick_ns:
             eng.roll(t1)
         record(r.hist, (t1 - self.intended) // 1000, self.nbytes, status)  # corrected latency
+        record_ttfb(r.ttfb, (self.th - self.intended) // 1000)  # corrected, as the latency
         record(r.svc, (t1 - self.t0) // 1000, 0)  # service time
         self.deadline = 0
         self.served += 1
