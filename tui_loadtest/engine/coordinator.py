@@ -713,7 +713,14 @@ class Run:
 
             endpoints = [
                 EndpointResult(
-                    method, name, span.stats(duration), span.hist, span.service, span.ttfb
+                    method,
+                    name,
+                    span.stats(duration),
+                    span.hist,
+                    span.service,
+                    span.ttfb,
+                    span.stream.ttft if span.stream is not None else None,
+                    span.stream.gaps if span.stream is not None else None,
                 )
                 for (method, name), span in zip(agg.endpoint_keys, agg.cumulative, strict=True)
             ]
@@ -735,6 +742,8 @@ class Run:
                 histogram=total.hist,
                 service_histogram=total.service,
                 ttfb_histogram=total.ttfb,
+                ttft_histogram=total.stream.ttft if total.stream is not None else None,
+                gap_histogram=total.stream.gaps if total.stream is not None else None,
                 per_second_service=measured(agg.per_second_service_buckets),
                 lag_histogram=agg.lag if agg.open_model else None,
                 endpoints=endpoints,

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from itertools import compress
 
-from ..stats.aggregate import EndpointDelta, FlowDelta
+from ..stats.aggregate import EndpointDelta, FlowDelta, StreamDelta
 from ..stats.histogram import BUCKET_LUT, LUT_SIZE, MAX_SHIFT, NBUCKETS, SUB_BITS
 
 __all__ = [
@@ -48,6 +48,16 @@ __all__ = [
     "TOP_SHIFT",
     "TTFB_SLOTS",
     "TTFB_SUM",
+    "TTFT_SUM",
+    "GAP_BASE",
+    "GAP_SUM",
+    "EVENTS_SLOT",
+    "TOKENS_SLOT",
+    "GEN_TOKENS_SLOT",
+    "GEN_US_SLOT",
+    "STREAMS_SLOT",
+    "STREAM_SLOTS",
+    "LUT_SIZE",
     "Buffers",
     "bucket",
     "record",
@@ -73,6 +83,19 @@ FLOW_SLOTS = NBUCKETS + 2
 # A request's time-to-first-byte list: the buckets, then their sum (µs).
 TTFB_SUM = NBUCKETS
 TTFB_SLOTS = NBUCKETS + 1
+# A streamed request's list (engine/streams.py): the times to first event (buckets, sum),
+# the times between events (buckets from GAP_BASE, sum), then its counters: events,
+# tokens, tokens after each stream's first event, the time from each stream's first
+# to last event (µs), and the streams that ended (complete or cut).
+TTFT_SUM = NBUCKETS
+GAP_BASE = NBUCKETS + 1
+GAP_SUM = GAP_BASE + NBUCKETS
+EVENTS_SLOT = GAP_SUM + 1
+TOKENS_SLOT = EVENTS_SLOT + 1
+GEN_TOKENS_SLOT = TOKENS_SLOT + 1
+GEN_US_SLOT = GEN_TOKENS_SLOT + 1
+STREAMS_SLOT = GEN_US_SLOT + 1
+STREAM_SLOTS = STREAMS_SLOT + 1
 
 ErrorKey = tuple[str, int | None, int]  # (kind, HTTP status or None, request index)
 _BUCKETS = range(NBUCKETS)
@@ -134,6 +157,7 @@ class Buffers:
     __slots__ = (
         "hist",
         "ttfb",
+        "streams",
         "flow_hist",
         "flow_svc",
         "http_fail",
@@ -150,6 +174,8 @@ class Buffers:
         self.hist: list[list[int]] = [[0] * SLOTS for _ in range(n)]
         # per request type: the times to first byte (bucket counts, their sum)
         self.ttfb: list[list[int]] = [[0] * TTFB_SLOTS for _ in range(n)]
+        # per streamed request type (made when first asked for): its stream list
+        self.streams: dict[int, list[int]] = {}
         # per flow: iteration durations, their sum and the failed iterations (FAILED_SLOT);
         # open model: beside them, durations from the iteration's first send
         self.flow_hist: list[list[int]] = [[0] * FLOW_SLOTS for _ in range(flows)]
@@ -185,6 +211,13 @@ class Buffers:
         self.other_fail.append(0)
         if self.lag:  # open model
             self.svc_hist.append([0] * SLOTS)
+
+    def stream_list(self, index: int) -> list[int]:
+        """The stream list of request type ``index`` (made the first time)."""
+        found = self.streams.get(index)
+        if found is None:
+            found = self.streams[index] = [0] * STREAM_SLOTS
+        return found
 
     def task_failure(self, flow: int, kind: str, message: str) -> None:
         """A failure of a flow (a script task) rather than of one request: kept under the
@@ -228,6 +261,8 @@ class Buffers:
         }
         active.update(compress(range(len(hist)), other_fail))
         active.update(compress(range(len(hist)), http_fail))
+        streams = self.streams
+        active.update(i for i, s in streams.items() if s[EVENTS_SLOT] or s[STREAMS_SLOT])
         svc = self.svc_hist
         rows = []
         for i in sorted(active):
@@ -258,6 +293,9 @@ class Buffers:
             if t[TTFB_SUM] or t[0]:  # a response recorded its first byte (0 µs: bucket 0)
                 row.ttfb_buckets = _take_buckets(t)
                 row.ttfb_sum_us, t[TTFB_SUM] = t[TTFB_SUM], 0
+            s = streams.get(i)
+            if s is not None and (s[EVENTS_SLOT] or s[STREAMS_SLOT]):
+                row.stream = _take_stream(s)
             if svc:  # open model: service time beside the corrected latency
                 s = svc[i]
                 row.service_buckets = _take_buckets(s)
@@ -283,6 +321,29 @@ class Buffers:
         lag = _take_buckets(self.lag) if self.lag else []
         lag_sum, self.lag_sum = self.lag_sum, 0
         return errors, dropped, lag, lag_sum
+
+
+def _take_stream(s: list[int]) -> StreamDelta:
+    """A stream list's second as a delta, every figure read set back to zero."""
+    gaps_block = s[GAP_BASE:GAP_SUM]
+    gaps = [(j, gaps_block[j]) for j in compress(_BUCKETS, gaps_block)]
+    for j, _ in gaps:
+        s[GAP_BASE + j] = 0
+    out = StreamDelta(
+        ttft=_take_buckets(s),
+        ttft_sum_us=s[TTFT_SUM],
+        gaps=gaps,
+        gap_sum_us=s[GAP_SUM],
+        events=s[EVENTS_SLOT],
+        tokens=s[TOKENS_SLOT],
+        gen_tokens=s[GEN_TOKENS_SLOT],
+        gen_us=s[GEN_US_SLOT],
+        streams=s[STREAMS_SLOT],
+    )
+    for slot in (TTFT_SUM, GAP_SUM, EVENTS_SLOT, TOKENS_SLOT, GEN_TOKENS_SLOT, GEN_US_SLOT,
+                 STREAMS_SLOT):  # fmt: skip
+        s[slot] = 0
+    return out
 
 
 def _take_buckets(h: list[int]) -> list[tuple[int, int]]:

@@ -108,6 +108,9 @@ class WorkerEngine:
             self.script,
         )
         self.buf = Buffers(self.n, self.open_model, self.nflows)
+        # Some request streams: every connection may carry a streamed answer (its parser
+        # calls a StreamReader; scripts' connections get one when they first stream).
+        self.streams = any(r.stream is not None for r in self.plan.requests)
         self._point_requests()
         self.connects = 0
         self.users: set[User] = set()
@@ -473,6 +476,8 @@ class WorkerEngine:
         for r in self.plan.requests:
             r.hist = buf.hist[r.index]
             r.ttfb = buf.ttfb[r.index]
+            if r.stream is not None:
+                r.srec = buf.stream_list(r.index)
             if self.open_model:
                 r.svc = buf.svc_hist[r.index]
         flows = self.journeys.rows if self.journeys is not None else []

@@ -100,6 +100,7 @@ def html_report(
         *_repeats(result),
         "<h2>Endpoints</h2>",
         _endpoint_table(result),
+        *_streams(result),
         "<h2>Errors</h2>",
         _error_table(result),
         "<h2>Timeline</h2>",
@@ -225,6 +226,40 @@ def _endpoint_table(result: RunResult) -> str:
             "Max ms", *(["TTFB P50 ms", "TTFB P95 ms"] if ttfb else []), "Req/s",
             "Errors"]  # fmt: skip
     return _table(head, rows, left=2)
+
+
+def _streams(result: RunResult) -> list[str]:
+    """Streamed endpoints: events, the time to first event and between events, tokens."""
+    found = [(e, st) for e in result.endpoints if (st := e.stats.stream) is not None]
+    if not found:
+        return []
+    tokens = any(st.tokens for _, st in found)
+    rows = [
+        [
+            escape(e.method),
+            escape(endpoint_label(e.method, e.name)),
+            fmt_int(st.streams),
+            f"{st.events_per_stream:,.1f}",
+            fmt_ms(st.ttft.p50),
+            fmt_ms(st.ttft.p95),
+            fmt_ms(st.ttft.p99),
+            fmt_ms(st.inter_event.p50),
+            fmt_ms(st.inter_event.p95),
+            *([fmt_int(st.tokens), f"{st.output_tokens_per_s:,.1f}"] if tokens else []),
+        ]
+        for e, st in found
+    ]
+    head = ["Method", "Endpoint", "Streams", "Events/stream", "TTFT P50 ms", "TTFT P95 ms",
+            "TTFT P99 ms", "Between P50 ms", "Between P95 ms",
+            *(["Tokens", "Tokens/s per stream"] if tokens else [])]  # fmt: skip
+    return [
+        "<h2>Streams</h2>",
+        _table(head, rows, left=2),
+        "<p>TTFT: from each request's start to its stream's first event"
+        + (" carrying a token" if tokens else "")
+        + "; between: each gap between two events. A stream cut before its end is an"
+        " error of kind <code>stream</code>.</p>",
+    ]
 
 
 def _error_table(result: RunResult) -> str:

@@ -189,6 +189,43 @@ def flow_table(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
     return lines
 
 
+def stream_table(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
+    """Streamed endpoints: streams, events per stream, the time to first event and
+    between events (ms), and tokens per second per stream when tokens are counted."""
+    rows = [(e, e.stats.stream) for e in result.endpoints if e.stats.stream is not None]
+    if not rows:
+        return []
+    tokens = any(st.tokens for _, st in rows)
+    name_w = max(8, min(36, width - 70 - (10 if tokens else 0)))
+    head = (
+        f"{'Endpoint':<{name_w}} {'Streams':>8} {'Events':>7} {'TTFT p50':>9} {'TTFT p95':>9}"
+        f" {'Gap p50':>8} {'Gap p95':>8}" + (f" {'Tokens/s':>9}" if tokens else "")
+    )
+    lines = [head, rule("-", width)]
+    for e, st in rows:
+        name = clip(endpoint_label(e.method, e.name), name_w)
+        lines.append(
+            f"{name:<{name_w}} {fmt_int(st.streams):>8} {st.events_per_stream:>7.1f}"
+            f" {fmt_ms(st.ttft.p50):>9} {fmt_ms(st.ttft.p95):>9}"
+            f" {fmt_ms(st.inter_event.p50):>8} {fmt_ms(st.inter_event.p95):>8}"
+            + (f" {st.output_tokens_per_s:>9.1f}" if tokens else "")
+        )
+    lines.append(
+        "ms; TTFT: from each request's start to its first event"
+        + (" carrying a token" if tokens else "")
+        + "; events: per stream; gap: between events"
+        + ("; tokens/s: per stream, after its first token" if tokens else "")
+        + "."
+    )
+    total = result.summary.stream
+    if tokens and total is not None:
+        lines.append(
+            f"Tokens: {fmt_int(total.tokens)} in all, {total.tokens_per_s:,.1f} per second"
+            " over the run."
+        )
+    return lines
+
+
 def overall_lines(result: RunResult) -> list[str]:
     s = result.summary
     iterations = iterations_text(result)
@@ -458,6 +495,7 @@ def run_summary(result: RunResult, width: int | None = None) -> str:
         thin,
         *endpoint_table(result, fits),
         "",
+        *(["Streams", thin, *streams, ""] if (streams := stream_table(result, fits)) else []),
         *(["Flows", thin, *flows, ""] if flows else []),
         *(["Resources", thin, *res, ""] if (res := resource_lines(result)) else []),
         "Errors",

@@ -15,6 +15,7 @@ from .captures import parse_capture_table
 from .checks import Context, at_most, boolean, positive_number, text
 from .messages import join, show
 from .model import MAX_WEIGHT, FlowSpec, StepSpec
+from .redact import stream_dict
 from .request_table import REQUEST_KEYS, WEIGHT_LIMIT, parse_request
 
 __all__ = ["parse_flows"]
@@ -127,6 +128,12 @@ def _parse_steps(
             step=True,
             unknown_hint=hint,
         )
+        if spec.stream is not None and captures:
+            raise ctx.fail(
+                f"{step_key}.capture",
+                "a streamed answer is read as it arrives, not kept: nothing to capture from"
+                " (capture in another step)",
+            )
         method = taken.setdefault(spec.name, spec.method)
         if method != spec.method:
             raise ctx.fail(
@@ -149,6 +156,7 @@ def _parse_steps(
                 "once": once,
                 "strict": strict,
                 "capture": {c.name: c.text for c in captures},
+                **stream_dict(spec),
             }
         )
     if all(s.once for s in steps):

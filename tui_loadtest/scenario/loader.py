@@ -159,6 +159,11 @@ def parse_scenario(
             '[[flows]], [[data]] and scripts run on the "fast" transport '
             '(remove transport = "httpx")',
         )
+    if http.transport == "httpx" and any(r.stream for r in requests):
+        raise ctx.fail(
+            "http.transport",
+            'streams (stream = ...) are read on the "fast" transport (remove transport = "httpx")',
+        )
     thresholds = parse_thresholds(
         ctx, data.get("thresholds"), list(taken), iterations=bool(flows) or script is not None
     )

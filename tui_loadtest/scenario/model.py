@@ -21,6 +21,9 @@ from .messages import number_text
 MODES = ("users", "arrival-rate")
 DATA_MODES = ("circular", "random", "queue")
 CAPTURE_SOURCES = ("json", "header", "cookie", "regex", "status")
+# How a streamed body is read (``stream = ...``): server-sent events, every piece of body
+# as it arrives, or newline-delimited lines (NDJSON).
+STREAM_MODES = ("sse", "chunks", "lines")
 # Responses kept for captures (and a script's ``.content``) are cut at this size.
 DEFAULT_MAX_BODY = 1024 * 1024
 ARRIVALS = ("even", "poisson")
@@ -88,6 +91,12 @@ class RequestSpec:
     vars: tuple[tuple[str, tuple[str, ...]], ...] = ()
     expect_status: frozenset[int] | None = None
     json_body: bool = False  # body came from ``json``: filled values get JSON-escaped
+    # A streamed answer (``stream``): read as it arrives, each event timed; ``tokens``
+    # counts tokens per event (a ``json:`` or ``regex:`` expression, as a capture's);
+    # ``idle_timeout_s``: the longest wait for the next event (None: ``[http] timeout``).
+    stream: str | None = None
+    tokens: CaptureSpec | None = None
+    idle_timeout_s: float | None = None
 
     @property
     def has_header_placeholders(self) -> bool:

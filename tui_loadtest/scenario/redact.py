@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_plus
 
-from .model import ENV_REF, PLACEHOLDER, LoadSpec, MonitorSpec, Scenario
+from .model import ENV_REF, PLACEHOLDER, LoadSpec, MonitorSpec, RequestSpec, Scenario
 
 REDACTED = "<redacted>"
 # Free text is scrubbed of secret values this long or longer: shorter ones ("1",
@@ -232,6 +232,17 @@ def monitor_dict(monitor: MonitorSpec) -> dict[str, Any]:
     }
 
 
+def stream_dict(r: RequestSpec) -> dict[str, Any]:
+    """A streamed request's keys in the report's scenario (nothing for another)."""
+    if r.stream is None:
+        return {}
+    return {
+        "stream": r.stream,
+        "tokens": None if r.tokens is None else r.tokens.text,
+        "idle_timeout_s": r.idle_timeout_s,
+    }
+
+
 def report_dict(
     sc: Scenario,
     http_headers: Mapping[str, str],
@@ -304,6 +315,7 @@ def report_dict(
                 "content_type": r.content_type,
                 "vars": report.get("vars", {name: list(values) for name, values in r.vars}),
                 "expect_status": None if r.expect_status is None else sorted(r.expect_status),
+                **stream_dict(r),
             }
             for r, report in zip(sc.requests, request_reports, strict=True)
         ],

@@ -8,11 +8,21 @@ from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any
 
-from .checks import Context, at_most, is_number, positive_number, text
+from .captures import parse_capture
+from .checks import Context, at_most, choice, duration, is_number, positive_number, text
 from .env import substitute_env, substitute_env_in_json
 from .headers import TOKEN, parse_headers
 from .messages import join, number_text, show
-from .model import ENV_REF, MAX_ENDPOINTS, MAX_WEIGHT, PLACEHOLDER, THRESHOLD_METRICS, RequestSpec
+from .model import (
+    ENV_REF,
+    MAX_ENDPOINTS,
+    MAX_WEIGHT,
+    PLACEHOLDER,
+    STREAM_MODES,
+    THRESHOLD_METRICS,
+    CaptureSpec,
+    RequestSpec,
+)
 from .redact import REDACTED, redact_query, secret_query_values, secret_vars
 from .urls import SPACE_OR_CONTROL
 
@@ -32,6 +42,9 @@ REQUEST_KEYS = (
     "headers",
     "vars",
     "expect_status",
+    "stream",
+    "tokens",
+    "idle_timeout",
 )
 
 
@@ -135,6 +148,7 @@ def parse_request(
         unknown_hint,
     )
     expect = _parse_expect_status(ctx, f"{key}.expect_status", item.get("expect_status"))
+    stream, tokens, idle = _parse_stream(ctx, key, item, method)
     path = _resolve_path(ctx, f"{key}.path", template)
     ctx.secrets.update(secret_query_values(template))
     spec = RequestSpec(
@@ -148,6 +162,9 @@ def parse_request(
         vars=variables,
         expect_status=expect,
         json_body=json_body,
+        stream=stream,
+        tokens=tokens,
+        idle_timeout_s=idle,
     )
     report = {
         "headers": header_report,
@@ -156,6 +173,30 @@ def parse_request(
         "vars": vars_report,
     }
     return spec, report
+
+
+def _parse_stream(
+    ctx: Context, key: str, item: Mapping[str, Any], method: str
+) -> tuple[str | None, CaptureSpec | None, float | None]:
+    """``stream``, ``tokens`` and ``idle_timeout``: the last two need the first."""
+    raw = item.get("stream")
+    stream = None if raw is None else choice(ctx, f"{key}.stream", raw, STREAM_MODES)
+    for name in ("tokens", "idle_timeout"):
+        if name in item and stream is None:
+            raise ctx.fail(join(key, name), 'needs stream = "sse", "chunks" or "lines"')
+    if stream is not None and method == "HEAD":
+        raise ctx.fail(f"{key}.stream", "a HEAD response has no body to stream")
+    tokens = None
+    if "tokens" in item:
+        tokens = parse_capture(ctx, f"{key}.tokens", "tokens", item["tokens"])
+        if tokens.source not in ("json", "regex"):
+            raise ctx.expected(f"{key}.tokens", '"json:$.path" or "regex:PATTERN"', item["tokens"])
+    idle = (
+        duration(ctx, f"{key}.idle_timeout", item["idle_timeout"])
+        if "idle_timeout" in item
+        else None
+    )
+    return stream, tokens, idle
 
 
 def _parse_path(ctx: Context, key: str, value: Any) -> str:

@@ -17,7 +17,7 @@ import msgspec
 from .. import __version__
 from . import report_format as fmt
 from .histogram import NBUCKETS, SUB_BITS, Histogram
-from .model import ErrorRow, FlowStats, Latency, Stats, TimelinePoint
+from .model import ErrorRow, FlowStats, Latency, Stats, StreamStats, TimelinePoint
 from .resources import ResourceSeries
 from .thresholds import ThresholdResult, evaluate, scenario_thresholds
 
@@ -38,10 +38,14 @@ class EndpointResult:
     histogram: Histogram  # corrected latency in the open model
     service_histogram: Histogram | None = None  # open model only
     ttfb_histogram: Histogram | None = None  # times to first byte (None: not measured)
+    ttft_histogram: Histogram | None = None  # streamed endpoints: times to first event
+    gap_histogram: Histogram | None = None  # and times between events
 
     def stream_histograms(self) -> tuple[Histogram, Histogram] | None:
         """A stream's (time to first event, time between events); None: not a stream."""
-        return None
+        if self.ttft_histogram is None or self.gap_histogram is None:
+            return None
+        return self.ttft_histogram, self.gap_histogram
 
 
 @dataclass
@@ -76,6 +80,9 @@ class RunResult:
     per_second_service: list[list[list[int]]] = field(default_factory=list)
     lag_histogram: Histogram | None = None
     ttfb_histogram: Histogram | None = None  # every endpoint's times to first byte
+    # Runs with streams: every streamed endpoint's times to first event and between events.
+    ttft_histogram: Histogram | None = None
+    gap_histogram: Histogram | None = None
     outcome: dict[str, Any] = field(default_factory=dict)
     # The generator's own load: CPU series and whether it was saturated (see
     # engine/generator.py); empty for results that predate it.
@@ -145,7 +152,9 @@ class RunResult:
 
     def stream_histograms(self) -> tuple[Histogram, Histogram] | None:
         """Every stream's (time to first event, time between events); None: no stream."""
-        return None
+        if self.ttft_histogram is None or self.gap_histogram is None:
+            return None
+        return self.ttft_histogram, self.gap_histogram
 
     def flow(self, name: str) -> FlowResult | None:
         for f in self.flows:
@@ -195,6 +204,16 @@ class RunResult:
                 _endpoint_hist(e.method, e.name, e.ttfb_histogram)
                 for e in self.endpoints
                 if e.ttfb_histogram is not None
+            ]
+        if self.ttft_histogram is not None and self.gap_histogram is not None:
+            streamed = [(e, h) for e in self.endpoints if (h := e.stream_histograms())]
+            histograms.ttft_total = _hist_struct(self.ttft_histogram)
+            histograms.inter_event_total = _hist_struct(self.gap_histogram)
+            histograms.ttft_endpoints = [
+                _endpoint_hist(e.method, e.name, h) for e, (h, _) in streamed
+            ]
+            histograms.inter_event_endpoints = [
+                _endpoint_hist(e.method, e.name, h) for e, (_, h) in streamed
             ]
         flows: list[fmt.FlowReport] | msgspec.UnsetType = msgspec.UNSET
         if self.flows:
@@ -295,6 +314,7 @@ class RunResult:
             h: Histogram | None,
             sh: Histogram | None,
             th: Histogram | None = None,
+            streamed: tuple[Histogram | None, Histogram | None] = (None, None),
         ) -> Stats:
             service_ms = given(d.service_latency_ms)
             service = None
@@ -316,6 +336,7 @@ class RunResult:
                 service=service,
                 dropped=given(d.dropped) or 0,
                 ttfb=ttfb,
+                stream=_stream_of(given(d.stream), *streamed),
             )
 
         total_h = _hist_from(hists.total if hists else None)
@@ -328,13 +349,31 @@ class RunResult:
         ttfb_hists = {
             (h.method, h.name): h for h in ((given(hists.ttfb_endpoints) or []) if hists else [])
         }
+        ttft_h = _hist_from(given(hists.ttft_total) if hists else None)
+        gap_h = _hist_from(given(hists.inter_event_total) if hists else None)
+
+        def by_key(found: list[fmt.EndpointHistogramReport] | None) -> dict:
+            return {(h.method, h.name): h for h in found or []}
+
+        ttft_hists = by_key(given(hists.ttft_endpoints) if hists else None)
+        gap_hists = by_key(given(hists.inter_event_endpoints) if hists else None)
         endpoints = []
         for e in report.endpoints:
-            h = _hist_from(ep_hists.get((e.method, e.name)))
-            sh = _hist_from(svc_hists.get((e.method, e.name)))
-            th = _hist_from(ttfb_hists.get((e.method, e.name)))
+            key = (e.method, e.name)
+            h = _hist_from(ep_hists.get(key))
+            sh = _hist_from(svc_hists.get(key))
+            th = _hist_from(ttfb_hists.get(key))
+            streamed = (_hist_from(ttft_hists.get(key)), _hist_from(gap_hists.get(key)))
             endpoints.append(
-                EndpointResult(e.method, e.name, stats_of(e, h, sh, th), h or Histogram(), sh, th)
+                EndpointResult(
+                    e.method,
+                    e.name,
+                    stats_of(e, h, sh, th, streamed),
+                    h or Histogram(),
+                    sh,
+                    th,
+                    *streamed,
+                )
             )
         errors = [
             ErrorRow(
@@ -375,7 +414,7 @@ class RunResult:
             scenario_name=report.scenario_name,
             load=msgspec.to_builtins(report.load),
             scenario=dict(report.scenario),
-            summary=stats_of(report.summary, total_h, service_h, ttfb_h),
+            summary=stats_of(report.summary, total_h, service_h, ttfb_h, (ttft_h, gap_h)),
             histogram=total_h or Histogram(),
             endpoints=endpoints,
             errors=errors,
@@ -387,6 +426,8 @@ class RunResult:
             ),
             lag_histogram=_hist_from(given(hists.lag) if hists else None),
             ttfb_histogram=ttfb_h,
+            ttft_histogram=ttft_h,
+            gap_histogram=gap_h,
             outcome=msgspec.to_builtins(report.outcome),
             generator=msgspec.to_builtins(given(report.generator) or {}),
             environment=msgspec.to_builtins(report.environment),
@@ -422,9 +463,13 @@ def service_view(result: RunResult) -> RunResult:
     endpoints = [
         replace(
             e,
-            stats=replace(e.stats, latency=e.stats.service or e.stats.latency, ttfb=None),
+            stats=replace(
+                e.stats, latency=e.stats.service or e.stats.latency, ttfb=None, stream=None
+            ),
             histogram=e.service_histogram or e.histogram,
             ttfb_histogram=None,
+            ttft_histogram=None,
+            gap_histogram=None,
         )
         for e in result.endpoints
     ]
@@ -439,10 +484,15 @@ def service_view(result: RunResult) -> RunResult:
     return replace(
         result,
         summary=replace(
-            result.summary, latency=result.summary.service or result.summary.latency, ttfb=None
+            result.summary,
+            latency=result.summary.service or result.summary.latency,
+            ttfb=None,
+            stream=None,
         ),
         histogram=result.service_histogram,
         ttfb_histogram=None,
+        ttft_histogram=None,
+        gap_histogram=None,
         endpoints=endpoints,
         flows=flows,
         per_second=result.per_second_service or result.per_second,
@@ -538,7 +588,42 @@ def _with_service(out: _S, s: Stats) -> _S:
         out.dropped = s.dropped
     if s.ttfb is not None:
         out.ttfb_ms = _latency_struct(s.ttfb)
+    if s.stream is not None:
+        out.stream = _stream_struct(s.stream)
     return out
+
+
+def _stream_struct(st: StreamStats) -> fmt.StreamReport:
+    return fmt.StreamReport(
+        streams=st.streams,
+        events=st.events,
+        events_per_stream=_r(st.events_per_stream),
+        tokens=st.tokens,
+        tokens_per_s=_r(st.tokens_per_s),
+        output_tokens_per_s=_r(st.output_tokens_per_s),
+        gen_tokens=st.gen_tokens,
+        gen_s=round(st.gen_s, 6),
+        ttft_ms=_latency_struct(st.ttft),
+        inter_event_ms=_latency_struct(st.inter_event),
+    )
+
+
+def _stream_of(
+    d: fmt.StreamReport | None, ttft: Histogram | None, gaps: Histogram | None
+) -> StreamStats | None:
+    """A stream's figures: the latencies from their histograms when kept (exact)."""
+    if d is None:
+        return None
+    return StreamStats(
+        streams=d.streams,
+        events=d.events,
+        tokens=d.tokens,
+        ttft=_latency_of(d.ttft_ms, ttft),
+        inter_event=_latency_of(d.inter_event_ms, gaps),
+        gen_tokens=d.gen_tokens,
+        gen_s=d.gen_s,
+        tokens_per_s=d.tokens_per_s,
+    )
 
 
 def _error_struct(e: ErrorRow) -> fmt.ErrorReport:

@@ -98,7 +98,10 @@ def family_latency(stats: Stats, family: str) -> Latency | None:
         return stats.latency
     if family == "ttfb":
         return stats.ttfb
-    return None
+    stream = stats.stream
+    if stream is None or not stream.ttft.max:  # no stream, or no event came
+        return None
+    return stream.ttft if family == "ttft" else stream.inter_event
 
 
 def evaluate(thresholds: Iterable[Threshold], result: Measured) -> list[ThresholdResult]:

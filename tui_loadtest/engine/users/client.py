@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from httptools import HttpResponseParser
 
     from ..host import ScriptHost, SlotPool
+    from ..streams import CompiledStream
 
 # A script naming requests after their full path can make endless rows; past this
 # many names the rest share one row and the run says so once.
@@ -66,7 +67,7 @@ class ClientConn(Conn):
 class ClientRow:
     """An endpoint row discovered at run time (a request's ``name=``)."""
 
-    __slots__ = ("index", "method", "name", "hist", "ttfb", "svc", "is_head")
+    __slots__ = ("index", "method", "name", "hist", "ttfb", "svc", "is_head", "stream", "srec")
 
     def __init__(self, index: int, method: str, name: str) -> None:
         self.index = index
@@ -76,6 +77,8 @@ class ClientRow:
         self.ttfb: list[int] = []
         self.svc: list[int] = []
         self.is_head = method == "HEAD"
+        self.stream: CompiledStream | None = None  # a script's streamed call: see StreamCall
+        self.srec: list[int] = []
 
 
 class ClientRuntime:
@@ -342,7 +345,7 @@ class ClientUser(Session):
         if status < 200:
             return
         keep = self.keepalive and p.should_keep_alive()
-        conn.parser = type(p)(self)
+        conn.parser = conn.new_parser()
         if self.intercepted(status, keep):
             return
         self.complete(status, t1)

@@ -20,8 +20,6 @@ from random import random
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
-from httptools import HttpResponseParser
-
 from ..recording import (
     BUCKET_LUT,
     BYTES_SLOT,
@@ -184,7 +182,7 @@ class HeadAwareUser(VUser):
         if status < 200:
             return
         keep = self.keepalive and p.should_keep_alive()
-        conn.parser = HttpResponseParser(self)
+        conn.parser = conn.new_parser()
         if self.intercepted(status, keep):  # cookies taken; True: a redirect was followed
             return
         self.complete(status, t1)

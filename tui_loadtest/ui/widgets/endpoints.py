@@ -215,7 +215,10 @@ class EndpointTable(DataTable):
 
     def cycle_figure(self) -> None:
         """``t``: the next figure in the latency columns (the stream ones once measured)."""
-        shown = FIGURES[:2]
+        streams = self._snap is not None and any(
+            ep.total.stream is not None for ep in self._snap.endpoints
+        )
+        shown = FIGURES if streams else FIGURES[:2]
         i = shown.index(self.figure) + 1 if self.figure in shown else 0
         self.figure = shown[i % len(shown)]
         self._retitle()
@@ -290,7 +293,10 @@ def figure_of(stats: Stats, figure: str) -> Latency | None:
         return stats.latency
     if figure == "ttfb":
         return stats.ttfb
-    return None
+    stream = stats.stream
+    if stream is None:
+        return None
+    return stream.ttft if figure == "ttft" else stream.inter_event
 
 
 def _row_key(method_and_name: tuple) -> str:
