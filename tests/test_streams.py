@@ -309,3 +309,92 @@ def test_a_streamed_run_through_the_command_line_and_its_outputs(sse_server, tmp
     assert row.split(",")[-2] == "20.0"
     rows = {r.metric: r for r in compare(result, result).rows if r.scope == "overall"}
     assert rows["ttft_p95_ms"].label == "TTFT P95" and "inter_event_p95_ms" in rows
+
+
+# ------------------------------------------------------------------- in scripts
+
+SCRIPT = """
+import json
+from tui_loadtest.script import task
+
+@task
+async def chat(user):
+    times = []
+    text = ""
+    async for event in user.stream("POST", "/v1/chat", json={"q": "hi"}, name="chat",
+                                   tokens="json:$.choices[0].delta.content"):
+        times.append(event.elapsed)
+        text += event.json()["choices"][0]["delta"].get("content", "")
+    with open("SEEN", "a") as out:  # the test's file (run_script names it)
+        out.write(json.dumps([times, text]) + "\\n")
+"""
+
+EARLY = """
+from tui_loadtest.script import task
+
+@task
+async def early(user):
+    async for event in user.stream("GET", "/chat", name="chat"):
+        break  # the rest is read in the background
+    r = await user.get("/after", name="after")  # waits for the stream's end
+    assert r.status == 200
+"""
+
+
+def run_script(tmp_path, text: str, url: str, requests: int):
+    from dataclasses import replace
+
+    from tui_loadtest.scenario import LoadSpec, script_scenario
+
+    path = tmp_path / "users.py"
+    seen = tmp_path / "seen.jsonl"
+    path.write_text(text.replace("SEEN", str(seen)), encoding="utf-8")
+    sc = script_scenario(path)
+    sc = replace(sc, load=LoadSpec(users=1, spawn_rate=100, requests=requests))
+    agg = asyncio.run(run_engine(sc, url))
+    lines = seen.read_text().splitlines() if seen.exists() else []
+    return agg, [json.loads(line) for line in lines]
+
+
+def test_a_script_iterates_events_with_their_arrival_times_recorded_under_its_name(tmp_path):
+    server = StreamingServer(0.05, 0.01, 11, event=delta)
+    url = server.start()
+    try:
+        agg, seen = run_script(tmp_path, SCRIPT, url, requests=2)
+    finally:
+        server.stop()
+    assert len(seen) == 2
+    for times, text in seen:
+        assert len(times) == 11 and text == "".join(f"tok{i} " for i in range(1, 11))
+        assert times == sorted(times) and 0.05 <= times[0] < 0.1  # a connect in the first
+        assert abs((times[-1] - times[0]) - 0.1) <= 0.01  # ten gaps of 10 ms
+    spans = dict(zip(agg.endpoint_keys, agg.cumulative, strict=True))
+    span = spans[("POST", "chat")]
+    st = span.stats(1.0).stream
+    assert (st.streams, st.events, st.tokens) == (2, 22, 20) and span.failures == 0
+    assert abs(st.ttft.p50 - 60) <= 5  # the first token: the second event
+    assert not agg.error_rows()
+
+
+def test_a_scripts_stream_left_early_is_read_to_its_end_before_the_next_request(
+    tmp_path, sse_server
+):
+    server, url = sse_server
+    agg, _ = run_script(tmp_path, EARLY, url, requests=4)
+    spans = dict(zip(agg.endpoint_keys, agg.cumulative, strict=True))
+    chat, after = spans[("GET", "chat")], spans[("GET", "after")]
+    assert chat.requests == after.requests == 2 and not agg.error_rows()
+    assert chat.stream.events == 2 * EVENTS  # every event recorded, though not read
+
+
+def test_a_scripts_cut_stream_raises_request_error_from_its_loop(tmp_path):
+    server = StreamingServer(0.02, 0.005, 20, cut_after=4)
+    url = server.start()
+    try:
+        agg, _ = run_script(tmp_path, EARLY.replace("break", "pass"), url, requests=1)
+    finally:
+        server.stop()
+    rows = {(r.kind, r.endpoint): r for r in agg.error_rows()}
+    assert rows[("stream", "chat")].message == "stream cut after 4 events: the connection closed"
+    assert ("script", "early") not in rows  # a RequestError ends the task, counted once
+    assert agg.flows[0].failed == 1

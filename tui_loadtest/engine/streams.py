@@ -254,6 +254,7 @@ class StreamReader:
         "events",
         "idle_ns",
         "max_event",
+        "sink",
     )
 
     def __init__(self, user: Any, conn: Conn) -> None:
@@ -271,6 +272,8 @@ class StreamReader:
         self.events = 0  # events of the stream being read
         self.idle_ns = 0
         self.max_event = 0
+        # A script's stream (user.stream): each event's data and arrival, handed over.
+        self.sink: Callable[[bytes, int], None] | None = None
 
     # -- httptools' callbacks ------------------------------------------------------
     def on_headers_complete(self) -> None:
@@ -293,6 +296,8 @@ class StreamReader:
         self.first = self.last = self.events = 0
         self.idle_ns = spec.idle_ns or u.timeout_ns
         self.max_event = spec.max_event
+        waiting = getattr(u, "streaming", None)  # a script's loop over the events
+        self.sink = waiting.push if waiting is not None else None
         u.deadline = perf_counter_ns() + self.idle_ns  # from now on: the wait for an event
 
     def on_body(self, body: bytes) -> None:
@@ -322,12 +327,15 @@ class StreamReader:
             eng.roll(t)
         rec = self.rec
         count = self.count
+        sink = self.sink
         n = 1
         for data in events:
             if self.sse and data == DONE:
                 continue
             rec[EVENTS_SLOT] += 1
             self.events += 1
+            if sink is not None:
+                sink(data, t)
             if count is not None:
                 n = count(data)
                 if n <= 0:

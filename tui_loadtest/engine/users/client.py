@@ -81,6 +81,24 @@ class ClientRow:
         self.srec: list[int] = []
 
 
+class StreamCall:
+    """A row as one streamed call of a script sees it: the row's lists, and how the
+    answer streams (rows are shared by the worker's users; a stream is one call's)."""
+
+    __slots__ = ("index", "method", "name", "hist", "ttfb", "svc", "is_head", "stream", "srec")
+
+    def __init__(self, row: ClientRow, stream: CompiledStream, srec: list[int]) -> None:
+        self.index = row.index
+        self.method = row.method
+        self.name = row.name
+        self.hist = row.hist
+        self.ttfb = row.ttfb
+        self.svc = row.svc
+        self.is_head = row.is_head
+        self.stream = stream
+        self.srec = srec
+
+
 class ClientRuntime:
     """What a worker's client users share: rows by name, the request builder, what
     goes out with the next delta (new rows, notes, log lines), and secrets to redact."""
@@ -247,7 +265,7 @@ class ClientUser(Session):
     def start_client(self, eng: ScriptHost, rt: ClientRuntime) -> None:
         self.start_session(eng)
         self.rt = rt
-        self.req: ClientRow | None = None
+        self.req: ClientRow | StreamCall | None = None
         self.keep: list[bytes] | None = None
         self.over = False
         self.max_keep = rt.max_keep
@@ -281,15 +299,20 @@ class ClientUser(Session):
         name: str | None,
         options: Options,
         headers: Mapping[str, str] | None,
+        stream: CompiledStream | None = None,
     ) -> None:
         """Send the request ``parts`` describe on this user's connection (to its origin;
-        a new connection when the last one went elsewhere)."""
+        a new connection when the last one went elsewhere). ``stream``: read the answer
+        as it streams (a script's ``user.stream``): nothing of its body is kept."""
         eng = self.eng
         rt = self.rt
         target = eng.origin if parts.target is None else rt.route(parts.target)
         away = None if target == eng.origin else target
         data = rt.builder.build(parts, target, headers)
-        row = rt.row(parts.method, name or f"{parts.method} {parts.path.partition('?')[0]}")
+        found = rt.row(parts.method, name or f"{parts.method} {parts.path.partition('?')[0]}")
+        row: ClientRow | StreamCall = found
+        if stream is not None:
+            row = StreamCall(found, stream, eng.buf.stream_list(found.index))
         self.req = row
         t0 = perf_counter_ns()
         self.t0 = t0
@@ -303,7 +326,7 @@ class ClientUser(Session):
         if self.jar is not None:
             data = self.with_cookies(data)
         self.data = data
-        self.keep = []
+        self.keep = [] if stream is None else None
         self.over = False
         self.nbytes = 0
         self.retried = False
@@ -324,6 +347,8 @@ class ClientUser(Session):
             self.deadline = min(self.deadline, t0 + options.connect_ns)
             self.open_connection_now()
         else:
+            if stream is not None:
+                conn.read_streams()  # its parser calls a StreamReader from now on
             conn.transport.write(data)
             row.hist[SENT_SLOT] += len(data)
 
@@ -391,8 +416,11 @@ class ClientUser(Session):
         self.deliver(response)
 
     def response_kept(self, status: int, t1: int) -> Response:
-        """The response received, from the chunks kept."""
+        """The response received, from the chunks kept (a stream's: its head only)."""
         keep = self.keep
+        if keep is None and isinstance(self.req, StreamCall):
+            end = self.head.find(b"\r\n\r\n")
+            keep = [self.head[: end + 4] if end >= 0 else self.head]
         raw = (keep[0] if len(keep) == 1 else b"".join(keep)) if keep else b""
         end = raw.find(b"\r\n\r\n")
         if end < 0:
@@ -427,7 +455,7 @@ class ClientUser(Session):
     def next_response(self, status: int) -> None:
         """Before a redirect's next hop: the hop's response joins the history."""
         self.history.append(self.response_kept(status, perf_counter_ns()))
-        self.keep = []
+        self.keep = None if isinstance(self.req, StreamCall) else []
         self.over = False
 
     def fail(self, kind: str, message: str, backoff: bool = False) -> None:
