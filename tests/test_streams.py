@@ -398,3 +398,31 @@ def test_a_scripts_cut_stream_raises_request_error_from_its_loop(tmp_path):
     assert rows[("stream", "chat")].message == "stream cut after 4 events: the connection closed"
     assert ("script", "early") not in rows  # a RequestError ends the task, counted once
     assert agg.flows[0].failed == 1
+
+
+# ------------------------------------------------------------------ the demo API
+
+
+def test_the_demo_streams_its_answers_and_configs_stream_toml_reads_them(demo_server):
+    """The packaged example against the demo: every streamed answer ends with [DONE],
+    its tokens are the content deltas, the figures match the demo's delays."""
+    from dataclasses import replace
+
+    from tui_loadtest.examples import example
+    from tui_loadtest.scenario import LoadSpec, load_scenario
+
+    demo_server.reset()
+    sc = load_scenario(str(example("stream").resource))
+    sc = replace(sc, load=LoadSpec(users=4, spawn_rate=100, requests=24))
+    agg = asyncio.run(run_engine(sc, demo_server.url))
+    spans = dict(zip(agg.endpoint_keys, agg.cumulative, strict=True))
+    span = spans[("POST", "POST /api/agents/{id}/query (stream)")]
+    st = span.stats(1.0).stream
+    served = demo_server.stats()["by_route"]
+    assert served["POST /api/agents/{id}/query (stream)"] == span.requests == st.streams
+    assert not agg.error_rows() and span.failures == 0
+    # a token per content delta; the role-only first delta and the finish one carry none
+    assert st.tokens >= 20 * st.streams and st.events == st.tokens + 2 * st.streams
+    assert 60 <= st.ttft.p50 <= 400  # the demo's first token: ~120 ms median
+    assert 5 <= st.inter_event.p50 <= 40  # ~15 ms between tokens
+    assert st.output_tokens_per_s > 20
