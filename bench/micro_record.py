@@ -11,6 +11,10 @@ Compares, in ns per sample (timeit, best of several repeats):
   writes them out inline (the one inlined copy; a reference copy is kept here);
 - ``+ second check``: the same after the check that rolls the buffers over at a
   wall-clock second (``t1 >= eng.tick_ns``), as the hot path now does;
+- ``+ TTFB``: the same with the time to first byte recorded beside it (its bucket
+  and sum in the request's second list), and ``head stamp``: the clock reading
+  ``Conn.data_received`` takes when a response's first chunk arrives (issue 27);
+  together, what a response costs more for its TTFB;
 - ``Histogram.record``: the stats package's plain log-linear histogram;
 - ``plain log-linear``: a minimal function-style log-linear histogram, the
   ~140-160 ns reference of docs/architecture.md, "Measurements";
@@ -33,6 +37,7 @@ import json
 import random
 import statistics
 import timeit
+from time import perf_counter_ns
 from types import SimpleNamespace
 
 from tui_loadtest.engine.recording import (
@@ -44,6 +49,7 @@ from tui_loadtest.engine.recording import (
     SUB_BITS,
     SUM_SLOT,
     TOP_SHIFT,
+    TTFB_SUM,
     Buffers,
     record,
 )
@@ -67,13 +73,14 @@ def make_user() -> VUser:
     grows); only what ``complete`` touches is set.
     """
     buf = Buffers(3)
-    req = SimpleNamespace(index=1, ok=bytes([1]) * 600, hist=buf.hist[1])
+    req = SimpleNamespace(index=1, ok=bytes([1]) * 600, hist=buf.hist[1], ttfb=buf.ttfb[1])
     eng = SimpleNamespace(buf=buf, tick_ns=1 << 62)
     user = VUser.__new__(VUser)
     user.eng = eng  # type: ignore[assignment]
     user.served = 0
     user.req = req  # type: ignore[assignment]
     user.t0 = 0
+    user.th = 300_000  # the head 0.3 ms after the start
     user.nbytes = 180
     user.deadline = 1
     return user
@@ -117,6 +124,40 @@ def inline_record_clocked(self: VUser, t1: int) -> None:
     h[b] += 1
     h[SUM_SLOT] += v
     h[BYTES_SLOT] += self.nbytes
+
+
+def inline_record_ttfb(self: VUser, t1: int) -> None:
+    """The hot path's statements as they are now: the second check, the latency's
+    record, and the time to first byte's (its bucket and sum in the request's second
+    list)."""
+    r = self.req
+    eng = self.eng
+    if t1 >= eng.tick_ns:
+        eng.roll(t1)
+    v = (t1 - self.t0) // 1000
+    try:
+        b = BUCKET_LUT[v]
+    except IndexError:
+        s = v.bit_length() - TOP_SHIFT
+        b = (s << SUB_BITS) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
+    h = r.hist
+    h[b] += 1
+    h[SUM_SLOT] += v
+    h[BYTES_SLOT] += self.nbytes
+    vh = (self.th - self.t0) // 1000
+    try:
+        b = BUCKET_LUT[vh]
+    except IndexError:
+        s = vh.bit_length() - TOP_SHIFT
+        b = (s << SUB_BITS) + (vh >> s) if s <= MAX_SHIFT else LAST_BUCKET
+    t = r.ttfb
+    t[b] += 1
+    t[TTFB_SUM] += vh
+
+
+def head_stamp(self: VUser, _t1: int) -> None:
+    """What ``Conn.data_received`` does more on a response's first chunk: read the clock."""
+    self.th = perf_counter_ns()
 
 
 def record_call(self: VUser, t1: int) -> None:
@@ -170,6 +211,14 @@ def measure(repeat: int = REPEAT) -> dict[str, dict[str, float]]:
         for t1 in samples:
             inline_record_clocked(user, t1)
 
+    def run_ttfb() -> None:
+        for t1 in samples:
+            inline_record_ttfb(user, t1)
+
+    def run_stamp() -> None:
+        for t1 in samples:
+            head_stamp(user, t1)
+
     def run_record() -> None:
         for t1 in samples:
             record_call(user, t1)
@@ -199,6 +248,8 @@ def measure(repeat: int = REPEAT) -> dict[str, dict[str, float]]:
         "recording.record (engine function)": run_record,
         "inline record (engine statements)": run_inline,
         "inline record + second check (hot path)": run_clocked,
+        "  + TTFB recorded (hot path, issue 27)": run_ttfb,
+        "  head stamp (perf_counter_ns, first chunk)": run_stamp,
         "earlier engine (computed bucket, 3 lists)": run_computed,
         "Histogram.record (stats)": run_histogram,
         "plain log-linear function": run_plain,
