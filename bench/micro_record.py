@@ -11,10 +11,12 @@ Compares, in ns per sample (timeit, best of several repeats):
   writes them out inline (the one inlined copy; a reference copy is kept here);
 - ``+ second check``: the same after the check that rolls the buffers over at a
   wall-clock second (``t1 >= eng.tick_ns``), as the hot path now does;
-- ``+ TTFB``: the same with the time to first byte recorded beside it (its bucket
-  and sum in the request's second list), and ``head stamp``: the clock reading
-  ``Conn.data_received`` takes when a response's first chunk arrives (issue 27);
-  together, what a response costs more for its TTFB;
+- ``+ TTFB``: the same with the time to first byte's test: a response that came in
+  one read has its latency as TTFB (nothing more is recorded), one that came in pieces
+  (``in pieces``) moves its count to its TTFB's bucket (``recording.record_ttfb``);
+  and ``head stamp``: the clock reading ``Conn.data_received`` takes when a
+  response's first chunk arrives (issue 27). What a response costs more for its TTFB:
+  the stamp and the test (in one read), or the stamp and the move (in pieces);
 - ``Histogram.record``: the stats package's plain log-linear histogram;
 - ``plain log-linear``: a minimal function-style log-linear histogram, the
   ~140-160 ns reference of docs/architecture.md, "Measurements";
@@ -49,9 +51,9 @@ from tui_loadtest.engine.recording import (
     SUB_BITS,
     SUM_SLOT,
     TOP_SHIFT,
-    TTFB_SUM,
     Buffers,
     record,
+    record_ttfb,
 )
 from tui_loadtest.engine.users.plain import VUser
 from tui_loadtest.stats.histogram import NBUCKETS, Histogram, bucket_index
@@ -128,8 +130,7 @@ def inline_record_clocked(self: VUser, t1: int) -> None:
 
 def inline_record_ttfb(self: VUser, t1: int) -> None:
     """The hot path's statements as they are now: the second check, the latency's
-    record, and the time to first byte's (its bucket and sum in the request's second
-    list)."""
+    record, and the time to first byte's test (and move, for a response in pieces)."""
     r = self.req
     eng = self.eng
     if t1 >= eng.tick_ns:
@@ -144,15 +145,9 @@ def inline_record_ttfb(self: VUser, t1: int) -> None:
     h[b] += 1
     h[SUM_SLOT] += v
     h[BYTES_SLOT] += self.nbytes
-    vh = (self.th - self.t0) // 1000
-    try:
-        b = BUCKET_LUT[vh]
-    except IndexError:
-        s = vh.bit_length() - TOP_SHIFT
-        b = (s << SUB_BITS) + (vh >> s) if s <= MAX_SHIFT else LAST_BUCKET
-    t = r.ttfb
-    t[b] += 1
-    t[TTFB_SUM] += vh
+    came = self.th  # negative: the response came in pieces, its TTFB is its own
+    if came < 0:
+        record_ttfb(r.ttfb, (-came - self.t0) // 1000, v)
 
 
 def head_stamp(self: VUser, _t1: int) -> None:
@@ -215,6 +210,12 @@ def measure(repeat: int = REPEAT) -> dict[str, dict[str, float]]:
         for t1 in samples:
             inline_record_ttfb(user, t1)
 
+    def run_pieces() -> None:
+        user.th = -300_000
+        for t1 in samples:
+            inline_record_ttfb(user, t1)
+        user.th = 300_000
+
     def run_stamp() -> None:
         for t1 in samples:
             head_stamp(user, t1)
@@ -248,7 +249,8 @@ def measure(repeat: int = REPEAT) -> dict[str, dict[str, float]]:
         "recording.record (engine function)": run_record,
         "inline record (engine statements)": run_inline,
         "inline record + second check (hot path)": run_clocked,
-        "  + TTFB recorded (hot path, issue 27)": run_ttfb,
+        "  + TTFB, response in one read (hot path)": run_ttfb,
+        "  + TTFB, response in pieces": run_pieces,
         "  head stamp (perf_counter_ns, first chunk)": run_stamp,
         "earlier engine (computed bucket, 3 lists)": run_computed,
         "Histogram.record (stats)": run_histogram,

@@ -109,7 +109,7 @@ def test_the_inline_copy_matches_bucket_index(path, monkeypatch):
         req.ttfb = [0] * TTFB_SLOTS
         user.t0, user.deadline, user.nbytes = 0, 1, 7
         t1 = v * 1000 + 999  # in ns: v µs plus a fraction
-        user.th = (v // 3) * 1000 + 500  # the head came at a third of it
+        user.th = -((v // 3) * 1000 + 500)  # in pieces: the head came at a third of it
         if path == "complete":
             user.complete(200, t1)
         else:
@@ -118,11 +118,30 @@ def test_the_inline_copy_matches_bucket_index(path, monkeypatch):
         assert req.hist.index(1) == bucket_index(v), v
         assert sum(req.hist[:NBUCKETS]) == 1
         assert (req.hist[SUM_SLOT], req.hist[BYTES_SLOT]) == (v, 7)
-        assert req.ttfb.index(1) == bucket_index(v // 3), v  # the TTFB's inline copy
-        assert sum(req.ttfb[:NBUCKETS]) == 1 and req.ttfb[TTFB_SUM] == v // 3
+        first = ttfb_histogram(req.hist, req.ttfb)  # the latency's, with the TTFB's moves
+        assert first.index(1) == bucket_index(v // 3) and sum(first) == 1, v
+        assert req.hist[SUM_SLOT] + req.ttfb[TTFB_SUM] == v // 3
         assert user.deadline == 0  # the request is over
         total += req.hist[SUM_SLOT]
     assert total == sum(values)
+
+
+def ttfb_histogram(hist: list[int], ttfb: list[int]) -> list[int]:
+    """The TTFB histogram a request's lists hold: the latency's counts plus the moves."""
+    return [a + b for a, b in zip(hist[:NBUCKETS], ttfb[:NBUCKETS], strict=True)]
+
+
+def test_a_response_in_one_read_has_its_latency_as_ttfb_and_costs_no_move(monkeypatch):
+    user = VUser(fake_host())  # type: ignore[arg-type]
+    parser = SimpleNamespace(get_status_code=lambda: 200, should_keep_alive=lambda: True)
+    user.conn = SimpleNamespace(parser=parser)  # type: ignore[assignment]
+    req = SimpleNamespace(index=0, ok=b"\x01" * 1000, hist=[0] * SLOTS, ttfb=[0] * TTFB_SLOTS)
+    user.req = req  # type: ignore[assignment]
+    user.t0, user.deadline, user.nbytes, user.th = 0, 1, 7, 4_000_000  # stamped, not negated
+    monkeypatch.setattr(vuser, "perf_counter_ns", lambda: 9_000_000)
+    user.on_message_complete()
+    assert not any(req.ttfb)  # nothing moved: its TTFB is its latency, 9 ms
+    assert ttfb_histogram(req.hist, req.ttfb)[bucket_index(9_000)] == 1
 
 
 def test_open_slot_records_corrected_and_service_time():
@@ -133,10 +152,11 @@ def test_open_slot_records_corrected_and_service_time():
     )
     slot.req = req  # type: ignore[assignment]
     slot.intended, slot.t0, slot.nbytes, slot.deadline = 0, 2_000_000, 5, 1
-    slot.th = 4_000_000  # the head 4 ms after the intended start
+    slot.th = -4_000_000  # in pieces: the head 4 ms after the intended start
     slot.complete(200, 9_000_000)  # 9 ms after the intended start, 7 ms after sending
     assert req.hist[bucket_index(9_000)] == 1 and req.hist[SUM_SLOT] == 9_000
-    assert req.ttfb[bucket_index(4_000)] == 1 and req.ttfb[TTFB_SUM] == 4_000  # corrected
+    first = ttfb_histogram(req.hist, req.ttfb)  # corrected, as the latency
+    assert first[bucket_index(4_000)] == 1 and req.hist[SUM_SLOT] + req.ttfb[TTFB_SUM] == 4_000
     assert req.svc[bucket_index(7_000)] == 1 and req.svc[SUM_SLOT] == 7_000
     assert req.hist[BYTES_SLOT] == 5 and req.svc[BYTES_SLOT] == 0
 
@@ -171,8 +191,7 @@ def test_take_reads_active_request_types_and_zeroes_the_lists_in_place():
     record(buf.hist[3], 70_000, 10, 503)
     buf.http_failure(3, 503)
     record(buf.svc_hist[3], 800, 0)
-    record_ttfb(buf.ttfb[3], 300)
-    record_ttfb(buf.ttfb[3], 0)  # 0 µs: bucket 0, still a first byte
+    record_ttfb(buf.ttfb[3], 300, 900)  # the 900 µs response's head came at 300 µs
     buf.hist[4][SENT_SLOT] += 55  # a request sent, its answer in a later second
     buf.other_failure(0, "timeout", "timed out")
     rows, _ = buf.take()
@@ -183,8 +202,10 @@ def test_take_reads_active_request_types_and_zeroes_the_lists_in_place():
     assert r3.buckets == sorted([(bucket_index(900), 1), (bucket_index(70_000), 1)])
     assert (r3.sum_us, r3.statuses, r3.http_failures) == (70_900, [(200, 1), (503, 1)], 1)
     assert (r3.service_buckets, r3.service_sum_us) == ([(bucket_index(800), 1)], 800)
-    assert (r3.ttfb_buckets, r3.ttfb_sum_us) == ([(0, 1), (bucket_index(300), 1)], 300)
-    assert r1.ttfb_buckets is None  # no first byte recorded there
+    assert r3.ttfb_buckets == [(bucket_index(300), 1), (bucket_index(70_000), 1)]
+    assert r3.ttfb_sum_us == 70_300
+    assert (r1.ttfb_buckets, r1.ttfb_sum_us) == ([(0, 1)], 0)  # in one read: its latency
+    assert r0.ttfb_buckets is None  # no response, no first byte
     assert (r4.bytes_sent, r4.buckets, r4.statuses) == (55, [], [])
     assert all(a is b for a, b in zip([*buf.hist, *buf.svc_hist], lists, strict=True))
     assert all(not any(h) for h in buf.hist + buf.svc_hist + buf.ttfb)
@@ -217,7 +238,7 @@ def test_the_flow_steps_inline_copy_matches_bucket_index(monkeypatch):
         hist[:] = [0] * len(hist)
         ttfb[:] = [0] * len(ttfb)
         user.t0, user.deadline, user.nbytes = 0, 1, 7
-        user.th = (v // 3) * 1000 + 500  # the head came at a third of it
+        user.th = -((v // 3) * 1000 + 500)  # in pieces: the head came at a third of it
         status[0] = 404 if v % 2 else 200
         t1 = v * 1000 + 999  # in ns: v µs plus a fraction
         monkeypatch.setattr(flow_user, "perf_counter_ns", lambda t1=t1: t1)
@@ -226,5 +247,7 @@ def test_the_flow_steps_inline_copy_matches_bucket_index(monkeypatch):
         assert sum(hist[:NBUCKETS]) == 1
         assert (hist[SUM_SLOT], hist[BYTES_SLOT]) == (v, 7)
         assert hist[STATUS_SLOT + 404] == v % 2
-        assert ttfb.index(1) == bucket_index(v // 3) and ttfb[TTFB_SUM] == v // 3, v
+        first = ttfb_histogram(hist, ttfb)
+        assert first.index(1) == bucket_index(v // 3) and sum(first) == 1, v
+        assert hist[SUM_SLOT] + ttfb[TTFB_SUM] == v // 3
         assert user.deadline == 0 and user.step is None  # its one step: the iteration ended

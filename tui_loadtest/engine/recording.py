@@ -4,10 +4,17 @@ Every request type owns one plain list per second (``CompiledRequest.hist``): th
 histogram's bucket counts, then the latency sum (µs), the bytes received, the bytes
 sent, and one counter per HTTP status (100-999) but 200, so recording a response is
 three index operations on one list (four for a status other than 200), and sending
-a request one more. Beside it, a second list holds the times to first byte (its
-buckets, then their sum): two index operations more per response. Responses with
-status 200 are the rest: :func:`statuses` works them out from the bucket counts once
-a second, which keeps the commonest response as cheap to record as before.
+a request one more. Responses with status 200 are the rest: :func:`statuses` works
+them out from the bucket counts once a second, which keeps the commonest response as
+cheap to record as before.
+
+The times to first byte are kept the same way, as a difference: a response that came
+in one read of the socket has its head and its body at once, so its time to first
+byte is its latency and costs nothing to record; one that came in pieces (its first
+chunk's arrival stamped, ``Conn.data_received`` marks it by negating the stamp)
+moves one count from its latency's bucket to its TTFB's in a second list
+(:func:`record_ttfb`, with the sum's difference). :meth:`Buffers.take` adds that list
+to the latency's buckets: the delta carries the TTFB histogram itself.
 
 Once a second the engine calls :meth:`Buffers.take`: it reads what the lists of the
 request types that were active hold, as a delta's :class:`EndpointDelta` rows, and
@@ -80,7 +87,9 @@ SLOTS = REDIRECTS_SLOT + 1
 # that failed in the slot where a request's list has its bytes.
 FAILED_SLOT = BYTES_SLOT
 FLOW_SLOTS = NBUCKETS + 2
-# A request's time-to-first-byte list: the buckets, then their sum (µs).
+# A request's time-to-first-byte list: per bucket, the TTFB histogram's difference from
+# the latency's (a response's count moved from its latency's bucket to its TTFB's), then
+# the difference of the sums (µs).
 TTFB_SUM = NBUCKETS
 TTFB_SLOTS = NBUCKETS + 1
 # A streamed request's list (engine/streams.py): the times to first event (buckets, sum),
@@ -129,11 +138,17 @@ def record(h: list[int], v: int, nbytes: int, status: int = 0) -> None:
         h[STATUS_SLOT + status] += 1
 
 
-def record_ttfb(t: list[int], v: int) -> None:
-    """Count one time to first byte of ``v`` µs in a request's TTFB list (``ttfb``):
-    from the start of the request to the first byte of its response's head."""
-    t[BUCKET_LUT[v] if 0 < v < LUT_SIZE else bucket(v)] += 1
-    t[TTFB_SUM] += v
+def record_ttfb(t: list[int], vh: int, v: int) -> None:
+    """A response's time to first byte, ``vh`` µs (from the request's start to the first
+    byte of its head), recorded as its difference from its latency ``v`` (recorded in
+    the request's list already): its count moves from the latency's bucket to the
+    TTFB's, and the sums differ by ``vh - v`` (see the module's docstring)."""
+    bh = BUCKET_LUT[vh] if 0 < vh < LUT_SIZE else bucket(vh)
+    b = BUCKET_LUT[v] if 0 < v < LUT_SIZE else bucket(v)
+    if bh != b:
+        t[bh] += 1
+        t[b] -= 1
+    t[TTFB_SUM] += vh - v
 
 
 def statuses(h: list[int]) -> list[tuple[int, int]]:
@@ -172,7 +187,7 @@ class Buffers:
     def __init__(self, n: int, open_model: bool = False, flows: int = 0) -> None:
         # per request type: bucket counts, latency sum (µs), bytes in and out, statuses
         self.hist: list[list[int]] = [[0] * SLOTS for _ in range(n)]
-        # per request type: the times to first byte (bucket counts, their sum)
+        # per request type: the times to first byte, as their difference from the latency
         self.ttfb: list[list[int]] = [[0] * TTFB_SLOTS for _ in range(n)]
         # per streamed request type (made when first asked for): its stream list
         self.streams: dict[int, list[int]] = {}
@@ -289,10 +304,12 @@ class Buffers:
             )
             h[SUM_SLOT] = h[BYTES_SLOT] = h[SENT_SLOT] = h[REDIRECTS_SLOT] = 0
             http_fail[i] = other_fail[i] = 0
-            t = ttfb[i]
-            if t[TTFB_SUM] or t[0]:  # a response recorded its first byte (0 µs: bucket 0)
-                row.ttfb_buckets = _take_buckets(t)
-                row.ttfb_sum_us, t[TTFB_SUM] = t[TTFB_SUM], 0
+            if buckets:  # every response has a time to first byte: its latency's, or moved
+                t = ttfb[i]
+                moved = _take_buckets(t)
+                row.ttfb_buckets = _with_moves(buckets, moved) if moved else buckets
+                row.ttfb_sum_us = row.sum_us + t[TTFB_SUM]
+                t[TTFB_SUM] = 0
             s = streams.get(i)
             if s is not None and (s[EVENTS_SLOT] or s[STREAMS_SLOT]):
                 row.stream = _take_stream(s)
@@ -321,6 +338,15 @@ class Buffers:
         lag = _take_buckets(self.lag) if self.lag else []
         lag_sum, self.lag_sum = self.lag_sum, 0
         return errors, dropped, lag, lag_sum
+
+
+def _with_moves(buckets: list[tuple[int, int]], moved: list[tuple[int, int]]) -> list:
+    """The latency's (bucket, count) pairs with the TTFB's moves added (counts that
+    leave a bucket are negative): the TTFB histogram's pairs, by bucket."""
+    counts = dict(buckets)
+    for j, n in moved:
+        counts[j] = counts.get(j, 0) + n
+    return sorted((j, n) for j, n in counts.items() if n)
 
 
 def _take_stream(s: list[int]) -> StreamDelta:

@@ -398,8 +398,10 @@ class ClientUser(Session):
         if t1 >= eng.tick_ns:  # the first response of a new second: close the last one
             eng.roll(t1)
         origin = self.intended or self.t0
-        record(row.hist, (t1 - origin) // 1000, self.nbytes, status)
-        record_ttfb(row.ttfb, (self.th - origin) // 1000)
+        v = (t1 - origin) // 1000
+        record(row.hist, v, self.nbytes, status)
+        if self.th < 0:  # in pieces: its TTFB is its own (in one read: its latency)
+            record_ttfb(row.ttfb, (-self.th - origin) // 1000, v)
         if eng.open_model:
             record(row.svc, (t1 - self.t0) // 1000, 0)
         self.intended = 0

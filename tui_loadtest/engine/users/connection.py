@@ -84,8 +84,11 @@ class Conn(asyncio.Protocol):
         if not u.nbytes:
             u.head = data
             u.th = perf_counter_ns()  # the response's first byte (its TTFB)
-        elif len(u.head) < HEAD_KEEP:
-            u.head += data  # a head may come in pieces (see close_delimited_status)
+        else:
+            if u.th > 0:
+                u.th = -u.th  # in pieces: its TTFB is recorded apart (engine/recording.py)
+            if len(u.head) < HEAD_KEEP:
+                u.head += data  # a head may come in pieces (see close_delimited_status)
         u.nbytes += len(data)
         try:
             self.parser.feed_data(data)
@@ -168,7 +171,7 @@ class Connection:
         "deadline",  # non-zero while it is in flight: when it times out
         "nbytes",  # response bytes received for it
         "head",  # the start of its response (see close_delimited_status)
-        "th",  # when its response's first byte arrived (perf_counter_ns): its TTFB
+        "th",  # when its response's first byte came (perf_counter_ns; negated: in pieces)
         "served",  # responses on the current connection
         "retried",  # sent again once already (a stale keep-alive connection)
         "backoff",  # the pause before the next try after a failed connect

@@ -32,7 +32,6 @@ from ..recording import (
     SENT_SLOT,
     STATUS_SLOT,
     SUM_SLOT,
-    TTFB_SUM,
     bucket,
     record,
     record_ttfb,
@@ -66,11 +65,14 @@ class FlowConn(Conn):
         if not n:
             u.head = data
             u.th = perf_counter_ns()  # the response's first byte (its TTFB)
-        elif u.keep is not None:
-            if n + len(data) <= u.max_keep:  # past it: complete() sees nbytes > max_keep
-                u.keep.append(data)
-        elif len(u.head) < HEAD_KEEP:
-            u.head += data  # a head may come in pieces (see close_delimited_status)
+        else:
+            if u.th > 0:
+                u.th = -u.th  # in pieces: its TTFB is recorded apart (engine/recording.py)
+            if u.keep is not None:
+                if n + len(data) <= u.max_keep:  # past it: complete() sees nbytes > max_keep
+                    u.keep.append(data)
+            elif len(u.head) < HEAD_KEEP:
+                u.head += data  # a head may come in pieces (see close_delimited_status)
         u.nbytes = n + len(data)
         try:
             self.parser.feed_data(data)
@@ -227,10 +229,9 @@ class FlowUser(VUser):
         h[BYTES_SLOT] += self.nbytes
         if status != 200:
             h[STATUS_SLOT + status] += 1
-        v = (self.th - self.t0) // 1000  # -- and record_ttfb(r.ttfb, v) --
-        h = r.ttfb
-        h[BUCKET_LUT[v] if 0 < v < LUT_SIZE else bucket(v)] += 1
-        h[TTFB_SUM] += v
+        came = self.th  # negative: the response came in pieces, its TTFB is its own
+        if came < 0:
+            record_ttfb(r.ttfb, (-came - self.t0) // 1000, v)
         # -- end of the inline copy --
         self.deadline = 0
         self.served += 1
@@ -267,8 +268,10 @@ class FlowUser(VUser):
     def record_step(self, t1: int, status: int) -> None:
         """How ``complete`` records in the open model (``FlowSlot`` overrides it)."""
         r = self.req
-        record(r.hist, (t1 - self.t0) // 1000, self.nbytes, status)
-        record_ttfb(r.ttfb, (self.th - self.t0) // 1000)
+        v = (t1 - self.t0) // 1000
+        record(r.hist, v, self.nbytes, status)
+        if self.th < 0:  # in pieces: its TTFB is its own (in one read: its latency)
+            record_ttfb(r.ttfb, (-self.th - self.t0) // 1000, v)
 
     def complete(self, status: int, t1: int) -> None:
         """Record the step's response, run its captures, move to the next step (the
@@ -281,8 +284,10 @@ class FlowUser(VUser):
         if self.open_model:
             self.record_step(t1, status)
         else:
-            record(s.req.hist, (t1 - self.t0) // 1000, self.nbytes, status)
-            record_ttfb(s.req.ttfb, (self.th - self.t0) // 1000)
+            v = (t1 - self.t0) // 1000
+            record(s.req.hist, v, self.nbytes, status)
+            if self.th < 0:  # in pieces: its TTFB is its own (in one read: its latency)
+                record_ttfb(s.req.ttfb, (-self.th - self.t0) // 1000, v)
         self.deadline = 0
         self.served += 1
         caps = s.captures
@@ -430,8 +435,10 @@ class FlowSlot(FlowUser):
     def record_step(self, t1: int, status: int) -> None:
         r = self.req
         origin = self.intended or self.t0
-        record(r.hist, (t1 - origin) // 1000, self.nbytes, status)
-        record_ttfb(r.ttfb, (self.th - origin) // 1000)
+        v = (t1 - origin) // 1000
+        record(r.hist, v, self.nbytes, status)
+        if self.th < 0:  # in pieces: its TTFB is its own (in one read: its latency)
+            record_ttfb(r.ttfb, (-self.th - origin) // 1000, v)
         record(r.svc, (t1 - self.t0) // 1000, 0)
         self.intended = 0  # later steps are not scheduled: corrected = service
 

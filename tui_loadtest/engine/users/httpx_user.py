@@ -171,8 +171,9 @@ class HttpxUser(UserCycle):
         if t1 >= eng.tick_ns:
             eng.roll(t1)
         origin = self.intended or self.t0
-        record(r.hist, (t1 - origin) // 1000, nbytes, status)
-        record_ttfb(r.ttfb, (th - origin) // 1000)
+        v = (t1 - origin) // 1000
+        record(r.hist, v, nbytes, status)
+        record_ttfb(r.ttfb, (th - origin) // 1000, v)
         if self.intended:  # open model: the service time too
             record(r.svc, (t1 - self.t0) // 1000, 0)
         self.deadline = 0

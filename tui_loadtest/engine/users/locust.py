@@ -442,7 +442,8 @@ class LocustUser(ClientUser):
         base = self.response_kept(status, t1)
         self.keep = None
         response = LocustResponse.adopt(base)
-        response._measure = (row, (t1 - self.t0) // 1000, self.nbytes, status, self.th - self.t0)
+        ttfb = (-self.th if self.th < 0 else t1) - self.t0  # one read: its latency
+        response._measure = (row, (t1 - self.t0) // 1000, self.nbytes, status, ttfb)
         self.deliver(response)
 
     def deliver(self, response: Response) -> None:
@@ -465,7 +466,7 @@ class LocustUser(ClientUser):
             if now >= eng.tick_ns:
                 eng.roll(now)
             record(row.hist, latency_us, nbytes, status)
-            record_ttfb(row.ttfb, ttfb_ns // 1000)
+            record_ttfb(row.ttfb, ttfb_ns // 1000, latency_us)
             if failure is not None:
                 message = self.rt.redact(self.all_secrets(), locust_message(failure))
                 if isinstance(failure, CatchResponseError):

@@ -30,7 +30,6 @@ from ..recording import (
     SUB_BITS,
     SUM_SLOT,
     TOP_SHIFT,
-    TTFB_SUM,
     record,
     record_ttfb,
 )
@@ -117,17 +116,10 @@ class VUser(UserCycle, Session):
         h[BYTES_SLOT] += self.nbytes
         if status != 200:  # 200s are worked out from the counts (recording.statuses)
             h[STATUS_SLOT + status] += 1
-        # -- inline record_ttfb(r.ttfb, vh) --
-        vh = (self.th - self.t0) // 1000
-        try:
-            b = BUCKET_LUT[vh]
-        except IndexError:
-            s = vh.bit_length() - TOP_SHIFT
-            b = (s << SUB_BITS) + (vh >> s) if s <= MAX_SHIFT else LAST_BUCKET
-        t = r.ttfb
-        t[b] += 1
-        t[TTFB_SUM] += vh
         # -- end of the inline copy --
+        came = self.th  # negative: the response came in pieces, its TTFB is its own
+        if came < 0:
+            record_ttfb(r.ttfb, (-came - self.t0) // 1000, v)
         self.deadline = 0
         self.served += 1
         if not r.ok[status]:
@@ -146,8 +138,10 @@ class VUser(UserCycle, Session):
         eng = self.eng
         if t1 >= eng.tick_ns:
             eng.roll(t1)
-        record(r.hist, (t1 - self.t0) // 1000, self.nbytes, status)
-        record_ttfb(r.ttfb, (self.th - self.t0) // 1000)
+        v = (t1 - self.t0) // 1000
+        record(r.hist, v, self.nbytes, status)
+        if self.th < 0:  # in pieces: its TTFB is its own (in one read: its latency)
+            record_ttfb(r.ttfb, (-self.th - self.t0) // 1000, v)
         self.deadline = 0
         self.served += 1
         if not r.ok[status]:
@@ -245,8 +239,10 @@ class OpenSlot(VUser):
         eng = self.eng
         if t1 >= eng.tick_ns:
             eng.roll(t1)
-        record(r.hist, (t1 - self.intended) // 1000, self.nbytes, status)  # corrected latency
-        record_ttfb(r.ttfb, (self.th - self.intended) // 1000)  # corrected, as the latency
+        v = (t1 - self.intended) // 1000
+        record(r.hist, v, self.nbytes, status)  # corrected latency
+        if self.th < 0:  # in pieces: its TTFB is its own, corrected too
+            record_ttfb(r.ttfb, (-self.th - self.intended) // 1000, v)
         record(r.svc, (t1 - self.t0) // 1000, 0)  # service time
         self.deadline = 0
         self.served += 1
