@@ -11,12 +11,13 @@ Compares, in ns per sample (timeit, best of several repeats):
   writes them out inline (the one inlined copy; a reference copy is kept here);
 - ``+ second check``: the same after the check that rolls the buffers over at a
   wall-clock second (``t1 >= eng.tick_ns``), as the hot path now does;
-- ``+ TTFB``: the same with the time to first byte's test: a response that came in
-  one read has its latency as TTFB (nothing more is recorded), one that came in pieces
-  (``in pieces``) moves its count to its TTFB's bucket (``recording.record_ttfb``);
-  and ``head stamp``: the clock reading ``Conn.data_received`` takes when a
-  response's first chunk arrives (issue 27). What a response costs more for its TTFB:
-  the stamp and the test (in one read), or the stamp and the move (in pieces);
+- the time to first byte (issue 27): ``clock at completion`` is how a response was
+  timed before (``t1 = perf_counter_ns()`` in ``on_message_complete``); ``stamp at
+  the first read`` how it is now (``Conn.data_received`` stores the clock on the
+  response's first chunk, ``on_message_complete`` reads the stamp and tests it: a
+  response in one read ends then, its TTFB its latency); their difference is what a
+  response costs more for its TTFB. ``in pieces``: the move a response that came in
+  several reads makes to its TTFB's bucket (``recording.record_ttfb``);
 - ``Histogram.record``: the stats package's plain log-linear histogram;
 - ``plain log-linear``: a minimal function-style log-linear histogram, the
   ~140-160 ns reference of docs/architecture.md, "Measurements";
@@ -128,31 +129,26 @@ def inline_record_clocked(self: VUser, t1: int) -> None:
     h[BYTES_SLOT] += self.nbytes
 
 
-def inline_record_ttfb(self: VUser, t1: int) -> None:
-    """The hot path's statements as they are now: the second check, the latency's
-    record, and the time to first byte's test (and move, for a response in pieces)."""
-    r = self.req
-    eng = self.eng
-    if t1 >= eng.tick_ns:
-        eng.roll(t1)
-    v = (t1 - self.t0) // 1000
-    try:
-        b = BUCKET_LUT[v]
-    except IndexError:
-        s = v.bit_length() - TOP_SHIFT
-        b = (s << SUB_BITS) + (v >> s) if s <= MAX_SHIFT else LAST_BUCKET
-    h = r.hist
-    h[b] += 1
-    h[SUM_SLOT] += v
-    h[BYTES_SLOT] += self.nbytes
-    came = self.th  # negative: the response came in pieces, its TTFB is its own
-    if came < 0:
-        record_ttfb(r.ttfb, (-came - self.t0) // 1000, v)
+def clock_at_completion(self: VUser, _t1: int) -> int:
+    """Before issue 27: the clock read where the response completes."""
+    t1 = perf_counter_ns()
+    return t1
 
 
-def head_stamp(self: VUser, _t1: int) -> None:
-    """What ``Conn.data_received`` does more on a response's first chunk: read the clock."""
+def stamp_at_first_read(self: VUser, _t1: int) -> int:
+    """Now: the clock stored on the first chunk (``Conn.data_received``), read back and
+    tested where the response completes (``on_message_complete``)."""
     self.th = perf_counter_ns()
+    t1 = self.th
+    if t1 < 0:
+        return 0
+    return t1
+
+
+def move_in_pieces(self: VUser, t1: int) -> None:
+    """A response in pieces: its count moved to its TTFB's bucket (head at a third)."""
+    v = (t1 - self.t0) // 1000
+    record_ttfb(self.req.ttfb, v // 3, v)
 
 
 def record_call(self: VUser, t1: int) -> None:
@@ -206,19 +202,17 @@ def measure(repeat: int = REPEAT) -> dict[str, dict[str, float]]:
         for t1 in samples:
             inline_record_clocked(user, t1)
 
-    def run_ttfb() -> None:
+    def run_clock() -> None:
         for t1 in samples:
-            inline_record_ttfb(user, t1)
-
-    def run_pieces() -> None:
-        user.th = -300_000
-        for t1 in samples:
-            inline_record_ttfb(user, t1)
-        user.th = 300_000
+            clock_at_completion(user, t1)
 
     def run_stamp() -> None:
         for t1 in samples:
-            head_stamp(user, t1)
+            stamp_at_first_read(user, t1)
+
+    def run_pieces() -> None:
+        for t1 in samples:
+            move_in_pieces(user, t1)
 
     def run_record() -> None:
         for t1 in samples:
@@ -249,9 +243,9 @@ def measure(repeat: int = REPEAT) -> dict[str, dict[str, float]]:
         "recording.record (engine function)": run_record,
         "inline record (engine statements)": run_inline,
         "inline record + second check (hot path)": run_clocked,
-        "  + TTFB, response in one read (hot path)": run_ttfb,
-        "  + TTFB, response in pieces": run_pieces,
-        "  head stamp (perf_counter_ns, first chunk)": run_stamp,
+        "clock at completion (before issue 27)": run_clock,
+        "stamp at the first read + test (now)": run_stamp,
+        "TTFB move, response in pieces": run_pieces,
         "earlier engine (computed bucket, 3 lists)": run_computed,
         "Histogram.record (stats)": run_histogram,
         "plain log-linear function": run_plain,

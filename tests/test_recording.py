@@ -93,10 +93,12 @@ def fake_host(**extra):
     )
 
 
-@pytest.mark.parametrize("path", ["on_message_complete", "complete"])
+@pytest.mark.parametrize("path", ["one read", "in pieces", "complete"])
 def test_the_inline_copy_matches_bucket_index(path, monkeypatch):
     """``VUser.on_message_complete`` holds the first inlined copy of ``record``; the real
-    method runs here, its clock set to each value in turn."""
+    method runs here, its clock set to each value in turn: a response in one read is
+    timed by its read's stamp (the inline copy; its TTFB is its latency), one in pieces
+    by the clock, the cold way (its TTFB, a third of its latency, moved apart)."""
     user = VUser(fake_host())  # type: ignore[arg-type]
     parser = SimpleNamespace(get_status_code=lambda: 200, should_keep_alive=lambda: True)
     user.conn = SimpleNamespace(parser=parser)  # type: ignore[assignment]
@@ -112,15 +114,19 @@ def test_the_inline_copy_matches_bucket_index(path, monkeypatch):
         user.th = -((v // 3) * 1000 + 500)  # in pieces: the head came at a third of it
         if path == "complete":
             user.complete(200, t1)
-        else:
+        elif path == "in pieces":
             monkeypatch.setattr(vuser, "perf_counter_ns", lambda t1=t1: t1)
+            user.on_message_complete()
+        else:
+            user.th = max(t1, 1)  # its one read came then (0 µs: stamps are never 0)
             user.on_message_complete()
         assert req.hist.index(1) == bucket_index(v), v
         assert sum(req.hist[:NBUCKETS]) == 1
         assert (req.hist[SUM_SLOT], req.hist[BYTES_SLOT]) == (v, 7)
         first = ttfb_histogram(req.hist, req.ttfb)  # the latency's, with the TTFB's moves
-        assert first.index(1) == bucket_index(v // 3) and sum(first) == 1, v
-        assert req.hist[SUM_SLOT] + req.ttfb[TTFB_SUM] == v // 3
+        ttfb = v if path == "one read" else v // 3
+        assert first.index(1) == bucket_index(ttfb) and sum(first) == 1, v
+        assert req.hist[SUM_SLOT] + req.ttfb[TTFB_SUM] == ttfb
         assert user.deadline == 0  # the request is over
         total += req.hist[SUM_SLOT]
     assert total == sum(values)
@@ -131,17 +137,20 @@ def ttfb_histogram(hist: list[int], ttfb: list[int]) -> list[int]:
     return [a + b for a, b in zip(hist[:NBUCKETS], ttfb[:NBUCKETS], strict=True)]
 
 
-def test_a_response_in_one_read_has_its_latency_as_ttfb_and_costs_no_move(monkeypatch):
+def test_a_response_in_one_read_ends_when_it_came_with_its_latency_as_ttfb(monkeypatch):
+    """Stamped by its one read (not negated): that is when it arrived, head and body;
+    the clock is not read again, and nothing is moved to a TTFB bucket of its own.
+    (Checked against the inline copy: drop the stamp's use and this fails.)"""
     user = VUser(fake_host())  # type: ignore[arg-type]
     parser = SimpleNamespace(get_status_code=lambda: 200, should_keep_alive=lambda: True)
     user.conn = SimpleNamespace(parser=parser)  # type: ignore[assignment]
     req = SimpleNamespace(index=0, ok=b"\x01" * 1000, hist=[0] * SLOTS, ttfb=[0] * TTFB_SLOTS)
     user.req = req  # type: ignore[assignment]
-    user.t0, user.deadline, user.nbytes, user.th = 0, 1, 7, 4_000_000  # stamped, not negated
-    monkeypatch.setattr(vuser, "perf_counter_ns", lambda: 9_000_000)
+    user.t0, user.deadline, user.nbytes, user.th = 0, 1, 7, 4_000_000  # came 4 ms in
+    monkeypatch.setattr(vuser, "perf_counter_ns", lambda: 9_000_000)  # not read
     user.on_message_complete()
-    assert not any(req.ttfb)  # nothing moved: its TTFB is its latency, 9 ms
-    assert ttfb_histogram(req.hist, req.ttfb)[bucket_index(9_000)] == 1
+    assert req.hist[bucket_index(4_000)] == 1 and req.hist[SUM_SLOT] == 4_000
+    assert not any(req.ttfb)  # nothing moved: its TTFB is its latency, 4 ms
 
 
 def test_open_slot_records_corrected_and_service_time():
@@ -238,16 +247,21 @@ def test_the_flow_steps_inline_copy_matches_bucket_index(monkeypatch):
         hist[:] = [0] * len(hist)
         ttfb[:] = [0] * len(ttfb)
         user.t0, user.deadline, user.nbytes = 0, 1, 7
-        user.th = -((v // 3) * 1000 + 500)  # in pieces: the head came at a third of it
         status[0] = 404 if v % 2 else 200
         t1 = v * 1000 + 999  # in ns: v µs plus a fraction
+        # Odd values in pieces (the head at a third: the cold way), even ones in one read
+        # (the inline copy, timed by the read's stamp, its TTFB its latency).
+        pieces = v % 2 == 1
+        user.th = -((v // 3) * 1000 + 500) if pieces else max(t1, 1)
         monkeypatch.setattr(flow_user, "perf_counter_ns", lambda t1=t1: t1)
+        monkeypatch.setattr(vuser, "perf_counter_ns", lambda t1=t1: t1)  # in_pieces: VUser's
         user.on_message_complete()
         assert hist.index(1) == bucket_index(v), v
         assert sum(hist[:NBUCKETS]) == 1
         assert (hist[SUM_SLOT], hist[BYTES_SLOT]) == (v, 7)
         assert hist[STATUS_SLOT + 404] == v % 2
         first = ttfb_histogram(hist, ttfb)
-        assert first.index(1) == bucket_index(v // 3) and sum(first) == 1, v
-        assert hist[SUM_SLOT] + ttfb[TTFB_SUM] == v // 3
+        came = v // 3 if pieces else v
+        assert first.index(1) == bucket_index(came) and sum(first) == 1, v
+        assert hist[SUM_SLOT] + ttfb[TTFB_SUM] == came
         assert user.deadline == 0 and user.step is None  # its one step: the iteration ended

@@ -8,13 +8,13 @@ a request one more. Responses with status 200 are the rest: :func:`statuses` wor
 them out from the bucket counts once a second, which keeps the commonest response as
 cheap to record as before.
 
-The times to first byte are kept the same way, as a difference: a response that came
-in one read of the socket has its head and its body at once, so its time to first
-byte is its latency and costs nothing to record; one that came in pieces (its first
-chunk's arrival stamped, ``Conn.data_received`` marks it by negating the stamp)
-moves one count from its latency's bucket to its TTFB's in a second list
-(:func:`record_ttfb`, with the sum's difference). :meth:`Buffers.take` adds that list
-to the latency's buckets: the delta carries the TTFB histogram itself.
+The times to first byte are kept as a difference: a response that came in one read
+of the socket has its head and its body at once, so its time to first byte is its
+latency (both timed by the read's stamp, ``Conn.data_received``) and costs nothing to
+record; one that came in pieces (a later chunk negates the stamp) moves one count
+from its latency's bucket to its TTFB's in a second list (:func:`record_ttfb`, with
+the sum's difference). :meth:`Buffers.take` adds that list to the latency's buckets:
+the delta carries the TTFB histogram itself.
 
 Once a second the engine calls :meth:`Buffers.take`: it reads what the lists of the
 request types that were active hold, as a delta's :class:`EndpointDelta` rows, and
@@ -306,10 +306,12 @@ class Buffers:
             http_fail[i] = other_fail[i] = 0
             if buckets:  # every response has a time to first byte: its latency's, or moved
                 t = ttfb[i]
-                moved = _take_buckets(t)
-                row.ttfb_buckets = _with_moves(buckets, moved) if moved else buckets
-                row.ttfb_sum_us = row.sum_us + t[TTFB_SUM]
-                t[TTFB_SUM] = 0
+                row.ttfb_buckets = buckets
+                row.ttfb_sum_us = row.sum_us
+                if t[TTFB_SUM]:  # a response came in pieces (each move lowers the sum)
+                    row.ttfb_buckets = _with_moves(buckets, _take_buckets(t))
+                    row.ttfb_sum_us += t[TTFB_SUM]
+                    t[TTFB_SUM] = 0
             s = streams.get(i)
             if s is not None and (s[EVENTS_SLOT] or s[STREAMS_SLOT]):
                 row.stream = _take_stream(s)

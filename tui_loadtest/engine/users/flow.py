@@ -200,7 +200,10 @@ class FlowUser(VUser):
         ``send_step``'s gate, so the next step goes straight out. The open model, and
         the responses completed elsewhere (close-delimited, HEAD), use ``complete``;
         tests/test_flow_steps.py checks that both ways end every kind of step alike."""
-        t1 = perf_counter_ns()
+        t1 = self.th  # when it came, in one read; in pieces: the cold way (see VUser's)
+        if t1 < 0:
+            self.in_pieces()
+            return
         p = self.conn.parser  # type: ignore[union-attr]  # the parser calling us is conn's
         status = p.get_status_code()
         if status < 200 or not self.deadline:
@@ -222,16 +225,12 @@ class FlowUser(VUser):
         s: CompiledStep = self.step  # type: ignore[assignment]  # a step is in flight
         # -- inline record(s.req.hist, v, self.nbytes, status) --
         v = (t1 - self.t0) // 1000
-        r = s.req
-        h = r.hist
+        h = s.req.hist
         h[BUCKET_LUT[v] if 0 < v < LUT_SIZE else bucket(v)] += 1
         h[SUM_SLOT] += v
         h[BYTES_SLOT] += self.nbytes
         if status != 200:
             h[STATUS_SLOT + status] += 1
-        came = self.th  # negative: the response came in pieces, its TTFB is its own
-        if came < 0:
-            record_ttfb(r.ttfb, (-came - self.t0) // 1000, v)
         # -- end of the inline copy --
         self.deadline = 0
         self.served += 1

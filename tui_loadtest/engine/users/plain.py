@@ -10,7 +10,9 @@ of :func:`~tui_loadtest.engine.recording.record`, the other in a flow step's
 completion). See docs/architecture.md, "Hot-path habits".
 
 Latency counts from the moment the user starts a request, including opening a
-connection when it needs one, until the response is complete.
+connection when it needs one, until the response is complete: the read that brought
+its last byte (``Conn.data_received`` stamps a response's first read; a response in
+one read ends with it, one in pieces when the clock is read again, ``in_pieces``).
 """
 
 from __future__ import annotations
@@ -89,7 +91,14 @@ class VUser(UserCycle, Session):
         ``recording.py``; ``tests/test_recording.py`` drives this method over a wide
         range of latencies and checks it against ``stats.histogram.bucket_index``.
         """
-        t1 = perf_counter_ns()
+        # A response that came in one read arrived when that read did: Conn.data_received
+        # stamped it (one clock reading a response, as before), and its time to first
+        # byte is its latency. One that came in pieces (the stamp negated) goes the cold
+        # way, which records its TTFB apart.
+        t1 = self.th
+        if t1 < 0:
+            self.in_pieces()
+            return
         p = self.conn.parser  # type: ignore[union-attr]  # the parser calling us is conn's
         status = p.get_status_code()
         if status < 200 or not self.deadline:  # a 1xx (the real one follows), or unsolicited
@@ -117,9 +126,6 @@ class VUser(UserCycle, Session):
         if status != 200:  # 200s are worked out from the counts (recording.statuses)
             h[STATUS_SLOT + status] += 1
         # -- end of the inline copy --
-        came = self.th  # negative: the response came in pieces, its TTFB is its own
-        if came < 0:
-            record_ttfb(r.ttfb, (-came - self.t0) // 1000, v)
         self.deadline = 0
         self.served += 1
         if not r.ok[status]:
@@ -131,6 +137,21 @@ class VUser(UserCycle, Session):
             self.start_request()
         else:
             self.timer = eng.loop.call_later(th[0] + random() * th[1], self.start_request)
+
+    def in_pieces(self) -> None:
+        """``on_message_complete`` for a response that came in several reads: it ends now,
+        and ``complete`` records its time to first byte apart from its latency."""
+        t1 = perf_counter_ns()
+        p = self.conn.parser  # type: ignore[union-attr]  # the parser calling us is conn's
+        status = p.get_status_code()
+        if status < 200 or not self.deadline:  # a 1xx (the real one follows), or unsolicited
+            return
+        if self.intercepted(status):  # cookies taken; True: a redirect was followed
+            return
+        self.complete(status, t1)
+        if not (self.keepalive and p.should_keep_alive()):
+            self.drop_connection()
+        self.next()
 
     def complete(self, status: int, t1: int) -> None:
         """Record a response for the request in flight (the cold paths' version)."""
