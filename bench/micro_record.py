@@ -17,7 +17,7 @@ Compares, in ns per sample (timeit, best of several repeats):
   response's first chunk, ``on_message_complete`` reads the stamp and tests it: a
   response in one read ends then, its TTFB its latency); their difference is what a
   response costs more for its TTFB. ``in pieces``: the move a response that came in
-  several reads makes to its TTFB's bucket (``recording.record_ttfb``);
+  several reads makes to its TTFB's bucket (``Buffers.ttfb_move``);
 - ``Histogram.record``: the stats package's plain log-linear histogram;
 - ``plain log-linear``: a minimal function-style log-linear histogram, the
   ~140-160 ns reference of docs/architecture.md, "Measurements";
@@ -54,7 +54,6 @@ from tui_loadtest.engine.recording import (
     TOP_SHIFT,
     Buffers,
     record,
-    record_ttfb,
 )
 from tui_loadtest.engine.users.plain import VUser
 from tui_loadtest.stats.histogram import NBUCKETS, Histogram, bucket_index
@@ -76,7 +75,7 @@ def make_user() -> VUser:
     grows); only what ``complete`` touches is set.
     """
     buf = Buffers(3)
-    req = SimpleNamespace(index=1, ok=bytes([1]) * 600, hist=buf.hist[1], ttfb=buf.ttfb[1])
+    req = SimpleNamespace(index=1, ok=bytes([1]) * 600, hist=buf.hist[1])
     eng = SimpleNamespace(buf=buf, tick_ns=1 << 62)
     user = VUser.__new__(VUser)
     user.eng = eng  # type: ignore[assignment]
@@ -148,7 +147,7 @@ def stamp_at_first_read(self: VUser, _t1: int) -> int:
 def move_in_pieces(self: VUser, t1: int) -> None:
     """A response in pieces: its count moved to its TTFB's bucket (head at a third)."""
     v = (t1 - self.t0) // 1000
-    record_ttfb(self.req.ttfb, v // 3, v)
+    self.eng.buf.ttfb_move(1, v // 3, v)
 
 
 def record_call(self: VUser, t1: int) -> None:

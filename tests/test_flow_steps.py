@@ -82,7 +82,7 @@ def state(user: FlowUser) -> dict[str, Any]:
         "deadline": user.deadline,
         "served": user.served,
         "hists": [list(s.req.hist) for s in user.flow.steps],
-        "ttfb": [list(s.req.ttfb) for s in user.flow.steps],
+        "ttfb": {i: list(t) for i, t in eng.buf.ttfb.items()},
         "flow": list(user.flow.hist),
         "errors": {k: list(v) for k, v in eng.buf.errors.items()},
     }

@@ -129,7 +129,6 @@ class Row(Protocol):
     method: str
     name: str
     hist: list[int]
-    ttfb: list[int]
     svc: list[int]
     stream: CompiledStream | None
     srec: list[int]

@@ -109,7 +109,6 @@ class CompiledRequest:
     # slots. The engine points these at fresh lists every second, so recording
     # is three index operations on one list.
     hist: list[int] = field(default_factory=list)
-    ttfb: list[int] = field(default_factory=list)  # times to first byte (recording)
     svc: list[int] = field(default_factory=list)  # open model: service time
     stream: CompiledStream | None = None  # how its answer streams (None: it does not)
     srec: list[int] = field(default_factory=list)  # streams: this second's stream list

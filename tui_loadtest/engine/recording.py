@@ -12,9 +12,10 @@ The times to first byte are kept as a difference: a response that came in one re
 of the socket has its head and its body at once, so its time to first byte is its
 latency (both timed by the read's stamp, ``Conn.data_received``) and costs nothing to
 record; one that came in pieces (a later chunk negates the stamp) moves one count
-from its latency's bucket to its TTFB's in a second list (:func:`record_ttfb`, with
-the sum's difference). :meth:`Buffers.take` adds that list to the latency's buckets:
-the delta carries the TTFB histogram itself.
+from its latency's bucket to its TTFB's (:meth:`Buffers.ttfb_move`, in a list made
+for its request type the first time, :func:`record_ttfb`, with the sum's
+difference). :meth:`Buffers.take` adds that list to the latency's buckets: the delta
+carries the TTFB histogram itself.
 
 Once a second the engine calls :meth:`Buffers.take`: it reads what the lists of the
 request types that were active hold, as a delta's :class:`EndpointDelta` rows, and
@@ -187,8 +188,9 @@ class Buffers:
     def __init__(self, n: int, open_model: bool = False, flows: int = 0) -> None:
         # per request type: bucket counts, latency sum (µs), bytes in and out, statuses
         self.hist: list[list[int]] = [[0] * SLOTS for _ in range(n)]
-        # per request type: the times to first byte, as their difference from the latency
-        self.ttfb: list[list[int]] = [[0] * TTFB_SLOTS for _ in range(n)]
+        # per request type whose responses came in pieces (made when first needed): the
+        # times to first byte, as their difference from the latency's (see record_ttfb)
+        self.ttfb: dict[int, list[int]] = {}
         # per streamed request type (made when first asked for): its stream list
         self.streams: dict[int, list[int]] = {}
         # per flow: iteration durations, their sum and the failed iterations (FAILED_SLOT);
@@ -221,11 +223,19 @@ class Buffers:
     def grow(self) -> None:
         """Room for one more request type (a script's request name seen for the first time)."""
         self.hist.append([0] * SLOTS)
-        self.ttfb.append([0] * TTFB_SLOTS)
         self.http_fail.append(0)
         self.other_fail.append(0)
         if self.lag:  # open model
             self.svc_hist.append([0] * SLOTS)
+
+    def ttfb_move(self, index: int, vh: int, v: int) -> None:
+        """A response of request type ``index`` came in pieces: its time to first byte,
+        ``vh`` µs, recorded apart from its latency ``v`` (:func:`record_ttfb`). Its list is
+        made the first time: most runs' responses come in one read and never need one."""
+        t = self.ttfb.get(index)
+        if t is None:
+            t = self.ttfb[index] = [0] * TTFB_SLOTS
+        record_ttfb(t, vh, v)
 
     def stream_list(self, index: int) -> list[int]:
         """The stream list of request type ``index`` (made the first time)."""
@@ -305,10 +315,10 @@ class Buffers:
             h[SUM_SLOT] = h[BYTES_SLOT] = h[SENT_SLOT] = h[REDIRECTS_SLOT] = 0
             http_fail[i] = other_fail[i] = 0
             if buckets:  # every response has a time to first byte: its latency's, or moved
-                t = ttfb[i]
+                t = ttfb.get(i)
                 row.ttfb_buckets = buckets
                 row.ttfb_sum_us = row.sum_us
-                if t[TTFB_SUM]:  # a response came in pieces (each move lowers the sum)
+                if t is not None and t[TTFB_SUM]:  # in pieces (each move lowers the sum)
                     row.ttfb_buckets = _with_moves(buckets, _take_buckets(t))
                     row.ttfb_sum_us += t[TTFB_SUM]
                     t[TTFB_SUM] = 0

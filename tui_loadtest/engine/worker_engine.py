@@ -168,7 +168,6 @@ class WorkerEngine:
         self.n += 1
         self.buf.grow()
         row.hist = self.buf.hist[row.index]
-        row.ttfb = self.buf.ttfb[row.index]
         if self.open_model:
             row.svc = self.buf.svc_hist[row.index]
 
@@ -475,7 +474,6 @@ class WorkerEngine:
         buf = self.buf
         for r in self.plan.requests:
             r.hist = buf.hist[r.index]
-            r.ttfb = buf.ttfb[r.index]
             if r.stream is not None:
                 r.srec = buf.stream_list(r.index)
             if self.open_model:

@@ -23,7 +23,7 @@ from ..http.arguments import Parts, RequestBuilder
 from ..http.encoding import accept_encoding, decode
 from ..http.wire import NO_REDIRECTS, REDIRECTS, body_of, request_target
 from ..plan import Target
-from ..recording import SENT_SLOT, record, record_ttfb
+from ..recording import SENT_SLOT, record
 from .connection import BACKOFF_FIRST, BACKOFF_MAX, Conn
 from .flow import HEAD_ALLOWANCE
 from .session import Session
@@ -67,14 +67,13 @@ class ClientConn(Conn):
 class ClientRow:
     """An endpoint row discovered at run time (a request's ``name=``)."""
 
-    __slots__ = ("index", "method", "name", "hist", "ttfb", "svc", "is_head", "stream", "srec")
+    __slots__ = ("index", "method", "name", "hist", "svc", "is_head", "stream", "srec")
 
     def __init__(self, index: int, method: str, name: str) -> None:
         self.index = index
         self.method = method
         self.name = name
         self.hist: list[int] = []
-        self.ttfb: list[int] = []
         self.svc: list[int] = []
         self.is_head = method == "HEAD"
         self.stream: CompiledStream | None = None  # a script's streamed call: see StreamCall
@@ -85,14 +84,13 @@ class StreamCall:
     """A row as one streamed call of a script sees it: the row's lists, and how the
     answer streams (rows are shared by the worker's users; a stream is one call's)."""
 
-    __slots__ = ("index", "method", "name", "hist", "ttfb", "svc", "is_head", "stream", "srec")
+    __slots__ = ("index", "method", "name", "hist", "svc", "is_head", "stream", "srec")
 
     def __init__(self, row: ClientRow, stream: CompiledStream, srec: list[int]) -> None:
         self.index = row.index
         self.method = row.method
         self.name = row.name
         self.hist = row.hist
-        self.ttfb = row.ttfb
         self.svc = row.svc
         self.is_head = row.is_head
         self.stream = stream
@@ -401,7 +399,7 @@ class ClientUser(Session):
         v = (t1 - origin) // 1000
         record(row.hist, v, self.nbytes, status)
         if self.th < 0:  # in pieces: its TTFB is its own (in one read: its latency)
-            record_ttfb(row.ttfb, (-self.th - origin) // 1000, v)
+            eng.buf.ttfb_move(row.index, (-self.th - origin) // 1000, v)
         if eng.open_model:
             record(row.svc, (t1 - self.t0) // 1000, 0)
         self.intended = 0

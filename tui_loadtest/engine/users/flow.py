@@ -34,7 +34,6 @@ from ..recording import (
     SUM_SLOT,
     bucket,
     record,
-    record_ttfb,
 )
 from .connection import HEAD_KEEP, Conn
 from .plain import HeadAwareUser, VUser
@@ -270,7 +269,7 @@ class FlowUser(VUser):
         v = (t1 - self.t0) // 1000
         record(r.hist, v, self.nbytes, status)
         if self.th < 0:  # in pieces: its TTFB is its own (in one read: its latency)
-            record_ttfb(r.ttfb, (-self.th - self.t0) // 1000, v)
+            self.eng.buf.ttfb_move(r.index, (-self.th - self.t0) // 1000, v)
 
     def complete(self, status: int, t1: int) -> None:
         """Record the step's response, run its captures, move to the next step (the
@@ -286,7 +285,7 @@ class FlowUser(VUser):
             v = (t1 - self.t0) // 1000
             record(s.req.hist, v, self.nbytes, status)
             if self.th < 0:  # in pieces: its TTFB is its own (in one read: its latency)
-                record_ttfb(s.req.ttfb, (-self.th - self.t0) // 1000, v)
+                eng.buf.ttfb_move(s.req.index, (-self.th - self.t0) // 1000, v)
         self.deadline = 0
         self.served += 1
         caps = s.captures
@@ -437,7 +436,7 @@ class FlowSlot(FlowUser):
         v = (t1 - origin) // 1000
         record(r.hist, v, self.nbytes, status)
         if self.th < 0:  # in pieces: its TTFB is its own (in one read: its latency)
-            record_ttfb(r.ttfb, (-self.th - origin) // 1000, v)
+            self.eng.buf.ttfb_move(r.index, (-self.th - origin) // 1000, v)
         record(r.svc, (t1 - self.t0) // 1000, 0)
         self.intended = 0  # later steps are not scheduled: corrected = service
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from ..failures import classify
-from ..recording import SENT_SLOT, record, record_ttfb
+from ..recording import SENT_SLOT, record
 from .cycle import UserCycle
 
 if TYPE_CHECKING:
@@ -173,7 +173,7 @@ class HttpxUser(UserCycle):
         origin = self.intended or self.t0
         v = (t1 - origin) // 1000
         record(r.hist, v, nbytes, status)
-        record_ttfb(r.ttfb, (th - origin) // 1000, v)
+        eng.buf.ttfb_move(r.index, (th - origin) // 1000, v)
         if self.intended:  # open model: the service time too
             record(r.svc, (t1 - self.t0) // 1000, 0)
         self.deadline = 0

@@ -42,7 +42,7 @@ from ...locustfile.loader import import_locustfile
 from ...locustfile.tasks import GreenletExit, filter_tasks_by_tags, task_name
 from ...script import HTTPError, Response
 from ..http.arguments import request_parts
-from ..recording import FAILED_SLOT, record, record_ttfb
+from ..recording import FAILED_SLOT, record
 from .client import ClientRuntime, ClientUser, Options
 
 if TYPE_CHECKING:
@@ -466,7 +466,7 @@ class LocustUser(ClientUser):
             if now >= eng.tick_ns:
                 eng.roll(now)
             record(row.hist, latency_us, nbytes, status)
-            record_ttfb(row.ttfb, ttfb_ns // 1000, latency_us)
+            eng.buf.ttfb_move(row.index, ttfb_ns // 1000, latency_us)
             if failure is not None:
                 message = self.rt.redact(self.all_secrets(), locust_message(failure))
                 if isinstance(failure, CatchResponseError):

@@ -33,7 +33,6 @@ from ..recording import (
     SUM_SLOT,
     TOP_SHIFT,
     record,
-    record_ttfb,
 )
 from .cycle import UserCycle
 from .session import Session
@@ -162,7 +161,7 @@ class VUser(UserCycle, Session):
         v = (t1 - self.t0) // 1000
         record(r.hist, v, self.nbytes, status)
         if self.th < 0:  # in pieces: its TTFB is its own (in one read: its latency)
-            record_ttfb(r.ttfb, (-self.th - self.t0) // 1000, v)
+            eng.buf.ttfb_move(r.index, (-self.th - self.t0) // 1000, v)
         self.deadline = 0
         self.served += 1
         if not r.ok[status]:
@@ -263,7 +262,7 @@ class OpenSlot(VUser):
         v = (t1 - self.intended) // 1000
         record(r.hist, v, self.nbytes, status)  # corrected latency
         if self.th < 0:  # in pieces: its TTFB is its own, corrected too
-            record_ttfb(r.ttfb, (-self.th - self.intended) // 1000, v)
+            eng.buf.ttfb_move(r.index, (-self.th - self.intended) // 1000, v)
         record(r.svc, (t1 - self.t0) // 1000, 0)  # service time
         self.deadline = 0
         self.served += 1
