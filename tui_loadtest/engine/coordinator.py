@@ -832,7 +832,16 @@ class Run:
                 return per_second[warm:]
 
             endpoints = [
-                EndpointResult(method, name, span.stats(duration), span.hist, span.service)
+                EndpointResult(
+                    method,
+                    name,
+                    span.stats(duration),
+                    span.hist,
+                    span.service,
+                    span.ttfb,
+                    span.stream.ttft if span.stream is not None else None,
+                    span.stream.gaps if span.stream is not None else None,
+                )
                 for (method, name), span in zip(agg.endpoint_keys, agg.cumulative, strict=True)
             ]
             load = self.load
@@ -852,6 +861,9 @@ class Run:
                 summary=total.stats(duration, agg.dropped),
                 histogram=total.hist,
                 service_histogram=total.service,
+                ttfb_histogram=total.ttfb,
+                ttft_histogram=total.stream.ttft if total.stream is not None else None,
+                gap_histogram=total.stream.gaps if total.stream is not None else None,
                 per_second_service=measured(agg.per_second_service_buckets),
                 lag_histogram=agg.lag if agg.open_model else None,
                 endpoints=endpoints,
