@@ -923,3 +923,4 @@ class RunAggregate:
 Second = _Second
 Span = _Span
 FlowSpan = _FlowSpan
+StreamSpan = _StreamSpan
