@@ -158,6 +158,7 @@ def test_both_ways_end_a_step_alike(monkeypatch, step, status, chunks, over) -> 
 )
 def test_both_ways_end_a_checked_step_alike(monkeypatch, step, status, chunks, over, ends) -> None:  # noqa: ANN001, E501
     monkeypatch.setattr(flow_user, "perf_counter_ns", lambda: T1)
+    monkeypatch.setattr(plain_user, "perf_counter_ns", lambda: T1)  # in pieces: in_pieces
     hot = user_at(step, status, chunks, over, CHECKED)
     hot.on_message_complete()
     cold = user_at(step, status, chunks, over, CHECKED)

@@ -457,7 +457,9 @@ def test_a_server_sending_past_its_content_length_costs_no_request(tmp_path: Pat
         server.set_mode("overlong")
         out = tui(
             "locust", "run", "-f", "locustfile.py", "-H", server.url, "--headless",
-            "-u", "2", "-t", "1s", "--csv", "o", cwd=tmp_path,
+            "-u", "2", "-t", "1s", "--csv", "o",
+            "--stop-timeout", "5",  # requests in flight at the stop end (else given up)
+            cwd=tmp_path,
         )  # fmt: skip
         seen = server.stats()
     finally:

@@ -35,7 +35,8 @@ Differences worth knowing, all from measuring rather than guessing:
   ``TTFB Median``, ``TTFB 95%`` and ``TTFB 99%`` (time to first byte, ms) when the
   run measured it, and with streams ``TTFT Median``, ``TTFT 95%``, ``Inter-event
   Median``, ``Inter-event 95%`` (ms), ``Events/Stream`` and ``Tokens/s`` (per stream,
-  after its first token), empty for an endpoint that does not stream.
+  after its first token), empty for an endpoint that does not stream; a
+  locustfile's run writes Locust's columns alone.
 """
 
 from __future__ import annotations
@@ -128,8 +129,11 @@ def stats_csv(result: RunResult) -> str:
     rows: list[list[object]] = []
     given = "histograms" in result.missing  # e.g. a Locust import: its figures as given
     duration = result.duration_s
-    ttfb = result.summary.ttfb is not None  # Locust's columns, then what it lacks
-    streams = result.summary.stream is not None
+    # Locust's columns, then what it lacks; a locustfile's run: Locust's alone, as the
+    # tools that read a Locust run's files expect them
+    own = not from_locustfile(result)
+    ttfb = own and result.summary.ttfb is not None
+    streams = own and result.summary.stream is not None
     for e in result.endpoints:
         rows.append(
             _stats_row(

@@ -148,7 +148,7 @@ def scenario_thresholds(scenario: dict[str, Any]) -> list[Threshold]:
         if not isinstance(item, dict):
             continue
         metric, limit, endpoint = item.get("metric"), item.get("limit"), item.get("endpoint")
-        if not isinstance(metric, str) or metric not in THRESHOLD_METRICS:
+        if not isinstance(metric, str) or (metric not in THRESHOLD_METRICS and metric != "checks"):
             continue
         if isinstance(limit, bool) or not isinstance(limit, int | float):
             continue

@@ -82,11 +82,11 @@ class ScriptRuntime(ClientRuntime):
         # What user() and slot() make (observed subclasses for the dry run, --http-debug).
         self.user_type: type[ScriptUser] = ScriptUser
         self.slot_type: type[ScriptSlot] = ScriptSlot
+        self._streams: dict[tuple[str, str | None, float | None], CompiledStream] = {}
 
     def function(self, name: str) -> Callable[..., Any]:
         """The script's function of that name (its @setup, its @teardown)."""
         return getattr(self.module, name)
-        self._streams: dict[tuple[str, str | None, float | None], CompiledStream] = {}
 
     def stream_spec(self, how: tuple[str, str | None, float | None]) -> CompiledStream:
         """How ``user.stream(mode=, tokens=, idle_timeout=)`` reads (compiled once per
