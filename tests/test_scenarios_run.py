@@ -3,9 +3,13 @@ loopback server that logs when and on which connection each request arrived."""
 
 from __future__ import annotations
 
+import json
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +19,7 @@ from tui_loadtest.pipeline.gates import evaluate_thresholds
 from tui_loadtest.scenario import Scenario, parse_scenario
 from tui_loadtest.stats.result import RunResult
 
+from .report_schema import problems_in
 from .servers import RoutesServer, response
 
 OK = response(200, b"ok")
@@ -170,3 +175,95 @@ def test_pause_and_users_apply_to_one_scenario(server: Server) -> None:
     result = run.result()
     one, two = result.scenario_groups()
     assert one.stats.requests == server.hits("/a") and two.stats.requests == server.hits("/d")
+
+
+SHOP = """
+name = "shop"
+host = "{url}"
+
+[load]
+run_time = "2s"
+
+[[requests]]
+name = "browse page"
+path = "/a"
+
+[[flows]]
+name = "checkout"
+steps = [{{ path = "/b" }}, {{ path = "/c" }}]
+
+[[scenarios]]
+name = "browse"
+users = 2
+think_time = "0.02s"
+requests = ["browse page"]
+
+[[scenarios]]
+name = "buy"
+rate = 20
+max_users = 4
+start = "0.5s"
+flows = ["checkout"]
+
+[thresholds.scenarios.buy]
+error_rate = 0
+[thresholds.scenarios.browse]
+p50_ms = 0.001
+"""
+
+
+def test_the_command_line_groups_rows_and_gates_a_scenario(server: Server, tmp_path: Path) -> None:
+    """Headless, with -t over [load]: the report's rows and scenarios section agree with
+    what the server counted and match the schema; the summary groups the rows; a
+    scenario's threshold that fails sets exit code 1."""
+    path = tmp_path / "shop.toml"
+    path.write_text(SHOP.format(url=server.url))
+    out = tmp_path / "report.json"
+    proc = cli("run", str(path), "--no-ui", "-t", "1500ms", "--workers", "2", "--out", str(out))
+    assert proc.returncode == 1, proc.stderr
+    assert "threshold failed: scenarios.browse.p50_ms <= 0.001" in proc.stderr
+    assert "✓ scenarios.buy.error_rate <= 0" in proc.stdout
+    summary = proc.stdout
+    assert "Scenarios\n" in summary and "[browse]" in summary and "[buy]" in summary
+    assert summary.index("[browse]") < summary.index("browse page") < summary.index("[buy]")
+
+    report = json.loads(out.read_text())
+    assert problems_in(report) == []
+    parts = {p["name"]: p for p in report["scenarios"]}
+    assert parts["browse"]["requests"] == server.hits("/a") > 0
+    assert parts["buy"]["requests"] == server.hits("/b") + server.hits("/c") > 0
+    assert parts["buy"]["iterations"] == server.hits("/b")
+    assert parts["buy"]["mode"] == "arrival-rate" and parts["browse"]["mode"] == "users"
+    rows = {(e["scenario"], e["name"]): e["requests"] for e in report["endpoints"]}
+    assert rows == {
+        ("browse", "browse page"): server.hits("/a"),
+        ("buy", "GET /b"): server.hits("/b"),
+        ("buy", "GET /c"): server.hits("/c"),
+    }
+    assert report["load"]["run_time_s"] == 1.5  # -t bounds every scenario
+    assert [s["name"] for s in report["scenario"]["scenarios"]] == ["browse", "buy"]
+    # read back, the rows keep their scenario and the figures are the same
+    again = RunResult.from_report(report)
+    assert [(e.scenario, e.name, e.stats.requests) for e in again.endpoints] == [
+        (e["scenario"], e["name"], e["requests"]) for e in report["endpoints"]
+    ]
+    assert [g.stats.requests for g in again.scenario_groups()] == [
+        parts["browse"]["requests"],
+        parts["buy"]["requests"],
+    ]
+
+
+@pytest.mark.parametrize("flag", [["-u", "5"], ["--rate", "9"], ["-n", "100"]])
+def test_load_flags_are_refused_for_a_file_with_scenarios(tmp_path: Path, flag: list[str]) -> None:
+    path = tmp_path / "shop.toml"
+    path.write_text(SHOP.format(url="http://127.0.0.1:9"))
+    proc = cli("run", str(path), "--no-ui", *flag)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "not for a file with [[scenarios]]" in lines[0], proc.stderr
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tui_loadtest", *args], capture_output=True, text=True, timeout=60
+    )

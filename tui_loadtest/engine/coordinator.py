@@ -196,7 +196,14 @@ class Run:
             self._set_up()
         self.shares = make_shares(self.scenario, self.workers)
         if self.http_debug is not None:
-            self.shares = [replace(share, http_debug=self.http_debug) for share in self.shares]
+            self.shares = [
+                replace(
+                    share,
+                    http_debug=self.http_debug,
+                    parts=tuple(replace(p, http_debug=self.http_debug) for p in share.parts),
+                )
+                for share in self.shares
+            ]
             fd, self.http_debug_path = tempfile.mkstemp(prefix="tui-loadtest-http-", suffix=".log")
             os.close(fd)
             limit = self.http_debug[1]
@@ -935,6 +942,14 @@ class Run:
 
     def _build_snapshot(self) -> Snapshot:
         snap = self._aggregate_snapshot()
+        if snap.scenarios:  # the targets asked of each (users, req/s), known from the start
+            snap = replace(
+                snap,
+                scenarios=tuple(
+                    replace(p, target=float(t))
+                    for p, t in zip(snap.scenarios, self.part_targets, strict=True)
+                ),
+            )
         agg = self.aggregate
         generator = self.generator.series([p.t for p in agg.timeline], agg.cpu, agg.rss)
         resources = generator + self.monitor.series()
