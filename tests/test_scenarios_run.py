@@ -267,3 +267,39 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "tui_loadtest", *args], capture_output=True, text=True, timeout=60
     )
+
+
+def test_a_script_scenario_beside_a_flow_one_keeps_its_rows_apart(
+    server: Server, tmp_path: Path
+) -> None:
+    """A script's rows are found as it runs; beside another scenario's known rows, on 2
+    workers, each still lands in its scenario (the same name in both is two rows), its
+    checks too, and a script's iterations per user are its task calls."""
+    script = tmp_path / "users.py"
+    script.write_text(
+        "from tui_loadtest.script import task\n\n"
+        "@task\n"
+        "async def look(user):\n"
+        "    r = await user.get('/d', name='GET /b')\n"
+        "    user.check('fine', r.status_code == 200)\n"
+    )
+    sc = parse_scenario(
+        {
+            "name": "mixed",
+            "host": server.url,
+            "flows": [{"name": "checkout", "steps": [{"path": "/b"}, {"path": "/c"}]}],
+            "scenarios": [
+                {"name": "flow", "users": 2, "iterations": 6, "flows": ["checkout"]},
+                {"name": "py", "users": 2, "iterations_per_user": 4, "script": str(script)},
+            ],
+        },
+        str(tmp_path / "mixed.toml"),
+    )
+    result, run = finish(Run(sc, server.url, workers=2))
+    assert run.worker_errors == [] and result.outcome["reason"] == "finished"
+    assert (server.hits("/b"), server.hits("/c"), server.hits("/d")) == (6, 6, 8)
+    rows = {(e.scenario, e.name): e.stats.requests for e in result.endpoints}
+    assert rows == {("flow", "GET /b"): 6, ("flow", "GET /c"): 6, ("py", "GET /b"): 8}
+    flows = {(f.scenario, f.name): f.stats.iterations for f in result.flows}
+    assert flows == {("flow", "checkout"): 6, ("py", "look"): 8}
+    assert [(c.scenario, c.name, c.passed) for c in result.checks] == [("py", "fine", 8)]

@@ -77,6 +77,15 @@ class StreamWriter:
             "warmup_s": run.load.warmup_s,
             "endpoints": [list(k) for k in agg.endpoint_keys[: self._rows]],
             "flows": list(agg.flow_names),
+            # [[scenarios]]: each endpoint's and each flow's scenario (files with them only)
+            **(
+                {
+                    "endpoint_groups": agg.endpoint_groups[: self._rows],
+                    "flow_groups": list(agg.flow_groups),
+                }
+                if agg.parts
+                else {}
+            ),
             "load": msgspec.to_builtins(
                 load_report(run.load, users=run.users_planned, workers=run.workers)
             ),
@@ -122,6 +131,8 @@ class StreamWriter:
         keys = run.aggregate.endpoint_keys
         if len(keys) > self._rows:  # a script named new requests
             line["new_endpoints"] = [list(k) for k in keys[self._rows :]]
+            if run.aggregate.parts:
+                line["new_endpoint_groups"] = run.aggregate.endpoint_groups[self._rows :]
             self._rows = len(keys)
         line.update(
             paused_s=sec.paused_s,
