@@ -11,6 +11,13 @@ Compares, in ns per sample (timeit, best of several repeats):
   writes them out inline (the one inlined copy; a reference copy is kept here);
 - ``+ second check``: the same after the check that rolls the buffers over at a
   wall-clock second (``t1 >= eng.tick_ns``), as the hot path now does;
+- the time to first byte (issue 27): ``clock at completion`` is how a response was
+  timed before (``t1 = perf_counter_ns()`` in ``on_message_complete``); ``stamp at
+  the first read`` how it is now (``Conn.data_received`` stores the clock on the
+  response's first chunk, ``on_message_complete`` reads the stamp and tests it: a
+  response in one read ends then, its TTFB its latency); their difference is what a
+  response costs more for its TTFB. ``in pieces``: the move a response that came in
+  several reads makes to its TTFB's bucket (``Buffers.ttfb_move``);
 - ``Histogram.record``: the stats package's plain log-linear histogram;
 - ``plain log-linear``: a minimal function-style log-linear histogram, the
   ~140-160 ns reference of docs/architecture.md, "Measurements";
@@ -33,6 +40,7 @@ import json
 import random
 import statistics
 import timeit
+from time import perf_counter_ns
 from types import SimpleNamespace
 
 from tui_loadtest.engine.recording import (
@@ -74,6 +82,7 @@ def make_user() -> VUser:
     user.served = 0
     user.req = req  # type: ignore[assignment]
     user.t0 = 0
+    user.th = 300_000  # the head 0.3 ms after the start
     user.nbytes = 180
     user.deadline = 1
     return user
@@ -117,6 +126,28 @@ def inline_record_clocked(self: VUser, t1: int) -> None:
     h[b] += 1
     h[SUM_SLOT] += v
     h[BYTES_SLOT] += self.nbytes
+
+
+def clock_at_completion(self: VUser, _t1: int) -> int:
+    """Before issue 27: the clock read where the response completes."""
+    t1 = perf_counter_ns()
+    return t1
+
+
+def stamp_at_first_read(self: VUser, _t1: int) -> int:
+    """Now: the clock stored on the first chunk (``Conn.data_received``), read back and
+    tested where the response completes (``on_message_complete``)."""
+    self.th = perf_counter_ns()
+    t1 = self.th
+    if t1 < 0:
+        return 0
+    return t1
+
+
+def move_in_pieces(self: VUser, t1: int) -> None:
+    """A response in pieces: its count moved to its TTFB's bucket (head at a third)."""
+    v = (t1 - self.t0) // 1000
+    self.eng.buf.ttfb_move(1, v // 3, v)
 
 
 def record_call(self: VUser, t1: int) -> None:
@@ -170,6 +201,18 @@ def measure(repeat: int = REPEAT) -> dict[str, dict[str, float]]:
         for t1 in samples:
             inline_record_clocked(user, t1)
 
+    def run_clock() -> None:
+        for t1 in samples:
+            clock_at_completion(user, t1)
+
+    def run_stamp() -> None:
+        for t1 in samples:
+            stamp_at_first_read(user, t1)
+
+    def run_pieces() -> None:
+        for t1 in samples:
+            move_in_pieces(user, t1)
+
     def run_record() -> None:
         for t1 in samples:
             record_call(user, t1)
@@ -199,6 +242,9 @@ def measure(repeat: int = REPEAT) -> dict[str, dict[str, float]]:
         "recording.record (engine function)": run_record,
         "inline record (engine statements)": run_inline,
         "inline record + second check (hot path)": run_clocked,
+        "clock at completion (before issue 27)": run_clock,
+        "stamp at the first read + test (now)": run_stamp,
+        "TTFB move, response in pieces": run_pieces,
         "earlier engine (computed bucket, 3 lists)": run_computed,
         "Histogram.record (stats)": run_histogram,
         "plain log-linear function": run_plain,

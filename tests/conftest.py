@@ -10,11 +10,16 @@ from tui_loadtest.demo import DemoServer
 # counts per connection.
 from .cluster_support import conn_server, dask_cluster  # noqa: F401
 
-# The locustfile corpus under real Locust and under our engine, once per session each.
-from .locust_runs import locust_runs, our_runs  # noqa: F401
-
 # A real Locust for the interop tests (issue 15): one headless --csv run per session.
 from .locust_support import locust_csv_run  # noqa: F401
+
+
+@pytest.fixture(autouse=True)
+def no_terminal_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Output widths follow COLUMNS when it is set: no test inherits one from where the
+    suite runs (a terminal, a CI runner, an xdist worker), whatever ran before it."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
 
 
 @pytest.fixture

@@ -1,21 +1,18 @@
 """The corpus run twice per session, by real Locust and by our engine (``tui-loadtest
 locust run``), each run against a ``LocustTarget`` of its own, three runs at a time.
 
-Both fixtures are session-scoped (conftest.py imports them): tests/test_locust_parity.py
-checks Locust's runs against the server, tests/test_locustfiles.py checks ours against
-the server and against Locust's.
+tests/test_corpus_runs.py makes both sets once, as module fixtures, and holds every test
+that reads them (so that a parallel test run makes each set once).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
-
-from .locust_corpus import CORPUS_FILES, CorpusFile
-from .locust_parity import LocustRun, run_locust, run_ours
+from .locust_corpus import CorpusFile
+from .locust_parity import LocustRun
 from .locust_target import LocustTarget
 
 Runner = Callable[..., LocustRun]
@@ -49,7 +46,8 @@ def _one(runner: Runner, spec: CorpusFile, folder: Path) -> LocustRun | BaseExce
         return exc
 
 
-def _all(runner: Runner, folder: Path, jobs: dict[str, CorpusFile]) -> Runs:
+def corpus_runs(runner: Runner, folder: Path, jobs: dict[str, CorpusFile]) -> Runs:
+    """Every job (a corpus file, by name) run by ``runner``, three at a time."""
     with ThreadPoolExecutor(max_workers=3) as pool:
         futures = {
             name: pool.submit(_one, runner, spec, folder / name) for name, spec in jobs.items()
@@ -57,17 +55,4 @@ def _all(runner: Runner, folder: Path, jobs: dict[str, CorpusFile]) -> Runs:
         return Runs({name: f.result() for name, f in futures.items()})
 
 
-@pytest.fixture(scope="session")
-def locust_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
-    """Every corpus file under real Locust (and the custom-client file a second time)."""
-    jobs = {**CORPUS_FILES, "kv-again": CORPUS_FILES["kv"]}
-    yield _all(run_locust, tmp_path_factory.mktemp("locust-corpus"), jobs)
-
-
-@pytest.fixture(scope="session")
-def our_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
-    """Every corpus file under ``tui-loadtest locust run``, the same command line."""
-    yield _all(run_ours, tmp_path_factory.mktemp("our-corpus"), dict(CORPUS_FILES))
-
-
-__all__ = ["Runs", "locust_runs", "our_runs"]
+__all__ = ["Runs", "corpus_runs"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
@@ -194,6 +195,88 @@ class RoutesServer(LoopbackServer):
                     await asyncio.sleep(self.delays[path])
                 found = self.routes.get(path)
                 writer.write(found if found is not None else response(404, b"no"))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+class SlowBodyServer(LoopbackServer):
+    """Sends each response's head at once and its body ``body_after_s`` later: its time
+    to first byte is the head's, its latency the body's. Counts what it answered."""
+
+    def __init__(self, body_after_s: float) -> None:
+        self.body_after_s = body_after_s
+        self.responses = 0
+        super().__init__()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n")
+                await asyncio.sleep(self.body_after_s)
+                writer.write(b"ok")
+                self.responses += 1
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+class StreamingServer(LoopbackServer):
+    """Answers every request with server-sent events at known times: the first
+    ``first_s`` after the request, then one every ``gap_s``, ``events`` in all, then
+    ``data: [DONE]`` one gap later (chunked, as SSE servers send). ``cut_after``: close
+    the connection after that many events instead. ``event`` makes each event's data.
+    Counts the events it wrote and the streams it finished."""
+
+    def __init__(
+        self,
+        first_s: float,
+        gap_s: float,
+        events: int,
+        *,
+        cut_after: int | None = None,
+        event: Callable[[int], bytes] | None = None,
+    ) -> None:
+        self.first_s = first_s
+        self.gap_s = gap_s
+        self.events = events
+        self.cut_after = cut_after
+        self.event = event or (lambda i: b'{"n": %d}' % i)
+        self.written = 0  # events written, over every stream
+        self.finished = 0  # streams that reached [DONE]
+        self.cut = 0  # streams cut
+        super().__init__()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                request = await reader.readuntil(b"\r\n\r\n")
+                start = loop.time()
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                    b"Transfer-Encoding: chunked\r\n\r\n"
+                )
+                if request.startswith(b"HEAD "):  # the head alone
+                    continue
+                for i in range(self.events + 1):
+                    # Each at its own time from the start: late wake-ups do not add up.
+                    await asyncio.sleep(
+                        max(0.0, start + self.first_s + i * self.gap_s - loop.time())
+                    )
+                    if i == self.cut_after:
+                        self.cut += 1
+                        writer.close()
+                        return
+                    data = self.event(i) if i < self.events else b"[DONE]"
+                    frame = b"data: " + data + b"\n\n"
+                    writer.write(b"%x\r\n%s\r\n" % (len(frame), frame))
+                    self.written += i < self.events
+                writer.write(b"0\r\n\r\n")
+                self.finished += 1
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:

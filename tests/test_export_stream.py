@@ -124,3 +124,27 @@ def test_an_unwritable_stream_fails_before_any_load(tmp_path, target):
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().startswith("tui-loadtest: error: --stream:")
     assert server.received == 0
+
+
+def test_streams_and_checks_survive_the_stream_file(demo_url, tmp_path):
+    """A run's streamed answers (TTFT, gaps, tokens), its times to first byte and its
+    checks' counts come back whole from `report FILE.ndjson`."""
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(
+        f'name = "S"\nhost = "{demo_url}"\n[load]\nusers = 4\nrun_time = "2s"\n'
+        '[[requests]]\nname = "ask"\nmethod = "POST"\n'
+        'path = "/api/agents/a1/query?stream=true"\njson = { query = "q" }\n'
+        'stream = "sse"\ntokens = "json:$.choices[0].delta.content"\n'
+        'checks = ["status == 200"]\n'
+        '[[requests]]\npath = "/api/health"\nchecks = ["body contains \'status\'"]\n'
+    )
+    stream, out, rebuilt = tmp_path / "s.ndjson", tmp_path / "run.json", tmp_path / "again.json"
+    proc = cli("run", str(scenario), "--no-ui", "--stream", str(stream), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    proc = cli("report", str(stream), "--out", str(rebuilt))
+    assert proc.returncode == 0, proc.stderr
+    run, again = json.loads(out.read_text()), json.loads(rebuilt.read_text())
+    assert run["endpoints"][0]["stream"]["events"] > 0  # the run did stream
+    assert run["checks"] and sum(c["passed"] for c in run["checks"]) > 0
+    for key in ("summary", "endpoints", "checks", "histograms"):
+        assert again[key] == run[key], key

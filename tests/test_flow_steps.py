@@ -18,6 +18,7 @@ import pytest
 
 from tui_loadtest.engine.shares import make_shares
 from tui_loadtest.engine.users import flow as flow_user
+from tui_loadtest.engine.users import plain as plain_user
 from tui_loadtest.engine.users.flow import FlowUser
 from tui_loadtest.engine.worker_engine import WorkerEngine
 from tui_loadtest.scenario import parse_scenario
@@ -85,6 +86,8 @@ def user_at(
         user.keep = user.chunks
         user.chunks[:] = chunks[1:]
     user.nbytes = user.max_keep + 1 if over else sum(map(len, chunks))
+    # stamped by its first read: one read, at T1; in pieces, the head at T1 / 2 (negated)
+    user.th = T1 if len(chunks) == 1 else -(T1 // 2)
     return user
 
 
@@ -100,6 +103,7 @@ def state(user: FlowUser) -> dict[str, Any]:
         "deadline": user.deadline,
         "served": user.served,
         "hists": [list(s.req.hist) for s in user.flow.steps],
+        "ttfb": {i: list(t) for i, t in eng.buf.ttfb.items()},
         "flow": list(user.flow.hist),
         "errors": {k: list(v) for k, v in eng.buf.errors.items()},
         "checks": list(eng.buf.checks),
@@ -126,6 +130,7 @@ SPLIT = response({"token": "t1"})
 )
 def test_both_ways_end_a_step_alike(monkeypatch, step, status, chunks, over) -> None:  # noqa: ANN001
     monkeypatch.setattr(flow_user, "perf_counter_ns", lambda: T1)
+    monkeypatch.setattr(plain_user, "perf_counter_ns", lambda: T1)  # in pieces: in_pieces
     hot = user_at(step, status, chunks, over)
     hot.on_message_complete()
     cold = user_at(step, status, chunks, over)

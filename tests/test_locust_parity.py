@@ -20,13 +20,10 @@ from .locust_corpus import BAD, BAD_FILES, CORPUS_FILES
 from .locust_parity import (
     CORPUS,
     CsvRows,
-    LocustRun,
     Row,
     compare_rows,
     locust_command,
-    read_csv_rows,
 )
-from .locust_runs import Runs
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -180,49 +177,7 @@ def test_the_bad_files_say_what_is_wrong_where() -> None:
 # --------------------------------------------------------------- the Locust runs
 
 
-def _locust_run(locust_runs: Runs, name: str) -> LocustRun:
-    return locust_runs.run(name)
-
-
-@pytest.mark.parametrize("name", sorted(CORPUS_FILES))
-def test_locusts_rows_match_what_the_server_counted(locust_runs: Runs, name: str) -> None:
-    spec = CORPUS_FILES[name]
-    run = _locust_run(locust_runs, name)
-    rows = run.rows
-    assert run.exit_code == spec.exit_code, run.output[-2000:]
-    assert set(rows.rows) == spec.rows
-    assert rows.total.requests == sum(r.requests for r in rows.rows.values()) > 0
-    assert not rows.exceptions, rows.exceptions
-    # every request Locust recorded reached the server, and nothing else did
-    expected = spec.expected_server(rows)
-    seen = spec.server_seen(run.server, run.other)
-    assert +seen == +expected
-    if not spec.http:
-        assert not run.server and not run.other
-    # deterministic failures: these rows fail every time, with Locust's message; no
-    # other row fails
-    for key, row in rows.rows.items():
-        if key in spec.failing:
-            assert row.failures == row.requests, key
-            assert rows.messages(key) == {spec.failing[key]}
-        else:
-            assert row.failures == 0, (key, rows.messages(key))
-
-
-def test_locust_reads_parsed_options_and_its_own_flag(locust_runs: Runs) -> None:
-    run = _locust_run(locust_runs, "custom-option")
-    assert run.server == {("GET", "/api/items"): run.rows.total.requests}
-    assert "--page-size" in run.args
-
-
 # ------------------------------------------------------------------ compare_rows
-
-
-def test_two_locust_runs_of_one_file_compare_equal(locust_runs: Runs) -> None:
-    """No false alarm: Locust against itself (4 rows, thousands of calls each run)."""
-    first = _locust_run(locust_runs, "kv").rows
-    second = _locust_run(locust_runs, "kv-again").rows
-    assert compare_rows(first, second) == []
 
 
 def _rows(*rows: Row, failures: dict[tuple[str, str, str], int] | None = None) -> CsvRows:
@@ -286,12 +241,3 @@ def test_compare_rows_checks_the_csv_columns_and_hosts() -> None:
     assert compare_rows(
         ours, theirs, hosts=(), ignore_columns={"stats": ["Requests", "Request Count"]}
     )
-
-
-def test_read_csv_rows_reads_locusts_files(locust_runs: Runs) -> None:
-    run = _locust_run(locust_runs, "shop")
-    again = read_csv_rows(run.prefix)
-    assert again == run.rows
-    assert again.columns["stats"][:4] == ["Type", "Name", "Request Count", "Failure Count"]
-    assert again.columns["failures"][:4] == ["Method", "Name", "Error", "Occurrences"]
-    assert "Timestamp" in again.columns["stats_history"]

@@ -17,6 +17,7 @@ import re
 import socket
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -24,32 +25,15 @@ import pytest
 from .locust_corpus import BAD, CORPUS_FILES
 from .locust_parity import (
     CORPUS,
-    compare_rows,
     locust_command,
     our_command,
     read_csv_rows,
     run_locust,
     run_ours,
 )
-from .locust_runs import Runs
 from .locust_target import LocustTarget
 
 pytestmark = pytest.mark.timeout(240)
-
-# Where our run differs from Locust's on purpose (docs/locust.md says so): a transport
-# failure (no response) keeps our message, which names what happened, where requests
-# writes its exception's repr.
-OUR_MESSAGES = {("GET", "/redirect/loop"): "more than 30 redirects (the last to /redirect/loop)"}
-
-# How far each row's share of requests may be from Locust's, in points. Short runs of
-# random task choices differ by a few points between two Locust runs of one file (a
-# task set sends several requests per choice); ten points still catches a weight or a
-# task set followed wrongly. Files whose split follows time rather than weights are
-# compared on rows, failures and columns only: lifecycle's users end themselves after a
-# fixed number of orders, and shaped's users loop as fast as their wait_time allows,
-# which Locust's CPU-bound users do not.
-TOLERANCE = {"lifecycle": 1.0, "lifecycle-no-broken": 1.0, "shaped": 1.0}
-DEFAULT_TOLERANCE = 0.10
 
 
 def tui(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -60,52 +44,6 @@ def tui(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProc
 
 
 # ---------------------------------------------------------------- the corpus, ours
-
-
-@pytest.mark.parametrize("name", sorted(CORPUS_FILES))
-def test_our_rows_match_what_the_server_counted(our_runs: Runs, name: str) -> None:
-    spec = CORPUS_FILES[name]
-    run = our_runs.run(name)
-    rows = run.rows
-    assert run.exit_code == spec.exit_code, run.output[-3000:]
-    assert set(rows.rows) == spec.rows, run.output[-3000:]
-    assert rows.total.requests == sum(r.requests for r in rows.rows.values()) > 0
-    # every request a row counts reached the server, and nothing else did
-    assert +spec.server_seen(run.server, run.other) == +spec.expected_server(rows)
-    if not spec.http:
-        assert not run.server and not run.other
-    for key, row in rows.rows.items():
-        if key in spec.failing:
-            assert row.failures == row.requests, key
-            assert rows.messages(key) == {OUR_MESSAGES.get(key, spec.failing[key])}
-        else:
-            assert row.failures == 0, (key, rows.messages(key))
-    assert "Traceback" not in run.output
-
-
-@pytest.mark.parametrize("name", sorted(CORPUS_FILES))
-def test_our_runs_agree_with_locusts(our_runs: Runs, locust_runs: Runs, name: str) -> None:
-    ours, theirs = our_runs.run(name), locust_runs.run(name)
-    problems = compare_rows(
-        ours.rows,
-        theirs.rows,
-        TOLERANCE.get(name, DEFAULT_TOLERANCE),
-        hosts=(ours.args[-1], theirs.args[-1]),
-    )
-    failing = CORPUS_FILES[name].failing
-    expected = [
-        f"{key}: failure messages {[message]} != Locust's {[failing[key]]}"
-        for key, message in OUR_MESSAGES.items()
-        if key in failing
-    ]
-    assert problems == expected
-
-
-def test_on_stop_requests_go_out_when_the_run_ends(our_runs: Runs, locust_runs: Runs) -> None:
-    """As in Locust, a user stopped at the end runs on_stop, and its logout is sent and
-    counted (one per user)."""
-    for run in (our_runs.run("shop"), locust_runs.run("shop")):
-        assert run.rows.requests(("POST", "/logout")) == 4 == run.server[("POST", "/logout")]
 
 
 def test_a_locustfile_runs_as_our_own_scenario(tmp_path: Path) -> None:
@@ -209,6 +147,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def assert_counted_but_abandoned(
+    counted: Counter[tuple[str, str]], seen: Counter[tuple[str, str]], users: int
+) -> None:
+    """Without --stop-timeout, `locust run` gives up the requests in flight at the stop,
+    as Locust does (it kills its users): the server saw those, the rows do not count
+    them. Every row's count is the server's, or a few under it: at most one per user
+    in all."""
+    assert all(seen[k] >= n for k, n in counted.items()), (counted, seen)
+    assert 0 <= sum(seen.values()) - sum(counted.values()) <= users, (counted, seen)
+
+
 def test_master_and_two_workers_as_the_guide_runs_them(tmp_path: Path) -> None:
     """``--master --expect-workers 2`` and two ``--worker`` processes: a real Dask
     scheduler and two Dask workers; the master's totals equal the server's."""
@@ -254,8 +203,8 @@ def test_master_and_two_workers_as_the_guide_runs_them(tmp_path: Path) -> None:
     assert master.returncode == CORPUS_FILES["shop"].exit_code, err[-3000:]
     assert codes == [0, 0]
     rows = read_csv_rows(tmp_path / "m")
-    assert +CORPUS_FILES["shop"].expected_server(rows) == +CORPUS_FILES["shop"].server_seen(
-        server, {}
+    assert_counted_but_abandoned(
+        CORPUS_FILES["shop"].expected_server(rows), CORPUS_FILES["shop"].server_seen(server, {}), 4
     )
     assert rows.requests(("POST", "/login")) == 4  # four users in all, over two workers
     assert "Traceback" not in err
@@ -272,7 +221,7 @@ def test_processes_split_the_users_and_count_them_all(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr[-2000:]
     rows = read_csv_rows(tmp_path / "p")
     spec = CORPUS_FILES["weighted"]
-    assert +spec.expected_server(rows) == +spec.server_seen(server, {})
+    assert_counted_but_abandoned(spec.expected_server(rows), spec.server_seen(server, {}), 5)
     assert rows.requests(("GET", "session")) == 5  # each of the 5 users' on_start, once
 
 
@@ -434,7 +383,7 @@ def test_users_per_class_are_reported_as_locust_spawns_them(tmp_path: Path) -> N
     assert ours.returncode == 0, ours.stderr[-2000:]
     report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert report["outcome"]["users"]["by_class"] == json.loads(spawned.group(1))
-    assert "10 reached (at most 7 Browser, 2 Editor, 1 Auditor)" in ours.stdout
+    assert "10 reached (at most 7 Browser, 2 Editor, 1 Auditor)" in " ".join(ours.stdout.split())
 
 
 def test_the_users_tile_fits_the_classes_it_can() -> None:

@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "reference" / "public-api.md"
 PUBLIC = {
     "tui_loadtest.script": {
-        "HTTPError", "Headers", "RequestError", "Response", "User", "between", "constant",
-        "on_start", "task", "setup", "teardown",
+        "Event", "EventStream", "HTTPError", "Headers", "RequestError", "Response", "User",
+        "between", "constant", "on_start", "task", "setup", "teardown",
     },
     "tui_loadtest.baselines": {"Baseline", "BaselineGenerator"},
 }  # fmt: skip

@@ -46,6 +46,8 @@ _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
 
 __all__ = [
+    "Event",
+    "EventStream",
     "HTTPError",
     "Headers",
     "RequestError",
@@ -330,6 +332,46 @@ class Response:
         return f"<Response [{self.status}]>"
 
 
+class Event:
+    """One event of a streamed answer (``async for event in user.stream(...)``): its
+    data (an SSE event's ``data``, an NDJSON line, or a chunk) and when it arrived."""
+
+    __slots__ = ("data", "elapsed", "at")
+
+    def __init__(self, data: bytes, elapsed: float, at: float) -> None:
+        self.data = data  # bytes, as received
+        self.elapsed = elapsed  # seconds from the request's start to its arrival
+        self.at = at  # its arrival on time.perf_counter()'s clock
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        """The data decoded as JSON (raises ``ValueError`` when it is not)."""
+        try:
+            return _decode(self.data)
+        except msgspec.DecodeError as exc:
+            raise ValueError(f"event is not JSON: {exc}") from None
+
+    def __repr__(self) -> str:
+        return f"<Event {self.elapsed * 1000:.1f} ms {self.data[:40]!r}>"
+
+
+class EventStream(Protocol):
+    """What ``user.stream(...)`` returns: an async iterator of :class:`Event`. Once it
+    is exhausted, ``response`` holds the status and headers (not the body) and
+    ``events`` how many came. A stream cut before its end raises :class:`RequestError`
+    (kind ``stream``, counted already) from the loop."""
+
+    response: Response | None
+    events: int
+
+    def __aiter__(self) -> EventStream: ...
+
+    async def __anext__(self) -> Event: ...
+
+
 class CookieView(Protocol):
     """The user's cookie jar as a script sees it (``user.cookies``)."""
 
@@ -348,6 +390,14 @@ class _Sender(Protocol):
     """What the engine gives a script user: one request on its own connection."""
 
     def request(self, method: str, url: str, options: dict[str, Any]) -> Awaitable[Response]: ...
+
+    def stream(
+        self,
+        method: str,
+        url: str,
+        how: tuple[str, str | None, float | None],
+        options: dict[str, Any],
+    ) -> EventStream: ...
 
     def fail_response(self, reason: str) -> None: ...
 
@@ -418,6 +468,34 @@ class User:
         if unknown:
             raise TypeError(f"request() got an unexpected keyword argument {sorted(unknown)[0]!r}")
         return self._sender.request(method, url, options)
+
+    def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        mode: str = "sse",
+        tokens: str | None = None,
+        idle_timeout: float | None = None,
+        **options: Any,
+    ) -> EventStream:
+        """Send one request and read its answer as it streams::
+
+            async for event in user.stream("POST", "/v1/chat", json={...}, name="chat"):
+                text += event.json()["choices"][0]["delta"].get("content", "")
+
+        ``mode``: ``"sse"`` (server-sent events; ``data: [DONE]`` ends the stream),
+        ``"lines"`` (NDJSON) or ``"chunks"``; ``tokens``: ``"json:$.path"`` or
+        ``"regex:PATTERN"``, the tokens in each event; ``idle_timeout``: the longest
+        wait for the next event, in seconds (default: the scenario's timeout). The other
+        options are :meth:`request`'s. The time to first event, between events, events
+        and tokens are recorded under the request's name, as for ``stream = ...`` in a
+        scenario; leaving the loop early lets the rest of the answer be read (and
+        recorded) in the background: the user's next request waits for its end."""
+        unknown = set(options) - _OPTIONS
+        if unknown:
+            raise TypeError(f"stream() got an unexpected keyword argument {sorted(unknown)[0]!r}")
+        return self._sender.stream(method, url, (mode, tokens, idle_timeout), options)
 
     def get(self, url: str, **options: Any) -> Awaitable[Response]:
         return self.request("GET", url, **options)

@@ -11,7 +11,7 @@ import math
 import random
 from dataclasses import dataclass, field, replace
 
-from tui_loadtest.stats.aggregate import EndpointDelta, RunAggregate, WorkerDelta
+from tui_loadtest.stats.aggregate import EndpointDelta, RunAggregate, StreamDelta, WorkerDelta
 from tui_loadtest.stats.histogram import Histogram
 from tui_loadtest.stats.model import Event, Latency, Snapshot, Stats
 from tui_loadtest.stats.result import EndpointResult, RunResult
@@ -27,6 +27,8 @@ class Ep:
     sigma: float
     rps: float
     fail_500: float = 0.0  # fraction answered HTTP 500
+    ttfb_share: float = 0.0  # > 0: the head came after this share of the latency (TTFB)
+    events: int = 0  # > 0: a stream of this many events, the first at twice the TTFB
 
 
 DEMO = (
@@ -75,10 +77,19 @@ class SeededRun:
                 n = 0 if paused else _poisson(self.rng, ep.rps * (1 - refused))
                 lost = 0 if paused else _poisson(self.rng, ep.rps * refused)
                 h = Histogram()
+                first = Histogram()
+                ttft, gaps = Histogram(), Histogram()
                 mu = math.log(ep.median_ms * 1000 * slowdown)
                 fails = 0
                 for _ in range(n):
-                    h.record(max(1, int(self.rng.lognormvariate(mu, ep.sigma))))
+                    v = max(1, int(self.rng.lognormvariate(mu, ep.sigma)))
+                    h.record(v)
+                    if ep.ttfb_share:
+                        first.record(int(v * ep.ttfb_share))
+                    if ep.events:
+                        ttft.record(int(v * ep.ttfb_share * 2))
+                        gap = int(v * (1 - ep.ttfb_share * 2) / ep.events)
+                        gaps.record(gap, ep.events - 1)
                     if self.rng.random() < ep.fail_500:
                         fails += 1
                 if fails:
@@ -93,6 +104,18 @@ class SeededRun:
                         bytes_received=n * 180,
                         http_failures=fails,
                         other_failures=lost,
+                        ttfb_buckets=first.to_sparse() if ep.ttfb_share else None,
+                        ttfb_sum_us=first.sum_us,
+                        stream=None
+                        if not ep.events
+                        else StreamDelta(
+                            ttft=ttft.to_sparse(),
+                            ttft_sum_us=ttft.sum_us,
+                            gaps=gaps.to_sparse(),
+                            gap_sum_us=gaps.sum_us,
+                            events=n * ep.events,
+                            streams=n,
+                        ),
                     )
                 )
             self.agg.add(

@@ -283,6 +283,49 @@ async def test_w_switches_the_endpoint_table_to_the_recent_window():
         assert f"last {snap.window_s} s" in table.border_title
 
 
+async def test_t_switches_the_latency_columns_to_the_time_to_first_byte():
+    run = SeededRun(seed=5, endpoints=(Ep("GET", "GET /slow", 40.0, 0.3, 30, ttfb_share=0.25),))
+    run.advance(6)
+    src = FakeSource(run)
+    app = create_app(src)
+    async with app.run_test(size=WIDE) as pilot:
+        screen = await started(app, pilot)
+        table = screen.query_one(EndpointTable)
+        ep = src.snapshot.endpoints[0]
+        assert ep.total.ttfb is not None
+        assert table.get_cell("GET GET /slow", "p50").value == ep.total.latency.p50
+        await pilot.press("t")
+        assert table.get_cell("GET GET /slow", "p50").value == ep.total.ttfb.p50
+        assert ep.total.ttfb.p50 < ep.total.latency.p50 / 2
+        assert "time to first byte" in table.border_title
+        await pilot.press("t")  # no stream: back to the response time
+        assert table.get_cell("GET GET /slow", "p50").value == ep.total.latency.p50
+        assert "time to first byte" not in table.border_title
+
+
+async def test_t_shows_a_streams_time_to_first_event_and_between_events():
+    eps = (Ep("POST", "POST /chat", 300.0, 0.2, 10, ttfb_share=0.1, events=20),
+           Ep("GET", "GET /plain", 5.0, 0.2, 20))  # fmt: skip
+    run = SeededRun(seed=6, endpoints=eps)
+    run.advance(6)
+    src = FakeSource(run)
+    app = create_app(src)
+    async with app.run_test(size=WIDE) as pilot:
+        screen = await started(app, pilot)
+        table = screen.query_one(EndpointTable)
+        chat = src.snapshot.endpoints[0].total
+        for _ in range(2):
+            await pilot.press("t")
+        assert "time to first event" in table.border_title
+        assert table.get_cell("POST POST /chat", "p95").value == chat.stream.ttft.p95
+        assert table.get_cell("GET GET /plain", "p95").value == -1.0  # no stream: "–"
+        await pilot.press("t")
+        assert "time between events" in table.border_title
+        assert table.get_cell("POST POST /chat", "p50").value == chat.stream.inter_event.p50
+        await pilot.press("t")
+        assert table.get_cell("POST POST /chat", "p50").value == chat.latency.p50
+
+
 async def test_arrival_rate_runs_show_rate_drops_and_lag_and_c_toggles_service_time():
     run = SeededRun(seed=3)
     run.advance(12)

@@ -59,6 +59,11 @@ DEFAULT_RESAMPLES = 1000
 SEED = 20240101
 
 METRICS = ("p50_ms", "p95_ms", "p99_ms", "max_ms", "rps", "error_rate")
+# Rows beside them, each on a histogram of its own, shown only when both runs measured
+# it (a baseline from before it was measured has no such row): the time to first byte,
+# and a stream's time to first event and time between events.
+EXTRA_METRICS = ("ttfb_p95_ms", "ttft_p95_ms", "inter_event_p95_ms")
+EXTRA_QUANTILE = 0.95
 LABELS = {
     "p50_ms": "P50",
     "p95_ms": "P95",
@@ -66,6 +71,9 @@ LABELS = {
     "max_ms": "Max",
     "rps": "Req/s",
     "error_rate": "Error rate",
+    "ttfb_p95_ms": "TTFB P95",
+    "ttft_p95_ms": "TTFT P95",
+    "inter_event_p95_ms": "Between events P95",
 }
 HIGHER_IS_BETTER = frozenset({"rps"})
 OVERALL = "overall"
@@ -377,16 +385,19 @@ class _Sample:
     failures: int
     duration_s: float
     values: dict[str, float]
+    extra: dict[str, Histogram] = field(default_factory=dict)  # EXTRA_METRICS measured
 
     @classmethod
     def of_run(cls, r: RunResult) -> _Sample:
         s = r.summary
-        return cls(r.histogram, s.requests, s.failures, r.duration_s, _values(s))
+        extra = _extra(r.ttfb_histogram, r.stream_histograms())
+        return cls(r.histogram, s.requests, s.failures, r.duration_s, _values(s, extra), extra)
 
     @classmethod
     def of_endpoint(cls, e: EndpointResult, duration_s: float) -> _Sample:
         s = e.stats
-        return cls(e.histogram, s.requests, s.failures, duration_s, _values(s))
+        extra = _extra(e.ttfb_histogram, e.stream_histograms())
+        return cls(e.histogram, s.requests, s.failures, duration_s, _values(s, extra), extra)
 
     @classmethod
     def of_flow(cls, f: FlowResult, duration_s: float) -> _Sample:
@@ -411,9 +422,9 @@ class _Sample:
         return cls(Histogram(), c.total, c.failed, duration_s, values)
 
 
-def _values(s: Stats) -> dict[str, float]:
+def _values(s: Stats, extra: dict[str, Histogram] | None = None) -> dict[str, float]:
     lat = s.latency
-    return {
+    values = {
         "p50_ms": lat.p50,
         "p95_ms": lat.p95,
         "p99_ms": lat.p99,
@@ -421,6 +432,19 @@ def _values(s: Stats) -> dict[str, float]:
         "rps": s.rps,
         "error_rate": s.error_rate,
     }
+    for metric, h in (extra or {}).items():
+        values[metric] = h.percentile(EXTRA_QUANTILE) / 1000
+    return values
+
+
+def _extra(
+    ttfb: Histogram | None, stream: tuple[Histogram, Histogram] | None
+) -> dict[str, Histogram]:
+    """The extra rows' histograms one side measured (an empty one is not measured)."""
+    found = {"ttfb_p95_ms": ttfb}
+    if stream is not None:
+        found["ttft_p95_ms"], found["inter_event_p95_ms"] = stream
+    return {m: h for m, h in found.items() if h is not None and h.total}
 
 
 @dataclass(frozen=True)
@@ -453,7 +477,8 @@ def _tests(
     pooled over repeats, whose run-to-run test is separate) the independent-samples
     error stands alone."""
     tests = []
-    for metric in METRICS:
+    extra = [m for m in EXTRA_METRICS if sa and sb and m in sa.extra and m in sb.extra]
+    for metric in (*METRICS, *extra):
         a = sa.values[metric] if sa else None
         b = sb.values[metric] if sb else None
         est: float | None = None
@@ -467,6 +492,11 @@ def _tests(
                 est = _log_ratio(va, vb)
                 ses = rank_log_se(sa.hist, q), rank_log_se(sb.hist, q)
                 why = _quantile_why(sa, sb)
+            elif metric in EXTRA_METRICS:
+                est = _log_ratio(va, vb)
+                q = EXTRA_QUANTILE
+                ses = rank_log_se(sa.extra[metric], q), rank_log_se(sb.extra[metric], q)
+                why = f"fewer than {MIN_TAIL} samples beyond it: the maximum in disguise"
             elif metric == "rps":
                 ok = sa.requests and sb.requests and sa.duration_s > 0 and sb.duration_s > 0
                 est = _log_ratio(va, vb) if ok else None
@@ -493,6 +523,8 @@ def _deffs(
     """Each side's design effect for this row (1 without noise models)."""
     if na is None or nb is None:
         return 1.0, 1.0
+    if metric in EXTRA_METRICS:  # no per-second data of its own: the run's noise there
+        return na.deff_at(va), nb.deff_at(vb)
     if metric in QUANTILES:
         if scope == OVERALL:
             q = QUANTILES[metric]

@@ -41,7 +41,23 @@ LATENCY_MEDIAN_S = 0.025
 LATENCY_SIGMA = 0.9
 LATENCY_CAP_S = 1.5
 
+# Streamed queries (``?stream=true``): server-sent events as OpenAI's chat completions
+# stream them. The first token comes after a lognormal "prefill" (median 120 ms, sigma
+# 0.5: p99 ~ 400 ms); then one token every ~15 ms (lognormal, sigma 0.3: ~65 tokens a
+# second), both capped and both multiplied by the latency scale.
+FIRST_TOKEN_MEDIAN_S = 0.12
+FIRST_TOKEN_SIGMA = 0.5
+TOKEN_GAP_MEDIAN_S = 0.015
+TOKEN_GAP_SIGMA = 0.3
+TOKEN_GAP_CAP_S = 0.2
+STREAM_SENTENCES = 3  # answers' sentences per streamed answer (~25 tokens)
+
 _JSON = b"application/json"
+_SSE_START_HEADERS = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache"),
+]
+_SSE_DONE = b"data: [DONE]\n\n"
 _ANSWERS = (
     "Done. I summarised the 3 documents you shared.",
     "The ticket was routed to the billing queue.",
@@ -137,6 +153,29 @@ _LOGIN = "/api/auth/login"
 _BEARER = b"bearer "
 _METRICS = "/metrics"
 _PROMETHEUS_TEXT = b"text/plain; version=0.0.4; charset=utf-8"
+
+
+def sample_first_token(rng: random.Random, scale: float = 1.0) -> float:
+    """The wait before a streamed answer's first token, in seconds (capped, scaled)."""
+    if scale <= 0:
+        return 0.0
+    base = rng.lognormvariate(math.log(FIRST_TOKEN_MEDIAN_S), FIRST_TOKEN_SIGMA)
+    return min(base, LATENCY_CAP_S) * scale
+
+
+def sample_token_gap(rng: random.Random, scale: float = 1.0) -> float:
+    """The wait between two tokens of a streamed answer, in seconds (capped, scaled)."""
+    if scale <= 0:
+        return 0.0
+    base = rng.lognormvariate(math.log(TOKEN_GAP_MEDIAN_S), TOKEN_GAP_SIGMA)
+    return min(base, TOKEN_GAP_CAP_S) * scale
+
+
+def sse_chunk(qid: str, delta: dict[str, str], finish: str | None = None) -> bytes:
+    """One server-sent event of a streamed answer: an OpenAI chat.completion.chunk."""
+    choice = {"index": 0, "delta": delta, "finish_reason": finish}
+    body = {"id": qid, "object": "chat.completion.chunk", "choices": [choice]}
+    return b"data: " + _dumps(body) + b"\n\n"
 
 
 def sample_latency(rng: random.Random, scale: float = 1.0) -> float:
@@ -274,7 +313,8 @@ class DemoApp:
             return
         valid = token is not None
         if path.startswith(_AGENTS_PREFIX):
-            await self._agent_route(method, path, receive, send, valid)
+            query = scope.get("query_string", b"")
+            await self._agent_route(method, path, receive, send, valid, query)
         elif path == "/api/agents":
             await self._get_only(method, "/api/agents", self._agents_list, send, valid)
         elif path.startswith(_QUERIES_PREFIX):
@@ -341,7 +381,13 @@ class DemoApp:
             await self.queries.get(qid, _UNKNOWN_QUERY).send(send)
 
     async def _agent_route(
-        self, method: str, path: str, receive: Receive, send: Send, valid: bool = False
+        self,
+        method: str,
+        path: str,
+        receive: Receive,
+        send: Send,
+        valid: bool = False,
+        scope_query: bytes = b"",
     ) -> None:
         rest = path[len(_AGENTS_PREFIX) :]
         agent_id, sep, tail = rest.partition("/")
@@ -360,6 +406,8 @@ class DemoApp:
         elif method not in allowed:
             self._count(key)
             await (_ONLY_POST if sep else _ONLY_GET).send(send)
+        elif sep and _streams(scope_query):
+            await self._stream_query(agent_id, receive, send, valid)
         elif sep:
             await self._query(agent_id, receive, send, valid)
         else:
@@ -393,6 +441,51 @@ class DemoApp:
         stored = {"query_id": qid, "agent": agent_id, "status": "done", "answer": answer}
         _bounded_put(self.queries, qid, _Response(200, stored), MAX_QUERIES)
         await _Response(200, {"agent": agent_id, "answer": answer, "query_id": qid}).send(send)
+
+    async def _stream_query(self, agent_id: str, receive: Receive, send: Send, valid: bool) -> None:
+        """``POST /api/agents/{id}/query?stream=true``: the answer as server-sent events,
+        token by token (OpenAI's chat.completion.chunk), then ``data: [DONE]``. A query
+        that fails does so before its first token, with the JSON error of a plain one."""
+        if not await _drain(receive):
+            return
+        rng = self.rng
+        roll = rng.random()
+        scale = self.latency_scale
+        key = "POST /api/agents/{id}/query (stream)"
+        self.queries_in_flight += 1
+        try:
+            first = sample_first_token(rng, scale)
+            if first > 0:
+                await asyncio.sleep(first)
+            self._count(key)
+            if valid:
+                self._count_authorized(key)
+            if roll < self.error_rate:
+                await _ERRORS[roll >= self.error_rate / 2].send(send)
+                return
+            start = rng.randrange(len(_ANSWERS))
+            answer = " ".join(
+                _ANSWERS[(start + i) % len(_ANSWERS)] for i in range(STREAM_SENTENCES)
+            )
+            qid = f"q{next(self._query_ids)}"
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": _SSE_START_HEADERS})  # fmt: skip
+            body = {"type": "http.response.body", "more_body": True, "body": b""}
+            role = sse_chunk(qid, {"role": "assistant", "content": ""})
+            for i, token in enumerate(_tokens(answer)):
+                if i:
+                    gap = sample_token_gap(rng, scale)
+                    if gap > 0:
+                        await asyncio.sleep(gap)
+                frame = sse_chunk(qid, {"content": token})
+                body["body"] = role + frame if i == 0 else frame
+                await send(body)
+            end = sse_chunk(qid, {}, finish="stop") + _SSE_DONE
+            await send({"type": "http.response.body", "body": end})
+            stored = {"query_id": qid, "agent": agent_id, "status": "done", "answer": answer}
+            _bounded_put(self.queries, qid, _Response(200, stored), MAX_QUERIES)
+        finally:
+            self.queries_in_flight -= 1
 
     async def _metrics(self, method: str, send: Send) -> None:
         """``GET /metrics``: the Prometheus text format (what ``--scrape`` reads)."""
@@ -443,6 +536,18 @@ class _DemoCollector(Collector):
             app.queries_in_flight,
         )
         yield CounterMetricFamily("demo_logins", "successful logins", app.logins)
+
+
+def _streams(query: bytes) -> bool:
+    """``stream=true`` (or 1) in a query string."""
+    return any(p in (b"stream=true", b"stream=1") for p in query.split(b"&"))
+
+
+def _tokens(text: str) -> list[str]:
+    """An answer cut into tokens as a model streams them: each word with the space
+    before it."""
+    words = text.split(" ")
+    return [words[0], *(" " + w for w in words[1:])]
 
 
 def _bearer(headers: list[tuple[bytes, bytes]]) -> bytes | None:

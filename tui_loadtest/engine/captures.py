@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -35,6 +36,7 @@ __all__ = [
     "StepCaptures",
     "body_of",
     "head_of",
+    "json_getter",
     "leading_pattern",
     "value_text",
 ]
@@ -238,6 +240,42 @@ def walk(doc: Any, path: tuple[PathSegment, ...]) -> Any:
             except IndexError:
                 return _MISSING
     return _MISSING if v is None else v
+
+
+MISSING = _MISSING  # what json_getter returns for a value it did not find
+
+
+def json_getter(path: tuple[PathSegment, ...]) -> Callable[[bytes], Any]:
+    """A function from a JSON document to the value at ``path``, or :data:`MISSING` (not
+    there, null, or not JSON): the typed decode a step's captures use (only the fields the
+    path names are built), and a plain decode and a walk when the document has another
+    shape. A stream's ``tokens`` reads each event with one."""
+    typed: Any = None
+    get: Any = None
+    try:
+        root = _Node()
+        _insert(root, path)
+        if root.kind == "leaf":
+            raise _Fallback
+        types = _Types()
+        typed = msgspec.json.Decoder(types.type_of(root)).decode
+        get = _typed_getter(root, types, path)
+    except _Fallback:
+        typed = None
+
+    def value(doc: bytes) -> Any:
+        if typed is not None:
+            try:
+                return get(typed(doc))  # found, or missing in a document of this shape
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                pass  # another shape (or not JSON): decode plainly and walk
+        try:
+            plain = _generic.decode(doc)
+        except msgspec.DecodeError:
+            return _MISSING
+        return walk(plain, path)
+
+    return value
 
 
 def value_text(v: Any) -> str:

@@ -991,7 +991,17 @@ class Run:
                 return per_second[warm:]
 
             endpoints = [
-                EndpointResult(method, name, span.stats(duration), span.hist, span.service, group)
+                EndpointResult(
+                    method,
+                    name,
+                    span.stats(duration),
+                    span.hist,
+                    span.service,
+                    span.ttfb,
+                    span.stream.ttft if span.stream is not None else None,
+                    span.stream.gaps if span.stream is not None else None,
+                    group,
+                )
                 for (method, name), span, group in zip(
                     agg.endpoint_keys, agg.cumulative, agg.endpoint_groups, strict=True
                 )
@@ -1013,6 +1023,9 @@ class Run:
                 summary=total.stats(duration, agg.dropped),
                 histogram=total.hist,
                 service_histogram=total.service,
+                ttfb_histogram=total.ttfb,
+                ttft_histogram=total.stream.ttft if total.stream is not None else None,
+                gap_histogram=total.stream.gaps if total.stream is not None else None,
                 per_second_service=measured(agg.per_second_service_buckets),
                 lag_histogram=agg.lag if agg.open_model else None,
                 endpoints=endpoints,

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .journeys import Journeys
     from .plan import CompiledRequest, Plan, Target
     from .recording import Buffers
+    from .streams import CompiledStream
 
 
 class User(Protocol):
@@ -92,6 +93,7 @@ class UserHost(Protocol):
     closing: set[asyncio.Task]  # httpx clients being closed
     journeys: Journeys | None  # flows compiled for flow users (None for the plain mix)
     data_rows: DataRows | None  # [[data]] rows for new users
+    streams: bool  # some request streams: every connection reads streams (engine/streams.py)
 
     def admit(self, user: User) -> bool:
         """May ``user`` send now? (the slow path when ``gate`` is set)"""
@@ -128,6 +130,8 @@ class Row(Protocol):
     name: str
     hist: list[int]
     svc: list[int]
+    stream: CompiledStream | None
+    srec: list[int]
 
 
 class ScriptHost(UserHost, Protocol):

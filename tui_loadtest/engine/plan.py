@@ -19,6 +19,7 @@ from .. import __version__
 from ..scenario import RequestSpec, Scenario
 from .http.encoding import accept_encoding
 from .http.routes import parse_proxy, proxy_for
+from .streams import CompiledStream, compile_stream
 
 USER_AGENT = f"tui-loadtest/{__version__}"
 # Pre-build every combination of template values up to this many per request.
@@ -109,6 +110,8 @@ class CompiledRequest:
     # is three index operations on one list.
     hist: list[int] = field(default_factory=list)
     svc: list[int] = field(default_factory=list)  # open model: service time
+    stream: CompiledStream | None = None  # how its answer streams (None: it does not)
+    srec: list[int] = field(default_factory=list)  # streams: this second's stream list
 
     def __post_init__(self) -> None:
         if len(self.variants) == 1 and self.random_parts is None:
@@ -220,6 +223,9 @@ def compile_request(
         is_head=spec.method == "HEAD",
         random_parts=random_parts,
         to_bytes=to_bytes,
+        stream=None
+        if spec.stream is None
+        else compile_stream(spec.stream, spec.tokens, spec.idle_timeout_s, scenario.http.max_body),
     )
 
 

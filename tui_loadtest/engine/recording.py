@@ -5,8 +5,17 @@ histogram's bucket counts, then the latency sum (µs), the bytes received, the b
 sent, and one counter per HTTP status (100-999) but 200, so recording a response is
 three index operations on one list (four for a status other than 200), and sending
 a request one more. Responses with status 200 are the rest: :func:`statuses` works
-them out from the bucket counts once a second, which keeps the commonest response
-as cheap to record as before.
+them out from the bucket counts once a second, which keeps the commonest response as
+cheap to record as before.
+
+The times to first byte are kept as a difference: a response that came in one read
+of the socket has its head and its body at once, so its time to first byte is its
+latency (both timed by the read's stamp, ``Conn.data_received``) and costs nothing to
+record; one that came in pieces (a later chunk negates the stamp) moves one count
+from its latency's bucket to its TTFB's (:meth:`Buffers.ttfb_move`, in a list made
+for its request type the first time, :func:`record_ttfb`, with the sum's
+difference). :meth:`Buffers.take` adds that list to the latency's buckets: the delta
+carries the TTFB histogram itself.
 
 Once a second the engine calls :meth:`Buffers.take`: it reads what the lists of the
 request types that were active hold, as a delta's :class:`EndpointDelta` rows, and
@@ -28,7 +37,7 @@ from __future__ import annotations
 
 from itertools import compress
 
-from ..stats.aggregate import EndpointDelta, FlowDelta
+from ..stats.aggregate import EndpointDelta, FlowDelta, StreamDelta
 from ..stats.histogram import BUCKET_LUT, LUT_SIZE, MAX_SHIFT, NBUCKETS, SUB_BITS
 
 __all__ = [
@@ -45,9 +54,22 @@ __all__ = [
     "SUB_BITS",
     "SUM_SLOT",
     "TOP_SHIFT",
+    "TTFB_SLOTS",
+    "TTFB_SUM",
+    "TTFT_SUM",
+    "GAP_BASE",
+    "GAP_SUM",
+    "EVENTS_SLOT",
+    "TOKENS_SLOT",
+    "GEN_TOKENS_SLOT",
+    "GEN_US_SLOT",
+    "STREAMS_SLOT",
+    "STREAM_SLOTS",
+    "LUT_SIZE",
     "Buffers",
     "bucket",
     "record",
+    "record_ttfb",
     "statuses",
 ]
 
@@ -66,6 +88,24 @@ SLOTS = REDIRECTS_SLOT + 1
 # that failed in the slot where a request's list has its bytes.
 FAILED_SLOT = BYTES_SLOT
 FLOW_SLOTS = NBUCKETS + 2
+# A request's time-to-first-byte list: per bucket, the TTFB histogram's difference from
+# the latency's (a response's count moved from its latency's bucket to its TTFB's), then
+# the difference of the sums (µs).
+TTFB_SUM = NBUCKETS
+TTFB_SLOTS = NBUCKETS + 1
+# A streamed request's list (engine/streams.py): the times to first event (buckets, sum),
+# the times between events (buckets from GAP_BASE, sum), then its counters: events,
+# tokens, tokens after each stream's first event, the time from each stream's first
+# to last event (µs), and the streams that ended (complete or cut).
+TTFT_SUM = NBUCKETS
+GAP_BASE = NBUCKETS + 1
+GAP_SUM = GAP_BASE + NBUCKETS
+EVENTS_SLOT = GAP_SUM + 1
+TOKENS_SLOT = EVENTS_SLOT + 1
+GEN_TOKENS_SLOT = TOKENS_SLOT + 1
+GEN_US_SLOT = GEN_TOKENS_SLOT + 1
+STREAMS_SLOT = GEN_US_SLOT + 1
+STREAM_SLOTS = STREAMS_SLOT + 1
 
 ErrorKey = tuple[str, int | None, int]  # (kind, HTTP status or None, request index)
 _BUCKETS = range(NBUCKETS)
@@ -99,6 +139,19 @@ def record(h: list[int], v: int, nbytes: int, status: int = 0) -> None:
         h[STATUS_SLOT + status] += 1
 
 
+def record_ttfb(t: list[int], vh: int, v: int) -> None:
+    """A response's time to first byte, ``vh`` µs (from the request's start to the first
+    byte of its head), recorded as its difference from its latency ``v`` (recorded in
+    the request's list already): its count moves from the latency's bucket to the
+    TTFB's, and the sums differ by ``vh - v`` (see the module's docstring)."""
+    bh = BUCKET_LUT[vh] if 0 < vh < LUT_SIZE else bucket(vh)
+    b = BUCKET_LUT[v] if 0 < v < LUT_SIZE else bucket(v)
+    if bh != b:
+        t[bh] += 1
+        t[b] -= 1
+    t[TTFB_SUM] += vh - v
+
+
 def statuses(h: list[int]) -> list[tuple[int, int]]:
     """The (HTTP status, responses) pairs of a per-second list, 200 worked out as the
     responses left once the other statuses are counted."""
@@ -119,6 +172,8 @@ class Buffers:
 
     __slots__ = (
         "hist",
+        "ttfb",
+        "streams",
         "flow_hist",
         "flow_svc",
         "http_fail",
@@ -134,6 +189,11 @@ class Buffers:
     def __init__(self, n: int, open_model: bool = False, flows: int = 0, checks: int = 0) -> None:
         # per request type: bucket counts, latency sum (µs), bytes in and out, statuses
         self.hist: list[list[int]] = [[0] * SLOTS for _ in range(n)]
+        # per request type whose responses came in pieces (made when first needed): the
+        # times to first byte, as their difference from the latency's (see record_ttfb)
+        self.ttfb: dict[int, list[int]] = {}
+        # per streamed request type (made when first asked for): its stream list
+        self.streams: dict[int, list[int]] = {}
         # per flow: iteration durations, their sum and the failed iterations (FAILED_SLOT);
         # open model: beside them, durations from the iteration's first send
         self.flow_hist: list[list[int]] = [[0] * FLOW_SLOTS for _ in range(flows)]
@@ -185,6 +245,22 @@ class Buffers:
                 c[i] = c[i + 1] = 0
         return out
 
+    def ttfb_move(self, index: int, vh: int, v: int) -> None:
+        """A response of request type ``index`` came in pieces: its time to first byte,
+        ``vh`` µs, recorded apart from its latency ``v`` (:func:`record_ttfb`). Its list is
+        made the first time: most runs' responses come in one read and never need one."""
+        t = self.ttfb.get(index)
+        if t is None:
+            t = self.ttfb[index] = [0] * TTFB_SLOTS
+        record_ttfb(t, vh, v)
+
+    def stream_list(self, index: int) -> list[int]:
+        """The stream list of request type ``index`` (made the first time)."""
+        found = self.streams.get(index)
+        if found is None:
+            found = self.streams[index] = [0] * STREAM_SLOTS
+        return found
+
     def task_failure(self, flow: int, kind: str, message: str) -> None:
         """A failure of a flow (a script task) rather than of one request: kept under the
         negative index ``-1 - flow``, which the aggregate reads as that flow's row."""
@@ -219,6 +295,7 @@ class Buffers:
         recorded (a latency sum, or a 0 µs response in bucket 0) or a failure counted.
         """
         hist, http_fail, other_fail = self.hist, self.http_fail, self.other_fail
+        ttfb = self.ttfb
         active = {
             i
             for i, h in enumerate(hist)
@@ -226,6 +303,8 @@ class Buffers:
         }
         active.update(compress(range(len(hist)), other_fail))
         active.update(compress(range(len(hist)), http_fail))
+        streams = self.streams
+        active.update(i for i, s in streams.items() if s[EVENTS_SLOT] or s[STREAMS_SLOT])
         svc = self.svc_hist
         rows = []
         for i in sorted(active):
@@ -252,6 +331,17 @@ class Buffers:
             )
             h[SUM_SLOT] = h[BYTES_SLOT] = h[SENT_SLOT] = h[REDIRECTS_SLOT] = 0
             http_fail[i] = other_fail[i] = 0
+            if buckets:  # every response has a time to first byte: its latency's, or moved
+                t = ttfb.get(i)
+                row.ttfb_buckets = buckets
+                row.ttfb_sum_us = row.sum_us
+                if t is not None and t[TTFB_SUM]:  # in pieces (each move lowers the sum)
+                    row.ttfb_buckets = _with_moves(buckets, _take_buckets(t))
+                    row.ttfb_sum_us += t[TTFB_SUM]
+                    t[TTFB_SUM] = 0
+            s = streams.get(i)
+            if s is not None and (s[EVENTS_SLOT] or s[STREAMS_SLOT]):
+                row.stream = _take_stream(s)
             if svc:  # open model: service time beside the corrected latency
                 s = svc[i]
                 row.service_buckets = _take_buckets(s)
@@ -277,6 +367,38 @@ class Buffers:
         lag = _take_buckets(self.lag) if self.lag else []
         lag_sum, self.lag_sum = self.lag_sum, 0
         return errors, dropped, lag, lag_sum
+
+
+def _with_moves(buckets: list[tuple[int, int]], moved: list[tuple[int, int]]) -> list:
+    """The latency's (bucket, count) pairs with the TTFB's moves added (counts that
+    leave a bucket are negative): the TTFB histogram's pairs, by bucket."""
+    counts = dict(buckets)
+    for j, n in moved:
+        counts[j] = counts.get(j, 0) + n
+    return sorted((j, n) for j, n in counts.items() if n)
+
+
+def _take_stream(s: list[int]) -> StreamDelta:
+    """A stream list's second as a delta, every figure read set back to zero."""
+    gaps_block = s[GAP_BASE:GAP_SUM]
+    gaps = [(j, gaps_block[j]) for j in compress(_BUCKETS, gaps_block)]
+    for j, _ in gaps:
+        s[GAP_BASE + j] = 0
+    out = StreamDelta(
+        ttft=_take_buckets(s),
+        ttft_sum_us=s[TTFT_SUM],
+        gaps=gaps,
+        gap_sum_us=s[GAP_SUM],
+        events=s[EVENTS_SLOT],
+        tokens=s[TOKENS_SLOT],
+        gen_tokens=s[GEN_TOKENS_SLOT],
+        gen_us=s[GEN_US_SLOT],
+        streams=s[STREAMS_SLOT],
+    )
+    for slot in (TTFT_SUM, GAP_SUM, EVENTS_SLOT, TOKENS_SLOT, GEN_TOKENS_SLOT, GEN_US_SLOT,
+                 STREAMS_SLOT):  # fmt: skip
+        s[slot] = 0
+    return out
 
 
 def _take_buckets(h: list[int]) -> list[tuple[int, int]]:

@@ -135,6 +135,9 @@ class WorkerEngine:
             self.user_class = observed_class(self.user_class)  # type: ignore[assignment]
             self.slot_class = observed_class(self.slot_class)  # type: ignore[assignment]
         self.buf = Buffers(self.n, self.open_model, self.nflows, checks=len(scenario.check_rows))
+        # Some request streams: every connection may carry a streamed answer (its parser
+        # calls a StreamReader; scripts' connections get one when they first stream).
+        self.streams = any(r.stream is not None for r in self.plan.requests)
         self._point_requests()
         self.connects = 0
         self.users: set[User] = set()
@@ -615,6 +618,8 @@ class WorkerEngine:
         buf = self.buf
         for r in self.plan.requests:
             r.hist = buf.hist[r.index]
+            if r.stream is not None:
+                r.srec = buf.stream_list(r.index)
             if self.open_model:
                 r.svc = buf.svc_hist[r.index]
         flows = self.journeys.rows if self.journeys is not None else []

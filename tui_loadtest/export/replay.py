@@ -17,7 +17,13 @@ from typing import Any
 import msgspec
 
 from ..errors import UserError, os_reason
-from ..stats.aggregate import EndpointDelta, FlowDelta, RunAggregate, WorkerDelta
+from ..stats.aggregate import (
+    EndpointDelta,
+    FlowDelta,
+    RunAggregate,
+    StreamDelta,
+    WorkerDelta,
+)
 from ..stats.result import EndpointResult, FlowResult, RunResult, warmup_section
 from .stream import STREAM_FORMAT, STREAM_KIND
 
@@ -81,9 +87,13 @@ def replay(path: str | Path, note: Callable[[str], None] = lambda _: None) -> Ru
 def _replay(path: str | Path, header: dict[str, Any], note: Callable[[str], None]) -> RunResult:
     keys = [tuple(k) for k in header["endpoints"]]
     groups = [str(g) for g in header.get("endpoint_groups", ())]  # [[scenarios]]
+    checks = [tuple(k) for k in header.get("checks", ())]
+    check_groups = [str(g) for g in header.get("check_groups", ())]
     for line in _lines(path, lambda _: None):  # first pass: every row a script named
         keys += [tuple(k) for k in line.get("new_endpoints", ())]
         groups += [str(g) for g in line.get("new_endpoint_groups", ())]
+        checks += [tuple(k) for k in line.get("new_checks", ())]
+        check_groups += [str(g) for g in line.get("new_check_groups", ())]
     agg = RunAggregate(
         [(str(m), str(n)) for m, n in keys],
         workers=1,
@@ -91,6 +101,8 @@ def _replay(path: str | Path, header: dict[str, Any], note: Callable[[str], None
         warmup_s=float(header.get("warmup_s") or 0.0),
         groups=groups if len(groups) == len(keys) else (),
         flow_groups=[str(g) for g in header.get("flow_groups", ())],
+        checks=[(str(e), str(n), bool(soft)) for e, n, soft in checks],
+        check_groups=check_groups if len(check_groups) == len(checks) else (),
     )
     open_model = header.get("mode") == "arrival-rate"
     end: dict[str, Any] | None = None
@@ -122,6 +134,7 @@ def _delta(line: dict[str, Any], open_model: bool) -> WorkerDelta:
         responses = sum(c for _, c in buckets)
         other = int(e["requests"]) - responses  # requests that got no response
         service, service_sum = _hist(e.get("service"))
+        ttfb, ttfb_sum = _hist(e.get("ttfb"))
         endpoints.append(
             EndpointDelta(
                 index=int(e["row"]),
@@ -135,6 +148,9 @@ def _delta(line: dict[str, Any], open_model: bool) -> WorkerDelta:
                 bytes_sent=int(e["bytes_sent"]),
                 statuses=[(int(s), int(c)) for s, c in e["statuses"]],
                 redirects=int(e.get("redirects", 0)),
+                ttfb_buckets=ttfb,
+                ttfb_sum_us=ttfb_sum,
+                stream=_stream(e["stream"]) if "stream" in e else None,
             )
         )
     flows = []
@@ -169,6 +185,24 @@ def _delta(line: dict[str, Any], open_model: bool) -> WorkerDelta:
         user_s=float(line.get("user_s", 0.0)),
         loop_lag=loop,
         loop_lag_sum_us=loop_sum,
+        checks=[(int(r), int(p), int(f)) for r, p, f in line.get("checks", ())],
+        classes={str(k): int(v) for k, v in line["classes"].items()} if "classes" in line else None,
+    )
+
+
+def _stream(d: dict[str, Any]) -> StreamDelta:
+    ttft, ttft_sum = _hist(d["ttft"])
+    gaps, gap_sum = _hist(d["gaps"])
+    return StreamDelta(
+        ttft=ttft or [],
+        ttft_sum_us=ttft_sum,
+        gaps=gaps or [],
+        gap_sum_us=gap_sum,
+        events=int(d["events"]),
+        tokens=int(d["tokens"]),
+        gen_tokens=int(d["gen_tokens"]),
+        gen_us=int(d["gen_us"]),
+        streams=int(d["streams"]),
     )
 
 
@@ -194,6 +228,7 @@ def _result(
             "planned": int(end["users_planned"]) if end else header["load"].get("users", 0),
             "peak": agg.users_peak,
             "average": round(agg.users_average, 1),
+            **({"by_class": dict(agg.class_peaks)} if agg.class_peaks else {}),
         },
         "notes": [f"rebuilt from a --stream file (run id {header.get('run_id', '?')})"],
     }
@@ -221,10 +256,23 @@ def _result(
         summary=total.stats(duration, agg.dropped),
         histogram=total.hist,
         service_histogram=total.service,
+        ttfb_histogram=total.ttfb,
+        ttft_histogram=total.stream.ttft if total.stream is not None else None,
+        gap_histogram=total.stream.gaps if total.stream is not None else None,
         per_second_service=agg.per_second_service_buckets[warm:],
         lag_histogram=agg.lag if agg.open_model else None,
         endpoints=[
-            EndpointResult(method, name, span.stats(duration), span.hist, span.service, group)
+            EndpointResult(
+                method,
+                name,
+                span.stats(duration),
+                span.hist,
+                span.service,
+                span.ttfb,
+                span.stream.ttft if span.stream is not None else None,
+                span.stream.gaps if span.stream is not None else None,
+                group,
+            )
             for (method, name), span, group in zip(
                 agg.endpoint_keys, agg.cumulative, agg.endpoint_groups, strict=True
             )
@@ -234,6 +282,7 @@ def _result(
             for name, span, group in zip(agg.flow_names, agg.flows, agg.flow_groups, strict=True)
         ],
         errors=agg.error_rows(),
+        checks=agg.check_stats(),
         timeline=[p for p in agg.timeline if not p.warmup],
         per_second=agg.per_second_buckets[warm:],
         warmup=warmup,

@@ -31,7 +31,7 @@ from ..stats.result import environment, timeline_row
 
 if TYPE_CHECKING:
     from ..engine.coordinator import Run
-    from ..stats.aggregate import Second
+    from ..stats.aggregate import Second, StreamSpan
     from ..stats.histogram import Histogram
 
 STREAM_KIND = "tui-loadtest"
@@ -40,6 +40,19 @@ STREAM_FORMAT = 1  # the line layout's version: readers refuse a newer one
 
 def _hist(h: Histogram | None) -> dict[str, Any] | None:
     return None if h is None else {"buckets": h.to_sparse(), "sum_us": h.sum_us}
+
+
+def _stream(st: StreamSpan) -> dict[str, Any]:
+    """A streamed endpoint's second: its events' histograms and counts."""
+    return {
+        "ttft": _hist(st.ttft),
+        "gaps": _hist(st.gaps),
+        "events": st.events,
+        "tokens": st.tokens,
+        "gen_tokens": st.gen_tokens,
+        "gen_us": st.gen_us,
+        "streams": st.streams,
+    }
 
 
 class StreamWriter:
@@ -56,6 +69,7 @@ class StreamWriter:
         self._run: Run | None = None
         self._run_id = ""
         self._rows = 0  # endpoint rows the stream has named so far
+        self._checks = 0  # likewise, check rows
         self.failed: str | None = None  # why the stream stopped, if it did
         self.seconds = 0
 
@@ -65,6 +79,7 @@ class StreamWriter:
     def _header(self, run: Run) -> dict[str, Any]:
         agg = run.aggregate
         self._rows = len(agg.endpoint_keys)
+        self._checks = len(agg.check_keys)
         return {
             "stream": STREAM_KIND,
             "format": STREAM_FORMAT,
@@ -77,11 +92,13 @@ class StreamWriter:
             "warmup_s": run.load.warmup_s,
             "endpoints": [list(k) for k in agg.endpoint_keys[: self._rows]],
             "flows": list(agg.flow_names),
-            # [[scenarios]]: each endpoint's and each flow's scenario (files with them only)
+            "checks": [list(k) for k in agg.check_keys[: self._checks]],
+            # [[scenarios]]: each endpoint's, flow's and check's scenario (files with them)
             **(
                 {
                     "endpoint_groups": agg.endpoint_groups[: self._rows],
                     "flow_groups": list(agg.flow_groups),
+                    "check_groups": agg.check_groups[: self._checks],
                 }
                 if agg.parts
                 else {}
@@ -134,6 +151,16 @@ class StreamWriter:
             if run.aggregate.parts:
                 line["new_endpoint_groups"] = run.aggregate.endpoint_groups[self._rows :]
             self._rows = len(keys)
+        checks = run.aggregate.check_keys
+        if len(checks) > self._checks:  # a script named new checks
+            line["new_checks"] = [list(k) for k in checks[self._checks :]]
+            if run.aggregate.parts:
+                line["new_check_groups"] = run.aggregate.check_groups[self._checks :]
+            self._checks = len(checks)
+        if sec.checks:
+            line["checks"] = [[row, p, f] for row, (p, f) in sorted(sec.checks.items())]
+        if sec.classes:
+            line["classes"] = dict(sec.classes)
         line.update(
             paused_s=sec.paused_s,
             users_peak=sec.users_peak,
@@ -154,6 +181,8 @@ class StreamWriter:
                     "statuses": sorted(span.statuses.items()),
                     "redirects": span.redirects,
                     **({"service": _hist(span.service)} if span.service is not None else {}),
+                    **({"ttfb": _hist(span.ttfb)} if span.ttfb is not None else {}),
+                    **({"stream": _stream(span.stream)} if span.stream is not None else {}),
                 }
                 for row, span in sorted(sec.endpoints.items())
             ],

@@ -220,9 +220,7 @@ def load_locustfile(
     if empty and filtered and len(empty) < len(runnable) and not class_names:
         # as Locust: the tags leave some classes nothing to do; the others run
         runnable = [c for c in runnable if c.__name__ not in empty]
-        notes = (
-            f"{', '.join(empty)}: no task left after --tags/--exclude-tags; not run",
-        )
+        notes = (f"{', '.join(empty)}: no task left after --tags/--exclude-tags; not run",)
     elif empty:
         why = " after --tags/--exclude-tags" if filtered else ""
         raise ScenarioError(

@@ -14,7 +14,7 @@ from ..store.records import Baseline
 from .fit import PIPED_WIDTH, fit_lines, rule
 from .formatting import fmt_int
 from .recommendations import numbered, recommend
-from .text import endpoint_table, overall_lines, users_line
+from .text import endpoint_table, figures_text, overall_lines, stream_table, users_line
 from .throughput import throughput_rating
 
 
@@ -48,12 +48,14 @@ def baseline_report(baseline: Baseline, width: int | None = None) -> str:
         "Overall Summary",
         thin,
         *overall_lines(result),
+        *([f"Time to First Byte: {figures_text(s.ttfb)}"] if s.ttfb is not None else []),
         rating_line(result),
         "",
         "Endpoint Performance",
         thin,
         *endpoint_table(result, fits),
         "",
+        *(["Streams", thin, *streams, ""] if (streams := stream_table(result, fits)) else []),
         "Recommendations",
         thin,
         *numbered(recommend(result)),

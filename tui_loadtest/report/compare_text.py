@@ -4,18 +4,15 @@ side by side, each row with its absolute and relative change and its verdict."""
 from __future__ import annotations
 
 from ..compare import NO_CHANGE, OVERALL, Comparison, Row
-from ..compare.verdicts import CHECK_METHOD
+from ..compare.verdicts import CHECK_METHOD, LABELS
 from .compare_format import DISTURBED, describe, fmt_change, fmt_delta, fmt_value, verdict_line
 from .text import RULE, THIN
 
-_METRIC_TITLES = {
-    "p50_ms": "P50 (ms)",
-    "p95_ms": "P95 (ms)",
-    "p99_ms": "P99 (ms)",
-    "max_ms": "Max (ms)",
-    "rps": "Req/s",
-    "error_rate": "Error rate",
-}
+
+def _metric_title(metric: str) -> str:
+    """The verdicts' own label, with the unit for latencies ("P95 (ms)", "TTFB P95 (ms)")."""
+    label = LABELS.get(metric, metric)
+    return f"{label} (ms)" if metric.endswith("_ms") else label
 
 
 def verdict_text(row: Row) -> str:
@@ -36,7 +33,7 @@ def verdict_text(row: Row) -> str:
 
 def _row_line(row: Row) -> str:
     return (
-        f"{_METRIC_TITLES[row.metric] if row.method != CHECK_METHOD else row.label:<12} "
+        f"{_metric_title(row.metric) if row.method != CHECK_METHOD else row.label:<12} "
         f"{fmt_value(row.metric, row.a):>12} "
         f"{fmt_value(row.metric, row.b):>12} {fmt_delta(row):>12} {fmt_change(row):>9}   "
         f"{verdict_text(row)}"

@@ -29,7 +29,13 @@ Differences worth knowing, all from measuring rather than guessing:
 - the exceptions' ``Traceback`` is empty: a failed worker's traceback is in
   the log file named by the run;
 - per-endpoint history rows (Locust's ``--csv-full-history``) are not
-  written: reports keep per-second histograms for the whole run only.
+  written: reports keep per-second histograms for the whole run only;
+- the stats file has columns Locust does not write, after its own (so readers
+  that go by column name, or read Locust's columns by position, still read it):
+  ``TTFB Median``, ``TTFB 95%`` and ``TTFB 99%`` (time to first byte, ms) when the
+  run measured it, and with streams ``TTFT Median``, ``TTFT 95%``, ``Inter-event
+  Median``, ``Inter-event 95%`` (ms), ``Events/Stream`` and ``Tokens/s`` (per stream,
+  after its first token), empty for an endpoint that does not stream.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..stats.histogram import Histogram, bucket_value
-from ..stats.model import Latency
+from ..stats.model import Latency, StreamStats
 from ..stats.result import RunResult
 from .formatting import endpoint_label
 from .output_files import write_output
@@ -107,10 +113,23 @@ def write_csv(result: RunResult, prefix: str | Path) -> list[Path]:
     return [write_output(name, text, newline="") for name, text in csv_files(result, prefix)]
 
 
+TTFB_COLUMNS = ["TTFB Median", "TTFB 95%", "TTFB 99%"]
+STREAM_COLUMNS = [
+    "TTFT Median",
+    "TTFT 95%",
+    "Inter-event Median",
+    "Inter-event 95%",
+    "Events/Stream",
+    "Tokens/s",
+]
+
+
 def stats_csv(result: RunResult) -> str:
     rows: list[list[object]] = []
     given = "histograms" in result.missing  # e.g. a Locust import: its figures as given
     duration = result.duration_s
+    ttfb = result.summary.ttfb is not None  # Locust's columns, then what it lacks
+    streams = result.summary.stream is not None
     for e in result.endpoints:
         rows.append(
             _stats_row(
@@ -123,6 +142,8 @@ def stats_csv(result: RunResult) -> str:
                 duration,
                 e.stats.latency if given else None,
             )
+            + (_ttfb_fields(e.stats.ttfb) if ttfb else [])
+            + (_stream_fields(e.stats.stream) if streams else [])
         )
     s = result.summary
     rows.append(
@@ -136,8 +157,30 @@ def stats_csv(result: RunResult) -> str:
             duration,
             s.latency if given else None,
         )
+        + (_ttfb_fields(s.ttfb) if ttfb else [])
+        + (_stream_fields(s.stream) if streams else [])
     )
-    return _render(STATS_COLUMNS, rows)
+    extra = (TTFB_COLUMNS if ttfb else []) + (STREAM_COLUMNS if streams else [])
+    return _render(STATS_COLUMNS + extra, rows)
+
+
+def _stream_fields(st: StreamStats | None) -> list[object]:
+    if st is None:
+        return [""] * len(STREAM_COLUMNS)
+    return [
+        round(st.ttft.p50, 3),
+        round(st.ttft.p95, 3),
+        round(st.inter_event.p50, 3),
+        round(st.inter_event.p95, 3),
+        _num(st.events_per_stream),
+        _num(st.output_tokens_per_s),
+    ]
+
+
+def _ttfb_fields(lat: Latency | None) -> list[object]:
+    if lat is None:
+        return ["N/A"] * len(TTFB_COLUMNS)
+    return [round(lat.p50, 3), round(lat.p95, 3), round(lat.p99, 3)]
 
 
 def _stats_row(

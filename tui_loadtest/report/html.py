@@ -103,6 +103,7 @@ def html_report(
         _endpoint_table(result),
         *_tags(result),
         *_checks(result),
+        *_streams(result),
         "<h2>Errors</h2>",
         _error_table(result),
         "<h2>Timeline</h2>",
@@ -146,6 +147,8 @@ def _cards(result: RunResult) -> str:
         _card("Max", f"{fmt_ms(lat.max)} ms"),
         _card("Error rate", fmt_pct(s.error_rate), rate_error_rate(s.error_rate)),
     ]
+    if s.ttfb is not None:  # the head's arrival, apart from the body's end
+        cards.insert(7, _card("TTFB P95", f"{fmt_ms(s.ttfb.p95)} ms"))
     if result.flows:  # a task that raised is a failed iteration, not a failed request
         rate = result.iteration_failure_rate
         cards.append(_card("Failed iterations", iterations_text(result), rate_error_rate(rate)))
@@ -199,10 +202,13 @@ def _repeats(result: RunResult) -> list[str]:
 
 
 def _endpoint_table(result: RunResult) -> str:
+    ttfb = any(e.stats.ttfb is not None for e in result.endpoints)
     rows = []
     for e in result.endpoints:
         s, lat = e.stats, e.stats.latency
         tone = rate_response_ms(lat.p95).tone
+        first = [] if not ttfb else ["–", "–"] if s.ttfb is None else [
+            fmt_ms(s.ttfb.p50), fmt_ms(s.ttfb.p95)]  # fmt: skip
         rows.append(
             [
                 escape(e.method),
@@ -213,13 +219,15 @@ def _endpoint_table(result: RunResult) -> str:
                 f'<span class="tone-{tone}">{fmt_ms(lat.p95)}</span>',
                 fmt_ms(lat.p99),
                 fmt_ms(lat.max),
+                *first,
                 fmt_rate(s.rps),
                 f'<span class="tone-{rate_error_rate(s.error_rate).tone}">'
                 f"{fmt_pct(s.error_rate)}</span>",
             ]
         )
     head = ["Method", "Endpoint", "Requests", "Failures", "P50 ms", "P95 ms", "P99 ms",
-            "Max ms", "Req/s", "Errors"]  # fmt: skip
+            "Max ms", *(["TTFB P50 ms", "TTFB P95 ms"] if ttfb else []), "Req/s",
+            "Errors"]  # fmt: skip
     if any(e.scenario for e in result.endpoints):  # [[scenarios]]: whose row each one is
         rows = [[escape(e.scenario), *row] for e, row in zip(result.endpoints, rows, strict=True)]
         return _table(["Scenario", *head], rows, left=3)
@@ -291,6 +299,40 @@ def _checks(result: RunResult) -> list[str]:
     return [
         f"<h2>{escape(heading)}</h2>",
         _table(["Endpoint", "Check", "Passed", "Failed", "Pass rate"], rows, left=2),
+    ]
+
+
+def _streams(result: RunResult) -> list[str]:
+    """Streamed endpoints: events, the time to first event and between events, tokens."""
+    found = [(e, st) for e in result.endpoints if (st := e.stats.stream) is not None]
+    if not found:
+        return []
+    tokens = any(st.tokens for _, st in found)
+    rows = [
+        [
+            escape(e.method),
+            escape(endpoint_label(e.method, e.name)),
+            fmt_int(st.streams),
+            f"{st.events_per_stream:,.1f}",
+            fmt_ms(st.ttft.p50),
+            fmt_ms(st.ttft.p95),
+            fmt_ms(st.ttft.p99),
+            fmt_ms(st.inter_event.p50),
+            fmt_ms(st.inter_event.p95),
+            *([fmt_int(st.tokens), f"{st.output_tokens_per_s:,.1f}"] if tokens else []),
+        ]
+        for e, st in found
+    ]
+    head = ["Method", "Endpoint", "Streams", "Events/stream", "TTFT P50 ms", "TTFT P95 ms",
+            "TTFT P99 ms", "Between P50 ms", "Between P95 ms",
+            *(["Tokens", "Tokens/s per stream"] if tokens else [])]  # fmt: skip
+    return [
+        "<h2>Streams</h2>",
+        _table(head, rows, left=2),
+        "<p>TTFT: from each request's start to its stream's first event"
+        + (" carrying a token" if tokens else "")
+        + "; between: each gap between two events. A stream cut before its end is an"
+        " error of kind <code>stream</code>.</p>",
     ]
 
 

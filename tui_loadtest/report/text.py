@@ -248,6 +248,43 @@ def tag_table(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
     return lines
 
 
+def stream_table(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
+    """Streamed endpoints: streams, events per stream, the time to first event and
+    between events (ms), and tokens per second per stream when tokens are counted."""
+    rows = [(e, e.stats.stream) for e in result.endpoints if e.stats.stream is not None]
+    if not rows:
+        return []
+    tokens = any(st.tokens for _, st in rows)
+    name_w = max(8, min(36, width - 70 - (10 if tokens else 0)))
+    head = (
+        f"{'Endpoint':<{name_w}} {'Streams':>8} {'Events':>7} {'TTFT p50':>9} {'TTFT p95':>9}"
+        f" {'Gap p50':>8} {'Gap p95':>8}" + (f" {'Tokens/s':>9}" if tokens else "")
+    )
+    lines = [head, rule("-", width)]
+    for e, st in rows:
+        name = clip(endpoint_label(e.method, e.name), name_w)
+        lines.append(
+            f"{name:<{name_w}} {fmt_int(st.streams):>8} {st.events_per_stream:>7.1f}"
+            f" {fmt_ms(st.ttft.p50):>9} {fmt_ms(st.ttft.p95):>9}"
+            f" {fmt_ms(st.inter_event.p50):>8} {fmt_ms(st.inter_event.p95):>8}"
+            + (f" {st.output_tokens_per_s:>9.1f}" if tokens else "")
+        )
+    lines.append(
+        "ms; TTFT: from each request's start to its first event"
+        + (" carrying a token" if tokens else "")
+        + "; events: per stream; gap: between events"
+        + ("; tokens/s: per stream, after its first token" if tokens else "")
+        + "."
+    )
+    total = result.summary.stream
+    if tokens and total is not None:
+        lines.append(
+            f"Tokens: {fmt_int(total.tokens)} in all, {total.tokens_per_s:,.1f} per second"
+            " over the run."
+        )
+    return lines
+
+
 def check_table(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
     """Checks on responses: each one's passes, failures and pass rate, under its
     endpoint; a soft check (only counted) is marked. Names are cut to fit."""
@@ -310,9 +347,15 @@ def response_lines(result: RunResult) -> list[str]:
     return [
         f"Median (P50) Response Time: {fmt_ms(s.latency.p50)} ms",
         f"Max Response Time: {fmt_ms(s.latency.max)} ms",
+        *([f"Time to First Byte: {figures_text(s.ttfb)}"] if s.ttfb is not None else []),
         f"Status Codes: {' · '.join(codes) if codes else 'none counted'}",
         f"Data: {fmt_bytes(s.bytes_sent)} sent, {fmt_bytes(s.bytes_received)} received",
     ]
+
+
+def figures_text(lat: Latency) -> str:
+    """A latency in a phrase: ``p50 1.20 ms · p95 3.40 ms · p99 5.60 ms``."""
+    return " · ".join(f"{q} {fmt_ms(getattr(lat, q))} ms" for q in ("p50", "p95", "p99"))
 
 
 def error_table(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
@@ -550,6 +593,7 @@ def run_summary(result: RunResult, width: int | None = None) -> str:
         *endpoint_table(result, fits),
         "",
         *(["Tags", thin, *tags, ""] if (tags := tag_table(result, fits)) else []),
+        *(["Streams", thin, *streams, ""] if (streams := stream_table(result, fits)) else []),
         *(["Flows", thin, *flows, ""] if flows else []),
         *(["Checks", thin, *checks, ""] if checks else []),
         *(["Resources", thin, *res, ""] if (res := resource_lines(result)) else []),

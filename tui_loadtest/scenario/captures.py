@@ -23,7 +23,13 @@ from .headers import TOKEN
 from .messages import join, show
 from .model import CAPTURE_SOURCES, CaptureSpec, PathSegment
 
-__all__ = ["CAPTURE_NAME", "MAX_CAPTURE_INDEX", "parse_capture_table", "parse_json_path"]
+__all__ = [
+    "CAPTURE_NAME",
+    "MAX_CAPTURE_INDEX",
+    "parse_capture",
+    "parse_capture_table",
+    "parse_json_path",
+]
 
 MAX_CAPTURE_INDEX = 1000
 
@@ -91,11 +97,12 @@ def parse_capture_table(ctx: Context, key: str, raw: Any) -> tuple[CaptureSpec, 
             raise ctx.expected(
                 item_key, "a name made of letters, digits and _ (it is used as {name})", name
             )
-        captures.append(_parse_capture(ctx, item_key, name, value))
+        captures.append(parse_capture(ctx, item_key, name, value))
     return tuple(captures)
 
 
-def _parse_capture(ctx: Context, key: str, name: str, value: Any) -> CaptureSpec:
+def parse_capture(ctx: Context, key: str, name: str, value: Any) -> CaptureSpec:
+    """One expression (a capture's, or a stream's ``tokens``), checked once here."""
     if not isinstance(value, str):
         raise ctx.expected(key, _EXPECTED, value)
     source, sep, expr = value.partition(":")

@@ -15,7 +15,7 @@ from .captures import parse_capture_table
 from .checks import Context, at_most, boolean, positive_number, text
 from .messages import join, show
 from .model import MAX_WEIGHT, FlowSpec, StepSpec
-from .redact import check_report
+from .redact import check_report, stream_dict
 from .request_table import REQUEST_KEYS, WEIGHT_LIMIT, parse_request
 from .tags import parse_tags
 
@@ -131,6 +131,12 @@ def _parse_steps(
             step=True,
             unknown_hint=hint,
         )
+        if spec.stream is not None and captures:
+            raise ctx.fail(
+                f"{step_key}.capture",
+                "a streamed answer is read as it arrives, not kept: nothing to capture from"
+                " (capture in another step)",
+            )
         method = taken.setdefault(spec.name, spec.method)
         if method != spec.method:
             raise ctx.fail(
@@ -155,6 +161,7 @@ def _parse_steps(
                 "capture": {c.name: c.text for c in captures},
                 **({"checks": [check_report(c) for c in spec.checks]} if spec.checks else {}),
                 **({"tags": list(spec.tags)} if spec.tags else {}),
+                **stream_dict(spec),
             }
         )
     if all(s.once for s in steps):

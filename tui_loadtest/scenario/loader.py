@@ -186,6 +186,11 @@ def parse_scenario(
             '[[flows]], [[data]], checks and scripts run on the "fast" transport '
             '(remove transport = "httpx")',
         )
+    if http.transport == "httpx" and any(r.stream for r in requests):
+        raise ctx.fail(
+            "http.transport",
+            'streams (stream = ...) are read on the "fast" transport (remove transport = "httpx")',
+        )
     check_names = [
         c.name
         for spec in [*requests, *(s.request for f in flows for s in f.steps)]

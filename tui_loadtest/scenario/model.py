@@ -21,6 +21,9 @@ from .messages import number_text
 MODES = ("users", "arrival-rate")
 DATA_MODES = ("circular", "random", "queue")
 CAPTURE_SOURCES = ("json", "header", "cookie", "regex", "status")
+# How a streamed body is read (``stream = ...``): server-sent events, every piece of body
+# as it arrives, or newline-delimited lines (NDJSON).
+STREAM_MODES = ("sse", "chunks", "lines")
 # Responses kept for captures (and a script's ``.content``) are cut at this size.
 DEFAULT_MAX_BODY = 1024 * 1024
 ARRIVALS = ("even", "poisson")
@@ -50,17 +53,19 @@ MAX_WORKERS = 256  # worker processes; more than the cores only adds overhead
 # Engines on a Dask cluster (one per Dask worker): 50 machines of 16 cores is 800.
 MAX_CLUSTER_WORKERS = 4096
 WORKER_LOSS = ("continue", "stop")  # what a run does when a worker is lost
-THRESHOLD_METRICS = (
-    "p50_ms",
-    "p90_ms",
-    "p95_ms",
-    "p99_ms",
-    "p999_ms",
-    "max_ms",
-    "mean_ms",
+LATENCY_FIGURES = ("p50", "p90", "p95", "p99", "p999", "max", "mean")
+# Latencies measured beside the response time, as a threshold prefix: the time to first
+# byte (every request), and a stream's time to first event and time between events.
+LATENCY_FAMILIES = ("ttfb", "ttft", "inter_event")
+BASE_METRICS = (
+    *(f"{figure}_ms" for figure in LATENCY_FIGURES),
     "error_rate",
     "rps_min",
     "iteration_failure_rate",
+)
+THRESHOLD_METRICS = (
+    *BASE_METRICS,
+    *(f"{family}_{figure}_ms" for family in LATENCY_FAMILIES for figure in LATENCY_FIGURES),
 )
 # Metrics of the run as a whole only: iterations belong to flows and script tasks, not
 # to an endpoint.
@@ -88,6 +93,12 @@ class RequestSpec:
     json_body: bool = False  # body came from ``json``: filled values get JSON-escaped
     checks: tuple[CheckSpec, ...] = ()  # run on every response of the request
     tags: tuple[str, ...] = ()  # its own (a step's: beside its flow's and the scenario's)
+    # A streamed answer (``stream``): read as it arrives, each event timed; ``tokens``
+    # counts tokens per event (a ``json:`` or ``regex:`` expression, as a capture's);
+    # ``idle_timeout_s``: the longest wait for the next event (None: ``[http] timeout``).
+    stream: str | None = None
+    tokens: CaptureSpec | None = None
+    idle_timeout_s: float | None = None
 
     @property
     def has_header_placeholders(self) -> bool:

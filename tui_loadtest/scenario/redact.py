@@ -17,7 +17,16 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_plus
 
-from .model import ENV_REF, PLACEHOLDER, CheckSpec, LoadSpec, MonitorSpec, Scenario, Threshold
+from .model import (
+    ENV_REF,
+    PLACEHOLDER,
+    CheckSpec,
+    LoadSpec,
+    MonitorSpec,
+    RequestSpec,
+    Scenario,
+    Threshold,
+)
 
 REDACTED = "<redacted>"
 # Free text is scrubbed of secret values this long or longer: shorter ones ("1",
@@ -283,6 +292,17 @@ def monitor_dict(monitor: MonitorSpec) -> dict[str, Any]:
     }
 
 
+def stream_dict(r: RequestSpec) -> dict[str, Any]:
+    """A streamed request's keys in the report's scenario (nothing for another)."""
+    if r.stream is None:
+        return {}
+    return {
+        "stream": r.stream,
+        "tokens": None if r.tokens is None else r.tokens.text,
+        "idle_timeout_s": r.idle_timeout_s,
+    }
+
+
 def report_dict(
     sc: Scenario,
     http_headers: Mapping[str, str],
@@ -357,6 +377,7 @@ def report_dict(
                 "expect_status": None if r.expect_status is None else sorted(r.expect_status),
                 **({"checks": [check_report(c) for c in r.checks]} if r.checks else {}),
                 **({"tags": list(r.tags)} if r.tags else {}),
+                **stream_dict(r),
             }
             for r, report in zip(sc.requests, request_reports, strict=True)
         ],

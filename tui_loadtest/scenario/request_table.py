@@ -8,11 +8,21 @@ from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any
 
-from .checks import Context, at_most, is_number, positive_number, text
+from .captures import parse_capture
+from .checks import Context, at_most, choice, duration, is_number, positive_number, text
 from .env import substitute_env, substitute_env_in_json
 from .headers import TOKEN, parse_headers
 from .messages import join, number_text, show
-from .model import ENV_REF, MAX_ENDPOINTS, MAX_WEIGHT, PLACEHOLDER, THRESHOLD_METRICS, RequestSpec
+from .model import (
+    ENV_REF,
+    MAX_ENDPOINTS,
+    MAX_WEIGHT,
+    PLACEHOLDER,
+    STREAM_MODES,
+    THRESHOLD_METRICS,
+    CaptureSpec,
+    RequestSpec,
+)
 from .redact import REDACTED, redact_query, secret_query_values, secret_vars
 from .response_checks import parse_check_list
 from .tags import parse_tags
@@ -36,6 +46,9 @@ REQUEST_KEYS = (
     "expect_status",
     "checks",
     "tags",
+    "stream",
+    "tokens",
+    "idle_timeout",
 )
 
 
@@ -142,6 +155,7 @@ def parse_request(
     checks = parse_check_list(
         ctx, f"{key}.checks", item.get("checks"), f"{'step' if step else 'request'} {show(name)}"
     )
+    stream, tokens, idle = _parse_stream(ctx, key, item, method)
     path = _resolve_path(ctx, f"{key}.path", template)
     ctx.secrets.update(secret_query_values(template))
     spec = RequestSpec(
@@ -157,6 +171,9 @@ def parse_request(
         json_body=json_body,
         checks=checks,
         tags=parse_tags(ctx, f"{key}.tags", item.get("tags")),
+        stream=stream,
+        tokens=tokens,
+        idle_timeout_s=idle,
     )
     report = {
         "headers": header_report,
@@ -165,6 +182,30 @@ def parse_request(
         "vars": vars_report,
     }
     return spec, report
+
+
+def _parse_stream(
+    ctx: Context, key: str, item: Mapping[str, Any], method: str
+) -> tuple[str | None, CaptureSpec | None, float | None]:
+    """``stream``, ``tokens`` and ``idle_timeout``: the last two need the first."""
+    raw = item.get("stream")
+    stream = None if raw is None else choice(ctx, f"{key}.stream", raw, STREAM_MODES)
+    for name in ("tokens", "idle_timeout"):
+        if name in item and stream is None:
+            raise ctx.fail(join(key, name), 'needs stream = "sse", "chunks" or "lines"')
+    if stream is not None and method == "HEAD":
+        raise ctx.fail(f"{key}.stream", "a HEAD response has no body to stream")
+    tokens = None
+    if "tokens" in item:
+        tokens = parse_capture(ctx, f"{key}.tokens", "tokens", item["tokens"])
+        if tokens.source not in ("json", "regex"):
+            raise ctx.expected(f"{key}.tokens", '"json:$.path" or "regex:PATTERN"', item["tokens"])
+    idle = (
+        duration(ctx, f"{key}.idle_timeout", item["idle_timeout"])
+        if "idle_timeout" in item
+        else None
+    )
+    return stream, tokens, idle
 
 
 def _parse_path(ctx: Context, key: str, value: Any) -> str:

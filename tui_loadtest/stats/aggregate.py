@@ -28,6 +28,7 @@ from .model import (
     ScenarioSnapshot,
     Snapshot,
     Stats,
+    StreamStats,
     TimelinePoint,
 )
 
@@ -44,10 +45,27 @@ ERROR_KINDS = (
     "tls",
     "dns",
     "protocol",
+    "stream",
     "redirects",
     "generator",
     "other",
 )
+
+
+@dataclass(slots=True)
+class StreamDelta:
+    """One streamed endpoint's second on one worker (engine/streams.py): times to first
+    event and between events as (bucket, count) pairs with their sums (µs), and counts."""
+
+    ttft: list[tuple[int, int]]
+    ttft_sum_us: int = 0
+    gaps: list[tuple[int, int]] = field(default_factory=list)
+    gap_sum_us: int = 0
+    events: int = 0
+    tokens: int = 0
+    gen_tokens: int = 0  # tokens after each stream's first timed event
+    gen_us: int = 0  # each stream's first to last event, summed (µs)
+    streams: int = 0  # streams that ended (complete, or cut: a failure of kind "stream")
 
 
 @dataclass(slots=True)
@@ -67,6 +85,11 @@ class EndpointDelta:
     bytes_sent: int = 0  # what the requests written this second weighed
     statuses: list[tuple[int, int]] = field(default_factory=list)  # (HTTP status, responses)
     redirects: int = 0  # redirects followed within these requests (hops, not requests)
+    # Times to first byte of the responses (from the request's start, corrected in the
+    # open model, to the first byte of the response's head): (bucket, count) pairs.
+    ttfb_buckets: list[tuple[int, int]] | None = None
+    ttfb_sum_us: int = 0
+    stream: StreamDelta | None = None  # streamed requests only
 
 
 @dataclass(slots=True)
@@ -138,6 +161,47 @@ class WorkerDelta:
     parts: list[tuple[int, float, bool]] | None = None
 
 
+class _StreamSpan:
+    """A streamed endpoint's events over some span of time."""
+
+    __slots__ = ("ttft", "gaps", "events", "tokens", "gen_tokens", "gen_us", "streams")
+
+    def __init__(self) -> None:
+        self.ttft = Histogram()
+        self.gaps = Histogram()
+        self.events = self.tokens = self.gen_tokens = self.gen_us = self.streams = 0
+
+    def add(self, d: StreamDelta) -> None:
+        self.ttft.add_sparse(d.ttft, d.ttft_sum_us)
+        self.gaps.add_sparse(d.gaps, d.gap_sum_us)
+        self.events += d.events
+        self.tokens += d.tokens
+        self.gen_tokens += d.gen_tokens
+        self.gen_us += d.gen_us
+        self.streams += d.streams
+
+    def merge(self, other: _StreamSpan) -> None:
+        self.ttft.merge(other.ttft)
+        self.gaps.merge(other.gaps)
+        self.events += other.events
+        self.tokens += other.tokens
+        self.gen_tokens += other.gen_tokens
+        self.gen_us += other.gen_us
+        self.streams += other.streams
+
+    def stats(self, seconds: float) -> StreamStats:
+        return StreamStats(
+            streams=self.streams,
+            events=self.events,
+            tokens=self.tokens,
+            ttft=Latency.from_histogram(self.ttft),
+            inter_event=Latency.from_histogram(self.gaps),
+            gen_tokens=self.gen_tokens,
+            gen_s=self.gen_us / 1e6,
+            tokens_per_s=self.tokens / seconds if seconds > 0 else 0.0,
+        )
+
+
 class _Span:
     """Counters and histograms for one endpoint over some span of time.
 
@@ -145,20 +209,24 @@ class _Span:
     a snapshot reads every endpoint's totals each second, most of them unchanged.
     """
 
-    __slots__ = ("hist", "service", "requests", "failures", "bytes_received", "bytes_sent",
-                 "statuses", "redirects", "_read")  # fmt: skip
+    __slots__ = ("hist", "service", "ttfb", "stream", "requests", "failures", "bytes_received",
+                 "bytes_sent", "statuses", "redirects", "_read")  # fmt: skip
 
     def __init__(self) -> None:
         self.hist = Histogram()
         self.service: Histogram | None = None  # open model only
+        self.ttfb: Histogram | None = None  # times to first byte, once any was recorded
+        self.stream: _StreamSpan | None = None  # streamed requests only
         self.requests = 0
         self.failures = 0
         self.bytes_received = 0
         self.bytes_sent = 0
         self.statuses: dict[int, int] = {}
         self.redirects = 0
-        # (latency, service latency, sorted statuses) as last read; None once changed
-        self._read: tuple[Latency, Latency | None, tuple[tuple[int, int], ...]] | None = None
+        # (latency, service latency, sorted statuses, TTFB) as last read; None once changed
+        self._read: (
+            tuple[Latency, Latency | None, tuple[tuple[int, int], ...], Latency | None] | None
+        ) = None
 
     def add(self, d: EndpointDelta) -> None:
         self._read = None
@@ -167,6 +235,14 @@ class _Span:
             if self.service is None:
                 self.service = Histogram()
             self.service.add_sparse(d.service_buckets, d.service_sum_us)
+        if d.ttfb_buckets is not None:
+            if self.ttfb is None:
+                self.ttfb = Histogram()
+            self.ttfb.add_sparse(d.ttfb_buckets, d.ttfb_sum_us)
+        if d.stream is not None:
+            if self.stream is None:
+                self.stream = _StreamSpan()
+            self.stream.add(d.stream)
         self.requests += responses + d.other_failures  # as self_requests(d), counted once
         self.failures += d.http_failures + d.other_failures
         self.bytes_received += d.bytes_received
@@ -183,6 +259,14 @@ class _Span:
             if self.service is None:
                 self.service = Histogram()
             self.service.merge(other.service)
+        if other.ttfb is not None:
+            if self.ttfb is None:
+                self.ttfb = Histogram()
+            self.ttfb.merge(other.ttfb)
+        if other.stream is not None:
+            if self.stream is None:
+                self.stream = _StreamSpan()
+            self.stream.merge(other.stream)
         self.requests += other.requests
         self.failures += other.failures
         self.bytes_received += other.bytes_received
@@ -204,6 +288,7 @@ class _Span:
                 Latency.from_histogram(self.hist),
                 Latency.from_histogram(self.service) if self.service is not None else None,
                 tuple(sorted(self.statuses.items())),
+                Latency.from_histogram(self.ttfb) if self.ttfb is not None else None,
             )
         return Stats(
             requests=self.requests,
@@ -216,6 +301,8 @@ class _Span:
             latency=read[0],
             service=read[1],
             dropped=dropped,
+            ttfb=read[3],
+            stream=self.stream.stats(seconds) if self.stream is not None else None,
         )
 
 
@@ -922,3 +1009,4 @@ class RunAggregate:
 Second = _Second
 Span = _Span
 FlowSpan = _FlowSpan
+StreamSpan = _StreamSpan

@@ -55,7 +55,14 @@ def stats_problem(stats: Stats) -> str | None:
         return f"failures ({stats.failures}) are more than requests ({stats.requests})"
     if not (math.isfinite(stats.rps) and 0 <= stats.rps <= MAX_FIGURE):
         return f"rps: expected 0 to {MAX_FIGURE:g}, got {stats.rps}"
-    for label, latency in (("latency", stats.latency), ("service latency", stats.service)):
+    stream = stats.stream
+    for label, latency in (
+        ("latency", stats.latency),
+        ("service latency", stats.service),
+        ("time to first byte", stats.ttfb),
+        ("time to first event", stream.ttft if stream else None),
+        ("time between events", stream.inter_event if stream else None),
+    ):
         problem = latency and percentiles_problem(latency)
         if problem:
             return f"{label}: {problem}"

@@ -46,6 +46,35 @@ class Latency:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamStats:
+    """Streamed answers over one span of time (docs/streams.md).
+
+    ``ttft``: from each request's start (corrected in the open model) to its stream's
+    first event (with ``tokens``: first token); ``inter_event``: each time between two
+    events (tokens) of a stream. ``gen_tokens`` and ``gen_s`` are the tokens after each
+    stream's first event and the time from its first to its last event, summed: their
+    ratio is the streams' output speed."""
+
+    streams: int = 0  # streams that ended (complete, or cut: counted in failures)
+    events: int = 0
+    tokens: int = 0
+    ttft: Latency = field(default_factory=Latency)
+    inter_event: Latency = field(default_factory=Latency)
+    gen_tokens: int = 0
+    gen_s: float = 0.0
+    tokens_per_s: float = 0.0  # every token over the span's seconds (the run's throughput)
+
+    @property
+    def events_per_stream(self) -> float:
+        return self.events / self.streams if self.streams else 0.0
+
+    @property
+    def output_tokens_per_s(self) -> float:
+        """Tokens per second while a stream flows (after its first event), per stream."""
+        return self.gen_tokens / self.gen_s if self.gen_s > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Stats:
     """Counts and latency over one span of time (the whole run, or a recent window).
 
@@ -65,6 +94,11 @@ class Stats:
     bytes_sent: int = 0
     statuses: tuple[tuple[int, int], ...] = ()  # (HTTP status, responses), by status
     redirects: int = 0  # redirects followed within the requests (each request counts once)
+    # Time to first byte: from the request's start (corrected in the open model, as
+    # ``latency``) to the first byte of the response's head. None: not measured (a
+    # report written before it was, a Locust import, no response).
+    ttfb: Latency | None = None
+    stream: StreamStats | None = None  # streamed requests (stream = ..., user.stream) only
 
     @property
     def error_rate(self) -> float:

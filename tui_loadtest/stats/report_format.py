@@ -44,6 +44,25 @@ class LatencyMs(Struct, kw_only=True):
     max: float
 
 
+class StreamReport(Struct, kw_only=True):
+    """Streamed answers (``stream = ...``, a script's ``user.stream``): how many ended
+    (cut ones included), their events and tokens; the time to first event (token) and
+    between events; ``output_tokens_per_s``: tokens after each stream's first event over
+    the time from its first to its last event (``gen_tokens`` / ``gen_s``);
+    ``tokens_per_s``: every token over the run's time under load."""
+
+    streams: int
+    events: int
+    events_per_stream: float
+    tokens: int = 0
+    tokens_per_s: float = 0.0
+    output_tokens_per_s: float = 0.0
+    gen_tokens: int = 0
+    gen_s: float = 0.0
+    ttft_ms: LatencyMs
+    inter_event_ms: LatencyMs
+
+
 class StatsReport(Struct, kw_only=True):
     """Counts and latency over the whole run (``summary``)."""
 
@@ -61,6 +80,9 @@ class StatsReport(Struct, kw_only=True):
     dropped: int | UnsetType = UNSET
     # Arrival-rate runs only: how late the generator sent requests.
     lag_ms: LatencyMs | None | UnsetType = UNSET
+    # Time to first byte (reports before it was measured, and Locust imports, lack it).
+    ttfb_ms: LatencyMs | UnsetType = UNSET
+    stream: StreamReport | UnsetType = UNSET  # runs with streams: every stream together
     # Runs with flows or a script only: their iterations, all flows together (each one's
     # are in ``flows``); a task that raised is a failed iteration, not a failed request.
     iterations: int | UnsetType = UNSET
@@ -84,6 +106,8 @@ class EndpointReport(Struct, kw_only=True):
     latency_ms: LatencyMs
     service_latency_ms: LatencyMs | UnsetType = UNSET
     dropped: int | UnsetType = UNSET
+    ttfb_ms: LatencyMs | UnsetType = UNSET  # time to first byte (as in the summary)
+    stream: StreamReport | UnsetType = UNSET  # streamed endpoints
     scenario: str | UnsetType = UNSET  # its [[scenarios]] entry (files with them only)
 
 
@@ -119,6 +143,8 @@ class TagReport(Struct, kw_only=True):
     latency_ms: LatencyMs
     service_latency_ms: LatencyMs | UnsetType = UNSET
     dropped: int | UnsetType = UNSET
+    ttfb_ms: LatencyMs | UnsetType = UNSET  # time to first byte (as in the summary)
+    stream: StreamReport | UnsetType = UNSET  # its streamed endpoints, together
 
 
 class ScenarioReport(Struct, kw_only=True):
@@ -140,6 +166,8 @@ class ScenarioReport(Struct, kw_only=True):
     latency_ms: LatencyMs
     service_latency_ms: LatencyMs | UnsetType = UNSET
     dropped: int | UnsetType = UNSET
+    ttfb_ms: LatencyMs | UnsetType = UNSET  # time to first byte (as in the summary)
+    stream: StreamReport | UnsetType = UNSET  # its streamed endpoints, together
     iterations: int | UnsetType = UNSET  # scenarios with flows or a script only
     failed_iterations: int | UnsetType = UNSET
 
@@ -233,6 +261,14 @@ class HistogramsReport(Struct, kw_only=True):
     lag: HistogramReport | UnsetType = UNSET
     flows: list[NamedHistogramReport] | UnsetType = UNSET  # journeys: iteration durations
     service_flows: list[NamedHistogramReport] | UnsetType = UNSET
+    # Times to first byte, beside the latency (reports before it was measured lack them).
+    ttfb_total: HistogramReport | UnsetType = UNSET
+    ttfb_endpoints: list[EndpointHistogramReport] | UnsetType = UNSET
+    # Runs with streams: times to first event and between events (streamed endpoints').
+    ttft_total: HistogramReport | UnsetType = UNSET
+    ttft_endpoints: list[EndpointHistogramReport] | UnsetType = UNSET
+    inter_event_total: HistogramReport | UnsetType = UNSET
+    inter_event_endpoints: list[EndpointHistogramReport] | UnsetType = UNSET
 
 
 class StageReport(Struct, kw_only=True):

@@ -17,7 +17,16 @@ import msgspec
 from .. import __version__
 from . import report_format as fmt
 from .histogram import NBUCKETS, SUB_BITS, Histogram
-from .model import CheckStats, ErrorRow, FlowStats, Latency, Stats, TimelinePoint, check_rate
+from .model import (
+    CheckStats,
+    ErrorRow,
+    FlowStats,
+    Latency,
+    Stats,
+    StreamStats,
+    TimelinePoint,
+    check_rate,
+)
 from .resources import ResourceSeries
 from .tags import GroupResult, TagResult, merged_stats, tag_results
 from .thresholds import ThresholdResult, evaluate, scenario_thresholds
@@ -38,7 +47,16 @@ class EndpointResult:
     stats: Stats
     histogram: Histogram  # corrected latency in the open model
     service_histogram: Histogram | None = None  # open model only
+    ttfb_histogram: Histogram | None = None  # times to first byte (None: not measured)
+    ttft_histogram: Histogram | None = None  # streamed endpoints: times to first event
+    gap_histogram: Histogram | None = None  # and times between events
     scenario: str = ""  # its [[scenarios]] entry ("" in a file without them)
+
+    def stream_histograms(self) -> tuple[Histogram, Histogram] | None:
+        """A stream's (time to first event, time between events); None: not a stream."""
+        if self.ttft_histogram is None or self.gap_histogram is None:
+            return None
+        return self.ttft_histogram, self.gap_histogram
 
 
 @dataclass
@@ -73,6 +91,10 @@ class RunResult:
     service_histogram: Histogram | None = None
     per_second_service: list[list[list[int]]] = field(default_factory=list)
     lag_histogram: Histogram | None = None
+    ttfb_histogram: Histogram | None = None  # every endpoint's times to first byte
+    # Runs with streams: every streamed endpoint's times to first event and between events.
+    ttft_histogram: Histogram | None = None
+    gap_histogram: Histogram | None = None
     outcome: dict[str, Any] = field(default_factory=dict)
     # The generator's own load: CPU series and whether it was saturated (see
     # engine/generator.py); empty for results that predate it.
@@ -140,6 +162,12 @@ class RunResult:
     def iteration_failure_rate(self) -> float:
         total = self.iterations
         return self.failed_iterations / total if total else 0.0
+
+    def stream_histograms(self) -> tuple[Histogram, Histogram] | None:
+        """Every stream's (time to first event, time between events); None: no stream."""
+        if self.ttft_histogram is None or self.gap_histogram is None:
+            return None
+        return self.ttft_histogram, self.gap_histogram
 
     def flow(self, name: str) -> FlowResult | None:
         for f in self.flows:
@@ -245,6 +273,23 @@ class RunResult:
             ]
             histograms.per_second_service = _pairs_list(self.per_second_service)
             histograms.lag = _hist_struct(self.lag_histogram or Histogram())
+        if self.ttfb_histogram is not None:
+            histograms.ttfb_total = _hist_struct(self.ttfb_histogram)
+            histograms.ttfb_endpoints = [
+                _endpoint_hist(e.method, e.name, e.ttfb_histogram, e.scenario)
+                for e in self.endpoints
+                if e.ttfb_histogram is not None
+            ]
+        if self.ttft_histogram is not None and self.gap_histogram is not None:
+            streamed = [(e, h) for e in self.endpoints if (h := e.stream_histograms())]
+            histograms.ttft_total = _hist_struct(self.ttft_histogram)
+            histograms.inter_event_total = _hist_struct(self.gap_histogram)
+            histograms.ttft_endpoints = [
+                _endpoint_hist(e.method, e.name, h, e.scenario) for e, (h, _) in streamed
+            ]
+            histograms.inter_event_endpoints = [
+                _endpoint_hist(e.method, e.name, h, e.scenario) for e, (_, h) in streamed
+            ]
         flows: list[fmt.FlowReport] | msgspec.UnsetType = msgspec.UNSET
         if self.flows:
             flows = [_flow_struct(f) for f in self.flows]
@@ -348,12 +393,20 @@ class RunResult:
             return None if value is msgspec.UNSET else value
 
         def stats_of(
-            d: fmt.StatsReport | fmt.EndpointReport, h: Histogram | None, sh: Histogram | None
+            d: fmt.StatsReport | fmt.EndpointReport,
+            h: Histogram | None,
+            sh: Histogram | None,
+            th: Histogram | None = None,
+            streamed: tuple[Histogram | None, Histogram | None] = (None, None),
         ) -> Stats:
             service_ms = given(d.service_latency_ms)
             service = None
             if sh is not None or service_ms is not None:
                 service = _latency_of(service_ms, sh)
+            ttfb_ms = given(d.ttfb_ms)
+            ttfb = None
+            if th is not None or ttfb_ms is not None:
+                ttfb = _latency_of(ttfb_ms, th)
             return Stats(
                 requests=d.requests,
                 failures=d.failures,
@@ -365,6 +418,8 @@ class RunResult:
                 latency=_latency_of(d.latency_ms, h),
                 service=service,
                 dropped=given(d.dropped) or 0,
+                ttfb=ttfb,
+                stream=_stream_of(given(d.stream), *streamed),
             )
 
         total_h = _hist_from(hists.total if hists else None)
@@ -377,13 +432,38 @@ class RunResult:
             (given(h.scenario) or "", h.method, h.name): h
             for h in ((given(hists.service_endpoints) or []) if hists else [])
         }
+        ttfb_h = _hist_from(given(hists.ttfb_total) if hists else None)
+        ttfb_hists = {
+            (given(h.scenario) or "", h.method, h.name): h
+            for h in ((given(hists.ttfb_endpoints) or []) if hists else [])
+        }
+        ttft_h = _hist_from(given(hists.ttft_total) if hists else None)
+        gap_h = _hist_from(given(hists.inter_event_total) if hists else None)
+
+        def by_key(found: list[fmt.EndpointHistogramReport] | None) -> dict:
+            return {(given(h.scenario) or "", h.method, h.name): h for h in found or []}
+
+        ttft_hists = by_key(given(hists.ttft_endpoints) if hists else None)
+        gap_hists = by_key(given(hists.inter_event_endpoints) if hists else None)
         endpoints = []
         for e in report.endpoints:
             part = given(e.scenario) or ""
-            h = _hist_from(ep_hists.get((part, e.method, e.name)))
-            sh = _hist_from(svc_hists.get((part, e.method, e.name)))
+            key = (part, e.method, e.name)
+            h = _hist_from(ep_hists.get(key))
+            sh = _hist_from(svc_hists.get(key))
+            th = _hist_from(ttfb_hists.get(key))
+            streamed = (_hist_from(ttft_hists.get(key)), _hist_from(gap_hists.get(key)))
             endpoints.append(
-                EndpointResult(e.method, e.name, stats_of(e, h, sh), h or Histogram(), sh, part)
+                EndpointResult(
+                    e.method,
+                    e.name,
+                    stats_of(e, h, sh, th, streamed),
+                    h or Histogram(),
+                    sh,
+                    th,
+                    *streamed,
+                    part,
+                )
             )
         errors = [
             ErrorRow(
@@ -425,7 +505,7 @@ class RunResult:
             scenario_name=report.scenario_name,
             load=msgspec.to_builtins(report.load),
             scenario=dict(report.scenario),
-            summary=stats_of(report.summary, total_h, service_h),
+            summary=stats_of(report.summary, total_h, service_h, ttfb_h, (ttft_h, gap_h)),
             histogram=total_h or Histogram(),
             endpoints=endpoints,
             errors=errors,
@@ -436,6 +516,9 @@ class RunResult:
                 (given(hists.per_second_service) or []) if hists else []
             ),
             lag_histogram=_hist_from(given(hists.lag) if hists else None),
+            ttfb_histogram=ttfb_h,
+            ttft_histogram=ttft_h,
+            gap_histogram=gap_h,
             outcome=msgspec.to_builtins(report.outcome),
             generator=msgspec.to_builtins(given(report.generator) or {}),
             environment=msgspec.to_builtins(report.environment),
@@ -470,11 +553,18 @@ def service_view(result: RunResult) -> RunResult:
     results are returned as they are."""
     if result.service_histogram is None:
         return result
+    # Times to first byte are corrected in the open model and have no service-time
+    # counterpart: the service view leaves them out rather than compare unlike figures.
     endpoints = [
         replace(
             e,
-            stats=replace(e.stats, latency=e.stats.service or e.stats.latency),
+            stats=replace(
+                e.stats, latency=e.stats.service or e.stats.latency, ttfb=None, stream=None
+            ),
             histogram=e.service_histogram or e.histogram,
+            ttfb_histogram=None,
+            ttft_histogram=None,
+            gap_histogram=None,
         )
         for e in result.endpoints
     ]
@@ -488,8 +578,16 @@ def service_view(result: RunResult) -> RunResult:
     ]
     return replace(
         result,
-        summary=replace(result.summary, latency=result.summary.service or result.summary.latency),
+        summary=replace(
+            result.summary,
+            latency=result.summary.service or result.summary.latency,
+            ttfb=None,
+            stream=None,
+        ),
         histogram=result.service_histogram,
+        ttfb_histogram=None,
+        ttft_histogram=None,
+        gap_histogram=None,
         endpoints=endpoints,
         flows=flows,
         per_second=result.per_second_service or result.per_second,
@@ -594,11 +692,49 @@ def _scenario_struct(g: GroupResult) -> fmt.ScenarioReport:
 
 
 def _with_service(out: _S, s: Stats) -> _S:
-    """Arrival-rate runs: the service-time figures and the drops beside the latency."""
+    """Arrival-rate runs: the service-time figures and the drops beside the latency;
+    and the time to first byte, once measured."""
     if s.service is not None:
         out.service_latency_ms = _latency_struct(s.service)
         out.dropped = s.dropped
+    if s.ttfb is not None:
+        out.ttfb_ms = _latency_struct(s.ttfb)
+    if s.stream is not None:
+        out.stream = _stream_struct(s.stream)
     return out
+
+
+def _stream_struct(st: StreamStats) -> fmt.StreamReport:
+    return fmt.StreamReport(
+        streams=st.streams,
+        events=st.events,
+        events_per_stream=_r(st.events_per_stream),
+        tokens=st.tokens,
+        tokens_per_s=_r(st.tokens_per_s),
+        output_tokens_per_s=_r(st.output_tokens_per_s),
+        gen_tokens=st.gen_tokens,
+        gen_s=round(st.gen_s, 6),
+        ttft_ms=_latency_struct(st.ttft),
+        inter_event_ms=_latency_struct(st.inter_event),
+    )
+
+
+def _stream_of(
+    d: fmt.StreamReport | None, ttft: Histogram | None, gaps: Histogram | None
+) -> StreamStats | None:
+    """A stream's figures: the latencies from their histograms when kept (exact)."""
+    if d is None:
+        return None
+    return StreamStats(
+        streams=d.streams,
+        events=d.events,
+        tokens=d.tokens,
+        ttft=_latency_of(d.ttft_ms, ttft),
+        inter_event=_latency_of(d.inter_event_ms, gaps),
+        gen_tokens=d.gen_tokens,
+        gen_s=d.gen_s,
+        tokens_per_s=d.tokens_per_s,
+    )
 
 
 def _error_struct(e: ErrorRow) -> fmt.ErrorReport:

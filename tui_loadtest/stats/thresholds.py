@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..scenario import Threshold
-from .model import Stats
+from ..scenario.model import LATENCY_FAMILIES, THRESHOLD_METRICS
+from .model import Latency, Stats
 
 OVERALL = "overall"
 _LATENCY = {
@@ -103,7 +104,29 @@ def measure(threshold: Threshold, result: Measured) -> float | None:
         return stats.error_rate
     if stats.requests == stats.failures:  # no response: no latency to judge
         return None
-    return float(getattr(stats.latency, _LATENCY[threshold.metric]))
+    family, base = split_metric(threshold.metric)
+    latency = family_latency(stats, family)
+    return None if latency is None else float(getattr(latency, _LATENCY[base]))
+
+
+def split_metric(metric: str) -> tuple[str, str]:
+    """``"ttft_p95_ms"`` -> ``("ttft", "p95_ms")``; ``"p95_ms"`` -> ``("", "p95_ms")``."""
+    for family in LATENCY_FAMILIES:
+        if metric.startswith(family + "_"):
+            return family, metric[len(family) + 1 :]
+    return "", metric
+
+
+def family_latency(stats: Stats, family: str) -> Latency | None:
+    """The latency figures a family of metrics reads (None: not measured in this run)."""
+    if not family:
+        return stats.latency
+    if family == "ttfb":
+        return stats.ttfb
+    stream = stats.stream
+    if stream is None or not stream.ttft.max:  # no stream, or no event came
+        return None
+    return stream.ttft if family == "ttft" else stream.inter_event
 
 
 def evaluate(thresholds: Iterable[Threshold], result: Measured) -> list[ThresholdResult]:
@@ -140,7 +163,7 @@ def scenario_thresholds(scenario: dict[str, Any]) -> list[Threshold]:
         if not isinstance(item, dict):
             continue
         metric, limit, endpoint = item.get("metric"), item.get("limit"), item.get("endpoint")
-        if not isinstance(metric, str) or metric not in (*_LATENCY, *_RATES):
+        if not isinstance(metric, str) or metric not in THRESHOLD_METRICS:
             continue
         if isinstance(limit, bool) or not isinstance(limit, int | float):
             continue

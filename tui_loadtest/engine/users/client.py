@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from httptools import HttpResponseParser
 
     from ..host import ScriptHost, SlotPool
+    from ..streams import CompiledStream
 
 # A script naming requests after their full path can make endless rows; past this
 # many names the rest share one row and the run says so once.
@@ -66,7 +67,7 @@ class ClientConn(Conn):
 class ClientRow:
     """An endpoint row discovered at run time (a request's ``name=``)."""
 
-    __slots__ = ("index", "method", "name", "hist", "svc", "is_head")
+    __slots__ = ("index", "method", "name", "hist", "svc", "is_head", "stream", "srec")
 
     def __init__(self, index: int, method: str, name: str) -> None:
         self.index = index
@@ -75,6 +76,25 @@ class ClientRow:
         self.hist: list[int] = []
         self.svc: list[int] = []
         self.is_head = method == "HEAD"
+        self.stream: CompiledStream | None = None  # a script's streamed call: see StreamCall
+        self.srec: list[int] = []
+
+
+class StreamCall:
+    """A row as one streamed call of a script sees it: the row's lists, and how the
+    answer streams (rows are shared by the worker's users; a stream is one call's)."""
+
+    __slots__ = ("index", "method", "name", "hist", "svc", "is_head", "stream", "srec")
+
+    def __init__(self, row: ClientRow, stream: CompiledStream, srec: list[int]) -> None:
+        self.index = row.index
+        self.method = row.method
+        self.name = row.name
+        self.hist = row.hist
+        self.svc = row.svc
+        self.is_head = row.is_head
+        self.stream = stream
+        self.srec = srec
 
 
 class ClientRuntime:
@@ -318,7 +338,7 @@ class ClientUser(Session):
     def start_client(self, eng: ScriptHost, rt: ClientRuntime) -> None:
         self.start_session(eng)
         self.rt = rt
-        self.req: ClientRow | None = None
+        self.req: ClientRow | StreamCall | None = None
         self.keep: list[bytes] | None = None
         self.over = False
         self.max_keep = rt.max_keep
@@ -354,9 +374,11 @@ class ClientUser(Session):
         name: str | None,
         options: Options,
         headers: Mapping[str, str] | None,
+        stream: CompiledStream | None = None,
     ) -> None:
         """Send the request ``parts`` describe on this user's connection (to its origin;
-        a new connection when the last one went elsewhere)."""
+        a new connection when the last one went elsewhere). ``stream``: read the answer
+        as it streams (a script's ``user.stream``): nothing of its body is kept."""
         eng = self.eng
         rt = self.rt
         target = eng.origin if parts.target is None else rt.route(parts.target)
@@ -368,7 +390,10 @@ class ClientUser(Session):
             if prefix
             else f"{target.scheme}://{target.host_header}{parts.path}"
         )
-        row = rt.row(parts.method, name or f"{parts.method} {parts.path.partition('?')[0]}")
+        found = rt.row(parts.method, name or f"{parts.method} {parts.path.partition('?')[0]}")
+        row: ClientRow | StreamCall = found
+        if stream is not None:
+            row = StreamCall(found, stream, eng.buf.stream_list(found.index))
         self.req = row
         t0 = perf_counter_ns()
         self.t0 = t0
@@ -382,7 +407,7 @@ class ClientUser(Session):
         if self.jar is not None:
             data = self.with_cookies(data)
         self.data = data
-        self.keep = []
+        self.keep = [] if stream is None else None
         self.over = False
         self.nbytes = 0
         self.retried = False
@@ -403,6 +428,8 @@ class ClientUser(Session):
             self.deadline = min(self.deadline, t0 + options.connect_ns)
             self.open_connection_now()
         else:
+            if stream is not None:
+                conn.read_streams()  # its parser calls a StreamReader from now on
             rt.send_soon(self, conn, data)
 
     def on_unsolicited(self, conn: Conn) -> None:
@@ -431,7 +458,7 @@ class ClientUser(Session):
         if status < 200:
             return
         keep = self.keepalive and p.should_keep_alive()
-        conn.parser = type(p)(self)
+        conn.parser = conn.new_parser()
         if self.intercepted(status, keep):
             return
         self.complete(status, t1)
@@ -458,7 +485,11 @@ class ClientUser(Session):
         eng = self.eng
         if t1 >= eng.tick_ns:  # the first response of a new second: close the last one
             eng.roll(t1)
-        record(row.hist, (t1 - (self.intended or self.t0)) // 1000, self.nbytes, status)
+        origin = self.intended or self.t0
+        v = (t1 - origin) // 1000
+        record(row.hist, v, self.nbytes, status)
+        if self.th < 0:  # in pieces: its TTFB is its own (in one read: its latency)
+            eng.buf.ttfb_move(row.index, (-self.th - origin) // 1000, v)
         if eng.open_model:
             record(row.svc, (t1 - self.t0) // 1000, 0)
         self.intended = 0
@@ -475,8 +506,12 @@ class ClientUser(Session):
         self.deliver(response)
 
     def response_kept(self, status: int, t1: int, cls: type[Response] = Response) -> Response:
-        """The response received, from the chunks kept (as a ``cls``)."""
+        """The response received, from the chunks kept (as a ``cls``; a stream's: its
+        head only)."""
         keep = self.keep
+        if keep is None and isinstance(self.req, StreamCall):
+            end = self.head.find(b"\r\n\r\n")
+            keep = [self.head[: end + 4] if end >= 0 else self.head]
         raw = (keep[0] if len(keep) == 1 else b"".join(keep)) if keep else b""
         end = raw.find(b"\r\n\r\n")
         if end < 0:
@@ -513,7 +548,7 @@ class ClientUser(Session):
     def next_response(self, status: int) -> None:
         """Before a redirect's next hop: the hop's response joins the history."""
         self.history.append(self.response_kept(status, perf_counter_ns()))
-        self.keep = []
+        self.keep = None if isinstance(self.req, StreamCall) else []
         self.over = False
 
     def fail(self, kind: str, message: str, backoff: bool = False) -> None:

@@ -23,10 +23,12 @@ from httptools import HttpParserError, HttpResponseParser
 
 from ..failures import classify
 from ..recording import SENT_SLOT
+from ..streams import StreamOverflow, StreamReader
 
 if TYPE_CHECKING:
     from ..host import UserHost
     from ..plan import Target
+    from ..streams import CompiledStream
 
 BACKOFF_FIRST = 0.05
 BACKOFF_MAX = 1.0
@@ -42,6 +44,7 @@ class ConnUser(Protocol):
     head: bytes
     deadline: int  # non-zero while a request is in flight
     served: int  # responses completed on the current connection
+    th: int
 
     def on_protocol_error(self, conn: Conn, exc: Exception) -> None: ...
 
@@ -54,7 +57,7 @@ class Conn(asyncio.Protocol):
     """One TCP (or TLS) connection of a user. Its own object, so that callbacks from
     a connection the user has already given up on can be told apart and ignored."""
 
-    __slots__ = ("user", "transport", "parser", "dead")
+    __slots__ = ("user", "transport", "parser", "dead", "reader")
 
     transport: asyncio.Transport  # set once connected (a user holds only connected ones)
 
@@ -62,6 +65,18 @@ class Conn(asyncio.Protocol):
         self.user = user
         self.parser = HttpResponseParser(user)
         self.dead = False
+        self.reader: StreamReader | None = None  # set once the connection may carry streams
+
+    def read_streams(self) -> None:
+        """From now on the parser calls a StreamReader (which calls the user): the
+        connection can read streamed answers. Between responses only."""
+        if self.reader is None:
+            self.reader = StreamReader(self.user, self)
+            self.parser = HttpResponseParser(self.reader)
+
+    def new_parser(self) -> HttpResponseParser:
+        """A fresh parser calling what this one calls (after a HEAD response)."""
+        return HttpResponseParser(self.reader or self.user)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -76,8 +91,12 @@ class Conn(asyncio.Protocol):
         served = u.served
         if not u.nbytes:
             u.head = data
-        elif len(u.head) < HEAD_KEEP:
-            u.head += data  # a head may come in pieces (see close_delimited_status)
+            u.th = perf_counter_ns()  # the response's first byte (its TTFB)
+        else:
+            if u.th > 0:
+                u.th = -u.th  # in pieces: its TTFB is recorded apart (engine/recording.py)
+            if len(u.head) < HEAD_KEEP:
+                u.head += data  # a head may come in pieces (see close_delimited_status)
         u.nbytes += len(data)
         try:
             self.parser.feed_data(data)
@@ -105,9 +124,11 @@ UNSOLICITED = (
 
 
 class Request(Protocol):
-    """What the lifecycle needs of the request in flight: its row's statistics list."""
+    """What the lifecycle needs of the request in flight: its row's statistics list,
+    and how its answer streams (None: it does not)."""
 
     hist: list[int]
+    stream: CompiledStream | None
 
 
 class LifecycleUser(Protocol):
@@ -123,6 +144,7 @@ class LifecycleUser(Protocol):
     deadline: int
     nbytes: int
     head: bytes
+    th: int
     served: int
     retried: bool
     backoff: float
@@ -167,6 +189,7 @@ class Connection:
         "deadline",  # non-zero while it is in flight: when it times out
         "nbytes",  # response bytes received for it
         "head",  # the start of its response (see close_delimited_status)
+        "th",  # when its response's first byte came (perf_counter_ns; negated: in pieces)
         "served",  # responses on the current connection
         "retried",  # sent again once already (a stale keep-alive connection)
         "backoff",  # the pause before the next try after a failed connect
@@ -211,6 +234,8 @@ class Connection:
         u = cast("LifecycleUser", self)
         eng = u.eng
         conn = u.conn_class(u)  # type: ignore[arg-type]  # the user is the parser's callbacks
+        if eng.streams or (u.req is not None and u.req.stream is not None):
+            conn.read_streams()
         try:
             await eng.connect(conn, u.away, u.tls)
         except asyncio.CancelledError:
@@ -259,17 +284,26 @@ class Connection:
             else:
                 u.resend()
             return
+        reader = conn.reader
         if u.nbytes and exc is None:
             status = close_delimited_status(u.received_head())
             if status:
                 if u.intercepted(status, False):  # the session's (a redirect followed)
                     return
+                if reader is not None and reader.active:  # a stream ends with its connection
+                    reader.finish()
                 u.complete(status, perf_counter_ns())
                 u.next()
+                return
+            if reader is not None and reader.active:
+                u.fail("stream", reader.cut("the connection closed"))
                 return
             u.fail("protocol", "connection closed before the response was complete")
             return
         kind, message = classify(exc)
+        if reader is not None and reader.active:
+            u.fail("stream", reader.cut(f"{kind}: {message}"))
+            return
         u.fail(kind, message)
 
     def stale_after_stop(self) -> None:
@@ -296,6 +330,11 @@ class Connection:
         u = cast("LifecycleUser", self)
         u.abort_connection()
         kind, message = classify(exc)
+        reader = conn.reader
+        if reader is not None and reader.active:  # a stream that broke mid-way
+            why = exc.__context__ if isinstance(exc.__context__, StreamOverflow) else None
+            u.fail("stream", reader.cut(str(why) if why else f"{kind}: {message}"))
+            return
         u.fail(kind, message)
 
     def on_unsolicited(self, conn: Conn) -> None:
@@ -322,7 +361,13 @@ class Connection:
             task.cancel()
             u.fail("timeout", f"connect timed out after {eng.connect_timeout_s:g}s", backoff=True)
         else:
+            conn = u.conn
+            reader = conn.reader if conn is not None else None
             u.abort_connection()
+            if reader is not None and reader.active:  # a stream gone silent
+                idle = f"no event for {reader.idle_ns / 1e9:g}s"
+                u.fail("stream", reader.cut(idle))
+                return
             u.fail("timeout", f"no complete response within {u.timeout_ns / 1e9:g}s")
 
     def cancel(self) -> None:

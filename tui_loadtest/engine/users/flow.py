@@ -63,11 +63,15 @@ class FlowConn(Conn):
         n = u.nbytes
         if not n:
             u.head = data
-        elif u.keep is not None:
-            if n + len(data) <= u.max_keep:  # past it: complete() sees nbytes > max_keep
-                u.keep.append(data)
-        elif len(u.head) < HEAD_KEEP:
-            u.head += data  # a head may come in pieces (see close_delimited_status)
+            u.th = perf_counter_ns()  # the response's first byte (its TTFB)
+        else:
+            if u.th > 0:
+                u.th = -u.th  # in pieces: its TTFB is recorded apart (engine/recording.py)
+            if u.keep is not None:
+                if n + len(data) <= u.max_keep:  # past it: complete() sees nbytes > max_keep
+                    u.keep.append(data)
+            elif len(u.head) < HEAD_KEEP:
+                u.head += data  # a head may come in pieces (see close_delimited_status)
         u.nbytes = n + len(data)
         try:
             self.parser.feed_data(data)
@@ -197,7 +201,10 @@ class FlowUser(VUser):
         ``send_step``'s gate, so the next step goes straight out. The open model, and
         the responses completed elsewhere (close-delimited, HEAD), use ``complete``;
         tests/test_flow_steps.py checks that both ways end every kind of step alike."""
-        t1 = perf_counter_ns()
+        t1 = self.th  # when it came, in one read; in pieces: the cold way (see VUser's)
+        if t1 < 0:
+            self.in_pieces()
+            return
         p = self.conn.parser  # type: ignore[union-attr]  # the parser calling us is conn's
         status = p.get_status_code()
         if status < 200 or not self.deadline:
@@ -263,7 +270,10 @@ class FlowUser(VUser):
     def record_step(self, t1: int, status: int) -> None:
         """How ``complete`` records in the open model (``FlowSlot`` overrides it)."""
         r = self.req
-        record(r.hist, (t1 - self.t0) // 1000, self.nbytes, status)
+        v = (t1 - self.t0) // 1000
+        record(r.hist, v, self.nbytes, status)
+        if self.th < 0:  # in pieces: its TTFB is its own (in one read: its latency)
+            self.eng.buf.ttfb_move(r.index, (-self.th - self.t0) // 1000, v)
 
     def complete(self, status: int, t1: int) -> None:
         """Record the step's response, run its captures, move to the next step (the
@@ -276,7 +286,10 @@ class FlowUser(VUser):
         if self.open_model:
             self.record_step(t1, status)
         else:
-            record(s.req.hist, (t1 - self.t0) // 1000, self.nbytes, status)
+            v = (t1 - self.t0) // 1000
+            record(s.req.hist, v, self.nbytes, status)
+            if self.th < 0:  # in pieces: its TTFB is its own (in one read: its latency)
+                eng.buf.ttfb_move(s.req.index, (-self.th - self.t0) // 1000, v)
         self.deadline = 0
         self.served += 1
         caps = s.captures
@@ -462,7 +475,10 @@ class FlowSlot(FlowUser):
     def record_step(self, t1: int, status: int) -> None:
         r = self.req
         origin = self.intended or self.t0
-        record(r.hist, (t1 - origin) // 1000, self.nbytes, status)
+        v = (t1 - origin) // 1000
+        record(r.hist, v, self.nbytes, status)
+        if self.th < 0:  # in pieces: its TTFB is its own (in one read: its latency)
+            self.eng.buf.ttfb_move(r.index, (-self.th - origin) // 1000, v)
         record(r.svc, (t1 - self.t0) // 1000, 0)
         self.intended = 0  # later steps are not scheduled: corrected = service
 

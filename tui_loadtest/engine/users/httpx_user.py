@@ -146,6 +146,7 @@ class HttpxUser(UserCycle):
             return
         try:
             async with client.stream(r.method, path, content=body, headers=r.headers) as resp:
+                th = perf_counter_ns()  # the head is in: the time to first byte
                 sent = wire_size(resp.request)
                 nbytes = sum(len(k) + len(v) + 4 for k, v in resp.headers.raw) + 17
                 async for chunk in resp.aiter_raw():
@@ -160,16 +161,19 @@ class HttpxUser(UserCycle):
             return
         self.task = None
         r.hist[SENT_SLOT] += sent
-        self.complete(status, perf_counter_ns(), nbytes)
+        self.complete(status, perf_counter_ns(), nbytes, th)
         self.backoff = 0.0
         self.next()
 
-    def complete(self, status: int, t1: int, nbytes: int) -> None:
+    def complete(self, status: int, t1: int, nbytes: int, th: int) -> None:
         r = self.req
         eng = self.eng
         if t1 >= eng.tick_ns:
             eng.roll(t1)
-        record(r.hist, (t1 - (self.intended or self.t0)) // 1000, nbytes, status)
+        origin = self.intended or self.t0
+        v = (t1 - origin) // 1000
+        record(r.hist, v, nbytes, status)
+        eng.buf.ttfb_move(r.index, (th - origin) // 1000, v)
         if self.intended:  # open model: the service time too
             record(r.svc, (t1 - self.t0) // 1000, 0)
         self.deadline = 0

@@ -646,7 +646,8 @@ class LocustUser(ClientUser):
         self.backoff = 0.0
         response: Any = self.response_kept(status, t1, LocustResponse)
         self.keep = None
-        response._measure = (row, (t1 - self.t0) // 1000, self.nbytes, status)
+        ttfb = (-self.th if self.th < 0 else t1) - self.t0  # one read: its latency
+        response._measure = (row, (t1 - self.t0) // 1000, self.nbytes, status, ttfb)
         if response._raw and b"content-encoding" in response._head.lower():
             try:  # as requests reads a body: decoded now, and a bad one fails the request
                 _ = response.content
@@ -668,12 +669,13 @@ class LocustUser(ClientUser):
         failed = failure is not None
         rt = self.locust
         if measure is not None:
-            row, latency_us, nbytes, status = measure
+            row, latency_us, nbytes, status, ttfb_ns = measure
             eng = self.eng
             now = perf_counter_ns()
             if now >= eng.tick_ns:
                 eng.roll(now)
             record(row.hist, latency_us, nbytes, status)
+            eng.buf.ttfb_move(row.index, ttfb_ns // 1000, latency_us)
             if failure is not None:
                 message = self.rt.redact(self.all_secrets(), locust_message(failure))
                 if isinstance(failure, CatchResponseError):

@@ -10,7 +10,9 @@ of :func:`~tui_loadtest.engine.recording.record`, the other in a flow step's
 completion). See docs/architecture.md, "Hot-path habits".
 
 Latency counts from the moment the user starts a request, including opening a
-connection when it needs one, until the response is complete.
+connection when it needs one, until the response is complete: the read that brought
+its last byte (``Conn.data_received`` stamps a response's first read; a response in
+one read ends with it, one in pieces when the clock is read again, ``in_pieces``).
 """
 
 from __future__ import annotations
@@ -19,8 +21,6 @@ import asyncio
 from random import random
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
-
-from httptools import HttpResponseParser
 
 from ..recording import (
     BUCKET_LUT,
@@ -90,7 +90,14 @@ class VUser(UserCycle, Session):
         ``recording.py``; ``tests/test_recording.py`` drives this method over a wide
         range of latencies and checks it against ``stats.histogram.bucket_index``.
         """
-        t1 = perf_counter_ns()
+        # A response that came in one read arrived when that read did: Conn.data_received
+        # stamped it (one clock reading a response, as before), and its time to first
+        # byte is its latency. One that came in pieces (the stamp negated) goes the cold
+        # way, which records its TTFB apart.
+        t1 = self.th
+        if t1 < 0:
+            self.in_pieces()
+            return
         p = self.conn.parser  # type: ignore[union-attr]  # the parser calling us is conn's
         status = p.get_status_code()
         if status < 200 or not self.deadline:  # a 1xx (the real one follows), or unsolicited
@@ -130,13 +137,31 @@ class VUser(UserCycle, Session):
         else:
             self.timer = eng.loop.call_later(th[0] + random() * th[1], self.start_request)
 
+    def in_pieces(self) -> None:
+        """``on_message_complete`` for a response that came in several reads: it ends now,
+        and ``complete`` records its time to first byte apart from its latency."""
+        t1 = perf_counter_ns()
+        p = self.conn.parser  # type: ignore[union-attr]  # the parser calling us is conn's
+        status = p.get_status_code()
+        if status < 200 or not self.deadline:  # a 1xx (the real one follows), or unsolicited
+            return
+        if self.intercepted(status):  # cookies taken; True: a redirect was followed
+            return
+        self.complete(status, t1)
+        if not (self.keepalive and p.should_keep_alive()):
+            self.drop_connection()
+        self.next()
+
     def complete(self, status: int, t1: int) -> None:
         """Record a response for the request in flight (the cold paths' version)."""
         r = self.req
         eng = self.eng
         if t1 >= eng.tick_ns:
             eng.roll(t1)
-        record(r.hist, (t1 - self.t0) // 1000, self.nbytes, status)
+        v = (t1 - self.t0) // 1000
+        record(r.hist, v, self.nbytes, status)
+        if self.th < 0:  # in pieces: its TTFB is its own (in one read: its latency)
+            eng.buf.ttfb_move(r.index, (-self.th - self.t0) // 1000, v)
         self.deadline = 0
         self.served += 1
         if not r.ok[status]:
@@ -171,7 +196,7 @@ class HeadAwareUser(VUser):
         if status < 200:
             return
         keep = self.keepalive and p.should_keep_alive()
-        conn.parser = HttpResponseParser(self)
+        conn.parser = conn.new_parser()
         if self.intercepted(status, keep):  # cookies taken; True: a redirect was followed
             return
         self.complete(status, t1)
@@ -234,7 +259,10 @@ class OpenSlot(VUser):
         eng = self.eng
         if t1 >= eng.tick_ns:
             eng.roll(t1)
-        record(r.hist, (t1 - self.intended) // 1000, self.nbytes, status)  # corrected latency
+        v = (t1 - self.intended) // 1000
+        record(r.hist, v, self.nbytes, status)  # corrected latency
+        if self.th < 0:  # in pieces: its TTFB is its own, corrected too
+            eng.buf.ttfb_move(r.index, (-self.th - self.intended) // 1000, v)
         record(r.svc, (t1 - self.t0) // 1000, 0)  # service time
         self.deadline = 0
         self.served += 1

@@ -19,17 +19,22 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import traceback
+from collections import deque
 from collections.abc import Awaitable, Callable
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
+from ...scenario.captures import parse_json_path
+from ...scenario.model import STREAM_MODES, CaptureSpec
 from ...scenario.script_file import import_script, script_parts
-from ...script import RequestError, Response, User
+from ...script import Event, RequestError, Response, User
 from ..http.arguments import PART_OPTIONS, request_parts
 from ..plan import weight_table
 from ..recording import FAILED_SLOT, record
-from .client import ClientRow, ClientRuntime, ClientUser, Options
+from ..streams import CompiledStream, compile_stream
+from .client import ClientRow, ClientRuntime, ClientUser, Options, StreamCall
 
 if TYPE_CHECKING:
     from ..host import ScriptHost, SlotPool
@@ -81,6 +86,26 @@ class ScriptRuntime(ClientRuntime):
     def function(self, name: str) -> Callable[..., Any]:
         """The script's function of that name (its @setup, its @teardown)."""
         return getattr(self.module, name)
+        self._streams: dict[tuple[str, str | None, float | None], CompiledStream] = {}
+
+    def stream_spec(self, how: tuple[str, str | None, float | None]) -> CompiledStream:
+        """How ``user.stream(mode=, tokens=, idle_timeout=)`` reads (compiled once per
+        worker for each combination); a bad argument raises in the script's task."""
+        found = self._streams.get(how)
+        if found is None:
+            mode, tokens, idle = how
+            if mode not in STREAM_MODES:
+                raise ValueError(f'mode: expected "sse", "chunks" or "lines", got {mode!r}')
+            if idle is not None and (
+                isinstance(idle, bool) or not isinstance(idle, int | float) or not idle > 0
+            ):
+                raise TypeError(
+                    f"idle_timeout: expected a positive number of seconds, got {idle!r}"
+                )
+            spec = None if tokens is None else _tokens_spec(tokens)
+            found = compile_stream(mode, spec, idle, self.eng.max_body)
+            self._streams[how] = found
+        return found
 
     def user(self, eng: ScriptHost) -> ScriptUser:
         """A closed-model user of this script (the engine's ``user_class``)."""
@@ -107,10 +132,96 @@ class ScriptRuntime(ClientRuntime):
             )
 
 
+def _tokens_spec(tokens: Any) -> CaptureSpec:
+    """``tokens=`` of ``user.stream``: ``"json:$.path"`` or ``"regex:PATTERN"``."""
+    source, sep, expr = tokens.partition(":") if isinstance(tokens, str) else ("", "", "")
+    if source == "json" and expr:
+        try:
+            return CaptureSpec("tokens", "json", tokens, path=parse_json_path(expr.strip()))
+        except ValueError as exc:
+            raise ValueError(f"tokens: JSONPath {expr.strip()!r}: {exc}") from None
+    if source == "regex" and expr:
+        try:
+            re.compile(expr)
+        except re.error as exc:
+            raise ValueError(f"tokens: regex {expr!r}: {exc}") from None
+        return CaptureSpec("tokens", "regex", tokens, pattern=expr)
+    raise ValueError(f'tokens: expected "json:$.path" or "regex:PATTERN", got {tokens!r}')
+
+
+class ScriptStream:
+    """What ``user.stream(...)`` returns: the request goes out on the first
+    ``__anext__``; the connection's StreamReader pushes each event as it arrives
+    (``push``), the user's completion ends it (``end``) or fails it (``fail``)."""
+
+    __slots__ = ("user", "args", "queue", "waiter", "done", "error", "response", "events",
+                 "t0", "sent")  # fmt: skip
+
+    def __init__(self, user: ScriptUser, args: tuple[Any, str | None, Options, CompiledStream]):
+        self.user = user
+        self.args = args  # (request parts, name, options, how it streams)
+        self.queue: deque[tuple[bytes, int]] = deque()
+        self.waiter: asyncio.Future[None] | None = None
+        self.done = False
+        self.error: RequestError | None = None
+        self.response: Response | None = None
+        self.events = 0  # events handed to the loop
+        self.t0 = 0
+        self.sent = False
+
+    def __aiter__(self) -> ScriptStream:
+        return self
+
+    async def __anext__(self) -> Event:
+        if not self.sent:
+            self.sent = True
+            await self.user.send_stream(self)
+        queue = self.queue
+        while not queue:
+            if self.done:
+                error, self.error = self.error, None
+                if error is not None:
+                    raise error  # counted already (kind "stream", or no response at all)
+                raise StopAsyncIteration
+            await self._wait()
+        data, t = queue.popleft()
+        self.events += 1
+        return Event(data, (t - self.t0) / 1e9, t / 1e9)
+
+    async def _wait(self) -> None:
+        fut = self.waiter = self.user.eng.loop.create_future()
+        await fut
+
+    async def ended(self) -> None:
+        """Until the answer is over (a loop left early: the rest is read meanwhile)."""
+        while not self.done:
+            await self._wait()
+
+    def _wake(self) -> None:
+        fut, self.waiter = self.waiter, None
+        if fut is not None and not fut.done():
+            fut.set_result(None)
+
+    def push(self, data: bytes, t: int) -> None:
+        self.queue.append((data, t))
+        self._wake()
+
+    def end(self, response: Response | None) -> None:
+        self.response = response
+        self.done = True
+        self._wake()
+
+    def fail(self, error: RequestError) -> None:
+        self.error = error
+        self.done = True
+        self._wake()
+
+
 class ScriptUser(ClientUser):
     """A closed-model virtual user running a script's tasks in its own asyncio task."""
 
-    __slots__ = ("eng", "api", "fut", "task", "resume", "started", "idle", "spin", "__weakref__")
+    __slots__ = ("eng", "api", "fut", "task", "resume", "started", "idle", "spin", "streaming",
+                 "__weakref__")  # fmt: skip
 
     def __init__(self, eng: ScriptHost, rt: ScriptRuntime) -> None:
         self.eng = eng
@@ -120,6 +231,7 @@ class ScriptUser(ClientUser):
         self.resume: asyncio.Future[None] | None = None
         self.started = rt.on_start is None
         self.spin = 0.0  # the pause after a task that failed at once (doubling)
+        self.streaming: ScriptStream | None = None  # the user.stream(...) in flight
         rows = eng.data_rows.take() if eng.data_rows is not None else []
         self.idle = rows is None
         row: dict[str, str] = {}
@@ -226,6 +338,8 @@ class ScriptUser(ClientUser):
         """Send now and return the future of the response (a plain function: no
         coroutine per request); when the engine holds requests back (paused), a
         coroutine that waits for the go first. Bad arguments raise at once."""
+        if self.streaming is not None:  # a stream's loop was left early: its end first
+            return self.after_stream(self.streaming, method, url, options)
         if self.fut is not None:
             raise RuntimeError("one request at a time per user: await each before the next")
         parts = request_parts(method, url, **{k: options[k] for k in PART_OPTIONS if k in options})
@@ -243,6 +357,44 @@ class ScriptUser(ClientUser):
         self.resume = None
         return await self.send(parts, name, opts)
 
+    async def after_stream(
+        self, stream: ScriptStream, method: str, url: str, options: dict[str, Any]
+    ) -> Response:
+        await stream.ended()
+        return await self.request(method, url, options)
+
+    def stream(
+        self,
+        method: str,
+        url: str,
+        how: tuple[str, str | None, float | None],
+        options: dict[str, Any],
+    ) -> ScriptStream:
+        """``user.stream(...)``: checked now, sent on the loop's first step."""
+        parts = request_parts(method, url, **{k: options[k] for k in PART_OPTIONS if k in options})
+        opts = Options(options, self.eng)
+        name = options.get("name")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name: expected a string, got {name!r}")
+        return ScriptStream(self, (parts, name, opts, self.script.stream_spec(how)))
+
+    async def send_stream(self, stream: ScriptStream) -> None:
+        """Send a stream's request, after any earlier stream's end and the engine's go."""
+        prior = self.streaming
+        if prior is not None:
+            await prior.ended()
+        if self.fut is not None:
+            raise RuntimeError("one request at a time per user: await each before the next")
+        if self.eng.gate and not self.admitted():
+            self.resume = self.eng.loop.create_future()
+            await self.resume  # a retired user is cancelled here instead
+            self.resume = None
+        parts, name, opts, spec = stream.args
+        self.streaming = stream
+        self.fut = self.eng.loop.create_future()  # one request at a time, streams too
+        self.send_parts(parts, name, opts, self.api.headers, spec)
+        stream.t0 = self.t0
+
     def send(self, parts: Any, name: str | None, opts: Options) -> asyncio.Future[Response]:
         fut = self.fut = self.eng.loop.create_future()
         self.send_parts(parts, name, opts, self.api.headers)
@@ -254,11 +406,21 @@ class ScriptUser(ClientUser):
     # -- how the task waits ----------------------------------------------------------
     def deliver(self, response: Response) -> None:
         fut, self.fut = self.fut, None
+        stream, self.streaming = self.streaming, None
+        if stream is not None:  # its loop reads the end (the future only held the turn)
+            stream.end(response)
+            response = None  # type: ignore[assignment]
         if fut is not None and not fut.done():
             fut.set_result(response)
 
     def deliver_failure(self, kind: str, message: str) -> None:
         fut, self.fut = self.fut, None
+        stream, self.streaming = self.streaming, None
+        if stream is not None:  # raised from its loop, not from a future nobody awaits
+            stream.fail(RequestError(kind, message))
+            if fut is not None and not fut.done():
+                fut.set_result(None)  # type: ignore[arg-type]
+            return
         if fut is not None and not fut.done():
             fut.set_exception(RequestError(kind, message))
 
@@ -267,12 +429,15 @@ class ScriptUser(ClientUser):
         task ends with the run."""
         self.deadline = 0
         self.keep = None
+        stream, self.streaming = self.streaming, None
+        if stream is not None:
+            stream.end(None)
         fut, self.fut = self.fut, None
         if fut is not None and not fut.done():
             fut.cancel()
 
     def resend(self) -> None:
-        self.keep = []
+        self.keep = None if isinstance(self.req, StreamCall) else []
         ClientUser.resend(self)
 
 

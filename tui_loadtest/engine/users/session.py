@@ -86,6 +86,7 @@ class Session(Connection):
         self.deadline = 0
         self.nbytes = 0
         self.head = b""
+        self.th = 0
         self.served = 0
         self.retried = False
         self.backoff = 0.0

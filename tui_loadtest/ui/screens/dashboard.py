@@ -60,6 +60,7 @@ class DashboardScreen(Screen):
         Binding("n", "toggle_workers", "Workers"),  # several engines, or a cluster's
         Binding("o", "cycle_sort", "Sort endpoints", show=False),
         Binding("w", "toggle_endpoint_view", "Run/window", show=False),
+        Binding("t", "cycle_endpoint_figure", "Latency/TTFB", show=False),
         # Narrow terminals: the stacked panels scroll; one key reaches what is below.
         Binding("down,j", "scroll_body(1)", "Scroll", key_display="↓"),
         Binding("up,k", "scroll_body(-1)", "Scroll up", show=False),
@@ -440,3 +441,6 @@ class DashboardScreen(Screen):
 
     def action_toggle_endpoint_view(self) -> None:
         self.query_one(EndpointTable).toggle_view()
+
+    def action_cycle_endpoint_figure(self) -> None:
+        self.query_one(EndpointTable).cycle_figure()

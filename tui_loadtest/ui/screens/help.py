@@ -34,6 +34,7 @@ VIEW_KEYS = (
     ("c", "latency: corrected / service time (arrival-rate runs; closed runs have one kind)"),
     ("o", "endpoints: sort by the next column (or click a column header)"),
     ("w", "endpoints: whole run / last few seconds"),
+    ("t", "endpoints: response time / time to first byte (streams: to first event, between)"),
     ("d", "after the run: summary / live panels"),
     ("b", "save the run (so far) as a baseline; an existing name asks before replacing"),
     ("l", "baselines: browse, details, compare (c there compares one with this run)"),

@@ -4,7 +4,9 @@ Journeys add one row per flow (method ``FLOW``) after the endpoints: its
 iterations, failed iterations, iterations/s and iteration duration.
 
 Click a column header (or press ``o``) to sort; ``w`` switches the figures
-between the whole run and the recent window. Req/s is always the recent rate.
+between the whole run and the recent window; ``t`` switches the latency columns
+between the response time, the time to first byte and, with streams, the time to
+first event and between events. Req/s is always the recent rate.
 
 With ``[[scenarios]]``, each scenario's rows (endpoints, then flows) sit under a
 heading row: its name, users or rate, whether it is paused or yet to start, and its
@@ -27,7 +29,14 @@ from textual import events
 from textual.widgets import DataTable
 
 from ...report.formatting import endpoint_label, fmt_clock
-from ...stats.model import EndpointSnapshot, FlowSnapshot, ScenarioSnapshot, Snapshot
+from ...stats.model import (
+    EndpointSnapshot,
+    FlowSnapshot,
+    Latency,
+    ScenarioSnapshot,
+    Snapshot,
+    Stats,
+)
 from ..style import TONE_COLOURS, Cell, error_tone, int_cell, ms_cell, rate_cell
 
 
@@ -52,6 +61,16 @@ COLUMNS = (
     Column("max", "max ms", 7, True, drop=1),
 )
 SORTABLE = [c.key for c in COLUMNS]
+# What the latency columns show (``t`` cycles): the response time, the time to first byte,
+# and a stream's time to first event and time between events (these two only once a
+# stream was measured).
+FIGURES = ("latency", "ttfb", "ttft", "inter_event")
+FIGURE_TITLES = {
+    "latency": "",
+    "ttfb": "time to first byte",
+    "ttft": "time to first event",
+    "inter_event": "time between events",
+}
 MIN_NAME_WIDTH = 12  # the endpoint's name never gets narrower than this
 SEP = "\x1f"  # between a row's scenario and its name, in its key (never in a name shown)
 
@@ -94,6 +113,7 @@ class EndpointTable(DataTable):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="none", zebra_stripes=True, **kwargs)
         self.view = "run"  # or "window"
+        self.figure = "latency"  # what the latency columns show (FIGURES)
         self.sort_column: str | None = None
         self.sort_reverse = False
         self.shown: list[Column] = []  # the columns on screen now, in order
@@ -230,8 +250,9 @@ class EndpointTable(DataTable):
         """An endpoint's row; ``value``: what its name sorts and is keyed by (its scenario's
         and its own, with [[scenarios]])."""
         stats = ep.total if self.view == "run" else ep.window
-        lat = stats.latency
-        has = not lat.max <= 0  # NaN: not reported by the source, shown as n/a
+        lat = figure_of(stats, self.figure)
+        has = lat is not None and not lat.max <= 0  # NaN: not reported by the source: n/a
+        lat = lat or Latency()
         fail_style = TONE_COLOURS[error_tone(stats.error_rate, stats.requests > 0)]
         return [
             Cell(ep.method, ep.method, "bold", justify="left"),
@@ -248,7 +269,7 @@ class EndpointTable(DataTable):
     def _flow_row(self, flow: FlowSnapshot, value: str | None = None) -> list[Cell]:
         stats = flow.total if self.view == "run" else flow.window
         d = stats.duration
-        has = d.max > 0
+        has = d.max > 0 and self.figure == "latency"  # an iteration has no first byte
         fail_style = TONE_COLOURS[error_tone(stats.failure_rate, stats.iterations > 0)]
         return [
             Cell("FLOW", "FLOW", "bold", justify="left"),
@@ -265,6 +286,18 @@ class EndpointTable(DataTable):
     # -- views and sorting ----------------------------------------------------
     def toggle_view(self) -> None:
         self.view = "window" if self.view == "run" else "run"
+        self._retitle()
+        if self._snap is not None:
+            self.show(self._snap)
+
+    def cycle_figure(self) -> None:
+        """``t``: the next figure in the latency columns (the stream ones once measured)."""
+        streams = self._snap is not None and any(
+            ep.total.stream is not None for ep in self._snap.endpoints
+        )
+        shown = FIGURES if streams else FIGURES[:2]
+        i = shown.index(self.figure) + 1 if self.figure in shown else 0
+        self.figure = shown[i % len(shown)]
         self._retitle()
         if self._snap is not None:
             self.show(self._snap)
@@ -329,6 +362,8 @@ class EndpointTable(DataTable):
         if self._snap is not None and self.view == "window":
             span = f"last {self._snap.window_s} s"
         title = f"Endpoints · {span}"
+        if FIGURE_TITLES[self.figure]:
+            title += f" · {FIGURE_TITLES[self.figure]}"
         if self.sort_column is not None:
             label = next(c.label for c in COLUMNS if c.key == self.sort_column)
             title += f" · by {label} {'↓' if self.sort_reverse else '↑'}"
@@ -348,6 +383,18 @@ class EndpointTable(DataTable):
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         event.stop()
         self.sort_by(str(event.column_key.value))
+
+
+def figure_of(stats: Stats, figure: str) -> Latency | None:
+    """The latency figures a view of the table shows (None: not measured there)."""
+    if figure == "latency":
+        return stats.latency
+    if figure == "ttfb":
+        return stats.ttfb
+    stream = stats.stream
+    if stream is None:
+        return None
+    return stream.ttft if figure == "ttft" else stream.inter_event
 
 
 def _row_key(method_and_name: tuple) -> str:
