@@ -253,6 +253,20 @@ def test_the_command_line_groups_rows_and_gates_a_scenario(server: Server, tmp_p
     ]
 
 
+def test_a_stream_file_keeps_each_rows_scenario(server: Server, tmp_path: Path) -> None:
+    """`report FILE.ndjson` rebuilds the rows under their scenarios, as the run's own."""
+    path = tmp_path / "shop.toml"
+    path.write_text(SHOP.format(url=server.url).replace("p50_ms = 0.001", "p50_ms = 10000"))
+    out, stream, again = tmp_path / "r.json", tmp_path / "s.ndjson", tmp_path / "again.json"
+    proc = cli("run", str(path), "--no-ui", "-t", "2s", "--out", str(out), "--stream", str(stream))
+    assert proc.returncode == 0, proc.stderr
+    assert cli("report", str(stream), "--out", str(again)).returncode == 0
+    run, rebuilt = json.loads(out.read_text()), json.loads(again.read_text())
+    assert {e["scenario"] for e in run["endpoints"]} == {"browse", "buy"}
+    for key in ("endpoints", "flows", "scenarios", "summary"):
+        assert rebuilt[key] == run[key], key
+
+
 @pytest.mark.parametrize("flag", [["-u", "5"], ["--rate", "9"], ["-n", "100"]])
 def test_load_flags_are_refused_for_a_file_with_scenarios(tmp_path: Path, flag: list[str]) -> None:
     path = tmp_path / "shop.toml"
