@@ -151,16 +151,32 @@ class RoutesServer(LoopbackServer):
         self.routes = routes
         self.delays = delays or {}  # path -> seconds its answer is held
         self.log: list[tuple[str, str, dict[str, str], bytes]] = []
+        # beside each entry of the log: when it arrived (time.monotonic()) and on which
+        # connection (numbered as they were accepted)
+        self.times: list[float] = []
+        self.connections: list[int] = []
+        self._accepted = 0
         super().__init__()
+
+    def seen(self, path: str) -> list[tuple[float, int]]:
+        """(arrival time, connection) of every request for ``path``, in order."""
+        return [
+            (t, c)
+            for (_, target, _, _), t, c in zip(self.log, self.times, self.connections, strict=False)
+            if target.split("?")[0] == path
+        ]
 
     def hits(self, path: str) -> int:
         """Requests received for ``path`` (without its query)."""
         return sum(1 for _, target, _, _ in self.log if target.split("?")[0] == path)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._accepted += 1
+        connection = self._accepted
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
+                arrived = time.monotonic()
                 lines = head.decode("latin-1").split("\r\n")
                 method, target, _ = lines[0].split(" ", 2)
                 headers = {}
@@ -171,6 +187,8 @@ class RoutesServer(LoopbackServer):
                 body = b""
                 if "content-length" in headers:
                     body = await reader.readexactly(int(headers["content-length"]))
+                self.times.append(arrived)
+                self.connections.append(connection)
                 self.log.append((method, target, headers, body))
                 path = target.split("?")[0]
                 if path in self.delays:

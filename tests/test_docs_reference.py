@@ -37,6 +37,7 @@ TABLES = {
     "`[monitor]`": lambda d: d.update(monitor={"zzzq": 1}),
     "`[cluster]`": lambda d: d.update(cluster={"zzzq": 1}),
     "`[export]`": lambda d: d.update(export={"zzzq": 1}),
+    "`[[scenarios]]`": lambda d: d.update(scenarios=[{"name": "a", "zzzq": 1}]),
 }
 
 

@@ -56,6 +56,11 @@ def open_pool(
         )
     if spec.remote and scenario.is_demo:
         raise UsageError(DEMO_ON_A_CLUSTER)
+    if any(p.script is not None for p in scenario.parts):
+        raise UsageError(
+            "--cluster: a [[scenarios]] entry's script is not shipped to a cluster yet "
+            "(run it on local workers)"
+        )
     try:
         from ..cluster.dask_pool import DaskPool
     except ImportError as exc:
@@ -81,7 +86,8 @@ def open_pool(
         engines = pool.connect()
     except PoolError as exc:
         raise UserError(str(exc)) from None
-    useful = scenario.load.useful_workers
+    useful = max((p.load.useful_workers for p in scenario.parts), default=0)
+    useful = useful or scenario.load.useful_workers
     if engines > useful:
         note(f"--cluster: using {useful} of the cluster's {engines} workers (the load keeps "
              f"{useful} busy: one user, or one request per second, each)")  # fmt: skip

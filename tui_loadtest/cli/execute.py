@@ -33,7 +33,7 @@ def plan_workers(scenario: Scenario, requested: int) -> int:
     from ..scenario import cpu_cores
     from ..scenario import plan_workers as plan
 
-    workers, notes = plan(scenario.load, requested, cpu_cores())
+    workers, notes = plan(scenario.load, requested, cpu_cores(), [p.load for p in scenario.parts])
     for line in notes:
         note(line)
     return workers

@@ -246,32 +246,38 @@ def compare(
     whole_a = _Sample.of_run(baseline)
     whole_b = _Sample.of_run(current)
     tests = _tests(OVERALL, "", whole_a, whole_b, noise_a, noise_b)
-    keys_a = [(e.method, e.name) for e in baseline.endpoints]
-    keys_b = [(e.method, e.name) for e in current.endpoints]
+    # Rows match by method and name, and by [[scenarios]] entry: the same request in
+    # two scenarios is two rows, each judged on its own ("buy · GET /x").
+    keys_a = [(e.scenario, e.method, e.name) for e in baseline.endpoints]
+    keys_b = [(e.scenario, e.method, e.name) for e in current.endpoints]
     single = len(keys_a) == 1 and keys_a == keys_b
-    for method, name in keys_a + [k for k in keys_b if k not in keys_a]:
+    for part, method, name in keys_a + [k for k in keys_b if k not in keys_a]:
+        scope = _in_part(part, name)
         if single:  # the whole run is this endpoint: its rows are the whole-run rows
-            tests += [replace(t, scope=name, method=method, copy=True) for t in tests[:]]
+            tests += [replace(t, scope=scope, method=method, copy=True) for t in tests[:]]
             continue
-        ea, eb = _find(baseline, method, name), _find(current, method, name)
+        ea, eb = _find(baseline, method, name, part), _find(current, method, name, part)
         sa = _Sample.of_endpoint(ea, baseline.duration_s) if ea else None
         sb = _Sample.of_endpoint(eb, current.duration_s) if eb else None
-        tests += _tests(name, method, sa, sb, noise_a, noise_b)
+        tests += _tests(scope, method, sa, sb, noise_a, noise_b)
     # Journeys: each flow is judged like an endpoint, on its iterations (their
     # duration, rate and the share that failed).
-    names_a = [f.name for f in baseline.flows]
-    for name in names_a + [f.name for f in current.flows if f.name not in names_a]:
-        fa, fb = baseline.flow(name), current.flow(name)
+    flows_a = {(f.scenario, f.name): f for f in baseline.flows}
+    flows_b = {(f.scenario, f.name): f for f in current.flows}
+    for part, name in [*flows_a, *(k for k in flows_b if k not in flows_a)]:
+        fa, fb = flows_a.get((part, name)), flows_b.get((part, name))
         sa = _Sample.of_flow(fa, baseline.duration_s) if fa else None
         sb = _Sample.of_flow(fb, current.duration_s) if fb else None
-        tests += _tests(f"{FLOW_PREFIX}{name}", FLOW_METHOD, sa, sb, noise_a, noise_b)
+        scope = f"{FLOW_PREFIX}{_in_part(part, name)}"
+        tests += _tests(scope, FLOW_METHOD, sa, sb, noise_a, noise_b)
 
     # Checks: each one's failure rate, judged as an error rate is (binomial).
-    checks_a = {(c.endpoint, c.name): c for c in baseline.checks}
-    checks_b = {(c.endpoint, c.name): c for c in current.checks}
+    checks_a = {(c.scenario, c.endpoint, c.name): c for c in baseline.checks}
+    checks_b = {(c.scenario, c.endpoint, c.name): c for c in current.checks}
     for key in [*checks_a, *(k for k in checks_b if k not in checks_a)]:
         ca, cb = checks_a.get(key), checks_b.get(key)
-        scope = f"{CHECK_PREFIX}{key[0]}: {key[1]}" if key[0] else f"{CHECK_PREFIX}{key[1]}"
+        label = f"{key[1]}: {key[2]}" if key[1] else key[2]
+        scope = f"{CHECK_PREFIX}{_in_part(key[0], label)}"
         sa = _Sample.of_check(ca, baseline.duration_s) if ca else None
         sb = _Sample.of_check(cb, current.duration_s) if cb else None
         tests += [
@@ -630,11 +636,16 @@ def _log_ratio(a: float | None, b: float | None) -> float | None:
     return math.log(b / a) if a and b and a > 0 and b > 0 else None
 
 
-def _find(result: RunResult, method: str, name: str) -> EndpointResult | None:
+def _find(result: RunResult, method: str, name: str, part: str = "") -> EndpointResult | None:
     for e in result.endpoints:
-        if e.method == method and e.name == name:
+        if e.method == method and e.name == name and e.scenario == part:
             return e
     return None
+
+
+def _in_part(part: str, name: str) -> str:
+    """A row's name in a comparison: under its ``[[scenarios]]`` entry, when it has one."""
+    return f"{part} · {name}" if part else name
 
 
 def _round(x: float | None) -> float | None:

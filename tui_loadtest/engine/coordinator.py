@@ -27,6 +27,7 @@ import msgspec
 from ..errors import SetupFailed
 from ..monitor import Monitor
 from ..scenario import Redactor, Scenario
+from ..scenario.model import ScenarioPart
 from ..stats.aggregate import RunAggregate, Second, WorkerDelta, self_requests
 from ..stats.model import Event, RunState, Snapshot, WorkerRow
 from ..stats.report_format import load_report
@@ -99,6 +100,14 @@ class Run:
         self.workers = workers
         self.load = scenario.load
         self.open_model = scenario.load.is_open
+        # [[scenarios]]: each one's load, the target asked of it (users, or req/s in the
+        # open model) and whether it alone is paused; the run's users are the closed ones'
+        self.parts = scenario.parts
+        self.part_targets: list[float] = [
+            0.0 if p.load.stages else float(p.load.rate or 0) if p.load.is_open else p.load.users
+            for p in self.parts
+        ]
+        self.part_paused = [False] * len(self.parts)
         # closed model: target users; open model: the cap on requests in flight
         self.users_target = scenario.load.max_users if self.open_model else scenario.load.users
         if scenario.load.stages and not self.open_model:
@@ -111,6 +120,14 @@ class Run:
         self.rate_target: float | None = (
             load.rate if self.open_model and not load.stages and load.rate else None
         )
+        if self.parts and not self.open_model:  # the closed scenarios' users
+            self.users_target = round(
+                sum(t for t, p in zip(self.part_targets, self.parts, strict=True)
+                    if not p.load.is_open)
+            )  # fmt: skip
+            self.users_planned = max(self.users_target, load.users)  # load: their peaks
+        elif self.parts:
+            self.rate_target = sum(self.part_targets) or None
         self.generator = GeneratorWatch()
         self.lost: list[dict[str, Any]] = []  # workers lost: worker, at_s, reason
         self._lag_warned = False
@@ -123,6 +140,10 @@ class Run:
             flows=scenario.flow_names,
             warmup_s=scenario.load.warmup_s,
             checks=scenario.check_rows,
+            groups=scenario.endpoint_groups if self.parts else (),
+            flow_groups=scenario.flow_groups if self.parts else (),
+            check_groups=scenario.check_groups if self.parts else (),
+            parts=[(p.name, p.load.mode, p.load.start_s) for p in self.parts],
         )
         self._warmup_said = not scenario.load.warmup_s
         self.state: RunState = "starting"
@@ -175,7 +196,14 @@ class Run:
             self._set_up()
         self.shares = make_shares(self.scenario, self.workers)
         if self.http_debug is not None:
-            self.shares = [replace(share, http_debug=self.http_debug) for share in self.shares]
+            self.shares = [
+                replace(
+                    share,
+                    http_debug=self.http_debug,
+                    parts=tuple(replace(p, http_debug=self.http_debug) for p in share.parts),
+                )
+                for share in self.shares
+            ]
             fd, self.http_debug_path = tempfile.mkstemp(prefix="tui-loadtest-http-", suffix=".log")
             os.close(fd)
             limit = self.http_debug[1]
@@ -269,6 +297,8 @@ class Run:
 
     def _start_text(self) -> str:
         load, on = self.load, f"on {self.workers} worker(s)"
+        if self.parts:
+            return f"{len(self.parts)} scenarios ({'; '.join(map(part_text, self.parts))}) {on}"
         if self.open_model:
             shape = "following stages" if load.stages else f"{load.rate:g} req/s"
             return f"arrival-rate mode, {shape}, at most {load.max_users} in flight, {on}"
@@ -320,6 +350,7 @@ class Run:
             if not self.paused:
                 return
             self._end_pause()
+            self.part_paused = [False] * len(self.parts)
         self.pool.send(("resume",))
         self._event("resumed")
         self._publish()
@@ -341,12 +372,84 @@ class Run:
         rate = max(0.0, float(rate))
         if not self.open_model or self.state in ("stopping", "done"):
             return
+        if self.parts:  # every scenario's rate, keeping their proportions
+            for part, share in zip(self.parts, _spread(rate, self.part_targets), strict=True):
+                self.set_part_rate(part.name, share)
+            return
         live = self._live_workers()
         for worker in live:
             self.pool.send(("rate", rate / len(live)), worker)
         self.rate_target = rate
         self._event(f"target rate set to {rate:,.1f} req/s")
         self._publish()
+
+    # -- [[scenarios]]: one at a time ---------------------------------------------
+    def part_index(self, name: str) -> int | None:
+        """The position of the ``[[scenarios]]`` entry called ``name`` (None: none is)."""
+        return next((i for i, p in enumerate(self.parts) if p.name == name), None)
+
+    def part_target(self, name: str) -> float:
+        """What the scenario was last asked for: users, or req/s in the open model."""
+        i = self.part_index(name)
+        return self.part_targets[i] if i is not None else 0.0
+
+    def part_is_paused(self, name: str) -> bool:
+        i = self.part_index(name)
+        return (self.paused or self.part_paused[i]) if i is not None else self.paused
+
+    def set_part_users(self, name: str, users: int) -> None:
+        """One closed-model scenario's users, live (the dashboard's +/- on it)."""
+        i = self.part_index(name)
+        if i is None or self.parts[i].load.is_open or self.state in ("stopping", "done"):
+            return
+        users = max(0, int(users))
+        self.part_targets[i] = users
+        live = self._live_workers()
+        for worker, n in zip(live, split_evenly(users, len(live)), strict=False):
+            self.pool.send(("part", i, ("users", n)), worker)
+        self._sum_part_targets()
+        self._event(f"{name}: target users set to {users}")
+        self._publish()
+
+    def set_part_rate(self, name: str, rate: float) -> None:
+        """One arrival-rate scenario's rate (req/s), constant from now on."""
+        i = self.part_index(name)
+        if i is None or not self.parts[i].load.is_open or self.state in ("stopping", "done"):
+            return
+        rate = max(0.0, float(rate))
+        self.part_targets[i] = rate
+        live = self._live_workers()
+        for worker in live:
+            self.pool.send(("part", i, ("rate", rate / len(live))), worker)
+        self._sum_part_targets()
+        self._event(f"{name}: target rate set to {rate:,.1f} req/s")
+        self._publish()
+
+    def toggle_part_pause(self, name: str) -> None:
+        """Pause one scenario (its requests wait; the others and the run's clock go on),
+        or resume it."""
+        i = self.part_index(name)
+        if i is None or self.state in ("stopping", "done"):
+            return
+        if self.paused:  # the whole run is paused: resuming one means resuming it
+            self.resume()
+            return
+        paused = not self.part_paused[i]
+        self.part_paused[i] = paused
+        self.pool.send(("part", i, ("pause",) if paused else ("resume",)))
+        self._event(f"{name}: {'paused' if paused else 'resumed'}")
+        self._publish()
+
+    def _sum_part_targets(self) -> None:
+        """The run's targets from its scenarios': users (closed), req/s (all open)."""
+        closed = [
+            t for t, p in zip(self.part_targets, self.parts, strict=True) if not p.load.is_open
+        ]
+        self.users_target = round(sum(closed))
+        self.users_planned = max(self.users_planned, self.users_target)
+        self._ramped = False
+        if self.open_model:
+            self.rate_target = sum(self.part_targets)
 
     def _live_workers(self) -> list[int]:
         lost = {w["worker"] for w in self.lost}
@@ -365,6 +468,12 @@ class Run:
         if self.open_model or self.state in ("stopping", "done"):
             return
         if users == self.users_target and spawn_rate is None and classes is None:
+            return
+        if self.parts:  # every closed scenario's users, keeping their proportions
+            closed = [i for i, p in enumerate(self.parts) if not p.load.is_open]
+            targets = [self.part_targets[i] for i in closed]
+            for i, n in zip(closed, _spread_whole(users, targets), strict=True):
+                self.set_part_users(self.parts[i].name, n)
             return
         self.users_target = users
         self.users_planned = max(self.users_planned, users)
@@ -575,7 +684,12 @@ class Run:
         at = msg.last_tick + 1
         self.lost.append({"worker": msg.worker, "at_s": at, "reason": msg.text})
         self._paused_at_loss[msg.worker] = self.paused_time()
-        if not self.open_model and not self.load.stages and msg.worker < len(self._targets):
+        if (
+            not self.open_model
+            and not self.load.stages
+            and not self.parts
+            and msg.worker < len(self._targets)
+        ):
             with self._lock:  # the users it ran are gone with it: the others keep theirs
                 self.users_target -= self._targets[msg.worker]
                 self.users_lost += self._targets[msg.worker]
@@ -666,13 +780,19 @@ class Run:
                     Event(float(agg.warmup_ticks), "warm-up over: measuring from here")
                 )
             self._watch_generator()
-            if self.open_model:
+            if self.parts:
+                self._follow_parts()
+                if agg.open_model:
+                    self._watch_open_model()
+            elif self.open_model:
                 self.rate_target = agg.target
                 self._watch_open_model()
             elif self.load.stages and self.state not in ("stopping", "done"):
                 self.users_target = round(agg.target)
             users = agg.users
-            if self.open_model:
+            if self.parts:
+                users = self._part_users()
+            elif self.open_model:
                 users = self.users_target  # no spawning: nothing to ramp
             if self.state == "ramping" and users >= self.users_target and not self._ramped:
                 self._ramped = True
@@ -681,6 +801,37 @@ class Run:
             elif self.state == "running" and users < self.users_target:
                 self.state = "ramping"
         self._publish()
+
+    def _follow_parts(self) -> None:
+        """Scenarios with stages: their targets as their engines follow them."""
+        agg = self.aggregate
+        if self.state in ("stopping", "done"):
+            return
+        for i, part in enumerate(self.parts):
+            if part.load.stages:
+                target = agg.part_targets[i]
+                self.part_targets[i] = target if part.load.is_open else round(target)
+        closed = [
+            t for t, p in zip(self.part_targets, self.parts, strict=True) if not p.load.is_open
+        ]
+        self.users_target = round(sum(closed))
+        self.users_planned = max(self.users_planned, self.users_target)
+        if self.open_model:
+            self.rate_target = sum(self.part_targets)
+
+    def _part_users(self) -> int:
+        """Users running in the closed scenarios that have started; a scenario yet to
+        start counts as ramped (the run is not "ramping" for it)."""
+        elapsed = self.elapsed()
+        users = 0
+        for i, part in enumerate(self.parts):
+            if part.load.is_open:
+                continue
+            if elapsed < part.load.start_s:
+                users += round(self.part_targets[i])
+            else:
+                users += self.aggregate.part_users[i]
+        return users if not self.open_model else self.users_target
 
     def _watch_generator(self) -> None:
         """Sample the coordinator's CPU per new second; warn once when saturated."""
@@ -791,6 +942,14 @@ class Run:
 
     def _build_snapshot(self) -> Snapshot:
         snap = self._aggregate_snapshot()
+        if snap.scenarios:  # the targets asked of each (users, req/s), known from the start
+            snap = replace(
+                snap,
+                scenarios=tuple(
+                    replace(p, target=float(t))
+                    for p, t in zip(snap.scenarios, self.part_targets, strict=True)
+                ),
+            )
         agg = self.aggregate
         generator = self.generator.series([p.t for p in agg.timeline], agg.cpu, agg.rss)
         resources = generator + self.monitor.series()
@@ -841,8 +1000,11 @@ class Run:
                     span.ttfb,
                     span.stream.ttft if span.stream is not None else None,
                     span.stream.gaps if span.stream is not None else None,
+                    group,
                 )
-                for (method, name), span in zip(agg.endpoint_keys, agg.cumulative, strict=True)
+                for (method, name), span, group in zip(
+                    agg.endpoint_keys, agg.cumulative, agg.endpoint_groups, strict=True
+                )
             ]
             load = self.load
             started = self.started_at.isoformat(timespec="seconds") if self.started_at else ""
@@ -868,8 +1030,10 @@ class Run:
                 lag_histogram=agg.lag if agg.open_model else None,
                 endpoints=endpoints,
                 flows=[
-                    FlowResult(name, span.stats(duration), span.hist, span.service)
-                    for name, span in zip(agg.flow_names, agg.flows, strict=True)
+                    FlowResult(name, span.stats(duration), span.hist, span.service, group)
+                    for name, span, group in zip(
+                        agg.flow_names, agg.flows, agg.flow_groups, strict=True
+                    )
                 ],
                 errors=agg.error_rows(),
                 checks=agg.check_stats(),
@@ -945,3 +1109,38 @@ class Run:
                 }
             )
         return {"backend": getattr(self.pool, "where", "local processes"), "engines": engines}
+
+
+def part_text(part: ScenarioPart) -> str:
+    """A scenario's load in a few words, for the start event: ``checkout: 20 req/s from 30s``."""
+    load = part.load
+    if load.stages:
+        what = f"{len(load.stages)} stage(s)"
+    elif load.is_open:
+        what = f"{load.rate:g} req/s"
+    else:
+        what = f"{load.users} users"
+    if load.iterations is not None:
+        what += f", {load.iterations} iterations"
+    if load.iterations_per_user is not None:
+        what += f", {load.iterations_per_user} iterations each"
+    if load.start_s:
+        what += f" from {load.start_s:g}s"
+    return f"{part.name}: {what}"
+
+
+def _spread(total: float, weights: list[float]) -> list[float]:
+    """``total`` split in proportion to ``weights`` (evenly when they are all 0)."""
+    whole = sum(weights)
+    if whole <= 0:
+        return [total / len(weights)] * len(weights) if weights else []
+    return [total * w / whole for w in weights]
+
+
+def _spread_whole(total: int, weights: list[float]) -> list[int]:
+    """Like :func:`_spread`, in whole numbers that add up to ``total``."""
+    shares = [int(x) for x in _spread(float(total), weights)]
+    rest = total - sum(shares)
+    for i in sorted(range(len(weights)), key=lambda i: -weights[i])[:rest]:
+        shares[i] += 1
+    return shares

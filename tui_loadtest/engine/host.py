@@ -141,6 +141,12 @@ class ScriptHost(UserHost, Protocol):
     n: int  # rows so far
     open_model: bool
     users: set[User]
+    counts_iterations: bool  # a closed model with iterations: ask begin_iteration first
+
+    def begin_iteration(self, user: User) -> bool:
+        """May ``user`` begin one more task (its iterations, or the shared ones, allow)?
+        When not, it has been retired."""
+        ...
 
     def stop(self, drain_queue: bool = False) -> None:
         """No new requests (a locustfile's runner.quit(), its iterations spent)."""

@@ -55,6 +55,7 @@ Control = (
     | tuple[Literal["users"], int, float]  # ... and its new spawn rate (users/s)
     | tuple[Literal["users"], int, float, tuple[str, ...]]  # ... only these user classes
     | tuple[Literal["rate"], float]  # this worker's new arrival rate (req/s)
+    | tuple[Literal["part"], int, tuple[Any, ...]]  # [[scenarios]]: one of these, to one
 )
 
 WorkerState = Literal["starting", "ready", "running", "done", "failed", "lost", "stopped"]

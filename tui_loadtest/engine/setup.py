@@ -76,7 +76,15 @@ async def dry_run_with_setup(
             total.raised = total.raised or f"setup failed: {setup.failure}"
             return total, scenario.secrets | frozenset(setup.values.values())
         scenario = with_setup_values(scenario, setup.values)
-    total.extend(await dry_run(scenario, host, iterations=iterations))
+    if scenario.parts:  # [[scenarios]]: each one's requests, flows or tasks in turn
+        for view in scenario.part_views:
+            part = await dry_run(view, host, iterations=iterations)
+            for dry in part.exchanges:
+                ex = dry.exchange
+                ex.flow = f"{view.name} · {ex.flow}" if ex.flow else view.name
+            total.extend(part)
+    else:
+        total.extend(await dry_run(scenario, host, iterations=iterations))
     if scenario.has_teardown:
         teardown = await run_teardown(scenario, host)
         total.extend(teardown.run)

@@ -3,9 +3,10 @@
 Messages to the pool: ``("ready", {"pid": ..., "host": ...})``, ``("delta", WorkerDelta)``,
 ``("done", last_tick)``, ``("fatal", text)``.
 Messages from it: ``("go", start_at)``, ``("users", n[, spawn_rate[, classes]])``, ``("pause",)``,
-``("resume",)``, ``("rate", r)``, ``("stop",)``. ``start_at`` is an instant of this
-host's wall clock (``time.time()``; the pool has applied this worker's clock offset);
-the engine starts when it comes.
+``("resume",)``, ``("rate", r)``, ``("stop",)``, and with ``[[scenarios]]``
+``("part", k, message)``: one of those for the k-th scenario only. ``start_at`` is an
+instant of this host's wall clock (``time.time()``; the pool has applied this worker's
+clock offset); the engine starts when it comes.
 
 A worker never outlives its coordinator, whatever its event loop is doing (a script
 task may never give it back): a thread of its own reads the pipe and exits the process
@@ -39,6 +40,7 @@ from typing import Any
 from ..scenario import Scenario
 from ..stats.aggregate import WorkerDelta
 from .limits import LimitError, check_fd_capacity
+from .parts import PartsEngine, apply_control
 from .shares import WorkerShare
 from .worker_engine import WorkerEngine
 
@@ -161,7 +163,12 @@ async def _serve(
         conn.send(("delta", delta))
 
     check_fd_capacity(share.users, share.workers)  # a remote worker checks its own machine
-    engine = WorkerEngine(scenario, host, share, send)
+    # [[scenarios]]: an engine per scenario, their seconds merged (engine/parts.py)
+    engine: WorkerEngine | PartsEngine = (
+        PartsEngine(scenario, host, share, send)
+        if scenario.parts
+        else WorkerEngine(scenario, host, share, send)
+    )
     conn.send(("ready", {"pid": os.getpid(), "host": socket.gethostname()}))
     msg = control.inbox.get()  # nothing runs on this loop yet: blocking here costs nothing
     if msg[0] != "go":
@@ -174,19 +181,15 @@ async def _serve(
                 msg = control.inbox.get_nowait()
             except queue.Empty:
                 return
-            op = msg[0]
-            if op == "stop":
-                engine.stop()
-            elif op == "pause":
-                engine.pause()
-            elif op == "resume":
-                engine.resume()
-            elif op == "users":
-                rate = float(msg[2]) if len(msg) > 2 else None
-                classes = tuple(msg[3]) if len(msg) > 3 else None
-                engine.set_target(int(msg[1]), manual=True, spawn_rate=rate, classes=classes)
-            elif op == "rate":
-                engine.set_rate(float(msg[1]))
+            if isinstance(engine, PartsEngine):
+                if msg[0] == "part":  # ("part", scenario, message): to that one only
+                    one = engine.part(int(msg[1]))
+                    if one is not None:
+                        apply_control(one, tuple(msg[2]))
+                elif msg[0] in ("stop", "pause", "resume"):
+                    getattr(engine, msg[0])()
+            else:
+                apply_control(engine, msg)
 
     # Sends block: a delta bigger than the socket's buffer (thousands of active
     # endpoints) waits for the coordinator rather than being cut short (uvloop had once

@@ -57,11 +57,14 @@ class WorkerEngine:
         *,
         observer: Observer | None = None,
         journeys: bool = False,
+        watch_loop: bool = True,
     ) -> None:
         """``observer``: copy every exchange to it (the dry run, ``--http-debug``: the
         users are then observed subclasses, see engine/observe.py); ``journeys``: plain
-        requests as one-step flows even without flows (the dry run walks them in order)."""
+        requests as one-step flows even without flows (the dry run walks them in order);
+        ``watch_loop``: watch the event loop (one engine per process does: see parts.py)."""
         self.scenario = scenario
+        self.watch_loop = watch_loop
         self.share = share
         self.send = send
         self.http_debug: HttpDebug | None = None
@@ -143,9 +146,18 @@ class WorkerEngine:
         self.spawn_rate = share.spawn_rate  # users started per second (a shape changes it)
         self.excess = 0
         self.remaining = share.requests
+        # Iterations ([[scenarios]]): those this worker's users share, or each user's (the
+        # open model's are its arrival budget, ``remaining``). An iteration is a request of
+        # the plain mix, a flow's run, or a script task's call (see begin_iteration).
+        load = scenario.load
+        self.iterations_left = share.iterations if not load.is_open else None
+        self.per_user = load.iterations_per_user if not load.is_open else None
+        self.counts_iterations = self.iterations_left is not None or self.per_user is not None
+        self._iterations_of: dict[User, int] = {}
+        self.start_s = load.start_s  # the load starts this long after the engine's start
         self.paused = False
         self.stopped = False  # no new requests; finishing the ones in flight
-        self.gate = self.remaining is not None
+        self.gate = self.remaining is not None or self.counts_iterations
         self.tick = 0  # the second being recorded: [tick, tick + 1) after the start
         self.start_mono = 0.0
         self.start_ns = 0  # the start, on perf_counter_ns (the users' clock)
@@ -171,6 +183,7 @@ class WorkerEngine:
         self._ticker: asyncio.TimerHandle | None = None
         self._watchdog: asyncio.TimerHandle | None = None
         self._stager: asyncio.TimerHandle | None = None
+        self._stopper: asyncio.TimerHandle | None = None
         self.watch: LoopWatch | None = None  # the loop's heartbeat and watchdog, from run()
         self.driver: OpenDriver | None = None
         if self.open_model:
@@ -227,10 +240,49 @@ class WorkerEngine:
                 self.retire(user)
                 return False
             self.remaining -= 1
+        if self.counts_iterations and self._starts_iteration(user):
+            return self.begin_iteration(user)
         return True
 
     def _update_gate(self) -> None:
-        self.gate = self.stopped or self.paused or self.excess > 0 or self.remaining is not None
+        self.gate = (
+            self.stopped
+            or self.paused
+            or self.excess > 0
+            or self.remaining is not None
+            or self.counts_iterations
+        )
+
+    def _starts_iteration(self, user: User) -> bool:
+        """Does this request begin an iteration? Each of the plain mix does; a flow user's
+        first step does; a script user counts its tasks itself (begin_iteration)."""
+        if self.script is not None:
+            return False
+        return getattr(user, "step", None) is None
+
+    def begin_iteration(self, user: User) -> bool:
+        """One more iteration for ``user``, if the budget allows; else it is retired (a
+        user done with its own iterations is not replaced)."""
+        left = self.iterations_left
+        if left is not None:
+            if left <= 0:
+                self.retire(user)
+                return False
+            self.iterations_left = left - 1
+        if self.per_user is not None:
+            done = self._iterations_of.get(user, 0)
+            if done >= self.per_user:
+                self.target = max(0, self.target - 1)
+                self.retire(user)
+                return False
+            self._iterations_of[user] = done + 1
+        return True
+
+    def _iterations_spent(self) -> bool:
+        """Every iteration this engine owes has begun (its users end as they finish)."""
+        if self.iterations_left is not None and self.iterations_left <= 0:
+            return True
+        return self.per_user is not None and self.target <= 0 and not self.stages
 
     def add_user(self, user: User) -> None:
         """A new user (or open-model slot) joins."""
@@ -244,7 +296,13 @@ class WorkerEngine:
         if user in self.users:
             self._count_users()
             self.users.discard(user)
-        if not self.users and (self.stopped or self.remaining == 0):
+            if self.counts_iterations:
+                self._iterations_of.pop(user, None)
+        if not self.users and (
+            self.stopped
+            or self.remaining == 0
+            or (self.counts_iterations and self._iterations_spent())
+        ):
             self._idle.set()
 
     def _count_users(self, until: int | None = None) -> None:
@@ -389,14 +447,18 @@ class WorkerEngine:
         if delay > 0:
             await asyncio.sleep(delay)
         self._cpu_mark = self._cpu()
-        self._watch_loop()
+        if self.watch_loop:
+            self._watch_loop()
         self._schedule_tick()
         self._watchdog = self.loop.call_later(WATCHDOG_S, self._check_deadlines)
         spawner = None
         if self.script is not None:
             self.script.started()  # a locustfile's test_start
+        stop_after = self.scenario.load.stop_after_s
+        if stop_after is not None:  # a [[scenarios]] entry's stages are over: it ends
+            self._stopper = self.loop.call_later(stop_after, self.stop)
         if self.driver is not None:
-            self.driver.start(self.start_ns)
+            self.driver.start(self.start_ns + int(self.start_s * NS))
         else:
             if self.stages:
                 self._follow_stages()
@@ -408,6 +470,8 @@ class WorkerEngine:
                 spawner.cancel()
             if self._stager is not None:
                 self._stager.cancel()
+            if self._stopper is not None:
+                self._stopper.cancel()
             for user in list(self.users):
                 user.cancel()
             self._count_users()
@@ -475,7 +539,7 @@ class WorkerEngine:
         """Closed model with stages: move the user target along the ramp every 100 ms."""
         if self.stopped or not self.stages:
             return
-        elapsed = time.monotonic() - self.start_mono
+        elapsed = max(0.0, time.monotonic() - self.start_mono - self.start_s)
         level = self.scenario.load.level_at(elapsed)
         share = split_evenly(round(level), self.share.workers)[self.share.worker]
         if share != self.target:
@@ -490,11 +554,13 @@ class WorkerEngine:
         that makes them all due within one step (``bench`` asks for ``MAX_USERS`` a
         second) starts them all at once; none starts once the request budget is spent.
         """
+        if self.start_s > 0:  # a [[scenarios]] entry that starts later
+            await asyncio.sleep(max(0.0, self.start_mono + self.start_s - time.monotonic()))
         started = 0
         t_start = time.monotonic()
         while not self.stopped:
             rate = self.spawn_rate if not self.stages else 1e9
-            if self._budget_spent():
+            if self._budget_spent() or (self.counts_iterations and self._iterations_spent()):
                 if not self.users:
                     self._idle.set()
                 return

@@ -86,16 +86,23 @@ def replay(path: str | Path, note: Callable[[str], None] = lambda _: None) -> Ru
 
 def _replay(path: str | Path, header: dict[str, Any], note: Callable[[str], None]) -> RunResult:
     keys = [tuple(k) for k in header["endpoints"]]
+    groups = [str(g) for g in header.get("endpoint_groups", ())]  # [[scenarios]]
     checks = [tuple(k) for k in header.get("checks", ())]
+    check_groups = [str(g) for g in header.get("check_groups", ())]
     for line in _lines(path, lambda _: None):  # first pass: every row a script named
         keys += [tuple(k) for k in line.get("new_endpoints", ())]
+        groups += [str(g) for g in line.get("new_endpoint_groups", ())]
         checks += [tuple(k) for k in line.get("new_checks", ())]
+        check_groups += [str(g) for g in line.get("new_check_groups", ())]
     agg = RunAggregate(
         [(str(m), str(n)) for m, n in keys],
         workers=1,
         flows=tuple(header["flows"]),
         warmup_s=float(header.get("warmup_s") or 0.0),
+        groups=groups if len(groups) == len(keys) else (),
+        flow_groups=[str(g) for g in header.get("flow_groups", ())],
         checks=[(str(e), str(n), bool(soft)) for e, n, soft in checks],
+        check_groups=check_groups if len(check_groups) == len(checks) else (),
     )
     open_model = header.get("mode") == "arrival-rate"
     end: dict[str, Any] | None = None
@@ -264,12 +271,15 @@ def _result(
                 span.ttfb,
                 span.stream.ttft if span.stream is not None else None,
                 span.stream.gaps if span.stream is not None else None,
+                group,
             )
-            for (method, name), span in zip(agg.endpoint_keys, agg.cumulative, strict=True)
+            for (method, name), span, group in zip(
+                agg.endpoint_keys, agg.cumulative, agg.endpoint_groups, strict=True
+            )
         ],
         flows=[
-            FlowResult(name, span.stats(duration), span.hist, span.service)
-            for name, span in zip(agg.flow_names, agg.flows, strict=True)
+            FlowResult(name, span.stats(duration), span.hist, span.service, group)
+            for name, span, group in zip(agg.flow_names, agg.flows, agg.flow_groups, strict=True)
         ],
         errors=agg.error_rows(),
         checks=agg.check_stats(),

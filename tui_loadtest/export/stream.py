@@ -93,6 +93,16 @@ class StreamWriter:
             "endpoints": [list(k) for k in agg.endpoint_keys[: self._rows]],
             "flows": list(agg.flow_names),
             "checks": [list(k) for k in agg.check_keys[: self._checks]],
+            # [[scenarios]]: each endpoint's, flow's and check's scenario (files with them)
+            **(
+                {
+                    "endpoint_groups": agg.endpoint_groups[: self._rows],
+                    "flow_groups": list(agg.flow_groups),
+                    "check_groups": agg.check_groups[: self._checks],
+                }
+                if agg.parts
+                else {}
+            ),
             "load": msgspec.to_builtins(
                 load_report(run.load, users=run.users_planned, workers=run.workers)
             ),
@@ -138,10 +148,14 @@ class StreamWriter:
         keys = run.aggregate.endpoint_keys
         if len(keys) > self._rows:  # a script named new requests
             line["new_endpoints"] = [list(k) for k in keys[self._rows :]]
+            if run.aggregate.parts:
+                line["new_endpoint_groups"] = run.aggregate.endpoint_groups[self._rows :]
             self._rows = len(keys)
         checks = run.aggregate.check_keys
         if len(checks) > self._checks:  # a script named new checks
             line["new_checks"] = [list(k) for k in checks[self._checks :]]
+            if run.aggregate.parts:
+                line["new_check_groups"] = run.aggregate.check_groups[self._checks :]
             self._checks = len(checks)
         if sec.checks:
             line["checks"] = [[row, p, f] for row, (p, f) in sorted(sec.checks.items())]

@@ -103,9 +103,15 @@ class RunTotals:
         self.started_unix = time.time()
         self._lock = threading.Lock()
         self._keys = run.aggregate.endpoint_keys  # grows as a script names rows
+        # [[scenarios]]: each row's scenario, in its label (the same request in two
+        # scenarios is two rows, and two series): "browse · GET /x"
+        self._groups = run.aggregate.endpoint_groups
         self._endpoints: list[EndpointTotals] = []
         self._other: EndpointTotals | None = None
-        self._flow_names = run.aggregate.flow_names
+        self._flow_names = tuple(
+            f"{group} · {name}" if group else name
+            for name, group in zip(run.aggregate.flow_names, run.aggregate.flow_groups, strict=True)
+        )
         self._iterations = [0] * len(self._flow_names)
         self._failed = [0] * len(self._flow_names)
         self._dropped = 0
@@ -121,6 +127,8 @@ class RunTotals:
         keys = self._keys
         while len(self._endpoints) < min(len(keys), MAX_ENDPOINTS):
             method, name = keys[len(self._endpoints)]
+            group = self._groups[len(self._endpoints)]
+            name = f"{group} · {name}" if group else name
             # "2xx" from 0: a counter first seen at 0 gives Prometheus' increase() its start
             self._endpoints.append(EndpointTotals(method, name, requests={"2xx": 0}))
 

@@ -161,7 +161,9 @@ def _alert(run: Run | RepeatedRun, shown: int) -> int:
 
 def plan_line(snap: Snapshot) -> str:
     """The first line of a headless run: how long it will take, before it takes it."""
-    if snap.mode == "arrival-rate":
+    if snap.scenarios:  # [[scenarios]]: each has its load (the start event says which)
+        load = f"{len(snap.scenarios)} scenarios ({', '.join(p.name for p in snap.scenarios)})"
+    elif snap.mode == "arrival-rate":
         rate = snap.rate_target
         load = f"{rate:g} requests/s" if rate else "an arrival-rate ramp"
     else:

@@ -98,6 +98,7 @@ def html_report(
         _cards(result),
         *_thresholds(result),
         *_repeats(result),
+        *_scenarios(result),
         "<h2>Endpoints</h2>",
         _endpoint_table(result),
         *_tags(result),
@@ -227,7 +228,34 @@ def _endpoint_table(result: RunResult) -> str:
     head = ["Method", "Endpoint", "Requests", "Failures", "P50 ms", "P95 ms", "P99 ms",
             "Max ms", *(["TTFB P50 ms", "TTFB P95 ms"] if ttfb else []), "Req/s",
             "Errors"]  # fmt: skip
+    if any(e.scenario for e in result.endpoints):  # [[scenarios]]: whose row each one is
+        rows = [[escape(e.scenario), *row] for e, row in zip(result.endpoints, rows, strict=True)]
+        return _table(["Scenario", *head], rows, left=3)
     return _table(head, rows, left=2)
+
+
+def _scenarios(result: RunResult) -> list[str]:
+    """Each ``[[scenarios]]`` entry, its endpoints' figures together."""
+    groups = result.scenario_groups()
+    if not groups:
+        return []
+    rows = [
+        [
+            escape(g.name),
+            "arrival rate" if g.mode == "arrival-rate" else escape(g.mode),
+            fmt_int(g.stats.requests),
+            fmt_ms(g.stats.latency.p50),
+            fmt_ms(g.stats.latency.p95),
+            fmt_ms(g.stats.latency.p99),
+            fmt_rate(g.stats.rps),
+            fmt_pct(g.stats.error_rate),
+            fmt_int(g.iterations) if g.iterations else "",
+        ]
+        for g in groups
+    ]
+    head = ["Scenario", "Model", "Requests", "P50 ms", "P95 ms", "P99 ms", "Req/s", "Errors",
+            "Iterations"]  # fmt: skip
+    return ["<h2>Scenarios</h2>", _table(head, rows, left=2)]
 
 
 def _tags(result: RunResult) -> list[str]:
@@ -258,7 +286,7 @@ def _checks(result: RunResult) -> list[str]:
         return []
     rows = [
         [
-            escape(c.endpoint),
+            escape(f"{c.scenario} · {c.endpoint}" if c.scenario else c.endpoint),
             escape(c.name) + (" <small>(soft)</small>" if c.soft else ""),
             fmt_int(c.passed),
             fmt_int(c.failed),
@@ -312,7 +340,12 @@ def _error_table(result: RunResult) -> str:
     if not result.errors:
         return "<p>No errors.</p>"
     rows = [
-        [escape(e.label), escape(e.endpoint), fmt_int(e.count), escape(e.message)]
+        [
+            escape(e.label),
+            escape(f"{e.scenario} · {e.endpoint}" if e.scenario else e.endpoint),
+            fmt_int(e.count),
+            escape(e.message),
+        ]
         for e in result.errors
     ]
     return _table(["Kind", "Endpoint", "Count", "Last message"], rows, left=2)

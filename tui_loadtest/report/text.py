@@ -122,7 +122,7 @@ _GUIDE_TABLE_WIDTH = 8 + 1 + 41 + 1 + 4 * 11 + len("100.00%")
 def endpoint_table(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
     """The endpoint table: method, endpoint, P50, P95, P99, RPS, errors; the guide's
     layout where it fits, else columns as wide as their figures and the endpoint's name
-    shortened to what is left."""
+    shortened to what is left. With ``[[scenarios]]``, each scenario's rows under its name."""
     rows = [
         (
             e.method,
@@ -135,17 +135,18 @@ def endpoint_table(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
         )
         for e in result.endpoints
     ]
+    groups = [e.scenario for e in result.endpoints]
     if width >= _GUIDE_TABLE_WIDTH:
         lines = [
             f"{'Method':<8} {'Endpoint':<41} {'P50':<10} {'P95':<10} {'P99':<10} {'RPS':<10}"
             " Errors",
             rule("-", width),
         ]
-        lines += [
+        body = [
             f"{m:<8} {name:<41} {p50:<10} {p95:<10} {p99:<10} {rps:<10} {err}"
             for m, name, p50, p95, p99, rps, err in rows
         ]
-        return lines
+        return lines + _grouped(body, groups)
     head = ("Method", "Endpoint", "P50", "P95", "P99", "RPS", "Errors")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     gaps = len(head) - 1
@@ -161,6 +162,40 @@ def endpoint_table(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
         lines.append(row.rstrip())
         if i == 0:
             lines.append(rule("-", width))
+    return lines[:2] + _grouped(lines[2:], groups)
+
+
+def _grouped(rows: list[str], groups: list[str]) -> list[str]:
+    """Table rows with each ``[[scenarios]]`` entry's name above its own (rows of a file
+    without them are left as they are)."""
+    if not any(groups):
+        return rows
+    out: list[str] = []
+    for group in dict.fromkeys(groups):
+        out.append(f"[{group}]" if group else "[run]")
+        out += [row for row, g in zip(rows, groups, strict=True) if g == group]
+    return out
+
+
+def scenario_table(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
+    """Each ``[[scenarios]]`` entry: its requests, P50, P95, P99, rate, errors and
+    iterations, its endpoints together; nothing for a file without them."""
+    groups = result.scenario_groups()
+    if not groups:
+        return []
+    name_w = max(8, min(30, width - 71, max(len(g.name) for g in groups)))
+    lines = [
+        f"{'Scenario':<{name_w}} {'Requests':>10} {'P50':>8} {'P95':>8} {'P99':>8} "
+        f"{'RPS':>9} {'Errors':>8} {'Iterations':>10}",
+        rule("-", width),
+    ]
+    for g in groups:
+        s, lat = g.stats, g.stats.latency
+        lines.append(
+            f"{clip(g.name, name_w):<{name_w}} {fmt_int(s.requests):>10} {fmt_ms(lat.p50):>8} "
+            f"{fmt_ms(lat.p95):>8} {fmt_ms(lat.p99):>8} {fmt_rate(s.rps):>9} "
+            f"{fmt_pct(s.error_rate):>8} {fmt_int(g.iterations) if g.iterations else '-':>10}"
+        )
     return lines
 
 
@@ -176,14 +211,16 @@ def flow_table(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
         f"{'P50':>9} {'P95':>9} {'P99':>9}",
         rule("-", width),
     ]
+    body = []
     for f in result.flows:
         s = f.stats
         d = s.duration
         name = clip(f.name, name_w)
-        lines.append(
+        body.append(
             f"{name:<{name_w}} {fmt_int(s.iterations):>10} {fmt_int(s.failed):>8} "
             f"{fmt_rate(s.rate):>8} {fmt_ms(d.p50):>9} {fmt_ms(d.p95):>9} {fmt_ms(d.p99):>9}"
         )
+    lines += _grouped(body, [f.scenario for f in result.flows])
     note = "from each arrival's intended start" if corrected else "from the first send"
     lines.append(f"Iteration duration in ms, {note}, think time between steps included.")
     return lines
@@ -258,6 +295,7 @@ def check_table(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
     lines = [f"{'Check':<{name_w}} {'Passed':>10} {'Failed':>9} {'Rate':>9}", rule("-", width)]
     for c in result.checks:
         label = f"{c.endpoint}: {c.name}" if c.endpoint else c.name
+        label = f"{c.scenario} · {label}" if c.scenario else label
         label += " (soft)" if c.soft else ""
         mark = "✓" if not c.failed else "✗"
         lines.append(
@@ -329,7 +367,7 @@ def error_table(result: RunResult, width: int = PIPED_WIDTH) -> list[str]:
     rows = [
         (
             f"HTTP {e.status}" if e.kind == "http" and e.status else e.kind,
-            e.endpoint,
+            f"{e.scenario} · {e.endpoint}" if e.scenario else e.endpoint,
             fmt_int(e.count),
             e.message,
         )
@@ -549,6 +587,7 @@ def run_summary(result: RunResult, width: int | None = None) -> str:
         "",
         *threshold_lines(result, fits),
         *(["Latency Views", thin, *views, ""] if views else []),
+        *(["Scenarios", thin, *parts, ""] if (parts := scenario_table(result, fits)) else []),
         "Endpoint Performance",
         thin,
         *endpoint_table(result, fits),

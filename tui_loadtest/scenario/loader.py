@@ -15,56 +15,42 @@ import stat
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from functools import partial
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..durations import format_duration, parse_think_time
 from ..errors import ScenarioError
 from .checks import (
-    RATE_LIMIT,
-    USERS_LIMIT,
     Check,
     Context,
-    at_most,
     boolean,
     choice,
     duration,
-    is_number,
-    positive_int,
-    request_rate,
-    spawn_rate,
     text,
-    user_count,
-    warmup_problem,
 )
 from .cluster import parse_cluster
 from .data_files import columns_hint, parse_data
 from .export_table import parse_export
 from .flow_table import parse_flows
 from .headers import parse_headers
+from .load_table import parse_load
 from .messages import join, show
 from .model import (
-    ARRIVALS,
     COMPRESSIONS,
-    MAX_DURATION_S,
     MAX_ENDPOINTS,
-    MAX_RATE,
     MAX_REDIRECTS,
-    MAX_USERS,
-    MODES,
     TRANSPORTS,
     HttpSpec,
     LoadSpec,
     Scenario,
+    ScenarioPart,
     ScriptSpec,
-    Stage,
 )
 from .monitor_table import parse_monitor
 from .redact import redact_proxy, report_dict
 from .request_table import parse_requests
+from .scenarios_table import parse_parts
 from .script_file import load_script
 from .setup_table import parse_setup
 from .tags import parse_tags
@@ -110,6 +96,7 @@ _TOP_KEYS = (
     "tags",
     "setup",
     "teardown",
+    "scenarios",
 )
 
 
@@ -137,8 +124,14 @@ def parse_scenario(
         host = normalize_host(raw_host)
     except ValueError as exc:
         raise ctx.expected("host", str(exc).removeprefix("expected "), raw_host) from None
-    load = _parse_load(ctx, data.get("load"))
+    has_parts = "scenarios" in data
+    load = parse_load(ctx, data.get("load"), parts=has_parts)
     http, http_report = _parse_http(ctx, data.get("http"))
+    if has_parts and "script" in data:
+        raise ctx.fail(
+            "script",
+            'with [[scenarios]], give script = "users.py" in the [[scenarios]] that runs it',
+        )
     script = _parse_script(ctx, data)
     data_files = parse_data(ctx, data.get("data"))
     setup, setup_reports = parse_setup(ctx, "setup", data.get("setup"), http.headers)
@@ -154,7 +147,7 @@ def parse_scenario(
         data.get("requests"),
         http.headers,
         known=columns | setup_names,
-        optional="flows" in data or script is not None,
+        optional="flows" in data or script is not None or has_parts,
         unknown_hint=columns_hint(data_files) and f"add vars{columns_hint(data_files)}",
     )
     taken = {r.name: r.method for r in requests}
@@ -169,14 +162,24 @@ def parse_scenario(
                         f"flows[{index}].steps[{step_no}].capture.{c.name}",
                         f"{show(c.name)} is captured by [setup] (its values are read-only)",
                     )
-    if len(taken) > MAX_ENDPOINTS:  # every request and flow step has its own row
+    parts = parse_parts(ctx, data["scenarios"], requests, flows) if has_parts else ()
+    rows = len(taken)
+    if parts:  # each scenario's rows are its own
+        rows = len(
+            Scenario(name="", host=None, load=load, http=http, requests=(), parts=parts).endpoints
+        )
+    if rows > MAX_ENDPOINTS:  # every request and flow step has its own row
         raise ctx.fail(
-            "flows",
+            "scenarios" if parts else "flows",
             f"expected at most {MAX_ENDPOINTS} endpoints in all ([[requests]] and the flows' "
-            f"steps), got {len(taken)}",
+            f"steps{', in each scenario' if parts else ''}), got {rows}",
         )
     if http.transport == "httpx" and (
-        flows or data_files or script is not None or any(r.checks for r in requests)
+        flows
+        or data_files
+        or script is not None
+        or any(r.checks for r in requests)
+        or any(p.script is not None for p in parts)
     ):
         raise ctx.fail(
             "http.transport",
@@ -194,17 +197,30 @@ def parse_scenario(
         for c in spec.checks
     ]
     tags = parse_tags(ctx, "tags", data.get("tags"))
+    if parts:
+        load = _run_load(load, parts)
     tagged = Scenario(
-        name="", host=None, load=load, http=http, requests=requests, flows=flows, tags=tags
+        name="",
+        host=None,
+        load=load,
+        http=http,
+        requests=requests,
+        flows=flows,
+        tags=tags,
+        parts=parts,
     )
     tag_names = list(dict.fromkeys(t for tt in tagged.endpoint_tags.values() for t in tt))
+    scripted = script is not None or any(p.script is not None for p in parts)
+    if parts:
+        check_names = [name for _, name, _ in tagged.check_rows]
     thresholds = parse_thresholds(
         ctx,
         data.get("thresholds"),
-        list(taken),
-        iterations=bool(flows) or script is not None,
-        check_names=None if script is not None else list(dict.fromkeys(check_names)),
+        list(dict.fromkeys(name for _, name in tagged.endpoints)) if parts else list(taken),
+        iterations=bool(flows) or scripted,
+        check_names=None if scripted else list(dict.fromkeys(check_names)),
         tag_names=tag_names,
+        scenario_names=[p.name for p in parts],
     )
     if script is not None and "host" not in data and script.host is not None:
         host = script.host  # the script's own host (Locust's): the file's host comes first
@@ -228,6 +244,7 @@ def parse_scenario(
         tags=tags,
         setup=setup,
         teardown=teardown,
+        parts=parts,
     )
     redacted = report_dict(scenario, http_report, request_reports, flow_reports)
     if setup:
@@ -235,6 +252,22 @@ def parse_scenario(
     if teardown:
         redacted["teardown"] = teardown_reports
     return replace(scenario, redacted=redacted, secrets=frozenset(ctx.secrets))
+
+
+def _run_load(load: LoadSpec, parts: tuple[ScenarioPart, ...]) -> LoadSpec:
+    """The ``load`` of a file with ``[[scenarios]]``: its run time and warm-up, and the
+    users of every closed scenario (the peak of its stages) as the run's users; an
+    arrival rate and its cap when every scenario has one."""
+    if all(p.load.is_open for p in parts):
+        return replace(
+            load,
+            mode="arrival-rate",
+            users=0,
+            rate=sum(p.load.peak_level for p in parts),
+            max_users=sum(p.load.max_users for p in parts),
+        )
+    closed = [p.load for p in parts if not p.load.is_open]
+    return replace(load, users=sum(int(p.peak_level) for p in closed))
 
 
 def _parse_script(ctx: Context, data: Mapping[str, Any]) -> ScriptSpec | None:
@@ -378,122 +411,6 @@ def _check_values(ctx: Context, data: dict[str, Any]) -> None:
                 join(key, child) if depth < 4 else key if key.endswith("...") else key + "..."
             )
             stack.append((item, depth + 1, child_key))
-
-
-# --------------------------------------------------------------------------- load
-
-
-def _think_time(ctx: Context, key: str, value: Any) -> tuple[float, float]:
-    try:
-        return parse_think_time(value)
-    except ValueError as exc:
-        raise ctx.expected(key, str(exc).removeprefix("expected "), value) from None
-
-
-# [load] values: (key, LoadSpec field, check), checked in this order. Which keys
-# a mode allows is decided before these run, so each check judges only its value.
-_LOAD_VALUES: tuple[tuple[str, str, Check], ...] = (
-    ("users", "users", user_count),
-    ("spawn_rate", "spawn_rate", spawn_rate),
-    ("run_time", "run_time_s", duration),
-    ("requests", "requests", positive_int),
-    ("think_time", "think_time", _think_time),
-    ("rate", "rate", request_rate),
-    ("max_users", "max_users", user_count),
-    ("arrival", "arrival", partial(choice, choices=ARRIVALS)),
-    ("warmup", "warmup_s", duration),
-)
-_LOAD_KEYS = ("mode", *(key for key, _, _ in _LOAD_VALUES), "stages")
-_CLOSED_ONLY = ("users", "spawn_rate", "think_time")
-_OPEN_ONLY = ("rate", "max_users", "arrival")
-
-
-def _parse_load(ctx: Context, raw: Any) -> LoadSpec:
-    table = ctx.table("load", raw, "a table ([load])")
-    ctx.check_keys("load", table, _LOAD_KEYS)
-    mode = choice(ctx, "load.mode", table.get("mode", "users"), MODES)
-    is_open = mode == "arrival-rate"
-    _check_mode_keys(ctx, table, is_open)
-    stages = _parse_stages(ctx, table.get("stages"), is_open)
-    if stages:
-        for name in ("rate",) if is_open else ("users", "spawn_rate"):
-            if name in table:
-                what = "rate" if is_open else "users"
-                raise ctx.fail(
-                    f"load.{name}",
-                    f"not used with [[load.stages]] (each stage's target sets the {what})",
-                )
-    elif is_open and "rate" not in table:
-        raise ctx.fail("load.rate", 'required when mode = "arrival-rate" (or give [[load.stages]])')
-    values = {
-        attr: check(ctx, f"load.{name}", table[name])
-        for name, attr, check in _LOAD_VALUES
-        if name in table
-    }
-    load = LoadSpec(mode=mode, stages=stages, **values)
-    problem = warmup_problem(load.warmup_s, load.duration_s)
-    if problem:
-        raise ctx.fail("load.warmup", problem)
-    if load.warmup_s and load.duration_s is not None and load.warmup_s >= load.duration_s:
-        raise ctx.fail(
-            "load.warmup",
-            f"expected less than the run's {format_duration(load.duration_s)} (the warm-up is "
-            "the first part of run_time)",
-        )
-    return load
-
-
-def _check_mode_keys(ctx: Context, table: Mapping[str, Any], is_open: bool) -> None:
-    """Reject keys of the other load model: they would silently do nothing."""
-    if is_open:
-        for name in _CLOSED_ONLY:
-            if name in table:
-                raise ctx.fail(
-                    f"load.{name}",
-                    'only used with mode = "users" (in "arrival-rate" mode '
-                    "rate, max_users and arrival set the load)",
-                )
-    else:
-        for name in _OPEN_ONLY:
-            if name in table:
-                raise ctx.fail(
-                    f"load.{name}",
-                    'needs mode = "arrival-rate" (in "users" mode '
-                    "users, spawn_rate and think_time set the load)",
-                )
-
-
-def _parse_stages(ctx: Context, raw: Any, is_open: bool) -> tuple[Stage, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list) or not raw or not all(isinstance(s, dict) for s in raw):
-        raise ctx.expected("load.stages", "one or more [[load.stages]] tables", raw)
-    stages = []
-    for index, item in enumerate(raw, start=1):
-        key = join("load.stages", index)
-        ctx.check_keys(key, item, ("duration", "target"))
-        for name in ("duration", "target"):
-            if name not in item:
-                raise ctx.fail(key, f'missing key "{name}"')
-        seconds = duration(ctx, f"{key}.duration", item["duration"])
-        target = item["target"]
-        if is_open:
-            if not is_number(target) or target < 0:
-                raise ctx.expected(f"{key}.target", "a number of requests per second >= 0", target)
-            at_most(ctx, f"{key}.target", target, MAX_RATE, RATE_LIMIT)
-        else:
-            if isinstance(target, bool) or not isinstance(target, int) or target < 0:
-                raise ctx.expected(f"{key}.target", "a whole number of users >= 0", target)
-            at_most(ctx, f"{key}.target", target, MAX_USERS, USERS_LIMIT)
-        stages.append(Stage(duration_s=seconds, target=float(target)))
-    total = sum(stage.duration_s for stage in stages)
-    if total > MAX_DURATION_S:
-        raise ctx.fail(
-            "load.stages",
-            f'expected stages lasting at most one year in all ("8760h"), '
-            f"got {format_duration(total)}",
-        )
-    return tuple(stages)
 
 
 # --------------------------------------------------------------------------- http

@@ -12,7 +12,7 @@ import math
 import random
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..durations import MAX_DURATION_S as MAX_DURATION_S  # one year; re-exported
@@ -168,6 +168,20 @@ class LoadSpec:
     arrival: str = "even"
     stages: tuple[Stage, ...] = ()
     warmup_s: float = 0.0
+    # One scenario of several ([[scenarios]]): when its load starts after the run's start,
+    # when its engines stop it by themselves (the end of its stages), and its iterations:
+    # ``iterations`` shared by all its users (k6's shared-iterations), or
+    # ``iterations_per_user`` each (k6's per-vu-iterations). An iteration is a request
+    # of the plain mix, a flow's run, or a script task's call.
+    start_s: float = 0.0
+    stop_after_s: float | None = None
+    iterations: int | None = None
+    iterations_per_user: int | None = None
+
+    @property
+    def counts_iterations(self) -> bool:
+        """The load ends after a number of iterations (``iterations``, per user or shared)."""
+        return self.iterations is not None or self.iterations_per_user is not None
 
     @property
     def effective_spawn_rate(self) -> float:
@@ -283,6 +297,7 @@ class Threshold:
     check: str | None = None  # metric "checks": the checks of this name (None: all)
     strict: bool = False  # "rate > x" rather than "rate >= x"
     tag: str | None = None  # the endpoints with this tag, together (not with ``endpoint``)
+    scenario: str | None = None  # a [[scenarios]] entry's rows (and iterations), together
 
     @property
     def is_lower_bound(self) -> bool:
@@ -296,6 +311,8 @@ class Threshold:
             return "checks" if self.check is None else f"checks.{self.check}"
         if self.tag is not None:
             return f"tags.{self.tag}.{self.metric}"
+        if self.scenario is not None:
+            return f"scenarios.{self.scenario}.{self.metric}"
         prefix = f"endpoints.{self.endpoint}." if self.endpoint is not None else ""
         return prefix + self.metric
 
@@ -575,6 +592,22 @@ class ExportSpec:
 
 
 @dataclass(frozen=True)
+class ScenarioPart:
+    """One ``[[scenarios]]`` entry: a workload with its own load model (``load``: closed
+    users, stages, an arrival rate, iterations; its start offset and think time), run
+    beside the file's other scenarios on the same workers. It runs requests and flows of
+    the file's ``[[requests]]`` and ``[[flows]]`` (by name), or a script of its own.
+    Its rows keep their names and are grouped under ``name`` everywhere."""
+
+    name: str
+    load: LoadSpec
+    requests: tuple[RequestSpec, ...] = ()
+    flows: tuple[FlowSpec, ...] = ()
+    script: ScriptSpec | None = None
+    tags: tuple[str, ...] = ()  # every request and flow it runs has them too
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A complete, validated scenario. ``host`` None means the embedded demo target.
 
@@ -609,6 +642,52 @@ class Scenario:
     setup: tuple[StepSpec, ...] = ()
     teardown: tuple[StepSpec, ...] = ()
     setup_values: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # [[scenarios]]: several workloads at once, each with its own load model (``load``
+    # then holds only the run's length and warm-up). Empty: the file's one workload.
+    parts: tuple[ScenarioPart, ...] = ()
+
+    def part(self, index: int) -> Scenario:
+        """The ``index``-th of ``parts`` as a scenario of its own: what one engine runs
+        (the file's HTTP options, data files and setup values; its own load and rows)."""
+        p = self.parts[index]
+        return replace(
+            self,
+            name=p.name,
+            load=p.load,
+            requests=p.requests,
+            flows=p.flows,
+            script=p.script,
+            tags=(*self.tags, *(t for t in p.tags if t not in self.tags)),
+            thresholds=(),
+            parts=(),
+        )
+
+    @property
+    def part_views(self) -> tuple[Scenario, ...]:
+        """Each of ``parts`` as a scenario (see :meth:`part`)."""
+        return tuple(self.part(i) for i in range(len(self.parts)))
+
+    @property
+    def endpoint_groups(self) -> tuple[str, ...]:
+        """The scenario (``[[scenarios]]`` name) of each row of :attr:`endpoints`; all ""
+        for a file without ``[[scenarios]]``."""
+        if not self.parts:
+            return ("",) * len(self.endpoints)
+        return tuple(v.name for v in self.part_views for _ in v.endpoints)
+
+    @property
+    def flow_groups(self) -> tuple[str, ...]:
+        """The scenario of each of :attr:`flow_names` (all "" without ``[[scenarios]]``)."""
+        if not self.parts:
+            return ("",) * len(self.flow_names)
+        return tuple(v.name for v in self.part_views for _ in v.flow_names)
+
+    @property
+    def check_groups(self) -> tuple[str, ...]:
+        """The scenario of each of :attr:`check_rows` (all "" without ``[[scenarios]]``)."""
+        if not self.parts:
+            return ("",) * len(self.check_rows)
+        return tuple(v.name for v in self.part_views for _ in v.check_rows)
 
     @property
     def setup_names(self) -> tuple[str, ...]:
@@ -630,6 +709,11 @@ class Scenario:
         """Each endpoint row's tags: the scenario's, its flow's and its own (steps sharing
         a row share them all), in the order first written."""
         found: dict[str, dict[str, None]] = {}
+        if self.parts:  # a row of the same name in two scenarios: the tags of both
+            for view in self.part_views:
+                for name, tags in view.endpoint_tags.items():
+                    found.setdefault(name, {}).update(dict.fromkeys(tags))
+            return {name: tuple(tags) for name, tags in found.items()}
         for r in self.requests:
             found.setdefault(r.name, {}).update(dict.fromkeys((*self.tags, *r.tags)))
         for f in self.flows:
@@ -641,7 +725,10 @@ class Scenario:
     @property
     def endpoints(self) -> tuple[tuple[str, str], ...]:
         """``(method, name)`` of every row of the tables, in order: the requests, then
-        each flow step under its name (steps sharing a name share a row)."""
+        each flow step under its name (steps sharing a name share a row). With
+        ``[[scenarios]]``: each scenario's rows in turn (``endpoint_groups`` says whose)."""
+        if self.parts:
+            return tuple(row for view in self.part_views for row in view.endpoints)
         rows = [(r.method, r.name) for r in self.requests]
         seen = {name for _, name in rows}
         for flow in self.flows:
@@ -655,6 +742,8 @@ class Scenario:
     def check_rows(self) -> tuple[tuple[str, str, bool], ...]:
         """``(endpoint name, check name, soft)`` of every check, in the order of the
         endpoints (a check on steps sharing a row, with the same name, is one row)."""
+        if self.parts:
+            return tuple(row for view in self.part_views for row in view.check_rows)
         rows: list[tuple[str, str, bool]] = []
         seen: set[tuple[str, str]] = set()
         specs = [*self.requests, *(step.request for f in self.flows for step in f.steps)]
@@ -667,7 +756,10 @@ class Scenario:
 
     @property
     def flow_names(self) -> tuple[str, ...]:
-        """The rows of the flow table: each ``[[flows]]``, or each task of a script."""
+        """The rows of the flow table: each ``[[flows]]``, or each task of a script (with
+        ``[[scenarios]]``: each scenario's in turn)."""
+        if self.parts:
+            return tuple(name for view in self.part_views for name in view.flow_names)
         if self.script is not None:
             names = tuple(name for name, _ in self.script.tasks)
             return names + ((self.script.on_start,) if self.script.on_start else ())

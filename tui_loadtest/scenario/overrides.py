@@ -132,6 +132,19 @@ def apply_overrides(
             raise flag_error("--host", str(exc).removeprefix("expected "), shown) from None
 
     load = sc.load
+    if sc.parts:  # each [[scenarios]] has its own load: only the run's length may change
+        for flag, given in (
+            ("--users", new_users),
+            ("--spawn-rate", new_spawn),
+            ("--rate", new_rate),
+            ("--max-users", new_max),
+            ("--requests", new_requests),
+        ):
+            if given is not None:
+                raise ScenarioError(
+                    f"{flag}: not for a file with [[scenarios]] (each has its own load: set "
+                    "it there; -t and --warmup apply to the whole run)"
+                )
     if new_rate is not None:
         for flag, given in (("--users", new_users), ("--spawn-rate", new_spawn)):
             if given is not None:
@@ -278,7 +291,9 @@ def _without_stages(load: LoadSpec) -> LoadSpec:
     return replace(load, stages=(), run_time_s=run_time)
 
 
-def plan_workers(load: LoadSpec, requested: int, cores: int) -> tuple[int, list[str]]:
+def plan_workers(
+    load: LoadSpec, requested: int, cores: int, parts: Sequence[LoadSpec] = ()
+) -> tuple[int, list[str]]:
     """How many workers to start for ``--workers requested``, and the notes to print.
 
     Never more than the load keeps busy (a worker per user, or per request per
@@ -289,6 +304,8 @@ def plan_workers(load: LoadSpec, requested: int, cores: int) -> tuple[int, list[
     if requested > MAX_WORKERS:
         raise flag_error("--workers", f"at most {MAX_WORKERS}", requested)
     notes = []
+    if parts:  # [[scenarios]]: as many as the busiest scenario keeps busy
+        load = max(parts, key=lambda p: p.useful_workers)
     workers = min(requested, load.useful_workers)
     if workers < requested:
         if load.is_open:

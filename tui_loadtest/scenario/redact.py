@@ -77,6 +77,7 @@ def threshold_dicts(thresholds: Iterable[Threshold]) -> list[dict[str, Any]]:
             "label": t.label,
             **({"check": t.check, "strict": t.strict} if t.metric == "checks" else {}),
             **({"tag": t.tag} if t.tag is not None else {}),
+            **({"scenario": t.scenario} if t.scenario is not None else {}),
         }
         for t in thresholds
     ]
@@ -250,7 +251,35 @@ def load_dict(load: LoadSpec) -> dict[str, Any]:
         "arrival": load.arrival,
         "stages": [{"duration_s": s.duration_s, "target": s.target} for s in load.stages],
         **({"warmup_s": load.warmup_s} if load.warmup_s else {}),
+        **({"start_s": load.start_s} if load.start_s else {}),
+        **({"iterations": load.iterations} if load.iterations is not None else {}),
+        **(
+            {"iterations_per_user": load.iterations_per_user}
+            if load.iterations_per_user is not None
+            else {}
+        ),
     }
+
+
+def parts_dicts(sc: Scenario) -> list[dict[str, Any]]:
+    """``[[scenarios]]`` as reports keep them: each one's load, and what it runs by name
+    (the requests and flows themselves are under ``requests`` and ``flows``)."""
+    out = []
+    for p in sc.parts:
+        entry: dict[str, Any] = {"name": p.name, "load": load_dict(p.load)}
+        if p.requests:
+            entry["requests"] = [r.name for r in p.requests]
+        if p.flows:
+            entry["flows"] = [f.name for f in p.flows]
+        if p.script is not None:
+            entry["script"] = {
+                "file": p.script.file,
+                "tasks": {name: weight for name, weight in p.script.tasks},
+            }
+        if p.tags:
+            entry["tags"] = list(p.tags)
+        out.append(entry)
+    return out
 
 
 def monitor_dict(monitor: MonitorSpec) -> dict[str, Any]:
@@ -360,5 +389,6 @@ def report_dict(
             else {}
         ),
         **journeys,
+        **({"scenarios": parts_dicts(sc)} if sc.parts else {}),
         **({"monitor": monitor_dict(sc.monitor)} if sc.monitor.active else {}),
     }

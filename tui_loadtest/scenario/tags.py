@@ -48,6 +48,11 @@ def select_tags(
         return scenario, []
     if scenario.script is not None:
         raise ScenarioError("--tags/--exclude-tags: a script's tasks have no tags yet")
+    if scenario.parts:
+        raise ScenarioError(
+            "--tags/--exclude-tags: not yet for a file with [[scenarios]] (each scenario "
+            "names what it runs)"
+        )
     wanted = set(tags) if tags is not None else None
     dropped = set(exclude or ())
     for flag, names in (("--tags", wanted or set()), ("--exclude-tags", dropped)):

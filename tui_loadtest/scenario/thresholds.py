@@ -23,10 +23,12 @@ def parse_thresholds(
     iterations: bool = True,
     check_names: list[str] | None = None,
     tag_names: list[str] | None = None,
+    scenario_names: list[str] | None = None,
 ) -> tuple[Threshold, ...]:
     """``iterations``: the scenario has flows or a script (``iteration_failure_rate``
     has something to measure); ``check_names``: the names of the scenario's checks
-    (None: any name, a script names its checks as it runs); ``tag_names``: its tags."""
+    (None: any name, a script names its checks as it runs); ``tag_names``: its tags;
+    ``scenario_names``: its ``[[scenarios]]``."""
     table = ctx.table("thresholds", raw, "a table ([thresholds])")
     found: list[Threshold] = []
     for name, value in table.items():
@@ -41,6 +43,15 @@ def parse_thresholds(
                 found += _tag_thresholds(ctx, join(key, tag), tag, metrics, tag_names)
         elif name.startswith("tags."):
             found += _tag_thresholds(ctx, key, name.removeprefix("tags."), value, tag_names)
+        elif name == "scenarios":
+            groups = ctx.table(
+                key, value, "a table of scenarios, like { browse = { p95_ms = 500 } }"
+            )
+            for part, metrics in groups.items():
+                found += _part_thresholds(ctx, join(key, part), part, metrics, scenario_names)
+        elif name.startswith("scenarios."):
+            part = name.removeprefix("scenarios.")
+            found += _part_thresholds(ctx, key, part, value, scenario_names)
         elif name == "checks" and isinstance(value, dict):
             for check, rate in value.items():
                 found.append(_check_threshold(ctx, join(key, check), check, rate, check_names))
@@ -64,6 +75,7 @@ def parse_thresholds(
                 "checks",
                 *(f"endpoints.{n}" for n in request_names),
                 *(f"tags.{t}" for t in tag_names or ()),
+                *(f"scenarios.{n}" for n in scenario_names or ()),
             ]
             guess = did_you_mean(name, choices)
             hint = (
@@ -160,5 +172,27 @@ def _tag_thresholds(
     ctx.check_keys(key, metrics, ENDPOINT_METRICS)
     return [
         replace(_threshold(ctx, join(key, metric), metric, value, None), tag=tag)
+        for metric, value in metrics.items()
+    ]
+
+
+def _part_thresholds(
+    ctx: Context, key: str, part: str, raw: Any, names: list[str] | None
+) -> list[Threshold]:
+    """``[thresholds.scenarios.checkout] p95_ms = 500``: one ``[[scenarios]]``'s rows
+    together (its ``iteration_failure_rate``: its flows' or script tasks' iterations)."""
+    known = names or []
+    if part not in known:
+        guess = did_you_mean(part, known)
+        hint = (
+            f"did you mean {show(guess)}?"
+            if guess
+            else "[[scenarios]]: " + (", ".join(show(n) for n in known) if known else "none")
+        )
+        raise ctx.fail(key, f"no scenario named {show(part)} ({hint})")
+    metrics = ctx.table(key, raw, "a table of metrics, like { p95_ms = 500 }")
+    ctx.check_keys(key, metrics, THRESHOLD_METRICS)
+    return [
+        replace(_threshold(ctx, join(key, metric), metric, value, None), scenario=part)
         for metric, value in metrics.items()
     ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 
@@ -25,6 +25,7 @@ from .model import (
     FlowStats,
     Latency,
     RunState,
+    ScenarioSnapshot,
     Snapshot,
     Stats,
     StreamStats,
@@ -153,6 +154,11 @@ class WorkerDelta:
     new_checks: list[tuple[str, str, bool]] = field(default_factory=list)
     # --http-debug: (endpoint, the exchange as text) copied this second, for the HTTP log
     http_debug: list[tuple[str, str]] = field(default_factory=list)
+    # [[scenarios]] (engine/parts.py): the scenario of each of ``new_endpoints`` and of
+    # ``new_checks`` (empty: none), and each scenario's (users, target, paused), in order
+    new_endpoint_groups: list[str] = field(default_factory=list)
+    new_check_groups: list[str] = field(default_factory=list)
+    parts: list[tuple[int, float, bool]] | None = None
 
 
 class _StreamSpan:
@@ -374,9 +380,10 @@ class _Second:
         "dropped",
         "lag",
         "checks",
+        "parts",
     )
 
-    def __init__(self, n_flows: int = 0) -> None:
+    def __init__(self, n_flows: int = 0, n_parts: int = 0) -> None:
         self.tick = 0  # set once complete, with ``warmup`` and ``point``
         self.warmup = False
         self.point: TimelinePoint | None = None  # None: the run's last, partial second
@@ -400,6 +407,8 @@ class _Second:
         self.total: _Span | None = None  # every endpoint together, once complete
         self.flows = [_FlowSpan() for _ in range(n_flows)]
         self.checks: dict[int, list[int]] = {}  # check row -> [passed, failed]
+        # [[scenarios]]: each one's [users, target, workers paused], summed over workers
+        self.parts: list[list] = [[0, 0.0, 0] for _ in range(n_parts)]
 
 
 class RunAggregate:
@@ -413,10 +422,30 @@ class RunAggregate:
         flows: tuple[str, ...] | list[str] = (),  # flow (or script task) names, in order
         warmup_s: float = 0.0,
         checks: tuple[tuple[str, str, bool], ...] | list[tuple[str, str, bool]] = (),
+        *,
+        groups: Sequence[str] = (),
+        flow_groups: Sequence[str] = (),
+        check_groups: Sequence[str] = (),
+        parts: Sequence[tuple[str, str, float]] = (),
     ) -> None:
+        """``groups``, ``flow_groups``, ``check_groups``: the ``[[scenarios]]`` entry of
+        each endpoint, flow and check row (none: every row is the run's own); ``parts``:
+        each entry's (name, mode, start offset), in order."""
         self.endpoint_keys = list(endpoints)
         self.n = len(endpoints)
+        self.endpoint_groups = list(groups) or [""] * self.n
+        self._row_at: dict[tuple[str, str, str], int] = {}
+        for row, (key, group) in enumerate(
+            zip(self.endpoint_keys, self.endpoint_groups, strict=True)
+        ):
+            self._row_at.setdefault((*key, group), row)
         self.flow_names = tuple(flows)
+        self.flow_groups = tuple(flow_groups) or ("",) * len(self.flow_names)
+        self.parts = tuple(parts)
+        # Each [[scenarios]] entry as of the last complete second: users, target, paused.
+        self.part_users = [0] * len(self.parts)
+        self.part_targets = [0.0] * len(self.parts)
+        self.part_paused = [False] * len(self.parts)
         # Scripts: each worker's own row order -> the run's (rows appear as they are named)
         self._rows_of: dict[int, list[int]] = {}
         self.flows = [_FlowSpan() for _ in self.flow_names]  # whole run
@@ -477,6 +506,7 @@ class RunAggregate:
         # failed] over the measured run (and over the warm-up apart); a script's checks
         # are added as its workers name them (each worker's own order -> the run's).
         self.check_keys: list[tuple[str, str, bool]] = list(checks)
+        self.check_groups: list[str] = list(check_groups) or [""] * len(self.check_keys)
         self.check_counts: list[list[int]] = [[0, 0] for _ in self.check_keys]
         self.warmup_check_counts: list[list[int]] = [[0, 0] for _ in self.check_keys]
         self._checks_of: dict[int, list[int]] = {}
@@ -493,7 +523,7 @@ class RunAggregate:
         tick = self.next_tick if late else delta.tick
         sec = self._pending.get(tick)
         if sec is None:
-            sec = self._pending[tick] = _Second(len(self.flow_names))
+            sec = self._pending[tick] = _Second(len(self.flow_names), len(self.parts))
         if not late:
             sec.reported.add(delta.worker)
             sec.span_s = max(sec.span_s, delta.span_s)
@@ -508,6 +538,11 @@ class RunAggregate:
                 sec.rss[delta.worker] = delta.rss_bytes
         sec.user_s += delta.user_s
         sec.paused = sec.paused or delta.paused
+        if delta.parts is not None and not late:
+            for acc, (users, target, paused) in zip(sec.parts, delta.parts, strict=False):
+                acc[0] += users
+                acc[1] += target
+                acc[2] += paused
         sec.target += delta.target
         sec.dropped += delta.dropped
         if delta.lag_buckets is not None:
@@ -595,11 +630,11 @@ class RunAggregate:
         if delta.new_endpoints:
             if rows is None:
                 rows = self._rows_of[delta.worker] = []
-            for key in delta.new_endpoints:
-                if key in self.endpoint_keys:
-                    rows.append(self.endpoint_keys.index(key))
-                else:
-                    rows.append(self._add_row(key))
+            groups = delta.new_endpoint_groups
+            for i, key in enumerate(delta.new_endpoints):
+                group = groups[i] if i < len(groups) else ""
+                row = self._row_at.get((*key, group))
+                rows.append(row if row is not None else self._add_row(key, group))
         return rows
 
     def _check_rows(self, delta: WorkerDelta) -> list[int] | None:
@@ -608,20 +643,27 @@ class RunAggregate:
         if delta.new_checks:
             if rows is None:
                 rows = self._checks_of[delta.worker] = []
-            keys = [(e, n) for e, n, _ in self.check_keys]
-            for endpoint, name, soft in delta.new_checks:
-                if (endpoint, name) in keys:
-                    rows.append(keys.index((endpoint, name)))
+            keys = [
+                (e, n, g) for (e, n, _), g in zip(self.check_keys, self.check_groups, strict=True)
+            ]
+            groups = delta.new_check_groups
+            for i, (endpoint, name, soft) in enumerate(delta.new_checks):
+                group = groups[i] if i < len(groups) else ""
+                if (endpoint, name, group) in keys:
+                    rows.append(keys.index((endpoint, name, group)))
                 else:
                     self.check_keys.append((endpoint, name, soft))
+                    self.check_groups.append(group)
                     self.check_counts.append([0, 0])
                     self.warmup_check_counts.append([0, 0])
-                    keys.append((endpoint, name))
+                    keys.append((endpoint, name, group))
                     rows.append(len(self.check_keys) - 1)
         return rows
 
-    def _add_row(self, key: tuple[str, str]) -> int:
+    def _add_row(self, key: tuple[str, str], group: str = "") -> int:
         self.endpoint_keys.append(key)
+        self.endpoint_groups.append(group)
+        self._row_at.setdefault((*key, group), self.n)
         self.n += 1
         self.cumulative.append(_Span())
         self.warmup_cumulative.append(_Span())
@@ -662,7 +704,7 @@ class RunAggregate:
             tick = self.next_tick
             sec = self._pending.get(tick)
             if sec is None:
-                sec = self._pending[tick] = _Second(len(self.flow_names))
+                sec = self._pending[tick] = _Second(len(self.flow_names), len(self.parts))
             missing |= {w for w in self._live if w not in sec.reported}
             done.append(self._complete(tick))
         return done, missing
@@ -714,6 +756,12 @@ class RunAggregate:
             for name, n in sec.classes.items():
                 self.class_peaks[name] = max(self.class_peaks.get(name, 0), n)
         self.target = sec.target
+        if sec.parts:
+            live = max(1, len(sec.reported) or len(self._live))
+            for i, (users, target, paused) in enumerate(sec.parts):
+                self.part_users[i] = users
+                self.part_targets[i] = target
+                self.part_paused[i] = paused >= live
         self.next_tick = tick + 1
         sec.tick, sec.warmup = tick, warm
         if span < 1.0 and self.timeline:
@@ -817,9 +865,43 @@ class RunAggregate:
             for acc, f in zip(recent, sec.flows, strict=True):
                 acc.merge(f)
         return tuple(
-            FlowSnapshot(name=name, total=c.stats(d), window=w.stats(seconds))
-            for name, c, w in zip(self.flow_names, self.flows, recent, strict=True)
+            FlowSnapshot(name=name, total=c.stats(d), window=w.stats(seconds), scenario=group)
+            for name, c, w, group in zip(
+                self.flow_names, self.flows, recent, self.flow_groups, strict=True
+            )
         )
+
+    def part_snapshots(self) -> tuple[ScenarioSnapshot, ...]:
+        """Each ``[[scenarios]]`` entry: its users, target and pause as of the last complete
+        second, its rows together over the run and the recent window, its iterations."""
+        if not self.parts:
+            return ()
+        d = self.rate_s
+        w_seconds, w_spans = self.window_spans()
+        out = []
+        for i, (name, mode, start_s) in enumerate(self.parts):
+            rows = [r for r, g in enumerate(self.endpoint_groups) if g == name]
+            total, window = _Span(), _Span()
+            for r in rows:
+                total.merge(self.cumulative[r])
+                if (w := w_spans.get(r)) is not None:
+                    window.merge(w)
+            flows = [f for f, g in zip(self.flows, self.flow_groups, strict=True) if g == name]
+            out.append(
+                ScenarioSnapshot(
+                    name=name,
+                    mode=mode,
+                    users=self.part_users[i],
+                    target=self.part_targets[i],
+                    paused=self.part_paused[i],
+                    total=total.stats(d),
+                    window=window.stats(w_seconds),
+                    start_s=start_s,
+                    iterations=sum(f.hist.total for f in flows),
+                    failed_iterations=sum(f.failed for f in flows),
+                )
+            )
+        return tuple(out)
 
     def window_lag(self) -> Latency | None:
         """Scheduler lateness over the recent window (open model only)."""
@@ -835,9 +917,9 @@ class RunAggregate:
         """Each check's counts over the measured run (``warmup``: over the warm-up)."""
         counts = self.warmup_check_counts if warmup else self.check_counts
         return [
-            CheckStats(endpoint, name, passed, failed, soft)
-            for (endpoint, name, soft), (passed, failed) in zip(
-                self.check_keys, counts, strict=True
+            CheckStats(endpoint, name, passed, failed, soft, group)
+            for (endpoint, name, soft), (passed, failed), group in zip(
+                self.check_keys, counts, self.check_groups, strict=True
             )
         ]
 
@@ -847,7 +929,8 @@ class RunAggregate:
         errors = self.warmup_errors if warmup else self.errors
         for (kind, status, ep), (count, message, first, last) in errors.items():
             method, name = self.row_key(ep)
-            rows.append(ErrorRow(kind, status, name, method, count, message, first, last))
+            group = self.endpoint_groups[ep] if ep >= 0 else self.flow_groups[-1 - ep]
+            rows.append(ErrorRow(kind, status, name, method, count, message, first, last, group))
         rows.sort(key=lambda r: -r.count)
         return rows
 
@@ -872,12 +955,14 @@ class RunAggregate:
         w_seconds, w_spans = self.window_spans()
         w_total = self.window_total()
         idle = _Span().stats(w_seconds)  # the window of every endpoint not active in it
+        groups = self.endpoint_groups
         endpoints = tuple(
             EndpointSnapshot(
                 name=name,
                 method=method,
                 total=c.stats(d),
                 window=w.stats(w_seconds) if (w := w_spans.get(row)) is not None else idle,
+                scenario=groups[row],
             )
             for row, ((method, name), c) in enumerate(
                 zip(self.endpoint_keys, self.cumulative, strict=True)
@@ -916,6 +1001,7 @@ class RunAggregate:
             generator_cpu_pct=generator_cpu_pct,
             generator_saturated=generator_saturated,
             checks=tuple(self.check_stats()),
+            scenarios=self.part_snapshots(),
         )
 
 

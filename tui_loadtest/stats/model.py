@@ -113,6 +113,7 @@ class EndpointSnapshot:
     method: str
     total: Stats
     window: Stats
+    scenario: str = ""  # its [[scenarios]] entry's name ("" in a file without them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +141,7 @@ class FlowSnapshot:
     name: str
     total: FlowStats
     window: FlowStats
+    scenario: str = ""  # its [[scenarios]] entry's name ("" in a file without them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +154,7 @@ class CheckStats:
     passed: int
     failed: int
     soft: bool = False
+    scenario: str = ""  # its endpoint's [[scenarios]] entry ("" in a file without them)
 
     @property
     def total(self) -> int:
@@ -190,10 +193,33 @@ class ErrorRow:
     # (None: not recorded, e.g. a report written before they were kept).
     first_seen_s: float | None = None
     last_seen_s: float | None = None
+    scenario: str = ""  # its endpoint's [[scenarios]] entry ("" in a file without them)
 
     @property
     def label(self) -> str:
         return f"HTTP {self.status}" if self.kind == "http" and self.status else self.kind
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioSnapshot:
+    """One ``[[scenarios]]`` entry of a run: its users (open model: requests in flight)
+    and target (users, or req/s), whether it is paused, and its rows together over the
+    whole run and the recent window, with its iterations (flows, script tasks)."""
+
+    name: str
+    mode: str  # "users" or "arrival-rate"
+    users: int
+    target: float
+    paused: bool
+    total: Stats
+    window: Stats
+    start_s: float = 0.0  # its load starts this long after the run's start
+    iterations: int = 0
+    failed_iterations: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.mode == "arrival-rate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +313,7 @@ class Snapshot:
     repeat: tuple[int, int] | None = None  # --repeat N: (this run, N)
     users_by_class: tuple[tuple[str, int], ...] = ()  # a locustfile's users, by class
     checks: tuple[CheckStats, ...] = ()  # checks on responses: each one's counts so far
+    scenarios: tuple[ScenarioSnapshot, ...] = ()  # [[scenarios]]: each one's figures
 
     @property
     def warming_up(self) -> bool:

@@ -108,6 +108,7 @@ class EndpointReport(Struct, kw_only=True):
     dropped: int | UnsetType = UNSET
     ttfb_ms: LatencyMs | UnsetType = UNSET  # time to first byte (as in the summary)
     stream: StreamReport | UnsetType = UNSET  # streamed endpoints
+    scenario: str | UnsetType = UNSET  # its [[scenarios]] entry (files with them only)
 
 
 class FlowReport(Struct, kw_only=True):
@@ -121,6 +122,7 @@ class FlowReport(Struct, kw_only=True):
     iterations_per_s: float
     iteration_duration_ms: LatencyMs
     service_duration_ms: LatencyMs | UnsetType = UNSET  # arrival-rate runs
+    scenario: str | UnsetType = UNSET  # its [[scenarios]] entry (files with them only)
 
 
 class TagReport(Struct, kw_only=True):
@@ -145,6 +147,31 @@ class TagReport(Struct, kw_only=True):
     stream: StreamReport | UnsetType = UNSET  # its streamed endpoints, together
 
 
+class ScenarioReport(Struct, kw_only=True):
+    """One ``[[scenarios]]`` entry: its endpoints together (the figures of the summary
+    over them) and its iterations; its load is in ``scenario.scenarios``. Written for
+    readers; recomputed from the endpoints' histograms when a report is read."""
+
+    name: str
+    mode: str  # "users" or "arrival-rate"
+    endpoints: list[str]
+    requests: int
+    failures: int
+    error_rate: float
+    rps: float
+    bytes_received: int
+    bytes_sent: int = 0
+    status_codes: dict[int, int] = msgspec.field(default_factory=dict)
+    redirects: int = 0
+    latency_ms: LatencyMs
+    service_latency_ms: LatencyMs | UnsetType = UNSET
+    dropped: int | UnsetType = UNSET
+    ttfb_ms: LatencyMs | UnsetType = UNSET  # time to first byte (as in the summary)
+    stream: StreamReport | UnsetType = UNSET  # its streamed endpoints, together
+    iterations: int | UnsetType = UNSET  # scenarios with flows or a script only
+    failed_iterations: int | UnsetType = UNSET
+
+
 class CheckReport(Struct, kw_only=True):
     """One check on one endpoint's responses (``checks = [...]``, a script's
     ``user.check``): how often it passed and failed. ``soft``: failures were only counted."""
@@ -155,6 +182,7 @@ class CheckReport(Struct, kw_only=True):
     failed: int
     pass_rate: float  # passed / (passed + failed); 1.0 when it never ran
     soft: bool = False
+    scenario: str | UnsetType = UNSET  # its endpoint's [[scenarios]] entry, if any
 
 
 class ErrorReport(Struct, kw_only=True):
@@ -170,6 +198,7 @@ class ErrorReport(Struct, kw_only=True):
     # (reports written before they were kept have neither).
     first_seen_s: float | UnsetType = UNSET
     last_seen_s: float | UnsetType = UNSET
+    scenario: str | UnsetType = UNSET  # its endpoint's [[scenarios]] entry, if any
 
 
 class TimelinePointReport(Struct, kw_only=True):
@@ -204,6 +233,7 @@ class EndpointHistogramReport(Struct, kw_only=True):
     count: int
     sum_us: int
     buckets: Sparse
+    scenario: str | UnsetType = UNSET  # its [[scenarios]] entry (files with them only)
 
 
 class NamedHistogramReport(Struct, kw_only=True):
@@ -211,6 +241,7 @@ class NamedHistogramReport(Struct, kw_only=True):
     count: int
     sum_us: int
     buckets: Sparse
+    scenario: str | UnsetType = UNSET  # a flow's [[scenarios]] entry (files with them only)
 
 
 class HistogramsReport(Struct, kw_only=True):
@@ -464,7 +495,7 @@ class ThresholdReport(Struct, kw_only=True):
     """One of the scenario's thresholds and what the run measured against it."""
 
     metric: str
-    scope: str  # "overall" or the endpoint's name
+    scope: str  # "overall", the endpoint's name, "check C", "tag T" or "scenario S"
     limit: float
     value: float | None  # None: not measured (no responses), which fails
     passed: bool
@@ -493,6 +524,7 @@ class Report(Struct, kw_only=True):
     flows: list[FlowReport] | UnsetType = UNSET  # journeys only
     checks: list[CheckReport] | UnsetType = UNSET  # runs with checks only
     tags: list[TagReport] | UnsetType = UNSET  # scenarios with tags only
+    scenarios: list[ScenarioReport] | UnsetType = UNSET  # files with [[scenarios]] only
     resources: ResourcesReport | UnsetType = UNSET  # --monitor-pid, --scrape, [monitor]
     warmup: WarmupReport | UnsetType = UNSET  # runs with a warm-up
     repeats: RepeatsReport | UnsetType = UNSET  # --repeat N: every run, their spread

@@ -28,7 +28,7 @@ from .model import (
     check_rate,
 )
 from .resources import ResourceSeries
-from .tags import TagResult, tag_results
+from .tags import GroupResult, TagResult, merged_stats, tag_results
 from .thresholds import ThresholdResult, evaluate, scenario_thresholds
 
 REPORT_FORMAT = fmt.REPORT_FORMAT
@@ -50,6 +50,7 @@ class EndpointResult:
     ttfb_histogram: Histogram | None = None  # times to first byte (None: not measured)
     ttft_histogram: Histogram | None = None  # streamed endpoints: times to first event
     gap_histogram: Histogram | None = None  # and times between events
+    scenario: str = ""  # its [[scenarios]] entry ("" in a file without them)
 
     def stream_histograms(self) -> tuple[Histogram, Histogram] | None:
         """A stream's (time to first event, time between events); None: not a stream."""
@@ -66,6 +67,7 @@ class FlowResult:
     stats: FlowStats
     histogram: Histogram  # from the intended start in the open model
     service_histogram: Histogram | None = None  # open model: from the first send
+    scenario: str = ""  # its [[scenarios]] entry ("" in a file without them)
 
 
 @dataclass
@@ -190,10 +192,58 @@ class RunResult:
         return evaluate(scenario_thresholds(self.scenario), self)
 
     def endpoint(self, name: str) -> EndpointResult | None:
+        """The endpoint row called ``name``; rows of that name in several ``[[scenarios]]``
+        together (their figures merged)."""
+        found = [e for e in self.endpoints if e.name == name]
+        if len(found) <= 1:
+            return found[0] if found else None
+        stats, hist = merged_stats(found, self.duration_s)
+        service = None
+        if any(e.service_histogram is not None for e in found):
+            service = Histogram()
+            for e in found:
+                service.merge(e.service_histogram or Histogram())
+        return EndpointResult(found[0].method, name, stats, hist, service)
+
+    def scenario_groups(self) -> list[GroupResult]:
+        """Each ``[[scenarios]]`` entry, in the file's order: its endpoints' figures
+        together and its iterations (none for a file without them)."""
+        listed = self.scenario.get("scenarios") if isinstance(self.scenario, dict) else None
+        modes: dict[str, str] = {}
+        for entry in listed if isinstance(listed, list) else []:
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                load = entry.get("load")
+                mode = load.get("mode") if isinstance(load, dict) else None
+                modes[entry["name"]] = mode if isinstance(mode, str) else ""
         for e in self.endpoints:
-            if e.name == name:
-                return e
-        return None
+            if e.scenario:
+                modes.setdefault(e.scenario, "")
+        out = []
+        for name, mode in modes.items():
+            members = [e for e in self.endpoints if e.scenario == name]
+            flows = [f for f in self.flows if f.scenario == name]
+            stats, hist = merged_stats(members, self.duration_s)
+            out.append(
+                GroupResult(
+                    name=name,
+                    mode=mode,
+                    endpoints=tuple(e.name for e in members),
+                    stats=stats,
+                    histogram=hist,
+                    iterations=sum(f.stats.iterations for f in flows),
+                    failed_iterations=sum(f.stats.failed for f in flows),
+                )
+            )
+        return out
+
+    def scenario_stats(self, name: str) -> Stats | None:
+        """One ``[[scenarios]]`` entry's endpoints together (None: no such scenario)."""
+        return next((g.stats for g in self.scenario_groups() if g.name == name), None)
+
+    def scenario_iterations(self, name: str) -> tuple[int, int]:
+        """One ``[[scenarios]]`` entry's iterations: (all, failed)."""
+        flows = [f for f in self.flows if f.scenario == name]
+        return sum(f.stats.iterations for f in flows), sum(f.stats.failed for f in flows)
 
     # -- the JSON report ------------------------------------------------------
     def to_struct(self) -> fmt.Report:
@@ -207,7 +257,9 @@ class RunResult:
         histograms = fmt.HistogramsReport(
             **HISTOGRAM_SCHEME,
             total=_hist_struct(self.histogram),
-            endpoints=[_endpoint_hist(e.method, e.name, e.histogram) for e in self.endpoints],
+            endpoints=[
+                _endpoint_hist(e.method, e.name, e.histogram, e.scenario) for e in self.endpoints
+            ],
             per_second=_pairs_list(self.per_second),
         )
         if open_model:
@@ -216,7 +268,7 @@ class RunResult:
             histograms.latency = "corrected: from each request's intended start"
             histograms.service_total = _hist_struct(self.service_histogram or Histogram())
             histograms.service_endpoints = [
-                _endpoint_hist(e.method, e.name, e.service_histogram or Histogram())
+                _endpoint_hist(e.method, e.name, e.service_histogram or Histogram(), e.scenario)
                 for e in self.endpoints
             ]
             histograms.per_second_service = _pairs_list(self.per_second_service)
@@ -224,7 +276,7 @@ class RunResult:
         if self.ttfb_histogram is not None:
             histograms.ttfb_total = _hist_struct(self.ttfb_histogram)
             histograms.ttfb_endpoints = [
-                _endpoint_hist(e.method, e.name, e.ttfb_histogram)
+                _endpoint_hist(e.method, e.name, e.ttfb_histogram, e.scenario)
                 for e in self.endpoints
                 if e.ttfb_histogram is not None
             ]
@@ -233,18 +285,19 @@ class RunResult:
             histograms.ttft_total = _hist_struct(self.ttft_histogram)
             histograms.inter_event_total = _hist_struct(self.gap_histogram)
             histograms.ttft_endpoints = [
-                _endpoint_hist(e.method, e.name, h) for e, (h, _) in streamed
+                _endpoint_hist(e.method, e.name, h, e.scenario) for e, (h, _) in streamed
             ]
             histograms.inter_event_endpoints = [
-                _endpoint_hist(e.method, e.name, h) for e, (_, h) in streamed
+                _endpoint_hist(e.method, e.name, h, e.scenario) for e, (_, h) in streamed
             ]
         flows: list[fmt.FlowReport] | msgspec.UnsetType = msgspec.UNSET
         if self.flows:
             flows = [_flow_struct(f) for f in self.flows]
-            histograms.flows = [_named_hist(f.name, f.histogram) for f in self.flows]
+            histograms.flows = [_named_hist(f.name, f.histogram, f.scenario) for f in self.flows]
             if open_model:
                 histograms.service_flows = [
-                    _named_hist(f.name, f.service_histogram or Histogram()) for f in self.flows
+                    _named_hist(f.name, f.service_histogram or Histogram(), f.scenario)
+                    for f in self.flows
                 ]
         return fmt.Report(
             tool=self.tool,
@@ -282,6 +335,9 @@ class RunResult:
             checks=[_check_struct(c) for c in self.checks] if self.checks else msgspec.UNSET,
             tags=[_tag_struct(t) for t in groups]
             if (groups := self.tag_groups())
+            else msgspec.UNSET,
+            scenarios=[_scenario_struct(g) for g in parts]
+            if (parts := self.scenario_groups())
             else msgspec.UNSET,
             resources=self._resources_struct(),
             warmup=(
@@ -368,25 +424,31 @@ class RunResult:
 
         total_h = _hist_from(hists.total if hists else None)
         service_h = _hist_from(given(hists.service_total) if hists else None)
-        ep_hists = {(h.method, h.name): h for h in (hists.endpoints if hists else [])}
+        ep_hists = {
+            (given(h.scenario) or "", h.method, h.name): h
+            for h in (hists.endpoints if hists else [])
+        }
         svc_hists = {
-            (h.method, h.name): h for h in ((given(hists.service_endpoints) or []) if hists else [])
+            (given(h.scenario) or "", h.method, h.name): h
+            for h in ((given(hists.service_endpoints) or []) if hists else [])
         }
         ttfb_h = _hist_from(given(hists.ttfb_total) if hists else None)
         ttfb_hists = {
-            (h.method, h.name): h for h in ((given(hists.ttfb_endpoints) or []) if hists else [])
+            (given(h.scenario) or "", h.method, h.name): h
+            for h in ((given(hists.ttfb_endpoints) or []) if hists else [])
         }
         ttft_h = _hist_from(given(hists.ttft_total) if hists else None)
         gap_h = _hist_from(given(hists.inter_event_total) if hists else None)
 
         def by_key(found: list[fmt.EndpointHistogramReport] | None) -> dict:
-            return {(h.method, h.name): h for h in found or []}
+            return {(given(h.scenario) or "", h.method, h.name): h for h in found or []}
 
         ttft_hists = by_key(given(hists.ttft_endpoints) if hists else None)
         gap_hists = by_key(given(hists.inter_event_endpoints) if hists else None)
         endpoints = []
         for e in report.endpoints:
-            key = (e.method, e.name)
+            part = given(e.scenario) or ""
+            key = (part, e.method, e.name)
             h = _hist_from(ep_hists.get(key))
             sh = _hist_from(svc_hists.get(key))
             th = _hist_from(ttfb_hists.get(key))
@@ -400,6 +462,7 @@ class RunResult:
                     sh,
                     th,
                     *streamed,
+                    part,
                 )
             )
         errors = [
@@ -412,6 +475,7 @@ class RunResult:
                 message=e.message,
                 first_seen_s=given(e.first_seen_s),
                 last_seen_s=given(e.last_seen_s),
+                scenario=given(e.scenario) or "",
             )
             for e in report.errors
         ]
@@ -463,7 +527,7 @@ class RunResult:
             monitor={"sources": list(resources.sources)} if resources else {},
             warmup=msgspec.to_builtins(given(report.warmup) or {}),
             checks=[
-                CheckStats(c.endpoint, c.name, c.passed, c.failed, c.soft)
+                CheckStats(c.endpoint, c.name, c.passed, c.failed, c.soft, given(c.scenario) or "")
                 for c in (given(report.checks) or [])
             ],
             **_repeats_from(given(report.repeats)),
@@ -583,7 +647,7 @@ def _latency_of(d: fmt.LatencyMs | None, h: Histogram | None) -> Latency:
     return Latency(**msgspec.structs.asdict(d))
 
 
-_S = TypeVar("_S", fmt.StatsReport, fmt.EndpointReport, fmt.TagReport)
+_S = TypeVar("_S", fmt.StatsReport, fmt.EndpointReport, fmt.TagReport, fmt.ScenarioReport)
 
 
 def _stats_fields(s: Stats) -> dict[str, Any]:
@@ -606,9 +670,25 @@ def _summary_struct(s: Stats) -> fmt.StatsReport:
 
 
 def _endpoint_struct(e: EndpointResult) -> fmt.EndpointReport:
-    return _with_service(
+    out = _with_service(
         fmt.EndpointReport(method=e.method, name=e.name, **_stats_fields(e.stats)), e.stats
     )
+    if e.scenario:
+        out.scenario = e.scenario
+    return out
+
+
+def _scenario_struct(g: GroupResult) -> fmt.ScenarioReport:
+    out = _with_service(
+        fmt.ScenarioReport(
+            name=g.name, mode=g.mode, endpoints=list(g.endpoints), **_stats_fields(g.stats)
+        ),
+        g.stats,
+    )
+    if g.iterations:
+        out.iterations = g.iterations
+        out.failed_iterations = g.failed_iterations
+    return out
 
 
 def _with_service(out: _S, s: Stats) -> _S:
@@ -670,6 +750,8 @@ def _error_struct(e: ErrorRow) -> fmt.ErrorReport:
         out.first_seen_s = _r(e.first_seen_s)
     if e.last_seen_s is not None:
         out.last_seen_s = _r(e.last_seen_s)
+    if e.scenario:
+        out.scenario = e.scenario
     return out
 
 
@@ -680,7 +762,7 @@ def _tag_struct(t: TagResult) -> fmt.TagReport:
 
 
 def _check_struct(c: CheckStats) -> fmt.CheckReport:
-    return fmt.CheckReport(
+    out = fmt.CheckReport(
         endpoint=c.endpoint,
         name=c.name,
         passed=c.passed,
@@ -688,6 +770,9 @@ def _check_struct(c: CheckStats) -> fmt.CheckReport:
         pass_rate=round(c.pass_rate, 6),
         soft=c.soft,
     )
+    if c.scenario:
+        out.scenario = c.scenario
+    return out
 
 
 def _flow_struct(f: FlowResult) -> fmt.FlowReport:
@@ -702,13 +787,18 @@ def _flow_struct(f: FlowResult) -> fmt.FlowReport:
     )
     if s.service is not None:
         out.service_duration_ms = _latency_struct(s.service)
+    if f.scenario:
+        out.scenario = f.scenario
     return out
 
 
-def _named_hist(name: str, h: Histogram) -> fmt.NamedHistogramReport:
-    return fmt.NamedHistogramReport(
+def _named_hist(name: str, h: Histogram, scenario: str = "") -> fmt.NamedHistogramReport:
+    out = fmt.NamedHistogramReport(
         name=name, count=h.total, sum_us=h.sum_us, buckets=_pairs(h.to_sparse())
     )
+    if scenario:
+        out.scenario = scenario
+    return out
 
 
 def _flows_from(report: fmt.Report) -> list[FlowResult]:
@@ -716,17 +806,18 @@ def _flows_from(report: fmt.Report) -> list[FlowResult]:
     if report.flows is msgspec.UNSET:
         return []
     hists = report.histograms
-    by_name: dict[str, fmt.NamedHistogramReport] = {}
-    svc_by_name: dict[str, fmt.NamedHistogramReport] = {}
+    by_name: dict[tuple[str, str], fmt.NamedHistogramReport] = {}
+    svc_by_name: dict[tuple[str, str], fmt.NamedHistogramReport] = {}
     if hists is not None:
         if hists.flows is not msgspec.UNSET:
-            by_name = {h.name: h for h in hists.flows}
+            by_name = {(_part(h.scenario), h.name): h for h in hists.flows}
         if hists.service_flows is not msgspec.UNSET:
-            svc_by_name = {h.name: h for h in hists.service_flows}
+            svc_by_name = {(_part(h.scenario), h.name): h for h in hists.service_flows}
     out = []
     for f in report.flows:
-        h = _hist_from(by_name.get(f.name)) or Histogram()
-        sh = _hist_from(svc_by_name.get(f.name))
+        part = _part(f.scenario)
+        h = _hist_from(by_name.get((part, f.name))) or Histogram()
+        sh = _hist_from(svc_by_name.get((part, f.name)))
         given_svc = None if f.service_duration_ms is msgspec.UNSET else f.service_duration_ms
         service = None
         if sh is not None or given_svc is not None:
@@ -738,8 +829,15 @@ def _flows_from(report: fmt.Report) -> list[FlowResult]:
             duration=_latency_of(f.iteration_duration_ms, h),
             service=service,
         )
-        out.append(FlowResult(name=f.name, stats=stats, histogram=h, service_histogram=sh))
+        out.append(
+            FlowResult(name=f.name, stats=stats, histogram=h, service_histogram=sh, scenario=part)
+        )
     return out
+
+
+def _part(value: str | msgspec.UnsetType) -> str:
+    """A row's ``[[scenarios]]`` entry as a report writes it ("" when it has none)."""
+    return value if isinstance(value, str) else ""
 
 
 def _point_struct(p: TimelinePoint) -> fmt.TimelinePointReport:
@@ -796,10 +894,15 @@ def _hist_struct(h: Histogram) -> fmt.HistogramReport:
     return fmt.HistogramReport(count=h.total, sum_us=h.sum_us, buckets=_pairs(h.to_sparse()))
 
 
-def _endpoint_hist(method: str, name: str, h: Histogram) -> fmt.EndpointHistogramReport:
-    return fmt.EndpointHistogramReport(
+def _endpoint_hist(
+    method: str, name: str, h: Histogram, scenario: str = ""
+) -> fmt.EndpointHistogramReport:
+    out = fmt.EndpointHistogramReport(
         method=method, name=name, count=h.total, sum_us=h.sum_us, buckets=_pairs(h.to_sparse())
     )
+    if scenario:
+        out.scenario = scenario
+    return out
 
 
 def _pairs(sparse: list) -> fmt.Sparse:

@@ -1,7 +1,8 @@
 """Endpoints grouped by tag: each tag's requests, failures, rate and latency, from the
 merged histograms of the endpoints that carry it (an endpoint with two tags counts in
-both). The tags of each endpoint are read from the result's redacted scenario
-(``endpoint_tags``), so a report loaded from a file groups as the run did.
+both); and by ``[[scenarios]]`` entry (``GroupResult``), merged the same way. The tags of
+each endpoint are read from the result's redacted scenario (``endpoint_tags``), so a
+report loaded from a file groups as the run did.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, Protocol
 from .histogram import Histogram
 from .model import Latency, Stats
 
-__all__ = ["TagResult", "endpoint_tags", "merged_stats", "tag_results"]
+__all__ = ["GroupResult", "TagResult", "endpoint_tags", "merged_stats", "tag_results"]
 
 
 class _Endpoint(Protocol):
@@ -28,6 +29,19 @@ class _Endpoint(Protocol):
 
     @property
     def service_histogram(self) -> Histogram | None: ...
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """One ``[[scenarios]]`` entry: its endpoints' figures together, and its iterations."""
+
+    name: str
+    mode: str  # "users" or "arrival-rate" ("" when the report does not say)
+    endpoints: tuple[str, ...]
+    stats: Stats
+    histogram: Histogram
+    iterations: int = 0
+    failed_iterations: int = 0
 
 
 @dataclass(frozen=True)

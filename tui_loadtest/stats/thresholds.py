@@ -57,6 +57,14 @@ class Measured(Protocol):
         """The figures of the endpoints tagged ``tag``, together."""
         ...
 
+    def scenario_stats(self, name: str) -> Stats | None:
+        """The figures of one ``[[scenarios]]`` entry's endpoints, together."""
+        ...
+
+    def scenario_iterations(self, name: str) -> tuple[int, int]:
+        """One ``[[scenarios]]`` entry's iterations: (all, failed)."""
+        ...
+
 
 @dataclass(frozen=True)
 class ThresholdResult:
@@ -64,7 +72,7 @@ class ThresholdResult:
     (no responses), which fails: a gate must not pass on missing data."""
 
     metric: str
-    scope: str  # OVERALL, the endpoint's name, "check NAME" or "tag NAME"
+    scope: str  # OVERALL, the endpoint's name, "check NAME", "tag NAME" or "scenario NAME"
     limit: float
     value: float | None
     passed: bool
@@ -74,12 +82,17 @@ class ThresholdResult:
 def measure(threshold: Threshold, result: Measured) -> float | None:
     """The value ``threshold`` is checked against; None when there is nothing to measure."""
     if threshold.metric == "iteration_failure_rate":
+        if threshold.scenario is not None:
+            done, failed = result.scenario_iterations(threshold.scenario)
+            return failed / done if done else None
         return result.iteration_failure_rate if result.iterations else None
     if threshold.metric == "checks":
         return result.check_rate(threshold.check)
     stats: Stats | None = result.summary
     if threshold.tag is not None:
         stats = result.tag_stats(threshold.tag)
+    elif threshold.scenario is not None:
+        stats = result.scenario_stats(threshold.scenario)
     elif threshold.endpoint is not None:
         endpoint = result.endpoint(threshold.endpoint)
         stats = endpoint.stats if endpoint else None
@@ -138,6 +151,8 @@ def _scope(t: Threshold) -> str:
         return f"check {t.check}"
     if t.tag is not None:
         return f"tag {t.tag}"
+    if t.scenario is not None:
+        return f"scenario {t.scenario}"
     return t.endpoint if t.endpoint is not None else OVERALL
 
 
@@ -153,12 +168,19 @@ def scenario_thresholds(scenario: dict[str, Any]) -> list[Threshold]:
         if isinstance(limit, bool) or not isinstance(limit, int | float):
             continue
         check, strict, tag = item.get("check"), item.get("strict") is True, item.get("tag")
-        if (check is not None and not isinstance(check, str)) or (
-            tag is not None and not isinstance(tag, str)
-        ):
+        part = item.get("scenario")
+        if any(v is not None and not isinstance(v, str) for v in (check, tag, part)):
             continue
         if endpoint is None or isinstance(endpoint, str):
             out.append(
-                Threshold(metric, float(limit), endpoint, check=check, strict=strict, tag=tag)
+                Threshold(
+                    metric,
+                    float(limit),
+                    endpoint,
+                    check=check,
+                    strict=strict,
+                    tag=tag,
+                    scenario=part,
+                )
             )
     return out

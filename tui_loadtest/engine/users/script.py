@@ -274,6 +274,9 @@ class ScriptUser(ClientUser):
                         await self.start_backoff(rt.on_start)
                         continue
                 else:
+                    eng = self.eng
+                    if eng.counts_iterations and not eng.begin_iteration(self):
+                        return  # its iterations are done: retired
                     await self.run(table[int(random.random() * size)])
                 await self.pause()
         except asyncio.CancelledError:

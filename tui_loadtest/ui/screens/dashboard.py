@@ -16,10 +16,10 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 
 from ...compare.repeated import compare_results
-from ...stats.model import Snapshot
+from ...stats.model import ScenarioSnapshot, Snapshot
 from ...stats.result import RunResult
 from ..baseline_hooks import BaselineContext, BaselineDeltas
-from ..source import RunSource
+from ..source import RunSource, ScenarioControls
 from ..widgets.charts import LatencyChart, RpsChart
 from ..widgets.checks import CheckTable
 from ..widgets.endpoints import EndpointTable
@@ -34,6 +34,7 @@ from ..widgets.workers import WorkersView
 
 LIVE_STATES = ("starting", "ramping", "warming up", "running", "paused")
 LIVE_ONLY = ("toggle_pause", "more_users", "fewer_users", "stop_run")  # mean nothing once over
+ALL = "all"  # the scenario selection that acts on every scenario at once
 STACKED_PANELS = ("left", "chart-rps", "chart-latency", "endpoints", "errors")  # narrow order
 CLOCK_FALLBACK_S = 1.25  # redraw the clock on its own when no Snapshot came for this long
 
@@ -51,6 +52,7 @@ class DashboardScreen(Screen):
         Binding("plus,equals_sign", "more_users", "Users", key_display="+/-"),
         Binding("minus,underscore", "fewer_users", "Fewer users", show=False),
         Binding("s", "stop_run", "Stop"),
+        Binding("g", "next_scenario", "Scenario"),  # [[scenarios]]: what space and +/- act on
         Binding("c", "toggle_latency_view", "Latency"),  # corrected / service time
         Binding("c", "no_latency_view", show=False),  # closed-model runs: say why not
         Binding("d", "toggle_summary", "Summary/live"),
@@ -88,6 +90,7 @@ class DashboardScreen(Screen):
         self._has_resources = False
         self._has_workers = False
         self._clock_drawn = 0.0
+        self.selected = ALL  # [[scenarios]]: the one space and +/- act on, or all of them
 
     # -- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -267,6 +270,8 @@ class DashboardScreen(Screen):
             return self._has_resources
         if action == "toggle_workers":
             return self._has_workers
+        if action == "next_scenario":
+            return bool(self._snap is not None and self._snap.scenarios) and self._controls()
         if action == "scroll_body":  # only the narrow, stacked layout scrolls
             body = self.query_one("#body", ContentSwitcher)
             return self.has_class("-narrow") and body.current == "live"
@@ -282,14 +287,43 @@ class DashboardScreen(Screen):
         self.notify("The run is over: that only works while it is running.", timeout=3)
         return True
 
+    def _controls(self) -> bool:
+        """The run takes controls per scenario (a Run of a file with [[scenarios]])."""
+        return isinstance(self.source, ScenarioControls) and not self.source.observe_only
+
+    def _scenarios(self) -> list[ScenarioSnapshot]:
+        """The scenarios space and +/- act on now: the one selected, or every one."""
+        parts = list(self.source.snapshot.scenarios)
+        if self.selected == ALL:
+            return parts
+        return [p for p in parts if p.name == self.selected]
+
+    def action_next_scenario(self) -> None:
+        """g: the next scenario for space and +/- to act on (then all of them again)."""
+        names = [ALL, *(p.name for p in self.source.snapshot.scenarios)]
+        at = names.index(self.selected) if self.selected in names else 0
+        self.selected = names[(at + 1) % len(names)]
+        self.query_one(EndpointTable).select(None if self.selected == ALL else self.selected)
+        what = "every scenario" if self.selected == ALL else f"scenario {self.selected}"
+        self.notify(f"Space and +/- act on {what}", timeout=2)
+
     def action_toggle_pause(self) -> None:
         if self._over():
             return
-        self.source.toggle_pause()
+        source = self.source
+        if self.selected != ALL and isinstance(source, ScenarioControls):
+            for part in self._scenarios():
+                source.toggle_part_pause(part.name)
+                state = "paused" if source.part_is_paused(part.name) else "resumed"
+                self.notify(f"{part.name}: {state}", timeout=2)
+        else:
+            source.toggle_pause()
         self.refresh_view()
 
     def action_more_users(self) -> None:
         if self._over():
+            return
+        if self._change_parts(+1):
             return
         if not self._change_rate(+1):
             self._set_users(self.source.users_target + self.user_step)
@@ -297,8 +331,30 @@ class DashboardScreen(Screen):
     def action_fewer_users(self) -> None:
         if self._over():
             return
+        if self._change_parts(-1):
+            return
         if not self._change_rate(-1):
             self._set_users(max(1, self.source.users_target - self.user_step))
+
+    def _change_parts(self, direction: int) -> bool:
+        """[[scenarios]]: +/- on the selected scenario (or each): users by the step, an
+        arrival rate by a tenth. False for a run without scenarios."""
+        source = self.source
+        if not self.source.snapshot.scenarios or not isinstance(source, ScenarioControls):
+            return False
+        said = []
+        for part in self._scenarios():
+            now = source.part_target(part.name)
+            if part.is_open:
+                new = max(1.0, now + direction * max(1.0, round(now / 10)))
+                source.set_part_rate(part.name, new)
+                said.append(f"{part.name} {new:g} req/s")
+            else:
+                users = max(1 if direction < 0 else 0, int(now) + direction * self.user_step)
+                source.set_part_users(part.name, users)
+                said.append(f"{part.name} {users} users")
+        self.notify("Target: " + ", ".join(said), timeout=2)
+        return True
 
     def _change_rate(self, direction: int) -> bool:
         """Arrival-rate runs: +/- move the rate by a tenth (at least 1 req/s). False otherwise."""

@@ -20,6 +20,11 @@ RUN_KEYS = (
         " arrival-rate runs: raise / lower the rate by a tenth",
     ),
     ("s", "stop the run gracefully; the final summary stays on screen"),
+    (
+        "g",
+        "a file with [[scenarios]]: the scenario space and +/- act on next"
+        " (each in turn, then all of them)",
+    ),
     ("q, Ctrl+C", "quit (asks first while the run is going; --out is still written)"),
 )
 WATCH_KEYS = (  # a watched run (observe-only): no run controls, and q leaves it going

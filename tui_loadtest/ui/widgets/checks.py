@@ -60,6 +60,8 @@ class CheckTable(DataTable):
         self.display = bool(checks)
         for c in checks:
             row_key = f"{c.endpoint}|{c.name}"
+            if c.scenario:  # [[scenarios]]: the same check may run in two of them
+                row_key = f"{c.scenario}|{row_key}"
             cells = _cells(c)
             old = self._cells.get(row_key)
             if old is None:
@@ -79,6 +81,8 @@ class CheckTable(DataTable):
 
 def _cells(c: CheckStats) -> list[Cell]:
     label = f"{c.endpoint}: {c.name}" if c.endpoint else c.name
+    if c.scenario:
+        label = f"{c.scenario} · {label}"
     if c.soft:
         label += " (soft)"
     tone = "bold #ff5f5f" if c.failed and not c.soft else "#f5c542" if c.failed else ""

@@ -8,6 +8,11 @@ between the whole run and the recent window; ``t`` switches the latency columns
 between the response time, the time to first byte and, with streams, the time to
 first event and between events. Req/s is always the recent rate.
 
+With ``[[scenarios]]``, each scenario's rows (endpoints, then flows) sit under a
+heading row: its name, users or rate, whether it is paused or yet to start, and its
+rows' figures together. Sorting orders the rows within each scenario; the scenario
+the dashboard's controls act on (``g``) is marked.
+
 On a narrow terminal the columns that matter least go first (max, then
 requests), so method, endpoint, req/s, errors, p50, p95 and p99 fit in 80
 columns; a long endpoint name is shortened rather than pushing figures off
@@ -23,8 +28,15 @@ from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
 
-from ...report.formatting import endpoint_label
-from ...stats.model import EndpointSnapshot, FlowSnapshot, Latency, Snapshot, Stats
+from ...report.formatting import endpoint_label, fmt_clock
+from ...stats.model import (
+    EndpointSnapshot,
+    FlowSnapshot,
+    Latency,
+    ScenarioSnapshot,
+    Snapshot,
+    Stats,
+)
 from ..style import TONE_COLOURS, Cell, error_tone, int_cell, ms_cell, rate_cell
 
 
@@ -60,6 +72,7 @@ FIGURE_TITLES = {
     "inter_event": "time between events",
 }
 MIN_NAME_WIDTH = 12  # the endpoint's name never gets narrower than this
+SEP = "\x1f"  # between a row's scenario and its name, in its key (never in a name shown)
 
 
 def fit_columns(width: int, longest_name: int, padding: int = 1) -> tuple[list[Column], int]:
@@ -107,6 +120,11 @@ class EndpointTable(DataTable):
         self._layout: tuple = ()
         self._cells: dict[str, list[Cell]] = {}  # every column, shown or not, in plan order
         self._snap: Snapshot | None = None
+        # [[scenarios]]: rows in plan order (each scenario's heading, then its rows), and
+        # each row's (scenario's place, 0 for its heading or 1)
+        self._order: dict[str, int] = {}
+        self._group_of: dict[str, tuple[int, int]] = {}
+        self.selected: str | None = None  # the scenario the controls act on (None: all)
 
     def on_mount(self) -> None:
         self._fit()
@@ -152,8 +170,15 @@ class EndpointTable(DataTable):
         changed = False
         added = False
         keys = {c.key for c in self.shown}
-        rows = [(f"{ep.method} {ep.name}", self._row(ep, snap)) for ep in snap.endpoints]
-        rows += [(f"FLOW {f.name}", self._flow_row(f)) for f in snap.flows]
+        if snap.scenarios:
+            rows = self._grouped_rows(snap)
+        else:
+            rows = [(f"{ep.method} {ep.name}", self._row(ep, snap)) for ep in snap.endpoints]
+            rows += [(f"FLOW {f.name}", self._flow_row(f)) for f in snap.flows]
+        order = {key: i for i, (key, _) in enumerate(rows)}
+        if order != self._order:  # a script's row found: its place is in its scenario
+            self._order = order
+            changed = True
         for key, cells in rows:
             old = self._cells.get(key)
             self._cells[key] = cells
@@ -165,13 +190,65 @@ class EndpointTable(DataTable):
                     self.update_cell(key, c.key, new)
                     changed = True
         if added:  # new names may be longer, and rows may bring a scrollbar: refit
+            self._retitle()  # (the first rows may be scenarios': g then means something)
             self._layout = ()
             self._fit()
             self.call_after_refresh(self._fit)
         elif changed:
             self._apply_sort()
 
-    def _row(self, ep: EndpointSnapshot, snap: Snapshot) -> list[Cell]:
+    def _grouped_rows(self, snap: Snapshot) -> list[tuple[str, list[Cell]]]:
+        """Each scenario's heading, then its endpoints and flows (keys carry the scenario:
+        the same request in two scenarios is a row in each)."""
+        rows: list[tuple[str, list[Cell]]] = []
+        self._group_of = {}
+        for rank, part in enumerate(snap.scenarios):
+            name = part.name
+            heading = self._heading(part, snap)
+            rows.append((f" {name}{SEP}", heading))
+            self._group_of[f" {name}{SEP}"] = (rank, 0)
+            for ep in snap.endpoints:
+                if ep.scenario == name:
+                    key = f"{ep.method} {name}{SEP}{ep.name}"
+                    rows.append((key, self._row(ep, snap, f"{name}{SEP}{ep.name}")))
+                    self._group_of[key] = (rank, 1)
+            for f in snap.flows:
+                if f.scenario == name:
+                    key = f"FLOW {name}{SEP}{f.name}"
+                    rows.append((key, self._flow_row(f, f"{name}{SEP}{f.name}")))
+                    self._group_of[key] = (rank, 1)
+        return rows
+
+    def _heading(self, part: ScenarioSnapshot, snap: Snapshot) -> list[Cell]:
+        """A scenario's heading row: its name and load, its rows' figures together."""
+        stats = part.total if self.view == "run" else part.window
+        lat = stats.latency
+        has = lat.max > 0
+        users = f"{part.users}/{part.target:g} users"
+        load = f"{part.target:g} req/s" if part.is_open else users
+        if snap.elapsed_s < part.start_s and snap.state not in ("done", "stopping"):
+            load += f" · starts at {fmt_clock(part.start_s)}"
+        elif part.paused:
+            load += " · paused"
+        chosen = part.name == self.selected
+        mark = "▶ " if chosen else "  "
+        style = "bold reverse" if chosen else "bold"
+        fail_style = TONE_COLOURS[error_tone(stats.error_rate, stats.requests > 0)]
+        return [
+            Cell("", "", style, justify="left"),
+            Cell(f"{mark}{part.name} · {load}", f"{part.name}{SEP}", style, justify="left"),
+            int_cell(stats.requests, "bold"),
+            int_cell(stats.failures, fail_style if stats.failures else "bold"),
+            rate_cell(part.window.rps),
+            ms_cell(lat.p50, has),
+            ms_cell(lat.p95, has),
+            ms_cell(lat.p99, has),
+            ms_cell(lat.max, has),
+        ]
+
+    def _row(self, ep: EndpointSnapshot, snap: Snapshot, value: str | None = None) -> list[Cell]:
+        """An endpoint's row; ``value``: what its name sorts and is keyed by (its scenario's
+        and its own, with [[scenarios]])."""
         stats = ep.total if self.view == "run" else ep.window
         lat = figure_of(stats, self.figure)
         has = lat is not None and not lat.max <= 0  # NaN: not reported by the source: n/a
@@ -179,7 +256,7 @@ class EndpointTable(DataTable):
         fail_style = TONE_COLOURS[error_tone(stats.error_rate, stats.requests > 0)]
         return [
             Cell(ep.method, ep.method, "bold", justify="left"),
-            Cell(endpoint_label(ep.method, ep.name), ep.name, justify="left"),
+            Cell(endpoint_label(ep.method, ep.name), value or ep.name, justify="left"),
             int_cell(stats.requests),
             int_cell(stats.failures, fail_style if stats.failures else ""),
             rate_cell(ep.window.rps),
@@ -189,14 +266,14 @@ class EndpointTable(DataTable):
             ms_cell(lat.max, has),
         ]
 
-    def _flow_row(self, flow: FlowSnapshot) -> list[Cell]:
+    def _flow_row(self, flow: FlowSnapshot, value: str | None = None) -> list[Cell]:
         stats = flow.total if self.view == "run" else flow.window
         d = stats.duration
         has = d.max > 0 and self.figure == "latency"  # an iteration has no first byte
         fail_style = TONE_COLOURS[error_tone(stats.failure_rate, stats.iterations > 0)]
         return [
             Cell("FLOW", "FLOW", "bold", justify="left"),
-            Cell(flow.name, flow.name, justify="left"),
+            Cell(flow.name, value or flow.name, justify="left"),
             int_cell(stats.iterations),
             int_cell(stats.failed, fail_style if stats.failed else ""),
             rate_cell(flow.window.rate),
@@ -257,11 +334,22 @@ class EndpointTable(DataTable):
         if not self.row_count:
             return
         if self.sort_column is None:
-            plan = {key: i for i, key in enumerate(self._cells)}
+            plan = self._order or {key: i for i, key in enumerate(self._cells)}
             self.sort("method", "name", key=lambda m_n: plan.get(_row_key(m_n), 0))
             return
         i = SORTABLE.index(self.sort_column)
         cells = self._cells
+        groups = self._group_of
+        if groups:  # within each scenario, under its heading, whichever the direction
+            flip = -1 if self.sort_reverse else 1
+
+            def grouped(m_n: tuple) -> tuple:
+                key = _row_key(m_n)
+                rank, row = groups.get(key, (len(groups), 1))
+                return (flip * rank, flip * row, _sort_key(cells[key][i]))
+
+            self.sort("method", "name", key=grouped, reverse=self.sort_reverse)
+            return
         self.sort(
             "method",
             "name",
@@ -281,6 +369,16 @@ class EndpointTable(DataTable):
             title += f" · by {label} {'↓' if self.sort_reverse else '↑'}"
         self.border_title = title
         self.border_subtitle = "o: sort  w: run/window"
+        if self._snap is not None and self._snap.scenarios:
+            chosen = self.selected or "all"
+            self.border_subtitle = f"g: scenario ({chosen})  o: sort  w: run/window"
+
+    def select(self, name: str | None) -> None:
+        """Mark the scenario the controls act on (None: all of them)."""
+        self.selected = name
+        self._retitle()
+        if self._snap is not None:
+            self.show(self._snap)
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         event.stop()

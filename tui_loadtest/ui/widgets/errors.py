@@ -118,15 +118,17 @@ class ErrorTable(DataTable):
 
 
 def _row_key(row: ErrorRow) -> str:
-    return f"{row.kind}|{row.status}|{row.method}|{row.endpoint}"
+    key = f"{row.kind}|{row.status}|{row.method}|{row.endpoint}"
+    return f"{key}|{row.scenario}" if row.scenario else key
 
 
 def _cells(row: ErrorRow) -> list[Cell]:
+    where = f"{row.method} {endpoint_label(row.method, row.endpoint)}"
+    if row.scenario:  # [[scenarios]]: the same request may fail in two of them
+        where = f"{row.scenario} · {where}"
     return [
         Cell(row.label, row.label, "bold #ff5f5f", justify="left"),
-        Cell(
-            f"{row.method} {endpoint_label(row.method, row.endpoint)}", row.endpoint, justify="left"
-        ),
+        Cell(where, row.endpoint, justify="left"),
         Cell(fmt_int(row.count), row.count),
         Cell(row.message, row.message, "dim", justify="left"),
     ]
