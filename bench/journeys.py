@@ -10,6 +10,8 @@ one worker, alternating order, several rounds):
 - ``tui-checks``: the same flow with two checks on every step (the status and a
   JSON value of the body), against ``tui-flow`` (target: at most 1.3x its CPU per
   request: at least 1/1.3 of its req/s, the generator being on one core);
+- ``tui-scenarios``: the plain mix's four requests in two ``[[scenarios]]`` of 32
+  users each, against ``tui-plain`` (target: no lower req/s, within noise);
 - ``tui-script``: the same flow as a Python user script, against ``locust``,
   Locust's FastHttpUser running the equivalent locustfile (target: at least 8x);
 - the cost of one capture per response, in µs of CPU, for json, header and regex.
@@ -101,7 +103,9 @@ def nginx_conf() -> str:
 def run_tui(tool: list[str], target: str, url: str, secs: int, cpu: set[int] | None,
             logs: Path, tag: str) -> dict:  # fmt: skip
     out = logs / f"{tag}.json"
-    cmd = [*tool, "run", target, "--host", url, "-u", str(USERS), "-r", str(USERS)]
+    cmd = [*tool, "run", target, "--host", url]
+    if "scenarios" not in target:  # [[scenarios]] give their own users
+        cmd += ["-u", str(USERS), "-r", str(USERS)]
     cmd += ["-t", f"{secs}s", "--workers", "1", "--no-ui", "--interval", "3600", "--out", str(out)]
     with open(logs / f"{tag}.txt", "wb") as fh:
         proc = spawn(cmd, cores=cpu, stdout=fh, stderr=subprocess.STDOUT)
@@ -212,6 +216,8 @@ def main() -> int:
                                         args.duration, gen_cpu, logs, tag),
         "tui-checks": lambda tag: run_tui(tool, str(HERE / "flow_checks_nginx.toml"),
                                           nginx.url, args.duration, gen_cpu, logs, tag),
+        "tui-scenarios": lambda tag: run_tui(tool, str(HERE / "two_scenarios_nginx.toml"),
+                                             nginx.url, args.duration, gen_cpu, logs, tag),
         "tui-script": lambda tag: run_tui(tool, str(HERE / "journey_script.py"), nginx.url,
                                           args.duration, gen_cpu, logs, tag),
     }  # fmt: skip
@@ -244,6 +250,10 @@ def main() -> int:
         if med["tui-plain"]
         else 0,
     }
+    if med["tui-plain"]:
+        ratios["two scenarios / plain (target >= 1, noise)"] = (
+            med["tui-scenarios"] / med["tui-plain"]
+        )
     if med["tui-checks"]:
         ratios["checks CPU/request vs flow (target <= 1.3)"] = med["tui-flow"] / med["tui-checks"]
     if "locust" in med and med["locust"]:
