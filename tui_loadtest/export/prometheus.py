@@ -1,8 +1,10 @@
 """``--prometheus ADDR``: the run's figures on ``/metrics``, in Prometheus' text format.
 
-``prometheus_client`` serves it from threads of its own (one per scrape); each
-scrape reads a copy of the :class:`~tui_loadtest.export.totals.RunTotals`, taken
-under their lock, so a scraper, however slow, never touches the merge thread.
+``prometheus_client``'s WSGI app serves it from threads of their own (one per
+scrape); each scrape reads a copy of the :class:`~tui_loadtest.export.totals.RunTotals`,
+taken under their lock, so a scraper, however slow, never touches the merge thread.
+A scrape counts once its answer is written, so that the end of a run can wait for
+one that read the final figures and reached Prometheus.
 The endpoint binds before any load: a taken port is one line and exit 2. It
 listens on loopback unless the user allows another address.
 """
@@ -11,19 +13,21 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from prometheus_client import CollectorRegistry, ProcessCollector
+from prometheus_client import CollectorRegistry, ProcessCollector, make_wsgi_app
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
     Metric,
 )
-from prometheus_client.exposition import start_http_server
+from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
@@ -77,8 +81,10 @@ class PrometheusEndpoint:
         self._collector = _RunCollector()
         self._registry.register(self._collector)
         ProcessCollector(registry=self._registry)  # the coordinator's own CPU and memory
+        app = _counting(make_wsgi_app(self._registry), self._collector)
+        server_class = _Server6 if ":" in host else ThreadingWSGIServer
         try:
-            self._server, self._thread = start_http_server(port, host, registry=self._registry)
+            self._server = make_server(host, port, app, server_class, handler_class=_Quiet)
         except OSError as exc:
             where = f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
             why = "the port is taken" if exc.errno == 98 else os_reason(exc)
@@ -88,9 +94,14 @@ class PrometheusEndpoint:
         name = bound_host.decode() if isinstance(bound_host, bytes) else str(bound_host)
         shown = f"[{name}]" if ":" in name else name
         self.url = f"http://{shown}:{self.port}/metrics"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="prometheus", daemon=True
+        )
+        self._thread.start()
 
     def attach(self, totals: RunTotals) -> None:
         self._collector.totals = totals
+        self._collector.scraped.new_run()
 
     @property
     def scrapes(self) -> int:
@@ -107,28 +118,77 @@ class PrometheusEndpoint:
             wait = min(LINGER_MAX_S, 1.5 * c.interval_s)
             if note is not None:
                 note(f"waiting up to {wait:.0f} s for Prometheus' last scrape of {self.url}")
-            before = c.scrapes
             with contextlib.suppress(KeyboardInterrupt):
-                c.scraped.wait_for_more(before, wait)
+                c.scraped.wait_for_final(wait)
         self._server.shutdown()
         self._server.server_close()
 
 
+class _Quiet(WSGIRequestHandler):
+    """No line on stderr per scrape; a scraper silent for 30 s loses its thread."""
+
+    timeout = 30
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        pass
+
+
+class _Server6(ThreadingWSGIServer):
+    address_family = socket.AF_INET6
+
+
 class _Scrapes:
-    """How many scrapes there were; lets the end of a run wait for one more."""
+    """How many scrapes were answered, and how many of them read a finished run's
+    figures: the end of a run waits for one of those."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self.count = 0
+        self.final = 0
 
-    def one(self) -> None:
+    def one(self, final: bool) -> None:
         with self._cond:
             self.count += 1
+            self.final += final
             self._cond.notify_all()
 
-    def wait_for_more(self, than: int, timeout_s: float) -> bool:
+    def new_run(self) -> None:
         with self._cond:
-            return self._cond.wait_for(lambda: self.count > than, timeout_s)
+            self.final = 0
+
+    def wait_for_final(self, timeout_s: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: self.final > 0, timeout_s)
+
+
+def _counting(app: Callable[..., Iterable[bytes]], collector: _RunCollector) -> Callable[..., Any]:
+    """The WSGI app, counting each scrape once the server has written its answer (when
+    it closes the body), as final when its figures were read after the run's end."""
+
+    def counted(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        totals = collector.totals
+        final = totals is not None and totals.done  # read before the figures are
+        return _Closing(app(environ, start_response), lambda: collector.scraped.one(final))
+
+    return counted
+
+
+class _Closing:
+    """A WSGI body that calls ``then`` when the server is done writing it."""
+
+    def __init__(self, body: Iterable[bytes], then: Callable[[], None]) -> None:
+        self._body, self._then = body, then
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._body)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._then()
 
 
 class _RunCollector(Collector):
@@ -150,7 +210,6 @@ class _RunCollector(Collector):
         totals = self.totals
         if totals is not None:
             yield from families(totals.view())
-        self.scraped.one()
 
 
 def families(v: View) -> Iterator[Metric]:
