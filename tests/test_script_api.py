@@ -148,3 +148,28 @@ def test_files_make_the_body_requests_makes(files: object, data: object) -> None
     assert ours.body.replace(our_boundary.encode(), b"B") == theirs.body.replace(
         their_boundary.encode(), b"B"
     )
+
+
+def test_a_responses_body_is_decoded_only_when_its_head_names_an_encoding() -> None:
+    """The body is read as it came unless Content-Encoding (any case) names a coding."""
+    import gzip
+    from functools import partial
+
+    from tui_loadtest.engine.http.encoding import decode
+    from tui_loadtest.script import Response
+
+    body = b'{"ok": true}'
+    packed = gzip.compress(body)
+    decoder = partial(decode, limit=1 << 20)
+    plain = Response(200, b"HTTP/1.1 200 OK\r\nContent-Type: application/json", body,
+                     decoder=decoder)  # fmt: skip
+    assert plain.json() == {"ok": True}
+    for name in (b"Content-Encoding", b"content-encoding", b"CONTENT-ENCODING  "):
+        head = b"HTTP/1.1 200 OK\r\n" + name + b": gzip\r\nContent-Length: 9"
+        r = Response(200, head, packed, decoder=decoder)
+        assert r.content == body and r.raw_content == packed, name
+    identity = Response(200, b"HTTP/1.1 200 OK\r\ncontent-encoding: identity", body)
+    assert identity.content == body
+    no_decoder = Response(200, b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip", packed)
+    with pytest.raises(ValueError, match="could not be decoded"):
+        _ = no_decoder.content

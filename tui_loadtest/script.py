@@ -33,6 +33,7 @@ and what the engine hands a ``User`` are internal.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import timedelta
 from types import MappingProxyType
@@ -118,6 +119,11 @@ def constant(seconds: float) -> Callable[[], float]:
     if seconds < 0:
         raise ValueError(f"constant() needs seconds >= 0, got {seconds!r}")
     return lambda: seconds
+
+
+# A Content-Encoding header in a response's head (the usual response has none, and its
+# body is then read without parsing every header).
+_ENCODED = re.compile(rb"\r\ncontent-encoding[ \t]*:", re.IGNORECASE)
 
 
 class RequestError(Exception):
@@ -265,6 +271,9 @@ class Response:
     def content(self) -> bytes:
         """The body, decoded when it came compressed (Content-Encoding)."""
         if self._content is None:
+            if _ENCODED.search(self._head) is None:  # no Content-Encoding: as it came
+                self._content = self._raw
+                return self._raw
             codings = [
                 c.strip().lower()
                 for v in self.headers.get_all("content-encoding")

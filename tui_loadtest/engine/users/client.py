@@ -258,6 +258,10 @@ class ClientRuntime:
         return text
 
 
+# The options a call may give that Options reads (a call with none of them shares one).
+TRANSPORT_OPTIONS = frozenset(("timeout", "allow_redirects", "verify", "cert", "proxies", "hooks"))
+
+
 class Options:
     """A call's options the transport reads (``timeout=``, ``verify=``, ``cert=``,
     ``allow_redirects=``), checked."""

@@ -34,7 +34,7 @@ from ..http.arguments import PART_OPTIONS, request_parts
 from ..plan import weight_table
 from ..recording import FAILED_SLOT, record
 from ..streams import CompiledStream, compile_stream
-from .client import ClientRow, ClientRuntime, ClientUser, Options, StreamCall
+from .client import TRANSPORT_OPTIONS, ClientRow, ClientRuntime, ClientUser, Options, StreamCall
 
 if TYPE_CHECKING:
     from ..host import ScriptHost, SlotPool
@@ -83,6 +83,7 @@ class ScriptRuntime(ClientRuntime):
         self.user_type: type[ScriptUser] = ScriptUser
         self.slot_type: type[ScriptSlot] = ScriptSlot
         self._streams: dict[tuple[str, str | None, float | None], CompiledStream] = {}
+        self.plain_options = Options({}, eng)  # a call without transport options: shared
 
     def function(self, name: str) -> Callable[..., Any]:
         """The script's function of that name (its @setup, its @teardown)."""
@@ -343,7 +344,11 @@ class ScriptUser(ClientUser):
         if self.fut is not None:
             raise RuntimeError("one request at a time per user: await each before the next")
         parts = request_parts(method, url, **{k: options[k] for k in PART_OPTIONS if k in options})
-        opts = Options(options, self.eng)
+        opts = (
+            Options(options, self.eng)
+            if options.keys() & TRANSPORT_OPTIONS
+            else self.script.plain_options  # the usual call: the run's settings
+        )
         name = options.get("name")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name: expected a string, got {name!r}")
