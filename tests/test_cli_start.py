@@ -157,6 +157,8 @@ def test_the_first_headless_line_says_how_long_the_run_takes():
     count = replace(snap, duration_s=None, requests_planned=500)
     assert "until 500 requests are done" in plan_line(count)
     assert "until stopped" in plan_line(replace(snap, duration_s=None))
+    ramp = replace(snap, users_target=0)  # stages start from no user
+    assert plan_line(ramp, 200).startswith("running a ramp of up to 200 users for 1m00s")
     rate = replace(snap, mode="arrival-rate", rate_target=200.0)
     assert plan_line(rate).startswith("running 200 requests/s for 1m00s")
 

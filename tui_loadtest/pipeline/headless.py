@@ -134,7 +134,7 @@ def run_headless(
     # A terminal narrower than a progress line gets it broken between words; a file or
     # a pipe keeps one line per report, for grep.
     width = output_width(out) if is_terminal(out) else None
-    _say(fit_text(plan_line(run.snapshot), width), out)
+    _say(fit_text(plan_line(run.snapshot, getattr(run, "users_planned", 0)), width), out)
     next_line = time.monotonic() + interval_s
     alerted = 0
     try:
@@ -159,13 +159,16 @@ def _alert(run: Run | RepeatedRun, shown: int) -> int:
     return max(shown, len(alerts))
 
 
-def plan_line(snap: Snapshot) -> str:
-    """The first line of a headless run: how long it will take, before it takes it."""
+def plan_line(snap: Snapshot, peak: int = 0) -> str:
+    """The first line of a headless run: how long it will take, before it takes it
+    (``peak``: the most users planned, for stages that start from none)."""
     if snap.scenarios:  # [[scenarios]]: each has its load (the start event says which)
         load = f"{len(snap.scenarios)} scenarios ({', '.join(p.name for p in snap.scenarios)})"
     elif snap.mode == "arrival-rate":
         rate = snap.rate_target
         load = f"{rate:g} requests/s" if rate else "an arrival-rate ramp"
+    elif snap.users_target == 0 and peak > 0:  # stages: a ramp that starts from none
+        load = f"a ramp of up to {fmt_int(peak)} user" + ("s" if peak != 1 else "")
     else:
         load = f"{fmt_int(snap.users_target)} user" + ("s" if snap.users_target != 1 else "")
     if snap.duration_s and snap.requests_planned:
