@@ -493,7 +493,9 @@ def test_a_task_failing_after_its_request_keeps_its_pace(tmp_path: Path) -> None
     with LocustTarget() as target:
         out = tui(
             "locust", "run", "-f", "locustfile.py", "-H", target.url, "--headless",
-            "-u", "2", "-t", "2s", "--csv", "f", cwd=tmp_path,
+            "-u", "2", "-t", "2s", "--csv", "f",
+            "--stop-timeout", "5",  # requests in flight at the stop end (else given up)
+            cwd=tmp_path,
         )  # fmt: skip
         sent = target.count("GET", "/api/products")
     assert out.returncode == 1, out.stderr[-2000:]
@@ -654,7 +656,9 @@ def test_a_body_that_does_not_decode_fails_its_request(tmp_path: Path) -> None:
         server.set_mode("bad-gzip")
         out = tui(
             "locust", "run", "-f", "locustfile.py", "-H", server.url, "--headless",
-            "-u", "1", "-t", "1s", "--csv", "g", cwd=tmp_path,
+            "-u", "1", "-t", "1s", "--csv", "g",
+            "--stop-timeout", "5",  # requests in flight at the stop end (else given up)
+            cwd=tmp_path,
         )  # fmt: skip
         seen = server.stats()
     finally:
