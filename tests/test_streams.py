@@ -169,14 +169,15 @@ def test_known_delays_come_out_as_ttft_gaps_events_and_total(sse_server):
     assert st.streams == 6 == server.finished - finished
     assert st.events == server.written - written == 6 * EVENTS
     assert st.events_per_stream == EVENTS  # [DONE] ends the stream: not an event
-    assert abs(st.ttft.p50 - FIRST_S * 1000) <= 5, st.ttft
-    assert abs(st.inter_event.p50 - GAP_S * 1000) <= 2, st.inter_event
+    # never earlier than the server sent them; later by a busy machine's reading delay
+    assert FIRST_S * 1000 - 1 <= st.ttft.p50 <= FIRST_S * 1000 + 25, st.ttft
+    assert GAP_S * 1000 - 1 <= st.inter_event.p50 <= GAP_S * 1000 + 5, st.inter_event
     assert span.stream.gaps.total == 6 * (EVENTS - 1)
     total = span.hist.percentile(0.5) / 1000
-    assert abs(total - (FIRST_S + EVENTS * GAP_S) * 1000) <= 15, total
+    assert -1 <= total - (FIRST_S + EVENTS * GAP_S) * 1000 <= 50, total
     assert span.ttfb is not None and span.ttfb.percentile(0.5) / 1000 < FIRST_S * 1000 / 2
     # the output speed: one event (no tokens counted) every 10 ms between first and last
-    assert st.gen_s == pytest.approx(6 * (EVENTS - 1) * GAP_S, rel=0.1)
+    assert st.gen_s == pytest.approx(6 * (EVENTS - 1) * GAP_S, rel=0.25)
 
 
 def test_the_open_model_counts_the_wait_for_a_free_user_in_the_ttft(sse_server):
@@ -191,7 +192,7 @@ def test_the_open_model_counts_the_wait_for_a_free_user_in_the_ttft(sse_server):
     waits_us = span.hist.sum_us - span.service.sum_us  # corrected less service, summed
     assert waits_us > 4 * 150_000  # they did wait (0 + 200 + 400 + 600 ms in theory)
     ttft_us = span.stream.ttft.sum_us
-    assert abs(ttft_us - waits_us - 4 * FIRST_S * 1e6) <= 4 * 5_000, (ttft_us, waits_us)
+    assert abs(ttft_us - waits_us - 4 * FIRST_S * 1e6) <= 4 * 25_000, (ttft_us, waits_us)
 
 
 def test_a_stream_cut_midway_is_an_error_of_its_own_with_its_events_counted():
@@ -266,11 +267,14 @@ def test_tokens_are_counted_from_json_deltas_and_time_the_first_token():
     st = span.stats(2.0).stream
     assert st.events == 2 * 11 and st.tokens == 2 * 10
     assert st.tokens_per_s == pytest.approx(20 / 2.0)  # over the span's seconds
-    # The first token is the second event (10 ms after the role-only one).
-    assert abs(st.ttft.p50 - 60) <= 5, st.ttft
+    # The first token is the second event, sent 10 ms after the role-only one (60 ms
+    # after the request): never earlier, though a busy machine may read it later.
+    assert 60 - 1 <= st.ttft.p50 < 60 + 100, st.ttft
     assert span.stream.gaps.total == 2 * 9  # between tokens only
     assert st.gen_tokens == 2 * 9
-    assert st.output_tokens_per_s == pytest.approx(100, rel=0.15)  # one every 10 ms
+    # one every 10 ms, over the tokens' own time (the wait for the first left out: else
+    # about 60 a second)
+    assert st.output_tokens_per_s == pytest.approx(100, rel=0.25)
 
 
 def test_a_streamed_run_through_the_command_line_and_its_outputs(sse_server, tmp_path):
@@ -294,7 +298,7 @@ def test_a_streamed_run_through_the_command_line_and_its_outputs(sse_server, tmp
     data = json.loads((tmp_path / "r.json").read_text())
     stream = data["endpoints"][0]["stream"]
     assert (stream["streams"], stream["events"], stream["events_per_stream"]) == (4, 80, 20)
-    assert abs(stream["ttft_ms"]["p50"] - 100) <= 5
+    assert 100 - 1 <= stream["ttft_ms"]["p50"] <= 100 + 25
     assert data["summary"]["stream"]["events"] == 80
     assert data["histograms"]["inter_event_endpoints"][0]["count"] == 4 * 19
     checks = {t["label"]: t["passed"] for t in data["thresholds"]}
@@ -367,12 +371,12 @@ def test_a_script_iterates_events_with_their_arrival_times_recorded_under_its_na
     for times, text in seen:
         assert len(times) == 11 and text == "".join(f"tok{i} " for i in range(1, 11))
         assert times == sorted(times) and 0.05 <= times[0] < 0.1  # a connect in the first
-        assert abs((times[-1] - times[0]) - 0.1) <= 0.01  # ten gaps of 10 ms
+        assert 0.1 - 0.002 <= times[-1] - times[0] <= 0.1 + 0.05  # ten gaps of 10 ms
     spans = dict(zip(agg.endpoint_keys, agg.cumulative, strict=True))
     span = spans[("POST", "chat")]
     st = span.stats(1.0).stream
     assert (st.streams, st.events, st.tokens) == (2, 22, 20) and span.failures == 0
-    assert abs(st.ttft.p50 - 60) <= 5  # the first token: the second event
+    assert 60 - 1 <= st.ttft.p50 < 60 + 100  # the first token: the second event
     assert not agg.error_rows()
 
 

@@ -55,9 +55,12 @@ def check_head_then_body(agg: RunAggregate, answered: int) -> None:
     assert span.ttfb is not None and span.ttfb.total == span.hist.total == answered
     ttfb_p50 = span.ttfb.percentile(0.5) / 1000
     total_p50 = span.hist.percentile(0.5) / 1000
-    assert ttfb_p50 < 10, ttfb_p50  # the head came at once (~0.2 ms on loopback)
+    # The head came at once (~0.2 ms on loopback; a busy machine delays any reading):
+    # a TTFB that held the body's wait would be within a reading's delay of the total.
+    half = BODY_AFTER_S * 1000 / 2
+    assert ttfb_p50 < half, ttfb_p50
     assert total_p50 >= BODY_AFTER_S * 1000, total_p50
-    assert total_p50 - ttfb_p50 >= BODY_AFTER_S * 1000 - 1  # the body's wait is not in it
+    assert total_p50 - ttfb_p50 >= half, (ttfb_p50, total_p50)  # the wait is not in it
 
 
 def test_plain_requests_record_the_head_apart_from_the_body(slow_body):
