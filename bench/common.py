@@ -360,13 +360,22 @@ class Nginx:
     keep-alive without limit, and ``stub_status`` to count what it served."""
 
     def __init__(
-        self, binary: str, cores: set[int] | None, conns: int = 30000, conf: str = ""
+        self,
+        binary: str,
+        cores: set[int] | None,
+        conns: int = 30000,
+        conf: str = "",
+        tls: bool = False,
     ) -> None:
         self.conf = conf or NGINX_CONF  # a template with {dir}, {port}, {conns}, {nofile}
         self.binary = binary
         self.cores = cores
         self.conns = conns
+        # tls: the load port speaks TLS 1.3 (a self-signed certificate: generators skip
+        # verification), and stub_status moves to a plain port of its own
+        self.tls = tls
         self.port = free_port()
+        self.status_port = free_port() if tls else self.port
         self.dir = Path(tempfile.mkdtemp(prefix="tui-bench-nginx-"))
         self.proc: subprocess.Popen | None = None
         self.reads = 0
@@ -374,16 +383,38 @@ class Nginx:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def _with_tls(self, conf: str) -> str:
+        """The formatted conf with its server on TLS 1.3 and a plain status server."""
+        key, cert = self.dir / "key.pem", self.dir / "cert.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2",
+             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        listen = f"listen 127.0.0.1:{self.port} backlog=4096;"
+        assert listen in conf, "the conf's server must listen as NGINX_CONF's does"
+        tls = (
+            f"listen 127.0.0.1:{self.port} ssl backlog=4096;\n"
+            f"        ssl_certificate {cert};\n        ssl_certificate_key {key};\n"
+            "        ssl_protocols TLSv1.3;\n        ssl_session_cache shared:tls:1m;"
+        )
+        status = (
+            f"    server {{\n        listen 127.0.0.1:{self.status_port};\n"
+            "        location = /nginx_status { stub_status; }\n    }\n"
+        )
+        head, _, tail = conf.rpartition("}")  # the http block's end
+        return head.replace(listen, tls) + status + "}" + tail
 
     def start(self) -> None:
         self.dir.chmod(0o755)  # the worker may run as "nobody"
         hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         nofile = self.conns + 100 if os.geteuid() == 0 else min(self.conns + 100, hard)
         conf = self.dir / "nginx.conf"
-        conf.write_text(
-            self.conf.format(dir=self.dir, port=self.port, conns=self.conns, nofile=nofile)
-        )
+        text = self.conf.format(dir=self.dir, port=self.port, conns=self.conns, nofile=nofile)
+        conf.write_text(self._with_tls(text) if self.tls else text)
         err = open(self.dir / "stderr.log", "wb")  # noqa: SIM115 - closed with the process
         self.proc = spawn(
             [self.binary, "-p", str(self.dir), "-c", str(conf), "-e", str(self.dir / "error.log")],
@@ -402,7 +433,8 @@ class Nginx:
         includes the request that reads it)."""
         with self._lock:
             self.reads += 1
-            with urllib.request.urlopen(f"{self.url}/nginx_status", timeout=5) as resp:
+            status = f"http://127.0.0.1:{self.status_port}/nginx_status"
+            with urllib.request.urlopen(status, timeout=5) as resp:
                 lines = resp.read().decode().splitlines()
             return int(lines[2].split()[2]) - self.reads
 

@@ -103,6 +103,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds between runs (default 1; lets TIME_WAIT sockets and CPU caches settle)",
     )
     parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="nginx serves the load over TLS 1.3 (a self-signed certificate; tui-loadtest "
+        "runs with -k, wrk does not verify); for wrk and the tui generators",
+    )
+    parser.add_argument(
         "--out", default=str(RESULTS / "latest.json"), help="JSON results (default %(default)s)"
     )
     parser.add_argument(
@@ -126,6 +132,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             parser.error(f"--ref: needs one of {', '.join(REF_BASES)} among the generators")
         for base in with_ref:
             names.insert(names.index(base) + 1, f"{base}@{args.ref}")
+    if args.tls:
+        plain_only = [n for n in names if n == "locust" or n.startswith("tui-mixed-ui")]
+        if plain_only:
+            parser.error(f"--tls: not for {', '.join(plain_only)} (wrk and tui-* headless)")
     args.names = names
     return args
 
@@ -155,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     logs = RESULTS / "logs"
     shutil.rmtree(logs, ignore_errors=True)
     logs.mkdir()
-    nginx = Nginx(bins["nginx"], server_cpu)
+    nginx = Nginx(bins["nginx"], server_cpu, tls=args.tls)
     ctx = Ctx(args, nginx, tui, server_cpu, gen_cpu, logs, locust, bins.get("tmux"))
     res: dict = {
         "issue": 5,
@@ -164,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         "pinning": pin_note,
         "duration_s": args.duration,
         "repeat": args.repeat,
+        "tls": args.tls,
         "generators": {},
     }
     if ref is not None:

@@ -88,6 +88,8 @@ def tui_command(
     cmd = [*(tool or ctx.tui), "run", str(SCENARIOS / scenario), "--host", ctx.nginx.url]
     cmd += ["-u", str(USERS), "-t", f"{ctx.args.duration}s", "--workers", str(workers)]
     cmd += ["--out", str(out)]
+    if ctx.nginx.tls:  # nginx's certificate is self-signed
+        cmd += ["-k"]
     if not ui:
         cmd += ["--no-ui", "--interval", "3600"]
     return cmd

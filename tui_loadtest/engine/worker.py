@@ -40,6 +40,7 @@ from typing import Any
 from ..scenario import Scenario
 from ..stats.aggregate import WorkerDelta
 from .limits import LimitError, check_fd_capacity
+from .malloc import tune_malloc
 from .parts import PartsEngine, apply_control
 from .shares import WorkerShare
 from .worker_engine import WorkerEngine
@@ -127,6 +128,7 @@ def worker_main(
         os.dup2(2, 1)  # print() too, so stdout stays the report's (--out -)
     else:
         silence_stdio()
+    tune_malloc()  # large TLS reads from the heap (engine/malloc.py)
     control = ControlReader(conn)
     try:
         run = _run_uvloop if sys.platform != "win32" else asyncio.run
