@@ -66,6 +66,15 @@ http {{
             return 200 '{{"home":true}}';
         }}
         location = /items {{ return 200 '{body}'; }}
+        location = /big-login {{
+            add_header Set-Cookie "big=yes; Path=/";
+            gzip off;
+            return 200 '{body}';
+        }}
+        location = /needs-big {{
+            if ($cookie_big != "yes") {{ return 401 '{{"error":"no cookie"}}'; }}
+            return 200 '{{"ok":true}}';
+        }}
     }}
     server {{
         listen 127.0.0.1:{mtls_port} ssl;
@@ -285,3 +294,26 @@ def test_a_locustfile_keeps_its_session_against_nginx(nginx: Nginx, tmp_path: Pa
     assert seen == {("/login", "302"): logins, ("/home", "200"): logins + home,
                     ("/items", "200"): items}  # fmt: skip
     assert {line[6] for line in lines if line[1] == "/home"} == {'"sid=s3cr3t"'}
+
+
+def test_a_cookie_set_by_a_large_response_is_kept(nginx: Nginx, tmp_path: Path):
+    """A Set-Cookie on a response of more than 512 bytes (where only the head is searched
+    for it) is taken like any other: the next request carries it."""
+    before = len(nginx.log())
+    scenario = tmp_path / "big.toml"
+    scenario.write_text(
+        f'name = "big"\nhost = "{nginx.url}"\n[load]\nusers = 1\nrequests = 10\n'
+        f'[http]\nca_file = "{nginx.dir / "ca.pem"}"\n'
+        '[[flows]]\nname = "f"\n[[flows.steps]]\npath = "/big-login"\n'
+        '[[flows.steps]]\npath = "/needs-big"\n'
+    )
+    out = tmp_path / "r.json"
+    proc = tui("run", str(scenario), "--no-ui", "--out", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    assert json.loads(out.read_text())["summary"]["failures"] == 0
+    lines = nginx.wait_for_lines(before + 10)[before:]
+    assert Counter((uri, status) for _, uri, status, *_ in lines) == {
+        ("/big-login", "200"): 5,
+        ("/needs-big", "200"): 5,
+    }
+    assert len(BODY) > 512

@@ -16,6 +16,7 @@ from ..plan import Target
 from .encoding import content_codings, decode
 
 # Statuses a redirect is followed on (the others in 3xx are answers: 300, 304...).
+HEAD_END = b"\r\n\r\n"  # where a message's head ends
 REDIRECTS = bytes(1 if s in (301, 302, 303, 307, 308) else 0 for s in range(1000))
 NO_REDIRECTS = bytes(1000)
 

@@ -648,7 +648,7 @@ class LocustUser(ClientUser):
         self.keep = None
         ttfb = (-self.th if self.th < 0 else t1) - self.t0  # one read: its latency
         response._measure = (row, (t1 - self.t0) // 1000, self.nbytes, status, ttfb)
-        if response._raw and b"content-encoding" in response._head.lower():
+        if response._raw and response._head.lower().find(b"content-encoding") >= 0:
             try:  # as requests reads a body: decoded now, and a bad one fails the request
                 _ = response.content
             except ValueError as exc:

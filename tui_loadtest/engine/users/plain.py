@@ -22,6 +22,7 @@ from random import random
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
+from ..http.wire import HEAD_END
 from ..recording import (
     BUCKET_LUT,
     BYTES_SLOT,
@@ -103,7 +104,16 @@ class VUser(UserCycle, Session):
         if status < 200 or not self.deadline:  # a 1xx (the real one follows), or unsolicited
             return
         # the session's two tests (session.py): Set-Cookie in the head? a redirect?
-        if self.cookies_on and b"ookie:" in self.head:
+        head = self.head  # (bytes.find, not ``in``: see session.py)
+        if (
+            self.cookies_on
+            and (
+                head.find(b"ookie:")  # the whole response, when small; else only its head
+                if len(head) < 512
+                else head.find(b"ookie:", 0, head.find(HEAD_END))
+            )
+            >= 0
+        ):
             self.take_cookies()
         if self.redirects[status] and self.follow(status):
             return
