@@ -151,9 +151,10 @@ class LocustRuntime(ClientRuntime):
     def wind_down(self, user: Any) -> bool:
         if not user.deadline:
             return bool(user.wind_down())
-        if user.connecting is not None or self.spec.abandon_at_stop:
-            # nothing sent yet, or `locust run` without --stop-timeout (as Locust kills
-            # its users): the request is given up, the user stops
+        if (user.connecting is not None and not user.hops) or self.spec.abandon_at_stop:
+            # nothing sent yet (connecting for its first hop: a redirect's next hop
+            # connecting to another origin was sent already), or `locust run` without
+            # --stop-timeout (as Locust kills its users): the request is given up
             return bool(user.abandon())
         return False  # its request finishes and counts; it stops where it next waits
 
