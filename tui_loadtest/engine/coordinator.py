@@ -29,16 +29,10 @@ from ..monitor import Monitor
 from ..scenario import Redactor, Scenario
 from ..scenario.model import ScenarioPart
 from ..stats.aggregate import RunAggregate, Second, WorkerDelta, self_requests
+from ..stats.measured import measured_figures, users_seen, warmup_figures
 from ..stats.model import Event, RunState, Snapshot, WorkerRow
 from ..stats.report_format import load_report
-from ..stats.result import (
-    CLOCK_WARN_S,
-    EndpointResult,
-    FlowResult,
-    RunResult,
-    environment,
-    warmup_section,
-)
+from ..stats.result import CLOCK_WARN_S, RunResult, environment
 from .generator import GeneratorWatch, loop_section
 from .pool import Delta, Ended, LocalProcessPool, WorkerInfo, WorkerPool, last_line
 
@@ -958,23 +952,7 @@ class Run:
 
     def _warmup_report(self) -> dict[str, Any]:
         """The report's ``warmup`` section: the warm-up's own figures, kept apart."""
-        agg = self.aggregate
-        if not agg.warmup_ticks:
-            return {}
-        d = agg.warmup_active_s
-        return warmup_section(
-            duration_s=agg.warmup_wall_s,
-            planned_s=self.load.warmup_s,
-            summary=agg.total_span(warmup=True).stats(d),
-            endpoints=[
-                (method, name, span.stats(d))
-                for (method, name), span in zip(
-                    agg.endpoint_keys, agg.warmup_cumulative, strict=True
-                )
-            ],
-            errors=agg.error_rows(warmup=True),
-            timeline=[p for p in agg.timeline if p.warmup],
-        )
+        return warmup_figures(self.aggregate, self.load.warmup_s)
 
     def result(self) -> RunResult:
         """The final (or, before the end, partial) result of the run."""
@@ -983,34 +961,11 @@ class Run:
             raise RuntimeError(f"the run's merge thread failed{where}") from self.failure
         with self._lock:
             agg = self.aggregate
-            duration = agg.rate_s  # time under load: pauses excluded
-            total = agg.total_span()
-            warm = len([p for p in agg.timeline if p.warmup])
-
-            def measured(per_second: list) -> list:  # the timeline's seconds past the warm-up
-                return per_second[warm:]
-
-            endpoints = [
-                EndpointResult(
-                    method,
-                    name,
-                    span.stats(duration),
-                    span.hist,
-                    span.service,
-                    span.ttfb,
-                    span.stream.ttft if span.stream is not None else None,
-                    span.stream.gaps if span.stream is not None else None,
-                    group,
-                )
-                for (method, name), span, group in zip(
-                    agg.endpoint_keys, agg.cumulative, agg.endpoint_groups, strict=True
-                )
-            ]
+            figures = measured_figures(agg)
             load = self.load
             started = self.started_at.isoformat(timespec="seconds") if self.started_at else ""
             return RunResult(
                 started_at=started,
-                duration_s=duration,
                 host=self.host,
                 scenario_name=self.scenario.name,
                 load=msgspec.to_builtins(
@@ -1020,25 +975,7 @@ class Run:
                     )
                 ),
                 scenario=self.scenario.redacted,
-                summary=total.stats(duration, agg.dropped),
-                histogram=total.hist,
-                service_histogram=total.service,
-                ttfb_histogram=total.ttfb,
-                ttft_histogram=total.stream.ttft if total.stream is not None else None,
-                gap_histogram=total.stream.gaps if total.stream is not None else None,
-                per_second_service=measured(agg.per_second_service_buckets),
-                lag_histogram=agg.lag if agg.open_model else None,
-                endpoints=endpoints,
-                flows=[
-                    FlowResult(name, span.stats(duration), span.hist, span.service, group)
-                    for name, span, group in zip(
-                        agg.flow_names, agg.flows, agg.flow_groups, strict=True
-                    )
-                ],
-                errors=agg.error_rows(),
-                checks=agg.check_stats(),
-                timeline=[p for p in agg.timeline if not p.warmup],
-                per_second=measured(agg.per_second_buckets),
+                **figures,
                 warmup=self._warmup_report(),
                 outcome={
                     "reason": self.stop_reason,
@@ -1050,17 +987,12 @@ class Run:
                     "degraded": self.degraded,
                     **({"notes": list(agg.notes)} if agg.notes else {}),
                     **self._setup_report(),
-                    "users": {
-                        "planned": self.users_planned,
-                        "peak": agg.users_peak,
-                        "average": round(agg.users_average, 1),
-                        **({"by_class": dict(agg.class_peaks)} if agg.class_peaks else {}),
-                    },
+                    "users": {"planned": self.users_planned, **users_seen(agg)},
                 },
                 generator=self.generator.report(
                     agg.cpu,
                     agg.rss,
-                    loop_section(agg.loop_lag, agg.stalls, total.requests)
+                    loop_section(agg.loop_lag, agg.stalls, figures["summary"].requests)
                     if agg.loop_lag.total or agg.stalls
                     else None,
                 ),

@@ -24,7 +24,8 @@ from ..stats.aggregate import (
     StreamDelta,
     WorkerDelta,
 )
-from ..stats.result import EndpointResult, FlowResult, RunResult, warmup_section
+from ..stats.measured import measured_figures, users_seen, warmup_figures
+from ..stats.result import RunResult
 from .stream import STREAM_FORMAT, STREAM_KIND
 
 
@@ -213,9 +214,6 @@ def _result(
     connections: int,
     last_t: int,
 ) -> RunResult:
-    duration = agg.rate_s
-    total = agg.total_span()
-    warm = len([p for p in agg.timeline if p.warmup])
     outcome: dict[str, Any] = {
         "reason": end["reason"] if end else f"the stream ends at {last_t + 1} s (killed?)",
         "interrupted": bool(end["interrupted"]) if end else True,
@@ -226,66 +224,18 @@ def _result(
         "degraded": end["degraded"] if end else None,
         "users": {
             "planned": int(end["users_planned"]) if end else header["load"].get("users", 0),
-            "peak": agg.users_peak,
-            "average": round(agg.users_average, 1),
-            **({"by_class": dict(agg.class_peaks)} if agg.class_peaks else {}),
+            **users_seen(agg),
         },
         "notes": [f"rebuilt from a --stream file (run id {header.get('run_id', '?')})"],
     }
-    warmup: dict[str, Any] = {}
-    if agg.warmup_ticks:
-        d = agg.warmup_active_s
-        warmup = warmup_section(
-            duration_s=agg.warmup_wall_s,
-            planned_s=header.get("warmup_s"),
-            summary=agg.total_span(warmup=True).stats(d),
-            endpoints=[
-                (m, n, span.stats(d))
-                for (m, n), span in zip(agg.endpoint_keys, agg.warmup_cumulative, strict=True)
-            ],
-            errors=agg.error_rows(warmup=True),
-            timeline=[p for p in agg.timeline if p.warmup],
-        )
     return RunResult(
         started_at=str(header.get("started_at", "")),
-        duration_s=duration,
         host=str(header.get("host", "")),
         scenario_name=str(header.get("scenario", "")),
         load=dict(header["load"]),
         scenario=dict(header.get("scenario_report") or {}),
-        summary=total.stats(duration, agg.dropped),
-        histogram=total.hist,
-        service_histogram=total.service,
-        ttfb_histogram=total.ttfb,
-        ttft_histogram=total.stream.ttft if total.stream is not None else None,
-        gap_histogram=total.stream.gaps if total.stream is not None else None,
-        per_second_service=agg.per_second_service_buckets[warm:],
-        lag_histogram=agg.lag if agg.open_model else None,
-        endpoints=[
-            EndpointResult(
-                method,
-                name,
-                span.stats(duration),
-                span.hist,
-                span.service,
-                span.ttfb,
-                span.stream.ttft if span.stream is not None else None,
-                span.stream.gaps if span.stream is not None else None,
-                group,
-            )
-            for (method, name), span, group in zip(
-                agg.endpoint_keys, agg.cumulative, agg.endpoint_groups, strict=True
-            )
-        ],
-        flows=[
-            FlowResult(name, span.stats(duration), span.hist, span.service, group)
-            for name, span, group in zip(agg.flow_names, agg.flows, agg.flow_groups, strict=True)
-        ],
-        errors=agg.error_rows(),
-        checks=agg.check_stats(),
-        timeline=[p for p in agg.timeline if not p.warmup],
-        per_second=agg.per_second_buckets[warm:],
-        warmup=warmup,
+        **measured_figures(agg),
+        warmup=warmup_figures(agg, header.get("warmup_s")),
         outcome=outcome,
         environment=dict(header.get("environment") or {}),
     )
