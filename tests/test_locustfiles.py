@@ -445,25 +445,36 @@ class Reader(HttpUser):
 """
 
 
-def test_a_server_sending_past_its_content_length_costs_no_request(tmp_path: Path) -> None:
-    """Each response is followed by 9 bytes it did not announce: as under requests, the
-    connection goes and the next request takes a new one; every request the server
-    answered is a success, and only those are counted."""
+def run_lying(
+    tmp_path: Path, mode: str, *flags: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, int], float]:
+    """LYING under `locust run` against a FaultServer in ``mode``: the command's result,
+    what the server counted, and how long the command took."""
     from .fault_server import FaultServer
 
     (tmp_path / "locustfile.py").write_text(LYING, encoding="utf-8")
     server = FaultServer()
     try:
-        server.set_mode("overlong")
+        server.set_mode(mode)
+        started = time.monotonic()
         out = tui(
-            "locust", "run", "-f", "locustfile.py", "-H", server.url, "--headless",
-            "-u", "2", "-t", "1s", "--csv", "o",
-            "--stop-timeout", "5",  # requests in flight at the stop end (else given up)
+            "locust", "run", "-f", "locustfile.py", "-H", server.url, "--headless", *flags,
             cwd=tmp_path,
         )  # fmt: skip
-        seen = server.stats()
+        took = time.monotonic() - started
+        return out, server.stats(), took
     finally:
         server.stop()
+
+
+def test_a_server_sending_past_its_content_length_costs_no_request(tmp_path: Path) -> None:
+    """Each response is followed by 9 bytes it did not announce: as under requests, the
+    connection goes and the next request takes a new one; every request the server
+    answered is a success, and only those are counted."""
+    out, seen, _ = run_lying(
+        tmp_path, "overlong", "-u", "2", "-t", "1s", "--csv", "o",
+        "--stop-timeout", "5",  # requests in flight at the stop end (else given up)
+    )  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
     rows = read_csv_rows(tmp_path / "o")
     assert rows.requests(("GET", "/fault")) == seen["requests"] > 0
@@ -510,21 +521,7 @@ def test_the_run_ends_at_its_time_even_when_the_server_stalls(tmp_path: Path) ->
     """`locust run` without --stop-timeout stops users where they are, as Locust kills
     them: requests in flight at the end are given up and not counted, so a server that
     never answers holds the run neither past -t nor to a failure."""
-    from .fault_server import FaultServer
-
-    (tmp_path / "locustfile.py").write_text(LYING, encoding="utf-8")
-    server = FaultServer()
-    try:
-        server.set_mode("stall")
-        started = time.monotonic()
-        out = tui(
-            "locust", "run", "-f", "locustfile.py", "-H", server.url, "--headless",
-            "-u", "3", "-r", "100", "-t", "1s", "--csv", "s", cwd=tmp_path,
-        )  # fmt: skip
-        took = time.monotonic() - started
-        seen = server.stats()
-    finally:
-        server.stop()
+    out, seen, took = run_lying(tmp_path, "stall", "-u", "3", "-r", "100", "-t", "1s", "--csv", "s")
     assert out.returncode == 0, out.stderr[-2000:]
     assert seen["requests"] == 3  # one each, never answered
     assert read_csv_rows(tmp_path / "s").total.requests == 0
@@ -648,21 +645,10 @@ def test_a_shape_reads_parsed_options_from_its_first_tick(tmp_path: Path) -> Non
 def test_a_body_that_does_not_decode_fails_its_request(tmp_path: Path) -> None:
     """Content-Encoding: gzip on a body that is not gzip: as under requests, the request
     fails (ContentDecodingError), rather than a task failing later on r.text."""
-    from .fault_server import FaultServer
-
-    (tmp_path / "locustfile.py").write_text(LYING, encoding="utf-8")
-    server = FaultServer()
-    try:
-        server.set_mode("bad-gzip")
-        out = tui(
-            "locust", "run", "-f", "locustfile.py", "-H", server.url, "--headless",
-            "-u", "1", "-t", "1s", "--csv", "g",
-            "--stop-timeout", "5",  # requests in flight at the stop end (else given up)
-            cwd=tmp_path,
-        )  # fmt: skip
-        seen = server.stats()
-    finally:
-        server.stop()
+    out, seen, _ = run_lying(
+        tmp_path, "bad-gzip", "-u", "1", "-t", "1s", "--csv", "g",
+        "--stop-timeout", "5",  # requests in flight at the stop end (else given up)
+    )  # fmt: skip
     assert out.returncode == 1, out.stderr[-2000:]
     rows = read_csv_rows(tmp_path / "g")
     row = rows.rows[("GET", "/fault")]
