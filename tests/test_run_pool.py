@@ -245,7 +245,17 @@ def test_a_worker_killed_from_outside_makes_the_command_exit_70(counting, tmp_pa
     assert "exit code 70: 1 of 2 workers lost" in err
     assert "Degraded: worker" in out
     assert 0 < report["summary"]["requests"] <= server.requests
-    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie" for p in pids)
+    assert not any(_running(p) for p in pids)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a process reaped or turned zombie while asked is gone)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return False
 
 
 CRASHING = """
