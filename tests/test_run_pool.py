@@ -222,7 +222,6 @@ def _worker_pids(pid: int) -> list[int]:
 def test_a_worker_killed_from_outside_makes_the_command_exit_70(counting, tmp_path):
     """The run goes on without the killed worker, the report and the summary say how
     many seconds of its share are missing, and the exit code says the run is short."""
-    import psutil
 
     server, url = counting
     proc = _cli("run", "--no-ui", "--host", url, "-u", "4", "-t", "3s", "--workers", "2",
