@@ -216,8 +216,8 @@ class SlowBodyServer(LoopbackServer):
                 await reader.readuntil(b"\r\n\r\n")
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n")
                 await asyncio.sleep(self.body_after_s)
+                self.responses += 1  # before the body: no client can see it uncounted
                 writer.write(b"ok")
-                self.responses += 1
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:

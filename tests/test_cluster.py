@@ -350,7 +350,8 @@ def test_a_clock_off_by_80_ms_is_measured_corrected_and_warned_about(
     assert abs(e0["clock_offset_ms"]) <= e0["rtt_ms"] / 2 + 1.0
     assert abs(e1["clock_offset_ms"] - 80.0) <= e1["rtt_ms"] / 2 + 1.0
     off = f"{e1['clock_offset_ms']:+.0f} ms"
-    (warning,) = [ln for ln in std.err.splitlines() if "warning" in ln]
+    # one clock warning (a busy machine may add others of its own, such as a lost beat)
+    (warning,) = [ln for ln in std.err.splitlines() if "warning" in ln and "clock" in ln]
     assert warning.startswith("tui-loadtest: warning: worker 1 (")
     assert f"its clock is {off} off this machine's" in warning and "NTP" in warning
     assert f"Clock: worker 1 ({e1['host']}) was {off} off this machine's" in std.out
