@@ -39,6 +39,7 @@ from typing import Any
 
 from ..scenario import Scenario
 from ..stats.aggregate import WorkerDelta
+from .collector import tune_gc
 from .limits import LimitError, check_fd_capacity
 from .malloc import tune_malloc
 from .parts import PartsEngine, apply_control
@@ -129,6 +130,7 @@ def worker_main(
     else:
         silence_stdio()
     tune_malloc()  # large TLS reads from the heap (engine/malloc.py)
+    tune_gc()  # no young collections every few dozen requests (engine/collector.py)
     control = ControlReader(conn)
     try:
         run = _run_uvloop if sys.platform != "win32" else asyncio.run
