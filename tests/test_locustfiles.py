@@ -672,3 +672,58 @@ def test_tags_that_leave_a_class_nothing_run_the_others_as_locust_does(tmp_path:
     assert ours.exit_code == 0, ours.output[-2000:]
     assert set(ours.rows.rows) == set(theirs.rows.rows) == {("GET", "session"), ("GET", "/slow")}
     assert "Editor, Auditor: no task left after --tags/--exclude-tags; not run" in ours.output
+
+
+WRAPPED_REQUEST = """
+from locust import {kind}, constant, task
+{imports}
+
+class Traced({kind}):
+    wait_time = constant(0.01)
+
+    def on_start(self):
+        original = self.client.request
+
+        def request(method, url, **kwargs):  # as a tracing plugin wraps the session
+            kwargs.setdefault("headers", {{}})["X-Trace"] = "wrapped"
+            return original(method, url, **kwargs)
+
+        self.client.request = request
+
+    @task
+    def products(self):
+        self.client.get("/api/products")
+        self.client.post("/api/products", json={{"name": "x"}}, name="create")
+"""
+
+
+@pytest.mark.parametrize(
+    ("kind", "imports"),
+    [("HttpUser", ""), ("FastHttpUser", "from locust.contrib.fasthttp import FastHttpUser")],
+    ids=["HttpUser", "FastHttpUser"],
+)
+def test_get_and_post_go_through_a_request_the_locustfile_wrapped(
+    tmp_path: Path, kind: str, imports: str
+) -> None:
+    """``self.client.get()`` and ``post()`` call ``self.client.request``, as requests'
+    Session and FastHttpSession do, so a wrapper set on the client sees every call
+    (our shortcut from get() to the transport is taken only when nothing replaced it)."""
+    source = WRAPPED_REQUEST.format(kind=kind, imports=imports)
+    if imports:  # FastHttpUser comes from locust.contrib.fasthttp
+        source = source.replace(f"from locust import {kind}, ", "from locust import ")
+    (tmp_path / "locustfile.py").write_text(source, encoding="utf-8")
+    with LocustTarget() as target:
+        out = tui(
+            "locust", "run", "-f", "locustfile.py", "-H", target.url, "--headless",
+            "-u", "2", "-t", "1s", "--csv", "f", "--stop-timeout", "5", cwd=tmp_path,
+        )  # fmt: skip
+        got = target.count("GET", "/api/products")
+        posted = target.count("POST", "/api/products")
+        headers = (target.last_headers("GET", "/api/products"),
+                   target.last_headers("POST", "/api/products"))  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert got > 10 and posted > 10
+    assert all(h.get("x-trace") == "wrapped" for h in headers), headers
+    rows = read_csv_rows(tmp_path / "f")
+    assert rows.requests(("GET", "/api/products")) == got
+    assert rows.requests(("POST", "create")) == posted

@@ -212,40 +212,22 @@ class LocustResponse(Response):
     ``catch_response`` block (``success()``, ``failure(msg)``) and ``error`` (the
     exception of a request that failed, None otherwise)."""
 
-    __slots__ = (
-        "_request",
-        "_sent",
-        "error",
-        "js",
-        "_session",
-        "_name",
-        "_catch",
-        "_entered",
-        "_manual",
-        "_reported",
-        "_start_time",
-        "_call_context",
-        "_measure",
-    )
-
-    def __init__(
-        self, status: int, head: bytes, content: bytes, truncated: bool = False, **kw: Any
-    ) -> None:
-        super().__init__(status, head, content, truncated, **kw)
-        self._request: RequestInfo | None = None
-        # (method, headers, body) as sent: ``request`` is made of them when read
-        self._sent: tuple[str, dict[str, Any], Any] = ("", {}, None)
-        self._session: Any = None
-        self._name = ""
-        self._start_time = 0.0
-        self._call_context: dict[str, Any] | None = None
-        self.error: BaseException | None = None
-        self.js: Any = None
-        self._entered = False
-        self._manual: bool | BaseException | None = None
-        self._reported = False
-        self._catch = False
-        self._measure: Any = None  # (row, latency µs, bytes, status): set by the engine
+    # No __slots__: these class-level defaults stand until a request sets its own, so a
+    # response costs Response.__init__ alone (a locustfile may also add attributes).
+    _request: RequestInfo | None = None
+    # (method, headers, body) as sent: ``request`` is made of them when read
+    _sent: tuple[str, dict[str, Any], Any] = ("", {}, None)
+    _session: Any = None
+    _name = ""
+    _start_time = 0.0
+    _call_context: dict[str, Any] | None = None
+    error: BaseException | None = None
+    js: Any = None
+    _entered = False
+    _manual: bool | BaseException | None = None
+    _reported = False
+    _catch = False
+    _measure: Any = None  # (row, latency µs, bytes, status, ttfb ns): set by the engine
 
     @property
     def request(self) -> RequestInfo:
@@ -366,6 +348,7 @@ class HttpSession:
     """Requests for one user, with its headers, cookies and auth kept between them."""
 
     plain_with = False  # a with-block needs catch_response=True (Locust's HttpSession)
+    _timeout: Any = None  # every request's timeout= unless the call gives one
 
     def __init__(
         self, base_url: str, request_event: Any, user: Any, *args: Any, **kwargs: Any
@@ -406,6 +389,8 @@ class HttpSession:
 
     # -- naming and failing, as HttpUser does ----------------------------------------
     def _url(self, url: str) -> str:
+        if url[:1] == "/":
+            return f"{self._prefix}{url}" if self._prefix else url
         if url.lower().startswith(("http://", "https://")):
             return url
         return f"{self._prefix}{url}"
@@ -487,6 +472,31 @@ class HttpSession:
     ) -> LocustResponse:
         """Send a request and return its response (a context manager with
         ``catch_response=True``)."""
+        return self._send(method, url, name, catch_response, context, options)
+
+    def _call(self, method: str, url: str, options: dict[str, Any]) -> LocustResponse:
+        """``get()``, ``post()``...: straight to :meth:`_send` (one frame, no copy of the
+        keyword arguments), or through ``request()`` when a subclass overrides it."""
+        if type(self).request is not HttpSession.request or "request" in self.__dict__:
+            return self.request(method, url, **options)
+        return self._send(
+            method,
+            url,
+            options.pop("name", None),
+            options.pop("catch_response", False),
+            options.pop("context", None),
+            options,
+        )
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        name: str | None,
+        catch_response: bool,
+        context: dict[str, Any] | None,
+        options: dict[str, Any],
+    ) -> LocustResponse:
         name = name or self.request_name
         full = self._url(url)
         merged = self.headers.plain()  # the same dict while the headers do not change
@@ -503,6 +513,8 @@ class HttpSession:
             options["verify"] = self.verify
         if self.cert is not None and "cert" not in options:
             options["cert"] = self.cert
+        if self._timeout is not None and options.get("timeout") is None:
+            options["timeout"] = self._timeout
         if options:
             for ignored in ("stream", "proxies", "hooks"):
                 options.pop(ignored, None)
@@ -525,29 +537,36 @@ class HttpSession:
         """The row of a request without ``name=``: the path and query requested."""
         return self._name(url, options)
 
+    # allow_redirects: True unless a call says otherwise (HEAD's default is False)
     def get(self, url: str, **kwargs: Any) -> LocustResponse:
-        kwargs.setdefault("allow_redirects", True)
-        return self.request("GET", url, **kwargs)
+        return self._call("GET", url, kwargs)
 
     def options(self, url: str, **kwargs: Any) -> LocustResponse:
-        kwargs.setdefault("allow_redirects", True)
-        return self.request("OPTIONS", url, **kwargs)
+        return self._call("OPTIONS", url, kwargs)
 
     def head(self, url: str, **kwargs: Any) -> LocustResponse:
         kwargs.setdefault("allow_redirects", False)
-        return self.request("HEAD", url, **kwargs)
+        return self._call("HEAD", url, kwargs)
 
     def post(self, url: str, data: Any = None, json: Any = None, **kwargs: Any) -> LocustResponse:
-        return self.request("POST", url, data=data, json=json, **kwargs)
+        if data is not None:
+            kwargs["data"] = data
+        if json is not None:
+            kwargs["json"] = json
+        return self._call("POST", url, kwargs)
 
     def put(self, url: str, data: Any = None, **kwargs: Any) -> LocustResponse:
-        return self.request("PUT", url, data=data, **kwargs)
+        if data is not None:
+            kwargs["data"] = data
+        return self._call("PUT", url, kwargs)
 
     def patch(self, url: str, data: Any = None, **kwargs: Any) -> LocustResponse:
-        return self.request("PATCH", url, data=data, **kwargs)
+        if data is not None:
+            kwargs["data"] = data
+        return self._call("PATCH", url, kwargs)
 
     def delete(self, url: str, **kwargs: Any) -> LocustResponse:
-        return self.request("DELETE", url, **kwargs)
+        return self._call("DELETE", url, kwargs)
 
     def close(self) -> None:
         """Nothing to close: the user's connection belongs to the engine."""

@@ -63,19 +63,6 @@ class FastHttpSession(HttpSession):
             else None
         )
 
-    def request(
-        self,
-        method: str,
-        url: str,
-        name: str | None = None,
-        catch_response: bool = False,
-        context: dict[str, Any] | None = None,
-        **options: Any,
-    ) -> LocustResponse:
-        if self._timeout is not None and options.get("timeout") is None:
-            options["timeout"] = self._timeout
-        return super().request(method, url, name, catch_response, context, **options)
-
     def _default_name(self, given: str, url: str, options: dict[str, Any]) -> str:
         return given  # as the task wrote it (a full URL stays one; no host path, no params)
 
