@@ -31,8 +31,6 @@ _BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
 _PATH_SAFE = "/?&=%:@!$'()*+,;~#[]"
 _encode_json = msgspec.json.Encoder().encode
 MAX_BLOCKS = 4096
-# the keyword arguments that shape the request itself (the others shape how it is sent)
-PART_OPTIONS = ("params", "data", "json", "files", "headers", "cookies", "auth")
 
 
 class Parts:
@@ -70,6 +68,38 @@ def request_parts(
     files: Any = None,
 ) -> Parts:
     """The request that ``requests``-style arguments describe (checked)."""
+    return parts_of(method, url, params, data, json, headers, cookies, auth, files)
+
+
+def options_parts(method: str, url: str, options: Mapping[str, Any]) -> Parts:
+    """:func:`request_parts` from a call's options: the keys that shape the request
+    itself (the others, such as ``timeout``, shape how it is sent)."""
+    get = options.get
+    return parts_of(
+        method,
+        url,
+        get("params"),
+        get("data"),
+        get("json"),
+        get("headers"),
+        get("cookies"),
+        get("auth"),
+        get("files"),
+    )
+
+
+def parts_of(
+    method: str,
+    url: str,
+    params: Any,
+    data: Any,
+    json: Any,
+    headers: Mapping[str, Any] | None,
+    cookies: Mapping[str, str] | None,
+    auth: Any,
+    files: Any,
+) -> Parts:
+    """:func:`request_parts`, its arguments by position."""
     if not isinstance(method, str) or not method.strip():
         raise TypeError(f"method: expected a string like 'GET', got {method!r}")
     if isinstance(url, bytes):

@@ -262,13 +262,17 @@ class ClientRuntime:
 TRANSPORT_OPTIONS = frozenset(("timeout", "allow_redirects", "verify", "cert", "proxies", "hooks"))
 
 
+_UNSET: Any = object()
+
+
 class Options:
     """A call's options the transport reads (``timeout=``, ``verify=``, ``cert=``,
     ``allow_redirects=``), checked."""
 
-    __slots__ = ("timeout_ns", "connect_ns", "allow_redirects", "verify", "cert")
+    __slots__ = ("timeout_ns", "connect_ns", "allow_redirects", "verify", "cert", "tls")
 
     def __init__(self, options: Mapping[str, Any], eng: ScriptHost) -> None:
+        self.tls: Any = _UNSET  # the SSL context verify= and cert= ask for, once known
         timeout = options.get("timeout")
         self.timeout_ns = eng.timeout_ns
         self.connect_ns = eng.connect_timeout_ns
@@ -386,7 +390,7 @@ class ClientUser(Session):
         eng = self.eng
         rt = self.rt
         target = eng.origin if parts.target is None else rt.route(parts.target)
-        away = None if target == eng.origin else target
+        away = None if target is eng.origin or target == eng.origin else target
         data = rt.builder.build(parts, target, headers)
         prefix = target.prefix
         self.sent_url = (
@@ -418,10 +422,13 @@ class ClientUser(Session):
         self.history = []
         self.resp_failed = False
         self.timeout_ns = options.timeout_ns
-        tls = None
-        if options.verify is not None or options.cert is not None:
-            verify = True if options.verify is None else options.verify
-            tls = eng.tls_context(verify, options.cert)
+        tls = options.tls
+        if tls is _UNSET:
+            tls = None
+            if options.verify is not None or options.cert is not None:
+                verify = True if options.verify is None else options.verify
+                tls = eng.tls_context(verify, options.cert)
+            options.tls = tls
         self.deadline = t0 + options.timeout_ns
         conn = self.conn
         if conn is not None and (self.conn_to != away or self.tls is not tls):

@@ -30,7 +30,7 @@ from ...scenario.captures import parse_json_path
 from ...scenario.model import STREAM_MODES, CaptureSpec
 from ...scenario.script_file import import_script, script_parts
 from ...script import Event, RequestError, Response, User
-from ..http.arguments import PART_OPTIONS, request_parts
+from ..http.arguments import options_parts
 from ..plan import weight_table
 from ..recording import FAILED_SLOT, record
 from ..streams import CompiledStream, compile_stream
@@ -343,7 +343,7 @@ class ScriptUser(ClientUser):
             return self.after_stream(self.streaming, method, url, options)
         if self.fut is not None:
             raise RuntimeError("one request at a time per user: await each before the next")
-        parts = request_parts(method, url, **{k: options[k] for k in PART_OPTIONS if k in options})
+        parts = options_parts(method, url, options)
         opts = (
             Options(options, self.eng)
             if options.keys() & TRANSPORT_OPTIONS
@@ -376,7 +376,7 @@ class ScriptUser(ClientUser):
         options: dict[str, Any],
     ) -> ScriptStream:
         """``user.stream(...)``: checked now, sent on the loop's first step."""
-        parts = request_parts(method, url, **{k: options[k] for k in PART_OPTIONS if k in options})
+        parts = options_parts(method, url, options)
         opts = Options(options, self.eng)
         name = options.get("name")
         if name is not None and not isinstance(name, str):
