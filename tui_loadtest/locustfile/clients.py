@@ -334,6 +334,8 @@ class LocustResponse(Response):
                 super().raise_for_status()
 
 
+# requests' options with no meaning here (a body is always read whole; no proxies, hooks)
+_IGNORED = ("stream", "proxies", "hooks")
 # URL -> the path and query it names, for URLs without params= (most calls repeat one)
 _PATH_URLS: dict[str, str] = {}
 MAX_NAMES_KEPT = 10_000
@@ -502,7 +504,7 @@ class HttpSession:
         merged = self.headers.plain()  # the same dict while the headers do not change
         call_headers = options.get("headers")
         if call_headers:
-            merged = {**merged, **call_headers}
+            merged = {**merged, **call_headers} if merged else call_headers
         if merged:
             options["headers"] = merged
         elif call_headers is not None:
@@ -515,8 +517,8 @@ class HttpSession:
             options["cert"] = self.cert
         if self._timeout is not None and options.get("timeout") is None:
             options["timeout"] = self._timeout
-        if options:
-            for ignored in ("stream", "proxies", "hooks"):
+        if not options.keys().isdisjoint(_IGNORED):
+            for ignored in _IGNORED:
                 options.pop(ignored, None)
         if name is None:
             name = self._default_name(url, full, options)

@@ -26,7 +26,7 @@ class Driver(Protocol):
     def sleep(self, seconds: float) -> None:
         """Suspend this user (only) for ``seconds``."""
 
-    def run_task(self, fn: Any, args: tuple[Any, ...]) -> None:
+    def run_task(self, fn: Any, args: tuple[()] | tuple[Any]) -> None:
         """Run one task: timed, its exception counted (steering ones pass through)."""
 
     def task_error(self, where: str, exc: BaseException) -> None:
