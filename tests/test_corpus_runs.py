@@ -112,7 +112,8 @@ def test_our_rows_match_what_the_server_counted(our_runs: Runs, name: str) -> No
     assert set(rows.rows) == spec.rows, run.output[-3000:]
     assert rows.total.requests == sum(r.requests for r in rows.rows.values()) > 0
     # every request a row counts reached the server, and nothing else did
-    assert +spec.server_seen(run.server, run.other) == +spec.expected_server(rows)
+    seen, expected = +spec.server_seen(run.server, run.other), +spec.expected_server(rows)
+    assert seen == expected, run.output[-4000:]
     if not spec.http:
         assert not run.server and not run.other
     for key, row in rows.rows.items():
