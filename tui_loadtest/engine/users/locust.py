@@ -222,9 +222,9 @@ class LocustRuntime(ClientRuntime):
 
     def resume_soon(self, user: LocustUser, value: Any) -> None:
         """Switch into ``user`` with ``value`` once this turn of the loop's callbacks is
-        over, from the loop's own shallow stack: a greenlet switch copies the stack
-        between the two greenlets, and a response arrives deep in the parser's
-        callbacks (measured: the two switches of a request cost a third as much)."""
+        over, from the loop's own shallow stack, not from deep in the parser's callbacks
+        where the response arrived (measured side by side, worker CPU a request:
+        journey locustfile 28.6 against 23.3 µs, FastHttpUser 21.2 against 19.3 µs)."""
         if not self.ready:
             self.eng.loop.call_soon(self.resume_ready)
         self.ready.append((user, value))
