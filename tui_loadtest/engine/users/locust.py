@@ -690,6 +690,12 @@ class LocustUser(ClientUser):
 
     def deliver(self, response: Response) -> None:
         if self.waiting == "request":
+            if self.eng.stopped:
+                # after the stop, at once: a user between its response and its resume
+                # has nothing in flight, and the engine's watchdog retires such users
+                # (the response served, never counted)
+                self.resume(response)
+                return
             self.waiting = "ready"
             self.lrt.resume_soon(self, response)
 
