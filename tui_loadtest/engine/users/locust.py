@@ -308,7 +308,7 @@ class LocustUser(ClientUser):
     def __init__(self, eng: ScriptHost, rt: LocustRuntime) -> None:
         self.eng = eng
         self.start_client(eng, rt)
-        self.lrt = rt
+        self.lrt = rt  # self.rt, typed as the locustfile runtime it is
         self.glet: UserGreenlet | None = None
         self.hub: Any = None
         # "request", "ready" (its response is in: resumed soon), "sleep", "go"
@@ -336,10 +336,6 @@ class LocustUser(ClientUser):
         finally:
             locust_users._next_driver = previous
 
-    @property
-    def locust(self) -> LocustRuntime:
-        return self.lrt
-
     # -- what the engine calls ------------------------------------------------------
     def start_request(self) -> None:
         """Start the user (at spawn), or let a paused request go (on resume)."""
@@ -359,7 +355,7 @@ class LocustUser(ClientUser):
         except GreenletExit:
             pass
         except SystemExit as exc:  # sys.exit() in the file's code: Locust's process exits
-            rt = self.locust
+            rt = self.lrt
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
             if rt.environment.process_exit_code is None:
                 rt.environment.process_exit_code = code
@@ -367,7 +363,7 @@ class LocustUser(ClientUser):
             rt.note_once("exit", said)
             rt.quit_run()
         except BaseException as exc:  # noqa: BLE001 - the file's code: counted, never fatal
-            self.locust.count_error(None, exc, self.all_secrets())
+            self.lrt.count_error(None, exc, self.all_secrets())
         finally:
             if not self.dying:
                 self.eng.loop.call_soon(self.eng.retire, self)
@@ -400,7 +396,7 @@ class LocustUser(ClientUser):
         if self.wind_timer is not None:
             self.wind_timer.cancel()
             self.wind_timer = None
-        self.locust.lingering.discard(self)
+        self.lrt.lingering.discard(self)
         self.dying = True
         glet = self.glet
         if glet is not None and not glet.dead and glet is not greenlet.getcurrent():
@@ -409,7 +405,7 @@ class LocustUser(ClientUser):
             except GreenletExit:
                 pass
             except Exception as exc:  # noqa: BLE001 - on_stop's own failure
-                self.locust.count_error(None, exc, self.all_secrets())
+                self.lrt.count_error(None, exc, self.all_secrets())
         ClientUser.cancel(self)
 
     # -- the run stops -----------------------------------------------------------------
@@ -448,14 +444,14 @@ class LocustUser(ClientUser):
         except GreenletExit:
             pass
         except Exception as exc:  # noqa: BLE001 - on_stop's own failure
-            self.locust.count_error(None, exc, self.all_secrets())
+            self.lrt.count_error(None, exc, self.all_secrets())
         return True
 
     def begin_winding(self) -> None:
         if self.winding:
             return
         self.winding = True
-        rt = self.locust
+        rt = self.lrt
         rt.lingering.add(self)
         grace = rt.spec.stop_timeout
         loop = self.eng.loop
@@ -485,7 +481,7 @@ class LocustUser(ClientUser):
         except GreenletExit:
             pass
         except Exception as exc:  # noqa: BLE001 - on_stop's own failure
-            self.locust.count_error(None, exc, self.all_secrets())
+            self.lrt.count_error(None, exc, self.all_secrets())
 
     def give_up(self) -> None:
         """on_stop took too long: the user goes now."""
@@ -542,7 +538,7 @@ class LocustUser(ClientUser):
     # -- the driver: tasks -----------------------------------------------------------
     def start(self, user: Any) -> None:
         """``on_start``, tried again after a pause while it fails (counted each time)."""
-        flow = self.locust.flow_by_name.get(f"{type(user).__name__}.on_start")
+        flow = self.lrt.flow_by_name.get(f"{type(user).__name__}.on_start")
         while True:
             t0 = perf_counter_ns()
             self.task_failed = False
@@ -557,7 +553,7 @@ class LocustUser(ClientUser):
                 raise
             except Exception as exc:  # noqa: BLE001 - the file's code: counted, tried again
                 self.end_task(flow, t0, True)
-                self.locust.count_error(flow, exc, self.all_secrets())
+                self.lrt.count_error(flow, exc, self.all_secrets())
                 if self.winding:  # the run has stopped: no second try
                     raise StopUser from None
                 self.rt.note_once(
@@ -570,7 +566,7 @@ class LocustUser(ClientUser):
     def run_task(self, fn: Any, args: tuple[()] | tuple[Any]) -> None:
         """One run of a task: timed; its exception counted (the user goes on); a run that
         raised or had a failed request counts as a failed iteration."""
-        rt = self.locust
+        rt = self.lrt
         if rt.iterations_left is not None:
             if rt.iterations_left <= 0:
                 self.eng.loop.call_soon(self.eng.stop)
@@ -621,7 +617,7 @@ class LocustUser(ClientUser):
             flow.hist[FAILED_SLOT] += 1
 
     def task_error(self, where: str, exc: BaseException) -> None:
-        self.locust.count_error(self.locust.flow_by_name.get(where), exc, self.all_secrets())
+        self.lrt.count_error(self.lrt.flow_by_name.get(where), exc, self.all_secrets())
 
     def cookies(self) -> Any:
         return ClientUser.cookies.fget(self)  # type: ignore[attr-defined]
@@ -742,7 +738,7 @@ class LocustUser(ClientUser):
     def record_custom(self, **meta: Any) -> None:
         """``events.request.fire(...)`` from the locustfile (a custom client timing its own
         calls): a row under its ``request_type`` and ``name``."""
-        rt = self.locust
+        rt = self.lrt
         method = str(meta.get("request_type") or "CUSTOM")
         name = str(meta.get("name") or "(unnamed)")
         row = rt.row(method, name)
